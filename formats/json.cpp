@@ -1,0 +1,553 @@
+#include "formats/json.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+namespace cairn::formats {
+
+namespace {
+
+using value_t = rapidjson::Value;
+
+const value_t& val(const void* v) {
+  return *static_cast<const value_t*>(v);
+}
+
+// One pass over the raw text, before the parser sees it, so that nesting depth
+// and string sizes are bounded without trusting the parser's recursion.
+result<void> prescan(std::string_view text, const json_limits& limits) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  std::size_t string_start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+        if (i - string_start > limits.max_string_bytes) {
+          return fail("a string is longer than " + std::to_string(limits.max_string_bytes) +
+                      " bytes (offset " + std::to_string(string_start) + ")");
+        }
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      string_start = i;
+    } else if (c == '{' || c == '[') {
+      if (++depth > limits.max_depth) {
+        return fail("nesting deeper than " + std::to_string(limits.max_depth) + " levels (offset " +
+                    std::to_string(i) + ")");
+      }
+    } else if (c == '}' || c == ']') {
+      if (depth > 0) --depth;
+    }
+  }
+  return {};
+}
+
+// Walks the parsed tree: duplicate member names and oversized containers.
+result<void> check_tree(const value_t& v, const json_limits& limits, std::string& path) {
+  if (v.IsObject()) {
+    if (v.MemberCount() > limits.max_members) {
+      return fail("an object has more than " + std::to_string(limits.max_members) + " members",
+                  path);
+    }
+    std::vector<std::string_view> names;
+    names.reserve(v.MemberCount());
+    for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
+      names.emplace_back(it->name.GetString(), it->name.GetStringLength());
+    }
+    std::sort(names.begin(), names.end());
+    auto dup = std::adjacent_find(names.begin(), names.end());
+    if (dup != names.end()) {
+      return fail("duplicate member name \"" + std::string(*dup) + "\"", path);
+    }
+    for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
+      const std::size_t mark = path.size();
+      path += '/';
+      path.append(it->name.GetString(), it->name.GetStringLength());
+      if (auto r = check_tree(it->value, limits, path); !r) return r;
+      path.resize(mark);
+    }
+  } else if (v.IsArray()) {
+    if (v.Size() > limits.max_members) {
+      return fail("an array has more than " + std::to_string(limits.max_members) + " items", path);
+    }
+    for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+      const std::size_t mark = path.size();
+      path += '/';
+      path += std::to_string(i);
+      if (auto r = check_tree(v[i], limits, path); !r) return r;
+      path.resize(mark);
+    }
+  }
+  return {};
+}
+
+void append_escaped(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += hex[c >> 4];
+          out += hex[c & 0xf];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+}
+
+// ECMAScript Number::toString, as RFC 8785 requires.
+std::string es_number(double d) {
+  if (d == 0) return "0";
+  if (!std::isfinite(d)) return "null";
+  std::string out;
+  if (d < 0) {
+    out += '-';
+    d = -d;
+  }
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+  std::string_view sci(buf, static_cast<std::size_t>(r.ptr - buf));
+  const auto e_pos = sci.find('e');
+  std::string digits;
+  for (char c : sci.substr(0, e_pos)) {
+    if (c != '.') digits += c;
+  }
+  while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
+  int exp = 0;
+  std::from_chars(sci.data() + e_pos + 1 + (sci[e_pos + 1] == '+' ? 1 : 0), sci.data() + sci.size(),
+                  exp);
+  const int k = static_cast<int>(digits.size());
+  const int n = exp + 1;
+  if (k <= n && n <= 21) {
+    out += digits;
+    out.append(static_cast<std::size_t>(n - k), '0');
+  } else if (0 < n && n <= 21) {
+    out += digits.substr(0, static_cast<std::size_t>(n));
+    out += '.';
+    out += digits.substr(static_cast<std::size_t>(n));
+  } else if (-6 < n && n <= 0) {
+    out += "0.";
+    out.append(static_cast<std::size_t>(-n), '0');
+    out += digits;
+  } else {
+    out += digits[0];
+    if (k > 1) {
+      out += '.';
+      out += digits.substr(1);
+    }
+    out += 'e';
+    out += (n - 1 >= 0) ? '+' : '-';
+    out += std::to_string(std::abs(n - 1));
+  }
+  return out;
+}
+
+std::u16string to_utf16(std::string_view s) {
+  std::u16string out;
+  for (std::size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    char32_t cp;
+    int len;
+    if (c < 0x80) {
+      cp = c;
+      len = 1;
+    } else if ((c >> 5) == 6) {
+      cp = c & 0x1f;
+      len = 2;
+    } else if ((c >> 4) == 14) {
+      cp = c & 0x0f;
+      len = 3;
+    } else {
+      cp = c & 0x07;
+      len = 4;
+    }
+    for (int j = 1; j < len && i + static_cast<std::size_t>(j) < s.size(); ++j) {
+      cp = (cp << 6) | (static_cast<unsigned char>(s[i + static_cast<std::size_t>(j)]) & 0x3f);
+    }
+    i += static_cast<std::size_t>(len);
+    if (cp >= 0x10000) {
+      cp -= 0x10000;
+      out += static_cast<char16_t>(0xD800 + (cp >> 10));
+      out += static_cast<char16_t>(0xDC00 + (cp & 0x3ff));
+    } else {
+      out += static_cast<char16_t>(cp);
+    }
+  }
+  return out;
+}
+
+void dump_value(const value_t& v, std::string& out) {
+  switch (v.GetType()) {
+    case rapidjson::kNullType: out += "null"; break;
+    case rapidjson::kFalseType: out += "false"; break;
+    case rapidjson::kTrueType: out += "true"; break;
+    case rapidjson::kNumberType:
+      if (v.IsInt64()) {
+        out += std::to_string(v.GetInt64());
+      } else if (v.IsUint64()) {
+        out += std::to_string(v.GetUint64());
+      } else {
+        char buf[64];
+        auto r = std::to_chars(buf, buf + sizeof buf, v.GetDouble());
+        std::string_view s(buf, static_cast<std::size_t>(r.ptr - buf));
+        out += s;
+        // Keep it a JSON number that still reads back as a non-integer.
+        if (s.find_first_of(".eE") == std::string_view::npos) out += ".0";
+      }
+      break;
+    case rapidjson::kStringType:
+      out += '"';
+      append_escaped(out, std::string_view(v.GetString(), v.GetStringLength()));
+      out += '"';
+      break;
+    case rapidjson::kArrayType: {
+      out += '[';
+      bool first = true;
+      for (const auto& item : v.GetArray()) {
+        if (!first) out += ',';
+        first = false;
+        dump_value(item, out);
+      }
+      out += ']';
+      break;
+    }
+    case rapidjson::kObjectType: {
+      out += '{';
+      bool first = true;
+      for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
+        if (!first) out += ',';
+        first = false;
+        out += '"';
+        append_escaped(out, std::string_view(it->name.GetString(), it->name.GetStringLength()));
+        out += "\":";
+        dump_value(it->value, out);
+      }
+      out += '}';
+      break;
+    }
+  }
+}
+
+void canonical_value(const value_t& v, std::string& out) {
+  switch (v.GetType()) {
+    case rapidjson::kNumberType:
+      if (v.IsInt64() && std::llabs(v.GetInt64()) < (1LL << 53)) {
+        out += std::to_string(v.GetInt64());
+      } else {
+        out += es_number(v.GetDouble());
+      }
+      break;
+    case rapidjson::kArrayType: {
+      out += '[';
+      bool first = true;
+      for (const auto& item : v.GetArray()) {
+        if (!first) out += ',';
+        first = false;
+        canonical_value(item, out);
+      }
+      out += ']';
+      break;
+    }
+    case rapidjson::kObjectType: {
+      std::vector<std::pair<std::u16string, const value_t::Member*>> members;
+      for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
+        members.emplace_back(
+            to_utf16(std::string_view(it->name.GetString(), it->name.GetStringLength())), &*it);
+      }
+      std::sort(members.begin(), members.end(),
+                [](const auto& a, const auto& b) { return a.first < b.first; });
+      out += '{';
+      bool first = true;
+      for (const auto& [name, m] : members) {
+        if (!first) out += ',';
+        first = false;
+        const auto* member = m;
+        out += '"';
+        append_escaped(out,
+                       std::string_view(member->name.GetString(), member->name.GetStringLength()));
+        out += "\":";
+        canonical_value(member->value, out);
+      }
+      out += '}';
+      break;
+    }
+    default: dump_value(v, out);
+  }
+}
+
+bool values_equal(const value_t& a, const value_t& b) {
+  if (a.IsNumber() && b.IsNumber()) {
+    if (a.IsInt64() && b.IsInt64()) return a.GetInt64() == b.GetInt64();
+    if (a.IsUint64() && b.IsUint64()) return a.GetUint64() == b.GetUint64();
+    return a.GetDouble() == b.GetDouble();
+  }
+  if (a.GetType() != b.GetType()) return false;
+  switch (a.GetType()) {
+    case rapidjson::kStringType:
+      return a.GetStringLength() == b.GetStringLength() &&
+             std::memcmp(a.GetString(), b.GetString(), a.GetStringLength()) == 0;
+    case rapidjson::kArrayType:
+      if (a.Size() != b.Size()) return false;
+      for (rapidjson::SizeType i = 0; i < a.Size(); ++i) {
+        if (!values_equal(a[i], b[i])) return false;
+      }
+      return true;
+    case rapidjson::kObjectType:
+      if (a.MemberCount() != b.MemberCount()) return false;
+      for (auto it = a.MemberBegin(); it != a.MemberEnd(); ++it) {
+        auto other = b.FindMember(it->name);
+        if (other == b.MemberEnd() || !values_equal(it->value, other->value)) return false;
+      }
+      return true;
+    default: return true;
+  }
+}
+
+}  // namespace
+
+// ---- json_view ----
+
+json_view::kind json_view::type() const {
+  if (!v_) return kind::null;
+  switch (val(v_).GetType()) {
+    case rapidjson::kNullType: return kind::null;
+    case rapidjson::kFalseType:
+    case rapidjson::kTrueType: return kind::boolean;
+    case rapidjson::kNumberType: return kind::number;
+    case rapidjson::kStringType: return kind::string;
+    case rapidjson::kArrayType: return kind::array;
+    case rapidjson::kObjectType: return kind::object;
+  }
+  return kind::null;
+}
+
+bool json_view::is_integer() const {
+  return v_ && val(v_).IsInt64();
+}
+bool json_view::as_bool() const {
+  return v_ && val(v_).IsBool() && val(v_).GetBool();
+}
+std::int64_t json_view::as_int() const {
+  return is_integer() ? val(v_).GetInt64() : 0;
+}
+double json_view::as_double() const {
+  return is_number() ? val(v_).GetDouble() : 0.0;
+}
+
+std::string_view json_view::as_string() const {
+  if (!is_string()) return {};
+  return {val(v_).GetString(), val(v_).GetStringLength()};
+}
+
+std::optional<json_view> json_view::get(std::string_view key) const {
+  if (!is_object()) return std::nullopt;
+  const auto& o = val(v_);
+  for (auto it = o.MemberBegin(); it != o.MemberEnd(); ++it) {
+    if (std::string_view(it->name.GetString(), it->name.GetStringLength()) == key) {
+      return json_view(&it->value);
+    }
+  }
+  return std::nullopt;
+}
+
+std::size_t json_view::size() const {
+  if (is_object()) return val(v_).MemberCount();
+  if (is_array()) return val(v_).Size();
+  return 0;
+}
+
+std::string_view json_view::key_at(std::size_t i) const {
+  const auto& m = *(val(v_).MemberBegin() + static_cast<std::ptrdiff_t>(i));
+  return {m.name.GetString(), m.name.GetStringLength()};
+}
+
+json_view json_view::value_at(std::size_t i) const {
+  if (is_object()) {
+    return json_view(&(val(v_).MemberBegin() + static_cast<std::ptrdiff_t>(i))->value);
+  }
+  return json_view(&val(v_)[static_cast<rapidjson::SizeType>(i)]);
+}
+
+std::string json_view::dump() const {
+  std::string out;
+  if (v_) {
+    dump_value(val(v_), out);
+  } else {
+    out = "null";
+  }
+  return out;
+}
+
+bool json_view::equals(const json_view& other) const {
+  if (!v_ || !other.v_) return v_ == other.v_;
+  return values_equal(val(v_), val(other.v_));
+}
+
+// ---- json_document ----
+
+struct json_document::impl {
+  rapidjson::Document doc;
+};
+
+json_document::json_document() : impl_(std::make_unique<impl>()) {}
+json_document::~json_document() = default;
+json_document::json_document(json_document&&) noexcept = default;
+json_document& json_document::operator=(json_document&&) noexcept = default;
+
+json_view json_document::root() const {
+  return json_view(&impl_->doc);
+}
+
+result<json_document> parse_json(std::string_view text, const json_limits& limits) {
+  if (text.size() > limits.max_bytes) {
+    return fail("the JSON text is larger than " + std::to_string(limits.max_bytes) + " bytes");
+  }
+  if (auto r = prescan(text, limits); !r) return std::unexpected(r.error());
+  json_document doc;
+  constexpr unsigned flags = rapidjson::kParseIterativeFlag |
+                             rapidjson::kParseValidateEncodingFlag |
+                             rapidjson::kParseFullPrecisionFlag;
+  doc.impl_->doc.Parse<flags>(text.data(), text.size());
+  if (doc.impl_->doc.HasParseError()) {
+    return fail("invalid JSON at offset " + std::to_string(doc.impl_->doc.GetErrorOffset()) + ": " +
+                rapidjson::GetParseError_En(doc.impl_->doc.GetParseError()));
+  }
+  std::string path;
+  if (auto r = check_tree(doc.impl_->doc, limits, path); !r) return std::unexpected(r.error());
+  return doc;
+}
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 8);
+  append_escaped(out, s);
+  return out;
+}
+
+std::string canonical_json(const json_view& v) {
+  std::string out;
+  if (!v.v_) return "null";
+  canonical_value(val(v.v_), out);
+  return out;
+}
+
+// ---- json_writer ----
+
+struct json_writer::impl {
+  std::string out;
+  // One entry per open container: true once it holds an item.
+  std::vector<bool> has_item;
+  bool after_key = false;
+
+  void prefix() {
+    if (after_key) {
+      after_key = false;
+      return;
+    }
+    if (!has_item.empty()) {
+      if (has_item.back()) out += ',';
+      has_item.back() = true;
+    }
+  }
+};
+
+json_writer::json_writer() : impl_(std::make_unique<impl>()) {}
+json_writer::~json_writer() = default;
+
+json_writer& json_writer::begin_object() {
+  impl_->prefix();
+  impl_->out += '{';
+  impl_->has_item.push_back(false);
+  return *this;
+}
+json_writer& json_writer::end_object() {
+  impl_->out += '}';
+  impl_->has_item.pop_back();
+  return *this;
+}
+json_writer& json_writer::begin_array() {
+  impl_->prefix();
+  impl_->out += '[';
+  impl_->has_item.push_back(false);
+  return *this;
+}
+json_writer& json_writer::end_array() {
+  impl_->out += ']';
+  impl_->has_item.pop_back();
+  return *this;
+}
+json_writer& json_writer::key(std::string_view k) {
+  impl_->prefix();
+  impl_->out += '"';
+  append_escaped(impl_->out, k);
+  impl_->out += "\":";
+  impl_->after_key = true;
+  return *this;
+}
+json_writer& json_writer::string(std::string_view s) {
+  impl_->prefix();
+  impl_->out += '"';
+  append_escaped(impl_->out, s);
+  impl_->out += '"';
+  return *this;
+}
+json_writer& json_writer::integer(std::int64_t i) {
+  impl_->prefix();
+  impl_->out += std::to_string(i);
+  return *this;
+}
+json_writer& json_writer::number(double d) {
+  impl_->prefix();
+  impl_->out += es_number(d);
+  return *this;
+}
+json_writer& json_writer::boolean(bool b) {
+  impl_->prefix();
+  impl_->out += b ? "true" : "false";
+  return *this;
+}
+json_writer& json_writer::null() {
+  impl_->prefix();
+  impl_->out += "null";
+  return *this;
+}
+json_writer& json_writer::raw(std::string_view json) {
+  impl_->prefix();
+  impl_->out += json;
+  return *this;
+}
+const std::string& json_writer::str() const {
+  return impl_->out;
+}
+std::string json_writer::take() {
+  return std::move(impl_->out);
+}
+void json_writer::reserve(std::size_t n) {
+  impl_->out.reserve(n);
+}
+
+}  // namespace cairn::formats

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs everything Cairn needs to build, test and run on Debian 12 (as root).
+set -euo pipefail
+packages=(
+  build-essential g++ cmake ninja-build pkg-config
+  libboost-dev libssl-dev openssl liblmdb-dev lmdb-utils rapidjson-dev catch2
+  ca-certificates curl
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: need root to install: ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,187 @@
+#pragma once
+// The object store: STIX objects per collection in LMDB, appended in
+// date_added order, with a by-id index and TAXII status resources.
+//
+// Threading: open() once; begin_read() from any thread (each read_txn is used
+// by one thread at a time and must not outlive the store; never hold one across
+// an async wait). All writes go through one writer thread that batches queued
+// jobs into a single durable LMDB commit (group commit); a job's callback runs
+// on the writer thread after that commit, so it must only post work elsewhere.
+//
+// Durability: commits are synchronous (no MDB_NOSYNC, MDB_NOMETASYNC,
+// MDB_MAPASYNC or MDB_WRITEMAP). A callback that reports success means the
+// data is on disk. When the map is full, the batch is aborted, the map grown
+// (up to options.max_map_size) and the batch re-run; nothing is half-written.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "formats/error.hpp"
+#include "formats/time.hpp"
+#include "formats/tlp.hpp"
+
+namespace cairn::storage {
+
+using collection_key = std::uint32_t;
+using formats::micros;
+
+struct store_options {
+  std::string path;                                // data directory (created if missing)
+  std::size_t map_size = std::size_t{1} << 30;     // initial LMDB map size
+  std::size_t max_map_size = std::size_t{1} << 40; // the map never grows beyond this
+  unsigned max_readers = 510;
+  micros status_retention = micros{48} * 3600 * 1'000'000;  // at least 24 h (TAXII 4.3)
+};
+
+// One validated object to store.
+struct new_object {
+  std::string id;            // "indicator--<uuid>"
+  std::string type;          // "indicator"
+  std::string version;       // STIX modified, else created, else empty (see publish())
+  std::string spec_version;  // "2.1"
+  formats::tlp_level tlp = formats::tlp_level::amber;  // resolved at ingest
+  std::string json;          // minified JSON of the object
+};
+
+// A stored object version. The string_views point into the LMDB map and are
+// valid only while the read_txn that produced them is alive.
+struct object_record {
+  collection_key collection = 0;
+  micros date_added = 0;     // unique and strictly increasing per collection
+  std::string_view id;
+  std::string_view version;  // as published (or the assigned value, see publish())
+  std::string_view spec_version;
+  std::string_view publisher;  // account name that published this version
+  formats::tlp_level tlp = formats::tlp_level::amber;
+  std::string_view json;
+};
+
+struct status_detail {
+  std::string id;
+  std::string version;
+  std::string message;  // may be empty
+};
+
+// A TAXII status resource as stored.
+struct status_record {
+  std::string id;         // UUIDv4
+  std::string owner;      // account that made the request; only it may read the status
+  std::string api_root;
+  micros request_timestamp = 0;
+  std::vector<status_detail> successes;
+  std::vector<status_detail> failures;
+  std::vector<status_detail> pendings;
+  bool complete() const { return pendings.empty(); }
+};
+
+struct publish_request {
+  collection_key collection = 0;
+  std::string publisher;
+  std::vector<new_object> objects;
+  // Filled in by the caller: id, owner, api_root, request_timestamp and the
+  // failures it already found (objects that did not validate). The writer adds
+  // one success per stored or duplicate object and stores the status in the
+  // same commit.
+  status_record status;
+};
+
+struct publish_outcome {
+  status_record status;  // as stored
+  std::size_t added = 0;      // new versions written
+  std::size_t duplicates = 0; // versions that were already there (a success, TAXII 5.5)
+  micros first_date_added = 0;  // of the added versions; 0 when none
+  micros last_date_added = 0;
+};
+
+// Versions to delete, by their date_added positions (found by the caller in
+// a read_txn). Positions already deleted are skipped.
+struct delete_request {
+  collection_key collection = 0;
+  std::vector<micros> positions;
+};
+
+class read_txn;
+
+class object_store {
+ public:
+  // Opens (creating if needed) the LMDB environment under options.path, clears
+  // stale reader slots and starts the writer thread.
+  static result<std::unique_ptr<object_store>> open(const store_options& options);
+  ~object_store();  // drains the queue, commits, stops the writer, closes the env
+  object_store(const object_store&) = delete;
+  object_store& operator=(const object_store&) = delete;
+
+  // The key of a collection (by its TAXII id), assigned on first use and
+  // kept in the meta database. Blocks until durable; control plane only.
+  result<collection_key> collection(std::string_view collection_id);
+
+  // Adds the objects. An object whose (id, version) is already stored in the
+  // collection is a duplicate: kept as it was, reported as a success. An
+  // object with an empty version (an SCO without created/modified) is a
+  // duplicate when its id is already stored; otherwise its version is its
+  // date_added, written as a TAXII timestamp. done() runs on the writer thread.
+  void publish(publish_request request, std::function<void(result<publish_outcome>)> done);
+
+  // Marks the versions at the given positions deleted: they vanish from every
+  // read below. done() gets the number of versions deleted.
+  void remove(delete_request request, std::function<void(result<std::size_t>)> done);
+
+  // Stops accepting jobs; already queued jobs are committed. Idempotent.
+  void close();
+
+  read_txn begin_read() const;
+
+  // The current map size and the bytes in use, for health and tests.
+  std::size_t map_size() const;
+
+ private:
+  object_store();
+  friend class read_txn;
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+// One LMDB read transaction: a consistent snapshot. Move-only.
+class read_txn {
+ public:
+  read_txn(read_txn&&) noexcept;
+  read_txn& operator=(read_txn&&) noexcept;
+  ~read_txn();
+
+  // Calls fn for each live version in the collection with date_added > after,
+  // in date_added order, until fn returns false.
+  void scan(collection_key c, micros after,
+            const std::function<bool(const object_record&)>& fn) const;
+
+  // Calls fn for each live version of one object, oldest version first
+  // (STIX timestamp order), until fn returns false.
+  void versions(collection_key c, std::string_view object_id,
+                const std::function<bool(const object_record&)>& fn) const;
+
+  // The live version at a date_added position.
+  std::optional<object_record> at(collection_key c, micros date_added) const;
+
+  // Whether this live version is the first and/or the last live version of
+  // its object (for match[version]=first/last).
+  struct rank {
+    bool first = false;
+    bool last = false;
+  };
+  rank version_rank(const object_record& r) const;
+
+  // The stored status, or std::nullopt (unknown or expired).
+  std::optional<status_record> status(std::string_view status_id) const;
+
+ private:
+  friend class object_store;
+  read_txn();
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace cairn::storage

@@ -1,0 +1,89 @@
+#include "formats/json.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace cairn::formats;
+
+TEST_CASE("parse_json reads objects, arrays and scalars") {
+  auto doc = parse_json(R"({"a":1,"b":[true,null,"x"],"c":{"d":2.5}})");
+  REQUIRE(doc);
+  auto root = doc->root();
+  REQUIRE(root.is_object());
+  CHECK(root.get("a")->as_int() == 1);
+  CHECK(root.get("b")->size() == 3);
+  CHECK(root.get("b")->value_at(2).as_string() == "x");
+  CHECK(root.get("c")->get("d")->as_double() == 2.5);
+  CHECK_FALSE(root.get("zz").has_value());
+}
+
+TEST_CASE("parse_json enforces its limits") {
+  json_limits limits;
+  limits.max_depth = 3;
+  CHECK(parse_json("[[[1]]]", limits));
+  auto deep = parse_json("[[[[1]]]]", limits);
+  REQUIRE_FALSE(deep);
+  CHECK(deep.error().message.find("nesting") != std::string::npos);
+
+  limits = {};
+  limits.max_bytes = 10;
+  CHECK_FALSE(parse_json(R"({"a":"0123456789"})", limits));
+
+  limits = {};
+  limits.max_string_bytes = 4;
+  CHECK_FALSE(parse_json(R"(["abcdefgh"])", limits));
+  CHECK(parse_json(R"(["ab"])", limits));
+}
+
+TEST_CASE("parse_json refuses duplicate names, bad UTF-8 and trailing garbage") {
+  auto dup = parse_json(R"({"a":{"x":1,"x":2}})");
+  REQUIRE_FALSE(dup);
+  CHECK(dup.error().message.find("duplicate") != std::string::npos);
+  CHECK(dup.error().where == "/a");
+  CHECK_FALSE(parse_json("\"\xff\xfe\""));
+  CHECK_FALSE(parse_json("{} x"));
+  CHECK_FALSE(parse_json(""));
+  CHECK_FALSE(parse_json("{\"a\":NaN}"));
+}
+
+TEST_CASE("a deeply nested document is refused without recursion") {
+  std::string text(100000, '[');
+  auto r = parse_json(text);
+  REQUIRE_FALSE(r);
+}
+
+TEST_CASE("dump round-trips and equals ignores member order") {
+  auto a = parse_json(R"({"b": [1, 2.5, "q\"\n"], "a": {"x": -3}})");
+  auto b = parse_json(R"({"a":{"x":-3},"b":[1,2.5,"q\"\n"]})");
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(a->root().equals(b->root()));
+  auto again = parse_json(a->root().dump());
+  REQUIRE(again);
+  CHECK(again->root().equals(a->root()));
+  auto c = parse_json(R"({"a":{"x":-4},"b":[1,2.5,"q\"\n"]})");
+  CHECK_FALSE(c->root().equals(a->root()));
+}
+
+TEST_CASE("json_writer nests and escapes") {
+  json_writer w;
+  w.begin_object().member("t", "a\"b").key("list").begin_array().integer(1).boolean(false).null();
+  w.end_array().key("raw").raw(R"({"k":1})").member("n", std::int64_t{-2}).end_object();
+  CHECK(w.str() == R"({"t":"a\"b","list":[1,false,null],"raw":{"k":1},"n":-2})");
+}
+
+TEST_CASE("canonical_json follows RFC 8785") {
+  // RFC 8785 section 3.2.2 ordering and number examples.
+  auto doc =
+      parse_json(R"({"numbers":[333333333.33333329,1E30,4.50,2e-3,0.000000000000000000000000001],
+    "string":"\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/","literals":[null,true,false]})");
+  REQUIRE(doc);
+  CHECK(canonical_json(doc->root()) ==
+        "{\"literals\":[null,true,false],\"numbers\":[333333333.3333333,1e+30,4.5,0.002,1e-27],"
+        "\"string\":\"\xe2\x82\xac$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"}");
+  auto order = parse_json(
+      "{\"\\u20ac\":1,\"\\r\":2,\"\\ud83d\\ude00\":3,\"1\":4,\"\\u0080\":5,\"\\u00f6\":6}");
+  REQUIRE(order);
+  CHECK(canonical_json(order->root()) ==
+        "{\"\\r\":2,\"1\":4,\"\xc2\x80\":5,\"\xc3\xb6\":6,\"\xe2\x82\xac\":1,\"\xf0\x9f\x98\x80\":"
+        "3}");
+}
