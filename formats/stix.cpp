@@ -1,0 +1,1744 @@
+#include "formats/stix.hpp"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <stdexcept>
+
+#include "formats/stix_pattern.hpp"
+#include "formats/time.hpp"
+
+namespace cairn::formats {
+
+namespace {
+
+// ---------------------------------------------------------------------------
+// Character classes and small syntax checks. Hand-written: they run for every
+// published object, and a std::regex per call would dominate the cost.
+
+constexpr bool is_lower(char c) {
+  return c >= 'a' && c <= 'z';
+}
+constexpr bool is_upper(char c) {
+  return c >= 'A' && c <= 'Z';
+}
+constexpr bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+constexpr bool is_hex_digit(char c) {
+  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+constexpr bool is_base64_char(char c) {
+  return is_lower(c) || is_upper(c) || is_digit(c) || c == '+' || c == '/';
+}
+
+// STIX 2.1 section 3.1 and the type pattern of the JSON schemas: 3-250
+// characters a-z, 0-9 and single hyphens, starting with a letter; it cannot
+// end in a hyphen because "--" separates it from the UUID in an id.
+bool is_type_name(std::string_view t) {
+  if (t.size() < 3 || t.size() > 250 || !is_lower(t[0]) || t.back() == '-') return false;
+  char prev = 0;
+  for (char c : t) {
+    if (c == '-') {
+      if (prev == '-') return false;
+    } else if (!is_lower(c) && !is_digit(c)) {
+      return false;
+    }
+    prev = c;
+  }
+  return true;
+}
+
+bool has_uuid_shape(std::string_view u) {
+  if (u.size() != 36) return false;
+  for (std::size_t i = 0; i < 36; ++i) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (u[i] != '-') return false;
+    } else if (!is_hex_digit(u[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool is_rfc4122_variant(char c) {
+  return c == '8' || c == '9' || c == 'a' || c == 'b' || c == 'A' || c == 'B';
+}
+
+bool is_hex_string(std::string_view s) {
+  if (s.empty() || s.size() % 2 != 0) return false;
+  return std::all_of(s.begin(), s.end(), is_hex_digit);
+}
+
+bool is_hex_of_length(std::string_view s, std::size_t n) {
+  return s.size() == n && std::all_of(s.begin(), s.end(), is_hex_digit);
+}
+
+// RFC 4648 section 4, padded, no white space.
+bool is_base64(std::string_view s) {
+  if (s.empty() || s.size() % 4 != 0) return false;
+  std::size_t pad = 0;
+  while (pad < 2 && !s.empty() && s[s.size() - 1 - pad] == '=') ++pad;
+  for (std::size_t i = 0; i + pad < s.size(); ++i) {
+    if (!is_base64_char(s[i])) return false;
+  }
+  return true;
+}
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// A property value quoted for a message: cut short, never inside a UTF-8
+// sequence, so that the message stays valid UTF-8.
+std::string quote(std::string_view s) {
+  constexpr std::size_t k_max = 100;
+  if (s.size() <= k_max) return "'" + std::string(s) + "'";
+  std::size_t cut = k_max;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return "'" + std::string(s.substr(0, cut)) + "...'";
+}
+
+const char* kind_name(const json_view& v) {
+  switch (v.type()) {
+    case json_view::kind::null: return "null";
+    case json_view::kind::boolean: return "a boolean";
+    case json_view::kind::number: return "a number";
+    case json_view::kind::string: return "a string";
+    case json_view::kind::array: return "a list";
+    case json_view::kind::object: return "an object";
+  }
+  return "a value";
+}
+
+// Why an id is not a STIX identifier, for the message; empty if it is one.
+std::string id_problem(std::string_view id) {
+  const auto sep = id.find("--");
+  if (sep == std::string_view::npos) {
+    return "it needs '--' between the type and the UUID, as in 'indicator--<UUID>'";
+  }
+  const std::string_view type = id.substr(0, sep);
+  const std::string_view uuid = id.substr(sep + 2);
+  if (!is_type_name(type)) {
+    return "the type part " + quote(type) +
+           " is not a STIX type name (3-250 characters a-z, 0-9 and single hyphens, starting "
+           "with a letter)";
+  }
+  if (!has_uuid_shape(uuid)) {
+    return "the part after '--' is not a UUID (8-4-4-4-12 hexadecimal digits)";
+  }
+  if (uuid[14] < '1' || uuid[14] > '5') {
+    return std::string("the UUID version digit (first of the third group) is '") + uuid[14] +
+           "' but must be 1 to 5";
+  }
+  if (!is_rfc4122_variant(uuid[19])) {
+    return std::string("the UUID variant digit (first of the fourth group) is '") + uuid[19] +
+           "' but must be 8, 9, a or b";
+  }
+  return {};
+}
+
+// ---------------------------------------------------------------------------
+// Vocabularies and tables.
+
+template <std::size_t N>
+bool one_of(std::string_view v, const std::array<std::string_view, N>& list) {
+  return std::find(list.begin(), list.end(), v) != list.end();
+}
+
+template <std::size_t N>
+std::string list_text(const std::array<std::string_view, N>& list) {
+  std::string out;
+  for (std::size_t i = 0; i < N; ++i) {
+    if (i) out += i + 1 == N ? " or " : ", ";
+    out += "'";
+    out += list[i];
+    out += "'";
+  }
+  return out;
+}
+
+// STIX 2.1 section 10: the closed enumerations.
+constexpr std::array<std::string_view, 5> k_extension_types{
+    "new-sdo", "new-sco", "new-sro", "property-extension", "toplevel-property-extension"};
+constexpr std::array<std::string_view, 5> k_opinions{"strongly-disagree", "disagree", "neutral",
+                                                     "agree", "strongly-agree"};
+constexpr std::array<std::string_view, 3> k_encryption_algorithms{
+    "AES-256-GCM", "ChaCha20-Poly1305", "mime-type-indicated"};
+constexpr std::array<std::string_view, 8> k_address_families{
+    "AF_UNSPEC",  "AF_INET",  "AF_IPX",  "AF_APPLETALK",
+    "AF_NETBIOS", "AF_INET6", "AF_IRDA", "AF_BTH"};
+constexpr std::array<std::string_view, 5> k_socket_types{"SOCK_STREAM", "SOCK_DGRAM", "SOCK_RAW",
+                                                         "SOCK_RDM", "SOCK_SEQPACKET"};
+constexpr std::array<std::string_view, 4> k_integrity_levels{"low", "medium", "high", "system"};
+constexpr std::array<std::string_view, 14> k_registry_datatypes{"REG_NONE",
+                                                                "REG_SZ",
+                                                                "REG_EXPAND_SZ",
+                                                                "REG_BINARY",
+                                                                "REG_DWORD",
+                                                                "REG_DWORD_BIG_ENDIAN",
+                                                                "REG_DWORD_LITTLE_ENDIAN",
+                                                                "REG_LINK",
+                                                                "REG_MULTI_SZ",
+                                                                "REG_RESOURCE_LIST",
+                                                                "REG_FULL_RESOURCE_DESCRIPTION",
+                                                                "REG_RESOURCE_REQUIREMENTS_LIST",
+                                                                "REG_QWORD",
+                                                                "REG_INVALID_TYPE"};
+constexpr std::array<std::string_view, 5> k_service_start_types{
+    "SERVICE_AUTO_START", "SERVICE_BOOT_START", "SERVICE_DEMAND_START", "SERVICE_DISABLED",
+    "SERVICE_SYSTEM_ALERT"};
+constexpr std::array<std::string_view, 4> k_service_types{
+    "SERVICE_KERNEL_DRIVER", "SERVICE_FILE_SYSTEM_DRIVER", "SERVICE_WIN32_OWN_PROCESS",
+    "SERVICE_WIN32_SHARE_PROCESS"};
+constexpr std::array<std::string_view, 7> k_service_statuses{
+    "SERVICE_CONTINUE_PENDING", "SERVICE_PAUSE_PENDING", "SERVICE_PAUSED", "SERVICE_RUNNING",
+    "SERVICE_START_PENDING",    "SERVICE_STOP_PENDING",  "SERVICE_STOPPED"};
+constexpr std::array<std::string_view, 4> k_tlp1_levels{"white", "green", "amber", "red"};
+constexpr std::array<std::string_view, 5> k_tlp2_levels{"clear", "green", "amber", "amber+strict",
+                                                        "red"};
+
+constexpr std::string_view k_tlp2_extension =
+    "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d";
+
+// The four TLP 1.0 marking-definitions (STIX 2.1 section 7.2.1.4); tlp.hpp
+// knows these and the TLP 2.0 ones, this tells the two generations apart.
+constexpr std::array<std::string_view, 4> k_tlp1_ids{
+    "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9",
+    "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da",
+    "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82",
+    "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed"};
+
+// Hash algorithms whose values have a fixed shape (hash-algorithm-ov, plus
+// the other names the STIX JSON schemas pin down).
+enum class hash_shape : std::uint8_t { hex, ssdeep, tlsh };
+struct hash_algorithm {
+  std::string_view name;
+  hash_shape shape;
+  std::size_t hex_digits;
+};
+constexpr std::array<hash_algorithm, 14> k_hash_algorithms{{
+    {"MD5", hash_shape::hex, 32},
+    {"SHA-1", hash_shape::hex, 40},
+    {"SHA-256", hash_shape::hex, 64},
+    {"SHA-512", hash_shape::hex, 128},
+    {"SHA3-256", hash_shape::hex, 64},
+    {"SHA3-512", hash_shape::hex, 128},
+    {"SSDEEP", hash_shape::ssdeep, 0},
+    {"TLSH", hash_shape::tlsh, 0},
+    {"SHA-224", hash_shape::hex, 56},
+    {"SHA-384", hash_shape::hex, 96},
+    {"SHA3-224", hash_shape::hex, 56},
+    {"SHA3-384", hash_shape::hex, 96},
+    {"RIPEMD-160", hash_shape::hex, 40},
+    {"WHIRLPOOL", hash_shape::hex, 128},
+}};
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (is_upper(x)) x = static_cast<char>(x - 'A' + 'a');
+    if (is_upper(y)) y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// "blocksize:hash:hash", the ssdeep piecewise hash.
+bool is_ssdeep(std::string_view s) {
+  const auto c1 = s.find(':');
+  if (c1 == 0 || c1 == std::string_view::npos) return false;
+  const auto c2 = s.find(':', c1 + 1);
+  if (c2 == std::string_view::npos || s.size() > 256) return false;
+  for (std::size_t i = 0; i < c1; ++i) {
+    if (!is_digit(s[i])) return false;
+  }
+  for (std::size_t i = c1 + 1; i < s.size(); ++i) {
+    if (i != c2 && !is_base64_char(s[i])) return false;
+  }
+  return true;
+}
+
+// Dictionary properties: their keys are data (header names, hash names,
+// language tags, local object keys), not property names, so the _ref/_hex/
+// _bin suffix rules do not apply inside them.
+bool is_dictionary_property(std::string_view k) {
+  static constexpr std::array<std::string_view, 11> k_names{"request_header",
+                                                            "additional_header_fields",
+                                                            "environment_variables",
+                                                            "options",
+                                                            "ipfix",
+                                                            "startup_info",
+                                                            "contents",
+                                                            "objects",
+                                                            "document_info_dict",
+                                                            "exif_tags",
+                                                            "x509_v3_extensions_dict"};
+  return one_of(k, k_names);
+}
+
+enum class object_kind : std::uint8_t { sdo, sro, sco, meta };
+
+class validator;
+using check_fn = bool (validator::*)();
+
+struct type_entry {
+  std::string_view name;
+  object_kind kind;
+  check_fn check;
+  // Timestamp properties of this type, besides created and modified.
+  std::array<std::string_view, 5> timestamps;
+};
+
+// ---------------------------------------------------------------------------
+
+class validator {
+ public:
+  explicit validator(const json_view& obj) : obj_(obj) {}
+
+  result<stix_object_info> run();
+
+  // Type-specific checks (one per STIX type; see k_types below).
+  bool check_named();
+  bool check_seen_named();
+  bool check_indicator();
+  bool check_grouping();
+  bool check_location();
+  bool check_malware();
+  bool check_malware_analysis();
+  bool check_note();
+  bool check_observed_data();
+  bool check_opinion();
+  bool check_report();
+  bool check_relationship();
+  bool check_sighting();
+  bool check_artifact();
+  bool check_autonomous_system();
+  bool check_directory();
+  bool check_value();
+  bool check_mac_addr();
+  bool check_email_message();
+  bool check_file();
+  bool check_name_only();
+  bool check_network_traffic();
+  bool check_any_property();
+  bool check_windows_registry_key();
+  bool check_marking_definition();
+  bool check_language_content();
+  bool check_extension_definition();
+
+ private:
+  // ---- where we are, for messages ----
+  struct segment {
+    std::string_view key;
+    std::size_t index;
+    bool is_index;
+  };
+  static constexpr std::size_t k_max_path = 32;
+  std::array<segment, k_max_path> path_{};
+  std::size_t depth_ = 0;
+
+  void push(std::string_view key) {
+    if (depth_ < k_max_path) path_[depth_] = {key, 0, false};
+    ++depth_;
+  }
+  void push(std::size_t index) {
+    if (depth_ < k_max_path) path_[depth_] = {{}, index, true};
+    ++depth_;
+  }
+  void pop() { --depth_; }
+
+  struct scope {
+    validator& v;
+    scope(validator& v, std::string_view key) : v(v) { v.push(key); }
+    scope(validator& v, std::size_t index) : v(v) { v.push(index); }
+    ~scope() { v.pop(); }
+    scope(const scope&) = delete;
+    scope& operator=(const scope&) = delete;
+  };
+
+  // Records the failure at the current path; always returns false so that
+  // checks can `return bad(...)`.
+  bool bad(std::string problem);
+  bool bad_at(std::string_view key, std::string problem) {
+    scope s(*this, key);
+    return bad(std::move(problem));
+  }
+
+  // ---- building blocks; each returns false after recording a failure ----
+  bool need(const json_view& o, std::string_view key, std::string_view why, json_view& out);
+  bool need_string(const json_view& o, std::string_view key, std::string_view why,
+                   std::string_view* out = nullptr);
+  bool opt_string(const json_view& o, std::string_view key, std::string_view* out = nullptr);
+  bool opt_bool(const json_view& o, std::string_view key);
+  bool opt_integer(const json_view& o, std::string_view key, std::int64_t lo, std::int64_t hi);
+  bool opt_number(const json_view& o, std::string_view key, double lo, double hi,
+                  std::string_view range);
+  bool opt_string_list(const json_view& o, std::string_view key);
+  template <std::size_t N>
+  bool opt_enum(const json_view& o, std::string_view key,
+                const std::array<std::string_view, N>& values);
+  bool opt_ref_types(const json_view& o, std::string_view key,
+                     std::initializer_list<std::string_view> types);
+  bool no_ref_types(const json_view& o, std::string_view key,
+                    std::initializer_list<std::string_view> types, std::string_view why);
+  bool check_timestamp(const json_view& o, std::string_view key, int min_digits,
+                       std::string_view* out);
+  bool order(std::string_view early_key, std::string_view early, std::string_view late_key,
+             std::string_view late, bool strict);
+  bool seen_order(const json_view& o, std::string_view first, std::string_view last, bool strict);
+
+  // ---- common properties and generic rules ----
+  bool check_type_and_id();
+  bool check_spec_version();
+  bool check_property_names();
+  bool check_common();
+  bool check_external_references(const json_view& v);
+  bool check_granular_markings(const json_view& v);
+  bool check_kill_chain_phases(const json_view& v);
+  bool check_extensions(const json_view& v);
+  bool check_predefined_extension(std::string_view name, const json_view& ext);
+  bool check_hashes(const json_view& v);
+  bool walk_members(const json_view& o, bool strict);
+  bool walk_value(const json_view& v, std::string_view key, bool strict);
+  bool walk_inner(const json_view& v, bool strict);
+
+  const json_view& obj_;
+  const type_entry* entry_ = nullptr;  // nullptr: a custom type
+  std::string_view type_;
+  std::string_view id_;
+  std::string_view created_;
+  std::string_view modified_;
+  error error_;
+};
+
+constexpr std::array<type_entry, 42> k_types{{
+    {"artifact", object_kind::sco, &validator::check_artifact, {}},
+    {"attack-pattern", object_kind::sdo, &validator::check_named, {}},
+    {"autonomous-system", object_kind::sco, &validator::check_autonomous_system, {}},
+    {"campaign", object_kind::sdo, &validator::check_seen_named, {"first_seen", "last_seen"}},
+    {"course-of-action", object_kind::sdo, &validator::check_named, {}},
+    {"directory", object_kind::sco, &validator::check_directory, {"ctime", "mtime", "atime"}},
+    {"domain-name", object_kind::sco, &validator::check_value, {}},
+    {"email-addr", object_kind::sco, &validator::check_value, {}},
+    {"email-message", object_kind::sco, &validator::check_email_message, {"date"}},
+    {"extension-definition", object_kind::meta, &validator::check_extension_definition, {}},
+    {"file", object_kind::sco, &validator::check_file, {"ctime", "mtime", "atime"}},
+    {"grouping", object_kind::sdo, &validator::check_grouping, {}},
+    {"identity", object_kind::sdo, &validator::check_named, {}},
+    {"incident", object_kind::sdo, &validator::check_named, {}},
+    {"indicator", object_kind::sdo, &validator::check_indicator, {"valid_from", "valid_until"}},
+    {"infrastructure", object_kind::sdo, &validator::check_seen_named, {"first_seen", "last_seen"}},
+    {"intrusion-set", object_kind::sdo, &validator::check_seen_named, {"first_seen", "last_seen"}},
+    {"ipv4-addr", object_kind::sco, &validator::check_value, {}},
+    {"ipv6-addr", object_kind::sco, &validator::check_value, {}},
+    {"language-content",
+     object_kind::meta,
+     &validator::check_language_content,
+     {"object_modified"}},
+    {"location", object_kind::sdo, &validator::check_location, {}},
+    {"mac-addr", object_kind::sco, &validator::check_mac_addr, {}},
+    {"malware", object_kind::sdo, &validator::check_malware, {"first_seen", "last_seen"}},
+    {"malware-analysis",
+     object_kind::sdo,
+     &validator::check_malware_analysis,
+     {"submitted", "analysis_started", "analysis_ended"}},
+    {"marking-definition", object_kind::meta, &validator::check_marking_definition, {}},
+    {"mutex", object_kind::sco, &validator::check_name_only, {}},
+    {"network-traffic", object_kind::sco, &validator::check_network_traffic, {"start", "end"}},
+    {"note", object_kind::sdo, &validator::check_note, {}},
+    {"observed-data",
+     object_kind::sdo,
+     &validator::check_observed_data,
+     {"first_observed", "last_observed"}},
+    {"opinion", object_kind::sdo, &validator::check_opinion, {}},
+    {"process", object_kind::sco, &validator::check_any_property, {"created_time"}},
+    {"relationship", object_kind::sro, &validator::check_relationship, {"start_time", "stop_time"}},
+    {"report", object_kind::sdo, &validator::check_report, {"published"}},
+    {"sighting", object_kind::sro, &validator::check_sighting, {"first_seen", "last_seen"}},
+    {"software", object_kind::sco, &validator::check_name_only, {}},
+    {"threat-actor", object_kind::sdo, &validator::check_seen_named, {"first_seen", "last_seen"}},
+    {"tool", object_kind::sdo, &validator::check_named, {}},
+    {"url", object_kind::sco, &validator::check_value, {}},
+    {"user-account",
+     object_kind::sco,
+     &validator::check_any_property,
+     {"account_created", "account_expires", "credential_last_changed", "account_first_login",
+      "account_last_login"}},
+    {"vulnerability", object_kind::sdo, &validator::check_named, {}},
+    {"windows-registry-key",
+     object_kind::sco,
+     &validator::check_windows_registry_key,
+     {"modified_time"}},
+    {"x509-certificate",
+     object_kind::sco,
+     &validator::check_any_property,
+     {"validity_not_before", "validity_not_after"}},
+}};
+
+static_assert(std::is_sorted(k_types.begin(), k_types.end(),
+                             [](const type_entry& a, const type_entry& b) {
+                               return a.name < b.name;
+                             }),
+              "k_types must stay sorted for the binary search");
+
+const type_entry* find_type(std::string_view type) {
+  auto it = std::lower_bound(k_types.begin(), k_types.end(), type,
+                             [](const type_entry& e, std::string_view t) { return e.name < t; });
+  return it != k_types.end() && it->name == type ? &*it : nullptr;
+}
+
+std::optional<object_kind> kind_of_type(std::string_view type) {
+  if (const auto* e = find_type(type)) return e->kind;
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------
+// Reporting
+
+bool validator::bad(std::string problem) {
+  std::string name;
+  std::string pointer;
+  const std::size_t n = depth_ < k_max_path ? depth_ : k_max_path;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& s = path_[i];
+    pointer += '/';
+    if (s.is_index) {
+      name += '[' + std::to_string(s.index) + ']';
+      pointer += std::to_string(s.index);
+    } else {
+      if (i) name += '.';
+      name += s.key;
+      for (char c : s.key) {
+        if (c == '~') {
+          pointer += "~0";
+        } else if (c == '/') {
+          pointer += "~1";
+        } else {
+          pointer += c;
+        }
+      }
+    }
+  }
+  error_.message = name.empty() ? std::move(problem) : name + ": " + problem;
+  error_.where = std::move(pointer);
+  return false;
+}
+
+// ---------------------------------------------------------------------------
+// Building blocks
+
+bool validator::need(const json_view& o, std::string_view key, std::string_view why,
+                     json_view& out) {
+  auto v = o.get(key);
+  if (!v) return bad_at(key, "missing; " + std::string(why));
+  out = *v;
+  return true;
+}
+
+bool validator::need_string(const json_view& o, std::string_view key, std::string_view why,
+                            std::string_view* out) {
+  json_view v;
+  if (!need(o, key, why, v)) return false;
+  if (!v.is_string()) return bad_at(key, std::string("must be a string, not ") + kind_name(v));
+  if (out) *out = v.as_string();
+  return true;
+}
+
+bool validator::opt_string(const json_view& o, std::string_view key, std::string_view* out) {
+  auto v = o.get(key);
+  if (!v) return true;
+  if (!v->is_string()) return bad_at(key, std::string("must be a string, not ") + kind_name(*v));
+  if (out) *out = v->as_string();
+  return true;
+}
+
+bool validator::opt_bool(const json_view& o, std::string_view key) {
+  auto v = o.get(key);
+  if (v && !v->is_bool()) {
+    return bad_at(key, std::string("must be true or false, not ") + kind_name(*v));
+  }
+  return true;
+}
+
+bool validator::opt_integer(const json_view& o, std::string_view key, std::int64_t lo,
+                            std::int64_t hi) {
+  auto v = o.get(key);
+  if (!v) return true;
+  if (!v->is_integer()) {
+    return bad_at(key, std::string("must be an integer, not ") +
+                           (v->is_number() ? "a fraction or a huge number" : kind_name(*v)));
+  }
+  const auto i = v->as_int();
+  if (i < lo || i > hi) {
+    return bad_at(key, std::to_string(i) + " is out of range (" + std::to_string(lo) + " to " +
+                           std::to_string(hi) + ")");
+  }
+  return true;
+}
+
+bool validator::opt_number(const json_view& o, std::string_view key, double lo, double hi,
+                           std::string_view range) {
+  auto v = o.get(key);
+  if (!v) return true;
+  if (!v->is_number()) return bad_at(key, std::string("must be a number, not ") + kind_name(*v));
+  const double d = v->as_double();
+  if (!(d >= lo && d <= hi)) {
+    return bad_at(key, v->dump() + " is out of range (" + std::string(range) + ")");
+  }
+  return true;
+}
+
+bool validator::opt_string_list(const json_view& o, std::string_view key) {
+  auto v = o.get(key);
+  if (!v) return true;
+  scope s(*this, key);
+  if (!v->is_array()) return bad(std::string("must be a list of strings, not ") + kind_name(*v));
+  for (std::size_t i = 0; i < v->size(); ++i) {
+    const auto item = v->value_at(i);
+    if (!item.is_string()) {
+      scope si(*this, i);
+      return bad(std::string("must be a string, not ") + kind_name(item));
+    }
+  }
+  return true;
+}
+
+template <std::size_t N>
+bool validator::opt_enum(const json_view& o, std::string_view key,
+                         const std::array<std::string_view, N>& values) {
+  std::string_view v;
+  if (!o.get(key)) return true;
+  if (!opt_string(o, key, &v)) return false;
+  if (!one_of(v, values)) {
+    return bad_at(key, quote(v) + " is not one of " + list_text(values));
+  }
+  return true;
+}
+
+// Every value of a *_ref / *_refs property is already known to be a STIX id
+// (walk_value); these check what the id points at.
+bool validator::opt_ref_types(const json_view& o, std::string_view key,
+                              std::initializer_list<std::string_view> types) {
+  auto v = o.get(key);
+  if (!v) return true;
+  auto one = [&](const json_view& ref) {
+    const auto t = stix_id_type(ref.as_string());
+    if (std::find(types.begin(), types.end(), t) != types.end()) return true;
+    std::string allowed;
+    for (auto a : types) allowed += (allowed.empty() ? "" : " or ") + std::string(a);
+    return bad(quote(ref.as_string()) + " must refer to " + allowed + ", not " + std::string(t));
+  };
+  scope s(*this, key);
+  if (v->is_string()) return one(*v);
+  for (std::size_t i = 0; i < v->size(); ++i) {
+    scope si(*this, i);
+    if (!one(v->value_at(i))) return false;
+  }
+  return true;
+}
+
+bool validator::no_ref_types(const json_view& o, std::string_view key,
+                             std::initializer_list<std::string_view> types, std::string_view why) {
+  auto v = o.get(key);
+  if (!v || !v->is_string()) return true;
+  const auto t = stix_id_type(v->as_string());
+  if (std::find(types.begin(), types.end(), t) != types.end()) {
+    return bad_at(
+        key, quote(v->as_string()) + " points at a " + std::string(t) + "; " + std::string(why));
+  }
+  return true;
+}
+
+bool validator::check_timestamp(const json_view& o, std::string_view key, int min_digits,
+                                std::string_view* out) {
+  auto v = o.get(key);
+  if (!v) return true;
+  if (!v->is_string()) {
+    return bad_at(key, std::string("must be a timestamp string, not ") + kind_name(*v));
+  }
+  const auto text = v->as_string();
+  if (auto r = check_stix_timestamp(text, min_digits); !r) {
+    return bad_at(key, quote(text) + " is not a valid STIX timestamp (" + r.error().message + ")");
+  }
+  if (out) *out = text;
+  return true;
+}
+
+bool validator::order(std::string_view early_key, std::string_view early, std::string_view late_key,
+                      std::string_view late, bool strict) {
+  if (early.empty() || late.empty()) return true;
+  const int c = compare_stix_timestamps(late, early);
+  if (c > 0 || (c == 0 && !strict)) return true;
+  return bad_at(late_key, quote(late) + " must be " +
+                              (strict ? "later than" : "the same as or later than") + " " +
+                              std::string(early_key) + " " + quote(early));
+}
+
+bool validator::seen_order(const json_view& o, std::string_view first, std::string_view last,
+                           bool strict) {
+  auto a = o.get(first);
+  auto b = o.get(last);
+  if (!a || !b) return true;
+  return order(first, a->as_string(), last, b->as_string(), strict);
+}
+
+// ---------------------------------------------------------------------------
+// Common properties
+
+bool validator::check_type_and_id() {
+  auto type = obj_.get("type");
+  if (!type) return bad_at("type", "missing; every STIX object needs a type");
+  if (!type->is_string()) {
+    return bad_at("type", std::string("must be a string, not ") + kind_name(*type));
+  }
+  type_ = type->as_string();
+  if (type_ == "bundle") {
+    return bad_at("type", "'bundle' is a container, not a STIX object; send the objects it holds");
+  }
+  if (!is_type_name(type_)) {
+    return bad_at("type", quote(type_) +
+                              " is not a STIX type name (3-250 characters a-z, 0-9 and single "
+                              "hyphens, starting with a letter)");
+  }
+  entry_ = find_type(type_);
+
+  auto id = obj_.get("id");
+  if (!id) return bad_at("id", "missing; every STIX object needs an id");
+  if (!id->is_string()) return bad_at("id", std::string("must be a string, not ") + kind_name(*id));
+  id_ = id->as_string();
+  if (!is_stix_id(id_)) {
+    return bad_at("id", quote(id_) + " is not a valid STIX identifier: " + id_problem(id_));
+  }
+  if (stix_id_type(id_) != type_) {
+    return bad_at(
+        "id", quote(id_) + " must start with the object's type, '" + std::string(type_) + "--'");
+  }
+  return true;
+}
+
+bool validator::check_spec_version() {
+  auto sv = obj_.get("spec_version");
+  const bool required = entry_ ? entry_->kind != object_kind::sco
+                               : (obj_.get("created").has_value() || obj_.get("modified"));
+  if (!sv) {
+    if (!required) return true;
+    return bad_at("spec_version",
+                  "missing; without it this is a STIX 2.0 object, and only STIX 2.1 is accepted "
+                  "(add \"spec_version\": \"2.1\" if the object follows STIX 2.1)");
+  }
+  if (!sv->is_string()) {
+    return bad_at("spec_version", std::string("must be the string \"2.1\", not ") + kind_name(*sv));
+  }
+  if (sv->as_string() != "2.1") {
+    return bad_at("spec_version",
+                  quote(sv->as_string()) + " is not supported; only STIX 2.1 is accepted");
+  }
+  return true;
+}
+
+// STIX 2.1 section 3.1: property names are ASCII a-z, 0-9 and underscore,
+// 3 to 250 characters ("id" is the one shorter name the spec defines).
+bool validator::check_property_names() {
+  for (std::size_t i = 0; i < obj_.size(); ++i) {
+    const auto k = obj_.key_at(i);
+    if (k == "id") continue;
+    bool ok = k.size() >= 3 && k.size() <= 250;
+    for (char c : k) ok = ok && (is_lower(c) || is_digit(c) || c == '_');
+    if (!ok) {
+      return bad_at(k, "is not an allowed property name (3-250 characters a-z, 0-9 and '_')");
+    }
+  }
+  return true;
+}
+
+bool validator::check_common() {
+  const bool versioned = !entry_ || entry_->kind == object_kind::sdo ||
+                         entry_->kind == object_kind::sro || type_ == "language-content" ||
+                         type_ == "extension-definition";
+  const bool needs_created = versioned || type_ == "marking-definition";
+  const std::string why = "a " + std::string(type_) + " requires it";
+  if (entry_ && needs_created && !obj_.get("created")) return bad_at("created", "missing; " + why);
+  if (entry_ && versioned && !obj_.get("modified")) return bad_at("modified", "missing; " + why);
+  if (!check_timestamp(obj_, "created", 3, &created_)) return false;
+  if (!check_timestamp(obj_, "modified", 3, &modified_)) return false;
+  if (!order("created", created_, "modified", modified_, false)) return false;
+
+  if (!opt_ref_types(obj_, "created_by_ref", {"identity"})) return false;
+  if (!opt_bool(obj_, "revoked")) return false;
+  if (!opt_bool(obj_, "defanged")) return false;
+  if (!opt_string_list(obj_, "labels")) return false;
+  if (!opt_integer(obj_, "confidence", 0, 100)) return false;
+  if (!opt_string(obj_, "lang")) return false;
+  if (!opt_string(obj_, "name")) return false;
+  if (!opt_string(obj_, "description")) return false;
+  if (auto v = obj_.get("external_references"); v && !check_external_references(*v)) return false;
+  if (!opt_ref_types(obj_, "object_marking_refs", {"marking-definition"})) return false;
+  if (auto v = obj_.get("granular_markings"); v && !check_granular_markings(*v)) return false;
+  if (auto v = obj_.get("kill_chain_phases"); v && !check_kill_chain_phases(*v)) return false;
+  if (auto v = obj_.get("extensions"); v && !check_extensions(*v)) return false;
+  if (entry_) {
+    for (auto key : entry_->timestamps) {
+      if (!key.empty() && !check_timestamp(obj_, key, 0, nullptr)) return false;
+    }
+  }
+  return true;
+}
+
+bool validator::check_external_references(const json_view& v) {
+  scope s(*this, "external_references");
+  if (!v.is_array()) return bad(std::string("must be a list of objects, not ") + kind_name(v));
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    scope si(*this, i);
+    const auto r = v.value_at(i);
+    if (!r.is_object()) return bad(std::string("must be an object, not ") + kind_name(r));
+    if (!need_string(r, "source_name", "every external reference names its source")) return false;
+    if (!opt_string(r, "description") || !opt_string(r, "url") || !opt_string(r, "external_id")) {
+      return false;
+    }
+    if (!r.get("description") && !r.get("url") && !r.get("external_id")) {
+      return bad("needs at least one of description, url or external_id besides source_name");
+    }
+  }
+  return true;
+}
+
+bool validator::check_granular_markings(const json_view& v) {
+  scope s(*this, "granular_markings");
+  if (!v.is_array()) return bad(std::string("must be a list of objects, not ") + kind_name(v));
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    scope si(*this, i);
+    const auto m = v.value_at(i);
+    if (!m.is_object()) return bad(std::string("must be an object, not ") + kind_name(m));
+    json_view selectors;
+    if (!need(m, "selectors", "a granular marking says which properties it marks", selectors)) {
+      return false;
+    }
+    if (!opt_string_list(m, "selectors")) return false;
+    const bool has_ref = m.get("marking_ref").has_value();
+    const bool has_lang = m.get("lang").has_value();
+    if (has_ref == has_lang) {
+      return bad("needs exactly one of marking_ref or lang");
+    }
+    if (!opt_ref_types(m, "marking_ref", {"marking-definition"})) return false;
+    if (!opt_string(m, "lang")) return false;
+  }
+  return true;
+}
+
+bool validator::check_kill_chain_phases(const json_view& v) {
+  scope s(*this, "kill_chain_phases");
+  if (!v.is_array()) return bad(std::string("must be a list of objects, not ") + kind_name(v));
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    scope si(*this, i);
+    const auto p = v.value_at(i);
+    if (!p.is_object()) return bad(std::string("must be an object, not ") + kind_name(p));
+    if (!need_string(p, "kill_chain_name", "a kill chain phase names its kill chain") ||
+        !need_string(p, "phase_name", "a kill chain phase names its phase")) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool validator::check_extensions(const json_view& v) {
+  scope s(*this, "extensions");
+  if (!v.is_object()) return bad(std::string("must be an object, not ") + kind_name(v));
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const auto name = v.key_at(i);
+    const auto ext = v.value_at(i);
+    scope se(*this, name);
+    if (!ext.is_object()) return bad(std::string("must be an object, not ") + kind_name(ext));
+    if (name.starts_with("extension-definition--")) {
+      if (!is_stix_id(name)) {
+        return bad("the key is not a valid extension-definition identifier: " + id_problem(name));
+      }
+      std::string_view et;
+      if (!need_string(ext, "extension_type",
+                       "an extension keyed by an extension-definition id states its type", &et)) {
+        return false;
+      }
+      if (!one_of(et, k_extension_types)) {
+        return bad_at("extension_type",
+                      quote(et) + " is not one of " + list_text(k_extension_types));
+      }
+      if (name == k_tlp2_extension && !opt_enum(ext, "tlp_2_0", k_tlp2_levels)) return false;
+    } else if (!check_predefined_extension(name, ext)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// STIX 2.1 sections 6.7.2-6.7.6, 6.12.2-6.12.5, 6.13.2-6.13.3, 6.16.2.
+bool validator::check_predefined_extension(std::string_view name, const json_view& ext) {
+  struct predefined {
+    std::string_view name;
+    std::string_view type;
+  };
+  static constexpr std::array<predefined, 12> k_predefined{{
+      {"archive-ext", "file"},
+      {"ntfs-ext", "file"},
+      {"pdf-ext", "file"},
+      {"raster-image-ext", "file"},
+      {"windows-pebinary-ext", "file"},
+      {"http-request-ext", "network-traffic"},
+      {"icmp-ext", "network-traffic"},
+      {"socket-ext", "network-traffic"},
+      {"tcp-ext", "network-traffic"},
+      {"windows-process-ext", "process"},
+      {"windows-service-ext", "process"},
+      {"unix-account-ext", "user-account"},
+  }};
+  const auto it = std::find_if(k_predefined.begin(), k_predefined.end(),
+                               [&](const predefined& p) { return p.name == name; });
+  // Any other name is a (deprecated, S 11.3) custom extension: any object.
+  if (it == k_predefined.end()) return true;
+  if (it->type != type_) {
+    return bad("the predefined extension " + std::string(name) + " is for " +
+               std::string(it->type) + " objects, not " + std::string(type_));
+  }
+  if (ext.size() == 0) return bad("must hold at least one property of the extension");
+  const std::string why = "the " + std::string(name) + " extension requires it";
+  if (name == "archive-ext") {
+    json_view refs;
+    return need(ext, "contains_refs", why, refs);
+  }
+  if (name == "windows-pebinary-ext") return need_string(ext, "pe_type", why);
+  if (name == "http-request-ext") {
+    if (!need_string(ext, "request_method", why) || !need_string(ext, "request_value", why) ||
+        !opt_string(ext, "request_version")) {
+      return false;
+    }
+    auto headers = ext.get("request_header");
+    if (!headers) return true;
+    scope sh(*this, "request_header");
+    if (!headers->is_object()) {
+      return bad(std::string("must be an object (header name to list of values), not ") +
+                 kind_name(*headers));
+    }
+    for (std::size_t i = 0; i < headers->size(); ++i) {
+      if (!opt_string_list(*headers, headers->key_at(i))) {
+        // STIX 2.1 6.12.2: each value is a list, so repeated headers fit.
+        error_.message += " (each header's value is a list of strings, e.g. [\"text/plain\"])";
+        return false;
+      }
+    }
+    return true;
+  }
+  if (name == "icmp-ext") {
+    return need_string(ext, "icmp_type_hex", why) && need_string(ext, "icmp_code_hex", why);
+  }
+  if (name == "tcp-ext") {
+    if (!ext.get("src_flags_hex") && !ext.get("dst_flags_hex")) {
+      return bad("needs src_flags_hex or dst_flags_hex");
+    }
+    return true;
+  }
+  if (name == "socket-ext") {
+    return need_string(ext, "address_family", why) &&
+           opt_enum(ext, "address_family", k_address_families) &&
+           opt_enum(ext, "socket_type", k_socket_types) && opt_bool(ext, "is_blocking") &&
+           opt_bool(ext, "is_listening");
+  }
+  if (name == "windows-process-ext") return opt_enum(ext, "integrity_level", k_integrity_levels);
+  if (name == "windows-service-ext") {
+    return opt_enum(ext, "start_type", k_service_start_types) &&
+           opt_enum(ext, "service_type", k_service_types) &&
+           opt_enum(ext, "service_status", k_service_statuses);
+  }
+  return true;
+}
+
+bool validator::check_hashes(const json_view& v) {
+  if (!v.is_object()) {
+    return bad(std::string("must be an object (algorithm name to hash value), not ") +
+               kind_name(v));
+  }
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const auto name = v.key_at(i);
+    const auto value = v.value_at(i);
+    scope s(*this, name);
+    if (!value.is_string()) return bad(std::string("must be a string, not ") + kind_name(value));
+    const auto h = value.as_string();
+    const auto alg = std::find_if(k_hash_algorithms.begin(), k_hash_algorithms.end(),
+                                  [&](const hash_algorithm& a) { return iequals(a.name, name); });
+    if (alg == k_hash_algorithms.end()) {
+      bool ok = !name.empty() && name.size() <= 250;
+      for (char c : name)
+        ok = ok && (is_lower(c) || is_upper(c) || is_digit(c) || c == '-' || c == '_');
+      if (!ok) {
+        return bad("is not an allowed hash name (1-250 characters a-z, A-Z, 0-9, '-' and '_')");
+      }
+      if (h.empty()) return bad("must not be empty");
+      continue;
+    }
+    switch (alg->shape) {
+      case hash_shape::hex:
+        if (!is_hex_of_length(h, alg->hex_digits)) {
+          return bad(quote(h) + " is not a valid " + std::string(alg->name) + " hash (" +
+                     std::to_string(alg->hex_digits) + " hexadecimal digits)");
+        }
+        break;
+      case hash_shape::ssdeep:
+        if (!is_ssdeep(h)) {
+          return bad(quote(h) + " is not a valid SSDEEP hash ('blocksize:hash:hash')");
+        }
+        break;
+      case hash_shape::tlsh:
+        if (!is_hex_of_length(h, 70) &&
+            !(h.size() == 72 && h.starts_with("T1") && is_hex_of_length(h.substr(2), 70))) {
+          return bad(quote(h) +
+                     " is not a valid TLSH hash (70 hexadecimal digits, or 'T1' and 70)");
+        }
+        break;
+    }
+  }
+  return true;
+}
+
+// The rules that hold at any depth: no empty lists (S 2.12), *_ref and *_refs
+// hold STIX ids, *_hex is hex, *_bin is base64 (S 3.1), hashes dictionaries
+// (S 2.7). Inside dictionaries only the first rule applies.
+bool validator::walk_members(const json_view& o, bool strict) {
+  for (std::size_t i = 0; i < o.size(); ++i) {
+    if (!walk_value(o.value_at(i), o.key_at(i), strict)) return false;
+  }
+  return true;
+}
+
+bool validator::walk_value(const json_view& v, std::string_view key, bool strict) {
+  scope s(*this, key);
+  if (strict) {
+    if (ends_with(key, "_ref")) {
+      if (!v.is_string()) {
+        return bad(std::string("must be a STIX identifier string, not ") + kind_name(v));
+      }
+      if (!is_stix_id(v.as_string())) {
+        return bad(quote(v.as_string()) +
+                   " is not a valid STIX identifier: " + id_problem(v.as_string()));
+      }
+      return true;
+    }
+    if (ends_with(key, "_refs")) {
+      if (!v.is_array()) {
+        return bad(std::string("must be a list of STIX identifiers, not ") + kind_name(v));
+      }
+      if (v.size() == 0) return bad("must not be an empty list (leave the property out instead)");
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        scope si(*this, i);
+        const auto item = v.value_at(i);
+        if (!item.is_string()) {
+          return bad(std::string("must be a STIX identifier string, not ") + kind_name(item));
+        }
+        if (!is_stix_id(item.as_string())) {
+          return bad(quote(item.as_string()) +
+                     " is not a valid STIX identifier: " + id_problem(item.as_string()));
+        }
+      }
+      return true;
+    }
+    if (ends_with(key, "_hex")) {
+      if (!v.is_string() || !is_hex_string(v.as_string())) {
+        return bad((v.is_string() ? quote(v.as_string()) : std::string(kind_name(v))) +
+                   " is not hexadecimal (an even number of digits 0-9, a-f)");
+      }
+      return true;
+    }
+    if (ends_with(key, "_bin")) {
+      if (!v.is_string() || !is_base64(v.as_string())) {
+        return bad((v.is_string() ? quote(v.as_string()) : std::string(kind_name(v))) +
+                   " is not valid base64 (RFC 4648, padded with '=')");
+      }
+      return true;
+    }
+    if (key == "hashes" && !check_hashes(v)) return false;
+    if (key == "extensions" && depth_ == 1 && v.is_object()) {
+      // check_extensions looks at the names; the contents follow the
+      // property rules.
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        scope se(*this, v.key_at(i));
+        if (!walk_members(v.value_at(i), true)) return false;
+      }
+      return true;
+    }
+  }
+  return walk_inner(v, strict && key != "hashes" && !is_dictionary_property(key));
+}
+
+bool validator::walk_inner(const json_view& v, bool strict) {
+  if (v.is_object()) return walk_members(v, strict);
+  if (!v.is_array()) return true;
+  if (v.size() == 0) return bad("must not be an empty list (leave the property out instead)");
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const auto item = v.value_at(i);
+    if (item.is_array() || item.is_object()) {
+      scope si(*this, i);
+      if (!walk_inner(item, strict)) return false;
+    }
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// Type-specific checks
+
+bool validator::check_named() {
+  return need_string(obj_, "name", "a " + std::string(type_) + " requires a name");
+}
+
+bool validator::check_seen_named() {
+  return check_named() && seen_order(obj_, "first_seen", "last_seen", false);
+}
+
+bool validator::check_indicator() {
+  const std::string why = "an indicator requires it";
+  std::string_view pattern, pattern_type;
+  json_view valid_from;
+  if (!need_string(obj_, "pattern", why, &pattern) ||
+      !need_string(obj_, "pattern_type", why + " (e.g. \"stix\", \"snort\", \"yara\")",
+                   &pattern_type) ||
+      !need(obj_, "valid_from", why, valid_from) || !opt_string(obj_, "pattern_version") ||
+      !opt_string_list(obj_, "indicator_types")) {
+    return false;
+  }
+  if (!seen_order(obj_, "valid_from", "valid_until", true)) return false;
+  if (pattern_type == "stix") {
+    if (auto r = validate_stix_pattern(pattern); !r) {
+      return bad_at("pattern", "not a valid STIX pattern: " + r.error().message);
+    }
+  }
+  return true;
+}
+
+bool validator::check_grouping() {
+  json_view refs;
+  return need_string(obj_, "context", "a grouping requires it") &&
+         need(obj_, "object_refs", "a grouping requires it", refs);
+}
+
+bool validator::check_location() {
+  const auto lat = obj_.get("latitude");
+  const auto lon = obj_.get("longitude");
+  if (!opt_number(obj_, "latitude", -90, 90, "-90 to 90") ||
+      !opt_number(obj_, "longitude", -180, 180, "-180 to 180") ||
+      !opt_number(obj_, "precision", 0, 1e300, "0 or more metres") || !opt_string(obj_, "region") ||
+      !opt_string(obj_, "country")) {
+    return false;
+  }
+  if (lat.has_value() != lon.has_value()) {
+    return bad_at(lat ? "longitude" : "latitude", "missing; latitude and longitude go together");
+  }
+  if (obj_.get("precision") && !lat) {
+    return bad_at("precision", "only makes sense with latitude and longitude");
+  }
+  if (!lat && !obj_.get("region") && !obj_.get("country")) {
+    return bad("a location needs at least one of region, country, or latitude and longitude");
+  }
+  return true;
+}
+
+bool validator::check_malware() {
+  json_view is_family;
+  if (!need(obj_, "is_family", "a malware says whether it is a family (true) or an instance",
+            is_family)) {
+    return false;
+  }
+  if (!is_family.is_bool()) {
+    return bad_at("is_family", std::string("must be true or false, not ") + kind_name(is_family));
+  }
+  if (is_family.as_bool() && !need_string(obj_, "name", "a malware family requires a name")) {
+    return false;
+  }
+  return seen_order(obj_, "first_seen", "last_seen", false);
+}
+
+bool validator::check_malware_analysis() {
+  if (!need_string(obj_, "product", "a malware-analysis requires it")) return false;
+  if (!obj_.get("result") && !obj_.get("analysis_sco_refs")) {
+    return bad("a malware-analysis needs result or analysis_sco_refs");
+  }
+  return opt_string(obj_, "result");
+}
+
+bool validator::check_note() {
+  json_view refs;
+  return need_string(obj_, "content", "a note requires it") &&
+         need(obj_, "object_refs", "a note requires it", refs);
+}
+
+bool validator::check_observed_data() {
+  const std::string why = "an observed-data requires it";
+  json_view v;
+  if (!need(obj_, "first_observed", why, v) || !need(obj_, "last_observed", why, v) ||
+      !need(obj_, "number_observed", why, v) ||
+      !opt_integer(obj_, "number_observed", 1, 999999999)) {
+    return false;
+  }
+  const bool objects = obj_.get("objects").has_value();
+  const bool refs = obj_.get("object_refs").has_value();
+  if (objects == refs) {
+    return bad(objects ? "objects (deprecated) and object_refs must not both be present"
+                       : "an observed-data needs object_refs (or the deprecated objects)");
+  }
+  if (objects && !obj_.get("objects")->is_object()) {
+    return bad_at("objects", "must be an object (a dictionary of observables)");
+  }
+  return seen_order(obj_, "first_observed", "last_observed", false);
+}
+
+bool validator::check_opinion() {
+  json_view v;
+  return need(obj_, "opinion", "an opinion requires it", v) &&
+         opt_enum(obj_, "opinion", k_opinions) &&
+         need(obj_, "object_refs", "an opinion requires it", v);
+}
+
+bool validator::check_report() {
+  json_view v;
+  return need_string(obj_, "name", "a report requires it") &&
+         need(obj_, "published", "a report requires it", v) &&
+         need(obj_, "object_refs", "a report requires it", v);
+}
+
+bool validator::check_relationship() {
+  const std::string why = "a relationship requires it";
+  std::string_view rt;
+  json_view v;
+  if (!need_string(obj_, "relationship_type", why, &rt) || !need(obj_, "source_ref", why, v) ||
+      !need(obj_, "target_ref", why, v)) {
+    return false;
+  }
+  const bool ok = !rt.empty() && std::all_of(rt.begin(), rt.end(), [](char c) {
+    return is_lower(c) || is_digit(c) || c == '-';
+  });
+  if (!ok) {
+    return bad_at("relationship_type", quote(rt) + " may only use a-z, 0-9 and '-'");
+  }
+  const std::string_view endpoint = "a relationship connects SDOs and SCOs only";
+  for (auto key : {"source_ref", "target_ref"}) {
+    if (!no_ref_types(obj_, key,
+                      {"relationship", "sighting", "marking-definition", "language-content",
+                       "extension-definition", "bundle"},
+                      endpoint)) {
+      return false;
+    }
+  }
+  return seen_order(obj_, "start_time", "stop_time", true);
+}
+
+bool validator::check_sighting() {
+  json_view v;
+  if (!need(obj_, "sighting_of_ref", "a sighting requires it", v)) return false;
+  const auto t = stix_id_type(v.as_string());
+  const auto k = kind_of_type(t);
+  if ((k && *k != object_kind::sdo) || t == "bundle") {
+    return bad_at("sighting_of_ref", quote(v.as_string()) +
+                                         " must refer to an SDO (such as an indicator or "
+                                         "malware), not a " +
+                                         std::string(t));
+  }
+  return opt_integer(obj_, "count", 0, 999999999) && opt_bool(obj_, "summary") &&
+         opt_ref_types(obj_, "observed_data_refs", {"observed-data"}) &&
+         opt_ref_types(obj_, "where_sighted_refs", {"identity", "location"}) &&
+         seen_order(obj_, "first_seen", "last_seen", false);
+}
+
+bool validator::check_artifact() {
+  const bool bin = obj_.get("payload_bin").has_value();
+  const bool url = obj_.get("url").has_value();
+  if (bin && url) return bad_at("url", "must not be present together with payload_bin");
+  if (url && !obj_.get("hashes")) {
+    return bad_at("hashes", "missing; an artifact given by url requires hashes of its content");
+  }
+  if (!opt_string(obj_, "url") || !opt_string(obj_, "mime_type") ||
+      !opt_enum(obj_, "encryption_algorithm", k_encryption_algorithms) ||
+      !opt_string(obj_, "decryption_key")) {
+    return false;
+  }
+  if (obj_.get("decryption_key") && !obj_.get("encryption_algorithm")) {
+    return bad_at("decryption_key", "must not be present without encryption_algorithm");
+  }
+  return true;
+}
+
+bool validator::check_autonomous_system() {
+  json_view v;
+  return need(obj_, "number", "an autonomous-system requires it", v) &&
+         opt_integer(obj_, "number", 0, 4294967295LL);
+}
+
+bool validator::check_directory() {
+  return need_string(obj_, "path", "a directory requires it");
+}
+
+bool validator::check_value() {
+  return need_string(obj_, "value", "a " + std::string(type_) + " requires it");
+}
+
+bool validator::check_mac_addr() {
+  std::string_view v;
+  if (!need_string(obj_, "value", "a mac-addr requires it", &v)) return false;
+  // S 6.10: a single colon-delimited, lower-case MAC-48 address.
+  bool ok = v.size() == 17;
+  for (std::size_t i = 0; ok && i < v.size(); ++i) {
+    ok = i % 3 == 2 ? v[i] == ':' : (is_digit(v[i]) || (v[i] >= 'a' && v[i] <= 'f'));
+  }
+  if (!ok) {
+    return bad_at("value", quote(v) +
+                               " is not a lower-case, colon-delimited MAC-48 address "
+                               "such as 'd2:fb:49:24:37:18'");
+  }
+  return true;
+}
+
+bool validator::check_email_message() {
+  json_view v;
+  if (!need(obj_, "is_multipart", "an email-message requires it", v)) return false;
+  if (!v.is_bool()) {
+    return bad_at("is_multipart", std::string("must be true or false, not ") + kind_name(v));
+  }
+  if (v.as_bool() && obj_.get("body")) {
+    return bad_at("body", "must not be present when is_multipart is true (use body_multipart)");
+  }
+  if (!v.as_bool() && obj_.get("body_multipart")) {
+    return bad_at("body_multipart", "must not be present when is_multipart is false");
+  }
+  if (auto h = obj_.get("additional_header_fields")) {
+    scope s(*this, "additional_header_fields");
+    if (!h->is_object()) return bad(std::string("must be an object, not ") + kind_name(*h));
+    for (std::size_t i = 0; i < h->size(); ++i) {
+      if (!opt_string_list(*h, h->key_at(i))) return false;
+    }
+  }
+  return opt_ref_types(obj_, "from_ref", {"email-addr"}) &&
+         opt_ref_types(obj_, "sender_ref", {"email-addr"}) &&
+         opt_ref_types(obj_, "to_refs", {"email-addr"}) &&
+         opt_ref_types(obj_, "cc_refs", {"email-addr"}) &&
+         opt_ref_types(obj_, "bcc_refs", {"email-addr"}) &&
+         opt_ref_types(obj_, "raw_email_ref", {"artifact"});
+}
+
+bool validator::check_file() {
+  if (!obj_.get("hashes") && !obj_.get("name")) return bad("a file needs hashes or name");
+  return opt_integer(obj_, "size", 0, INT64_MAX) &&
+         opt_ref_types(obj_, "parent_directory_ref", {"directory"});
+}
+
+bool validator::check_name_only() {
+  return need_string(obj_, "name", "a " + std::string(type_) + " requires it");
+}
+
+bool validator::check_network_traffic() {
+  json_view v;
+  if (!need(obj_, "protocols", "a network-traffic requires it", v) ||
+      !opt_string_list(obj_, "protocols")) {
+    return false;
+  }
+  if (!obj_.get("src_ref") && !obj_.get("dst_ref")) {
+    return bad("a network-traffic needs src_ref or dst_ref (or both)");
+  }
+  if (!opt_integer(obj_, "src_port", 0, 65535) || !opt_integer(obj_, "dst_port", 0, 65535) ||
+      !opt_bool(obj_, "is_active")) {
+    return false;
+  }
+  if (auto a = obj_.get("is_active"); a && a->as_bool() && obj_.get("end")) {
+    return bad_at("end", "must not be present while is_active is true");
+  }
+  for (auto key : {"src_ref", "dst_ref"}) {
+    if (!opt_ref_types(obj_, key, {"ipv4-addr", "ipv6-addr", "mac-addr", "domain-name"})) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// process, user-account, x509-certificate: "at least one property (other than
+// type) from this object or one of its extensions".
+bool validator::check_any_property() {
+  static constexpr std::array<std::string_view, 6> k_common{
+      "type", "id", "spec_version", "object_marking_refs", "granular_markings", "defanged"};
+  for (std::size_t i = 0; i < obj_.size(); ++i) {
+    if (!one_of(obj_.key_at(i), k_common)) return true;
+  }
+  return bad("a " + std::string(type_) + " needs at least one property of its own");
+}
+
+bool validator::check_windows_registry_key() {
+  if (!check_any_property()) return false;
+  auto values = obj_.get("values");
+  if (!values || !values->is_array()) return true;
+  scope s(*this, "values");
+  for (std::size_t i = 0; i < values->size(); ++i) {
+    scope si(*this, i);
+    if (!opt_enum(values->value_at(i), "data_type", k_registry_datatypes)) return false;
+  }
+  return true;
+}
+
+bool validator::check_marking_definition() {
+  if (!opt_string(obj_, "definition_type")) return false;
+  const auto definition_type = obj_.get("definition_type");
+  const auto definition = obj_.get("definition");
+  const auto extensions = obj_.get("extensions");
+  if (!extensions || definition_type || definition) {
+    json_view v;
+    const char* why = "a marking-definition without extensions requires it";
+    if (!need(obj_, "definition_type", why, v) || !need(obj_, "definition", why, v)) return false;
+    if (!definition->is_object()) {
+      return bad_at("definition", std::string("must be an object, not ") + kind_name(*definition));
+    }
+  }
+  const std::string_view dt = definition_type ? definition_type->as_string() : "";
+  std::string_view tlp1_value;
+  if (dt == "tlp") {
+    scope s(*this, "definition");
+    if (!need_string(*definition, "tlp", "a tlp definition states its level", &tlp1_value) ||
+        !opt_enum(*definition, "tlp", k_tlp1_levels)) {
+      return false;
+    }
+  } else if (dt == "statement") {
+    scope s(*this, "definition");
+    if (!need_string(*definition, "statement", "a statement definition holds its text")) {
+      return false;
+    }
+  }
+  std::string_view tlp2_value;
+  if (extensions) {
+    if (auto ext = extensions->get(k_tlp2_extension)) {
+      if (auto level = ext->get("tlp_2_0"); level && level->is_string()) {
+        tlp2_value = level->as_string();
+      } else {
+        scope s1(*this, "extensions");
+        scope s2(*this, k_tlp2_extension);
+        return bad_at("tlp_2_0", "missing; the TLP 2.0 extension states the level");
+      }
+    }
+  }
+
+  // STIX 2.1 7.2.1.4: the TLP marking-definitions are fixed objects. An id
+  // of theirs means exactly that marking, and TLP is carried by those ids
+  // only; anything else would change what the sharing policy sees.
+  const auto fixed = tlp_of_marking(id_);
+  const bool tlp1_id = one_of(id_, k_tlp1_ids);
+  if (fixed) {
+    const std::string level(tlp_name(*fixed));
+    if (tlp1_id) {
+      if (dt != "tlp" || parse_tlp_name(tlp1_value) != fixed) {
+        return bad_at("id", quote(id_) + " is the fixed TLP 1.0 marking TLP:" +
+                                (level == "clear" ? std::string("WHITE") : level) +
+                                "; a marking-definition with this id must be exactly that TLP "
+                                "marking (definition_type 'tlp', definition {\"tlp\": \"" +
+                                (level == "clear" ? std::string("white") : level) +
+                                "\"}), not a different one");
+      }
+    } else if (tlp2_value.empty() || parse_tlp_name(tlp2_value) != fixed || tlp2_value == "white") {
+      return bad_at("id", quote(id_) + " is the fixed TLP 2.0 marking for '" + level +
+                              "'; a marking-definition with this id must be exactly that TLP "
+                              "marking (the TLP 2.0 extension with tlp_2_0 \"" +
+                              level + "\")");
+    }
+  } else if (dt == "tlp") {
+    return bad_at("definition_type",
+                  "a 'tlp' marking must use one of the four fixed TLP 1.0 ids (STIX 2.1 "
+                  "section 7.2.1.4); refer to those instead of defining a new one");
+  } else if (!tlp2_value.empty()) {
+    return bad_at("extensions",
+                  "a TLP 2.0 marking must use one of the five fixed TLP 2.0 ids; refer to "
+                  "those instead of defining a new one");
+  }
+
+  // A marking-definition cannot mark itself.
+  if (auto refs = obj_.get("object_marking_refs"); refs && refs->is_array()) {
+    for (std::size_t i = 0; i < refs->size(); ++i) {
+      if (refs->value_at(i).as_string() == id_) {
+        scope s(*this, "object_marking_refs");
+        scope si(*this, i);
+        return bad("a marking-definition must not refer to itself");
+      }
+    }
+  }
+  return true;
+}
+
+bool validator::check_language_content() {
+  json_view contents, ref;
+  if (!need(obj_, "object_ref", "a language-content requires it", ref) ||
+      !need(obj_, "contents", "a language-content requires it", contents)) {
+    return false;
+  }
+  scope s(*this, "contents");
+  if (!contents.is_object()) {
+    return bad(std::string("must be an object (language tag to translated properties), not ") +
+               kind_name(contents));
+  }
+  if (contents.size() == 0) return bad("must hold at least one language");
+  for (std::size_t i = 0; i < contents.size(); ++i) {
+    const auto v = contents.value_at(i);
+    if (!v.is_object()) {
+      return bad_at(contents.key_at(i), std::string("must be an object, not ") + kind_name(v));
+    }
+  }
+  return true;
+}
+
+bool validator::check_extension_definition() {
+  const std::string why = "an extension-definition requires it";
+  json_view types;
+  if (!need(obj_, "created_by_ref", why, types) || !need_string(obj_, "name", why) ||
+      !need_string(obj_, "schema", why) || !need_string(obj_, "version", why) ||
+      !need(obj_, "extension_types", why, types) || !opt_string_list(obj_, "extension_types") ||
+      !opt_string_list(obj_, "extension_properties")) {
+    return false;
+  }
+  scope s(*this, "extension_types");
+  for (std::size_t i = 0; i < types.size(); ++i) {
+    const auto t = types.value_at(i).as_string();
+    if (!one_of(t, k_extension_types)) {
+      scope si(*this, i);
+      return bad(quote(t) + " is not one of " + list_text(k_extension_types));
+    }
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+
+result<stix_object_info> validator::run() {
+  if (!obj_.is_object()) {
+    return fail(std::string("a STIX object must be a JSON object, not ") + kind_name(obj_));
+  }
+  // The generic walk runs first: it guarantees the shapes (ids in *_ref,
+  // lists without holes) that the specific checks then rely on.
+  const bool ok = check_type_and_id() && check_spec_version() && check_property_names() &&
+                  walk_members(obj_, true) && check_common() &&
+                  (!entry_ || (this->*(entry_->check))());
+  if (!ok) return std::unexpected(std::move(error_));
+
+  stix_object_info info;
+  info.id = std::string(id_);
+  info.type = std::string(type_);
+  info.version = std::string(!modified_.empty() ? modified_ : created_);
+  info.spec_version = "2.1";
+  info.tlp = tlp_of_object(obj_);
+  info.json = obj_.dump();
+  return info;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Identifiers
+
+bool is_uuid(std::string_view text) {
+  return has_uuid_shape(text);
+}
+
+bool is_uuid_v4(std::string_view text) {
+  return has_uuid_shape(text) && text[14] == '4' && is_rfc4122_variant(text[19]);
+}
+
+bool is_stix_id(std::string_view text) {
+  const auto sep = text.find("--");
+  if (sep == std::string_view::npos) return false;
+  const auto uuid = text.substr(sep + 2);
+  return is_type_name(text.substr(0, sep)) && has_uuid_shape(uuid) && uuid[14] >= '1' &&
+         uuid[14] <= '5' && is_rfc4122_variant(uuid[19]);
+}
+
+std::string_view stix_id_type(std::string_view id) {
+  const auto sep = id.find("--");
+  return sep == std::string_view::npos ? std::string_view{} : id.substr(0, sep);
+}
+
+std::string new_uuid_v4() {
+  unsigned char b[16];
+  if (RAND_bytes(b, sizeof b) != 1) {
+    throw std::runtime_error("the OpenSSL random generator failed");
+  }
+  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += hex[b[i] >> 4];
+    out += hex[b[i] & 0x0F];
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Objects, envelopes and files
+
+result<stix_object_info> validate_stix_object(const json_view& obj) {
+  return validator(obj).run();
+}
+
+namespace {
+
+parsed_object parse_one(const json_view& obj) {
+  parsed_object p;
+  if (obj.is_object()) {
+    if (auto id = obj.get("id"); id && id->is_string()) p.id = std::string(id->as_string());
+    auto version = obj.get("modified");
+    if (!version || !version->is_string()) version = obj.get("created");
+    if (version && version->is_string()) p.version = std::string(version->as_string());
+  }
+  auto r = validate_stix_object(obj);
+  if (r) {
+    p.info = std::move(*r);
+  } else {
+    p.problem = std::move(r.error());
+  }
+  return p;
+}
+
+result<void> check_count(std::size_t n, std::size_t max_objects) {
+  if (n > max_objects) {
+    return fail("holds " + std::to_string(n) + " objects, more than the limit of " +
+                std::to_string(max_objects) + " per request");
+  }
+  return {};
+}
+
+result<std::vector<parsed_object>> parse_list(const json_view& list, std::size_t max_objects) {
+  if (auto r = check_count(list.size(), max_objects); !r) return std::unexpected(r.error());
+  std::vector<parsed_object> out;
+  out.reserve(list.size());
+  for (std::size_t i = 0; i < list.size(); ++i) out.push_back(parse_one(list.value_at(i)));
+  return out;
+}
+
+// One object a line; blank lines are skipped.
+result<std::vector<parsed_object>> parse_json_lines(std::string_view text,
+                                                    const json_limits& limits,
+                                                    std::size_t max_objects) {
+  std::vector<parsed_object> out;
+  std::size_t line_no = 0;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    auto end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    const auto line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    auto doc = parse_json(line, limits);
+    if (!doc) return fail("line " + std::to_string(line_no) + ": " + doc.error().message);
+    if (!doc->root().is_object()) {
+      return fail("line " + std::to_string(line_no) + ": each line must hold one STIX object");
+    }
+    if (auto r = check_count(out.size() + 1, max_objects); !r) return std::unexpected(r.error());
+    out.push_back(parse_one(doc->root()));
+  }
+  return out;
+}
+
+bool looks_like_json_lines(std::string_view text, const json_limits& limits) {
+  // Two or more non-blank lines, the first of which is a JSON object on its
+  // own. A pretty-printed document never passes this ("{" alone is not JSON).
+  std::size_t pos = 0;
+  std::string_view first;
+  int lines = 0;
+  while (pos < text.size() && lines < 2) {
+    auto end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    const auto line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    if (lines++ == 0) first = line;
+  }
+  if (lines < 2) return false;
+  auto doc = parse_json(first, limits);
+  return doc && doc->root().is_object();
+}
+
+}  // namespace
+
+result<std::vector<parsed_object>> parse_envelope(std::string_view text, const json_limits& limits,
+                                                  std::size_t max_objects) {
+  auto doc = parse_json(text, limits);
+  if (!doc) return fail("the envelope is not valid JSON: " + doc.error().message);
+  const auto root = doc->root();
+  if (!root.is_object()) {
+    return fail(std::string("the envelope must be a JSON object ({\"objects\": [...]}), not ") +
+                kind_name(root));
+  }
+  auto objects = root.get("objects");
+  if (!objects) return fail("the envelope has no \"objects\" list", "/objects");
+  if (!objects->is_array()) {
+    return fail(std::string("\"objects\" must be a list, not ") + kind_name(*objects), "/objects");
+  }
+  auto r = parse_list(*objects, max_objects);
+  if (!r) return fail("the envelope " + r.error().message, "/objects");
+  return r;
+}
+
+result<std::vector<parsed_object>> parse_stix_content(std::string_view text,
+                                                      const json_limits& limits,
+                                                      std::size_t max_objects) {
+  if (text.size() > limits.max_bytes) {
+    return fail("the content is larger than " + std::to_string(limits.max_bytes) + " bytes");
+  }
+  auto doc = parse_json(text, limits);
+  if (!doc) {
+    if (looks_like_json_lines(text, limits)) return parse_json_lines(text, limits, max_objects);
+    return fail("not valid JSON: " + doc.error().message);
+  }
+  const auto root = doc->root();
+  if (root.is_array()) {
+    auto r = parse_list(root, max_objects);
+    if (!r) return fail("the list " + r.error().message);
+    return r;
+  }
+  if (!root.is_object()) {
+    return fail(std::string("expected a STIX bundle, an envelope, a list of objects or one "
+                            "object, not ") +
+                kind_name(root));
+  }
+  auto type = root.get("type");
+  auto objects = root.get("objects");
+  if (type && type->is_string() && type->as_string() == "bundle") {
+    if (auto id = root.get("id"); !id || !id->is_string() || !is_stix_id(id->as_string()) ||
+                                  stix_id_type(id->as_string()) != "bundle") {
+      return fail("the bundle needs an id of the form 'bundle--<UUID>'", "/id");
+    }
+    if (!objects) return std::vector<parsed_object>{};
+    if (!objects->is_array()) {
+      return fail(
+          std::string("the bundle's \"objects\" must be a list, not ") + kind_name(*objects),
+          "/objects");
+    }
+    auto r = parse_list(*objects, max_objects);
+    if (!r) return fail("the bundle " + r.error().message, "/objects");
+    return r;
+  }
+  if (!type && objects) {
+    if (root.get("id") || root.get("spec_version")) {
+      return fail(
+          "the top-level object has \"objects\" and an \"id\" but no \"type\": \"bundle\"; a STIX "
+          "bundle needs \"type\": \"bundle\" (a TAXII envelope has only \"objects\", \"more\" and "
+          "\"next\")",
+          "/type");
+    }
+    if (!objects->is_array()) {
+      return fail(std::string("\"objects\" must be a list, not ") + kind_name(*objects),
+                  "/objects");
+    }
+    auto r = parse_list(*objects, max_objects);
+    if (!r) return fail("the envelope " + r.error().message, "/objects");
+    return r;
+  }
+  // One object on its own.
+  if (auto r = check_count(1, max_objects); !r) return std::unexpected(r.error());
+  std::vector<parsed_object> out;
+  out.push_back(parse_one(root));
+  return out;
+}
+
+}  // namespace cairn::formats
