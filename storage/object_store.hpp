@@ -12,6 +12,12 @@
 // MDB_MAPASYNC or MDB_WRITEMAP). A callback that reports success means the
 // data is on disk. When the map is full, the batch is aborted, the map grown
 // (up to options.max_map_size) and the batch re-run; nothing is half-written.
+// At max_map_size, the jobs that do not fit fail with "storage full"; reads
+// and smaller jobs go on.
+//
+// Deadlock rule: a thread holding a read_txn must not block waiting for the
+// writer (collection(), or waiting for a done() callback): growing the map
+// waits for every read_txn to end.
 
 #include <cstdint>
 #include <functional>
@@ -27,15 +33,28 @@
 
 namespace cairn::storage {
 
+struct store_faults;  // storage/faults.hpp: test seams
+
 using collection_key = std::uint32_t;
 using formats::micros;
 
 struct store_options {
-  std::string path;                                // data directory (created if missing)
-  std::size_t map_size = std::size_t{1} << 30;     // initial LMDB map size
-  std::size_t max_map_size = std::size_t{1} << 40; // the map never grows beyond this
+  std::string path;                                 // data directory (created if missing)
+  std::size_t map_size = std::size_t{1} << 30;      // initial LMDB map size
+  std::size_t max_map_size = std::size_t{1} << 40;  // the map never grows beyond this
   unsigned max_readers = 510;
   micros status_retention = micros{48} * 3600 * 1'000'000;  // at least 24 h (TAXII 4.3)
+  unsigned max_collections = 1000;                          // collection keys run from 1 to this
+  std::shared_ptr<store_faults> faults;                     // tests only: fault injection and clock
+};
+
+// Counters, for health reporting and tests.
+struct store_stats {
+  std::uint64_t commits = 0;         // durable commits of write transactions
+  std::uint64_t failed_commits = 0;  // commits that failed (nothing acknowledged)
+  std::uint64_t jobs = 0;            // write jobs completed, successfully or not
+  std::uint64_t map_resizes = 0;
+  std::uint64_t statuses_purged = 0;  // expired statuses removed
 };
 
 // One validated object to store.
@@ -45,14 +64,14 @@ struct new_object {
   std::string version;       // STIX modified, else created, else empty (see publish())
   std::string spec_version;  // "2.1"
   formats::tlp_level tlp = formats::tlp_level::amber;  // resolved at ingest
-  std::string json;          // minified JSON of the object
+  std::string json;                                    // minified JSON of the object
 };
 
 // A stored object version. The string_views point into the LMDB map and are
 // valid only while the read_txn that produced them is alive.
 struct object_record {
   collection_key collection = 0;
-  micros date_added = 0;     // unique and strictly increasing per collection
+  micros date_added = 0;  // unique and strictly increasing per collection
   std::string_view id;
   std::string_view version;  // as published (or the assigned value, see publish())
   std::string_view spec_version;
@@ -69,8 +88,8 @@ struct status_detail {
 
 // A TAXII status resource as stored.
 struct status_record {
-  std::string id;         // UUIDv4
-  std::string owner;      // account that made the request; only it may read the status
+  std::string id;     // UUIDv4
+  std::string owner;  // account that made the request; only it may read the status
   std::string api_root;
   micros request_timestamp = 0;
   std::vector<status_detail> successes;
@@ -91,9 +110,9 @@ struct publish_request {
 };
 
 struct publish_outcome {
-  status_record status;  // as stored
-  std::size_t added = 0;      // new versions written
-  std::size_t duplicates = 0; // versions that were already there (a success, TAXII 5.5)
+  status_record status;         // as stored
+  std::size_t added = 0;        // new versions written
+  std::size_t duplicates = 0;   // versions that were already there (a success, TAXII 5.5)
   micros first_date_added = 0;  // of the added versions; 0 when none
   micros last_date_added = 0;
 };
@@ -118,6 +137,8 @@ class object_store {
 
   // The key of a collection (by its TAXII id), assigned on first use and
   // kept in the meta database. Blocks until durable; control plane only.
+  // Fails for an empty id or one over 256 bytes, when max_collections keys
+  // are taken, and when called on the writer thread (from a done()).
   result<collection_key> collection(std::string_view collection_id);
 
   // Adds the objects. An object whose (id, version) is already stored in the
@@ -125,19 +146,32 @@ class object_store {
   // object with an empty version (an SCO without created/modified) is a
   // duplicate when its id is already stored; otherwise its version is its
   // date_added, written as a TAXII timestamp. done() runs on the writer thread.
+  // An object whose id is empty or longer than 300 bytes, or whose version is
+  // not a STIX timestamp, becomes a failure in the status. A request.status
+  // with an empty id is not stored. The whole job fails (done() gets an
+  // error, nothing is stored) for an unknown collection key, a failed commit
+  // or "storage full". After close(), done() runs at once on the calling
+  // thread with an error.
   void publish(publish_request request, std::function<void(result<publish_outcome>)> done);
 
   // Marks the versions at the given positions deleted: they vanish from every
-  // read below. done() gets the number of versions deleted.
+  // read below. done() gets the number of versions deleted. Threads and
+  // failures as for publish().
   void remove(delete_request request, std::function<void(result<std::size_t>)> done);
 
   // Stops accepting jobs; already queued jobs are committed. Idempotent.
   void close();
 
+  // Any thread. Blocks while the map is being grown, or while max_readers
+  // read_txns are alive. If LMDB cannot begin the txn (a broken environment),
+  // the read_txn finds nothing and its last_error() says why.
   read_txn begin_read() const;
 
   // The current map size and the bytes in use, for health and tests.
   std::size_t map_size() const;
+  std::size_t used_bytes() const;
+
+  store_stats stats() const;
 
  private:
   object_store();
@@ -176,6 +210,10 @@ class read_txn {
 
   // The stored status, or std::nullopt (unknown or expired).
   std::optional<status_record> status(std::string_view status_id) const;
+
+  // The first LMDB error any read of this txn met (a damaged store); reads
+  // that met one behave as if the data were absent. std::nullopt normally.
+  const std::optional<error>& last_error() const;
 
  private:
   friend class object_store;

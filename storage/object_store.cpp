@@ -1,0 +1,855 @@
+#include "storage/object_store.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <future>
+#include <limits>
+#include <utility>
+
+#include "storage/codec.hpp"
+#include "storage/faults.hpp"
+#include "storage/lmdb.hpp"
+#include "storage/map_guard.hpp"
+#include "storage/writer.hpp"
+
+namespace cairn::storage {
+
+namespace {
+
+constexpr micros k_hour = micros{3600} * 1'000'000;
+constexpr micros k_min_status_retention = 24 * k_hour;
+constexpr micros k_purge_interval = k_hour;
+constexpr std::size_t k_purge_per_job = 10'000;  // keeps a purge from making one huge commit
+constexpr std::uint32_t k_schema = 1;
+constexpr unsigned k_fixed_dbs =
+    32;  // the databases besides objects/<key>: ours and the audit log's
+constexpr std::size_t k_min_map_size = std::size_t{1} << 20;
+constexpr std::size_t k_page = 4096;
+constexpr std::size_t k_max_status_id_bytes = 256;
+
+constexpr std::string_view k_meta_schema = "schema";
+constexpr std::string_view k_meta_next_collection = "next_collection";
+constexpr std::string_view k_meta_collection_prefix = "c/";
+
+lmdb::error job_error(std::string message) {
+  return lmdb::error{EINVAL, std::move(message)};
+}
+
+std::string collection_meta_key(std::string_view collection_id) {
+  std::string k(k_meta_collection_prefix);
+  k += collection_id;
+  return k;
+}
+
+std::string last_added_meta_key(collection_key c) {
+  std::string k = "last/";
+  k.append(codec::collection_bytes(c).view());
+  return k;
+}
+
+std::string objects_db_name(collection_key c) {
+  return "objects/" + std::to_string(c);
+}
+
+// An flock on <dir>/cairn.lock: LMDB's own locking allows several processes,
+// but growing the map safely needs this process to be the only one.
+class dir_lock {
+ public:
+  dir_lock() = default;
+  dir_lock(const dir_lock&) = delete;
+  dir_lock& operator=(const dir_lock&) = delete;
+  ~dir_lock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  result<void> acquire(const std::string& dir) {
+    const std::string path = dir + "/cairn.lock";
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0) return fail("cannot open " + path + ": " + std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK) {
+        return fail("the data directory " + dir + " is in use by another store");
+      }
+      return fail("cannot lock " + path + ": " + std::strerror(errno));
+    }
+    return {};
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// Everything the store, its jobs and its read txns share.
+struct store_core {
+  store_options options;
+  micros status_retention = 0;
+  dir_lock lock;
+  lmdb::env env;
+  std::unique_ptr<map_guard> guard;
+  lmdb::dbi by_id;
+  lmdb::dbi status;
+  lmdb::dbi status_time;
+  lmdb::dbi meta;
+  // objects/<key> handles by collection key; 0 until the db is committed.
+  std::unique_ptr<std::atomic<MDB_dbi>[]> objects;
+  // Every key up to this one has its handle in objects (keys are handed out in
+  // order, and published only after their db was committed).
+  std::atomic<collection_key> published{0};
+  std::atomic<micros> next_purge{0};
+  std::atomic<std::uint64_t> purged{0};
+  std::unique_ptr<storage::writer> writer;  // last: stopped before the env closes
+
+  micros now() const {
+    const auto& f = options.faults;
+    return f && f->clock ? f->clock() : formats::now_micros();
+  }
+
+  // The objects db of c, or a zero handle when c is not (yet) known to a
+  // reader whose snapshot knows keys up to bound.
+  lmdb::dbi objects_dbi(collection_key c, collection_key bound) const {
+    if (c == 0 || c > bound || c > options.max_collections) return lmdb::dbi{};
+    return lmdb::dbi{objects[c].load(std::memory_order_acquire)};
+  }
+
+  void publish_dbi(collection_key c, lmdb::dbi d) {
+    objects[c].store(d.handle(), std::memory_order_release);
+    if (c > published.load()) published.store(c, std::memory_order_release);
+  }
+
+  void maybe_purge();
+};
+
+// Reads a collection's key in a short read txn of its own.
+result<std::optional<collection_key>> find_collection(const store_core& s, std::string_view id) {
+  s.guard->enter_shared();
+  std::optional<collection_key> found;
+  lmdb::status st;
+  {
+    auto t = lmdb::txn::begin(s.env, nullptr, MDB_RDONLY);
+    if (!t) {
+      st = std::unexpected(t.error());
+    } else if (auto v = s.meta.find(*t, collection_meta_key(id)); !v) {
+      st = std::unexpected(v.error());
+    } else if (*v && (*v)->size() == 4) {
+      found = codec::get_u32be((*v)->data());
+    }
+  }
+  s.guard->leave_shared();
+  if (!st) return fail(st.error().message);
+  return found;
+}
+
+// ---- write jobs ---------------------------------------------------------------
+
+class publish_job final : public write_job {
+ public:
+  publish_job(store_core& store, publish_request request,
+              std::function<void(result<publish_outcome>)> done)
+      : store_(store), request_(std::move(request)), done_(std::move(done)) {
+    weight_ = 256 + request_.status.id.size();
+    for (const auto& o : request_.objects) weight_ += o.json.size() + 2 * o.id.size() + 128;
+  }
+
+  std::size_t weight() const override { return weight_; }
+
+  lmdb::status run(lmdb::txn& t) override {
+    out_ = publish_outcome{};
+    out_.status = request_.status;
+    const collection_key c = request_.collection;
+    const lmdb::dbi objects = store_.objects_dbi(c, store_.published.load());
+    if (objects.handle() == 0) {
+      return std::unexpected(job_error("unknown collection key " + std::to_string(c)));
+    }
+    if (request_.publisher.size() > codec::max_publisher_bytes) {
+      return std::unexpected(job_error("publisher name longer than " +
+                                       std::to_string(codec::max_publisher_bytes) + " bytes"));
+    }
+    if (request_.status.id.size() > k_max_status_id_bytes) {
+      return std::unexpected(
+          job_error("status id longer than " + std::to_string(k_max_status_id_bytes) + " bytes"));
+    }
+
+    auto appender = lmdb::cursor::open(t, objects);
+    if (!appender) return std::unexpected(appender.error());
+    auto ids = lmdb::cursor::open(t, store_.by_id);
+    if (!ids) return std::unexpected(ids.error());
+
+    // The last date_added handed out: both the meta record and the last key,
+    // so that a new position is always past every stored one.
+    micros last = 0;
+    std::string_view k;
+    std::string_view v;
+    auto at_end = appender->get(k, v, MDB_LAST);
+    if (!at_end) return std::unexpected(at_end.error());
+    if (*at_end) last = codec::position_of(k);
+    const std::string last_key = last_added_meta_key(c);
+    auto meta_last = store_.meta.find(t, last_key);
+    if (!meta_last) return std::unexpected(meta_last.error());
+    if (*meta_last && (*meta_last)->size() == 8) {
+      last = std::max(last, static_cast<micros>(codec::get_u64be((*meta_last)->data())));
+    }
+
+    const micros now = store_.now();
+    char key[codec::max_by_id_key];
+    std::string assigned;
+    for (const new_object& obj : request_.objects) {
+      if (obj.id.empty() || obj.id.size() > codec::max_id_bytes ||
+          obj.id.find('\0') != std::string::npos) {
+        failed(obj, "object id is empty, longer than " + std::to_string(codec::max_id_bytes) +
+                        " bytes or holds a NUL");
+        continue;
+      }
+      if (obj.version.size() > codec::max_version_bytes ||
+          obj.spec_version.size() > codec::max_spec_version_bytes) {
+        failed(obj, "version or spec_version too long");
+        continue;
+      }
+      const std::size_t prefix_len = codec::by_id_prefix(key, c, obj.id);
+      const std::string_view prefix(key, prefix_len);
+
+      if (obj.version.empty()) {
+        // No version: any stored version of the id makes this a duplicate.
+        std::string_view found_key;
+        std::string_view found_value;
+        auto found = ids->seek(prefix, found_key, found_value);
+        if (!found) return std::unexpected(found.error());
+        if (*found && found_key.starts_with(prefix)) {
+          std::string stored_version;
+          if (found_value.size() == 8) {
+            const micros at = static_cast<micros>(codec::get_u64be(found_value.data()));
+            auto rec = objects.find(t, codec::position_key(at).view());
+            if (!rec) return std::unexpected(rec.error());
+            codec::object_fields f;
+            if (*rec && codec::decode_object(**rec, f)) stored_version = f.version;
+          }
+          duplicate(obj, stored_version);
+          continue;
+        }
+      }
+
+      const micros date_added = std::max(now, last + 1);
+      std::string_view version = obj.version;
+      if (version.empty()) {
+        assigned = formats::format_taxii_time(date_added);
+        version = assigned;
+      }
+      auto time_key = formats::stix_time_key(version);
+      if (!time_key) {
+        failed(obj, "version is not a STIX timestamp: " + time_key.error().message);
+        continue;
+      }
+      if (time_key->size() > codec::time_key_bytes) {
+        failed(obj, "version is not a STIX timestamp");
+        continue;
+      }
+      std::memcpy(key + prefix_len, time_key->data(), time_key->size());
+      const auto position = codec::position_key(date_added);
+      auto inserted = store_.by_id.insert(t, std::string_view(key, prefix_len + time_key->size()),
+                                          position.view());
+      if (!inserted) return std::unexpected(inserted.error());
+      if (!*inserted) {
+        duplicate(obj, version);
+        continue;
+      }
+
+      const codec::object_fields fields{
+          obj.id, version, obj.spec_version, request_.publisher, obj.json, obj.tlp, false};
+      auto space =
+          appender->reserve(position.view(), codec::object_value_bytes(fields), MDB_APPEND);
+      if (!space) return std::unexpected(space.error());
+      codec::encode_object(*space, fields);
+
+      last = date_added;
+      if (out_.added++ == 0) out_.first_date_added = date_added;
+      out_.last_date_added = date_added;
+      out_.status.successes.push_back(status_detail{obj.id, std::string(version), {}});
+    }
+
+    if (out_.added > 0) {
+      if (auto st = store_.meta.put(t, last_key, codec::position_key(last).view()); !st) return st;
+    }
+    if (!out_.status.id.empty()) {
+      const std::string value = codec::encode_status(out_.status, now);
+      if (auto st = store_.status.put(t, out_.status.id, value); !st) return st;
+      std::string time_key(codec::position_key(now).view());
+      time_key += out_.status.id;
+      if (auto st = store_.status_time.put(t, time_key, {}); !st) return st;
+    }
+    return {};
+  }
+
+  void complete(std::optional<error> failure) override {
+    if (!done_) return;
+    if (failure) {
+      done_(std::unexpected(std::move(*failure)));
+    } else {
+      done_(std::move(out_));
+    }
+  }
+
+ private:
+  void failed(const new_object& obj, std::string why) {
+    out_.status.failures.push_back(status_detail{obj.id.substr(0, codec::max_id_bytes),
+                                                 obj.version.substr(0, codec::max_version_bytes),
+                                                 std::move(why)});
+  }
+  void duplicate(const new_object& obj, std::string_view version) {
+    ++out_.duplicates;
+    out_.status.successes.push_back(status_detail{obj.id, std::string(version), {}});
+  }
+
+  store_core& store_;
+  publish_request request_;
+  std::function<void(result<publish_outcome>)> done_;
+  std::size_t weight_ = 0;
+  publish_outcome out_;
+};
+
+class remove_job final : public write_job {
+ public:
+  remove_job(store_core& store, delete_request request,
+             std::function<void(result<std::size_t>)> done)
+      : store_(store), request_(std::move(request)), done_(std::move(done)) {}
+
+  std::size_t weight() const override { return 64 + 64 * request_.positions.size(); }
+
+  lmdb::status run(lmdb::txn& t) override {
+    removed_ = 0;
+    const collection_key c = request_.collection;
+    const lmdb::dbi objects = store_.objects_dbi(c, store_.published.load());
+    if (objects.handle() == 0) {
+      return std::unexpected(job_error("unknown collection key " + std::to_string(c)));
+    }
+    std::string tombstone;
+    char key[codec::max_by_id_key];
+    for (const micros at : request_.positions) {
+      const auto position = codec::position_key(at);
+      auto value = objects.find(t, position.view());
+      if (!value) return std::unexpected(value.error());
+      codec::object_fields f;
+      if (!*value || !codec::decode_object(**value, f) || f.deleted) continue;
+
+      // Copy what stays (id, version, ...) out of the map before writing: a
+      // write may move or free the page the views point into.
+      f.deleted = true;
+      f.json = {};
+      tombstone.resize(codec::object_value_bytes(f));
+      codec::encode_object(tombstone.data(), f);
+      codec::decode_object(tombstone, f);
+
+      if (auto time_key = formats::stix_time_key(f.version);
+          time_key && f.id.size() <= codec::max_id_bytes &&
+          time_key->size() <= codec::time_key_bytes) {
+        const std::size_t n = codec::by_id_prefix(key, c, f.id);
+        std::memcpy(key + n, time_key->data(), time_key->size());
+        const std::string_view id_key(key, n + time_key->size());
+        auto indexed = store_.by_id.find(t, id_key);
+        if (!indexed) return std::unexpected(indexed.error());
+        // Only this version's own entry: never another position's.
+        if (*indexed && **indexed == position.view()) {
+          if (auto erased = store_.by_id.erase(t, id_key); !erased) {
+            return std::unexpected(erased.error());
+          }
+        }
+      }
+      if (auto st = objects.put(t, position.view(), tombstone); !st) return st;
+      ++removed_;
+    }
+    return {};
+  }
+
+  void complete(std::optional<error> failure) override {
+    if (!done_) return;
+    if (failure) {
+      done_(std::unexpected(std::move(*failure)));
+    } else {
+      done_(removed_);
+    }
+  }
+
+ private:
+  store_core& store_;
+  delete_request request_;
+  std::function<void(result<std::size_t>)> done_;
+  std::size_t removed_ = 0;
+};
+
+// Assigns a collection key and creates its objects db. Solo: LMDB shares a
+// new db handle only once the txn that opened it has committed.
+class collection_job final : public write_job {
+ public:
+  collection_job(store_core& store, std::string id, std::promise<result<collection_key>> done)
+      : store_(store), id_(std::move(id)), done_(std::move(done)) {}
+
+  std::size_t weight() const override { return 256; }
+  bool solo() const override { return true; }
+
+  lmdb::status run(lmdb::txn& t) override {
+    key_ = 0;
+    const std::string meta_key = collection_meta_key(id_);
+    auto known = store_.meta.find(t, meta_key);
+    if (!known) return std::unexpected(known.error());
+    if (*known && (*known)->size() == 4) {
+      key_ = codec::get_u32be((*known)->data());
+    } else {
+      auto next = store_.meta.find(t, k_meta_next_collection);
+      if (!next) return std::unexpected(next.error());
+      key_ = *next && (*next)->size() == 4 ? codec::get_u32be((*next)->data()) : 1;
+      if (key_ == 0 || key_ > store_.options.max_collections) {
+        return std::unexpected(job_error("too many collections (max_collections is " +
+                                         std::to_string(store_.options.max_collections) + ")"));
+      }
+      if (auto st = store_.meta.put(t, meta_key, codec::collection_bytes(key_).view()); !st) {
+        return st;
+      }
+      if (auto st =
+              store_.meta.put(t, k_meta_next_collection, codec::collection_bytes(key_ + 1).view());
+          !st) {
+        return st;
+      }
+    }
+    auto d = lmdb::dbi::open(t, objects_db_name(key_).c_str(), MDB_CREATE);
+    if (!d) return std::unexpected(d.error());
+    dbi_ = *d;
+    return {};
+  }
+
+  void complete(std::optional<error> failure) override {
+    if (failure) {
+      done_.set_value(std::unexpected(std::move(*failure)));
+      return;
+    }
+    store_.publish_dbi(key_, dbi_);
+    done_.set_value(key_);
+  }
+
+ private:
+  store_core& store_;
+  std::string id_;
+  std::promise<result<collection_key>> done_;
+  collection_key key_ = 0;
+  lmdb::dbi dbi_;
+};
+
+// Removes statuses older than the retention period, oldest first.
+class purge_job final : public write_job {
+ public:
+  explicit purge_job(store_core& store) : store_(store) {}
+
+  std::size_t weight() const override { return 4096; }
+
+  lmdb::status run(lmdb::txn& t) override {
+    purged_ = 0;
+    more_ = false;
+    const micros cutoff = store_.now() - store_.status_retention;
+    auto by_time = lmdb::cursor::open(t, store_.status_time);
+    if (!by_time) return std::unexpected(by_time.error());
+    std::string id;
+    for (;;) {
+      std::string_view k;
+      std::string_view v;
+      // Always the first entry: the previous one was just deleted.
+      auto found = by_time->get(k, v, MDB_FIRST);
+      if (!found) return std::unexpected(found.error());
+      if (!*found || k.size() < 8) break;
+      const micros stored = static_cast<micros>(codec::get_u64be(k.data()));
+      if (stored >= cutoff) break;
+      if (purged_ == k_purge_per_job) {
+        more_ = true;
+        break;
+      }
+      id.assign(k.substr(8));
+      if (auto st = by_time->erase(); !st) return st;
+      auto value = store_.status.find(t, id);
+      if (!value) return std::unexpected(value.error());
+      // A status stored again later under the same id has a newer time: keep it.
+      if (*value && (*value)->size() >= 9 &&
+          static_cast<micros>(codec::get_u64be((*value)->data() + 1)) == stored) {
+        if (auto erased = store_.status.erase(t, id); !erased) {
+          return std::unexpected(erased.error());
+        }
+        ++purged_;
+      }
+    }
+    return {};
+  }
+
+  void complete(std::optional<error> failure) override {
+    if (failure) return;
+    store_.purged += purged_;
+    if (more_) store_.next_purge = 0;
+  }
+
+ private:
+  store_core& store_;
+  std::size_t purged_ = 0;
+  bool more_ = false;
+};
+
+void store_core::maybe_purge() {
+  const micros t = now();
+  micros due = next_purge.load();
+  if (t < due) return;
+  if (!next_purge.compare_exchange_strong(due, t + k_purge_interval)) return;
+  writer->submit(std::make_unique<purge_job>(*this));
+}
+
+// Opens the fixed databases and the objects db of every known collection.
+result<void> open_databases(store_core& s) {
+  auto t = lmdb::txn::begin(s.env);
+  if (!t) return fail("cannot open the store: " + t.error().message);
+  auto open_db = [&](const char* name, lmdb::dbi& out) -> lmdb::status {
+    auto d = lmdb::dbi::open(*t, name, MDB_CREATE);
+    if (!d) return std::unexpected(d.error());
+    out = *d;
+    return {};
+  };
+  lmdb::status st = open_db("by_id", s.by_id);
+  if (st) st = open_db("status", s.status);
+  if (st) st = open_db("status_time", s.status_time);
+  if (st) st = open_db("meta", s.meta);
+  if (!st) return fail("cannot open the store: " + st.error().message);
+
+  auto schema = s.meta.find(*t, k_meta_schema);
+  if (!schema) return fail("cannot open the store: " + schema.error().message);
+  if (!*schema) {
+    if (auto put = s.meta.put(*t, k_meta_schema, codec::collection_bytes(k_schema).view()); !put) {
+      return fail("cannot open the store: " + put.error().message);
+    }
+  } else if ((*schema)->size() != 4 || codec::get_u32be((*schema)->data()) != k_schema) {
+    return fail("the store in " + s.options.path + " has an unknown schema version");
+  }
+
+  std::vector<std::pair<collection_key, lmdb::dbi>> known;
+  {
+    auto c = lmdb::cursor::open(*t, s.meta);
+    if (!c) return fail("cannot open the store: " + c.error().message);
+    std::string_view k;
+    std::string_view v;
+    auto found = c->seek(k_meta_collection_prefix, k, v);
+    for (; found && *found && k.starts_with(k_meta_collection_prefix);
+         found = c->get(k, v, MDB_NEXT)) {
+      if (v.size() != 4) continue;
+      const collection_key key = codec::get_u32be(v.data());
+      if (key == 0 || key > s.options.max_collections) {
+        return fail("the store has collection key " + std::to_string(key) +
+                    ", above max_collections");
+      }
+      known.emplace_back(key, lmdb::dbi{});
+    }
+    if (!found) return fail("cannot open the store: " + found.error().message);
+  }
+  for (auto& [key, d] : known) {
+    auto opened = lmdb::dbi::open(*t, objects_db_name(key).c_str(), MDB_CREATE);
+    if (!opened) return fail("cannot open the store: " + opened.error().message);
+    d = *opened;
+  }
+  if (auto committed = t->commit(); !committed) {
+    return fail("cannot open the store: " + committed.error().message);
+  }
+  std::sort(known.begin(), known.end(), [](auto& a, auto& b) { return a.first < b.first; });
+  for (auto& [key, d] : known) s.publish_dbi(key, d);
+  return {};
+}
+
+}  // namespace
+
+// ---- object_store ---------------------------------------------------------------
+
+struct object_store::impl : store_core {};
+
+object_store::object_store() = default;
+
+object_store::~object_store() {
+  close();
+}
+
+result<std::unique_ptr<object_store>> object_store::open(const store_options& options) {
+  if (options.path.empty()) return fail("the store needs a data directory");
+  if (options.max_readers == 0) return fail("max_readers must be at least 1");
+  if (options.max_collections == 0 || options.max_collections > 100'000) {
+    return fail("max_collections must be between 1 and 100000");
+  }
+  const std::size_t map_size = std::max(options.map_size, k_min_map_size) / k_page * k_page;
+  const std::size_t max_map_size = options.max_map_size / k_page * k_page;
+  if (max_map_size < map_size) return fail("max_map_size is below map_size");
+
+  std::unique_ptr<object_store> store(new object_store());
+  store->impl_ = std::make_unique<impl>();
+  store_core& s = *store->impl_;
+  s.options = options;
+  s.options.map_size = map_size;
+  s.options.max_map_size = max_map_size;
+  s.status_retention = std::max(options.status_retention, k_min_status_retention);
+
+  std::error_code ec;
+  std::filesystem::create_directories(options.path, ec);
+  if (ec) return fail("cannot create the data directory " + options.path + ": " + ec.message());
+  if (auto locked = s.lock.acquire(options.path); !locked) return std::unexpected(locked.error());
+
+  auto e = lmdb::env::create();
+  if (!e) return fail(e.error().message);
+  s.env = std::move(*e);
+  lmdb::status st = s.env.set_maxreaders(options.max_readers);
+  if (st) st = s.env.set_maxdbs(k_fixed_dbs + options.max_collections);
+  if (st) st = s.env.set_mapsize(map_size);
+  // MDB_NOTLS: a read txn may be begun on one thread and used on another.
+  if (st) st = s.env.open(options.path.c_str(), MDB_NOTLS, 0600);
+  if (!st) return fail("cannot open the store in " + options.path + ": " + st.error().message);
+  // Slots of readers that died without ending their txn would pin old pages.
+  if (auto cleared = s.env.reader_check(); !cleared) return fail(cleared.error().message);
+
+  s.guard = std::make_unique<map_guard>(options.max_readers);
+  s.objects = std::make_unique<std::atomic<MDB_dbi>[]>(options.max_collections + 1);
+  if (auto opened = open_databases(s); !opened) return std::unexpected(opened.error());
+
+  writer_options w;
+  w.max_map_size = max_map_size;
+  s.writer = std::make_unique<writer>(s.env, *s.guard, w, options.faults);
+  return store;
+}
+
+void object_store::close() {
+  if (impl_ && impl_->writer) impl_->writer->close();
+}
+
+result<collection_key> object_store::collection(std::string_view collection_id) {
+  if (collection_id.empty() || collection_id.size() > codec::max_collection_id_bytes) {
+    return fail("a collection id must have 1 to " + std::to_string(codec::max_collection_id_bytes) +
+                " bytes");
+  }
+  auto known = find_collection(*impl_, collection_id);
+  if (!known) return std::unexpected(known.error());
+  if (*known && **known <= impl_->published.load(std::memory_order_acquire)) return **known;
+  if (impl_->writer->on_writer_thread()) {
+    return fail("object_store::collection() must not be called on the writer thread");
+  }
+  std::promise<result<collection_key>> promise;
+  auto done = promise.get_future();
+  impl_->writer->submit(
+      std::make_unique<collection_job>(*impl_, std::string(collection_id), std::move(promise)));
+  return done.get();
+}
+
+void object_store::publish(publish_request request,
+                           std::function<void(result<publish_outcome>)> done) {
+  impl_->writer->submit(std::make_unique<publish_job>(*impl_, std::move(request), std::move(done)));
+  impl_->maybe_purge();
+}
+
+void object_store::remove(delete_request request, std::function<void(result<std::size_t>)> done) {
+  impl_->writer->submit(std::make_unique<remove_job>(*impl_, std::move(request), std::move(done)));
+}
+
+std::size_t object_store::map_size() const {
+  return impl_->writer->map_size();
+}
+
+std::size_t object_store::used_bytes() const {
+  impl_->guard->enter_shared();
+  auto info = impl_->env.info();
+  auto st = impl_->env.stat();
+  impl_->guard->leave_shared();
+  if (!info || !st) return 0;
+  return (info->me_last_pgno + 1) * st->ms_psize;
+}
+
+store_stats object_store::stats() const {
+  const writer_stats w = impl_->writer->stats();
+  store_stats s;
+  s.commits = w.commits;
+  s.failed_commits = w.failed_commits;
+  s.jobs = w.jobs;
+  s.map_resizes = w.map_resizes;
+  s.statuses_purged = impl_->purged.load();
+  return s;
+}
+
+// ---- read_txn ---------------------------------------------------------------------
+
+struct read_txn::impl {
+  const store_core* store = nullptr;  // set once the guard is held
+  lmdb::txn txn;
+  collection_key bound = 0;
+  std::optional<error> last_error;
+
+  impl() = default;
+  impl(const impl&) = delete;
+  impl& operator=(const impl&) = delete;
+  ~impl() {
+    txn.abort();
+    if (store) store->guard->leave_shared();
+  }
+
+  void note(const lmdb::error& e) {
+    if (!last_error) last_error = e.to_error();
+  }
+
+  // Fills r from an objects record; false for a deleted or malformed one.
+  static bool fill(object_record& r, collection_key c, std::string_view key,
+                   std::string_view value) {
+    codec::object_fields f;
+    if (!codec::decode_object(value, f) || f.deleted) return false;
+    r.collection = c;
+    r.date_added = codec::position_of(key);
+    r.id = f.id;
+    r.version = f.version;
+    r.spec_version = f.spec_version;
+    r.publisher = f.publisher;
+    r.tlp = f.tlp;
+    r.json = f.json;
+    return true;
+  }
+
+  std::optional<object_record> at(collection_key c, lmdb::dbi objects, micros date_added) {
+    const auto key = codec::position_key(date_added);
+    auto value = objects.find(txn, key.view());
+    if (!value) {
+      note(value.error());
+      return std::nullopt;
+    }
+    object_record r;
+    if (!*value || !fill(r, c, key.view(), **value)) return std::nullopt;
+    return r;
+  }
+};
+
+read_txn::read_txn() = default;
+read_txn::read_txn(read_txn&&) noexcept = default;
+read_txn& read_txn::operator=(read_txn&&) noexcept = default;
+read_txn::~read_txn() = default;
+
+read_txn object_store::begin_read() const {
+  read_txn r;
+  r.impl_ = std::make_unique<read_txn::impl>();
+  impl_->guard->enter_shared();
+  r.impl_->store = impl_.get();
+  // The bound is read before the snapshot is taken: every key up to it was
+  // committed before, so the snapshot has its db.
+  r.impl_->bound = impl_->published.load(std::memory_order_acquire);
+  auto t = lmdb::txn::begin(impl_->env, nullptr, MDB_RDONLY);
+  if (t) {
+    r.impl_->txn = std::move(*t);
+  } else {
+    r.impl_->note(t.error());
+  }
+  return r;
+}
+
+void read_txn::scan(collection_key c, micros after,
+                    const std::function<bool(const object_record&)>& fn) const {
+  impl& in = *impl_;
+  if (!in.txn.active()) return;
+  const lmdb::dbi objects = in.store->objects_dbi(c, in.bound);
+  if (objects.handle() == 0) return;
+  if (after == std::numeric_limits<micros>::max()) return;
+  auto cur = lmdb::cursor::open(in.txn, objects);
+  if (!cur) return in.note(cur.error());
+  std::string_view k;
+  std::string_view v;
+  object_record r;
+  auto found = cur->seek(codec::position_key(std::max<micros>(after + 1, 0)).view(), k, v);
+  for (; found && *found; found = cur->get(k, v, MDB_NEXT)) {
+    if (impl::fill(r, c, k, v) && !fn(r)) return;
+  }
+  if (!found) in.note(found.error());
+}
+
+void read_txn::versions(collection_key c, std::string_view object_id,
+                        const std::function<bool(const object_record&)>& fn) const {
+  impl& in = *impl_;
+  if (!in.txn.active() || object_id.empty() || object_id.size() > codec::max_id_bytes) return;
+  const lmdb::dbi objects = in.store->objects_dbi(c, in.bound);
+  if (objects.handle() == 0) return;
+  auto cur = lmdb::cursor::open(in.txn, in.store->by_id);
+  if (!cur) return in.note(cur.error());
+  char key[codec::max_by_id_key];
+  const std::string_view prefix(key, codec::by_id_prefix(key, c, object_id));
+  std::string_view k;
+  std::string_view v;
+  auto found = cur->seek(prefix, k, v);
+  for (; found && *found && k.starts_with(prefix); found = cur->get(k, v, MDB_NEXT)) {
+    if (v.size() != 8) continue;
+    auto r = in.at(c, objects, static_cast<micros>(codec::get_u64be(v.data())));
+    if (r && !fn(*r)) return;
+  }
+  if (!found) in.note(found.error());
+}
+
+std::optional<object_record> read_txn::at(collection_key c, micros date_added) const {
+  impl& in = *impl_;
+  if (!in.txn.active()) return std::nullopt;
+  const lmdb::dbi objects = in.store->objects_dbi(c, in.bound);
+  if (objects.handle() == 0) return std::nullopt;
+  return in.at(c, objects, date_added);
+}
+
+read_txn::rank read_txn::version_rank(const object_record& r) const {
+  impl& in = *impl_;
+  rank out;
+  if (!in.txn.active() || r.id.empty() || r.id.size() > codec::max_id_bytes) return out;
+  auto cur = lmdb::cursor::open(in.txn, in.store->by_id);
+  if (!cur) {
+    in.note(cur.error());
+    return out;
+  }
+  char key[codec::max_by_id_key];
+  const std::size_t n = codec::by_id_prefix(key, r.collection, r.id);
+  const std::string_view prefix(key, n);
+  const auto is_this = [&](std::string_view k, std::string_view v) {
+    return k.starts_with(prefix) && v.size() == 8 &&
+           static_cast<micros>(codec::get_u64be(v.data())) == r.date_added;
+  };
+
+  std::string_view k;
+  std::string_view v;
+  auto found = cur->seek(prefix, k, v);
+  if (!found) {
+    in.note(found.error());
+    return out;
+  }
+  out.first = *found && is_this(k, v);
+
+  // The last entry of the id: just before the first key past its prefix
+  // (the prefix with its trailing 0x00 turned into 0x01).
+  key[n - 1] = '\x01';
+  found = cur->seek(std::string_view(key, n), k, v);
+  key[n - 1] = '\0';
+  if (found) found = cur->get(k, v, *found ? MDB_PREV : MDB_LAST);
+  if (!found) {
+    in.note(found.error());
+    return out;
+  }
+  out.last = *found && is_this(k, v);
+  return out;
+}
+
+std::optional<status_record> read_txn::status(std::string_view status_id) const {
+  impl& in = *impl_;
+  if (!in.txn.active() || status_id.empty() || status_id.size() > k_max_status_id_bytes) {
+    return std::nullopt;
+  }
+  auto value = in.store->status.find(in.txn, status_id);
+  if (!value) {
+    in.note(value.error());
+    return std::nullopt;
+  }
+  if (!*value) return std::nullopt;
+  micros stored_at = 0;
+  auto s = codec::decode_status(**value, &stored_at);
+  if (!s || stored_at + in.store->status_retention <= in.store->now()) return std::nullopt;
+  return s;
+}
+
+const std::optional<error>& read_txn::last_error() const {
+  return impl_->last_error;
+}
+
+}  // namespace cairn::storage

@@ -1,0 +1,222 @@
+#include "storage/writer.hpp"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+namespace cairn::storage {
+
+namespace {
+
+constexpr std::size_t k_page = 4096;
+
+std::size_t round_up(std::size_t n, std::size_t to) {
+  return (n + to - 1) / to * to;
+}
+
+}  // namespace
+
+writer::writer(lmdb::env& env, map_guard& guard, writer_options options,
+               std::shared_ptr<store_faults> faults)
+    : env_(env), guard_(guard), options_(options), faults_(std::move(faults)) {
+  if (auto info = env_.info()) map_size_ = info->me_mapsize;
+  thread_ = std::thread([this] { loop(); });
+  thread_id_ = thread_.get_id();
+}
+
+writer::~writer() {
+  close();
+}
+
+bool writer::submit(std::unique_ptr<write_job> job) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!closing_) {
+      queue_.push_back(std::move(job));
+      wake_.notify_one();
+      return true;
+    }
+  }
+  complete(*job, error{"the store is closed", {}});
+  return false;
+}
+
+void writer::close() {
+  {
+    std::lock_guard lock(mutex_);
+    closing_ = true;
+    wake_.notify_one();
+  }
+  if (on_writer_thread()) return;
+  if (thread_.joinable()) thread_.join();
+}
+
+writer_stats writer::stats() const {
+  writer_stats s;
+  s.commits = commits_.load();
+  s.failed_commits = failed_commits_.load();
+  s.jobs = jobs_.load();
+  s.map_resizes = map_resizes_.load();
+  return s;
+}
+
+void writer::loop() {
+  batch jobs;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return !queue_.empty() || closing_; });
+      if (queue_.empty()) return;  // closing, and everything is done
+      std::size_t bytes = 0;
+      jobs.clear();
+      while (!queue_.empty()) {
+        write_job& next = *queue_.front();
+        const bool first = jobs.empty();
+        if (!first && (next.solo() || jobs.size() >= options_.max_batch_jobs ||
+                       bytes + next.weight() > options_.max_batch_bytes)) {
+          break;
+        }
+        bytes += next.weight();
+        jobs.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+        if (jobs.back()->solo()) break;
+      }
+    }
+    run_batch(jobs);
+    jobs.clear();
+  }
+}
+
+void writer::run_batch(batch& jobs) {
+  std::size_t weight = 0;
+  for (auto& job : jobs) weight += job->weight();
+
+  std::vector<std::optional<error>> failures(jobs.size());
+  for (;;) {
+    std::optional<error> batch_failure;
+    std::fill(failures.begin(), failures.end(), std::nullopt);
+    switch (attempt(jobs, failures, batch_failure)) {
+      case outcome::committed:
+        for (std::size_t i = 0; i < jobs.size(); ++i) complete(*jobs[i], std::move(failures[i]));
+        return;
+      case outcome::failed:
+        for (auto& job : jobs) complete(*job, batch_failure);
+        return;
+      case outcome::map_full: {
+        std::optional<error> why_not;
+        if (grow(weight, why_not)) continue;
+        if (jobs.size() > 1) {
+          // The map is at its limit: give each job its own chance, so that
+          // only the ones that do not fit fail.
+          for (auto& job : jobs) {
+            batch one;
+            one.push_back(std::move(job));
+            run_batch(one);
+          }
+          return;
+        }
+        for (auto& job : jobs) complete(*job, why_not);
+        return;
+      }
+    }
+  }
+}
+
+writer::outcome writer::attempt(batch& jobs, std::vector<std::optional<error>>& failures,
+                                std::optional<error>& batch_failure) {
+  auto parent = lmdb::txn::begin(env_);
+  if (!parent) {
+    if (parent.error().map_full()) return outcome::map_full;
+    batch_failure = error{"cannot begin a write transaction: " + parent.error().message, {}};
+    return outcome::failed;
+  }
+
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    write_job& job = *jobs[i];
+    lmdb::status done;
+    try {
+      if (job.solo()) {
+        done = job.run(*parent);
+      } else {
+        auto child = lmdb::txn::begin(env_, &*parent);
+        if (!child) {
+          done = std::unexpected(child.error());
+        } else {
+          done = job.run(*child);
+          if (done) {
+            done = child->commit();
+          } else {
+            child->abort();
+          }
+        }
+      }
+    } catch (const std::exception& e) {
+      done = std::unexpected(lmdb::error{EINVAL, std::string("write job failed: ") + e.what()});
+    }
+    if (!done) {
+      if (done.error().map_full()) return outcome::map_full;  // ~parent aborts
+      if (job.solo()) {
+        // A solo job's txn is the batch's txn: nothing else to keep.
+        batch_failure = done.error().to_error();
+        return outcome::failed;
+      }
+      failures[i] = done.error().to_error();
+    }
+  }
+
+  if (faults_ && faults_->before_commit) {
+    if (const int rc = faults_->before_commit()) {
+      parent->abort();
+      ++failed_commits_;
+      batch_failure =
+          error{"commit failed: " + lmdb::failure("mdb_txn_commit", rc).error().message, {}};
+      return outcome::failed;
+    }
+  }
+  if (auto committed = parent->commit(); !committed) {
+    if (committed.error().map_full()) return outcome::map_full;
+    ++failed_commits_;
+    batch_failure = error{"commit failed: " + committed.error().message, {}};
+    return outcome::failed;
+  }
+  ++commits_;
+  return outcome::committed;
+}
+
+bool writer::grow(std::size_t weight, std::optional<error>& why_not) {
+  const std::size_t current = map_size_.load();
+  const std::size_t limit = options_.max_map_size;
+  if (current >= limit) {
+    why_not = error{"storage full: the store reached its maximum size of " + std::to_string(limit) +
+                        " bytes (max_map_size)",
+                    {}};
+    return false;
+  }
+  std::size_t wanted = std::max(current * 2, current + 2 * weight);
+  wanted = std::min(round_up(wanted, k_page), limit);
+
+  guard_.enter_exclusive();
+  auto resized = env_.set_mapsize(wanted);
+  std::size_t now = wanted;
+  if (auto info = env_.info()) now = info->me_mapsize;
+  guard_.leave_exclusive();
+
+  if (!resized) {
+    why_not = error{"storage full: cannot grow the map: " + resized.error().message, {}};
+    return false;
+  }
+  map_size_ = now;
+  ++map_resizes_;
+  return true;
+}
+
+void writer::complete(write_job& job, std::optional<error> failure) {
+  ++jobs_;
+  try {
+    job.complete(std::move(failure));
+  } catch (...) {
+    // A completion must not take the writer thread down with it.
+  }
+}
+
+}  // namespace cairn::storage
