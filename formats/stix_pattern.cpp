@@ -410,7 +410,7 @@ std::string describe(const token& t) {
 }
 
 // A hash algorithm name as stix2patterns normalises it (upper case, no '-'
-// or quote) and the display name its messages use.
+// or quote) and the digest length it expects.
 struct hash_rule {
   std::string_view key;
   std::size_t hex_length;  // 0: not a fixed-length hex digest
