@@ -101,6 +101,13 @@ std::string quote(std::string_view s) {
   return "'" + std::string(s.substr(0, cut)) + "...'";
 }
 
+// "an indicator", "a file": for messages that name the object's type.
+std::string with_article(std::string_view type) {
+  const bool vowel =
+      !type.empty() && std::string_view("aeiou").find(type[0]) != std::string_view::npos;
+  return (vowel ? "an " : "a ") + std::string(type);
+}
+
 const char* kind_name(const json_view& v) {
   switch (v.type()) {
     case json_view::kind::null: return "null";
@@ -705,6 +712,9 @@ bool validator::check_type_and_id() {
                               "hyphens, starting with a letter)");
   }
   entry_ = find_type(type_);
+  // Before the id: a STIX 2.0 object fails many 2.1 rules, and "only 2.1 is
+  // accepted" is the message that helps.
+  if (!check_spec_version()) return false;
 
   auto id = obj_.get("id");
   if (!id) return bad_at("id", "missing; every STIX object needs an id");
@@ -760,10 +770,13 @@ bool validator::check_common() {
                          entry_->kind == object_kind::sro || type_ == "language-content" ||
                          type_ == "extension-definition";
   const bool needs_created = versioned || type_ == "marking-definition";
-  const std::string why = "a " + std::string(type_) + " requires it";
+  const std::string why = with_article(type_) + " requires it";
   if (entry_ && needs_created && !obj_.get("created")) return bad_at("created", "missing; " + why);
   if (entry_ && versioned && !obj_.get("modified")) return bad_at("modified", "missing; " + why);
-  if (!check_timestamp(obj_, "created", 3, &created_)) return false;
+  // Marking definitions are not versioned and their created needs no
+  // millisecond precision (S 7.2.1; published examples rely on it).
+  const int created_digits = type_ == "marking-definition" ? 0 : 3;
+  if (!check_timestamp(obj_, "created", created_digits, &created_)) return false;
   if (!check_timestamp(obj_, "modified", 3, &modified_)) return false;
   if (!order("created", created_, "modified", modified_, false)) return false;
 
@@ -909,25 +922,22 @@ bool validator::check_predefined_extension(std::string_view name, const json_vie
   }
   if (name == "windows-pebinary-ext") return need_string(ext, "pe_type", why);
   if (name == "http-request-ext") {
-    if (!need_string(ext, "request_method", why) || !need_string(ext, "request_value", why) ||
-        !opt_string(ext, "request_version")) {
-      return false;
-    }
-    auto headers = ext.get("request_header");
-    if (!headers) return true;
-    scope sh(*this, "request_header");
-    if (!headers->is_object()) {
-      return bad(std::string("must be an object (header name to list of values), not ") +
-                 kind_name(*headers));
-    }
-    for (std::size_t i = 0; i < headers->size(); ++i) {
-      if (!opt_string_list(*headers, headers->key_at(i))) {
-        // STIX 2.1 6.12.2: each value is a list, so repeated headers fit.
-        error_.message += " (each header's value is a list of strings, e.g. [\"text/plain\"])";
-        return false;
+    if (auto headers = ext.get("request_header")) {
+      scope sh(*this, "request_header");
+      if (!headers->is_object()) {
+        return bad(std::string("must be an object (header name to list of values), not ") +
+                   kind_name(*headers));
+      }
+      for (std::size_t i = 0; i < headers->size(); ++i) {
+        if (!opt_string_list(*headers, headers->key_at(i))) {
+          // STIX 2.1 6.12.2: each value is a list, so repeated headers fit.
+          error_.message += " (each header's value is a list of strings, e.g. [\"text/plain\"])";
+          return false;
+        }
       }
     }
-    return true;
+    return need_string(ext, "request_method", why) && need_string(ext, "request_value", why) &&
+           opt_string(ext, "request_version");
   }
   if (name == "icmp-ext") {
     return need_string(ext, "icmp_type_hex", why) && need_string(ext, "icmp_code_hex", why);
@@ -1087,7 +1097,7 @@ bool validator::walk_inner(const json_view& v, bool strict) {
 // Type-specific checks
 
 bool validator::check_named() {
-  return need_string(obj_, "name", "a " + std::string(type_) + " requires a name");
+  return need_string(obj_, "name", with_article(type_) + " requires a name");
 }
 
 bool validator::check_seen_named() {
@@ -1276,7 +1286,7 @@ bool validator::check_directory() {
 }
 
 bool validator::check_value() {
-  return need_string(obj_, "value", "a " + std::string(type_) + " requires it");
+  return need_string(obj_, "value", with_article(type_) + " requires it");
 }
 
 bool validator::check_mac_addr() {
@@ -1329,7 +1339,7 @@ bool validator::check_file() {
 }
 
 bool validator::check_name_only() {
-  return need_string(obj_, "name", "a " + std::string(type_) + " requires it");
+  return need_string(obj_, "name", with_article(type_) + " requires it");
 }
 
 bool validator::check_network_traffic() {
@@ -1364,7 +1374,7 @@ bool validator::check_any_property() {
   for (std::size_t i = 0; i < obj_.size(); ++i) {
     if (!one_of(obj_.key_at(i), k_common)) return true;
   }
-  return bad("a " + std::string(type_) + " needs at least one property of its own");
+  return bad(with_article(type_) + " needs at least one property of its own");
 }
 
 bool validator::check_windows_registry_key() {
@@ -1426,18 +1436,20 @@ bool validator::check_marking_definition() {
   const bool tlp1_id = one_of(id_, k_tlp1_ids);
   if (fixed) {
     const std::string level(tlp_name(*fixed));
+    std::string upper = level == "clear" && tlp1_id ? "WHITE" : level;
+    std::transform(upper.begin(), upper.end(), upper.begin(),
+                   [](char c) { return is_lower(c) ? static_cast<char>(c - 'a' + 'A') : c; });
     if (tlp1_id) {
       if (dt != "tlp" || parse_tlp_name(tlp1_value) != fixed) {
-        return bad_at("id", quote(id_) + " is the fixed TLP 1.0 marking TLP:" +
-                                (level == "clear" ? std::string("WHITE") : level) +
+        return bad_at("id", quote(id_) + " is the fixed TLP 1.0 marking TLP:" + upper +
                                 "; a marking-definition with this id must be exactly that TLP "
                                 "marking (definition_type 'tlp', definition {\"tlp\": \"" +
                                 (level == "clear" ? std::string("white") : level) +
                                 "\"}), not a different one");
       }
     } else if (tlp2_value.empty() || parse_tlp_name(tlp2_value) != fixed || tlp2_value == "white") {
-      return bad_at("id", quote(id_) + " is the fixed TLP 2.0 marking for '" + level +
-                              "'; a marking-definition with this id must be exactly that TLP "
+      return bad_at("id", quote(id_) + " is the fixed TLP 2.0 marking TLP:" + upper +
+                              "; a marking-definition with this id must be exactly that TLP "
                               "marking (the TLP 2.0 extension with tlp_2_0 \"" +
                               level + "\")");
     }
@@ -1513,9 +1525,8 @@ result<stix_object_info> validator::run() {
   }
   // The generic walk runs first: it guarantees the shapes (ids in *_ref,
   // lists without holes) that the specific checks then rely on.
-  const bool ok = check_type_and_id() && check_spec_version() && check_property_names() &&
-                  walk_members(obj_, true) && check_common() &&
-                  (!entry_ || (this->*(entry_->check))());
+  const bool ok = check_type_and_id() && check_property_names() && walk_members(obj_, true) &&
+                  check_common() && (!entry_ || (this->*(entry_->check))());
   if (!ok) return std::unexpected(std::move(error_));
 
   stix_object_info info;

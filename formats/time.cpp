@@ -61,37 +61,46 @@ struct fields {
 
 enum class dialect { rfc3339, stix };
 
-// Reads N digits at text[pos..]; false if any is not a digit.
-bool read_digits(std::string_view text, std::size_t pos, std::size_t n, int& out) {
-  if (pos + n > text.size()) return false;
-  int v = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const char c = text[pos + i];
-    if (!is_digit(c)) return false;
-    v = v * 10 + (c - '0');
-  }
-  out = v;
-  return true;
-}
-
 // The one timestamp parser behind every public function. On failure, returns
-// a short reason ("month 13", "no 'Z' at the end") for the caller's message.
+// a short reason that names the field ("month '101' must have 2 digits",
+// "day 30 of month 2") for the caller's message.
 result<fields> parse_fields(std::string_view t, dialect d) {
   fields f;
-  const char* shape = "expected the form YYYY-MM-DDTHH:MM:SS[.fraction]Z";
-  if (t.size() < 20) return fail(shape);
-  if (!read_digits(t, 0, 4, f.year) || t[4] != '-' || !read_digits(t, 5, 2, f.month) ||
-      t[7] != '-' || !read_digits(t, 8, 2, f.day)) {
-    return fail(shape);
-  }
-  const bool t_ok = t[10] == 'T' || (d == dialect::rfc3339 && t[10] == 't');
-  if (!t_ok) return fail("expected 'T' between date and time");
-  if (!read_digits(t, 11, 2, f.hour) || t[13] != ':' || !read_digits(t, 14, 2, f.minute) ||
-      t[16] != ':' || !read_digits(t, 17, 2, f.second)) {
-    return fail(shape);
-  }
-  std::size_t pos = 19;
-  if (t[pos] == '.') {
+  std::size_t pos = 0;
+  // One fixed-width number, then the separator that must follow it.
+  auto field = [&](const char* name, std::size_t width, int& out, char sep) -> result<void> {
+    const std::size_t start = pos;
+    while (pos < t.size() && is_digit(t[pos]) && pos - start <= width) ++pos;
+    const std::size_t n = pos - start;
+    if (n == 0) {
+      return fail(std::string("expected the ") + name + " at offset " + std::to_string(start) +
+                  " (form YYYY-MM-DDTHH:MM:SS[.fraction]Z)");
+    }
+    if (n != width) {
+      while (pos < t.size() && is_digit(t[pos])) ++pos;
+      return fail(std::string(name) + " '" + std::string(t.substr(start, pos - start)) +
+                  "' must have " + std::to_string(width) + " digits");
+    }
+    int v = 0;
+    for (std::size_t i = start; i < pos; ++i) v = v * 10 + (t[i] - '0');
+    out = v;
+    if (sep == 0) return {};
+    const bool ok =
+        pos < t.size() && (t[pos] == sep || (sep == 'T' && d == dialect::rfc3339 && t[pos] == 't'));
+    if (!ok) {
+      return fail(std::string("expected '") + sep + "' after the " + name + " at offset " +
+                  std::to_string(pos));
+    }
+    ++pos;
+    return {};
+  };
+  if (auto r = field("year", 4, f.year, '-'); !r) return std::unexpected(r.error());
+  if (auto r = field("month", 2, f.month, '-'); !r) return std::unexpected(r.error());
+  if (auto r = field("day", 2, f.day, 'T'); !r) return std::unexpected(r.error());
+  if (auto r = field("hour", 2, f.hour, ':'); !r) return std::unexpected(r.error());
+  if (auto r = field("minute", 2, f.minute, ':'); !r) return std::unexpected(r.error());
+  if (auto r = field("second", 2, f.second, 0); !r) return std::unexpected(r.error());
+  if (pos < t.size() && t[pos] == '.') {
     ++pos;
     const std::size_t start = pos;
     while (pos < t.size() && is_digit(t[pos])) {
