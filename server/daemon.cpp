@@ -1,0 +1,132 @@
+#include "server/daemon.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <thread>
+#include <vector>
+
+#include "server/exchange.hpp"
+#include "server/listener.hpp"
+#include "server/router.hpp"
+#include "server/tls.hpp"
+
+namespace cairn::server {
+
+namespace asio = boost::asio;
+
+namespace {
+
+session_limits limits_of(const config& cfg) {
+  session_limits l;
+  l.handshake_timeout = std::chrono::seconds(cfg.limits.handshake_timeout_s);
+  l.idle_timeout = std::chrono::seconds(cfg.limits.idle_timeout_s);
+  l.request_timeout = std::chrono::seconds(cfg.limits.request_timeout_s);
+  l.max_header_bytes = cfg.limits.max_header_bytes;
+  return l;
+}
+
+}  // namespace
+
+int serve(const std::filesystem::path& config_path, logger& log, const serve_hooks& hooks) {
+  auto cfg = load_config(config_path);
+  if (!cfg) {
+    log.error("config refused", {{"problems", cfg.error().message}});
+    return 2;
+  }
+  log.info("config loaded", {{"path", config_path.string()}, {"sha256", cfg->sha256}});
+  auto tls = make_server_context(cfg->tls);
+  if (!tls) {
+    log.error("TLS setup failed", {{"reason", tls.error().message}});
+    return 1;
+  }
+  const auto listen = cfg->listen;
+  const auto limits = limits_of(*cfg);
+  const auto max_connections = cfg->limits.max_connections;
+  const auto shutdown_timeout = std::chrono::seconds(cfg->limits.shutdown_timeout_s);
+  auto ex = exchange::open(std::move(*cfg), log);
+  if (!ex) {
+    log.error("store failed to open", {{"reason", ex.error().message}});
+    return 1;
+  }
+
+  asio::io_context io;
+  router handler(**ex);
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(listen.host, ec);
+  if (ec) {
+    log.error("listen address is not an IP address", {{"host", listen.host}});
+    return 2;
+  }
+  auto lst = listener::open(io, **tls, handler, {address, listen.port});
+  if (!lst) {
+    log.error("listen failed", {{"reason", lst.error().message}});
+    return 1;
+  }
+  auto l = *lst;
+  l->set_limits(limits, max_connections);
+  l->start();
+
+  bool stopping = false;
+  asio::steady_timer drain_timer(io);
+  auto deadline = std::chrono::steady_clock::now();
+  std::function<void()> drain = [&] {
+    if (l->live_sessions() == 0 || std::chrono::steady_clock::now() >= deadline) {
+      io.stop();
+      return;
+    }
+    drain_timer.expires_after(std::chrono::milliseconds(20));
+    drain_timer.async_wait([&](boost::system::error_code) { drain(); });
+  };
+
+  asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  std::function<void()> wait_signal = [&] {
+    signals.async_wait([&](boost::system::error_code e, int sig) {
+      if (e) return;
+      if (sig == SIGHUP) {
+        auto fresh = load_config(config_path);
+        if (!fresh) {
+          log.error("config reload refused; the old config stays",
+                    {{"problems", fresh.error().message}});
+        } else {
+          const std::string sha = fresh->sha256;
+          auto new_limits = limits_of(*fresh);
+          const auto new_max = fresh->limits.max_connections;
+          if (auto r = (*ex)->apply(std::move(*fresh)); !r) {
+            log.error("config reload failed; the old config stays",
+                      {{"reason", r.error().message}});
+          } else {
+            l->set_limits(new_limits, new_max);
+            log.info("config loaded", {{"path", config_path.string()}, {"sha256", sha}});
+          }
+        }
+        return wait_signal();
+      }
+      if (stopping) return;
+      stopping = true;
+      log.info("stopping", {{"signal", sig}});
+      l->stop();
+      deadline = std::chrono::steady_clock::now() + shutdown_timeout;
+      drain();
+    });
+  };
+  wait_signal();
+
+  log.info("listening",
+           {{"address", listen.host},
+            {"port", static_cast<unsigned>(l->port())},
+            {"url", "https://" + listen.host + ":" + std::to_string(l->port()) + "/taxii2/"}});
+  if (hooks.on_listening) hooks.on_listening(l->port());
+
+  const unsigned n_threads = std::max(2u, std::thread::hardware_concurrency());
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < n_threads; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : threads) t.join();
+
+  ex->reset();  // drains the writer: queued commits finish before exit
+  log.info("stopped");
+  return 0;
+}
+
+}  // namespace cairn::server

@@ -1,0 +1,300 @@
+#include "server/demo.hpp"
+
+#include <openssl/rand.h>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <ostream>
+#include <sstream>
+
+#include "formats/json.hpp"
+#include "formats/stix.hpp"
+#include "server/config.hpp"
+#include "server/credentials.hpp"
+#include "server/daemon.hpp"
+#include "server/exchange.hpp"
+#include "server/tls.hpp"
+
+#ifndef CAIRN_SOURCE_DIR
+#define CAIRN_SOURCE_DIR "."
+#endif
+
+namespace cairn::server {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view k_intel_collection = "1c7a6f0e-5b0f-4c5e-9d7a-3f2b8e4a9c01";
+constexpr std::string_view k_reference_collection = "7d3e2b9a-8f41-4e6b-a2c5-0b9d4f1e6a72";
+
+std::string random_password() {
+  static constexpr char alphabet[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+  unsigned char bytes[20];
+  RAND_bytes(bytes, sizeof bytes);
+  std::string out;
+  for (unsigned char b : bytes) out += alphabet[b % (sizeof alphabet - 1)];
+  return out;
+}
+
+struct demo_account {
+  std::string name;
+  std::string role;
+  std::string password;
+};
+
+std::string make_config(const fs::path& dir, unsigned short port,
+                        const std::vector<demo_account>& accounts,
+                        const std::vector<std::string>& hashes) {
+  formats::json_writer w;
+  w.begin_object();
+  w.member("listen", "127.0.0.1:" + std::to_string(port));
+  w.member("data_dir", "data");
+  w.key("tls").begin_object().member("cert", "server.pem").member("key", "server.key").end_object();
+  w.key("limits").begin_object();
+  w.member("max_content_length", std::int64_t{10485760}).member("page_size", std::int64_t{1000});
+  w.end_object();
+  w.key("discovery").begin_object();
+  w.member("title", "Cairn demo exchange");
+  w.member("description", "A local threat-intelligence exchange with sample STIX 2.1 data");
+  w.member("contact", "soc@example.org").member("default", "sharing");
+  w.end_object();
+  w.key("api_roots").begin_object().key("sharing").begin_object();
+  w.member("title", "Sharing group");
+  w.member("description", "Indicators of state-affiliated actors misusing online and AI services");
+  w.key("collections").begin_array();
+  w.begin_object()
+      .member("id", k_intel_collection)
+      .member("title", "Threat intelligence")
+      .member("alias", "intel")
+      .member("description", "Actors, infrastructure and indicators from the sharing group")
+      .member("default_tlp", "amber")
+      .end_object();
+  w.begin_object()
+      .member("id", k_reference_collection)
+      .member("title", "Reference examples")
+      .member("alias", "reference")
+      .member("description", "Public STIX 2.1 examples from the OASIS CTI projects")
+      .member("default_tlp", "clear")
+      .end_object();
+  w.end_array().end_object().end_object();
+  w.key("accounts").begin_array();
+  for (std::size_t i = 0; i < accounts.size(); ++i) {
+    const auto& a = accounts[i];
+    w.begin_object().member("name", a.name).member("password_hash", hashes[i]);
+    if (a.role == "publisher") {
+      w.key("read").begin_array().string("*").end_array();
+      w.key("write").begin_array().string("*").end_array();
+      w.member("clearance", "red");
+    } else if (a.role == "partner") {
+      w.key("read").begin_array().string("intel").string("reference").end_array();
+      w.key("write").begin_array().end_array();
+      w.member("clearance", "green");
+    } else {
+      w.key("read").begin_array().string("*").end_array();
+      w.key("write").begin_array().end_array();
+      w.member("clearance", "red").member("auditor", true);
+    }
+    w.end_object();
+  }
+  w.end_array();
+  w.end_object();
+  // Indented a little for people who open the file.
+  std::string text = w.take();
+  (void)dir;
+  return text + "\n";
+}
+
+// Parses and stores the objects of one file into a collection, directly
+// through the store (the server is not up yet).
+std::size_t load_content(exchange& ex, storage::collection_key key, std::string_view text,
+                         std::string_view publisher, formats::tlp_level default_tlp,
+                         std::ostream& err, const std::string& name) {
+  auto parsed = formats::parse_stix_content(text, {}, 100000);
+  if (!parsed) {
+    err << "demo: skipping " << name << ": " << parsed.error().to_string() << "\n";
+    return 0;
+  }
+  storage::publish_request pr;
+  pr.collection = key;
+  pr.publisher = std::string(publisher);
+  pr.status.id = formats::new_uuid_v4();
+  pr.status.owner = pr.publisher;
+  pr.status.api_root = "sharing";
+  pr.status.request_timestamp = formats::now_micros();
+  for (auto& p : *parsed) {
+    if (!p.info) continue;
+    storage::new_object o;
+    o.id = p.info->id;
+    o.type = p.info->type;
+    o.version = p.info->version;
+    o.spec_version = p.info->spec_version;
+    o.tlp = p.info->tlp.value_or(default_tlp);
+    o.json = std::move(p.info->json);
+    pr.objects.push_back(std::move(o));
+  }
+  if (pr.objects.empty()) return 0;
+  std::promise<result<storage::publish_outcome>> done;
+  auto fut = done.get_future();
+  ex.store().publish(std::move(pr),
+                     [&done](result<storage::publish_outcome> r) { done.set_value(std::move(r)); });
+  auto r = fut.get();
+  if (!r) {
+    err << "demo: storing " << name << " failed: " << r.error().message << "\n";
+    return 0;
+  }
+  return r->added;
+}
+
+fs::path find_corpus(const std::string& given) {
+  if (!given.empty()) return given;
+  for (fs::path p : {fs::path(CAIRN_SOURCE_DIR) / ".." / "shared" / "corpus" / "valid",
+                     fs::path("..") / "shared" / "corpus" / "valid"}) {
+    std::error_code ec;
+    if (fs::is_directory(p, ec)) return p;
+  }
+  return {};
+}
+
+}  // namespace
+
+int run_demo(std::span<const std::string_view> args, std::ostream& out, std::ostream& err,
+             logger& log) {
+  fs::path dir = "cairn-demo";
+  unsigned short port = 8443;
+  std::string corpus_arg;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    auto a = args[i];
+    auto value = [&](std::string_view flag) -> std::optional<std::string> {
+      if (a == flag && i + 1 < args.size()) return std::string(args[++i]);
+      if (a.starts_with(std::string(flag) + "=")) return std::string(a.substr(flag.size() + 1));
+      return std::nullopt;
+    };
+    if (auto v = value("--dir")) {
+      dir = *v;
+    } else if (auto p = value("--port")) {
+      int n = 0;
+      try {
+        n = std::stoi(*p);
+      } catch (...) {
+        n = -1;
+      }
+      if (n < 0 || n > 65535) {
+        err << "cairnd demo: --port takes a number from 0 to 65535\n";
+        return 2;
+      }
+      port = static_cast<unsigned short>(n);
+    } else if (auto c = value("--corpus")) {
+      corpus_arg = *c;
+    } else {
+      err << "usage: cairnd demo [--dir DIR] [--port N] [--corpus DIR]\n";
+      return 2;
+    }
+  }
+
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    err << "cairnd demo: cannot create " << dir.string() << ": " << ec.message() << "\n";
+    return 1;
+  }
+  const fs::path config_path = dir / "cairn.json";
+  const bool fresh = !fs::exists(config_path);
+  std::vector<demo_account> accounts;
+  if (fresh) {
+    if (auto r = make_self_signed(dir / "server.pem", dir / "server.key"); !r) {
+      err << "cairnd demo: " << r.error().message << "\n";
+      return 1;
+    }
+    accounts = {{"publisher", "publisher", random_password()},
+                {"partner", "partner", random_password()},
+                {"auditor", "auditor", random_password()}};
+    std::vector<std::string> hashes;
+    for (const auto& a : accounts) {
+      auto h = hash_secret(a.password);
+      if (!h) {
+        err << "cairnd demo: " << h.error().message << "\n";
+        return 1;
+      }
+      hashes.push_back(std::move(*h));
+    }
+    std::ofstream(config_path) << make_config(dir, port, accounts, hashes);
+  }
+
+  auto cfg = load_config(config_path);
+  if (!cfg) {
+    err << "cairnd demo: " << config_path.string() << ": " << cfg.error().message << "\n";
+    return 2;
+  }
+  port = cfg->listen.port;
+
+  // Load the sample data once, before serving.
+  const fs::path marker = dir / "data" / "demo-loaded";
+  if (!fs::exists(marker)) {
+    auto ex = exchange::open(*cfg, log);
+    if (!ex) {
+      err << "cairnd demo: " << ex.error().message << "\n";
+      return 1;
+    }
+    auto snap = (*ex)->current();
+    const auto intel = *snap->key_of("sharing", k_intel_collection);
+    const auto reference = *snap->key_of("sharing", k_reference_collection);
+    std::size_t n_intel = load_content(**ex, intel, demo_scenario_json(), "publisher",
+                                       formats::tlp_level::amber, err, "scenario");
+    std::size_t n_ref = 0;
+    std::size_t files = 0;
+    const auto corpus = find_corpus(corpus_arg);
+    if (!corpus.empty()) {
+      std::vector<fs::path> paths;
+      for (const auto& e : fs::directory_iterator(corpus)) {
+        if (e.path().extension() == ".json") paths.push_back(e.path());
+      }
+      std::sort(paths.begin(), paths.end());
+      for (const auto& p : paths) {
+        std::ifstream in(p, std::ios::binary);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        n_ref += load_content(**ex, reference, ss.str(), "publisher", formats::tlp_level::clear,
+                              err, p.filename().string());
+        ++files;
+      }
+    } else {
+      err << "demo: the sample corpus (../shared/corpus/valid) was not found; pass --corpus DIR\n";
+    }
+    ex->reset();
+    std::ofstream(marker) << "loaded\n";
+    out << "Loaded " << n_intel << " scenario objects into 'intel' and " << n_ref
+        << " objects from " << files << " corpus files into 'reference'.\n";
+  }
+
+  const std::string base = "https://127.0.0.1:" + std::to_string(port);
+  const std::string cacert = (dir / "server.pem").string();
+  out << "\nCairn demo exchange in " << dir.string() << "\n";
+  if (fresh) {
+    out << "Accounts (passwords are shown only this once):\n";
+    for (const auto& a : accounts) {
+      out << "  " << a.role << ": user " << a.name << "  password " << a.password << "\n";
+    }
+  } else {
+    out << "Accounts: publisher, partner, auditor (passwords were shown when " << dir.string()
+        << " was created; delete the folder to start over)\n";
+  }
+  const std::string pw = fresh ? accounts[1].password : "PASSWORD";
+  out << "\nDiscovery: " << base << "/taxii2/\n\n"
+      << "Try:\n"
+      << "  curl --cacert " << cacert << " -u partner:" << pw
+      << " -H 'Accept: application/taxii+json;version=2.1' " << base << "/taxii2/\n"
+      << "  curl --cacert " << cacert << " -u partner:" << pw
+      << " -H 'Accept: application/taxii+json;version=2.1' '" << base
+      << "/sharing/collections/intel/objects/?limit=5'\n"
+      << "  CAIRN_PASSWORD=" << pw << " cairn --url " << base << "/taxii2/ --cacert " << cacert
+      << " --user partner pull intel --out intel.json\n"
+      << "  CAIRN_PASSWORD=<publisher password> cairn --url " << base << "/taxii2/ --cacert "
+      << cacert << " --user publisher publish intel my-bundle.json\n\n"
+      << "Serving until Ctrl-C.\n";
+  out.flush();
+  return serve(config_path, log);
+}
+
+}  // namespace cairn::server

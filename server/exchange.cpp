@@ -1,0 +1,83 @@
+#include "server/exchange.hpp"
+
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+namespace cairn::server {
+
+std::optional<storage::collection_key> snapshot::key_of(std::string_view root,
+                                                        std::string_view collection_id) const {
+  std::string k(root);
+  k += '/';
+  k += collection_id;
+  auto it = keys.find(k);
+  if (it == keys.end()) return std::nullopt;
+  return it->second;
+}
+
+result<std::string> load_or_create_secret(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (in) {
+    std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (key.size() >= 32) return key;
+    return fail("the secret file " + path + " is shorter than 32 bytes");
+  }
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) return fail("no randomness for " + path);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return fail("cannot create " + path + ": " + std::strerror(errno));
+  const bool ok =
+      ::write(fd, bytes, sizeof bytes) == static_cast<ssize_t>(sizeof bytes) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return fail("cannot write " + path);
+  return std::string(reinterpret_cast<const char*>(bytes), sizeof bytes);
+}
+
+exchange::~exchange() {
+  if (store_) store_->close();
+}
+
+result<std::unique_ptr<exchange>> exchange::open(config cfg, logger& log) {
+  std::unique_ptr<exchange> ex(new exchange(log));
+  std::error_code ec;
+  std::filesystem::create_directories(cfg.data_dir, ec);
+  if (ec) {
+    return fail("cannot create the data directory " + cfg.data_dir.string() + ": " + ec.message());
+  }
+  storage::store_options options;
+  options.path = (cfg.data_dir / "store").string();
+  if (cfg.storage.map_size) options.map_size = *cfg.storage.map_size;
+  if (cfg.storage.max_map_size) options.max_map_size = *cfg.storage.max_map_size;
+  auto store = storage::object_store::open(options);
+  if (!store) return std::unexpected(store.error());
+  ex->store_ = std::move(*store);
+  auto key = load_or_create_secret((cfg.data_dir / "page-token.key").string());
+  if (!key) return std::unexpected(key.error());
+  ex->tokens_ = std::make_unique<page_token_codec>(std::move(*key));
+  if (auto r = ex->apply(std::move(cfg)); !r) return std::unexpected(r.error());
+  return ex;
+}
+
+result<void> exchange::apply(config cfg) {
+  auto snap = std::make_shared<snapshot>();
+  for (const auto& [root, rc] : cfg.api_roots) {
+    for (const auto& c : rc.collections) {
+      std::string name = root + "/" + c.id;
+      auto key = store_->collection(name);
+      if (!key) return std::unexpected(key.error());
+      snap->keys.emplace(std::move(name), *key);
+    }
+  }
+  snap->accounts = std::make_shared<const account_table>(cfg);
+  snap->cfg = std::make_shared<const config>(std::move(cfg));
+  current_.store(std::move(snap));
+  return {};
+}
+
+}  // namespace cairn::server

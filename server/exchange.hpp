@@ -1,0 +1,60 @@
+#pragma once
+// The running exchange: the object store, the current configuration snapshot
+// (swapped whole on reload, so a request sees one consistent config), and the
+// secrets the server keeps in its data directory.
+//
+// Threading: current() from any thread; apply() from the control thread only.
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "formats/error.hpp"
+#include "server/accounts.hpp"
+#include "server/config.hpp"
+#include "server/log.hpp"
+#include "server/query.hpp"
+#include "storage/object_store.hpp"
+
+namespace cairn::server {
+
+struct snapshot {
+  std::shared_ptr<const config> cfg;
+  std::shared_ptr<const account_table> accounts;
+  // "<api root>/<collection id>" -> store key
+  std::map<std::string, storage::collection_key, std::less<>> keys;
+
+  std::optional<storage::collection_key> key_of(std::string_view root,
+                                                std::string_view collection_id) const;
+};
+
+class exchange {
+ public:
+  // Opens the store in cfg.data_dir and applies cfg.
+  static result<std::unique_ptr<exchange>> open(config cfg, logger& log);
+  ~exchange();
+
+  std::shared_ptr<const snapshot> current() const { return current_.load(); }
+
+  // Builds a snapshot from cfg (assigning store keys to new collections) and
+  // makes it current. Requests already running keep the old one.
+  result<void> apply(config cfg);
+
+  storage::object_store& store() { return *store_; }
+  const page_token_codec& tokens() const { return *tokens_; }
+  logger& log() { return log_; }
+
+ private:
+  exchange(logger& log) : log_(log) {}
+  logger& log_;
+  std::unique_ptr<storage::object_store> store_;
+  std::unique_ptr<page_token_codec> tokens_;
+  std::atomic<std::shared_ptr<const snapshot>> current_;
+};
+
+// Reads the secret file at path (creating it with 32 random bytes, mode 0600,
+// when missing).
+result<std::string> load_or_create_secret(const std::string& path);
+
+}  // namespace cairn::server

@@ -1,0 +1,17 @@
+#pragma once
+// The sharing policy, decided in one place: may this account receive this
+// stored object version? Every path that can reveal an object (objects,
+// object, versions, manifest, counts, more/next, the date headers) asks here.
+
+#include "server/accounts.hpp"
+#include "storage/object_store.hpp"
+
+namespace cairn::server {
+
+// An account receives a version if its clearance is at least the version's
+// TLP level, or it published that version itself.
+inline bool may_receive(const account& who, const storage::object_record& r) {
+  return who.clearance >= r.tlp || r.publisher == who.name;
+}
+
+}  // namespace cairn::server

@@ -1,0 +1,266 @@
+#include "server/router.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <vector>
+
+#include "formats/taxii.hpp"
+#include "server/query.hpp"
+#include "server/responses.hpp"
+#include "server/taxii_service.hpp"
+
+namespace cairn::server {
+
+namespace {
+
+// GET and DELETE carry no body; a small one is tolerated, not read further.
+constexpr std::uint64_t k_small_body = 64 * 1024;
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+struct media_type {
+  std::string type;     // "application/taxii+json", lower case
+  std::string version;  // the version parameter, or empty
+};
+
+media_type parse_media_type(std::string_view text) {
+  media_type m;
+  auto semi = text.find(';');
+  m.type = lower(trim(text.substr(0, semi)));
+  while (semi != std::string_view::npos) {
+    text.remove_prefix(semi + 1);
+    semi = text.find(';');
+    auto param = trim(text.substr(0, semi));
+    auto eq = param.find('=');
+    if (eq == std::string_view::npos) continue;
+    if (lower(trim(param.substr(0, eq))) == "version") {
+      auto v = trim(param.substr(eq + 1));
+      if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+      m.version = std::string(v);
+    }
+  }
+  return m;
+}
+
+bool is_taxii_type(const media_type& m) {
+  return (m.type == "application/taxii+json" || m.type == "application/vnd.oasis.taxii+json") &&
+         (m.version.empty() || m.version == "2.1");
+}
+
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < path.size()) {
+    auto slash = path.find('/', start);
+    auto seg = path.substr(start, slash == std::string_view::npos ? path.npos : slash - start);
+    if (!seg.empty()) {
+      auto decoded = percent_decode(seg);
+      out.push_back(decoded ? *decoded : std::string(seg));
+    }
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return out;
+}
+
+response unauthorized(unsigned version, std::string_view why) {
+  auto res = error_response(http::status::unauthorized, why, version);
+  res.set(http::field::www_authenticate, "Basic realm=\"cairn\"");
+  return res;
+}
+
+response method_not_allowed(unsigned version, std::string_view allow) {
+  auto res = error_response(http::status::method_not_allowed,
+                            "this endpoint allows " + std::string(allow), version);
+  res.set(http::field::allow, std::string(allow));
+  return res;
+}
+
+}  // namespace
+
+bool accepts_taxii(std::string_view accept) {
+  if (trim(accept).empty()) return true;
+  std::size_t start = 0;
+  while (start <= accept.size()) {
+    auto comma = accept.find(',', start);
+    auto range =
+        accept.substr(start, comma == std::string_view::npos ? accept.npos : comma - start);
+    auto m = parse_media_type(range);
+    if (is_taxii_type(m) || m.type == "*/*" || m.type == "application/*") return true;
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return false;
+}
+
+bool is_taxii_content_type(std::string_view content_type) {
+  return is_taxii_type(parse_media_type(content_type));
+}
+
+std::uint64_t router::body_limit(const request_header& header) const {
+  if (header.method() != http::verb::post) return k_small_body;
+  return ex_.current()->cfg->limits.max_content_length;
+}
+
+response router::transport_error(http::status status, const std::string& description,
+                                 unsigned version) const {
+  return error_response(status, description, version);
+}
+
+void router::handle(request req, const peer_info& peer, respond_fn respond) {
+  const unsigned version = req.version();
+  auto snap = ex_.current();
+  const std::string_view target(req.target().data(), req.target().size());
+  const auto qpos = target.find('?');
+  const std::string_view path = target.substr(0, qpos);
+  const std::string_view query =
+      qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1);
+  const auto segs = split_path(path);
+  const auto method = req.method();
+
+  if (segs.size() == 3 && segs[0] == "cairn" && segs[1] == "v1" && segs[2] == "health") {
+    if (method != http::verb::get) return respond(method_not_allowed(version, "GET"));
+    return respond(json_response(http::status::ok, R"({"status":"ok"})", version));
+  }
+
+  // Authentication comes before anything that could reveal what exists.
+  std::shared_ptr<const account> who;
+  const auto auth = req[http::field::authorization];
+  if (!auth.empty()) {
+    auto creds = parse_authorization(std::string_view(auth.data(), auth.size()));
+    if (!creds) {
+      return respond(unauthorized(version, "the Authorization header is not usable: " +
+                                               std::string(to_string(creds.error()))));
+    }
+    if (auto* basic = std::get_if<basic_credentials>(&*creds)) {
+      who = snap->accounts->authenticate_basic(basic->user_id, basic->password);
+    } else if (auto* bearer = std::get_if<bearer_credentials>(&*creds)) {
+      who = snap->accounts->authenticate_bearer(bearer->token);
+    }
+    if (!who) return respond(unauthorized(version, "unknown account or wrong credentials"));
+  } else if (!peer.cert_sha256.empty()) {
+    who = snap->accounts->authenticate_cert(peer.cert_sha256);
+  }
+  if (!who) {
+    return respond(unauthorized(version,
+                                "authentication is required (Basic, Bearer or a client "
+                                "certificate)"));
+  }
+
+  if (!accepts_taxii(
+          std::string_view(req[http::field::accept].data(), req[http::field::accept].size()))) {
+    return respond(error_response(
+        http::status::not_acceptable,
+        "this server answers with " + std::string(formats::taxii_media_type), version));
+  }
+
+  taxii_call c{ex_, *snap, *who, req, path, query, {}, nullptr, nullptr, 0, {}, respond};
+
+  if (segs.size() == 1 && segs[0] == "taxii2") {
+    if (method != http::verb::get) return respond(method_not_allowed(version, "GET"));
+    return respond(taxii_service::discovery(c));
+  }
+  if (segs.empty())
+    return respond(error_response(http::status::not_found, "no such endpoint", version));
+
+  auto root_it = snap->cfg->api_roots.find(segs[0]);
+  if (root_it == snap->cfg->api_roots.end()) {
+    return respond(
+        error_response(http::status::not_found, "no API root named '" + segs[0] + "'", version));
+  }
+  c.root = root_it->first;
+  c.root_cfg = &root_it->second;
+
+  if (segs.size() == 1) {
+    if (method != http::verb::get) return respond(method_not_allowed(version, "GET"));
+    return respond(taxii_service::api_root(c));
+  }
+  if (segs[1] == "status" && segs.size() == 3) {
+    if (method != http::verb::get) return respond(method_not_allowed(version, "GET"));
+    return respond(taxii_service::status(c, segs[2]));
+  }
+  if (segs[1] != "collections" || segs.size() > 6) {
+    return respond(error_response(http::status::not_found, "no such endpoint", version));
+  }
+  if (segs.size() == 2) {
+    if (method != http::verb::get) return respond(method_not_allowed(version, "GET"));
+    return respond(taxii_service::collections(c));
+  }
+
+  c.collection = snap->cfg->find_collection(c.root, segs[2]);
+  const bool can_read = c.collection && who->can_read(c.root, c.collection->id);
+  const bool can_write = c.collection && who->can_write(c.root, c.collection->id);
+  // A collection the account has no right on at all does not exist for it.
+  if (!c.collection || (!can_read && !can_write)) {
+    return respond(error_response(http::status::not_found,
+                                  "no collection '" + segs[2] + "' in this API root", version));
+  }
+  c.key = snap->key_of(c.root, c.collection->id).value_or(0);
+  auto forbidden = [&](std::string_view what) {
+    return respond(error_response(
+        http::status::forbidden,
+        "account '" + who->name + "' may not " + std::string(what) + " this collection", version));
+  };
+
+  if (segs.size() == 3) {
+    if (method != http::verb::get) return respond(method_not_allowed(version, "GET"));
+    return respond(taxii_service::collection(c));
+  }
+  if (segs[3] == "manifest" && segs.size() == 4) {
+    if (method != http::verb::get) return respond(method_not_allowed(version, "GET"));
+    if (!can_read) return forbidden("read");
+    return respond(taxii_service::manifest(c));
+  }
+  if (segs[3] != "objects") {
+    return respond(error_response(http::status::not_found, "no such endpoint", version));
+  }
+  if (segs.size() == 4) {
+    if (method == http::verb::get) {
+      if (!can_read) return forbidden("read");
+      return respond(taxii_service::get_objects(c));
+    }
+    if (method == http::verb::post) {
+      if (!can_write) return forbidden("write to");
+      const auto ct = req[http::field::content_type];
+      if (!is_taxii_content_type(std::string_view(ct.data(), ct.size()))) {
+        return respond(error_response(
+            http::status::unsupported_media_type,
+            "the body must be sent as " + std::string(formats::taxii_media_type), version));
+      }
+      return taxii_service::add_objects(std::move(c));
+    }
+    return respond(method_not_allowed(version, "GET, POST"));
+  }
+  c.object_id = segs[4];
+  if (segs.size() == 5) {
+    if (method == http::verb::get) {
+      if (!can_read) return forbidden("read");
+      return respond(taxii_service::get_object(c));
+    }
+    if (method == http::verb::delete_) {
+      // TAXII 5.7: deleting needs both rights (no right at all was a 404 above).
+      if (!can_read || !can_write) return forbidden("delete from");
+      return taxii_service::delete_object(std::move(c));
+    }
+    return respond(method_not_allowed(version, "GET, DELETE"));
+  }
+  if (segs[5] == "versions") {
+    if (method != http::verb::get) return respond(method_not_allowed(version, "GET"));
+    if (!can_read) return forbidden("read");
+    return respond(taxii_service::versions(c));
+  }
+  return respond(error_response(http::status::not_found, "no such endpoint", version));
+}
+
+}  // namespace cairn::server

@@ -1,0 +1,83 @@
+#pragma once
+// One TLS connection: handshake, then HTTP/1.1 requests one at a time
+// (keep-alive), each handed to the request_handler. Runs on its own strand.
+//
+// Deadlines are absolute per phase, never extended by trickled bytes: the
+// handshake, the wait for the first byte of a request (idle), the whole
+// request (header and body), and the write of the response.
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+
+#include "server/http.hpp"
+
+namespace cairn::server {
+
+struct session_limits {
+  std::chrono::seconds handshake_timeout{10};
+  std::chrono::seconds idle_timeout{60};
+  std::chrono::seconds request_timeout{30};
+  std::size_t max_header_bytes = 16 * 1024;
+};
+
+class session_registry;
+
+class session : public std::enable_shared_from_this<session> {
+ public:
+  session(boost::asio::ip::tcp::socket&& socket, boost::asio::ssl::context& tls,
+          request_handler& handler, session_limits limits,
+          std::shared_ptr<session_registry> registry);
+  ~session();
+
+  void run();
+  // Asks the session to finish: an idle connection closes now, a busy one
+  // after its current response. Thread-safe.
+  void stop();
+
+ private:
+  void on_handshake(boost::beast::error_code ec);
+  void wait_for_request();
+  void on_bytes(boost::beast::error_code ec, std::size_t n, bool first);
+  bool header_complete(std::size_t& end) const;
+  void on_header(boost::beast::error_code ec);
+  void on_body(boost::beast::error_code ec);
+  void send(response res, bool close);
+  void on_write(bool close, boost::beast::error_code ec);
+  void refuse(http::status status, const std::string& description);
+  void shutdown();
+
+  boost::beast::ssl_stream<boost::beast::tcp_stream> stream_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  request_handler& handler_;
+  session_limits limits_;
+  std::shared_ptr<session_registry> registry_;
+  peer_info peer_;
+  std::shared_ptr<response> pending_;
+  unsigned version_ = 11;
+  bool busy_ = false;
+  bool closed_ = false;
+  std::atomic<bool> stopping_{false};
+};
+
+// Tracks live sessions so that shutdown can reach them.
+class session_registry {
+ public:
+  void add(const std::shared_ptr<session>& s);
+  void remove(const session* s);
+  void stop_all();
+  std::size_t size() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::weak_ptr<session>> sessions_;
+};
+
+}  // namespace cairn::server

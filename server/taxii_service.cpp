@@ -1,0 +1,428 @@
+#include "server/taxii_service.hpp"
+
+#include <algorithm>
+
+#include "formats/stix.hpp"
+#include "formats/taxii.hpp"
+#include "server/policy.hpp"
+#include "server/query.hpp"
+#include "server/responses.hpp"
+
+namespace cairn::server {
+
+namespace {
+
+using storage::object_record;
+using storage::read_txn;
+
+// How many stored versions one page request may examine before it answers
+// with what it has (more: true), so that a sparse filter cannot make one
+// request scan the whole collection.
+constexpr std::size_t k_max_examined = 200'000;
+
+std::string_view type_of(std::string_view id) {
+  auto pos = id.find("--");
+  return pos == std::string_view::npos ? id : id.substr(0, pos);
+}
+
+bool listed(const std::vector<std::string>& list, std::string_view v) {
+  return std::find(list.begin(), list.end(), v) != list.end();
+}
+
+bool spec_version_ok(const taxii_query& q, const object_record& r) {
+  return q.spec_versions.empty() || listed(q.spec_versions, r.spec_version);
+}
+
+// First and last among the versions of r's object that this account may
+// receive: a withheld version must not change what "first" or "last" means.
+read_txn::rank visible_rank(const read_txn& txn, const account& who, const object_record& r) {
+  micros first = -1;
+  micros last = -1;
+  txn.versions(r.collection, r.id, [&](const object_record& v) {
+    if (may_receive(who, v)) {
+      if (first < 0) first = v.date_added;
+      last = v.date_added;
+    }
+    return true;
+  });
+  return {first == r.date_added, last == r.date_added};
+}
+
+bool version_ok(const read_txn& txn, const account& who, const taxii_query& q,
+                const object_record& r) {
+  const auto& f = q.versions;
+  if (f.all) return true;
+  if (!f.time_keys.empty()) {
+    auto key = formats::stix_time_key(r.version);
+    if (key && listed(f.time_keys, *key)) return true;
+  }
+  if (f.first || f.last) {
+    auto rank = visible_rank(txn, who, r);
+    if ((f.first && rank.first) || (f.last && rank.last)) return true;
+  }
+  return false;
+}
+
+struct page {
+  bool more = false;
+  micros resume = 0;  // position to continue after
+  micros first_added = 0;
+  micros last_added = 0;
+  std::size_t count = 0;
+};
+
+// Selects the records of one page in date_added order and passes each to
+// emit. only_id restricts to one object (the object and versions endpoints);
+// use_version_filter is false for the versions endpoint.
+template <class Emit>
+page select(const read_txn& txn, const taxii_call& c, const taxii_query& q, micros start,
+            const std::vector<std::string>& ids, bool use_version_filter, Emit&& emit) {
+  page p;
+  auto accept = [&](const object_record& r) {
+    if (!may_receive(c.who, r)) return false;
+    if (!q.types.empty() && !listed(q.types, type_of(r.id))) return false;
+    if (!spec_version_ok(q, r)) return false;
+    if (use_version_filter && !version_ok(txn, c.who, q, r)) return false;
+    return true;
+  };
+  auto take = [&](const object_record& r) {
+    if (p.count == 0) p.first_added = r.date_added;
+    p.last_added = r.date_added;
+    p.resume = r.date_added;
+    ++p.count;
+    emit(r);
+  };
+
+  if (!ids.empty()) {
+    std::vector<micros> positions;
+    for (const auto& id : ids) {
+      txn.versions(c.key, id, [&](const object_record& r) {
+        if (r.date_added > start && accept(r)) positions.push_back(r.date_added);
+        return positions.size() < k_max_examined;
+      });
+    }
+    std::sort(positions.begin(), positions.end());
+    for (micros pos : positions) {
+      if (p.count == q.limit) {
+        p.more = true;
+        break;
+      }
+      if (auto r = txn.at(c.key, pos)) take(*r);
+    }
+    return p;
+  }
+
+  std::size_t examined = 0;
+  txn.scan(c.key, start, [&](const object_record& r) {
+    if (++examined > k_max_examined) {
+      p.more = true;
+      return false;
+    }
+    if (!accept(r)) {
+      if (p.count == 0) p.resume = r.date_added;
+      return true;
+    }
+    if (p.count == q.limit) {
+      p.more = true;
+      return false;
+    }
+    take(r);
+    return true;
+  });
+  return p;
+}
+
+// Parses the query and resolves `next` into a start position; on error the
+// response is set instead.
+struct query_start {
+  taxii_query q;
+  micros start = 0;
+  std::string binding;
+};
+
+std::optional<query_start> prepare(const taxii_call& c, response& error) {
+  const auto& cfg = *c.snap.cfg;
+  auto q = parse_taxii_query(c.query, cfg.limits.page_size);
+  if (!q) {
+    error = error_response(http::status::bad_request, q.error().message, c.req.version());
+    return std::nullopt;
+  }
+  query_start s{std::move(*q), 0, {}};
+  s.binding = c.who.name;
+  s.binding += '\n';
+  s.binding += c.path;
+  s.binding += '\n';
+  s.binding += s.q.filter_binding();
+  if (s.q.added_after) s.start = *s.q.added_after;
+  if (!s.q.next.empty()) {
+    auto pos = c.ex.tokens().decode(s.q.next, s.binding);
+    if (!pos) {
+      error = error_response(http::status::bad_request,
+                             "next: this token was not issued for this query, this account "
+                             "and these filters (send the same filters as the first request)",
+                             c.req.version());
+      return std::nullopt;
+    }
+    s.start = std::max(s.start, *pos);
+  }
+  return s;
+}
+
+void set_date_headers(response& res, const page& p) {
+  if (p.count == 0) return;
+  res.set("X-TAXII-Date-Added-First", formats::format_taxii_time(p.first_added));
+  res.set("X-TAXII-Date-Added-Last", formats::format_taxii_time(p.last_added));
+}
+
+std::string next_token(const taxii_call& c, const page& p, const query_start& s) {
+  if (!p.more) return {};
+  return c.ex.tokens().encode(p.resume, s.binding);
+}
+
+formats::collection_resource describe(const taxii_call& c, const collection_config& cc) {
+  formats::collection_resource r;
+  r.id = cc.id;
+  r.title = cc.title;
+  r.description = cc.description.value_or("");
+  r.alias = cc.alias.value_or("");
+  r.can_read = c.who.can_read(c.root, cc.id);
+  r.can_write = c.who.can_write(c.root, cc.id);
+  return r;
+}
+
+bool any_visible_version(const read_txn& txn, const taxii_call& c) {
+  bool found = false;
+  txn.versions(c.key, c.object_id, [&](const object_record& r) {
+    found = may_receive(c.who, r);
+    return !found;
+  });
+  return found;
+}
+
+response not_found_object(const taxii_call& c) {
+  return error_response(http::status::not_found, "no object " + c.object_id + " in this collection",
+                        c.req.version());
+}
+
+}  // namespace
+
+response taxii_service::discovery(const taxii_call& c) {
+  const auto& cfg = *c.snap.cfg;
+  formats::discovery_resource d;
+  d.title = cfg.discovery.title;
+  d.description = cfg.discovery.description.value_or("");
+  d.contact = cfg.discovery.contact.value_or("");
+  for (const auto& [name, root] : cfg.api_roots) d.api_roots.push_back("/" + name + "/");
+  if (cfg.discovery.default_root) d.default_root = "/" + *cfg.discovery.default_root + "/";
+  return taxii_response(http::status::ok, formats::write_discovery(d), c.req.version());
+}
+
+response taxii_service::api_root(const taxii_call& c) {
+  formats::api_root_resource r;
+  r.title = c.root_cfg->title;
+  r.description = c.root_cfg->description.value_or("");
+  r.max_content_length = static_cast<std::int64_t>(c.snap.cfg->limits.max_content_length);
+  return taxii_response(http::status::ok, formats::write_api_root(r), c.req.version());
+}
+
+response taxii_service::status(const taxii_call& c, std::string_view status_id) {
+  auto txn = c.ex.store().begin_read();
+  auto s = txn.status(status_id);
+  // Only the account that made the request may see its status.
+  if (!s || s->owner != c.who.name || s->api_root != c.root) {
+    return error_response(http::status::not_found,
+                          "no status " + std::string(status_id) + " in this API root",
+                          c.req.version());
+  }
+  formats::status_resource r;
+  r.id = s->id;
+  r.complete = s->complete();
+  r.request_timestamp = s->request_timestamp;
+  auto copy = [](const std::vector<storage::status_detail>& in) {
+    std::vector<formats::status_entry> out;
+    out.reserve(in.size());
+    for (const auto& d : in) out.push_back({d.id, d.version, d.message});
+    return out;
+  };
+  r.successes = copy(s->successes);
+  r.failures = copy(s->failures);
+  r.pendings = copy(s->pendings);
+  return taxii_response(http::status::ok, formats::write_status(r), c.req.version());
+}
+
+response taxii_service::collections(const taxii_call& c) {
+  std::vector<formats::collection_resource> list;
+  for (const auto& cc : c.root_cfg->collections) {
+    auto r = describe(c, cc);
+    if (r.can_read || r.can_write) list.push_back(std::move(r));
+  }
+  return taxii_response(http::status::ok, formats::write_collections(list), c.req.version());
+}
+
+response taxii_service::collection(const taxii_call& c) {
+  return taxii_response(http::status::ok, formats::write_collection(describe(c, *c.collection)),
+                        c.req.version());
+}
+
+response taxii_service::get_objects(const taxii_call& c) {
+  response error;
+  auto s = prepare(c, error);
+  if (!s) return error;
+  auto txn = c.ex.store().begin_read();
+  formats::envelope_writer w;
+  auto p = select(txn, c, s->q, s->start, s->q.ids, true,
+                  [&](const object_record& r) { w.add_object(r.json); });
+  auto res =
+      taxii_response(http::status::ok, w.finish(p.more, next_token(c, p, *s)), c.req.version());
+  set_date_headers(res, p);
+  return res;
+}
+
+response taxii_service::manifest(const taxii_call& c) {
+  response error;
+  auto s = prepare(c, error);
+  if (!s) return error;
+  auto txn = c.ex.store().begin_read();
+  formats::manifest_writer w;
+  auto p = select(txn, c, s->q, s->start, s->q.ids, true,
+                  [&](const object_record& r) { w.add(r.id, r.date_added, r.version); });
+  auto res =
+      taxii_response(http::status::ok, w.finish(p.more, next_token(c, p, *s)), c.req.version());
+  set_date_headers(res, p);
+  return res;
+}
+
+response taxii_service::get_object(const taxii_call& c) {
+  response error;
+  auto s = prepare(c, error);
+  if (!s) return error;
+  auto txn = c.ex.store().begin_read();
+  if (!any_visible_version(txn, c)) return not_found_object(c);
+  s->q.types.clear();  // the object endpoint filters by version and spec_version only
+  formats::envelope_writer w;
+  auto p = select(txn, c, s->q, s->start, {c.object_id}, true,
+                  [&](const object_record& r) { w.add_object(r.json); });
+  auto res =
+      taxii_response(http::status::ok, w.finish(p.more, next_token(c, p, *s)), c.req.version());
+  set_date_headers(res, p);
+  return res;
+}
+
+response taxii_service::versions(const taxii_call& c) {
+  response error;
+  auto s = prepare(c, error);
+  if (!s) return error;
+  auto txn = c.ex.store().begin_read();
+  if (!any_visible_version(txn, c)) return not_found_object(c);
+  s->q.types.clear();
+  formats::versions_writer w;
+  auto p = select(txn, c, s->q, s->start, {c.object_id}, false,
+                  [&](const object_record& r) { w.add(r.version); });
+  auto res =
+      taxii_response(http::status::ok, w.finish(p.more, next_token(c, p, *s)), c.req.version());
+  set_date_headers(res, p);
+  return res;
+}
+
+void taxii_service::add_objects(taxii_call c) {
+  const auto& limits = c.snap.cfg->limits;
+  formats::json_limits jl;
+  jl.max_bytes = limits.max_content_length;
+  jl.max_depth = limits.max_json_depth;
+  auto parsed = formats::parse_envelope(c.req.body(), jl, limits.max_objects_per_request);
+  const unsigned version = c.req.version();
+  if (!parsed) {
+    return c.respond(
+        error_response(http::status::unprocessable_entity,
+                       "the body is not a TAXII envelope: " + parsed.error().to_string(), version));
+  }
+  if (parsed->empty()) {
+    return c.respond(error_response(http::status::unprocessable_entity,
+                                    "the envelope holds no objects", version));
+  }
+  storage::publish_request pr;
+  pr.collection = c.key;
+  pr.publisher = c.who.name;
+  pr.status.id = formats::new_uuid_v4();
+  pr.status.owner = c.who.name;
+  pr.status.api_root = std::string(c.root);
+  pr.status.request_timestamp = formats::now_micros();
+  pr.objects.reserve(parsed->size());
+  for (auto& entry : *parsed) {
+    if (!entry.info) {
+      pr.status.failures.push_back({entry.id, entry.version, entry.problem.to_string()});
+      continue;
+    }
+    auto& info = *entry.info;
+    storage::new_object o;
+    o.id = std::move(info.id);
+    o.type = std::move(info.type);
+    o.version = std::move(info.version);
+    o.spec_version = std::move(info.spec_version);
+    o.tlp = info.tlp.value_or(c.collection->default_tlp);
+    o.json = std::move(info.json);
+    pr.objects.push_back(std::move(o));
+  }
+  auto respond = std::move(c.respond);
+  c.ex.store().publish(std::move(pr), [respond, version](result<storage::publish_outcome> out) {
+    if (!out) {
+      const bool full = out.error().message.find("full") != std::string::npos;
+      return respond(error_response(
+          full ? http::status::insufficient_storage : http::status::service_unavailable,
+          "the objects could not be stored: " + out.error().message + "; nothing was added",
+          version));
+    }
+    formats::status_resource r;
+    const auto& s = out->status;
+    r.id = s.id;
+    r.complete = s.complete();
+    r.request_timestamp = s.request_timestamp;
+    for (const auto& d : s.successes) r.successes.push_back({d.id, d.version, d.message});
+    for (const auto& d : s.failures) r.failures.push_back({d.id, d.version, d.message});
+    for (const auto& d : s.pendings) r.pendings.push_back({d.id, d.version, d.message});
+    respond(taxii_response(http::status::accepted, formats::write_status(r), version));
+  });
+}
+
+void taxii_service::delete_object(taxii_call c) {
+  response error;
+  auto s = prepare(c, error);
+  if (!s) return c.respond(std::move(error));
+  // Without match[version], DELETE removes every version (TAXII 5.7).
+  auto params = parse_query_string(c.query);
+  const bool version_given =
+      params && std::any_of(params->begin(), params->end(),
+                            [](const auto& p) { return p.first == "match[version]"; });
+  if (!version_given) s->q.versions = {.all = true};
+  storage::delete_request d;
+  d.collection = c.key;
+  {
+    auto txn = c.ex.store().begin_read();
+    if (!any_visible_version(txn, c)) return c.respond(not_found_object(c));
+    txn.versions(c.key, c.object_id, [&](const object_record& r) {
+      if (may_receive(c.who, r) && spec_version_ok(s->q, r) && version_ok(txn, c.who, s->q, r)) {
+        d.positions.push_back(r.date_added);
+      }
+      return true;
+    });
+  }
+  const unsigned version = c.req.version();
+  if (d.positions.empty()) {
+    return c.respond(error_response(
+        http::status::not_found, "no version of " + c.object_id + " matches the filters", version));
+  }
+  auto respond = std::move(c.respond);
+  c.ex.store().remove(std::move(d), [respond, version](result<std::size_t> out) {
+    if (!out) {
+      return respond(error_response(http::status::service_unavailable,
+                                    "the object could not be deleted: " + out.error().message,
+                                    version));
+    }
+    response res{http::status::ok, version};
+    res.set(http::field::server, "cairn");
+    res.set(http::field::content_type, std::string(formats::taxii_media_type));
+    respond(std::move(res));
+  });
+}
+
+}  // namespace cairn::server
