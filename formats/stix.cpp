@@ -541,7 +541,10 @@ bool validator::bad(std::string problem) {
 bool validator::need(const json_view& o, std::string_view key, std::string_view why,
                      json_view& out) {
   auto v = o.get(key);
-  if (!v) return bad_at(key, "missing; " + std::string(why));
+  if (!v) {
+    return bad_at(
+        key, "missing; " + (why.empty() ? with_article(type_) + " requires it" : std::string(why)));
+  }
   out = *v;
   return true;
 }
@@ -770,9 +773,9 @@ bool validator::check_common() {
                          entry_->kind == object_kind::sro || type_ == "language-content" ||
                          type_ == "extension-definition";
   const bool needs_created = versioned || type_ == "marking-definition";
-  const std::string why = with_article(type_) + " requires it";
-  if (entry_ && needs_created && !obj_.get("created")) return bad_at("created", "missing; " + why);
-  if (entry_ && versioned && !obj_.get("modified")) return bad_at("modified", "missing; " + why);
+  json_view v;
+  if (entry_ && needs_created && !need(obj_, "created", {}, v)) return false;
+  if (entry_ && versioned && !need(obj_, "modified", {}, v)) return false;
   // Marking definitions are not versioned and their created needs no
   // millisecond precision (S 7.2.1; published examples rely on it).
   const int created_digits = type_ == "marking-definition" ? 0 : 3;
@@ -915,7 +918,8 @@ bool validator::check_predefined_extension(std::string_view name, const json_vie
                std::string(it->type) + " objects, not " + std::string(type_));
   }
   if (ext.size() == 0) return bad("must hold at least one property of the extension");
-  const std::string why = "the " + std::string(name) + " extension requires it";
+  // The path of the message names the extension.
+  constexpr std::string_view why = "the extension requires it";
   if (name == "archive-ext") {
     json_view refs;
     return need(ext, "contains_refs", why, refs);
@@ -1097,7 +1101,7 @@ bool validator::walk_inner(const json_view& v, bool strict) {
 // Type-specific checks
 
 bool validator::check_named() {
-  return need_string(obj_, "name", with_article(type_) + " requires a name");
+  return need_string(obj_, "name", {});
 }
 
 bool validator::check_seen_named() {
@@ -1105,11 +1109,12 @@ bool validator::check_seen_named() {
 }
 
 bool validator::check_indicator() {
-  const std::string why = "an indicator requires it";
+  constexpr std::string_view why = "an indicator requires it";
   std::string_view pattern, pattern_type;
   json_view valid_from;
   if (!need_string(obj_, "pattern", why, &pattern) ||
-      !need_string(obj_, "pattern_type", why + " (e.g. \"stix\", \"snort\", \"yara\")",
+      !need_string(obj_, "pattern_type",
+                   "an indicator requires it (e.g. \"stix\", \"snort\", \"yara\")",
                    &pattern_type) ||
       !need(obj_, "valid_from", why, valid_from) || !opt_string(obj_, "pattern_version") ||
       !opt_string_list(obj_, "indicator_types")) {
@@ -1181,7 +1186,7 @@ bool validator::check_note() {
 }
 
 bool validator::check_observed_data() {
-  const std::string why = "an observed-data requires it";
+  constexpr std::string_view why = "an observed-data requires it";
   json_view v;
   if (!need(obj_, "first_observed", why, v) || !need(obj_, "last_observed", why, v) ||
       !need(obj_, "number_observed", why, v) ||
@@ -1215,7 +1220,7 @@ bool validator::check_report() {
 }
 
 bool validator::check_relationship() {
-  const std::string why = "a relationship requires it";
+  constexpr std::string_view why = "a relationship requires it";
   std::string_view rt;
   json_view v;
   if (!need_string(obj_, "relationship_type", why, &rt) || !need(obj_, "source_ref", why, v) ||
@@ -1286,7 +1291,7 @@ bool validator::check_directory() {
 }
 
 bool validator::check_value() {
-  return need_string(obj_, "value", with_article(type_) + " requires it");
+  return need_string(obj_, "value", {});
 }
 
 bool validator::check_mac_addr() {
@@ -1339,7 +1344,7 @@ bool validator::check_file() {
 }
 
 bool validator::check_name_only() {
-  return need_string(obj_, "name", with_article(type_) + " requires it");
+  return need_string(obj_, "name", {});
 }
 
 bool validator::check_network_traffic() {
@@ -1498,7 +1503,7 @@ bool validator::check_language_content() {
 }
 
 bool validator::check_extension_definition() {
-  const std::string why = "an extension-definition requires it";
+  constexpr std::string_view why = "an extension-definition requires it";
   json_view types;
   if (!need(obj_, "created_by_ref", why, types) || !need_string(obj_, "name", why) ||
       !need_string(obj_, "schema", why) || !need_string(obj_, "version", why) ||

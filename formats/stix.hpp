@@ -23,7 +23,9 @@ bool is_uuid_v4(std::string_view text);
 bool is_stix_id(std::string_view text);
 // The type part of a STIX id ("indicator" of "indicator--..."); empty if none.
 std::string_view stix_id_type(std::string_view id);
-// A random UUIDv4 from the OS CSPRNG.
+// A random UUIDv4 (lower case) from OpenSSL's CSPRNG. Throws
+// std::runtime_error if the generator fails, which OpenSSL only does when it
+// cannot be seeded at all.
 std::string new_uuid_v4();
 
 // What a valid object tells the server.
@@ -43,6 +45,25 @@ struct stix_object_info {
 // enums. The error message names the property and says what is wrong;
 // error.where is a JSON pointer relative to the object ("/created").
 // Unknown (custom) types are accepted when their common properties are valid.
+//
+// Beyond the required properties, it enforces: spec_version "2.1" (an SDO,
+// SRO or meta object without it, or a custom object with created/modified but
+// no spec_version, is refused as STIX 2.0); ids per the schema (version digit
+// 1-5, variant 8/9/a/b, prefix = type); property names a-z 0-9 _ (3-250);
+// created/modified with >= 3 fraction digits (marking-definition: none), and
+// modified >= created; no empty list anywhere; *_ref/*_refs hold STIX ids and
+// *_hex / *_bin are hex / base64 (not inside dictionaries such as hashes or
+// observed-data "objects"); hashes of known algorithms have their length;
+// reference targets where the spec fixes them (created_by_ref -> identity,
+// relationship endpoints are not SROs or meta objects, sighting_of_ref is an
+// SDO, ...); the value rules of STIX 2.1 sections 4-7 (valid_until >
+// valid_from, last_seen >= first_seen, ranges of counts, ports, confidence);
+// the closed enumerations of section 10; the predefined SCO extensions'
+// required properties; and that the fixed TLP 1.0 / 2.0 marking-definition
+// ids carry exactly their TLP marking, while TLP is never defined under any
+// other id. Only the first problem found is reported.
+//
+// Thread-safe: no shared state. obj is only read.
 result<stix_object_info> validate_stix_object(const json_view& obj);
 
 // One entry of a parsed envelope or file: a valid object, or why it is not.
@@ -50,7 +71,7 @@ struct parsed_object {
   std::optional<stix_object_info> info;  // set when valid
   std::string id;                        // best effort, for the status failure list ("" if none)
   std::string version;                   // best effort
-  error problem;                         // when !info
+  error problem;                         // when !info; problem.where is relative to the object
 };
 
 // Parses a TAXII envelope ({"objects": [...]}, other members ignored) and
@@ -62,6 +83,12 @@ result<std::vector<parsed_object>> parse_envelope(std::string_view text, const j
 
 // For files and stdin (publish, demo): a STIX bundle, a TAXII envelope, a
 // JSON array of objects, a single object, or JSON lines (one object a line).
+// Fails as a whole when the text is none of these: not JSON (JSON lines are
+// recognised when the text is not one JSON document and its first non-blank
+// line is a JSON object on its own; a bad later line fails as "line N: ..."),
+// a bundle without a "bundle--<UUID>" id, an object with "objects" and an
+// "id" but no "type": "bundle" (a broken bundle, not an envelope), or more
+// than max_objects objects. limits apply to the whole text and to each line.
 result<std::vector<parsed_object>> parse_stix_content(std::string_view text,
                                                       const json_limits& limits,
                                                       std::size_t max_objects);

@@ -1060,3 +1060,57 @@ TEST_CASE("parse_stix_content takes bundles, envelopes, lists, single objects an
   CHECK(!parse_stix_content(a + "\n" + a + "\n", limits(), 1));
   CHECK(!parse_stix_content(a, limits(), 0));
 }
+
+TEST_CASE("more shape rules, one case each", "[stix]") {
+  refused(sco("file").str("name", "a").str("defanged", "yes"), "/defanged",
+          "must be true or false");
+  refused(indicator().set("granular_markings", "[{\"selectors\":[\"x\"],\"lang\":7}]"),
+          "/granular_markings/0/lang", "must be a string");
+  refused(indicator().set("kill_chain_phases", "[{\"phase_name\":\"x\"}]"),
+          "/kill_chain_phases/0/kill_chain_name", "missing");
+  refused(sdo("location").set("region", "1"), "/region", "must be a string");
+  refused(sdo("malware-analysis").str("product", "av").set("result", "[\"x\"]"), "/result",
+          "must be a string");
+  refused(sco("artifact").str("url", "https://e.com/").set("hashes", "{}").set("mime_type", "1"),
+          "/mime_type", "must be a string");
+  refused(sdo("observed-data")
+              .str("first_observed", "2015-12-21T19:00:00Z")
+              .str("last_observed", "2015-12-21T19:00:00Z")
+              .set("number_observed", "1")
+              .set("objects", "[{\"type\":\"ipv4-addr\"}]"),
+          "/objects", "must be an object");
+  refused(sdo("extension-definition")
+              .set("created_by_ref", k_identity)
+              .str("name", "n")
+              .str("schema", "s")
+              .str("version", "1")
+              .set("extension_types", "[\"new-sdo\"]")
+              .set("extension_properties", "[1]"),
+          "/extension_properties/0", "must be a string");
+  refused(sco("email-message")
+              .set("is_multipart", "false")
+              .set("cc_refs", std::string("[") + k_file + "]"),
+          "/cc_refs/0", "must refer to email-addr");
+}
+
+TEST_CASE("parse_stix_content refuses malformed containers", "[stix][envelope]") {
+  const std::string a = indicator().json();
+  auto r = parse_stix_content(
+      "{\"type\":\"bundle\",\"id\":\"bundle--" + std::string(k_uuid) + "\",\"objects\":{}}",
+      json_limits{}, 10);
+  REQUIRE(!r);
+  CHECK(r.error().where == "/objects");
+  auto empty_bundle = parse_stix_content(
+      "{\"type\":\"bundle\",\"id\":\"bundle--" + std::string(k_uuid) + "\"}", json_limits{}, 10);
+  REQUIRE(empty_bundle);
+  CHECK(empty_bundle->empty());
+  auto scalar_line = parse_stix_content(a + "\n42\n", json_limits{}, 10);
+  REQUIRE(!scalar_line);
+  CHECK_THAT(scalar_line.error().message, Catch::Contains("line 2: each line must hold one"));
+  auto bad_item = parse_stix_content("[" + a + ",\"indicator\"]", json_limits{}, 10);
+  REQUIRE(bad_item);
+  REQUIRE(bad_item->size() == 2);
+  CHECK(!(*bad_item)[1].info);
+  CHECK_THAT((*bad_item)[1].problem.message,
+             Catch::Contains("must be a JSON object, not a string"));
+}
