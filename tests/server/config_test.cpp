@@ -1,0 +1,426 @@
+#include "server/config.hpp"
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "server/credentials.hpp"
+#include "tests/server/test_support.hpp"
+
+using namespace cairn::server;
+
+namespace {
+
+const std::string k_root_id = "5f0ab3f1-8c5e-4d2b-9e55-6d1a8b6f0e11";
+const std::string k_other_id = "0d8f2b5e-7b1c-4e0a-8f3d-2a9c1b7e6d54";
+
+// A fixed, valid scrypt hash (ln=10) so these tests stay fast.
+const std::string& test_hash() {
+  static const std::string h = *hash_secret("correct horse", scrypt_params{10, 8, 1});
+  return h;
+}
+
+std::string token_hash_a() {
+  return token_hash("cairn_token_a");
+}
+
+// A complete, valid configuration; `replace` edits it textually.
+std::string valid_config() {
+  return R"({
+  "listen": "127.0.0.1:8443",
+  "data_dir": "./data",
+  "tls": { "cert": "server.pem", "key": "server.key", "client_ca": "partners-ca.pem" },
+  "limits": { "max_content_length": 10485760, "page_size": 1000, "max_connections": 4096,
+              "request_timeout_s": 30, "idle_timeout_s": 60 },
+  "discovery": { "title": "Example exchange", "description": "d", "contact": "soc@example.org",
+                 "default": "sharing" },
+  "api_roots": {
+    "sharing": {
+      "title": "Sharing group", "description": "...",
+      "collections": [
+        { "id": ")" +
+         k_root_id + R"(", "title": "Indicators", "alias": "indicators",
+          "description": "...", "default_tlp": "green" },
+        { "id": ")" +
+         k_other_id + R"(", "title": "Reports" }
+      ]
+    }
+  },
+  "accounts": [
+    { "name": "acme", "password_hash": ")" +
+         test_hash() + R"(", "token_hashes": [")" + token_hash_a() + R"("],
+      "client_cert_sha256": "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89",
+      "read": ["indicators"], "write": [], "clearance": "green", "auditor": false },
+    { "name": "auditor", "password_hash": ")" +
+         test_hash() + R"(", "read": ["*"],
+      "clearance": "amber+strict", "auditor": true }
+  ]
+})";
+}
+
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+  const auto pos = text.find(from);
+  REQUIRE(pos != std::string::npos);
+  text.replace(pos, from.size(), to);
+  return text;
+}
+
+std::vector<config_problem> problems_of(const std::string& text) {
+  return check_config(text, "/etc/cairn");
+}
+
+// True if some problem is at exactly pointer and its message contains words.
+bool has_problem(const std::vector<config_problem>& problems, const std::string& pointer,
+                 const std::string& words = {}) {
+  return std::any_of(problems.begin(), problems.end(), [&](const config_problem& p) {
+    return p.pointer == pointer && p.message.find(words) != std::string::npos;
+  });
+}
+
+std::string dump(const std::vector<config_problem>& problems) {
+  std::string out;
+  for (const auto& p : problems) out += p.to_string() + "\n";
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a valid config loads with every field") {
+  auto cfg = parse_config(valid_config(), "/etc/cairn");
+  INFO((cfg ? std::string() : dump(cfg.error())));
+  REQUIRE(cfg);
+  CHECK(cfg->listen.host == "127.0.0.1");
+  CHECK(cfg->listen.port == 8443);
+  CHECK(cfg->data_dir == "/etc/cairn/data");
+  CHECK(cfg->tls.cert == "/etc/cairn/server.pem");
+  CHECK(cfg->tls.key == "/etc/cairn/server.key");
+  REQUIRE(cfg->tls.client_ca);
+  CHECK(*cfg->tls.client_ca == "/etc/cairn/partners-ca.pem");
+  CHECK_FALSE(cfg->tls.crl);
+  CHECK(cfg->limits.max_content_length == 10485760);
+  CHECK(cfg->limits.max_objects_per_request == 10000);  // optional key, default
+  CHECK(cfg->limits.max_header_bytes == 16384);
+  CHECK(cfg->discovery.title == "Example exchange");
+  CHECK(cfg->discovery.default_root == "sharing");
+  REQUIRE(cfg->api_roots.size() == 1);
+  const auto& root = cfg->api_roots.at("sharing");
+  REQUIRE(root.collections.size() == 2);
+  CHECK(root.collections[0].alias == "indicators");
+  CHECK(root.collections[0].default_tlp == cairn::formats::tlp_level::green);
+  CHECK(root.collections[1].default_tlp == cairn::formats::tlp_level::amber);  // default
+  CHECK_FALSE(root.collections[1].alias);
+  REQUIRE(cfg->accounts.size() == 2);
+  const auto& acme = cfg->accounts[0];
+  CHECK(acme.name == "acme");
+  CHECK(acme.password_hash == test_hash());
+  CHECK(acme.token_hashes == std::vector<std::string>{token_hash_a()});
+  CHECK(acme.client_cert_sha256 ==
+        "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789");
+  CHECK(acme.clearance == cairn::formats::tlp_level::green);
+  CHECK_FALSE(acme.auditor);
+  CHECK(cfg->accounts[1].auditor);
+  CHECK(cfg->accounts[1].clearance == cairn::formats::tlp_level::amber_strict);
+  CHECK(cfg->sha256 == sha256_hex(valid_config()));
+  CHECK(cfg->find_collection("sharing", "indicators") == &root.collections[0]);
+  CHECK(cfg->find_collection("sharing", k_other_id) == &root.collections[1]);
+  CHECK(cfg->find_collection("sharing", "nope") == nullptr);
+  CHECK(cfg->find_collection("nope", "indicators") == nullptr);
+}
+
+TEST_CASE("optional keys take their defaults and absolute paths stay absolute") {
+  auto text = replace(valid_config(), R"("key": "server.key")", R"("key": "/keys/server.key")");
+  text = replace(
+      text,
+      R"("limits": { "max_content_length": 10485760, "page_size": 1000, "max_connections": 4096,
+              "request_timeout_s": 30, "idle_timeout_s": 60 },)",
+      R"("storage": { "map_size": 1073741824 },)");
+  auto cfg = parse_config(text, "/etc/cairn");
+  INFO((cfg ? std::string() : dump(cfg.error())));
+  REQUIRE(cfg);
+  CHECK(cfg->tls.key == "/keys/server.key");
+  CHECK(cfg->limits.page_size == 1000);
+  CHECK(cfg->limits.idle_timeout_s == 60);
+  CHECK(cfg->storage.map_size == 1073741824u);
+  CHECK_FALSE(cfg->storage.max_map_size);
+}
+
+TEST_CASE("unknown keys are refused at every level") {
+  auto p = problems_of(replace(valid_config(), R"("listen")", R"("listne": 1, "listen")"));
+  CHECK(has_problem(p, "/listne", "unknown key"));
+
+  p = problems_of(replace(valid_config(), R"("client_ca")", R"("clientca": "x", "client_ca")"));
+  CHECK(has_problem(p, "/tls/clientca", "unknown key"));
+
+  p = problems_of(replace(valid_config(), R"("page_size": 1000)", R"("pagesize": 1000)"));
+  CHECK(has_problem(p, "/limits/pagesize", "unknown key"));
+
+  p = problems_of(replace(valid_config(), R"("title": "Indicators")",
+                          R"("title": "Indicators", "can_read": true)"));
+  CHECK(has_problem(p, "/api_roots/sharing/collections/0/can_read", "unknown key"));
+
+  p = problems_of(replace(valid_config(), R"("clearance": "amber+strict")",
+                          R"("clearance": "amber+strict", "admin": true)"));
+  CHECK(has_problem(p, "/accounts/1/admin", "unknown key"));
+
+  p = problems_of(
+      replace(valid_config(), R"("default": "sharing")", R"("default": "sharing", "x~y/z": 1)"));
+  CHECK(has_problem(p, "/discovery/x~0y~1z", "unknown key"));
+}
+
+TEST_CASE("missing required keys and wrong types are reported with their pointers") {
+  auto p = problems_of(replace(valid_config(), R"("listen": "127.0.0.1:8443",)", ""));
+  CHECK(has_problem(p, "/listen", "required"));
+
+  p = problems_of(replace(valid_config(), R"("cert": "server.pem", )", ""));
+  CHECK(has_problem(p, "/tls/cert", "required"));
+
+  p = problems_of(replace(valid_config(), R"("title": "Sharing group", )", ""));
+  CHECK(has_problem(p, "/api_roots/sharing/title", "required"));
+
+  p = problems_of(replace(valid_config(), R"("page_size": 1000)", R"("page_size": "1000")"));
+  CHECK(has_problem(p, "/limits/page_size", "whole number"));
+
+  p = problems_of(replace(valid_config(), R"("page_size": 1000)", R"("page_size": 0)"));
+  CHECK(has_problem(p, "/limits/page_size", "between"));
+
+  p = problems_of(replace(valid_config(), R"("auditor": true)", R"("auditor": "yes")"));
+  CHECK(has_problem(p, "/accounts/1/auditor", "boolean"));
+
+  p = problems_of(replace(valid_config(), R"("read": ["*"])", R"("read": "*")"));
+  CHECK(has_problem(p, "/accounts/1/read", "array"));
+
+  p = problems_of(replace(valid_config(), R"("read": ["*"])", R"("read": ["*", 3])"));
+  CHECK(has_problem(p, "/accounts/1/read/1", "string"));
+
+  p = problems_of(replace(valid_config(), R"("data_dir": "./data")", R"("data_dir": "")"));
+  CHECK(has_problem(p, "/data_dir", "empty"));
+
+  p = problems_of("[1, 2]");
+  CHECK(has_problem(p, "", "object"));
+
+  p = problems_of("{\"listen\": ");
+  REQUIRE(p.size() == 1);
+  CHECK(p[0].message.find("not valid JSON") != std::string::npos);
+}
+
+TEST_CASE("several problems are all reported at once") {
+  auto text = replace(valid_config(), R"("clearance": "green")", R"("clearance": "purple")");
+  text = replace(text, R"("listen": "127.0.0.1:8443")", R"("listen": "127.0.0.1")");
+  auto p = problems_of(text);
+  CHECK(has_problem(p, "/accounts/0/clearance", "one of"));
+  CHECK(has_problem(p, "/listen", "host:port"));
+  CHECK(p.size() == 2);
+}
+
+TEST_CASE("listen must parse") {
+  CHECK(parse_listen("127.0.0.1:8443"));
+  CHECK(parse_listen("0.0.0.0:0")->port == 0);
+  auto v6 = parse_listen("[::1]:443");
+  REQUIRE(v6);
+  CHECK(v6->host == "::1");
+  CHECK(v6->port == 443);
+  CHECK(parse_listen("localhost:8443")->host == "localhost");
+  CHECK(parse_listen("taxii.example.org:443"));
+  CHECK_FALSE(parse_listen("127.0.0.1"));
+  CHECK_FALSE(parse_listen("127.0.0.1:"));
+  CHECK_FALSE(parse_listen("127.0.0.1:65536"));
+  CHECK_FALSE(parse_listen("127.0.0.1:-1"));
+  CHECK_FALSE(parse_listen("127.0.0.1:08443"));
+  CHECK_FALSE(parse_listen("127.0.0.1:84x3"));
+  CHECK_FALSE(parse_listen("300.0.0.1:8443"));
+  CHECK_FALSE(parse_listen("::1:8443"));
+  CHECK_FALSE(parse_listen("[::g]:8443"));
+  CHECK_FALSE(parse_listen("[::1]8443"));
+  CHECK_FALSE(parse_listen(":8443"));
+  CHECK_FALSE(parse_listen("bad_host:8443"));
+  CHECK_FALSE(parse_listen("-bad.example:8443"));
+
+  auto p = problems_of(replace(valid_config(), "127.0.0.1:8443", "127.0.0.1:99999"));
+  CHECK(has_problem(p, "/listen", "port"));
+}
+
+TEST_CASE("API root names must be URL-path-safe") {
+  CHECK(is_valid_api_root_name("sharing"));
+  CHECK(is_valid_api_root_name("api-1.v2_x~y"));
+  CHECK_FALSE(is_valid_api_root_name(""));
+  CHECK_FALSE(is_valid_api_root_name("a/b"));
+  CHECK_FALSE(is_valid_api_root_name("a b"));
+  CHECK_FALSE(is_valid_api_root_name("a%20b"));
+  CHECK_FALSE(is_valid_api_root_name(".."));
+  CHECK_FALSE(is_valid_api_root_name("taxii2"));
+  CHECK_FALSE(is_valid_api_root_name("cairn"));
+  CHECK_FALSE(is_valid_api_root_name(std::string(65, 'a')));
+
+  auto text = replace(valid_config(), R"("sharing": {)", R"("shar ing": {)");
+  auto p = problems_of(text);
+  CHECK(has_problem(p, "/api_roots/shar ing", "API root names"));
+  // The default then names no root either.
+  CHECK(has_problem(p, "/discovery/default", "no API root"));
+}
+
+TEST_CASE("discovery.default must name an API root") {
+  auto p = problems_of(replace(valid_config(), R"("default": "sharing")", R"("default": "other")"));
+  CHECK(has_problem(p, "/discovery/default", "no API root"));
+}
+
+TEST_CASE("collection ids, aliases and TLP defaults are checked") {
+  auto p = problems_of(replace(valid_config(), k_other_id, k_root_id));
+  CHECK(has_problem(p, "/api_roots/sharing/collections/1/id", "duplicate collection id"));
+
+  p = problems_of(replace(valid_config(), k_other_id, "0d8f2b5e-7b1c-1e0a-8f3d-2a9c1b7e6d54"));
+  CHECK(has_problem(p, "/api_roots/sharing/collections/1/id", "UUIDv4"));
+
+  p = problems_of(replace(valid_config(), k_other_id, "0D8F2B5E-7B1C-4E0A-8F3D-2A9C1B7E6D54"));
+  CHECK(has_problem(p, "/api_roots/sharing/collections/1/id", "lower-case"));
+
+  p = problems_of(replace(valid_config(), R"("title": "Reports")",
+                          R"("title": "Reports", "alias": "indicators")"));
+  CHECK(has_problem(p, "/api_roots/sharing/collections/1/alias", "duplicate alias"));
+
+  p = problems_of(
+      replace(valid_config(), R"("title": "Reports")", R"("title": "Reports", "alias": "a/b")"));
+  CHECK(has_problem(p, "/api_roots/sharing/collections/1/alias", "aliases must"));
+
+  p = problems_of(replace(valid_config(), R"("title": "Reports")",
+                          R"("title": "Reports", "alias": ")" + k_root_id + "\""));
+  CHECK(has_problem(p, "/api_roots/sharing/collections/1/alias", "equals the id"));
+
+  p = problems_of(replace(valid_config(), R"("default_tlp": "green")", R"("default_tlp": "blue")"));
+  CHECK(has_problem(p, "/api_roots/sharing/collections/0/default_tlp", "one of"));
+
+  auto cfg = parse_config(
+      replace(valid_config(), R"("default_tlp": "green")", R"("default_tlp": "WHITE")"), "/");
+  REQUIRE(cfg);
+  CHECK(cfg->api_roots.at("sharing").collections[0].default_tlp ==
+        cairn::formats::tlp_level::clear);
+}
+
+TEST_CASE("account names, hashes and fingerprints are checked") {
+  auto p = problems_of(replace(valid_config(), R"("name": "auditor")", R"("name": "acme")"));
+  CHECK(has_problem(p, "/accounts/1/name", "duplicate account name"));
+
+  p = problems_of(replace(valid_config(), R"("name": "auditor")", R"("name": "a:b")"));
+  CHECK(has_problem(p, "/accounts/1/name", "account names"));
+
+  p = problems_of(
+      replace(valid_config(), R"("clearance": "amber+strict")", R"("clearance": "secret")"));
+  CHECK(has_problem(p, "/accounts/1/clearance", "one of"));
+
+  // The second account's password hash is the second occurrence.
+  auto text = valid_config();
+  const auto second = text.find(test_hash(), text.find(test_hash()) + 1);
+  text.replace(second, test_hash().size(),
+               "$scrypt$ln=40,r=8,p=1$AAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA");
+  p = problems_of(text);
+  CHECK(has_problem(p, "/accounts/1/password_hash", "ln"));
+
+  p = problems_of(replace(valid_config(), test_hash(), "plaintext"));
+  CHECK(has_problem(p, "/accounts/0/password_hash", "PHC"));
+
+  p = problems_of(replace(valid_config(), token_hash_a(), "$scrypt$ln=14"));
+  CHECK(has_problem(p, "/accounts/0/token_hashes/0", "$sha256$"));
+
+  p = problems_of(replace(valid_config(), "\"" + token_hash_a() + "\"",
+                          "\"" + token_hash_a() + "\", \"" + token_hash_a() + "\""));
+  CHECK(has_problem(p, "/accounts/0/token_hashes/1", "duplicate token hash"));
+
+  p = problems_of(replace(valid_config(), "AB:CD:EF:01", "AB:CD:EF:0G"));
+  CHECK(has_problem(p, "/accounts/0/client_cert_sha256", "SHA-256 fingerprint"));
+
+  p = problems_of(replace(valid_config(), R"(, "client_ca": "partners-ca.pem")", ""));
+  CHECK(has_problem(p, "/accounts/0/client_cert_sha256", "client_ca"));
+
+  p = problems_of(replace(valid_config(),
+                          R"("name": "auditor", "password_hash": ")" + test_hash() + "\",",
+                          R"("name": "auditor",)"));
+  CHECK(has_problem(p, "/accounts/1", "no credential"));
+}
+
+TEST_CASE("read and write must name existing collections") {
+  auto p = problems_of(replace(valid_config(), R"("read": ["indicators"])",
+                               R"("read": ["indicators", "indicatorz"])"));
+  CHECK(has_problem(p, "/accounts/0/read/1", "names no collection"));
+
+  p = problems_of(replace(valid_config(), R"("write": [])", R"("write": ["sharing/nope"])"));
+  CHECK(has_problem(p, "/accounts/0/write/0", "no collection of API root"));
+
+  p = problems_of(replace(valid_config(), R"("write": [])", R"("write": ["other/*"])"));
+  CHECK(has_problem(p, "/accounts/0/write/0", "no API root"));
+
+  // Ids, aliases, qualified names and "*" are all fine.
+  auto cfg = parse_config(
+      replace(valid_config(), R"("write": [])",
+              R"("write": [")" + k_other_id + R"(", "sharing/indicators", "sharing/*", "*"])"),
+      "/");
+  INFO((cfg ? std::string() : dump(cfg.error())));
+  CHECK(cfg);
+}
+
+TEST_CASE("a bare alias in two API roots is ambiguous") {
+  auto text = replace(valid_config(), R"("api_roots": {)", R"("api_roots": {
+    "second": { "title": "Second", "collections": [
+      { "id": "7a0c5e2d-3b4f-4a6b-9c8d-1e2f3a4b5c6d", "title": "Other indicators",
+        "alias": "indicators" } ] },)");
+  auto p = problems_of(text);
+  CHECK(has_problem(p, "/accounts/0/read/0", "more than one API root"));
+  text = replace(text, R"("read": ["indicators"])", R"("read": ["second/indicators"])");
+  CHECK(problems_of(text).empty());
+}
+
+TEST_CASE("limits and storage are range-checked") {
+  auto p = problems_of(replace(valid_config(), R"("idle_timeout_s": 60)",
+                               R"("idle_timeout_s": 60, "max_json_depth": 100000)"));
+  CHECK(has_problem(p, "/limits/max_json_depth", "between"));
+
+  p = problems_of(replace(valid_config(), R"("max_content_length": 10485760)",
+                          R"("max_content_length": 10.5)"));
+  CHECK(has_problem(p, "/limits/max_content_length", "whole number"));
+
+  p = problems_of(replace(valid_config(), R"("accounts": [)",
+                          R"("storage": {"map_size": 4294967296, "max_map_size": 1073741824},
+                             "accounts": [)"));
+  CHECK(has_problem(p, "/storage/map_size", "max_map_size"));
+
+  p = problems_of(
+      replace(valid_config(), R"("client_ca": "partners-ca.pem")", R"("crl": "x.crl")"));
+  CHECK(has_problem(p, "/tls/crl", "client_ca"));
+}
+
+TEST_CASE("load_config resolves paths against the file's folder and reports problems") {
+  test::temp_dir dir;
+  std::filesystem::create_directories(dir / "conf");
+  test::write_text(dir / "conf" / "cairn.json", valid_config());
+  auto cfg = load_config(dir / "conf" / "cairn.json");
+  REQUIRE(cfg);
+  CHECK(cfg->data_dir == (dir.path() / "conf" / "data").lexically_normal());
+  CHECK(cfg->tls.cert == (dir.path() / "conf" / "server.pem").lexically_normal());
+  CHECK(cfg->sha256 == sha256_hex(valid_config()));
+  CHECK(cfg->source == dir / "conf" / "cairn.json");
+
+  test::write_text(dir / "bad.json",
+                   replace(valid_config(), R"("clearance": "green")", R"("clearance": "x")"));
+  auto bad = load_config(dir / "bad.json");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().where == "/accounts/0/clearance");
+  CHECK(bad.error().message.find("/accounts/0/clearance: must be one of") != std::string::npos);
+
+  auto missing = load_config(dir / "missing.json");
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().message.find("cannot open") != std::string::npos);
+
+  CHECK(check_config_file(dir / "conf" / "cairn.json").empty());
+  CHECK(check_config_file(dir / "missing.json").size() == 1);
+}
+
+TEST_CASE("fingerprints are normalised") {
+  const std::string lower(64, 'a');
+  CHECK(normalize_fingerprint(std::string(64, 'A')) == lower);
+  CHECK(normalize_fingerprint(lower) == lower);
+  CHECK_FALSE(normalize_fingerprint(std::string(63, 'a')));
+  CHECK_FALSE(normalize_fingerprint(std::string(64, 'g')));
+  std::string colons;
+  for (int i = 0; i < 32; ++i) colons += (i ? ":" : "") + std::string("aA");
+  CHECK(normalize_fingerprint(colons) == lower);
+  colons[2] = '-';
+  CHECK_FALSE(normalize_fingerprint(colons));
+}
