@@ -1,0 +1,95 @@
+#pragma once
+// The `cairn` command line, parsed by a pure function: no I/O, the
+// environment comes in as a lookup, so every rule is unit-tested. Secret files
+// (--password-file, --token-file) are only named here; load_secrets() reads
+// them.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "clients/client_options.hpp"
+#include "formats/error.hpp"
+
+namespace cairn::clients {
+
+enum class cli_command {
+  none,  // no command given: general help
+  discover,
+  collections,
+  publish,
+  pull,
+  get,
+  manifest,
+  status,
+  delete_object,
+  audit,
+};
+
+enum class output_format { bundle, jsonl };
+
+struct cli_args {
+  cli_command command = cli_command::none;
+  bool help = false;  // --help / -h, or `cairn help [COMMAND]`
+  std::vector<std::string> positionals;
+
+  // Connection: url, TLS, timeout, retries; user/password/token from the
+  // environment are already in here.
+  client_options connection;
+  std::string password_file;
+  std::string token_file;
+  bool insecure_warning = false;  // --insecure was given: warn loudly
+
+  std::string root;  // --root: API root name or path
+  bool json = false;
+  bool quiet = false;  // --quiet: no progress, no per-object lines
+
+  // publish
+  std::size_t batch_objects = 1000;
+  std::chrono::seconds status_wait{600};
+
+  // pull, get, manifest, delete: TAXII filters
+  std::string since;
+  std::vector<std::string> types;
+  std::vector<std::string> ids;
+  std::vector<std::string> versions;  // --version: all, last, first or timestamps
+  std::vector<std::string> spec_versions;
+  std::optional<std::int64_t> page_limit;  // --limit
+
+  // pull
+  std::string state_file;
+  std::string out_file;
+  output_format format = output_format::bundle;
+
+  // get
+  bool list_versions = false;  // --versions
+
+  // audit (cairn extension)
+  std::string audit_object;
+  std::string audit_account;
+  std::string audit_collection;
+  std::string audit_action;
+  std::string until;
+};
+
+// Looks up an environment variable; not-found is nullopt.
+using env_lookup = std::function<std::optional<std::string>(std::string_view)>;
+
+// Parses the arguments after the program name. An error is a usage error
+// (exit code 2) and its message says what to fix. With help set, only the
+// command is guaranteed to be filled in.
+result<cli_args> parse_cli_args(const std::vector<std::string>& args, const env_lookup& env);
+
+// Reads --password-file / --token-file into args.connection (one line; the
+// trailing newline is dropped). Errors name the file.
+result<void> load_secrets(cli_args& args);
+
+// The help text of a command (none: the overview).
+std::string help_text(cli_command command);
+std::string_view command_name(cli_command command);
+
+}  // namespace cairn::clients
