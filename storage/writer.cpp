@@ -92,16 +92,22 @@ void writer::run_batch(batch& jobs) {
   for (auto& job : jobs) weight += job->weight();
 
   std::vector<std::optional<error>> failures(jobs.size());
+  // First all jobs straight in the batch's txn; nested txns (each job in its
+  // own, so that one failing job spoils nothing else) only when a job failed.
+  // Nested txns cost a copy of every page a job touches that an earlier job
+  // of the batch already dirtied, and jobs seldom fail.
+  bool isolate = false;
   for (;;) {
     std::optional<error> batch_failure;
     std::fill(failures.begin(), failures.end(), std::nullopt);
-    switch (attempt(jobs, failures, batch_failure)) {
-      case outcome::committed:
+    switch (attempt(jobs, isolate, failures, batch_failure)) {
+      case outcome::finished:
         for (std::size_t i = 0; i < jobs.size(); ++i) complete(*jobs[i], std::move(failures[i]));
         return;
       case outcome::failed:
         for (auto& job : jobs) complete(*job, batch_failure);
         return;
+      case outcome::job_failed: isolate = true; continue;
       case outcome::map_full: {
         std::optional<error> why_not;
         if (grow(weight, why_not)) continue;
@@ -122,7 +128,8 @@ void writer::run_batch(batch& jobs) {
   }
 }
 
-writer::outcome writer::attempt(batch& jobs, std::vector<std::optional<error>>& failures,
+writer::outcome writer::attempt(batch& jobs, bool isolate,
+                                std::vector<std::optional<error>>& failures,
                                 std::optional<error>& batch_failure) {
   auto parent = lmdb::txn::begin(env_);
   if (!parent) {
@@ -133,9 +140,10 @@ writer::outcome writer::attempt(batch& jobs, std::vector<std::optional<error>>& 
 
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     write_job& job = *jobs[i];
+    const bool nested = isolate && !job.solo();
     lmdb::status done;
     try {
-      if (job.solo()) {
+      if (!nested) {
         done = job.run(*parent);
       } else {
         auto child = lmdb::txn::begin(env_, &*parent);
@@ -155,12 +163,14 @@ writer::outcome writer::attempt(batch& jobs, std::vector<std::optional<error>>& 
     }
     if (!done) {
       if (done.error().map_full()) return outcome::map_full;  // ~parent aborts
-      if (job.solo()) {
-        // A solo job's txn is the batch's txn: nothing else to keep.
-        batch_failure = done.error().to_error();
-        return outcome::failed;
+      if (nested) {
+        failures[i] = done.error().to_error();
+        continue;
       }
+      if (jobs.size() > 1) return outcome::job_failed;  // ~parent aborts
+      // A lone job: its failure is the batch's, and nothing else is at stake.
       failures[i] = done.error().to_error();
+      return outcome::finished;
     }
   }
 
@@ -180,7 +190,7 @@ writer::outcome writer::attempt(batch& jobs, std::vector<std::optional<error>>& 
     return outcome::failed;
   }
   ++commits_;
-  return outcome::committed;
+  return outcome::finished;
 }
 
 bool writer::grow(std::size_t weight, std::optional<error>& why_not) {

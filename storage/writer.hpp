@@ -2,10 +2,13 @@
 // The single writer of an LMDB environment, with group commit.
 //
 // Any thread may submit() jobs. One writer thread takes everything queued (up
-// to a bound per batch), runs each job in its own nested transaction inside
-// one write transaction, so that a failing job leaves the others intact,
-// commits once, durably, and then completes every job with its outcome. One
-// fsync thus serves every job of the batch.
+// to a bound per batch), runs the jobs inside one write transaction, commits
+// once, durably, and then completes every job with its outcome. One fsync thus
+// serves every job of the batch. A failing job leaves the others intact: the
+// jobs first run straight in the batch's txn (nested txns copy every page a
+// job touches that an earlier job already dirtied, which costs much); if one
+// of them fails, the batch is aborted and run again with each job in its own
+// nested txn, so that only the failing job's writes are dropped.
 //
 // When the map is full (MDB_MAP_FULL from a job or from the commit), the whole
 // batch is aborted, the map is grown (doubled, at least by twice the batch's
@@ -103,12 +106,12 @@ class writer {
   writer_stats stats() const;
 
  private:
-  enum class outcome { committed, map_full, failed };
+  enum class outcome { finished, map_full, failed, job_failed };
   using batch = std::vector<std::unique_ptr<write_job>>;
 
   void loop();
   void run_batch(batch& jobs);
-  outcome attempt(batch& jobs, std::vector<std::optional<error>>& failures,
+  outcome attempt(batch& jobs, bool isolate, std::vector<std::optional<error>>& failures,
                   std::optional<error>& batch_failure);
   bool grow(std::size_t weight, std::optional<error>& why_not);
   void complete(write_job& job, std::optional<error> failure);

@@ -1,0 +1,837 @@
+#include "storage/object_store.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdio>
+#include <future>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "formats/time.hpp"
+#include "storage/faults.hpp"
+#include "storage/lmdb.hpp"
+#include "tests/storage/temp_dir.hpp"
+
+using namespace cairn;
+using namespace cairn::storage;
+using cairn::storage::testing::temp_dir;
+
+namespace {
+
+constexpr micros k_t0 = 1'795'000'000'000'000;  // 2026-11-18
+constexpr micros k_hour = micros{3600} * 1'000'000;
+
+std::string object_id(int n, const char* type = "indicator") {
+  char buf[80];
+  std::snprintf(buf, sizeof buf, "%s--%08x-0000-4000-8000-%012x", type, n, n * 7 + 1);
+  return buf;
+}
+
+std::string stix_time(int second) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "2026-01-01T00:%02d:%02d.000Z", second / 60, second % 60);
+  return buf;
+}
+
+new_object make_object(const std::string& id, const std::string& version, std::size_t pad = 0) {
+  new_object o;
+  o.id = id;
+  o.type = id.substr(0, id.find("--"));
+  o.version = version;
+  o.spec_version = "2.1";
+  o.tlp = formats::tlp_level::green;
+  o.json = R"({"type":")" + o.type + R"(","id":")" + id + R"(","modified":")" + version +
+           R"(","pad":")" + std::string(pad, 'x') + R"("})";
+  return o;
+}
+
+publish_request make_request(collection_key c, std::vector<new_object> objects,
+                             std::string status_id = {}) {
+  publish_request r;
+  r.collection = c;
+  r.publisher = "acme";
+  r.objects = std::move(objects);
+  r.status.id = std::move(status_id);
+  r.status.owner = "acme";
+  r.status.api_root = "sharing";
+  r.status.request_timestamp = k_t0;
+  return r;
+}
+
+result<publish_outcome> publish_sync(object_store& store, publish_request request) {
+  std::promise<result<publish_outcome>> p;
+  auto f = p.get_future();
+  store.publish(std::move(request), [&](result<publish_outcome> r) { p.set_value(std::move(r)); });
+  return f.get();
+}
+
+result<std::size_t> remove_sync(object_store& store, delete_request request) {
+  std::promise<result<std::size_t>> p;
+  auto f = p.get_future();
+  store.remove(std::move(request), [&](result<std::size_t> r) { p.set_value(std::move(r)); });
+  return f.get();
+}
+
+struct stored {
+  std::string id;
+  std::string version;
+  micros date_added = 0;
+  std::string json;
+  bool operator==(const stored&) const = default;
+};
+
+std::vector<stored> scan_all(const object_store& store, collection_key c, micros after = 0) {
+  std::vector<stored> out;
+  auto r = store.begin_read();
+  r.scan(c, after, [&](const object_record& rec) {
+    out.push_back(
+        {std::string(rec.id), std::string(rec.version), rec.date_added, std::string(rec.json)});
+    return true;
+  });
+  REQUIRE_FALSE(r.last_error());
+  return out;
+}
+
+std::vector<stored> versions_of(const object_store& store, collection_key c,
+                                const std::string& id) {
+  std::vector<stored> out;
+  auto r = store.begin_read();
+  r.versions(c, id, [&](const object_record& rec) {
+    out.push_back(
+        {std::string(rec.id), std::string(rec.version), rec.date_added, std::string(rec.json)});
+    return true;
+  });
+  return out;
+}
+
+// A clock the test moves by hand.
+struct test_clock {
+  std::atomic<micros> now{k_t0};
+};
+
+// Holds the writer inside a commit until released, so that jobs queue up.
+struct commit_gate {
+  std::mutex m;
+  std::condition_variable cv;
+  bool armed = false;
+  bool blocked = false;  // the writer is waiting in the gate
+  bool open = true;
+
+  int pass() {
+    std::unique_lock lock(m);
+    if (!armed) return 0;
+    armed = false;
+    blocked = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return open; });
+    blocked = false;
+    return 0;
+  }
+  void arm() {
+    std::lock_guard lock(m);
+    armed = true;
+    open = false;
+  }
+  void wait_blocked() {
+    std::unique_lock lock(m);
+    cv.wait(lock, [&] { return blocked; });
+  }
+  void release() {
+    std::lock_guard lock(m);
+    open = true;
+    cv.notify_all();
+  }
+};
+
+store_options options_for(const temp_dir& dir, std::shared_ptr<store_faults> faults = {}) {
+  store_options o;
+  o.path = dir.sub("data");
+  o.map_size = std::size_t{64} << 20;
+  o.max_map_size = std::size_t{1} << 30;
+  o.faults = std::move(faults);
+  return o;
+}
+
+std::unique_ptr<object_store> open_store(const store_options& o) {
+  auto s = object_store::open(o);
+  if (!s) FAIL("open failed: " << s.error().to_string());
+  return std::move(*s);
+}
+
+}  // namespace
+
+TEST_CASE("object_store: published versions can be scanned, listed, found and ranked") {
+  temp_dir dir;
+  auto clock = std::make_shared<test_clock>();
+  auto faults = std::make_shared<store_faults>();
+  faults->clock = [clock] { return clock->now.load(); };
+  auto store = open_store(options_for(dir, faults));
+
+  auto c = store->collection("5f0ab3f1-8c5e-4d2b-9e55-6d1a8b6f0e11");
+  REQUIRE(c);
+  auto other = store->collection("11111111-8c5e-4d2b-9e55-6d1a8b6f0e11");
+  REQUIRE(other);
+  CHECK(*c != *other);
+  CHECK(store->collection("5f0ab3f1-8c5e-4d2b-9e55-6d1a8b6f0e11") == *c);
+
+  const std::string x = object_id(1);
+  const std::string y = object_id(2, "malware");
+  // The newer version of x comes first: versions() still lists oldest first.
+  auto request = make_request(
+      *c,
+      {make_object(x, stix_time(20)), make_object(x, stix_time(10)), make_object(y, stix_time(5))},
+      "2d5a4a5b-0000-4000-8000-000000000001");
+  request.status.failures.push_back({object_id(99), "", "not valid"});
+  auto out = publish_sync(*store, std::move(request));
+  REQUIRE(out);
+  CHECK(out->added == 3);
+  CHECK(out->duplicates == 0);
+  CHECK(out->first_date_added == k_t0);
+  CHECK(out->last_date_added == k_t0 + 2);
+  CHECK(out->status.successes.size() == 3);
+  CHECK(out->status.failures.size() == 1);
+
+  auto all = scan_all(*store, *c);
+  REQUIRE(all.size() == 3);
+  CHECK(all[0].id == x);
+  CHECK(all[0].version == stix_time(20));
+  CHECK(all[0].date_added == k_t0);
+  CHECK(all[2].id == y);
+  CHECK(all[2].json.find(R"("type":"malware")") != std::string::npos);
+  CHECK(scan_all(*store, *other).empty());  // nothing leaks between collections
+  CHECK(scan_all(*store, *c, k_t0) == std::vector<stored>{all[1], all[2]});
+
+  // A scan stops when fn says so.
+  {
+    auto r = store->begin_read();
+    int seen = 0;
+    r.scan(*c, 0, [&](const object_record&) { return ++seen < 2; });
+    CHECK(seen == 2);
+  }
+
+  auto vx = versions_of(*store, *c, x);
+  REQUIRE(vx.size() == 2);
+  CHECK(vx[0].version == stix_time(10));
+  CHECK(vx[1].version == stix_time(20));
+  CHECK(versions_of(*store, *c, object_id(3)).empty());
+  CHECK(versions_of(*store, *other, x).empty());
+
+  auto r = store->begin_read();
+  auto newest = r.at(*c, k_t0);
+  REQUIRE(newest);
+  CHECK(newest->id == x);
+  CHECK(newest->publisher == "acme");
+  CHECK(newest->spec_version == "2.1");
+  CHECK(newest->tlp == formats::tlp_level::green);
+  CHECK(newest->collection == *c);
+  CHECK_FALSE(r.at(*c, k_t0 + 100));
+  CHECK_FALSE(r.at(*other, k_t0));
+
+  auto rank_new = r.version_rank(*newest);
+  CHECK_FALSE(rank_new.first);
+  CHECK(rank_new.last);
+  auto oldest = r.at(*c, k_t0 + 1);
+  REQUIRE(oldest);
+  auto rank_old = r.version_rank(*oldest);
+  CHECK(rank_old.first);
+  CHECK_FALSE(rank_old.last);
+  auto only = r.at(*c, k_t0 + 2);
+  REQUIRE(only);
+  auto rank_only = r.version_rank(*only);
+  CHECK(rank_only.first);
+  CHECK(rank_only.last);
+
+  auto status = r.status("2d5a4a5b-0000-4000-8000-000000000001");
+  REQUIRE(status);
+  CHECK(status->owner == "acme");
+  CHECK(status->api_root == "sharing");
+  CHECK(status->request_timestamp == k_t0);
+  CHECK(status->successes.size() == 3);
+  REQUIRE(status->failures.size() == 1);
+  CHECK(status->failures[0].message == "not valid");
+  CHECK(status->complete());
+  CHECK_FALSE(r.status("2d5a4a5b-0000-4000-8000-000000000002"));
+  CHECK_FALSE(r.last_error());
+}
+
+TEST_CASE("object_store: a version already stored is a duplicate, reported and not re-added") {
+  temp_dir dir;
+  auto store = open_store(options_for(dir));
+  auto c = store->collection("dups");
+  REQUIRE(c);
+  const std::string x = object_id(1);
+
+  auto first = publish_sync(*store, make_request(*c, {make_object(x, "2026-01-01T00:00:01.000Z")}));
+  REQUIRE(first);
+  CHECK(first->added == 1);
+
+  // Same instant written differently, the same version twice in one request,
+  // and one new version.
+  auto second =
+      publish_sync(*store, make_request(*c, {make_object(x, "2026-01-01T00:00:01Z"),
+                                             make_object(x, "2026-01-01T00:00:02.000Z"),
+                                             make_object(x, "2026-01-01T00:00:02.000Z")}));
+  REQUIRE(second);
+  CHECK(second->added == 1);
+  CHECK(second->duplicates == 2);
+  CHECK(second->status.successes.size() == 3);  // a duplicate is a success (TAXII 5.5)
+  CHECK(second->status.failures.empty());
+  CHECK(scan_all(*store, *c).size() == 2);
+  CHECK(versions_of(*store, *c, x).size() == 2);
+
+  // Objects the store cannot take become failures; the rest goes on.
+  auto bad = publish_sync(
+      *store, make_request(*c, {make_object(x, "yesterday"), make_object(std::string(400, 'a'), ""),
+                                make_object(object_id(2), stix_time(1))}));
+  REQUIRE(bad);
+  CHECK(bad->added == 1);
+  CHECK(bad->status.failures.size() == 2);
+  CHECK(scan_all(*store, *c).size() == 3);
+}
+
+TEST_CASE("object_store: an object without a version gets its date_added as version") {
+  temp_dir dir;
+  auto store = open_store(options_for(dir));
+  auto c = store->collection("scos");
+  REQUIRE(c);
+  const std::string ip = object_id(7, "ipv4-addr");
+
+  auto first = publish_sync(*store, make_request(*c, {make_object(ip, "")}));
+  REQUIRE(first);
+  REQUIRE(first->added == 1);
+  const std::string assigned = formats::format_taxii_time(first->first_date_added);
+  REQUIRE(first->status.successes.size() == 1);
+  CHECK(first->status.successes[0].version == assigned);
+
+  auto all = scan_all(*store, *c);
+  REQUIRE(all.size() == 1);
+  CHECK(all[0].version == assigned);
+
+  // Any stored version of the id makes an unversioned object a duplicate,
+  // reported with the stored version.
+  auto again = publish_sync(*store, make_request(*c, {make_object(ip, "")}));
+  REQUIRE(again);
+  CHECK(again->added == 0);
+  CHECK(again->duplicates == 1);
+  REQUIRE(again->status.successes.size() == 1);
+  CHECK(again->status.successes[0].version == assigned);
+  CHECK(scan_all(*store, *c).size() == 1);
+
+  // A versioned object is checked by (id, version) only.
+  const std::string domain = object_id(8, "domain-name");
+  REQUIRE(publish_sync(*store, make_request(*c, {make_object(domain, stix_time(3))})));
+  auto unversioned = publish_sync(*store, make_request(*c, {make_object(domain, "")}));
+  REQUIRE(unversioned);
+  CHECK(unversioned->duplicates == 1);
+  CHECK(unversioned->status.successes[0].version == stix_time(3));
+}
+
+TEST_CASE("object_store: date_added is strictly increasing, even within one microsecond") {
+  temp_dir dir;
+  auto clock = std::make_shared<test_clock>();
+  auto faults = std::make_shared<store_faults>();
+  faults->clock = [clock] { return clock->now.load(); };
+  auto store = open_store(options_for(dir, faults));
+  auto c = store->collection("ticks");
+  REQUIRE(c);
+
+  std::vector<new_object> many;
+  for (int i = 0; i < 1000; ++i) many.push_back(make_object(object_id(i), stix_time(1)));
+  auto first = publish_sync(*store, make_request(*c, std::move(many)));
+  REQUIRE(first);
+  CHECK(first->added == 1000);
+  CHECK(first->first_date_added == k_t0);
+  CHECK(first->last_date_added == k_t0 + 999);
+
+  // The clock going back does not make date_added go back.
+  clock->now = k_t0 - k_hour;
+  auto second =
+      publish_sync(*store, make_request(*c, {make_object(object_id(5000), stix_time(1))}));
+  REQUIRE(second);
+  CHECK(second->first_date_added == k_t0 + 1000);
+
+  clock->now = k_t0 + k_hour;
+  auto third = publish_sync(*store, make_request(*c, {make_object(object_id(5001), stix_time(1))}));
+  REQUIRE(third);
+  CHECK(third->first_date_added == k_t0 + k_hour);
+
+  auto all = scan_all(*store, *c);
+  REQUIRE(all.size() == 1002);
+  for (std::size_t i = 1; i < all.size(); ++i) CHECK(all[i].date_added > all[i - 1].date_added);
+}
+
+TEST_CASE("object_store: concurrent publishers share commits and all succeed") {
+  temp_dir dir;
+  auto gate = std::make_shared<commit_gate>();
+  auto faults = std::make_shared<store_faults>();
+  faults->before_commit = [gate] { return gate->pass(); };
+  auto store = open_store(options_for(dir, faults));
+  auto c = store->collection("busy");
+  REQUIRE(c);
+
+  // Hold the writer in its first commit so that every job below queues up
+  // behind it, whatever the timing.
+  gate->arm();
+  std::promise<result<publish_outcome>> first_done;
+  store->publish(make_request(*c, {make_object(object_id(1'000'000), stix_time(1))}),
+                 [&](result<publish_outcome> r) { first_done.set_value(std::move(r)); });
+  gate->wait_blocked();
+  const auto before = store->stats();
+
+  constexpr int k_threads = 8;
+  constexpr int k_jobs_per_thread = 40;
+  constexpr int k_objects_per_job = 10;
+  std::atomic<int> ok{0};
+  std::atomic<int> failed{0};
+  std::atomic<int> pending{k_threads * k_jobs_per_thread};
+  std::mutex m;
+  std::condition_variable all_done;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < k_threads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int j = 0; j < k_jobs_per_thread; ++j) {
+        std::vector<new_object> objects;
+        for (int k = 0; k < k_objects_per_job; ++k) {
+          objects.push_back(make_object(
+              object_id((t * k_jobs_per_thread + j) * k_objects_per_job + k), stix_time(2)));
+        }
+        store->publish(make_request(*c, std::move(objects)), [&](result<publish_outcome> r) {
+          if (r && r->added == k_objects_per_job) {
+            ++ok;
+          } else {
+            ++failed;
+          }
+          std::lock_guard lock(m);
+          if (--pending == 0) all_done.notify_all();
+        });
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  gate->release();
+  REQUIRE(first_done.get_future().get());
+  {
+    std::unique_lock lock(m);
+    all_done.wait(lock, [&] { return pending == 0; });
+  }
+
+  const auto after = store->stats();
+  constexpr int k_jobs = k_threads * k_jobs_per_thread;
+  CHECK(ok == k_jobs);
+  CHECK(failed == 0);
+  // The held commit, then batches of queued jobs: far fewer commits than jobs.
+  CHECK(after.commits - before.commits < k_jobs / 4);
+  CHECK(after.jobs - before.jobs >= std::uint64_t{k_jobs});
+  auto all = scan_all(*store, *c);
+  CHECK(all.size() == k_jobs * k_objects_per_job + 1);
+  std::set<std::string> ids;
+  for (auto& s : all) ids.insert(s.id);
+  CHECK(ids.size() == all.size());
+}
+
+TEST_CASE("object_store: a re-opened store has the same objects at the same positions") {
+  temp_dir dir;
+  auto clock = std::make_shared<test_clock>();
+  auto faults = std::make_shared<store_faults>();
+  faults->clock = [clock] { return clock->now.load(); };
+  const auto options = options_for(dir, faults);
+
+  std::vector<stored> before;
+  collection_key c = 0;
+  collection_key d = 0;
+  {
+    auto store = open_store(options);
+    c = *store->collection("first");
+    d = *store->collection("second");
+    std::vector<new_object> objects;
+    for (int i = 0; i < 50; ++i) objects.push_back(make_object(object_id(i), stix_time(i)));
+    REQUIRE(publish_sync(*store, make_request(c, objects, "aaaaaaaa-0000-4000-8000-000000000001")));
+    REQUIRE(publish_sync(*store, make_request(d, {make_object(object_id(1), stix_time(1))})));
+    before = scan_all(*store, c);
+    REQUIRE(before.size() == 50);
+  }
+  {
+    auto store = open_store(options);
+    CHECK(store->collection("first") == c);
+    CHECK(store->collection("second") == d);
+    CHECK(scan_all(*store, c) == before);
+    CHECK(scan_all(*store, d).size() == 1);
+    CHECK(store->begin_read().status("aaaaaaaa-0000-4000-8000-000000000001"));
+
+    // Positions keep growing past the stored ones, whatever the clock says.
+    clock->now = k_t0 - 10 * k_hour;
+    auto more = publish_sync(*store, make_request(c, {make_object(object_id(500), stix_time(1))}));
+    REQUIRE(more);
+    CHECK(more->first_date_added == before.back().date_added + 1);
+    // A new collection after re-opening gets a new key.
+    auto e = store->collection("third");
+    REQUIRE(e);
+    CHECK(*e != c);
+    CHECK(*e != d);
+  }
+}
+
+TEST_CASE("object_store: removed versions vanish and version_rank adapts") {
+  temp_dir dir;
+  auto store = open_store(options_for(dir));
+  auto c = store->collection("deletes");
+  REQUIRE(c);
+  const std::string x = object_id(1);
+  auto out = publish_sync(
+      *store,
+      make_request(*c, {make_object(x, stix_time(1)), make_object(x, stix_time(2)),
+                        make_object(x, stix_time(3)), make_object(object_id(2), stix_time(1))}));
+  REQUIRE(out);
+  const micros p1 = out->first_date_added;
+  const micros p2 = p1 + 1;
+  const micros p3 = p1 + 2;
+
+  auto removed = remove_sync(*store, {*c, {p2}});
+  REQUIRE(removed);
+  CHECK(*removed == 1);
+  auto v = versions_of(*store, *c, x);
+  REQUIRE(v.size() == 2);
+  CHECK(v[0].version == stix_time(1));
+  CHECK(v[1].version == stix_time(3));
+  CHECK_FALSE(store->begin_read().at(*c, p2));
+  CHECK(scan_all(*store, *c).size() == 3);
+
+  // Removing the last version makes the one before it the last.
+  removed = remove_sync(*store, {*c, {p3, p3, p2, p1 + 1000}});
+  REQUIRE(removed);
+  CHECK(*removed == 1);  // p2 was gone already, p1 + 1000 never existed
+  {
+    auto r = store->begin_read();
+    auto first = r.at(*c, p1);
+    REQUIRE(first);
+    auto rank = r.version_rank(*first);
+    CHECK(rank.first);
+    CHECK(rank.last);
+  }
+
+  // A removed version can be published again, at a new position.
+  auto again = publish_sync(*store, make_request(*c, {make_object(x, stix_time(3))}));
+  REQUIRE(again);
+  CHECK(again->added == 1);
+  CHECK(again->first_date_added > p3);
+  CHECK(versions_of(*store, *c, x).size() == 2);
+
+  // Unknown collections fail the job.
+  auto unknown = remove_sync(*store, {999, {p1}});
+  REQUIRE_FALSE(unknown);
+  CHECK(unknown.error().message.find("unknown collection") != std::string::npos);
+}
+
+TEST_CASE("object_store: the map grows as needed and nothing is lost") {
+  temp_dir dir;
+  auto options = options_for(dir);
+  options.map_size = std::size_t{1} << 20;
+  const std::string big_pad(900, 'x');
+  std::size_t total = 0;
+  {
+    auto store = open_store(options);
+    auto c = store->collection("growth");
+    REQUIRE(c);
+    const std::size_t start_size = store->map_size();
+    CHECK(start_size == std::size_t{1} << 20);
+    // 8 requests of 1000 objects of about 1 KiB, several queued at once.
+    std::vector<std::future<result<publish_outcome>>> results;
+    std::vector<std::shared_ptr<std::promise<result<publish_outcome>>>> promises;
+    for (int r = 0; r < 8; ++r) {
+      std::vector<new_object> objects;
+      for (int i = 0; i < 1000; ++i) {
+        objects.push_back(make_object(object_id(r * 1000 + i), stix_time(1), 900));
+      }
+      auto p = std::make_shared<std::promise<result<publish_outcome>>>();
+      results.push_back(p->get_future());
+      store->publish(make_request(*c, std::move(objects)),
+                     [p](result<publish_outcome> out) { p->set_value(std::move(out)); });
+    }
+    for (auto& f : results) {
+      auto out = f.get();
+      REQUIRE(out);
+      CHECK(out->added == 1000);
+      total += out->added;
+    }
+    CHECK(store->map_size() > start_size);
+    CHECK(store->stats().map_resizes >= 1);
+    CHECK(store->used_bytes() > std::size_t{8} << 20);
+    auto all = scan_all(*store, *c);
+    CHECK(all.size() == total);
+  }
+  auto store = open_store(options);
+  auto c = store->collection("growth");
+  auto all = scan_all(*store, *c);
+  REQUIRE(all.size() == 8000);
+  CHECK(all[4321].json.find(big_pad) != std::string::npos);
+  CHECK(all[4321].id == object_id(4321));
+}
+
+TEST_CASE("object_store: at max_map_size big jobs fail, data and reads stay, small jobs go on") {
+  temp_dir dir;
+  auto gate = std::make_shared<commit_gate>();
+  auto faults = std::make_shared<store_faults>();
+  faults->before_commit = [gate] { return gate->pass(); };
+  auto options = options_for(dir, faults);
+  options.map_size = std::size_t{1} << 20;
+  options.max_map_size = std::size_t{2} << 20;
+  auto store = open_store(options);
+  auto c = store->collection("full");
+  REQUIRE(c);
+
+  std::vector<new_object> early;
+  for (int i = 0; i < 10; ++i) early.push_back(make_object(object_id(i), stix_time(1), 100));
+  REQUIRE(publish_sync(*store, make_request(*c, early)));
+  const auto before = scan_all(*store, *c);
+  REQUIRE(before.size() == 10);
+
+  std::vector<new_object> huge;
+  for (int i = 0; i < 4000; ++i) {
+    huge.push_back(make_object(object_id(100'000 + i), stix_time(1), 1000));
+  }
+  auto too_big = publish_sync(*store, make_request(*c, huge));
+  REQUIRE_FALSE(too_big);
+  CHECK(too_big.error().message.find("storage full") != std::string::npos);
+  CHECK(store->map_size() == std::size_t{2} << 20);
+  CHECK(scan_all(*store, *c) == before);
+
+  // A big and a small job in the same batch: only the big one fails.
+  gate->arm();
+  std::promise<result<publish_outcome>> holder;
+  store->publish(make_request(*c, {make_object(object_id(50), stix_time(1))}),
+                 [&](result<publish_outcome> r) { holder.set_value(std::move(r)); });
+  gate->wait_blocked();
+  std::promise<result<publish_outcome>> big_done;
+  std::promise<result<publish_outcome>> small_done;
+  store->publish(make_request(*c, huge),
+                 [&](result<publish_outcome> r) { big_done.set_value(std::move(r)); });
+  store->publish(make_request(*c, {make_object(object_id(51), stix_time(1))}),
+                 [&](result<publish_outcome> r) { small_done.set_value(std::move(r)); });
+  gate->release();
+  REQUIRE(holder.get_future().get());
+  auto big = big_done.get_future().get();
+  REQUIRE_FALSE(big);
+  CHECK(big.error().message.find("storage full") != std::string::npos);
+  auto small = small_done.get_future().get();
+  REQUIRE(small);
+  CHECK(small->added == 1);
+
+  auto after = scan_all(*store, *c);
+  REQUIRE(after.size() == 12);
+  CHECK(std::vector<stored>(after.begin(), after.begin() + 10) == before);
+  CHECK(store->begin_read().version_rank(*store->begin_read().at(*c, after[11].date_added)).last);
+}
+
+TEST_CASE("object_store: a failed commit acknowledges nothing and stores nothing") {
+  temp_dir dir;
+  auto fail_next = std::make_shared<std::atomic<int>>(0);
+  auto faults = std::make_shared<store_faults>();
+  faults->before_commit = [fail_next] { return fail_next->exchange(0); };
+  const auto options = options_for(dir, faults);
+  collection_key c = 0;
+  {
+    auto store = open_store(options);
+    c = *store->collection("io");
+    REQUIRE(publish_sync(*store, make_request(c, {make_object(object_id(1), stix_time(1))})));
+
+    *fail_next = EIO;
+    auto lost = publish_sync(*store, make_request(c, {make_object(object_id(2), stix_time(1))},
+                                                  "bbbbbbbb-0000-4000-8000-000000000001"));
+    REQUIRE_FALSE(lost);
+    CHECK(lost.error().message.find("commit failed") != std::string::npos);
+    CHECK(lost.error().message.find("Input/output error") != std::string::npos);
+    CHECK(store->stats().failed_commits == 1);
+    CHECK(scan_all(*store, c).size() == 1);
+    CHECK_FALSE(store->begin_read().status("bbbbbbbb-0000-4000-8000-000000000001"));
+
+    *fail_next = ENOSPC;
+    auto removed = remove_sync(*store, {c, {scan_all(*store, c)[0].date_added}});
+    REQUIRE_FALSE(removed);
+    CHECK(scan_all(*store, c).size() == 1);
+
+    // The store goes on after the failure.
+    auto later = publish_sync(*store, make_request(c, {make_object(object_id(3), stix_time(1))}));
+    REQUIRE(later);
+    CHECK(later->added == 1);
+  }
+  auto store = open_store(options);
+  auto all = scan_all(*store, c);
+  REQUIRE(all.size() == 2);
+  CHECK(all[0].id == object_id(1));
+  CHECK(all[1].id == object_id(3));
+  CHECK_FALSE(store->begin_read().status("bbbbbbbb-0000-4000-8000-000000000001"));
+}
+
+TEST_CASE("object_store: statuses expire after the retention period and are purged") {
+  temp_dir dir;
+  auto clock = std::make_shared<test_clock>();
+  auto faults = std::make_shared<store_faults>();
+  faults->clock = [clock] { return clock->now.load(); };
+  auto options = options_for(dir, faults);
+  options.status_retention = k_hour;  // raised to the 24 h minimum
+  auto store = open_store(options);
+  auto c = store->collection("statuses");
+  REQUIRE(c);
+
+  const std::string old_id = "cccccccc-0000-4000-8000-000000000001";
+  REQUIRE(
+      publish_sync(*store, make_request(*c, {make_object(object_id(1), stix_time(1))}, old_id)));
+
+  clock->now = k_t0 + 23 * k_hour;
+  CHECK(store->begin_read().status(old_id));  // 24 h at least, whatever the option said
+
+  clock->now = k_t0 + 25 * k_hour;
+  CHECK_FALSE(store->begin_read().status(old_id));
+  // The next publish also purges; the one after it runs behind the purge.
+  const std::string new_id = "cccccccc-0000-4000-8000-000000000002";
+  REQUIRE(
+      publish_sync(*store, make_request(*c, {make_object(object_id(2), stix_time(1))}, new_id)));
+  REQUIRE(publish_sync(*store, make_request(*c, {make_object(object_id(3), stix_time(1))})));
+  CHECK(store->stats().statuses_purged == 1);
+  CHECK(store->begin_read().status(new_id));
+  // The objects themselves stay.
+  CHECK(scan_all(*store, *c).size() == 3);
+
+  clock->now = k_t0 + 25 * k_hour + k_hour / 2;  // the next purge is not due yet
+  REQUIRE(publish_sync(*store, make_request(*c, {make_object(object_id(4), stix_time(1))})));
+  CHECK(store->stats().statuses_purged == 1);
+}
+
+TEST_CASE("object_store: close() stops accepting jobs and is idempotent") {
+  temp_dir dir;
+  auto store = open_store(options_for(dir));
+  auto c = store->collection("closing");
+  REQUIRE(c);
+  REQUIRE(publish_sync(*store, make_request(*c, {make_object(object_id(1), stix_time(1))})));
+  store->close();
+  store->close();
+  bool called = false;
+  store->publish(make_request(*c, {make_object(object_id(2), stix_time(1))}),
+                 [&](result<publish_outcome> r) {
+                   called = true;
+                   CHECK_FALSE(r);
+                 });
+  CHECK(called);  // at once, on this thread
+  CHECK_FALSE(store->collection("new one"));
+  CHECK(scan_all(*store, *c).size() == 1);  // reads still work
+}
+
+TEST_CASE("object_store: one store per data directory; bad options are refused") {
+  temp_dir dir;
+  auto store = open_store(options_for(dir));
+  auto second = object_store::open(options_for(dir));
+  REQUIRE_FALSE(second);
+  CHECK(second.error().message.find("in use") != std::string::npos);
+
+  auto options = options_for(dir);
+  options.path = dir.sub("other");
+  options.max_map_size = options.map_size / 2;
+  CHECK_FALSE(object_store::open(options));
+  options = options_for(dir);
+  options.path.clear();
+  CHECK_FALSE(object_store::open(options));
+}
+
+TEST_CASE("object_store: collection keys are limited by max_collections") {
+  temp_dir dir;
+  auto options = options_for(dir);
+  options.max_collections = 2;
+  auto store = open_store(options);
+  CHECK(store->collection("a"));
+  CHECK(store->collection("b"));
+  auto third = store->collection("c");
+  REQUIRE_FALSE(third);
+  CHECK(third.error().message.find("max_collections") != std::string::npos);
+  CHECK(store->collection("a"));
+  CHECK_FALSE(store->collection(""));
+  CHECK_FALSE(store->collection(std::string(300, 'x')));
+}
+
+TEST_CASE("object_store: a read_txn may be begun on one thread and used on another") {
+  temp_dir dir;
+  auto store = open_store(options_for(dir));
+  auto c = store->collection("threads");
+  REQUIRE(c);
+  REQUIRE(publish_sync(*store, make_request(*c, {make_object(object_id(1), stix_time(1))})));
+  auto r = store->begin_read();
+  // A later write is not visible to the snapshot.
+  REQUIRE(publish_sync(*store, make_request(*c, {make_object(object_id(2), stix_time(1))})));
+  int seen = 0;
+  std::thread([&] {
+    r.scan(*c, 0, [&](const object_record&) {
+      ++seen;
+      return true;
+    });
+  }).join();
+  CHECK(seen == 1);
+  read_txn moved = std::move(r);
+  CHECK(moved.at(*c, scan_all(*store, *c)[0].date_added));
+}
+
+TEST_CASE("object_store: stale reader slots of dead processes are cleared at open") {
+  temp_dir dir;
+  const auto options = options_for(dir);
+  { auto store = open_store(options); }  // creates the environment
+
+  auto open_raw = [&]() -> lmdb::env {
+    auto e = lmdb::env::create();
+    if (!e || !e->set_maxdbs(64) || !e->open(options.path.c_str(), MDB_NOTLS, 0600)) _exit(90);
+    return std::move(*e);
+  };
+
+  // B keeps the environment open (so its reader table is not reset when the
+  // store opens), A leaves a reader slot behind by dying inside a read txn.
+  int to_b[2];
+  int from_b[2];
+  REQUIRE(pipe(to_b) == 0);
+  REQUIRE(pipe(from_b) == 0);
+  const pid_t b = fork();
+  REQUIRE(b >= 0);
+  if (b == 0) {
+    auto e = open_raw();
+    char ch = 'r';
+    if (write(from_b[1], &ch, 1) != 1) _exit(91);
+    if (read(to_b[0], &ch, 1) != 1) _exit(92);
+    auto dead = e.reader_check();
+    _exit(dead ? 10 + *dead : 93);
+  }
+  char ready = 0;
+  REQUIRE(read(from_b[0], &ready, 1) == 1);
+
+  const pid_t a = fork();
+  REQUIRE(a >= 0);
+  if (a == 0) {
+    auto e = open_raw();
+    auto t = lmdb::txn::begin(e, nullptr, MDB_RDONLY);
+    if (!t) _exit(94);
+    _exit(0);  // no abort: the slot stays taken
+  }
+  int status = 0;
+  REQUIRE(waitpid(a, &status, 0) == a);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+
+  {
+    auto store = open_store(options);
+    auto c = store->collection("after a crash");
+    REQUIRE(c);
+    REQUIRE(publish_sync(*store, make_request(*c, {make_object(object_id(1), stix_time(1))})));
+    CHECK(scan_all(*store, *c).size() == 1);
+  }
+
+  // The store cleared A's slot at open: B finds nothing left to clear.
+  char go = 'g';
+  REQUIRE(write(to_b[1], &go, 1) == 1);
+  REQUIRE(waitpid(b, &status, 0) == b);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 10);
+  for (int fd : {to_b[0], to_b[1], from_b[0], from_b[1]}) close(fd);
+}
