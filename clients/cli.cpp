@@ -107,16 +107,8 @@ result<session> open_root(const cli_args& a) {
   return session{std::move(*client), std::move(*root)};
 }
 
-// TAXII lets an alias stand for the id in URLs, but not every server
-// implements it: look the alias up, and fall back to the text as given.
 std::string collection_ref(session& s, const std::string& given) {
-  if (formats::is_uuid(given)) return given;
-  auto cols = s.client.collections(s.root);
-  if (!cols) return given;
-  for (const auto& c : *cols) {
-    if (c.alias == given) return c.id;
-  }
-  return given;
+  return s.client.resolve_collection(s.root, given);
 }
 
 int fail_with(cli_io& io, const error& e) {

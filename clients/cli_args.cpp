@@ -153,6 +153,45 @@ std::string_view command_name(cli_command command) {
   return spec_of(command).name;
 }
 
+result<void> resolve_connection(client_options& c, const connection_flags& flags,
+                                const env_lookup& env) {
+  // Where and who: flags first, then the environment.
+  if (c.url.empty()) c.url = env("CAIRN_URL").value_or("");
+  if (c.url.empty()) return fail("no server given: use --url URL or set CAIRN_URL");
+  if (!flags.token_file.empty() && flags.user) {
+    return fail("--user and --token-file exclude each other: use one way to authenticate");
+  }
+  if (!flags.password_file.empty() && !flags.token_file.empty()) {
+    return fail("--password-file and --token-file exclude each other");
+  }
+  const std::string user = flags.user ? *flags.user : env("CAIRN_USER").value_or("");
+  const std::string env_token = env("CAIRN_TOKEN").value_or("");
+  const bool use_token = !flags.token_file.empty() || (!env_token.empty() && !flags.user);
+  if (use_token) {
+    if (flags.token_file.empty()) c.token = env_token;
+  } else if (!user.empty()) {
+    c.user = user;
+    if (flags.password_file.empty()) {
+      auto pw = env("CAIRN_PASSWORD");
+      if (!pw) {
+        return fail("--user " + user + " needs a password: use --password-file FILE or set " +
+                    "CAIRN_PASSWORD");
+      }
+      c.password = *pw;
+    }
+  } else if (!flags.password_file.empty()) {
+    return fail("--password-file needs --user NAME (or CAIRN_USER)");
+  }
+  if (c.user.find(':') != std::string::npos) return fail("a user name cannot contain ':'");
+  if (c.insecure && (!c.pinned_cert_sha256.empty() || !c.cacert_file.empty())) {
+    return fail("--insecure turns verification off; it cannot go with --cacert or --pin");
+  }
+  if (c.client_cert_file.empty() != c.client_key_file.empty()) {
+    return fail("a client certificate needs both --cert and --key");
+  }
+  return {};
+}
+
 result<cli_args> parse_cli_args(const std::vector<std::string>& args, const env_lookup& env) {
   cli_args out;
   std::size_t i = 0;
@@ -338,40 +377,12 @@ result<cli_args> parse_cli_args(const std::vector<std::string>& args, const env_
     return fail("get --versions lists every version; it takes no --version");
   }
 
-  // Where and who: flags first, then the environment.
-  auto& c = out.connection;
-  if (c.url.empty()) c.url = env("CAIRN_URL").value_or("");
-  if (c.url.empty()) return fail("no server given: use --url URL or set CAIRN_URL");
-  if (!out.token_file.empty() && user_flag) {
-    return fail("--user and --token-file exclude each other: use one way to authenticate");
-  }
-  if (!out.password_file.empty() && !out.token_file.empty()) {
-    return fail("--password-file and --token-file exclude each other");
-  }
-  const std::string user = user_flag ? *user_flag : env("CAIRN_USER").value_or("");
-  const std::string env_token = env("CAIRN_TOKEN").value_or("");
-  const bool use_token = !out.token_file.empty() || (!env_token.empty() && !user_flag);
-  if (use_token) {
-    if (out.token_file.empty()) c.token = env_token;
-  } else if (!user.empty()) {
-    c.user = user;
-    if (out.password_file.empty()) {
-      auto pw = env("CAIRN_PASSWORD");
-      if (!pw) {
-        return fail("--user " + user + " needs a password: use --password-file FILE or set " +
-                    "CAIRN_PASSWORD");
-      }
-      c.password = *pw;
-    }
-  } else if (!out.password_file.empty()) {
-    return fail("--password-file needs --user NAME (or CAIRN_USER)");
-  }
-  if (c.user.find(':') != std::string::npos) return fail("a user name cannot contain ':'");
-  if (c.insecure && (!c.pinned_cert_sha256.empty() || !c.cacert_file.empty())) {
-    return fail("--insecure turns verification off; it cannot go with --cacert or --pin");
-  }
-  if (c.client_cert_file.empty() != c.client_key_file.empty()) {
-    return fail("a client certificate needs both --cert and --key");
+  connection_flags flags;
+  flags.user = user_flag;
+  flags.password_file = out.password_file;
+  flags.token_file = out.token_file;
+  if (auto r = resolve_connection(out.connection, flags, env); !r) {
+    return std::unexpected(r.error());
   }
   return out;
 }
@@ -392,18 +403,23 @@ result<std::string> read_secret(const std::string& path, std::string_view what) 
 
 }  // namespace
 
-result<void> load_secrets(cli_args& args) {
-  if (!args.password_file.empty()) {
-    auto pw = read_secret(args.password_file, "password");
+result<void> load_secret_files(client_options& c, const std::string& password_file,
+                               const std::string& token_file) {
+  if (!password_file.empty()) {
+    auto pw = read_secret(password_file, "password");
     if (!pw) return std::unexpected(pw.error());
-    args.connection.password = std::move(*pw);
+    c.password = std::move(*pw);
   }
-  if (!args.token_file.empty()) {
-    auto tok = read_secret(args.token_file, "token");
+  if (!token_file.empty()) {
+    auto tok = read_secret(token_file, "token");
     if (!tok) return std::unexpected(tok.error());
-    args.connection.token = std::move(*tok);
+    c.token = std::move(*tok);
   }
   return {};
+}
+
+result<void> load_secrets(cli_args& args) {
+  return load_secret_files(args.connection, args.password_file, args.token_file);
 }
 
 namespace {

@@ -88,6 +88,21 @@ result<cli_args> parse_cli_args(const std::vector<std::string>& args, const env_
 // trailing newline is dropped). Errors name the file.
 result<void> load_secrets(cli_args& args);
 
+// The connection rules shared by `cairn` and `cairn-bench`: --url, else
+// CAIRN_URL; a token (--token-file, else CAIRN_TOKEN unless --user is given)
+// or Basic (--user, else CAIRN_USER, with --password-file, else
+// CAIRN_PASSWORD); exclusive options refused. Fills c from env; errors are
+// usage errors.
+struct connection_flags {
+  std::optional<std::string> user;  // --user, when given
+  std::string password_file;
+  std::string token_file;
+};
+result<void> resolve_connection(client_options& c, const connection_flags& flags,
+                                const env_lookup& env);
+result<void> load_secret_files(client_options& c, const std::string& password_file,
+                               const std::string& token_file);
+
 // The help text of a command (none: the overview).
 std::string help_text(cli_command command);
 std::string_view command_name(cli_command command);

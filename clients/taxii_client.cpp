@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "formats/json.hpp"
+#include "formats/stix.hpp"
 
 namespace cairn::clients {
 
@@ -567,6 +568,17 @@ result<collection_info> taxii_client::collection(std::string_view root,
   auto response = expect_ok("GET", collection_path(root, collection));
   if (!response) return std::unexpected(response.error());
   return parse_collection(response->body);
+}
+
+std::string taxii_client::resolve_collection(std::string_view root, std::string_view id_or_alias) {
+  std::string given(id_or_alias);
+  if (formats::is_uuid(given)) return given;
+  auto cols = collections(root);
+  if (!cols) return given;
+  for (const auto& c : *cols) {
+    if (c.alias == given) return c.id;
+  }
+  return given;
 }
 
 result<envelope_page> taxii_client::get_objects(std::string_view root, std::string_view collection,

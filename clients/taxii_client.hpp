@@ -179,6 +179,10 @@ class taxii_client {
   result<api_root_info> api_root(std::string_view api_root);
   result<std::vector<collection_info>> collections(std::string_view api_root);
   result<collection_info> collection(std::string_view api_root, std::string_view collection);
+  // TAXII lets an alias stand for the id in URLs, but not every server
+  // implements it: the id of the collection with this alias, or the text
+  // unchanged (a UUID, an unknown alias, or when the list cannot be read).
+  std::string resolve_collection(std::string_view api_root, std::string_view id_or_alias);
   result<envelope_page> get_objects(std::string_view api_root, std::string_view collection,
                                     const object_filters& filters = {});
   // Posts an envelope ({"objects":[...]}) as is; the 202 status resource.
