@@ -24,9 +24,11 @@ std::optional<storage::collection_key> snapshot::key_of(std::string_view root,
 result<std::string> load_or_create_secret(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (in) {
-    std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (key.size() >= 32) return key;
-    return fail("the secret file " + path + " is shorter than 32 bytes");
+    char buf[64];
+    in.read(buf, sizeof buf);
+    const auto n = static_cast<std::size_t>(in.gcount());
+    if (n < 32) return fail("the secret file " + path + " is shorter than 32 bytes");
+    return std::string(buf, n);
   }
   unsigned char bytes[32];
   if (RAND_bytes(bytes, sizeof bytes) != 1) return fail("no randomness for " + path);

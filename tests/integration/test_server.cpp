@@ -1,0 +1,284 @@
+#include "test_server.hpp"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "formats/json.hpp"
+#include "formats/stix.hpp"
+#include "server/credentials.hpp"
+#include "server/tls.hpp"
+
+namespace cairn::testing {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string hash_for_test(const std::string& secret) {
+  // Cheap scrypt parameters keep the suite fast; the server honours the
+  // parameters written in the PHC string.
+  server::scrypt_params p;
+  p.log2_n = 10;
+  auto h = server::hash_secret(secret, p);
+  REQUIRE(h);
+  return *h;
+}
+
+void write_file(const fs::path& p, const std::string& text) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+}  // namespace
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+server_setup default_setup() {
+  server_setup s;
+  s.collections = {{k_intel, "intel", "Intel", "amber"},
+                   {k_open, "open", "Open", "clear"},
+                   {k_secret, "secret", "Secret", "amber"}};
+  s.accounts = {
+      {"admin", "admin-password", {"*"}, {"*"}, "red", false, {}},
+      {"reader", "reader-password", {"intel", "open"}, {}, "green", false, {}},
+      {"writer", "writer-password", {}, {"intel"}, "red", false, {}},
+      {"auditor", "auditor-password", {"*"}, {}, "red", true, {}},
+      {"bot",
+       {},
+       {"intel"},
+       {"intel"},
+       "amber",
+       false,
+       "cairn_test_token_0123456789abcdef0123456789"},
+      {"nobody", "nobody-password", {}, {}, "red", false, {}},
+  };
+  return s;
+}
+
+test_server::test_server(server_setup setup, bool start_now) : setup_(std::move(setup)) {
+  char tmpl[] = "/tmp/cairn-test-XXXXXX";
+  REQUIRE(mkdtemp(tmpl) != nullptr);
+  dir_ = tmpl;
+  REQUIRE(server::make_self_signed(dir_ / "server.pem", dir_ / "server.key"));
+  write_file(config_path(), config_text(setup_));
+  if (start_now) start();
+}
+
+test_server::~test_server() {
+  if (pid_ > 0) stop(SIGKILL);
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+std::string test_server::config_text(const server_setup& setup) const {
+  formats::json_writer w;
+  w.begin_object();
+  w.member("listen", "127.0.0.1:0").member("data_dir", "data");
+  w.key("tls").begin_object().member("cert", "server.pem").member("key", "server.key").end_object();
+  std::string limits = R"({"request_timeout_s": 10, "idle_timeout_s": 10)";
+  if (!setup.limits_json.empty()) limits += ", " + setup.limits_json;
+  limits += "}";
+  w.key("limits").raw(limits);
+  w.key("discovery").begin_object().member("title", "Test exchange").member("default", "api1");
+  w.end_object();
+  w.key("api_roots").begin_object().key("api1").begin_object().member("title", "API root 1");
+  w.key("collections").begin_array();
+  for (const auto& c : setup.collections) {
+    w.begin_object().member("id", c.id).member("title", c.title).member("alias", c.alias);
+    w.member("default_tlp", c.default_tlp).end_object();
+  }
+  w.end_array().end_object().end_object();
+  w.key("accounts").begin_array();
+  for (const auto& a : setup.accounts) {
+    w.begin_object().member("name", a.name);
+    if (!a.password.empty()) w.member("password_hash", hash_for_test(a.password));
+    if (!a.token.empty()) {
+      w.key("token_hashes").begin_array().string(server::token_hash(a.token)).end_array();
+    }
+    w.key("read").begin_array();
+    for (const auto& r : a.read) w.string(r);
+    w.end_array().key("write").begin_array();
+    for (const auto& r : a.write) w.string(r);
+    w.end_array();
+    w.member("clearance", a.clearance).member("auditor", a.auditor);
+    w.end_object();
+  }
+  w.end_array().end_object();
+  std::string text = w.take();
+  if (!setup.extra_json.empty()) {
+    text.pop_back();
+    text += setup.extra_json + "}";
+  }
+  return text;
+}
+
+void test_server::start() {
+  const auto log_path = dir_ / "cairnd.log";
+  const std::size_t offset = log_text().size();
+  const std::string binary = std::string(CAIRN_BINARY_DIR) + "/server/cairnd";
+  const std::string config = config_path().string();
+  pid_ = fork();
+  REQUIRE(pid_ >= 0);
+  if (pid_ == 0) {
+    int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (fd >= 0) {
+      dup2(fd, 2);
+      close(fd);
+    }
+    int null = ::open("/dev/null", O_RDWR);
+    if (null >= 0) {
+      dup2(null, 0);
+      dup2(null, 1);
+    }
+    execl(binary.c_str(), "cairnd", "serve", "--config", config.c_str(), nullptr);
+    _exit(127);
+  }
+  // The port is in the "listening" log line.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto text = log_text().substr(offset);
+    auto pos = text.find("\"msg\":\"listening\"");
+    if (pos != std::string::npos) {
+      auto p = text.find("\"port\":", pos);
+      REQUIRE(p != std::string::npos);
+      port_ = static_cast<unsigned short>(std::stoi(text.substr(p + 7)));
+      return;
+    }
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      FAIL("cairnd exited during start-up: " << text << "\nconfig: " << read_file(config_path()));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  FAIL("cairnd did not start listening: " << log_text());
+}
+
+int test_server::stop(int sig) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, sig);
+  int status = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (waitpid(pid_, &status, WNOHANG) != pid_) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  pid_ = -1;
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return 128 + WTERMSIG(status);
+}
+
+void test_server::reload(const server_setup& setup) {
+  setup_ = setup;
+  reload_raw(config_text(setup));
+}
+
+void test_server::reload_raw(const std::string& config_text) {
+  write_file(config_path(), config_text);
+  REQUIRE(pid_ > 0);
+  kill(pid_, SIGHUP);
+}
+
+std::string test_server::base_url() const {
+  return "https://127.0.0.1:" + std::to_string(port_);
+}
+
+std::string test_server::log_text() const {
+  return read_file(dir_ / "cairnd.log");
+}
+
+bool test_server::wait_for_log(const std::string& needle, std::size_t from, int timeout_ms) const {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto text = log_text();
+    if (text.size() > from && text.find(needle, from) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+clients::client_options test_server::options(const std::string& account) const {
+  clients::client_options o;
+  o.url = discovery_url();
+  o.cacert_file = (dir_ / "server.pem").string();
+  o.timeout = std::chrono::seconds(20);
+  o.retries = 0;
+  for (const auto& a : setup_.accounts) {
+    if (a.name == account) {
+      if (!a.token.empty()) {
+        o.token = a.token;
+      } else {
+        o.user = a.name;
+        o.password = a.password;
+      }
+    }
+  }
+  return o;
+}
+
+clients::taxii_client test_server::client(const std::string& account) const {
+  auto c = clients::taxii_client::make(options(account));
+  REQUIRE(c);
+  return std::move(*c);
+}
+
+std::string envelope(const std::vector<std::string>& objects) {
+  std::string out = "{\"objects\":[";
+  for (std::size_t i = 0; i < objects.size(); ++i) {
+    if (i) out += ',';
+    out += objects[i];
+  }
+  return out + "]}";
+}
+
+std::string make_indicator(const std::string& id, const std::string& modified,
+                           const std::string& marking, const std::string& name) {
+  formats::json_writer w;
+  w.begin_object().member("type", "indicator").member("spec_version", "2.1").member("id", id);
+  w.member("created", "2020-01-01T00:00:00.000Z").member("modified", modified);
+  w.member("name", name).member("pattern", "[ipv4-addr:value = '198.51.100.7']");
+  w.member("pattern_type", "stix").member("valid_from", "2020-01-01T00:00:00Z");
+  if (!marking.empty()) w.key("object_marking_refs").begin_array().string(marking).end_array();
+  w.end_object();
+  return w.take();
+}
+
+std::string random_stix_id(const std::string& type) {
+  return type + "--" + formats::new_uuid_v4();
+}
+
+std::vector<std::string> valid_corpus_objects() {
+  std::vector<std::string> out;
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(fs::path(CAIRN_CORPUS_DIR) / "valid")) {
+    files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    auto parsed = formats::parse_stix_content(read_file(f), {}, 100000);
+    REQUIRE(parsed);
+    for (auto& p : *parsed) {
+      REQUIRE(p.info);
+      out.push_back(p.info->json);
+    }
+  }
+  return out;
+}
+
+}  // namespace cairn::testing

@@ -1,0 +1,103 @@
+#pragma once
+// Starts the real cairnd on 127.0.0.1 (port 0) in a temporary directory with
+// a freshly generated certificate, and hands out TLS clients for it.
+
+#include <csignal>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "clients/taxii_client.hpp"
+
+namespace cairn::testing {
+
+struct test_account {
+  std::string name;
+  std::string password;  // empty: no password
+  std::vector<std::string> read;
+  std::vector<std::string> write;
+  std::string clearance = "red";
+  bool auditor = false;
+  std::string token;  // set: a token_hashes entry is made for it
+};
+
+struct test_collection {
+  std::string id;
+  std::string alias;
+  std::string title;
+  std::string default_tlp = "amber";
+};
+
+struct server_setup {
+  std::vector<test_collection> collections;  // in API root "api1"
+  std::vector<test_account> accounts;
+  std::string limits_json;  // extra members of "limits", e.g. R"("page_size": 5)"
+  std::string extra_json;   // extra top-level members, with a leading comma
+};
+
+// The default: collections intel (amber), open (clear), secret (amber);
+// accounts admin (all, red), reader (intel+open, green), writer (write-only
+// intel), auditor, bot (token, intel, amber), nobody (no rights).
+server_setup default_setup();
+
+inline constexpr const char* k_intel = "2f1e4c3a-9b8d-4e7f-a6b5-1c2d3e4f5a6b";
+inline constexpr const char* k_open = "3a2b1c0d-8e7f-4a6b-9c5d-2e3f4a5b6c7d";
+inline constexpr const char* k_secret = "4b3c2d1e-7f6a-4b5c-8d9e-3f4a5b6c7d8e";
+
+class test_server {
+ public:
+  explicit test_server(server_setup setup = default_setup(), bool start_now = true);
+  ~test_server();
+  test_server(const test_server&) = delete;
+  test_server& operator=(const test_server&) = delete;
+
+  void start();
+  // Sends sig and waits for the exit; returns the exit status (or 128+signal).
+  int stop(int sig = SIGTERM);
+  void restart() {
+    stop();
+    start();
+  }
+  // Rewrites the config file from setup (or raw text) and sends SIGHUP.
+  void reload(const server_setup& setup);
+  void reload_raw(const std::string& config_text);
+  bool running() const { return pid_ > 0; }
+
+  unsigned short port() const { return port_; }
+  std::string base_url() const;  // https://127.0.0.1:PORT
+  std::string discovery_url() const { return base_url() + "/taxii2/"; }
+  const std::filesystem::path& dir() const { return dir_; }
+  std::filesystem::path config_path() const { return dir_ / "cairn.json"; }
+  std::string log_text() const;
+  // Waits until the log holds `needle` (counting from the given offset).
+  bool wait_for_log(const std::string& needle, std::size_t from = 0, int timeout_ms = 10000) const;
+
+  clients::client_options options(const std::string& account) const;
+  clients::taxii_client client(const std::string& account) const;
+  const server_setup& setup() const { return setup_; }
+
+  std::string config_text(const server_setup& setup) const;
+
+ private:
+  server_setup setup_;
+  std::filesystem::path dir_;
+  int pid_ = -1;
+  unsigned short port_ = 0;
+};
+
+// An envelope {"objects":[...]} of the given minified objects.
+std::string envelope(const std::vector<std::string>& objects);
+
+// A valid STIX 2.1 indicator; marking is a marking-definition id or empty.
+std::string make_indicator(const std::string& id, const std::string& modified,
+                           const std::string& marking = {}, const std::string& name = "test");
+
+std::string random_stix_id(const std::string& type);
+
+// Every object of every file in corpus/valid, minified.
+std::vector<std::string> valid_corpus_objects();
+
+std::string read_file(const std::filesystem::path& p);
+
+}  // namespace cairn::testing
