@@ -10,15 +10,18 @@
 //           [10..11] zero
 //         id, version, spec_version, publisher, json (the rest of the value).
 //         A deleted version keeps its header and strings and drops its JSON.
-// by_id
-//   key   collection key (4 bytes BE), object id, 0x00, stix_time_key(version)
-//   value date_added, 8 bytes BE
+// by_id (one entry per live version)
+//   key   collection key (4 bytes BE), id_hash(object id) (8 bytes BE),
+//         pack_time_key(version) (11 bytes), date_added (8 bytes BE)
+//   value empty
+//   The keyed hash keeps entries small (few pages to write per commit, as the
+//   ids are random); ids that share a hash are told apart by the record.
 // status
 //   key   status id          value: encode_status()
 // status_time
 //   key   stored_at (8 bytes BE), status id      value: empty
 // meta
-//   "schema" -> u32 BE; "next_collection" -> u32 BE;
+//   "schema" -> u32 BE; "next_collection" -> u32 BE; "id_hash_key" -> 16 bytes;
 //   "c/<collection id>" -> collection key (u32 BE);
 //   "last/" + collection key (u32 BE) -> last date_added given out (u64 BE)
 
@@ -28,6 +31,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "formats/tlp.hpp"
 #include "storage/object_store.hpp"
@@ -81,23 +86,56 @@ inline fixed_key<4> collection_bytes(collection_key c) {
   return k;
 }
 
-// Longest object id, version and publisher the store accepts, so that every
-// key fits LMDB's 511-byte limit and every length its header field.
+// Longest object id, version, spec_version and publisher the store accepts
+// (each fits its header field).
 inline constexpr std::size_t max_id_bytes = 300;
 inline constexpr std::size_t max_version_bytes = 64;
 inline constexpr std::size_t max_spec_version_bytes = 32;
 inline constexpr std::size_t max_publisher_bytes = 1024;
 inline constexpr std::size_t max_collection_id_bytes = 256;
-inline constexpr std::size_t time_key_bytes = 30;  // formats::stix_time_key()
-inline constexpr std::size_t max_by_id_key = 4 + max_id_bytes + 1 + time_key_bytes;
 
-// ck BE + id + 0x00 into out (which holds at least max_by_id_key bytes);
-// returns the prefix length. id must be at most max_id_bytes long.
-inline std::size_t by_id_prefix(char* out, collection_key c, std::string_view id) {
-  put_u32be(out, c);
-  std::memcpy(out + 4, id.data(), id.size());
-  out[4 + id.size()] = '\0';
-  return 4 + id.size() + 1;
+// SipHash-2-4 of data under a 128-bit key.
+struct hash_key {
+  std::uint64_t k0 = 0;
+  std::uint64_t k1 = 0;
+};
+std::uint64_t siphash24(const hash_key& key, std::string_view data);
+
+// formats::stix_time_key() text ("YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ") as 11
+// bytes that sort the same way: year (u16 BE), month, day, hour, minute,
+// second, nanoseconds (u32 BE). False when key is not in that form.
+inline constexpr std::size_t packed_time_bytes = 11;
+bool pack_time_key(std::string_view key, char* out);
+
+inline constexpr std::size_t by_id_id_prefix = 12;  // ck, hash
+inline constexpr std::size_t by_id_version_prefix = by_id_id_prefix + packed_time_bytes;  // + time
+inline constexpr std::size_t by_id_key_bytes = by_id_version_prefix + 8;  // + date_added
+
+struct by_id_key {
+  char bytes[by_id_key_bytes];
+  std::string_view id_prefix() const { return {bytes, by_id_id_prefix}; }
+  std::string_view version_prefix() const { return {bytes, by_id_version_prefix}; }
+  std::string_view full() const { return {bytes, by_id_key_bytes}; }
+  void set_id(collection_key c, std::uint64_t id_hash) {
+    put_u32be(bytes, c);
+    put_u64be(bytes + 4, id_hash);
+  }
+  void set_time(const char* packed) {
+    std::memcpy(bytes + by_id_id_prefix, packed, packed_time_bytes);
+  }
+  void set_position(micros date_added) {
+    put_u64be(bytes + by_id_version_prefix, static_cast<std::uint64_t>(date_added));
+  }
+  // A key past every key that starts with the id prefix.
+  void set_past_id() {
+    std::memset(bytes + by_id_id_prefix, 0xff, by_id_key_bytes - by_id_id_prefix);
+  }
+};
+
+inline micros by_id_position(std::string_view key) {
+  return key.size() == by_id_key_bytes
+             ? static_cast<micros>(get_u64be(key.data() + by_id_version_prefix))
+             : 0;
 }
 
 inline constexpr std::size_t object_header_bytes = 12;
@@ -167,9 +205,24 @@ inline bool decode_object(std::string_view value, object_fields& f) {
   return true;
 }
 
-// A status resource and the time it was stored.
-std::string encode_status(const status_record& status, micros stored_at);
+// A status resource as stored. The versions a publish added are kept as
+// ranges of positions in one collection, not as a list of ids: a status of
+// 1,000 added objects takes a few dozen bytes instead of 80 KB. read_txn
+// expands the ranges from the objects records (deleted ones keep their id and
+// version), before the listed successes.
+struct stored_status {
+  status_record status;  // successes: only those stored as a list
+  micros stored_at = 0;
+  collection_key collection = 0;
+  std::vector<std::pair<micros, micros>> added;  // inclusive position ranges
+};
+
+// status holds only the successes stored as a list; added are the ranges.
+std::string encode_status(const status_record& status, micros stored_at, collection_key collection,
+                          const std::vector<std::pair<micros, micros>>& added);
 // std::nullopt when value is malformed.
-std::optional<status_record> decode_status(std::string_view value, micros* stored_at);
+std::optional<stored_status> decode_status(std::string_view value);
+// The stored_at of an encoded status, without decoding the rest; 0 if malformed.
+micros status_stored_at(std::string_view value);
 
 }  // namespace cairn::storage::codec

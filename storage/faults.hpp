@@ -4,7 +4,9 @@
 // functions may be called from several threads at once and must be
 // thread-safe.
 
+#include <cstdint>
 #include <functional>
+#include <string_view>
 
 #include "formats/time.hpp"
 
@@ -20,6 +22,11 @@ struct store_faults {
   // The clock for date_added, status times and status expiry (microseconds
   // since the epoch). Empty: formats::now_micros().
   std::function<formats::micros()> clock;
+
+  // Replaces the store's keyed hash of object ids in the by_id index. Tests
+  // return a constant to make every id collide. Must not change while a store
+  // is open on the data, nor between opening the same data twice.
+  std::function<std::uint64_t(std::string_view object_id)> id_hash;
 };
 
 }  // namespace cairn::storage

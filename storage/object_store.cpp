@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <future>
 #include <limits>
+#include <random>
 #include <utility>
 
 #include "storage/codec.hpp"
@@ -37,6 +38,7 @@ constexpr std::size_t k_max_status_id_bytes = 256;
 constexpr std::string_view k_meta_schema = "schema";
 constexpr std::string_view k_meta_next_collection = "next_collection";
 constexpr std::string_view k_meta_collection_prefix = "c/";
+constexpr std::string_view k_meta_id_hash_key = "id_hash_key";
 
 lmdb::error job_error(std::string message) {
   return lmdb::error{EINVAL, std::move(message)};
@@ -97,6 +99,7 @@ struct store_core {
   lmdb::dbi status;
   lmdb::dbi status_time;
   lmdb::dbi meta;
+  codec::hash_key id_key;  // keys by_id's hash of object ids; random per store
   // objects/<key> handles by collection key; 0 until the db is committed.
   std::unique_ptr<std::atomic<MDB_dbi>[]> objects;
   // Every key up to this one has its handle in objects (keys are handed out in
@@ -123,8 +126,44 @@ struct store_core {
     if (c > published.load()) published.store(c, std::memory_order_release);
   }
 
+  std::uint64_t id_hash(std::string_view id) const {
+    const auto& f = options.faults;
+    return f && f->id_hash ? f->id_hash(id) : codec::siphash24(id_key, id);
+  }
+
   void maybe_purge();
 };
+
+// The objects record at position at (deleted ones too); false when absent or
+// malformed. The views in f point into the map.
+lmdb::result<bool> read_record(const lmdb::txn& t, lmdb::dbi objects, micros at,
+                               codec::object_fields& f) {
+  auto value = objects.find(t, codec::position_key(at).view());
+  if (!value) return std::unexpected(value.error());
+  return value->has_value() && codec::decode_object(**value, f);
+}
+
+// Walks the by_id entries under prefix (of a by_id_key) from the cursor's
+// current seek, and finds the first whose record has object id `id`. Sets
+// version (when not null) to that record's version. Entries under the same
+// prefix with another id are hash collisions and are skipped.
+lmdb::result<bool> find_entry(lmdb::cursor& ids, const lmdb::txn& t, lmdb::dbi objects,
+                              std::string_view prefix, std::string_view id, std::string* version) {
+  std::string_view k;
+  std::string_view v;
+  auto found = ids.seek(prefix, k, v);
+  for (; found && *found && k.starts_with(prefix); found = ids.get(k, v, MDB_NEXT)) {
+    codec::object_fields f;
+    auto rec = read_record(t, objects, codec::by_id_position(k), f);
+    if (!rec) return std::unexpected(rec.error());
+    if (*rec && f.id == id) {
+      if (version) version->assign(f.version);
+      return true;
+    }
+  }
+  if (!found) return std::unexpected(found.error());
+  return false;
+}
 
 // Reads a collection's key in a short read txn of its own.
 result<std::optional<collection_key>> find_collection(const store_core& s, std::string_view id) {
@@ -197,13 +236,15 @@ class publish_job final : public write_job {
     }
 
     const micros now = store_.now();
-    char key[codec::max_by_id_key];
+    codec::by_id_key key;
     std::string assigned;
+    std::string stored_version;
+    std::vector<status_detail> added;
+    added.reserve(request_.objects.size());
     for (const new_object& obj : request_.objects) {
-      if (obj.id.empty() || obj.id.size() > codec::max_id_bytes ||
-          obj.id.find('\0') != std::string::npos) {
-        failed(obj, "object id is empty, longer than " + std::to_string(codec::max_id_bytes) +
-                        " bytes or holds a NUL");
+      if (obj.id.empty() || obj.id.size() > codec::max_id_bytes) {
+        failed(obj, "object id is empty or longer than " + std::to_string(codec::max_id_bytes) +
+                        " bytes");
         continue;
       }
       if (obj.version.size() > codec::max_version_bytes ||
@@ -211,24 +252,13 @@ class publish_job final : public write_job {
         failed(obj, "version or spec_version too long");
         continue;
       }
-      const std::size_t prefix_len = codec::by_id_prefix(key, c, obj.id);
-      const std::string_view prefix(key, prefix_len);
+      key.set_id(c, store_.id_hash(obj.id));
 
       if (obj.version.empty()) {
         // No version: any stored version of the id makes this a duplicate.
-        std::string_view found_key;
-        std::string_view found_value;
-        auto found = ids->seek(prefix, found_key, found_value);
+        auto found = find_entry(*ids, t, objects, key.id_prefix(), obj.id, &stored_version);
         if (!found) return std::unexpected(found.error());
-        if (*found && found_key.starts_with(prefix)) {
-          std::string stored_version;
-          if (found_value.size() == 8) {
-            const micros at = static_cast<micros>(codec::get_u64be(found_value.data()));
-            auto rec = objects.find(t, codec::position_key(at).view());
-            if (!rec) return std::unexpected(rec.error());
-            codec::object_fields f;
-            if (*rec && codec::decode_object(**rec, f)) stored_version = f.version;
-          }
+        if (*found) {
           duplicate(obj, stored_version);
           continue;
         }
@@ -241,26 +271,27 @@ class publish_job final : public write_job {
         version = assigned;
       }
       auto time_key = formats::stix_time_key(version);
-      if (!time_key) {
-        failed(obj, "version is not a STIX timestamp: " + time_key.error().message);
+      char packed[codec::packed_time_bytes];
+      if (!time_key || !codec::pack_time_key(*time_key, packed)) {
+        failed(obj, "version is not a STIX timestamp" +
+                        (time_key ? std::string() : ": " + time_key.error().message));
         continue;
       }
-      if (time_key->size() > codec::time_key_bytes) {
-        failed(obj, "version is not a STIX timestamp");
-        continue;
+      key.set_time(packed);
+      if (!obj.version.empty()) {
+        auto found = find_entry(*ids, t, objects, key.version_prefix(), obj.id, nullptr);
+        if (!found) return std::unexpected(found.error());
+        if (*found) {
+          duplicate(obj, version);
+          continue;
+        }
       }
-      std::memcpy(key + prefix_len, time_key->data(), time_key->size());
-      const auto position = codec::position_key(date_added);
-      auto inserted = store_.by_id.insert(t, std::string_view(key, prefix_len + time_key->size()),
-                                          position.view());
-      if (!inserted) return std::unexpected(inserted.error());
-      if (!*inserted) {
-        duplicate(obj, version);
-        continue;
-      }
+      key.set_position(date_added);
+      if (auto st = store_.by_id.put(t, key.full(), {}); !st) return st;
 
       const codec::object_fields fields{
           obj.id, version, obj.spec_version, request_.publisher, obj.json, obj.tlp, false};
+      const auto position = codec::position_key(date_added);
       auto space =
           appender->reserve(position.view(), codec::object_value_bytes(fields), MDB_APPEND);
       if (!space) return std::unexpected(space.error());
@@ -269,19 +300,26 @@ class publish_job final : public write_job {
       last = date_added;
       if (out_.added++ == 0) out_.first_date_added = date_added;
       out_.last_date_added = date_added;
-      out_.status.successes.push_back(status_detail{obj.id, std::string(version), {}});
+      added.push_back(status_detail{obj.id, std::string(version), {}});
     }
 
     if (out_.added > 0) {
       if (auto st = store_.meta.put(t, last_key, codec::position_key(last).view()); !st) return st;
     }
     if (!out_.status.id.empty()) {
-      const std::string value = codec::encode_status(out_.status, now);
+      // Stored with the added versions as one range of positions.
+      std::vector<std::pair<micros, micros>> ranges;
+      if (out_.added > 0) ranges.emplace_back(out_.first_date_added, out_.last_date_added);
+      const std::string value = codec::encode_status(out_.status, now, c, ranges);
       if (auto st = store_.status.put(t, out_.status.id, value); !st) return st;
       std::string time_key(codec::position_key(now).view());
       time_key += out_.status.id;
       if (auto st = store_.status_time.put(t, time_key, {}); !st) return st;
     }
+    // As read back later: the added versions, then the listed successes.
+    added.insert(added.end(), std::make_move_iterator(out_.status.successes.begin()),
+                 std::make_move_iterator(out_.status.successes.end()));
+    out_.status.successes = std::move(added);
     return {};
   }
 
@@ -328,13 +366,13 @@ class remove_job final : public write_job {
       return std::unexpected(job_error("unknown collection key " + std::to_string(c)));
     }
     std::string tombstone;
-    char key[codec::max_by_id_key];
+    codec::by_id_key key;
     for (const micros at : request_.positions) {
       const auto position = codec::position_key(at);
-      auto value = objects.find(t, position.view());
-      if (!value) return std::unexpected(value.error());
       codec::object_fields f;
-      if (!*value || !codec::decode_object(**value, f) || f.deleted) continue;
+      auto found = read_record(t, objects, at, f);
+      if (!found) return std::unexpected(found.error());
+      if (!*found || f.deleted) continue;
 
       // Copy what stays (id, version, ...) out of the map before writing: a
       // write may move or free the page the views point into.
@@ -344,19 +382,14 @@ class remove_job final : public write_job {
       codec::encode_object(tombstone.data(), f);
       codec::decode_object(tombstone, f);
 
+      char packed[codec::packed_time_bytes];
       if (auto time_key = formats::stix_time_key(f.version);
-          time_key && f.id.size() <= codec::max_id_bytes &&
-          time_key->size() <= codec::time_key_bytes) {
-        const std::size_t n = codec::by_id_prefix(key, c, f.id);
-        std::memcpy(key + n, time_key->data(), time_key->size());
-        const std::string_view id_key(key, n + time_key->size());
-        auto indexed = store_.by_id.find(t, id_key);
-        if (!indexed) return std::unexpected(indexed.error());
-        // Only this version's own entry: never another position's.
-        if (*indexed && **indexed == position.view()) {
-          if (auto erased = store_.by_id.erase(t, id_key); !erased) {
-            return std::unexpected(erased.error());
-          }
+          time_key && codec::pack_time_key(*time_key, packed)) {
+        key.set_id(c, store_.id_hash(f.id));
+        key.set_time(packed);
+        key.set_position(at);
+        if (auto erased = store_.by_id.erase(t, key.full()); !erased) {
+          return std::unexpected(erased.error());
         }
       }
       if (auto st = objects.put(t, position.view(), tombstone); !st) return st;
@@ -470,8 +503,7 @@ class purge_job final : public write_job {
       auto value = store_.status.find(t, id);
       if (!value) return std::unexpected(value.error());
       // A status stored again later under the same id has a newer time: keep it.
-      if (*value && (*value)->size() >= 9 &&
-          static_cast<micros>(codec::get_u64be((*value)->data() + 1)) == stored) {
+      if (*value && codec::status_stored_at(**value) == stored) {
         if (auto erased = store_.status.erase(t, id); !erased) {
           return std::unexpected(erased.error());
         }
@@ -526,6 +558,26 @@ result<void> open_databases(store_core& s) {
   } else if ((*schema)->size() != 4 || codec::get_u32be((*schema)->data()) != k_schema) {
     return fail("the store in " + s.options.path + " has an unknown schema version");
   }
+
+  auto id_key = s.meta.find(*t, k_meta_id_hash_key);
+  if (!id_key) return fail("cannot open the store: " + id_key.error().message);
+  std::string key_bytes;
+  if (*id_key && (*id_key)->size() == 16) {
+    key_bytes.assign(**id_key);
+  } else if (*id_key) {
+    return fail("the store in " + s.options.path + " has a damaged id_hash_key");
+  } else {
+    std::random_device random;  // getrandom(2)
+    for (int i = 0; i < 4; ++i) {
+      const std::uint32_t word = random();
+      key_bytes.append(codec::collection_bytes(word).view());
+    }
+    if (auto put = s.meta.put(*t, k_meta_id_hash_key, key_bytes); !put) {
+      return fail("cannot open the store: " + put.error().message);
+    }
+  }
+  s.id_key.k0 = codec::get_u64be(key_bytes.data());
+  s.id_key.k1 = codec::get_u64be(key_bytes.data() + 8);
 
   std::vector<std::pair<collection_key, lmdb::dbi>> known;
   {
@@ -770,15 +822,15 @@ void read_txn::versions(collection_key c, std::string_view object_id,
   if (objects.handle() == 0) return;
   auto cur = lmdb::cursor::open(in.txn, in.store->by_id);
   if (!cur) return in.note(cur.error());
-  char key[codec::max_by_id_key];
-  const std::string_view prefix(key, codec::by_id_prefix(key, c, object_id));
+  codec::by_id_key key;
+  key.set_id(c, in.store->id_hash(object_id));
+  const std::string_view prefix = key.id_prefix();
   std::string_view k;
   std::string_view v;
   auto found = cur->seek(prefix, k, v);
   for (; found && *found && k.starts_with(prefix); found = cur->get(k, v, MDB_NEXT)) {
-    if (v.size() != 8) continue;
-    auto r = in.at(c, objects, static_cast<micros>(codec::get_u64be(v.data())));
-    if (r && !fn(*r)) return;
+    auto r = in.at(c, objects, codec::by_id_position(k));
+    if (r && r->id == object_id && !fn(*r)) return;
   }
   if (!found) in.note(found.error());
 }
@@ -795,39 +847,43 @@ read_txn::rank read_txn::version_rank(const object_record& r) const {
   impl& in = *impl_;
   rank out;
   if (!in.txn.active() || r.id.empty() || r.id.size() > codec::max_id_bytes) return out;
+  const lmdb::dbi objects = in.store->objects_dbi(r.collection, in.bound);
+  if (objects.handle() == 0) return out;
   auto cur = lmdb::cursor::open(in.txn, in.store->by_id);
   if (!cur) {
     in.note(cur.error());
     return out;
   }
-  char key[codec::max_by_id_key];
-  const std::size_t n = codec::by_id_prefix(key, r.collection, r.id);
-  const std::string_view prefix(key, n);
-  const auto is_this = [&](std::string_view k, std::string_view v) {
-    return k.starts_with(prefix) && v.size() == 8 &&
-           static_cast<micros>(codec::get_u64be(v.data())) == r.date_added;
-  };
+  codec::by_id_key key;
+  key.set_id(r.collection, in.store->id_hash(r.id));
+  const std::string_view prefix = key.id_prefix();
 
+  // Walks the id's entries from the cursor's position in one direction: r is
+  // first (last) when its own entry comes before any other version of its
+  // object. Entries of other ids that share the hash are skipped.
   std::string_view k;
   std::string_view v;
-  auto found = cur->seek(prefix, k, v);
-  if (!found) {
-    in.note(found.error());
-    return out;
-  }
-  out.first = *found && is_this(k, v);
+  auto is_edge = [&](lmdb::result<bool> found, MDB_cursor_op step) {
+    for (; found && *found && k.starts_with(prefix); found = cur->get(k, v, step)) {
+      const micros at = codec::by_id_position(k);
+      if (at == r.date_added) return true;
+      codec::object_fields f;
+      auto rec = read_record(in.txn, objects, at, f);
+      if (!rec) {
+        in.note(rec.error());
+        return false;
+      }
+      if (*rec && f.id == r.id) return false;
+    }
+    if (!found) in.note(found.error());
+    return false;
+  };
+  out.first = is_edge(cur->seek(prefix, k, v), MDB_NEXT);
 
-  // The last entry of the id: just before the first key past its prefix
-  // (the prefix with its trailing 0x00 turned into 0x01).
-  key[n - 1] = '\x01';
-  found = cur->seek(std::string_view(key, n), k, v);
-  key[n - 1] = '\0';
-  if (found) found = cur->get(k, v, *found ? MDB_PREV : MDB_LAST);
-  if (!found) {
-    in.note(found.error());
-    return out;
-  }
-  out.last = *found && is_this(k, v);
+  key.set_past_id();
+  auto past = cur->seek(key.full(), k, v);
+  if (past) past = cur->get(k, v, *past ? MDB_PREV : MDB_LAST);
+  out.last = is_edge(std::move(past), MDB_PREV);
   return out;
 }
 
@@ -842,10 +898,39 @@ std::optional<status_record> read_txn::status(std::string_view status_id) const 
     return std::nullopt;
   }
   if (!*value) return std::nullopt;
-  micros stored_at = 0;
-  auto s = codec::decode_status(**value, &stored_at);
-  if (!s || stored_at + in.store->status_retention <= in.store->now()) return std::nullopt;
-  return s;
+  auto s = codec::decode_status(**value);
+  if (!s || s->stored_at + in.store->status_retention <= in.store->now()) return std::nullopt;
+  if (s->added.empty()) return std::move(s->status);
+
+  // The added versions, from their records (deleted ones still name them).
+  std::vector<status_detail> successes;
+  const lmdb::dbi objects = in.store->objects_dbi(s->collection, in.bound);
+  if (objects.handle() != 0) {
+    auto cur = lmdb::cursor::open(in.txn, objects);
+    if (!cur) {
+      in.note(cur.error());
+      return std::nullopt;
+    }
+    for (const auto& [first, last] : s->added) {
+      std::string_view k;
+      std::string_view v;
+      auto found = cur->seek(codec::position_key(first).view(), k, v);
+      for (; found && *found && codec::position_of(k) <= last; found = cur->get(k, v, MDB_NEXT)) {
+        codec::object_fields f;
+        if (codec::decode_object(v, f)) {
+          successes.push_back(status_detail{std::string(f.id), std::string(f.version), {}});
+        }
+      }
+      if (!found) {
+        in.note(found.error());
+        return std::nullopt;
+      }
+    }
+  }
+  successes.insert(successes.end(), std::make_move_iterator(s->status.successes.begin()),
+                   std::make_move_iterator(s->status.successes.end()));
+  s->status.successes = std::move(successes);
+  return std::move(s->status);
 }
 
 const std::optional<error>& read_txn::last_error() const {

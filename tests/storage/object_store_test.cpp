@@ -835,3 +835,155 @@ TEST_CASE("object_store: stale reader slots of dead processes are cleared at ope
   CHECK(WEXITSTATUS(status) == 10);
   for (int fd : {to_b[0], to_b[1], from_b[0], from_b[1]}) close(fd);
 }
+
+TEST_CASE("object_store: ids whose hashes collide are told apart") {
+  temp_dir dir;
+  auto faults = std::make_shared<store_faults>();
+  faults->id_hash = [](std::string_view) -> std::uint64_t { return 42; };
+  auto store = open_store(options_for(dir, faults));
+  auto c = store->collection("collisions");
+  REQUIRE(c);
+  const std::string x = object_id(1);
+  const std::string y = object_id(2);
+  const std::string z = object_id(3, "ipv4-addr");
+  const std::string w = object_id(4, "ipv4-addr");
+  auto out = publish_sync(
+      *store, make_request(*c, {make_object(x, stix_time(1)), make_object(y, stix_time(1)),
+                                make_object(x, stix_time(2)), make_object(z, "")}));
+  REQUIRE(out);
+  REQUIRE(out->added == 4);
+  const micros px1 = out->first_date_added;
+  const micros py1 = px1 + 1;
+  const micros px2 = px1 + 2;
+
+  auto again = publish_sync(
+      *store,
+      make_request(*c, {make_object(y, stix_time(1)), make_object(x, stix_time(1)),
+                        make_object(x, ""), make_object(w, ""), make_object(y, stix_time(2))}));
+  REQUIRE(again);
+  CHECK(again->duplicates == 3);
+  CHECK(again->added == 2);  // w, and y's second version
+  bool x_unversioned_reported = false;
+  for (auto& s : again->status.successes) {
+    if (s.id == x && s.version == stix_time(1)) x_unversioned_reported = true;
+  }
+  CHECK(x_unversioned_reported);  // reported with x's first stored version
+
+  auto vx = versions_of(*store, *c, x);
+  REQUIRE(vx.size() == 2);
+  CHECK(vx[0].date_added == px1);
+  CHECK(vx[1].date_added == px2);
+  CHECK(versions_of(*store, *c, y).size() == 2);
+  CHECK(versions_of(*store, *c, z).size() == 1);
+
+  {
+    auto r = store->begin_read();
+    auto x1 = r.at(*c, px1);
+    auto y1 = r.at(*c, py1);
+    auto x2 = r.at(*c, px2);
+    REQUIRE((x1 && y1 && x2));
+    CHECK(r.version_rank(*x1).first);
+    CHECK_FALSE(r.version_rank(*x1).last);
+    CHECK(r.version_rank(*y1).first);
+    CHECK_FALSE(r.version_rank(*y1).last);  // y has a second version now
+    CHECK_FALSE(r.version_rank(*x2).first);
+    CHECK(r.version_rank(*x2).last);
+    auto zr = r.at(*c, px1 + 3);
+    REQUIRE(zr);
+    CHECK(r.version_rank(*zr).first);
+    CHECK(r.version_rank(*zr).last);
+  }
+
+  REQUIRE(remove_sync(*store, {*c, {px2}}) == std::size_t{1});
+  {
+    auto r = store->begin_read();
+    auto x1 = r.at(*c, px1);
+    REQUIRE(x1);
+    CHECK(r.version_rank(*x1).last);
+  }
+  CHECK(versions_of(*store, *c, x).size() == 1);
+  CHECK(versions_of(*store, *c, y).size() == 2);
+}
+
+TEST_CASE("object_store: a failing job in a batch spoils none of the others") {
+  temp_dir dir;
+  auto gate = std::make_shared<commit_gate>();
+  auto faults = std::make_shared<store_faults>();
+  faults->before_commit = [gate] { return gate->pass(); };
+  auto store = open_store(options_for(dir, faults));
+  auto c = store->collection("isolation");
+  REQUIRE(c);
+
+  gate->arm();
+  std::promise<result<publish_outcome>> holder;
+  store->publish(make_request(*c, {make_object(object_id(1), stix_time(1))}),
+                 [&](result<publish_outcome> r) { holder.set_value(std::move(r)); });
+  gate->wait_blocked();
+  const auto before = store->stats();
+
+  std::promise<result<publish_outcome>> good1;
+  std::promise<result<publish_outcome>> bad;
+  std::promise<result<std::size_t>> bad_remove;
+  std::promise<result<publish_outcome>> good2;
+  store->publish(make_request(*c, {make_object(object_id(2), stix_time(1))}, "dddddddd-1"),
+                 [&](result<publish_outcome> r) { good1.set_value(std::move(r)); });
+  store->publish(make_request(999, {make_object(object_id(3), stix_time(1))}, "dddddddd-2"),
+                 [&](result<publish_outcome> r) { bad.set_value(std::move(r)); });
+  store->remove({998, {1}}, [&](result<std::size_t> r) { bad_remove.set_value(std::move(r)); });
+  store->publish(make_request(*c, {make_object(object_id(4), stix_time(1))}, "dddddddd-3"),
+                 [&](result<publish_outcome> r) { good2.set_value(std::move(r)); });
+  gate->release();
+
+  REQUIRE(holder.get_future().get());
+  CHECK(good1.get_future().get());
+  auto failed = bad.get_future().get();
+  REQUIRE_FALSE(failed);
+  CHECK(failed.error().message.find("unknown collection key 999") != std::string::npos);
+  CHECK_FALSE(bad_remove.get_future().get());
+  CHECK(good2.get_future().get());
+  // The held commit and one for the batch of four.
+  CHECK(store->stats().commits - before.commits == 2);
+
+  auto all = scan_all(*store, *c);
+  REQUIRE(all.size() == 3);
+  CHECK(all[1].id == object_id(2));
+  CHECK(all[2].id == object_id(4));
+  auto r = store->begin_read();
+  CHECK(r.status("dddddddd-1"));
+  CHECK_FALSE(r.status("dddddddd-2"));
+  CHECK(r.status("dddddddd-3"));
+}
+
+TEST_CASE("object_store: a stored status names its added versions, deleted ones too") {
+  temp_dir dir;
+  auto store = open_store(options_for(dir));
+  auto c = store->collection("status ranges");
+  REQUIRE(c);
+  REQUIRE(publish_sync(*store, make_request(*c, {make_object(object_id(1), stix_time(1))})));
+  auto request = make_request(
+      *c,
+      {make_object(object_id(2), stix_time(1)), make_object(object_id(1), stix_time(1)),
+       make_object(object_id(3), stix_time(1))},
+      "eeeeeeee-0000-4000-8000-000000000001");
+  request.status.failures.push_back({"indicator--bad", "", "invalid"});
+  auto out = publish_sync(*store, std::move(request));
+  REQUIRE(out);
+  REQUIRE(out->added == 2);
+  REQUIRE(remove_sync(*store, {*c, {out->first_date_added}}) == std::size_t{1});
+
+  auto status = store->begin_read().status("eeeeeeee-0000-4000-8000-000000000001");
+  REQUIRE(status);
+  // Added versions first, then the duplicate, as the publish reported them.
+  REQUIRE(status->successes.size() == 3);
+  CHECK(status->successes[0].id == object_id(2));
+  CHECK(status->successes[0].version == stix_time(1));
+  CHECK(status->successes[1].id == object_id(3));
+  CHECK(status->successes[2].id == object_id(1));
+  REQUIRE(out->status.successes.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(out->status.successes[i].id == status->successes[i].id);
+    CHECK(out->status.successes[i].version == status->successes[i].version);
+  }
+  REQUIRE(status->failures.size() == 1);
+  CHECK(status->failures[0].message == "invalid");
+}
