@@ -18,6 +18,7 @@
 #include "storage/faults.hpp"
 #include "storage/lmdb.hpp"
 #include "storage/map_guard.hpp"
+#include "storage/store_access.hpp"
 #include "storage/writer.hpp"
 
 namespace cairn::storage {
@@ -320,6 +321,7 @@ class publish_job final : public write_job {
     added.insert(added.end(), std::make_move_iterator(out_.status.successes.begin()),
                  std::make_move_iterator(out_.status.successes.end()));
     out_.status.successes = std::move(added);
+    if (request_.companion) return request_.companion(t, out_);
     return {};
   }
 
@@ -360,6 +362,7 @@ class remove_job final : public write_job {
 
   lmdb::status run(lmdb::txn& t) override {
     removed_ = 0;
+    removed_positions_.clear();
     const collection_key c = request_.collection;
     const lmdb::dbi objects = store_.objects_dbi(c, store_.published.load());
     if (objects.handle() == 0) {
@@ -394,7 +397,9 @@ class remove_job final : public write_job {
       }
       if (auto st = objects.put(t, position.view(), tombstone); !st) return st;
       ++removed_;
+      if (request_.companion) removed_positions_.push_back(at);
     }
+    if (request_.companion) return request_.companion(t, removed_positions_);
     return {};
   }
 
@@ -412,6 +417,7 @@ class remove_job final : public write_job {
   delete_request request_;
   std::function<void(result<std::size_t>)> done_;
   std::size_t removed_ = 0;
+  std::vector<micros> removed_positions_;  // for the companion
 };
 
 // Assigns a collection key and creates its objects db. Solo: LMDB shares a
@@ -711,6 +717,19 @@ std::size_t object_store::used_bytes() const {
   impl_->guard->leave_shared();
   if (!info || !st) return 0;
   return (info->me_last_pgno + 1) * st->ms_psize;
+}
+
+store_access object_store::access() const {
+  store_core& s = *impl_;
+  store_access a;
+  a.env = &s.env;
+  a.guard = s.guard.get();
+  a.writer = s.writer.get();
+  a.objects = [&s](collection_key c) { return s.objects_dbi(c, s.published.load()); };
+  a.clock = [&s] { return s.now(); };
+  a.faults = s.options.faults;
+  a.path = s.options.path;
+  return a;
 }
 
 store_stats object_store::stats() const {

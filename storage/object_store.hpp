@@ -20,6 +20,7 @@
 // waits for every read_txn to end.
 
 #include <cstdint>
+#include <expected>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -34,6 +35,11 @@
 namespace cairn::storage {
 
 struct store_faults;  // storage/faults.hpp: test seams
+struct store_access;  // storage/store_access.hpp: for the rest of storage/ only
+namespace lmdb {
+class txn;
+struct error;
+}  // namespace lmdb
 
 using collection_key = std::uint32_t;
 using formats::micros;
@@ -98,6 +104,17 @@ struct status_record {
   bool complete() const { return pendings.empty(); }
 };
 
+struct publish_outcome;
+
+// storage/ only (the audit log): work done in the same write transaction as a
+// publish or a remove, after its own writes, so that both commit together or
+// not at all. Runs on the writer thread, perhaps more than once (a batch is
+// run again after the map grew). An error fails the whole job.
+using publish_companion =
+    std::function<std::expected<void, lmdb::error>(lmdb::txn&, const publish_outcome&)>;
+using remove_companion = std::function<std::expected<void, lmdb::error>(
+    lmdb::txn&, const std::vector<micros>& removed_positions)>;
+
 struct publish_request {
   collection_key collection = 0;
   std::string publisher;
@@ -107,6 +124,7 @@ struct publish_request {
   // one success per stored or duplicate object and stores the status in the
   // same commit.
   status_record status;
+  publish_companion companion;  // optional
 };
 
 struct publish_outcome {
@@ -122,6 +140,7 @@ struct publish_outcome {
 struct delete_request {
   collection_key collection = 0;
   std::vector<micros> positions;
+  remove_companion companion;  // optional; gets the positions this job deleted
 };
 
 class read_txn;
@@ -172,6 +191,9 @@ class object_store {
   std::size_t used_bytes() const;
 
   store_stats stats() const;
+
+  // storage/ only: the environment, writer and databases, for the audit log.
+  store_access access() const;
 
  private:
   object_store();
