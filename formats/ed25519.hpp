@@ -1,0 +1,60 @@
+#pragma once
+// Ed25519 signing keys (RFC 8032) through OpenSSL's EVP interface, with PEM
+// in and out, and strict base64 for signatures. Used for the audit log's
+// signed checkpoints: the server signs, anyone holding the public key checks.
+//
+// An ed25519_key owns its EVP_PKEY (move-only). Signing and verifying are
+// thread-safe; errors are values.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "formats/error.hpp"
+
+struct evp_pkey_st;  // OpenSSL's EVP_PKEY
+
+namespace cairn::formats {
+
+class ed25519_key {
+ public:
+  // A new random key.
+  static result<ed25519_key> generate();
+  // A private key in PEM (PKCS#8, "-----BEGIN PRIVATE KEY-----"); any other
+  // key type is refused.
+  static result<ed25519_key> from_private_pem(std::string_view pem);
+
+  ed25519_key(ed25519_key&&) noexcept = default;
+  ed25519_key& operator=(ed25519_key&&) noexcept = default;
+  ~ed25519_key();
+
+  std::string private_pem() const;
+  // SubjectPublicKeyInfo PEM ("-----BEGIN PUBLIC KEY-----").
+  std::string public_pem() const;
+  // The 64-byte signature of message; empty only if OpenSSL fails.
+  std::string sign(std::string_view message) const;
+
+ private:
+  struct free_key {
+    void operator()(evp_pkey_st* k) const;
+  };
+  explicit ed25519_key(evp_pkey_st* k) : key_(k) {}
+  std::unique_ptr<evp_pkey_st, free_key> key_;
+};
+
+// The 32 raw bytes of an Ed25519 public key given in PEM; std::nullopt for
+// anything else. Two PEM texts name the same key when these are equal.
+std::optional<std::string> ed25519_public_bytes(std::string_view public_pem);
+
+// Does signature (64 raw bytes) sign message under the public key (PEM)?
+bool ed25519_verify(std::string_view public_pem, std::string_view message,
+                    std::string_view signature);
+
+// Standard base64 with padding (RFC 4648 section 4).
+std::string base64_encode(std::string_view bytes);
+// std::nullopt unless text is exactly the padded standard encoding of some
+// bytes (no white space, canonical trailing bits).
+std::optional<std::string> base64_decode(std::string_view text);
+
+}  // namespace cairn::formats

@@ -1,0 +1,264 @@
+// The audit record and checkpoint wire forms, Ed25519 and base64.
+#include "formats/audit_record.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "formats/ed25519.hpp"
+#include "formats/json.hpp"
+
+using namespace cairn::formats;
+
+namespace {
+
+std::string unhex(std::string_view hex) {
+  std::string out;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  }
+  return out;
+}
+
+std::string hex(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+// A PKCS#8 PEM for a raw Ed25519 seed (RFC 8410 section 7).
+std::string private_pem_of(std::string_view seed_hex) {
+  const std::string der = unhex("302e020100300506032b657004220420") + unhex(seed_hex);
+  return "-----BEGIN PRIVATE KEY-----\n" + base64_encode(der) + "\n-----END PRIVATE KEY-----\n";
+}
+
+std::string public_pem_of(std::string_view key_hex) {
+  const std::string der = unhex("302a300506032b6570032100") + unhex(key_hex);
+  return "-----BEGIN PUBLIC KEY-----\n" + base64_encode(der) + "\n-----END PUBLIC KEY-----\n";
+}
+
+audit_record sample() {
+  audit_record r;
+  r.seq = 42;
+  r.time = "2026-11-27T10:00:00.123456Z";
+  r.account = "acme \"partner\"";
+  r.action = "pull";
+  r.remote = "127.0.0.1";
+  r.api_root = "sharing";
+  r.collection = "5f0ab3f1-8c5e-4d2b-9e55-6d1a8b6f0e11";
+  r.objects = {{"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", "2026-11-01T00:00:00.000Z"},
+               {"malware--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061", "2026-11-02T00:00:00Z"}};
+  r.status = 200;
+  r.prev = merkle::sha256("previous");
+  r.hash = audit_chain_hash(r.prev, audit_body(r));
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("audit record: the body is the RFC 8785 form without prev and hash") {
+  const audit_record r = sample();
+  const std::string body = audit_body(r);
+  auto doc = parse_json(body);
+  REQUIRE(doc);
+  CHECK(canonical_json(doc->root()) == body);
+  CHECK_FALSE(doc->root().get("prev"));
+  CHECK_FALSE(doc->root().get("hash"));
+  CHECK(doc->root().get("seq")->as_int() == 42);
+  CHECK(body.find("\"account\":\"acme \\\"partner\\\"\"") != std::string::npos);
+
+  const std::string full = audit_record_json(r, audit_objects_json(r.objects));
+  auto full_doc = parse_json(full);
+  REQUIRE(full_doc);
+  CHECK(canonical_json(full_doc->root()) == full);
+  auto again = audit_body_of(full_doc->root());
+  REQUIRE(again);
+  CHECK(*again == body);
+}
+
+TEST_CASE("audit record: optional members appear only when set, in canonical order") {
+  audit_record r = sample();
+  r.action = "config";
+  r.objects.clear();
+  r.sha256 = std::string(64, 'a');
+  r.status = 0;
+  auto doc = parse_json(audit_body(r));
+  REQUIRE(doc);
+  CHECK(canonical_json(doc->root()) == audit_body(r));
+  CHECK(doc->root().get("sha256"));
+  CHECK_FALSE(doc->root().get("suppressed"));
+
+  r.action = "auth-failure";
+  r.sha256.clear();
+  r.suppressed = 17;
+  doc = parse_json(audit_body(r));
+  REQUIRE(doc);
+  CHECK(canonical_json(doc->root()) == audit_body(r));
+  CHECK(doc->root().get("suppressed")->as_int() == 17);
+  CHECK_FALSE(doc->root().get("sha256"));
+}
+
+TEST_CASE("audit record: the chain hash covers the previous hash's raw bytes and the body") {
+  const audit_record r = sample();
+  const std::string body = audit_body(r);
+  std::string data(reinterpret_cast<const char*>(r.prev.data()), 32);
+  data += body;
+  CHECK(r.hash == merkle::sha256(data));
+  CHECK(audit_chain_hash(merkle::digest{}, body) == merkle::sha256(std::string(32, '\0') + body));
+  audit_record changed = r;
+  changed.objects[1].version = "2026-11-02T00:00:00.000Z";
+  CHECK(audit_chain_hash(r.prev, audit_body(changed)) != r.hash);
+}
+
+TEST_CASE("audit record: parse round trip and refusals") {
+  const audit_record r = sample();
+  auto doc = parse_json(audit_record_json(r, audit_objects_json(r.objects)));
+  REQUIRE(doc);
+  auto back = parse_audit_record(doc->root());
+  REQUIRE(back);
+  CHECK(back->seq == r.seq);
+  CHECK(back->account == r.account);
+  CHECK(back->objects == r.objects);
+  CHECK(back->prev == r.prev);
+  CHECK(back->hash == r.hash);
+  CHECK(audit_body(*back) == audit_body(r));
+
+  for (const char* bad : {
+           R"({"seq":1})",
+           R"([])",
+       }) {
+    auto d = parse_json(bad);
+    REQUIRE(d);
+    CHECK_FALSE(parse_audit_record(d->root()));
+  }
+  std::string text = audit_record_json(r, audit_objects_json(r.objects));
+  auto wrong_action = text;
+  wrong_action.replace(wrong_action.find("\"pull\""), 6, "\"read\"");
+  auto d = parse_json(wrong_action);
+  REQUIRE(d);
+  CHECK_FALSE(parse_audit_record(d->root()));
+}
+
+TEST_CASE("audit record: actions") {
+  for (const char* a : {"publish", "pull", "delete", "denied", "auth-failure", "config"}) {
+    CHECK(is_audit_action(a));
+  }
+  CHECK_FALSE(is_audit_action("read"));
+  CHECK_FALSE(is_audit_action(""));
+}
+
+TEST_CASE("ed25519: RFC 8032 section 7.1 test vectors") {
+  struct vec {
+    const char* secret;
+    const char* pub;
+    const char* message;
+    const char* signature;
+  };
+  const vec vectors[] = {
+      {"9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+       "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", "",
+       "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701"
+       "cf9b46bd25bf5f0595bbe24655141438e7a100b"},
+      {"4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+       "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c", "72",
+       "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d"
+       "0f11d8c387b2eaeb4302aeeb00d291612bb0c00"},
+  };
+  for (const auto& v : vectors) {
+    auto key = ed25519_key::from_private_pem(private_pem_of(v.secret));
+    REQUIRE(key);
+    CHECK(ed25519_public_bytes(key->public_pem()) == unhex(v.pub));
+    CHECK(ed25519_public_bytes(public_pem_of(v.pub)) == unhex(v.pub));
+    const std::string sig = key->sign(unhex(v.message));
+    CHECK(hex(sig) == v.signature);
+    CHECK(ed25519_verify(public_pem_of(v.pub), unhex(v.message), sig));
+    std::string bad = sig;
+    bad[10] ^= 1;
+    CHECK_FALSE(ed25519_verify(public_pem_of(v.pub), unhex(v.message), bad));
+    CHECK_FALSE(ed25519_verify(public_pem_of(v.pub), unhex(v.message) + "x", sig));
+  }
+}
+
+TEST_CASE("ed25519: generated keys round-trip through PEM") {
+  auto key = ed25519_key::generate();
+  REQUIRE(key);
+  auto again = ed25519_key::from_private_pem(key->private_pem());
+  REQUIRE(again);
+  CHECK(again->public_pem() == key->public_pem());
+  auto other = ed25519_key::generate();
+  REQUIRE(other);
+  const std::string sig = key->sign("hello");
+  CHECK(ed25519_verify(key->public_pem(), "hello", sig));
+  CHECK_FALSE(ed25519_verify(other->public_pem(), "hello", sig));
+  CHECK_FALSE(ed25519_verify("not a key", "hello", sig));
+  CHECK_FALSE(
+      ed25519_key::from_private_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END "
+                                    "PRIVATE KEY-----\n"));
+  CHECK_FALSE(ed25519_public_bytes(key->private_pem()));
+}
+
+TEST_CASE("checkpoint: signed text, JSON and signature") {
+  auto key = ed25519_key::generate();
+  REQUIRE(key);
+  audit_checkpoint c;
+  c.tree_size = 1000;
+  c.root_hash = merkle::sha256("root");
+  c.chain_hash = merkle::sha256("chain");
+  c.time = "2026-11-27T10:00:00.000000Z";
+  c.public_key = key->public_pem();
+  CHECK(checkpoint_signed_text(c) == "{\"chain_hash\":\"" + merkle::to_hex(c.chain_hash) +
+                                         "\",\"root_hash\":\"" + merkle::to_hex(c.root_hash) +
+                                         "\",\"time\":\"2026-11-27T10:00:00.000000Z\","
+                                         "\"tree_size\":1000}");
+  c.signature = base64_encode(key->sign(checkpoint_signed_text(c)));
+  CHECK(checkpoint_signature_ok(c, key->public_pem()));
+
+  auto parsed = parse_checkpoint(checkpoint_json(c));
+  REQUIRE(parsed);
+  CHECK(parsed->tree_size == 1000);
+  CHECK(parsed->root_hash == c.root_hash);
+  CHECK(parsed->public_key == c.public_key);
+  CHECK(checkpoint_signature_ok(*parsed, key->public_pem()));
+  auto doc = parse_json(checkpoint_json(c));
+  REQUIRE(doc);
+  CHECK(canonical_json(doc->root()) == checkpoint_json(c));
+
+  auto other = ed25519_key::generate();
+  REQUIRE(other);
+  CHECK_FALSE(checkpoint_signature_ok(c, other->public_pem()));
+  for (auto change : std::vector<std::function<void(audit_checkpoint&)>>{
+           [](audit_checkpoint& x) { x.tree_size++; },
+           [](audit_checkpoint& x) { x.root_hash[0] ^= 1; },
+           [](audit_checkpoint& x) { x.chain_hash[31] ^= 0x80; },
+           [](audit_checkpoint& x) { x.time[18] = '1'; },
+           [](audit_checkpoint& x) { x.signature[3] = x.signature[3] == 'A' ? 'B' : 'A'; },
+       }) {
+    audit_checkpoint bad = c;
+    change(bad);
+    CHECK_FALSE(checkpoint_signature_ok(bad, key->public_pem()));
+  }
+  CHECK_FALSE(parse_checkpoint("{\"tree_size\":-1}"));
+  CHECK_FALSE(parse_checkpoint("nope"));
+}
+
+TEST_CASE("base64: RFC 4648 section 10 vectors and strict decoding") {
+  const std::pair<const char*, const char*> vectors[] = {
+      {"", ""},
+      {"f", "Zg=="},
+      {"fo", "Zm8="},
+      {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="},
+      {"fooba", "Zm9vYmE="},
+      {"foobar", "Zm9vYmFy"},
+  };
+  for (auto [plain, encoded] : vectors) {
+    CHECK(base64_encode(plain) == encoded);
+    CHECK(base64_decode(encoded) == std::string(plain));
+  }
+  for (const char* bad :
+       {"Zg=", "Zg", "Zh==", "Zm9=", "Zm9v\n", "Z===", "=Zm9", "Zm-v", "Zg==Zg=="}) {
+    CHECK_FALSE(base64_decode(bad));
+  }
+}
