@@ -157,7 +157,8 @@ struct raw_connection::impl {
 
   static bool is_close(const error_code& ec) {
     return ec == asio::error::eof || ec == ssl::error::stream_truncated ||
-           ec == http::error::end_of_stream || ec == asio::error::connection_reset;
+           ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
+           ec == asio::error::broken_pipe;
   }
 
   void drop() {

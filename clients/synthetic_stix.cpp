@@ -139,7 +139,7 @@ std::string render(const indicator_core& c, int version, rng& r) {
   o +=
       R"(,"kill_chain_phases":[{"kill_chain_name":"lockheed-martin-cyber-kill-chain","phase_name":")" +
       std::string(kill_chain[r.below(kill_chain.size())]) + "\"}]";
-  o += R"(,"confidence":)" + std::to_string(40 + version * 10 + r.below(20));
+  o += R"(,"confidence":)" + std::to_string(30 + version * 10 + r.below(10));
   o += R"(,"labels":["bench"])";
   if (!c.marking.empty()) o += R"(,"object_marking_refs":[")" + c.marking + "\"]";
   o += "}";

@@ -437,6 +437,33 @@ TEST_CASE("discover, collections, get, manifest, status and delete", "[clients][
   CHECK(f.run({"get", "ind", id1}).rc == 1);
 }
 
+TEST_CASE("audit follows pages of the Cairn audit endpoint", "[clients][cli]") {
+  fixture f;
+  auto r = f.run({"audit", "--object", "indicator--x", "--action", "pull", "--since",
+                  "2026-01-01T00:00:00Z", "--json"});
+  CHECK(r.rc == 0);
+  std::vector<std::int64_t> seqs;
+  std::size_t pos = 0;
+  while (pos < r.out.size()) {
+    const auto end = r.out.find('\n', pos);
+    auto doc = cairn::formats::parse_json(std::string_view(r.out).substr(pos, end - pos));
+    REQUIRE(doc);
+    seqs.push_back(doc->root().get("seq")->as_int());
+    pos = end + 1;
+  }
+  CHECK(seqs == std::vector<std::int64_t>{1, 2, 3});
+  const auto queries = f.taxii.audit_queries();
+  REQUIRE(queries.size() == 2);
+  CHECK(queries[0] == "object=indicator--x&action=pull&since=2026-01-01T00:00:00Z");
+  CHECK(queries[1] == queries[0] + "&next=p2");
+
+  auto human = f.run({"audit", "--account", "acme"});
+  CHECK(human.rc == 0);
+  CHECK(human.out.find("pull") != std::string::npos);
+  CHECK(human.out.find("indicator--x 2024-01-01T00:00:00.000Z") != std::string::npos);
+  CHECK(human.err.find("3 audit records") != std::string::npos);
+}
+
 TEST_CASE("pretty_json indents for people", "[clients][cli]") {
   CHECK(pretty_json(R"({"a":[1,{"b":"c"}],"d":{}})") ==
         "{\n  \"a\": [\n    1,\n    {\n      \"b\": \"c\"\n    }\n  ],\n  \"d\": {}\n}");

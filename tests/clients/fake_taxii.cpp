@@ -59,6 +59,11 @@ std::vector<fake_taxii::stored> fake_taxii::objects() const {
   return objects_;
 }
 
+std::vector<std::string> fake_taxii::audit_queries() const {
+  std::lock_guard lock(mutex_);
+  return audit_queries_;
+}
+
 std::vector<std::size_t> fake_taxii::post_sizes() const {
   std::lock_guard lock(mutex_);
   return post_sizes_;
@@ -93,6 +98,28 @@ test_reply fake_taxii::handle(const test_request& req) {
   const std::string col = std::string("/api1/collections/") + fake_collection_id + "/";
   const std::string alias = "/api1/collections/ind/";
 
+  if (path == "/cairn/v1/audit") {
+    {
+      std::lock_guard lock(mutex_);
+      audit_queries_.push_back(query);
+    }
+    const std::string rec =
+        R"({"seq":%S,"time":"2026-01-01T00:00:0%S.000000Z","account":"acme","action":"pull",)"
+        R"("remote":"127.0.0.1","api_root":"api1","collection":"c1","objects":[{"id":"indicator--x",)"
+        R"("version":"2024-01-01T00:00:00.000Z"}],"status":200,"prev":"00","hash":"11"})";
+    auto make = [&rec](int seq) {
+      std::string r = rec;
+      for (std::size_t at; (at = r.find("%S")) != std::string::npos;) {
+        r.replace(at, 2, std::to_string(seq));
+      }
+      return r;
+    };
+    if (query.find("next=p2") == std::string::npos) {
+      return reply(200,
+                   "{\"records\":[" + make(1) + "," + make(2) + "],\"more\":true,\"next\":\"p2\"}");
+    }
+    return reply(200, "{\"records\":[" + make(3) + "],\"more\":false}");
+  }
   if (path == "/taxii2/") {
     return reply(200, R"({"title":"Fake exchange","contact":"soc@example.org","default":"/api1/",)"
                       R"("api_roots":["/api1/"]})");

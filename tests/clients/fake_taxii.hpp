@@ -43,8 +43,9 @@ class fake_taxii {
   test_reply handle(const test_request& req);
 
   std::vector<stored> objects() const;
-  std::vector<std::size_t> post_sizes() const;  // body size of each POST
-  void add_object(const std::string& json);     // as if posted
+  std::vector<std::size_t> post_sizes() const;     // body size of each POST
+  void add_object(const std::string& json);        // as if posted
+  std::vector<std::string> audit_queries() const;  // query strings of /cairn/v1/audit
 
  private:
   test_reply objects_page(const test_request& req, const std::string& query);
@@ -54,6 +55,7 @@ class fake_taxii {
   mutable std::mutex mutex_;
   std::vector<stored> objects_;
   std::vector<std::size_t> post_sizes_;
+  std::vector<std::string> audit_queries_;
   std::int64_t clock_ = 1'700'000'000'000'000;
   int status_polls_ = 0;
   std::string last_status_json_;

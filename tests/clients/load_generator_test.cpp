@@ -25,9 +25,9 @@ env_lookup no_env() {
 TEST_CASE("synthetic indicators are valid, varied and reproducible", "[clients][bench]") {
   synthetic_options o;
   o.seed = 42;
-  const auto objects = synthetic_indicators(2000, o);
-  REQUIRE(objects.size() == 2000);
-  CHECK(synthetic_indicators(2000, o) == objects);
+  const auto objects = synthetic_indicators(5000, o);
+  REQUIRE(objects.size() == 5000);
+  CHECK(synthetic_indicators(5000, o) == objects);
   o.seed = 43;
   CHECK(synthetic_indicators(10, o) !=
         std::vector<std::string>(objects.begin(), objects.begin() + 10));
