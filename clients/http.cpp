@@ -233,9 +233,14 @@ std::string describe_error_response(unsigned status, std::string_view reason,
       return v && v->is_string() ? printable_excerpt(v->as_string(), 400) : std::string{};
     };
     detail = text_of("title");
+    const bool is_taxii_error = !detail.empty();
+    // "403 Forbidden: Forbidden: ..." says nothing twice.
+    if (iequals(detail, phrase)) detail.clear();
     const std::string description = text_of("description");
     if (!description.empty()) detail += detail.empty() ? description : ": " + description;
-    if (detail.empty()) detail = printable_excerpt(root.dump(), 200);
+    if (detail.empty() && !is_taxii_error && root.size() > 0) {
+      detail = printable_excerpt(root.dump(), 200);
+    }
   } else if (!body.empty()) {
     detail = printable_excerpt(body, 200);
   }

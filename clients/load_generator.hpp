@@ -101,6 +101,19 @@ class load_generator {
   bool prepared_ = false;
 };
 
+// What paging needs from a GET objects response, found by one linear pass
+// over the text instead of a full parse, so that the load generator does not
+// spend the cores the server under test needs. Not a validator: ok is false
+// only when the text is not shaped like a JSON object. In next, a backslash
+// escape stands for the character after it (enough for \" \\ \/).
+struct envelope_scan {
+  bool ok = false;
+  bool more = false;
+  std::string next;
+  std::size_t objects = 0;
+};
+envelope_scan scan_envelope(std::string_view body);
+
 // The report: one line per phase with its parameters and figures, or JSON.
 std::string format_bench_report(const bench_args& args, const std::vector<phase_result>& results,
                                 bool json);

@@ -100,6 +100,10 @@ TEST_CASE("describe_error_response turns TAXII errors into one line", "[clients]
         "403 Forbidden: Access denied: account acme cannot write to indicators");
   CHECK(describe_error_response(404, "", R"({"title":"No such collection"})") ==
         "404 Not Found: No such collection");
+  // A title that only repeats the reason phrase is not said twice.
+  CHECK(describe_error_response(403, "Forbidden",
+                                R"({"title":"Forbidden","description":"no write right"})") ==
+        "403 Forbidden: no write right");
 
   const std::string unauthorized = describe_error_response(401, "Unauthorized", "{}");
   CHECK(unauthorized.starts_with("401 Unauthorized"));

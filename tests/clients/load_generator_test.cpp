@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "clients/publisher.hpp"
 #include "clients/synthetic_stix.hpp"
 #include "formats/json.hpp"
 #include "formats/stix.hpp"
@@ -63,6 +64,41 @@ TEST_CASE("synthetic indicators are valid, varied and reproducible", "[clients][
   }
   CHECK(multi > 50);
   CHECK(versions.size() < objects.size());
+}
+
+TEST_CASE("scan_envelope finds what paging needs without a full parse", "[clients][bench]") {
+  synthetic_options o;
+  o.seed = 7;
+  const auto objects = synthetic_indicators(300, o);
+  std::vector<std::string_view> views(objects.begin(), objects.end());
+  std::string body = make_envelope(views, 0, views.size());
+  // make_envelope writes {"objects":[...]}; add paging members around it.
+  body.insert(1, R"("more":true,"next":"abc\/def\"g",)");
+  auto s = scan_envelope(body);
+  CHECK(s.ok);
+  CHECK(s.more);
+  CHECK(s.next == "abc/def\"g");
+  CHECK(s.objects == 300);
+  auto doc = cairn::formats::parse_json(body);
+  REQUIRE(doc);
+  CHECK(doc->root().get("objects")->size() == s.objects);
+  CHECK(doc->root().get("next")->as_string() == s.next);
+
+  // Braces, brackets and keys inside strings do not count.
+  auto tricky = scan_envelope(
+      R"({"objects":[{"a":"}{[\"more\":true"},{"objects":[{},{}]}],"x":{"more":true},"more":false})");
+  CHECK(tricky.ok);
+  CHECK(tricky.objects == 2);
+  CHECK_FALSE(tricky.more);
+  CHECK(tricky.next.empty());
+
+  auto empty = scan_envelope("{}");
+  CHECK(empty.ok);
+  CHECK(empty.objects == 0);
+  CHECK_FALSE(scan_envelope("").ok);
+  CHECK_FALSE(scan_envelope("[1,2]").ok);
+  CHECK_FALSE(scan_envelope(R"({"objects":[{"a":"unterminated)").ok);
+  CHECK_FALSE(scan_envelope(R"({"objects":[)").ok);
 }
 
 TEST_CASE("summarize_latency uses nearest-rank percentiles", "[clients][bench]") {
