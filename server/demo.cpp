@@ -268,33 +268,43 @@ int run_demo(std::span<const std::string_view> args, std::ostream& out, std::ost
         << " objects from " << files << " corpus files into 'reference'.\n";
   }
 
-  const std::string base = "https://127.0.0.1:" + std::to_string(port);
-  const std::string cacert = (dir / "server.pem").string();
-  out << "\nCairn demo exchange in " << dir.string() << "\n";
-  if (fresh) {
-    out << "Accounts (passwords are shown only this once):\n";
-    for (const auto& a : accounts) {
-      out << "  " << a.role << ": user " << a.name << "  password " << a.password << "\n";
+  // The banner goes out once the listener is up, with the port it really got.
+  auto banner = [&, fresh, accounts, dir](unsigned short actual_port) {
+    const std::string base = "https://127.0.0.1:" + std::to_string(actual_port);
+    const std::string cacert = (dir / "server.pem").string();
+    std::error_code ec;
+    auto cli =
+        fs::read_symlink("/proc/self/exe", ec).parent_path().parent_path() / "clients" / "cairn";
+    const std::string cairn =
+        !ec && fs::exists(cli) ? fs::relative(cli, fs::current_path(), ec).string() : "cairn";
+    out << "\nCairn demo exchange in " << dir.string() << "\n";
+    if (fresh) {
+      out << "Accounts (passwords are shown only this once):\n";
+      for (const auto& a : accounts) {
+        out << "  " << a.role << ": user " << a.name << "  password " << a.password << "\n";
+      }
+    } else {
+      out << "Accounts: publisher, partner, auditor (passwords were shown when " << dir.string()
+          << " was created; delete the folder to start over)\n";
     }
-  } else {
-    out << "Accounts: publisher, partner, auditor (passwords were shown when " << dir.string()
-        << " was created; delete the folder to start over)\n";
-  }
-  const std::string pw = fresh ? accounts[1].password : "PASSWORD";
-  out << "\nDiscovery: " << base << "/taxii2/\n\n"
-      << "Try:\n"
-      << "  curl --cacert " << cacert << " -u partner:" << pw
-      << " -H 'Accept: application/taxii+json;version=2.1' " << base << "/taxii2/\n"
-      << "  curl --cacert " << cacert << " -u partner:" << pw
-      << " -H 'Accept: application/taxii+json;version=2.1' '" << base
-      << "/sharing/collections/intel/objects/?limit=5'\n"
-      << "  CAIRN_PASSWORD=" << pw << " cairn --url " << base << "/taxii2/ --cacert " << cacert
-      << " --user partner pull intel --out intel.json\n"
-      << "  CAIRN_PASSWORD=<publisher password> cairn --url " << base << "/taxii2/ --cacert "
-      << cacert << " --user publisher publish intel my-bundle.json\n\n"
-      << "Serving until Ctrl-C.\n";
-  out.flush();
-  return serve(config_path, log);
+    const std::string pw = fresh ? accounts[1].password : "PASSWORD";
+    out << "\nDiscovery: " << base << "/taxii2/\n\n"
+        << "Try:\n"
+        << "  curl --cacert " << cacert << " -u partner:" << pw
+        << " -H 'Accept: application/taxii+json;version=2.1' " << base << "/taxii2/\n"
+        << "  curl --cacert " << cacert << " -u partner:" << pw
+        << " -H 'Accept: application/taxii+json;version=2.1' '" << base
+        << "/sharing/collections/intel/objects/?limit=5'\n"
+        << "  CAIRN_PASSWORD=" << pw << " " << cairn << " --url " << base << "/taxii2/ --cacert "
+        << cacert << " --user partner pull intel --out intel.json\n"
+        << "  CAIRN_PASSWORD=<publisher password> " << cairn << " --url " << base
+        << "/taxii2/ --cacert " << cacert << " --user publisher publish intel my-bundle.json\n\n"
+        << "Serving until Ctrl-C.\n";
+    out.flush();
+  };
+  serve_hooks hooks;
+  hooks.on_listening = banner;
+  return serve(config_path, log, hooks);
 }
 
 }  // namespace cairn::server

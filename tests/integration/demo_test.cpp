@@ -1,0 +1,135 @@
+// `cairnd demo`: creates its folder, loads the scenario and the corpus, prints
+// working credentials, serves; a second run reuses the folder.
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <regex>
+#include <thread>
+
+#include "test_server.hpp"
+
+using namespace cairn;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct demo_process {
+  int pid = -1;
+  fs::path out;
+
+  demo_process(const fs::path& dir, const fs::path& out_file) : out(out_file) {
+    const std::string binary = std::string(CAIRN_BINARY_DIR) + "/server/cairnd";
+    pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      int fd = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      dup2(fd, 1);
+      int err = ::open((out_file.string() + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      dup2(err, 2);
+      execl(binary.c_str(), "cairnd", "demo", "--dir", dir.c_str(), "--port", "0", nullptr);
+      _exit(127);
+    }
+  }
+  ~demo_process() {
+    if (pid > 0) {
+      kill(pid, SIGTERM);
+      int status = 0;
+      waitpid(pid, &status, 0);
+    }
+  }
+  std::string wait_ready() {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto text = testing::read_file(out);
+      if (text.find("Serving until") != std::string::npos) return text;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    FAIL("demo did not come up: " << testing::read_file(out)
+                                  << testing::read_file(out.string() + ".err"));
+    return {};
+  }
+};
+
+std::string capture(const std::string& text, const std::string& pattern) {
+  std::smatch m;
+  REQUIRE(std::regex_search(text, m, std::regex(pattern)));
+  return m[1];
+}
+
+}  // namespace
+
+TEST_CASE("cairnd demo serves the scenario and the corpus with working accounts") {
+  char tmpl[] = "/tmp/cairn-demo-test-XXXXXX";
+  REQUIRE(mkdtemp(tmpl));
+  const fs::path root = tmpl;
+  const fs::path dir = root / "demo";
+  std::string partner_password;
+  {
+    demo_process demo(dir, root / "out.txt");
+    auto text = demo.wait_ready();
+    CHECK(text.find("Loaded 60 scenario objects") != std::string::npos);
+    partner_password = capture(text, "partner: user partner  password (\\S+)");
+    const auto publisher_password = capture(text, "publisher: user publisher  password (\\S+)");
+    const auto port = capture(text, "https://127\\.0\\.0\\.1:(\\d+)/taxii2/");
+
+    clients::client_options o;
+    o.url = "https://127.0.0.1:" + port + "/taxii2/";
+    o.cacert_file = (dir / "server.pem").string();
+    o.user = "partner";
+    o.password = partner_password;
+    o.retries = 0;
+    auto partner = clients::taxii_client::make(o);
+    REQUIRE(partner);
+    auto disc = partner->discovery();
+    INFO((disc ? std::string() : disc.error().to_string()));
+    REQUIRE(disc);
+    CHECK(disc->title == "Cairn demo exchange");
+
+    auto count = [](clients::taxii_client& c, const std::string& collection) {
+      clients::object_filters f;
+      f.versions = {"all"};
+      std::size_t n = 0;
+      while (true) {
+        auto p = c.get_objects("/sharing/", collection, f);
+        REQUIRE(p);
+        n += p->objects.size();
+        if (!p->more) break;
+        f.next = p->next;
+      }
+      return n;
+    };
+    o.user = "publisher";
+    o.password = publisher_password;
+    auto publisher = clients::taxii_client::make(o);
+    REQUIRE(publisher);
+    const auto all_intel = count(*publisher, "intel");
+    const auto green_intel = count(*partner, "intel");
+    CHECK(all_intel == 60);
+    // The partner is cleared for green: amber and red scenario objects are withheld.
+    CHECK(green_intel > 0);
+    CHECK(green_intel < all_intel);
+    CHECK(count(*partner, "reference") > 400);
+  }
+  {
+    // A second run reuses the folder: same accounts, no second load.
+    demo_process demo(dir, root / "out2.txt");
+    auto text = demo.wait_ready();
+    CHECK(text.find("Loaded") == std::string::npos);
+    const auto port = capture(text, "https://127\\.0\\.0\\.1:(\\d+)/taxii2/");
+    clients::client_options o;
+    o.url = "https://127.0.0.1:" + port + "/taxii2/";
+    o.cacert_file = (dir / "server.pem").string();
+    o.user = "partner";
+    o.password = partner_password;
+    auto partner = clients::taxii_client::make(o);
+    REQUIRE(partner);
+    CHECK(partner->discovery());
+  }
+  std::error_code ec;
+  fs::remove_all(root, ec);
+}
