@@ -148,6 +148,23 @@ lmdb::result<bool> read_record(const lmdb::txn& t, lmdb::dbi objects, micros at,
 // current seek, and finds the first whose record has object id `id`. Sets
 // version (when not null) to that record's version. Entries under the same
 // prefix with another id are hash collisions and are skipped.
+// From the cursor's position (on an entry just written), walks back over the
+// entries under prefix and tells whether one of them belongs to object id.
+lmdb::result<bool> earlier_entry(lmdb::cursor& ids, const lmdb::txn& t, lmdb::dbi objects,
+                                 std::string_view prefix, std::string_view id) {
+  std::string_view k;
+  std::string_view v;
+  auto found = ids.get(k, v, MDB_PREV);
+  for (; found && *found && k.starts_with(prefix); found = ids.get(k, v, MDB_PREV)) {
+    codec::object_fields f;
+    auto rec = read_record(t, objects, codec::by_id_position(k), f);
+    if (!rec) return std::unexpected(rec.error());
+    if (*rec && f.id == id) return true;
+  }
+  if (!found) return std::unexpected(found.error());
+  return false;
+}
+
 lmdb::result<bool> find_entry(lmdb::cursor& ids, const lmdb::txn& t, lmdb::dbi objects,
                               std::string_view prefix, std::string_view id, std::string* version) {
   std::string_view k;
@@ -279,16 +296,25 @@ class publish_job final : public write_job {
         continue;
       }
       key.set_time(packed);
+      key.set_position(date_added);
+      if (auto st = ids->put(key.full(), {}); !st) return st;
       if (!obj.version.empty()) {
-        auto found = find_entry(*ids, t, objects, key.version_prefix(), obj.id, nullptr);
-        if (!found) return std::unexpected(found.error());
-        if (*found) {
+        // The entry just written has the highest position, so a stored
+        // (id, version) is among the entries right before it that share its
+        // version prefix. Checking after the insert costs one step of the
+        // cursor instead of a second search of the tree.
+        auto stored = earlier_entry(*ids, t, objects, key.version_prefix(), obj.id);
+        if (!stored) return std::unexpected(stored.error());
+        if (*stored) {
+          std::string_view k = key.full();
+          std::string_view v;
+          auto back = ids->get(k, v, MDB_SET);
+          if (!back) return std::unexpected(back.error());
+          if (auto st = ids->erase(); !st) return st;
           duplicate(obj, version);
           continue;
         }
       }
-      key.set_position(date_added);
-      if (auto st = store_.by_id.put(t, key.full(), {}); !st) return st;
 
       const codec::object_fields fields{
           obj.id, version, obj.spec_version, request_.publisher, obj.json, obj.tlp, false};
