@@ -110,6 +110,15 @@ std::optional<std::string> ed25519_public_bytes(std::string_view public_pem) {
   return raw;
 }
 
+std::string ed25519_public_pem_of(std::string_view raw) {
+  if (raw.size() != 32) return {};
+  pkey_ptr k(EVP_PKEY_new_raw_public_key(
+      EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(raw.data()), raw.size()));
+  bio_ptr out(BIO_new(BIO_s_mem()));
+  if (!k || !out || PEM_write_bio_PUBKEY(out.get(), k.get()) != 1) return {};
+  return bio_text(out.get());
+}
+
 bool ed25519_verify(std::string_view public_pem, std::string_view message,
                     std::string_view signature) {
   if (signature.size() != 64) return false;

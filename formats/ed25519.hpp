@@ -47,6 +47,10 @@ class ed25519_key {
 // anything else. Two PEM texts name the same key when these are equal.
 std::optional<std::string> ed25519_public_bytes(std::string_view public_pem);
 
+// The PEM (as public_pem() writes it) of a raw 32-byte Ed25519 public key;
+// empty when raw is not one.
+std::string ed25519_public_pem_of(std::string_view raw);
+
 // Does signature (64 raw bytes) sign message under the public key (PEM)?
 bool ed25519_verify(std::string_view public_pem, std::string_view message,
                     std::string_view signature);

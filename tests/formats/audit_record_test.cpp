@@ -187,6 +187,8 @@ TEST_CASE("ed25519: generated keys round-trip through PEM") {
   auto again = ed25519_key::from_private_pem(key->private_pem());
   REQUIRE(again);
   CHECK(again->public_pem() == key->public_pem());
+  CHECK(ed25519_public_pem_of(*ed25519_public_bytes(key->public_pem())) == key->public_pem());
+  CHECK(ed25519_public_pem_of("short").empty());
   auto other = ed25519_key::generate();
   REQUIRE(other);
   const std::string sig = key->sign("hello");

@@ -1,0 +1,306 @@
+#include "storage/audit_codec.hpp"
+
+#include <algorithm>
+#include <limits>
+
+#include "formats/audit_record.hpp"
+#include "storage/codec.hpp"
+
+namespace cairn::storage::audit_codec {
+
+namespace {
+
+constexpr std::array<std::string_view, 7> k_names = {"",       "publish",      "pull",  "delete",
+                                                     "denied", "auth-failure", "config"};
+
+void put_varint(std::string& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+void put_string(std::string& out, std::string_view s) {
+  put_varint(out, s.size());
+  out.append(s);
+}
+
+// Reads a value back, refusing anything but the canonical encoding.
+class reader {
+ public:
+  explicit reader(std::string_view in) : in_(in) {}
+
+  bool varint(std::uint64_t& v) {
+    v = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+      if (at_ >= in_.size()) return false;
+      const auto b = static_cast<unsigned char>(in_[at_++]);
+      if (shift == 63 && b > 1) return false;
+      v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) return b != 0 || shift == 0;  // no zero continuation byte last
+    }
+    return false;
+  }
+
+  bool string(std::string_view& s) {
+    std::uint64_t n = 0;
+    if (!varint(n) || n > in_.size() - at_) return false;
+    s = in_.substr(at_, n);
+    at_ += n;
+    return true;
+  }
+
+  bool done() const { return at_ == in_.size(); }
+
+ private:
+  std::string_view in_;
+  std::size_t at_ = 0;
+};
+
+}  // namespace
+
+std::optional<action> action_of(std::string_view name) {
+  for (std::size_t i = 1; i < k_names.size(); ++i) {
+    if (k_names[i] == name) return static_cast<action>(i);
+  }
+  return std::nullopt;
+}
+
+std::string_view name_of(action a) {
+  const auto i = static_cast<std::size_t>(a);
+  return i < k_names.size() ? k_names[i] : std::string_view();
+}
+
+std::uint64_t record_fields::positioned() const {
+  std::uint64_t n = 0;
+  for (const run& r : runs) n += r.length;
+  return n;
+}
+
+bool record_fields::covers(micros position) const {
+  // Runs are sorted: the last run starting at or before position.
+  auto it = std::upper_bound(runs.begin(), runs.end(), position,
+                             [](micros p, const run& r) { return p < r.start; });
+  if (it == runs.begin()) return false;
+  --it;
+  return static_cast<std::uint64_t>(position - it->start) < it->length;
+}
+
+std::string encode_record(const record_fields& r) {
+  std::string out(record_header_bytes, '\0');
+  out[0] = static_cast<char>(record_format);
+  out[1] = static_cast<char>(r.act);
+  codec::put_u16le(out.data() + 2, r.status);
+  codec::put_u64be(out.data() + 4, static_cast<std::uint64_t>(r.time));
+  std::copy(r.hash.begin(), r.hash.end(), out.begin() + 12);
+  put_string(out, r.account);
+  put_string(out, r.remote);
+  put_string(out, r.api_root);
+  put_string(out, r.collection);
+  put_string(out, r.sha256);
+  put_varint(out, r.suppressed);
+  put_varint(out, r.runs.empty() ? 0 : r.key);
+  put_varint(out, r.runs.size());
+  micros end = 0;  // one past the previous run
+  bool first = true;
+  for (const run& x : r.runs) {
+    put_varint(out, static_cast<std::uint64_t>(first ? x.start : x.start - end));
+    put_varint(out, x.length);
+    end = x.start + static_cast<micros>(x.length);
+    first = false;
+  }
+  put_varint(out, r.explicit_objects.size());
+  for (const auto& [id, version] : r.explicit_objects) {
+    put_string(out, id);
+    put_string(out, version);
+  }
+  return out;
+}
+
+bool decode_record(std::string_view value, record_fields& out) {
+  if (value.size() < record_header_bytes || static_cast<std::uint8_t>(value[0]) != record_format) {
+    return false;
+  }
+  const auto code = static_cast<std::uint8_t>(value[1]);
+  if (code == 0 || code >= k_names.size()) return false;
+  out.act = static_cast<action>(code);
+  out.status = codec::get_u16le(value.data() + 2);
+  const std::uint64_t time = codec::get_u64be(value.data() + 4);
+  if (time > static_cast<std::uint64_t>(std::numeric_limits<micros>::max())) return false;
+  out.time = static_cast<micros>(time);
+  std::copy(value.begin() + 12, value.begin() + 44, out.hash.begin());
+
+  reader in(value.substr(record_header_bytes));
+  std::uint64_t key = 0;
+  std::uint64_t runs = 0;
+  if (!in.string(out.account) || !in.string(out.remote) || !in.string(out.api_root) ||
+      !in.string(out.collection) || !in.string(out.sha256) || !in.varint(out.suppressed) ||
+      !in.varint(key) || key > 0xffffffffu || !in.varint(runs) || runs > value.size() ||
+      (runs == 0) != (key == 0)) {
+    return false;
+  }
+  out.key = static_cast<collection_key>(key);
+  out.runs.clear();
+  out.runs.reserve(runs);
+  std::uint64_t end = 0;
+  constexpr auto max_position = static_cast<std::uint64_t>(std::numeric_limits<micros>::max());
+  for (std::uint64_t i = 0; i < runs; ++i) {
+    std::uint64_t gap = 0;
+    std::uint64_t length = 0;
+    if (!in.varint(gap) || !in.varint(length) || length == 0 || (i > 0 && gap == 0) ||
+        gap > max_position - end || length > max_position - end - gap) {
+      return false;
+    }
+    const std::uint64_t start = end + gap;
+    out.runs.push_back({static_cast<micros>(start), length});
+    end = start + length;
+  }
+  std::uint64_t n = 0;
+  if (!in.varint(n) || n > value.size()) return false;
+  out.explicit_objects.clear();
+  out.explicit_objects.reserve(n);
+  for (std::uint64_t i = 0; i < n; ++i) {
+    std::string_view id;
+    std::string_view version;
+    if (!in.string(id) || !in.string(version)) return false;
+    out.explicit_objects.emplace_back(id, version);
+  }
+  return in.done();
+}
+
+bool record_head(std::string_view value, micros& time, formats::merkle::digest& hash) {
+  if (value.size() < record_header_bytes) return false;
+  time = static_cast<micros>(codec::get_u64be(value.data() + 4));
+  std::copy(value.begin() + 12, value.begin() + 44, hash.begin());
+  return true;
+}
+
+std::vector<run> runs_of(std::span<const micros> sorted_positions) {
+  std::vector<run> out;
+  for (const micros p : sorted_positions) {
+    if (!out.empty() && out.back().start + static_cast<micros>(out.back().length) == p) {
+      ++out.back().length;
+    } else {
+      out.push_back({p, 1});
+    }
+  }
+  return out;
+}
+
+std::array<char, 8> u64_key(std::uint64_t v) {
+  std::array<char, 8> k;
+  codec::put_u64be(k.data(), v);
+  return k;
+}
+
+std::uint64_t u64_of(std::string_view key) {
+  return key.size() >= 8 ? codec::get_u64be(key.data()) : 0;
+}
+
+std::array<char, 8> key_hash(std::string_view text) {
+  const auto d = formats::merkle::sha256(text);
+  std::array<char, 8> k;
+  std::copy(d.begin(), d.begin() + 8, k.begin());
+  return k;
+}
+
+std::string hashed_key(std::string_view text, std::uint64_t seq) {
+  const auto h = key_hash(text);
+  const auto s = u64_key(seq);
+  std::string k(h.begin(), h.end());
+  k.append(s.begin(), s.end());
+  return k;
+}
+
+std::string action_key(action a, std::uint64_t seq) {
+  const auto s = u64_key(seq);
+  std::string k(1, static_cast<char>(a));
+  k.append(s.begin(), s.end());
+  return k;
+}
+
+std::string node_key(unsigned height, std::uint64_t index) {
+  const auto s = u64_key(index);
+  std::string k(1, static_cast<char>(height));
+  k.append(s.begin(), s.end());
+  return k;
+}
+
+std::uint64_t bin_of(micros position, unsigned height) {
+  return height >= 64 ? 0 : static_cast<std::uint64_t>(position) >> height;
+}
+
+unsigned bin_height(micros first, micros last) {
+  for (const unsigned h : bin_heights) {
+    if (bin_of(first, h) == bin_of(last, h)) return h;
+  }
+  return 64;
+}
+
+std::string bin_prefix(collection_key c, unsigned height, std::uint64_t bin) {
+  std::string k(13, '\0');
+  codec::put_u32be(k.data(), c);
+  k[4] = static_cast<char>(height);
+  codec::put_u64be(k.data() + 5, bin);
+  return k;
+}
+
+std::string bin_key(collection_key c, micros first, micros last, std::uint64_t seq) {
+  const unsigned h = bin_height(first, last);
+  std::string k = bin_prefix(c, h, bin_of(first, h));
+  const auto s = u64_key(seq);
+  k.append(s.begin(), s.end());
+  return k;
+}
+
+std::string bin_value(micros first, micros last) {
+  std::string v(16, '\0');
+  codec::put_u64be(v.data(), static_cast<std::uint64_t>(first));
+  codec::put_u64be(v.data() + 8, static_cast<std::uint64_t>(last));
+  return v;
+}
+
+bool bin_range(std::string_view value, micros& first, micros& last) {
+  if (value.size() != 16) return false;
+  first = static_cast<micros>(codec::get_u64be(value.data()));
+  last = static_cast<micros>(codec::get_u64be(value.data() + 8));
+  return true;
+}
+
+lmdb::result<bool> expand_objects(const lmdb::txn& t, lmdb::dbi objects, const record_fields& r,
+                                  std::string& objects_json, const object_visitor& visit) {
+  objects_json += '[';
+  bool first = true;
+  if (!r.runs.empty()) {
+    if (objects.handle() == 0) return false;
+    auto cur = lmdb::cursor::open(t, objects);
+    if (!cur) return std::unexpected(cur.error());
+    for (const run& x : r.runs) {
+      std::string_view k;
+      std::string_view v;
+      auto found = cur->seek(codec::position_key(x.start).view(), k, v);
+      for (std::uint64_t i = 0; i < x.length; ++i) {
+        if (i > 0) found = cur->get(k, v, MDB_NEXT);
+        if (!found) return std::unexpected(found.error());
+        const micros expected = x.start + static_cast<micros>(i);
+        codec::object_fields f;
+        if (!*found || codec::position_of(k) != expected || !codec::decode_object(v, f)) {
+          return false;
+        }
+        formats::append_audit_object(objects_json, first, f.id, f.version);
+        if (visit) visit(expected, f.id, f.version);
+        first = false;
+      }
+    }
+  }
+  for (const auto& [id, version] : r.explicit_objects) {
+    formats::append_audit_object(objects_json, first, id, version);
+    if (visit) visit(0, id, version);
+    first = false;
+  }
+  objects_json += ']';
+  return true;
+}
+
+}  // namespace cairn::storage::audit_codec

@@ -1,0 +1,1081 @@
+#include "storage/audit_log.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <fstream>
+#include <future>
+#include <limits>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "formats/ed25519.hpp"
+#include "formats/time.hpp"
+#include "storage/audit_codec.hpp"
+#include "storage/codec.hpp"
+#include "storage/store_access.hpp"
+
+namespace cairn::storage {
+
+namespace ac = audit_codec;
+namespace merkle = formats::merkle;
+using merkle::digest;
+
+namespace {
+
+constexpr std::size_t k_max_key_file = 4096;
+constexpr std::size_t k_max_object_candidates = 2'000'000;
+
+lmdb::error job_error(std::string message) {
+  return lmdb::error{EINVAL, std::move(message)};
+}
+
+std::string_view bytes_of(const digest& d) {
+  return {reinterpret_cast<const char*>(d.data()), d.size()};
+}
+
+std::string_view view(const std::array<char, 8>& k) {
+  return {k.data(), k.size()};
+}
+
+struct audit_dbs {
+  lmdb::dbi records;
+  lmdb::dbi leaves;
+  lmdb::dbi nodes;
+  lmdb::dbi checkpoints;
+  lmdb::dbi by_account;
+  lmdb::dbi by_collection;
+  lmdb::dbi by_action;
+  lmdb::dbi by_object;
+  lmdb::dbi bins;
+  lmdb::dbi meta;
+};
+
+// A record on its way to the writer: everything but seq, time, prev and hash.
+struct pending_record {
+  ac::action act = ac::action::pull;
+  formats::audit_record head;  // account, action, remote, api_root, collection, status, ...
+  std::string objects_json = "[]";
+  collection_key key = 0;
+  std::vector<ac::run> runs;
+  std::vector<std::pair<std::string, std::string>> explicit_objects;
+  std::vector<std::string> object_ids;  // audit_by_object entries
+};
+
+struct last_record {
+  std::uint64_t seq = 0;
+  micros time = 0;
+  digest hash{};
+};
+
+// Everything the log's jobs and readers share.
+struct audit_core {
+  object_store* store = nullptr;
+  store_access access;
+  audit_options options;
+  std::optional<formats::ed25519_key> key;
+  std::string public_pem;
+  audit_dbs db;
+
+  mutable std::mutex collections_mutex;
+  std::set<collection_key> collections;  // every collection with positioned records
+
+  std::mutex timer_mutex;
+  std::condition_variable timer_wake;
+  bool stopping = false;
+  bool closed = false;
+  std::thread timer;
+
+  micros now() const { return access.clock ? access.clock() : formats::now_micros(); }
+
+  // ---- reading (any txn) ----
+
+  lmdb::result<last_record> last_of(const lmdb::txn& t) const {
+    last_record out;
+    auto cur = lmdb::cursor::open(t, db.records);
+    if (!cur) return std::unexpected(cur.error());
+    std::string_view k;
+    std::string_view v;
+    auto found = cur->get(k, v, MDB_LAST);
+    if (!found) return std::unexpected(found.error());
+    if (!*found) return out;
+    out.seq = ac::u64_of(k);
+    if (!ac::record_head(v, out.time, out.hash)) {
+      return std::unexpected(job_error("audit record " + std::to_string(out.seq) + " is damaged"));
+    }
+    return out;
+  }
+
+  lmdb::result<std::optional<std::string>> latest_checkpoint_json(const lmdb::txn& t) const {
+    auto cur = lmdb::cursor::open(t, db.checkpoints);
+    if (!cur) return std::unexpected(cur.error());
+    std::string_view k;
+    std::string_view v;
+    auto found = cur->get(k, v, MDB_LAST);
+    if (!found) return std::unexpected(found.error());
+    if (!*found) return std::optional<std::string>();
+    return std::optional<std::string>(std::string(v));
+  }
+
+  lmdb::result<std::uint64_t> latest_checkpoint_size(const lmdb::txn& t) const {
+    auto cur = lmdb::cursor::open(t, db.checkpoints);
+    if (!cur) return std::unexpected(cur.error());
+    std::string_view k;
+    std::string_view v;
+    auto found = cur->get(k, v, MDB_LAST);
+    if (!found) return std::unexpected(found.error());
+    return *found ? ac::u64_of(k) : 0;
+  }
+
+  lmdb::result<digest> stored_hash(const lmdb::txn& t, lmdb::dbi d, std::string_view key,
+                                   const char* what) const {
+    auto v = d.find(t, key);
+    if (!v) return std::unexpected(v.error());
+    if (!*v || (*v)->size() != 32) {
+      return std::unexpected(job_error(std::string("the audit log's ") + what + " is missing"));
+    }
+    digest out;
+    std::memcpy(out.data(), (*v)->data(), 32);
+    return out;
+  }
+
+  // MTH of the leaves [r.begin, r.end), from the stored leaves and nodes.
+  lmdb::result<digest> subtree(const lmdb::txn& t, merkle::range r) const {
+    if (r.size() == 0) return merkle::empty_root();
+    if (r.size() == 1) return stored_hash(t, db.leaves, view(ac::u64_key(r.begin)), "tree leaf");
+    if (std::has_single_bit(r.size()) && r.begin % r.size() == 0) {
+      const auto height = static_cast<unsigned>(std::countr_zero(r.size()));
+      if (height % ac::node_stride == 0) {
+        auto v = db.nodes.find(t, ac::node_key(height, r.begin >> height));
+        if (!v) return std::unexpected(v.error());
+        if (*v && (*v)->size() == 32) {
+          digest out;
+          std::memcpy(out.data(), (*v)->data(), 32);
+          return out;
+        }
+        // Not stored (yet): computed from the level below.
+      }
+    }
+    const std::uint64_t k = merkle::split_point(r.size());
+    auto left = subtree(t, {r.begin, r.begin + k});
+    if (!left) return left;
+    auto right = subtree(t, {r.begin + k, r.end});
+    if (!right) return right;
+    return merkle::node_hash(*left, *right);
+  }
+
+  // ---- writing (writer thread, in the job's txn) ----
+
+  lmdb::result<formats::audit_checkpoint> write_checkpoint(lmdb::txn& t, std::uint64_t size,
+                                                           const digest& chain) {
+    auto root = subtree(t, {0, size});
+    if (!root) return std::unexpected(root.error());
+    formats::audit_checkpoint c;
+    c.tree_size = size;
+    c.root_hash = *root;
+    c.chain_hash = chain;
+    c.time = formats::format_taxii_time(now());
+    c.public_key = public_pem;
+    const std::string sig = key->sign(formats::checkpoint_signed_text(c));
+    if (sig.empty()) return std::unexpected(job_error("cannot sign the audit checkpoint"));
+    c.signature = formats::base64_encode(sig);
+    if (auto st = db.checkpoints.put(t, view(ac::u64_key(size)), formats::checkpoint_json(c));
+        !st) {
+      return std::unexpected(st.error());
+    }
+    return c;
+  }
+
+  lmdb::result<std::uint64_t> append(lmdb::txn& t, const pending_record& p) {
+    auto last = last_of(t);
+    if (!last) return std::unexpected(last.error());
+    const std::uint64_t seq = last->seq + 1;
+    const micros time = std::max(now(), last->time);  // never backwards along seq
+
+    formats::audit_record h = p.head;
+    h.seq = seq;
+    h.time = formats::format_taxii_time(time);
+    const std::string body = formats::audit_body(h, p.objects_json);
+    const digest hash = formats::audit_chain_hash(last->hash, body);
+    const digest leaf = merkle::leaf_hash(body);
+
+    ac::record_fields f;
+    f.act = p.act;
+    f.status = static_cast<std::uint16_t>(std::clamp(h.status, 0, 65535));
+    f.time = time;
+    f.hash = hash;
+    f.account = h.account;
+    f.remote = h.remote;
+    f.api_root = h.api_root;
+    f.collection = h.collection;
+    f.sha256 = h.sha256;
+    f.suppressed = h.suppressed;
+    f.key = p.runs.empty() ? 0 : p.key;
+    f.runs = p.runs;
+    for (const auto& [id, version] : p.explicit_objects)
+      f.explicit_objects.emplace_back(id, version);
+
+    const auto seq_key = ac::u64_key(seq);
+    if (auto st = db.records.put(t, view(seq_key), ac::encode_record(f), MDB_APPEND); !st) {
+      return std::unexpected(st.error());
+    }
+    if (auto st = db.leaves.put(t, view(ac::u64_key(seq - 1)), bytes_of(leaf), MDB_APPEND); !st) {
+      return std::unexpected(st.error());
+    }
+    // Complete subtrees of stored heights that this leaf closes.
+    for (unsigned height = ac::node_stride; height < 64; height += ac::node_stride) {
+      const std::uint64_t width = std::uint64_t{1} << height;
+      if (seq % width != 0) break;
+      const std::uint64_t index = seq / width - 1;
+      auto node = subtree(t, {index * width, seq});
+      if (!node) return std::unexpected(node.error());
+      if (auto st = db.nodes.put(t, ac::node_key(height, index), bytes_of(*node)); !st) {
+        return std::unexpected(st.error());
+      }
+    }
+
+    if (auto st = db.by_account.put(t, ac::hashed_key(h.account, seq), {}); !st) {
+      return std::unexpected(st.error());
+    }
+    if (!h.collection.empty()) {
+      if (auto st = db.by_collection.put(t, ac::hashed_key(h.collection, seq), {}); !st) {
+        return std::unexpected(st.error());
+      }
+    }
+    if (auto st = db.by_action.put(t, ac::action_key(p.act, seq), {}); !st) {
+      return std::unexpected(st.error());
+    }
+    std::set<std::string> object_keys;
+    for (const auto& id : p.object_ids) object_keys.insert(ac::hashed_key(id, seq));
+    for (const auto& k : object_keys) {
+      if (auto st = db.by_object.put(t, k, {}); !st) return std::unexpected(st.error());
+    }
+    if (!p.runs.empty()) {
+      const micros first = p.runs.front().start;
+      const micros end = p.runs.back().start + static_cast<micros>(p.runs.back().length) - 1;
+      if (auto st = db.bins.put(t, ac::bin_key(p.key, first, end, seq), ac::bin_value(first, end));
+          !st) {
+        return std::unexpected(st.error());
+      }
+      std::string ck(ac::meta_collection_prefix);
+      ck.append(codec::collection_bytes(p.key).view());
+      auto known = db.meta.find(t, ck);
+      if (!known) return std::unexpected(known.error());
+      if (!*known) {
+        if (auto st = db.meta.put(t, ck, {}); !st) return std::unexpected(st.error());
+        std::lock_guard lock(collections_mutex);
+        collections.insert(p.key);
+      }
+    }
+    std::string head(view(seq_key));
+    head.append(bytes_of(hash));
+    if (auto st = db.meta.put(t, ac::meta_head, head); !st) return std::unexpected(st.error());
+
+    auto covered = latest_checkpoint_size(t);
+    if (!covered) return std::unexpected(covered.error());
+    if (seq - *covered >= options.checkpoint_records) {
+      if (auto c = write_checkpoint(t, seq, hash); !c) return std::unexpected(c.error());
+    }
+    return seq;
+  }
+
+  // Fills p's runs, explicit entries and objects JSON for versions just
+  // written (or tombstoned) in t, reading them back as verification will.
+  lmdb::status describe(lmdb::txn& t, pending_record& p, collection_key c,
+                        std::vector<micros> positions) {
+    std::sort(positions.begin(), positions.end());
+    positions.erase(std::unique(positions.begin(), positions.end()), positions.end());
+    p.key = c;
+    p.runs = ac::runs_of(positions);
+    ac::record_fields f;
+    f.key = p.runs.empty() ? 0 : c;
+    f.runs = p.runs;
+    for (const auto& [id, version] : p.explicit_objects)
+      f.explicit_objects.emplace_back(id, version);
+    p.objects_json.clear();
+    std::vector<std::string> ids;
+    auto ok = ac::expand_objects(t, access.objects(c), f, p.objects_json,
+                                 [&](micros, std::string_view id, std::string_view) {
+                                   if (ids.empty() || ids.back() != id) ids.emplace_back(id);
+                                 });
+    if (!ok) return std::unexpected(ok.error());
+    if (!*ok) return std::unexpected(job_error("a version to record is not in the store"));
+    if (p.act == ac::action::remove) p.object_ids = std::move(ids);
+    return {};
+  }
+};
+
+// Opens the log's databases. Solo: LMDB shares new db handles only after the
+// txn that opened them committed.
+class open_job final : public write_job {
+ public:
+  open_job(audit_dbs& dbs, std::promise<result<void>> done) : dbs_(dbs), done_(std::move(done)) {}
+  std::size_t weight() const override { return 1024; }
+  bool solo() const override { return true; }
+
+  lmdb::status run(lmdb::txn& t) override {
+    const std::pair<const char*, lmdb::dbi*> all[] = {
+        {ac::db_records, &opened_.records},
+        {ac::db_leaves, &opened_.leaves},
+        {ac::db_nodes, &opened_.nodes},
+        {ac::db_checkpoints, &opened_.checkpoints},
+        {ac::db_by_account, &opened_.by_account},
+        {ac::db_by_collection, &opened_.by_collection},
+        {ac::db_by_action, &opened_.by_action},
+        {ac::db_by_object, &opened_.by_object},
+        {ac::db_bins, &opened_.bins},
+        {ac::db_meta, &opened_.meta},
+    };
+    for (auto [name, out] : all) {
+      auto d = lmdb::dbi::open(t, name, MDB_CREATE);
+      if (!d) return std::unexpected(d.error());
+      *out = *d;
+    }
+    return {};
+  }
+
+  void complete(std::optional<error> failure) override {
+    if (failure) return done_.set_value(std::unexpected(std::move(*failure)));
+    dbs_ = opened_;
+    done_.set_value({});
+  }
+
+ private:
+  audit_dbs& dbs_;
+  audit_dbs opened_;
+  std::promise<result<void>> done_;
+};
+
+class record_job final : public write_job {
+ public:
+  record_job(audit_core& log, pending_record p, std::function<void(result<std::uint64_t>)> done)
+      : log_(log), p_(std::move(p)), done_(std::move(done)) {}
+  std::size_t weight() const override { return 512 + p_.objects_json.size(); }
+
+  lmdb::status run(lmdb::txn& t) override {
+    auto seq = log_.append(t, p_);
+    if (!seq) return std::unexpected(seq.error());
+    seq_ = *seq;
+    return {};
+  }
+
+  void complete(std::optional<error> failure) override {
+    if (!done_) return;
+    if (failure) return done_(std::unexpected(std::move(*failure)));
+    done_(seq_);
+  }
+
+ private:
+  audit_core& log_;
+  pending_record p_;
+  std::function<void(result<std::uint64_t>)> done_;
+  std::uint64_t seq_ = 0;
+};
+
+class checkpoint_job final : public write_job {
+ public:
+  checkpoint_job(audit_core& log, std::function<void(result<formats::audit_checkpoint>)> done)
+      : log_(log), done_(std::move(done)) {}
+  std::size_t weight() const override { return 4096; }
+
+  lmdb::status run(lmdb::txn& t) override {
+    out_.reset();
+    auto last = log_.last_of(t);
+    if (!last) return std::unexpected(last.error());
+    auto latest = log_.latest_checkpoint_json(t);
+    if (!latest) return std::unexpected(latest.error());
+    if (*latest) {
+      auto c = formats::parse_checkpoint(**latest);
+      if (c && c->tree_size >= last->seq) {
+        out_ = std::move(*c);
+        return {};
+      }
+    }
+    if (last->seq == 0) return {};
+    auto c = log_.write_checkpoint(t, last->seq, last->hash);
+    if (!c) return std::unexpected(c.error());
+    out_ = std::move(*c);
+    return {};
+  }
+
+  void complete(std::optional<error> failure) override {
+    if (!done_) return;
+    if (failure) return done_(std::unexpected(std::move(*failure)));
+    if (!out_) return done_(fail("the audit log is empty"));
+    done_(std::move(*out_));
+  }
+
+ private:
+  audit_core& log_;
+  std::function<void(result<formats::audit_checkpoint>)> done_;
+  std::optional<formats::audit_checkpoint> out_;
+};
+
+// One read transaction of the log, holding a share of the map guard.
+class reader {
+ public:
+  explicit reader(const audit_core& log) : log_(log) {
+    log_.access.guard->enter_shared();
+    auto t = lmdb::txn::begin(*log_.access.env, nullptr, MDB_RDONLY);
+    if (t) {
+      txn_ = std::move(*t);
+    } else {
+      error_ = t.error().message;
+    }
+  }
+  ~reader() {
+    txn_.abort();
+    log_.access.guard->leave_shared();
+  }
+  reader(const reader&) = delete;
+  reader& operator=(const reader&) = delete;
+
+  bool ok() const { return txn_.active(); }
+  const std::string& error() const { return error_; }
+  const lmdb::txn& txn() const { return txn_; }
+
+ private:
+  const audit_core& log_;
+  lmdb::txn txn_;
+  std::string error_;
+};
+
+std::unexpected<cairn::error> read_failure(const lmdb::error& e) {
+  return fail("the audit log cannot be read: " + e.message);
+}
+
+result<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail("cannot read " + path);
+  std::string text(k_max_key_file + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > k_max_key_file) return fail(path + " is too large for a key file");
+  return text;
+}
+
+result<void> write_new_file(const std::string& path, std::string_view text, mode_t mode,
+                            bool exclusive) {
+  const std::string tmp = exclusive ? path : path + ".tmp";
+  const int fd =
+      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC), mode);
+  if (fd < 0) return fail("cannot create " + tmp + ": " + std::strerror(errno));
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                  ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return fail("cannot write " + tmp);
+  if (!exclusive && std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return fail("cannot rename " + tmp + ": " + std::strerror(errno));
+  }
+  return {};
+}
+
+result<formats::ed25519_key> load_or_create_key(const audit_options& o) {
+  if (o.key_path.empty()) return fail("the audit log needs a signing key path");
+  if (::access(o.key_path.c_str(), F_OK) == 0) {
+    auto text = read_file(o.key_path);
+    if (!text) return std::unexpected(text.error());
+    auto key = formats::ed25519_key::from_private_pem(*text);
+    if (!key) return fail("the audit signing key " + o.key_path + ": " + key.error().message);
+    return key;
+  }
+  auto key = formats::ed25519_key::generate();
+  if (!key) return std::unexpected(key.error());
+  if (auto w = write_new_file(o.key_path, key->private_pem(), 0600, true); !w) {
+    return std::unexpected(w.error());
+  }
+  return key;
+}
+
+}  // namespace
+
+// ---- audit_delivery -------------------------------------------------------------
+
+void audit_delivery::add(micros position, std::string_view id, std::string_view version) {
+  items_.push_back({position, std::string(id), std::string(version)});
+}
+
+// ---- audit_log ------------------------------------------------------------------
+
+struct audit_log::impl : audit_core {};
+
+audit_log::audit_log() = default;
+
+audit_log::~audit_log() {
+  close();
+}
+
+result<std::unique_ptr<audit_log>> audit_log::open(object_store& store, audit_options options) {
+  std::unique_ptr<audit_log> log(new audit_log());
+  log->impl_ = std::make_unique<impl>();
+  impl& a = *log->impl_;
+  a.store = &store;
+  a.access = store.access();
+  a.options = std::move(options);
+  if (a.options.checkpoint_records == 0) a.options.checkpoint_records = 1;
+
+  auto key = load_or_create_key(a.options);
+  if (!key) return std::unexpected(key.error());
+  a.key = std::move(*key);
+  a.public_pem = a.key->public_pem();
+  if (a.public_pem.empty()) return fail("cannot derive the audit public key");
+  if (!a.options.public_key_path.empty()) {
+    auto current = read_file(a.options.public_key_path);
+    if (!current || *current != a.public_pem) {
+      if (auto w = write_new_file(a.options.public_key_path, a.public_pem, 0644, false); !w) {
+        return std::unexpected(w.error());
+      }
+    }
+  }
+
+  std::promise<result<void>> opened;
+  auto done = opened.get_future();
+  a.access.writer->submit(std::make_unique<open_job>(a.db, std::move(opened)));
+  if (auto r = done.get(); !r) {
+    return fail("cannot open the audit log: " + r.error().message);
+  }
+
+  {
+    reader r(a);
+    if (!r.ok()) return fail("cannot open the audit log: " + r.error());
+    auto cur = lmdb::cursor::open(r.txn(), a.db.meta);
+    if (!cur) return read_failure(cur.error());
+    std::string_view k;
+    std::string_view v;
+    auto found = cur->seek(ac::meta_collection_prefix, k, v);
+    for (; found && *found && k.starts_with(ac::meta_collection_prefix);
+         found = cur->get(k, v, MDB_NEXT)) {
+      if (k.size() == ac::meta_collection_prefix.size() + 4) {
+        a.collections.insert(codec::get_u32be(k.data() + ac::meta_collection_prefix.size()));
+      }
+    }
+    if (!found) return read_failure(found.error());
+  }
+
+  // A log that grew after its last checkpoint (a crash) gets one now.
+  std::promise<result<formats::audit_checkpoint>> first;
+  auto signed_now = first.get_future();
+  log->checkpoint_now([&first](result<formats::audit_checkpoint> c) { first.set_value(c); });
+  if (auto c = signed_now.get(); !c && c.error().message != "the audit log is empty") {
+    return fail("cannot write an audit checkpoint: " + c.error().message);
+  }
+
+  a.timer = std::thread([&a, raw = log.get()] {
+    std::unique_lock lock(a.timer_mutex);
+    while (!a.stopping) {
+      a.timer_wake.wait_for(lock, a.options.checkpoint_interval);
+      if (a.stopping) break;
+      lock.unlock();
+      raw->checkpoint_now({});
+      lock.lock();
+    }
+  });
+  return log;
+}
+
+void audit_log::close() {
+  if (!impl_) return;
+  impl& a = *impl_;
+  {
+    std::lock_guard lock(a.timer_mutex);
+    if (a.closed) return;
+    a.closed = true;
+    a.stopping = true;
+  }
+  a.timer_wake.notify_all();
+  if (a.timer.joinable()) a.timer.join();
+  if (a.access.writer && !a.access.writer->on_writer_thread()) {
+    std::promise<void> done;
+    auto finished = done.get_future();
+    checkpoint_now([&done](result<formats::audit_checkpoint>) { done.set_value(); });
+    finished.wait();
+  }
+}
+
+void audit_log::record(audit_entry entry, std::function<void(result<std::uint64_t>)> done) {
+  auto act = ac::action_of(entry.action);
+  auto refuse = [&](std::string why) {
+    if (done) done(fail(std::move(why)));
+  };
+  if (!act) return refuse("unknown audit action '" + entry.action + "'");
+  if (!entry.delivered.empty() && entry.key == 0) {
+    return refuse("delivered versions need their collection key");
+  }
+  pending_record p;
+  p.act = *act;
+  p.head.account = std::move(entry.account);
+  p.head.action = std::move(entry.action);
+  p.head.remote = std::move(entry.remote);
+  p.head.api_root = std::move(entry.api_root);
+  p.head.collection = std::move(entry.collection);
+  p.head.status = entry.status;
+  p.head.sha256 = std::move(entry.sha256);
+  p.head.suppressed = entry.suppressed;
+
+  auto& items = entry.delivered.items_;
+  if (!items.empty()) {
+    // Position order is the record's order; the JSON is built here, off the
+    // writer thread.
+    if (!std::is_sorted(items.begin(), items.end(),
+                        [](const auto& x, const auto& y) { return x.position < y.position; })) {
+      std::sort(items.begin(), items.end(),
+                [](const auto& x, const auto& y) { return x.position < y.position; });
+    }
+    std::vector<micros> positions;
+    positions.reserve(items.size());
+    p.objects_json.clear();
+    p.objects_json.reserve(items.size() * 96 + 2);
+    p.objects_json += '[';
+    for (const auto& it : items) {
+      if (!positions.empty() && positions.back() == it.position) continue;
+      formats::append_audit_object(p.objects_json, positions.empty(), it.id, it.version);
+      positions.push_back(it.position);
+    }
+    p.objects_json += ']';
+    p.key = entry.key;
+    p.runs = ac::runs_of(positions);
+  }
+  impl_->access.writer->submit(std::make_unique<record_job>(*impl_, std::move(p), std::move(done)));
+}
+
+void audit_log::attach(publish_request& request, audit_entry entry) {
+  auto p = std::make_shared<pending_record>();
+  p->act = ac::action::publish;
+  p->head.account = std::move(entry.account);
+  p->head.action = "publish";
+  p->head.remote = std::move(entry.remote);
+  p->head.api_root = std::move(entry.api_root);
+  p->head.collection = std::move(entry.collection);
+  p->head.status = entry.status;
+  const collection_key c = request.collection;
+  impl* a = impl_.get();
+  request.companion = [a, p, c](lmdb::txn& t, const publish_outcome& out) -> lmdb::status {
+    pending_record q = *p;  // each run starts over
+    std::vector<micros> positions;
+    if (out.added > 0) {
+      const micros first = out.first_date_added;
+      const micros last = out.last_date_added;
+      if (static_cast<std::uint64_t>(last - first) + 1 == out.added) {
+        for (micros x = first; x <= last; ++x) positions.push_back(x);
+      } else {
+        // Every key in [first, last] was written by this publish.
+        auto cur = lmdb::cursor::open(t, a->access.objects(c));
+        if (!cur) return std::unexpected(cur.error());
+        std::string_view k;
+        std::string_view v;
+        auto found = cur->seek(codec::position_key(first).view(), k, v);
+        for (; found && *found && codec::position_of(k) <= last; found = cur->get(k, v, MDB_NEXT)) {
+          positions.push_back(codec::position_of(k));
+        }
+        if (!found) return std::unexpected(found.error());
+      }
+    }
+    const auto& successes = out.status.successes;
+    for (std::size_t i = std::min(out.added, successes.size()); i < successes.size(); ++i) {
+      q.explicit_objects.emplace_back(successes[i].id, successes[i].version);
+      q.object_ids.push_back(successes[i].id);
+    }
+    if (auto st = a->describe(t, q, c, std::move(positions)); !st) return st;
+    auto seq = a->append(t, q);
+    if (!seq) return std::unexpected(seq.error());
+    return {};
+  };
+}
+
+void audit_log::attach(delete_request& request, audit_entry entry) {
+  auto p = std::make_shared<pending_record>();
+  p->act = ac::action::remove;
+  p->head.account = std::move(entry.account);
+  p->head.action = "delete";
+  p->head.remote = std::move(entry.remote);
+  p->head.api_root = std::move(entry.api_root);
+  p->head.collection = std::move(entry.collection);
+  p->head.status = entry.status;
+  const collection_key c = request.collection;
+  impl* a = impl_.get();
+  request.companion = [a, p, c](lmdb::txn& t, const std::vector<micros>& removed) -> lmdb::status {
+    pending_record q = *p;
+    if (auto st = a->describe(t, q, c, removed); !st) return st;
+    auto seq = a->append(t, q);
+    if (!seq) return std::unexpected(seq.error());
+    return {};
+  };
+}
+
+void audit_log::checkpoint_now(std::function<void(result<formats::audit_checkpoint>)> done) {
+  impl_->access.writer->submit(std::make_unique<checkpoint_job>(*impl_, std::move(done)));
+}
+
+result<std::optional<formats::audit_checkpoint>> audit_log::checkpoint() const {
+  reader r(*impl_);
+  if (!r.ok()) return fail("the audit log cannot be read: " + r.error());
+  auto json = impl_->latest_checkpoint_json(r.txn());
+  if (!json) return read_failure(json.error());
+  if (!*json) return std::optional<formats::audit_checkpoint>();
+  auto c = formats::parse_checkpoint(**json);
+  if (!c) return fail("the latest audit checkpoint is damaged: " + c.error().message);
+  return std::optional<formats::audit_checkpoint>(std::move(*c));
+}
+
+result<std::uint64_t> audit_log::size() const {
+  reader r(*impl_);
+  if (!r.ok()) return fail("the audit log cannot be read: " + r.error());
+  auto last = impl_->last_of(r.txn());
+  if (!last) return read_failure(last.error());
+  return last->seq;
+}
+
+const std::string& audit_log::public_key_pem() const {
+  return impl_->public_pem;
+}
+
+namespace {
+
+// Reads records of one txn and renders them as INTERFACE JSON.
+class renderer {
+ public:
+  renderer(const audit_core& log, const lmdb::txn& t) : log_(log), t_(t) {}
+
+  lmdb::result<bool> fields(std::uint64_t seq, ac::record_fields& f) {
+    auto v = log_.db.records.find(t_, view(ac::u64_key(seq)));
+    if (!v) return std::unexpected(v.error());
+    if (!*v) return false;
+    if (!ac::decode_record(**v, f)) {
+      return std::unexpected(job_error("audit record " + std::to_string(seq) + " is damaged"));
+    }
+    return true;
+  }
+
+  // The JSON of record seq, whose fields are f; objects counts its objects.
+  lmdb::result<std::string> json(std::uint64_t seq, const ac::record_fields& f,
+                                 std::size_t* objects = nullptr) {
+    formats::audit_record r;
+    r.seq = seq;
+    r.time = formats::format_taxii_time(f.time);
+    r.account = f.account;
+    r.action = ac::name_of(f.act);
+    r.remote = f.remote;
+    r.api_root = f.api_root;
+    r.collection = f.collection;
+    r.status = f.status;
+    r.sha256 = f.sha256;
+    r.suppressed = f.suppressed;
+    r.hash = f.hash;
+    if (seq > 1) {
+      auto prev = log_.db.records.find(t_, view(ac::u64_key(seq - 1)));
+      if (!prev) return std::unexpected(prev.error());
+      micros unused = 0;
+      if (!*prev || !ac::record_head(**prev, unused, r.prev)) {
+        return std::unexpected(
+            job_error("audit record " + std::to_string(seq - 1) + " is missing"));
+      }
+    }
+    std::string objects_json;
+    auto ok = ac::expand_objects(t_, f.runs.empty() ? lmdb::dbi{} : log_.access.objects(f.key), f,
+                                 objects_json);
+    if (!ok) return std::unexpected(ok.error());
+    if (!*ok) {
+      return std::unexpected(
+          job_error("audit record " + std::to_string(seq) + " names versions the store lacks"));
+    }
+    if (objects) *objects = f.positioned() + f.explicit_objects.size();
+    return formats::audit_record_json(r, objects_json);
+  }
+
+  // The first seq in [1, size] whose time is >= t (size + 1 when none).
+  lmdb::result<std::uint64_t> first_at_or_after(micros t, std::uint64_t size) {
+    std::uint64_t lo = 1;
+    std::uint64_t hi = size + 1;
+    while (lo < hi) {
+      const std::uint64_t mid = lo + (hi - lo) / 2;
+      auto v = log_.db.records.find(t_, view(ac::u64_key(mid)));
+      if (!v) return std::unexpected(v.error());
+      micros time = 0;
+      digest unused;
+      if (!*v || !ac::record_head(**v, time, unused)) {
+        return std::unexpected(job_error("audit record " + std::to_string(mid) + " is missing"));
+      }
+      if (time < t) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
+  }
+
+ private:
+  const audit_core& log_;
+  const lmdb::txn& t_;
+};
+
+bool matches(const ac::record_fields& f, const audit_query& q) {
+  return (q.account.empty() || f.account == q.account) &&
+         (q.collection.empty() || f.collection == q.collection) &&
+         (q.action.empty() || ac::name_of(f.act) == q.action) && (!q.since || f.time >= *q.since) &&
+         (!q.until || f.time <= *q.until);
+}
+
+}  // namespace
+
+result<std::optional<std::string>> audit_log::record_json(std::uint64_t seq) const {
+  reader r(*impl_);
+  if (!r.ok()) return fail("the audit log cannot be read: " + r.error());
+  renderer out(*impl_, r.txn());
+  ac::record_fields f;
+  auto found = out.fields(seq, f);
+  if (!found) return read_failure(found.error());
+  if (!*found) return std::optional<std::string>();
+  auto json = out.json(seq, f);
+  if (!json) return read_failure(json.error());
+  return std::optional<std::string>(std::move(*json));
+}
+
+result<audit_page> audit_log::query(const audit_query& q) const {
+  const impl& a = *impl_;
+  const std::size_t limit = std::clamp<std::size_t>(q.limit, 1, max_audit_limit);
+  if (!q.action.empty() && !ac::action_of(q.action)) {
+    return fail("unknown action '" + q.action + "'");
+  }
+
+  // Object queries start from the object's live versions, read from the
+  // store before the log's own txn (one map-guard share at a time).
+  std::vector<std::pair<collection_key, micros>> positions;
+  if (!q.object.empty()) {
+    std::vector<collection_key> keys;
+    {
+      std::lock_guard lock(a.collections_mutex);
+      keys.assign(a.collections.begin(), a.collections.end());
+    }
+    auto txn = a.store->begin_read();
+    for (const collection_key c : keys) {
+      txn.versions(c, q.object, [&](const object_record& r) {
+        positions.emplace_back(c, r.date_added);
+        return true;
+      });
+    }
+    if (txn.last_error()) return fail("the store cannot be read: " + txn.last_error()->message);
+  }
+
+  reader r(a);
+  if (!r.ok()) return fail("the audit log cannot be read: " + r.error());
+  renderer out(a, r.txn());
+  auto last = a.last_of(r.txn());
+  if (!last) return read_failure(last.error());
+  const std::uint64_t size = last->seq;
+
+  std::uint64_t lo = q.after + 1;
+  std::uint64_t hi = size;
+  if (q.since) {
+    auto s = out.first_at_or_after(*q.since, size);
+    if (!s) return read_failure(s.error());
+    lo = std::max(lo, *s);
+  }
+  if (q.until && *q.until < std::numeric_limits<micros>::max()) {
+    auto u = out.first_at_or_after(*q.until + 1, size);
+    if (!u) return read_failure(u.error());
+    hi = std::min(hi, *u - 1);
+  }
+
+  audit_page page;
+  std::size_t objects = 0;
+  std::size_t examined = 0;
+  // Offers one candidate (in increasing seq order); false to stop.
+  auto offer = [&](std::uint64_t seq, const ac::record_fields& f) -> lmdb::result<bool> {
+    if (!matches(f, q)) return true;
+    if (page.records.size() == limit || (objects >= max_audit_page_objects && objects > 0)) {
+      page.more = true;
+      return false;
+    }
+    std::size_t n = 0;
+    auto json = out.json(seq, f, &n);
+    if (!json) return std::unexpected(json.error());
+    page.records.push_back(std::move(*json));
+    page.resume = seq;
+    objects += n;
+    return true;
+  };
+
+  if (!q.object.empty()) {
+    std::vector<std::uint64_t> seqs;
+    const auto id_hash = ac::key_hash(q.object);
+    const std::string_view id_prefix = view(id_hash);
+    // Records that name the object by id: deletes and explicit entries. A
+    // delete also gives the positions of versions no longer live.
+    {
+      auto cur = lmdb::cursor::open(r.txn(), a.db.by_object);
+      if (!cur) return read_failure(cur.error());
+      std::string_view k;
+      std::string_view v;
+      auto found = cur->seek(id_prefix, k, v);
+      for (; found && *found && k.starts_with(id_prefix); found = cur->get(k, v, MDB_NEXT)) {
+        const std::uint64_t seq = ac::u64_of(k.substr(8));
+        ac::record_fields f;
+        auto got = out.fields(seq, f);
+        if (!got) return read_failure(got.error());
+        if (!*got) continue;
+        bool named = false;
+        std::string unused;
+        auto ok =
+            ac::expand_objects(r.txn(), f.runs.empty() ? lmdb::dbi{} : a.access.objects(f.key), f,
+                               unused, [&](micros at, std::string_view id, std::string_view) {
+                                 if (id != q.object) return;
+                                 named = true;
+                                 if (at != 0) positions.emplace_back(f.key, at);
+                               });
+        if (!ok) return read_failure(ok.error());
+        if (named) seqs.push_back(seq);
+      }
+      if (!found) return read_failure(found.error());
+    }
+    std::sort(positions.begin(), positions.end());
+    positions.erase(std::unique(positions.begin(), positions.end()), positions.end());
+    // Records whose runs cover one of the positions, found bin by bin.
+    auto cur = lmdb::cursor::open(r.txn(), a.db.bins);
+    if (!cur) return read_failure(cur.error());
+    for (const auto& [c, p] : positions) {
+      for (const unsigned h : ac::bin_heights) {
+        const std::string prefix = ac::bin_prefix(c, h, ac::bin_of(p, h));
+        std::string_view k;
+        std::string_view v;
+        auto found = cur->seek(prefix, k, v);
+        for (; found && *found && k.starts_with(prefix); found = cur->get(k, v, MDB_NEXT)) {
+          micros first = 0;
+          micros end = 0;
+          if (!ac::bin_range(v, first, end) || p < first || p > end || k.size() != 21) continue;
+          const std::uint64_t seq = ac::u64_of(k.substr(13));
+          if (seq < lo || seq > hi) continue;
+          if (++examined > k_max_object_candidates) {
+            return fail("object " + q.object +
+                        " is in too many records for one query: narrow it with since and until");
+          }
+          ac::record_fields f;
+          auto got = out.fields(seq, f);
+          if (!got) return read_failure(got.error());
+          if (*got && f.key == c && f.covers(p)) seqs.push_back(seq);
+        }
+        if (!found) return read_failure(found.error());
+      }
+    }
+    std::sort(seqs.begin(), seqs.end());
+    seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
+    for (const std::uint64_t seq : seqs) {
+      if (seq < lo || seq > hi) continue;
+      ac::record_fields f;
+      auto got = out.fields(seq, f);
+      if (!got) return read_failure(got.error());
+      if (!*got) continue;
+      auto go_on = offer(seq, f);
+      if (!go_on) return read_failure(go_on.error());
+      if (!*go_on) break;
+    }
+    return page;
+  }
+
+  // Other queries walk one index (or the log itself) in seq order.
+  lmdb::dbi index = a.db.records;
+  std::string prefix;
+  if (!q.account.empty()) {
+    index = a.db.by_account;
+    const auto h = ac::key_hash(q.account);
+    prefix.assign(h.begin(), h.end());
+  } else if (!q.collection.empty()) {
+    index = a.db.by_collection;
+    const auto h = ac::key_hash(q.collection);
+    prefix.assign(h.begin(), h.end());
+  } else if (!q.action.empty()) {
+    index = a.db.by_action;
+    prefix.assign(1, static_cast<char>(*ac::action_of(q.action)));
+  }
+  if (lo > hi) return page;
+  auto cur = lmdb::cursor::open(r.txn(), index);
+  if (!cur) return read_failure(cur.error());
+  std::string start = prefix;
+  const auto lo_key = ac::u64_key(lo);
+  start.append(lo_key.begin(), lo_key.end());
+  std::string_view k;
+  std::string_view v;
+  auto found = cur->seek(start, k, v);
+  for (; found && *found && k.starts_with(prefix); found = cur->get(k, v, MDB_NEXT)) {
+    if (k.size() != prefix.size() + 8) continue;
+    const std::uint64_t seq = ac::u64_of(k.substr(prefix.size()));
+    if (seq > hi) break;
+    if (++examined > max_audit_examined) {
+      page.more = true;
+      page.resume = seq - 1;
+      break;
+    }
+    ac::record_fields f;
+    if (index.handle() == a.db.records.handle()) {
+      if (!ac::decode_record(v, f))
+        return fail("audit record " + std::to_string(seq) + " is damaged");
+    } else {
+      auto got = out.fields(seq, f);
+      if (!got) return read_failure(got.error());
+      if (!*got) continue;
+    }
+    auto go_on = offer(seq, f);
+    if (!go_on) return read_failure(go_on.error());
+    if (!*go_on) break;
+  }
+  if (!found) return read_failure(found.error());
+  return page;
+}
+
+result<digest> audit_log::root(std::uint64_t tree_size) const {
+  reader r(*impl_);
+  if (!r.ok()) return fail("the audit log cannot be read: " + r.error());
+  auto last = impl_->last_of(r.txn());
+  if (!last) return read_failure(last.error());
+  if (tree_size > last->seq)
+    return fail("the log has only " + std::to_string(last->seq) + " records");
+  auto h = impl_->subtree(r.txn(), {0, tree_size});
+  if (!h) return read_failure(h.error());
+  return *h;
+}
+
+result<std::vector<digest>> audit_log::inclusion_proof(std::uint64_t seq,
+                                                       std::uint64_t tree_size) const {
+  reader r(*impl_);
+  if (!r.ok()) return fail("the audit log cannot be read: " + r.error());
+  auto last = impl_->last_of(r.txn());
+  if (!last) return read_failure(last.error());
+  if (seq == 0 || seq > tree_size || tree_size > last->seq) {
+    return fail("an inclusion proof needs 1 <= seq <= tree_size <= " + std::to_string(last->seq));
+  }
+  std::vector<digest> out;
+  for (const merkle::range& n : merkle::inclusion_nodes(seq - 1, tree_size)) {
+    auto h = impl_->subtree(r.txn(), n);
+    if (!h) return read_failure(h.error());
+    out.push_back(*h);
+  }
+  return out;
+}
+
+result<std::vector<digest>> audit_log::consistency_proof(std::uint64_t from,
+                                                         std::uint64_t to) const {
+  reader r(*impl_);
+  if (!r.ok()) return fail("the audit log cannot be read: " + r.error());
+  auto last = impl_->last_of(r.txn());
+  if (!last) return read_failure(last.error());
+  if (from == 0 || from > to || to > last->seq) {
+    return fail("a consistency proof needs 1 <= from <= to <= " + std::to_string(last->seq));
+  }
+  std::vector<digest> out;
+  for (const merkle::range& n : merkle::consistency_nodes(from, to)) {
+    auto h = impl_->subtree(r.txn(), n);
+    if (!h) return read_failure(h.error());
+    out.push_back(*h);
+  }
+  return out;
+}
+
+}  // namespace cairn::storage
