@@ -128,7 +128,9 @@ struct publish_request {
 };
 
 struct publish_outcome {
-  status_record status;         // as stored
+  // As read_txn::status() returns it: successes are the added versions in
+  // date_added order, then the request's own successes and the duplicates.
+  status_record status;
   std::size_t added = 0;        // new versions written
   std::size_t duplicates = 0;   // versions that were already there (a success, TAXII 5.5)
   micros first_date_added = 0;  // of the added versions; 0 when none
