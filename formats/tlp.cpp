@@ -65,14 +65,23 @@ std::optional<tlp_level> tlp_of_marking(std::string_view id) {
 }
 
 std::optional<tlp_level> tlp_of_object(const json_view& obj) {
-  auto refs = obj.get("object_marking_refs");
-  if (!refs || !refs->is_array()) return std::nullopt;
   std::optional<tlp_level> worst;
-  for (std::size_t i = 0; i < refs->size(); ++i) {
-    auto ref = refs->value_at(i);
-    if (!ref.is_string()) continue;
+  auto consider = [&](const json_view& ref) {
+    if (!ref.is_string()) return;
     if (auto level = tlp_of_marking(ref.as_string())) {
       if (!worst || *level > *worst) worst = level;
+    }
+  };
+  if (auto refs = obj.get("object_marking_refs"); refs && refs->is_array()) {
+    for (std::size_t i = 0; i < refs->size(); ++i) consider(refs->value_at(i));
+  }
+  // A TLP marking on part of the object restricts the whole of it: the
+  // object is delivered whole or not at all, never with a part redacted.
+  if (auto granular = obj.get("granular_markings"); granular && granular->is_array()) {
+    for (std::size_t i = 0; i < granular->size(); ++i) {
+      auto m = granular->value_at(i);
+      if (!m.is_object()) continue;
+      if (auto ref = m.get("marking_ref")) consider(*ref);
     }
   }
   return worst;

@@ -21,8 +21,10 @@ std::string_view tlp_name(tlp_level level);
 // std::nullopt for any other id.
 std::optional<tlp_level> tlp_of_marking(std::string_view marking_definition_id);
 
-// The most restrictive TLP level among obj's object_marking_refs; std::nullopt
-// when none of them is a TLP marking (the caller applies its default).
+// The most restrictive TLP level among obj's object_marking_refs and the
+// marking_refs of its granular_markings (a TLP marking on a part restricts
+// the whole object); std::nullopt when none of them is a TLP marking (the
+// caller applies its default).
 std::optional<tlp_level> tlp_of_object(const json_view& obj);
 
 }  // namespace cairn::formats

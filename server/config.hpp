@@ -51,6 +51,16 @@ struct limits_config {
   std::uint32_t max_header_bytes = 16384;
   std::uint32_t max_json_depth = 64;
   std::uint32_t shutdown_timeout_s = 10;  // draining in-flight requests on SIGTERM
+  // Abuse limits (server/throttle.hpp). Requests per authenticated account:
+  // a token bucket refilled at requests_per_second (0: no limit) holding at
+  // most request_burst.
+  std::uint32_t requests_per_second = 200;
+  std::uint32_t request_burst = 400;
+  // Failed authentication: buckets per account name and per remote address,
+  // each refilled at auth_failures_per_minute, holding at most the burst.
+  std::uint32_t auth_failures_per_minute = 6;
+  std::uint32_t auth_failure_burst = 10;  // per account name
+  std::uint32_t auth_failure_burst_per_address = 30;
 };
 
 struct discovery_config {

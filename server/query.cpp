@@ -103,6 +103,21 @@ std::array<unsigned char, 32> mac(const std::string& key, micros position,
   return out;
 }
 
+// The position in a token is hidden: XOR with a mask derived from the tag
+// (a synthetic-IV construction), so a token reveals no date_added, not even
+// that of a record the account may not see where a page stopped scanning.
+std::array<unsigned char, 8> position_mask(const std::string& key, const unsigned char* tag) {
+  std::string msg = "next-token-position\n";
+  msg.append(reinterpret_cast<const char*>(tag), k_mac_bytes);
+  std::array<unsigned char, 32> full{};
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), full.data(), &len);
+  std::array<unsigned char, 8> out{};
+  std::copy_n(full.begin(), out.size(), out.begin());
+  return out;
+}
+
 }  // namespace
 
 std::string taxii_query::filter_binding() const {
@@ -258,6 +273,8 @@ std::string page_token_codec::encode(micros position, std::string_view binding) 
   }
   auto m = mac(key_, position, binding);
   std::copy_n(m.begin(), k_mac_bytes, raw.begin() + 8);
+  const auto mask = position_mask(key_, raw.data() + 8);
+  for (std::size_t i = 0; i < mask.size(); ++i) raw[i] ^= mask[i];
   return b64url(raw.data(), raw.size());
 }
 
@@ -265,8 +282,9 @@ std::optional<micros> page_token_codec::decode(std::string_view token,
                                                std::string_view binding) const {
   auto raw = unb64url(token);
   if (!raw || raw->size() != 8 + k_mac_bytes) return std::nullopt;
+  const auto mask = position_mask(key_, raw->data() + 8);
   std::uint64_t pos = 0;
-  for (std::size_t i = 0; i < 8; ++i) pos = (pos << 8) | (*raw)[i];
+  for (std::size_t i = 0; i < 8; ++i) pos = (pos << 8) | ((*raw)[i] ^ mask[i]);
   const auto position = static_cast<micros>(pos);
   auto m = mac(key_, position, binding);
   if (CRYPTO_memcmp(m.data(), raw->data() + 8, k_mac_bytes) != 0) return std::nullopt;

@@ -51,9 +51,10 @@ result<std::vector<std::pair<std::string, std::string>>> parse_query_string(std:
 result<taxii_query> parse_taxii_query(std::string_view query_string, std::size_t page_size);
 
 // Signs and checks `next` tokens: base64url of the position (date_added of
-// the last record returned) and an HMAC-SHA-256 over the position and a
-// binding (account, path, filters). A token made for another account, path
-// or filter set, or altered in any bit, does not decode.
+// the last record examined) and an HMAC-SHA-256 over the position and a
+// binding (account, path, filters); the position is masked with a key derived
+// from that MAC, so a token does not reveal it. A token made for another
+// account, path or filter set, or altered in any bit, does not decode.
 class page_token_codec {
  public:
   explicit page_token_codec(std::string key);

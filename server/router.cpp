@@ -16,6 +16,9 @@ namespace {
 // GET and DELETE carry no body; a small one is tolerated, not read further.
 constexpr std::uint64_t k_small_body = 64 * 1024;
 
+constexpr std::string_view k_auth_throttled =
+    "too many failed authentication attempts for this account or from this address";
+
 std::string lower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(),
@@ -135,27 +138,54 @@ void router::handle(request req, const peer_info& peer, respond_fn respond) {
   }
 
   // Authentication comes before anything that could reveal what exists.
+  // Failures are throttled (throttle.hpp): a refused attempt runs no KDF.
+  const auto& limits = snap->cfg->limits;
   std::shared_ptr<const account> who;
   const auto auth = req[http::field::authorization];
   if (!auth.empty()) {
     auto creds = parse_authorization(std::string_view(auth.data(), auth.size()));
     if (!creds) {
+      if (auto d = throttle_.record_cheap_failure(peer.remote_address, limits,
+                                                  throttle::clock::now());
+          !d.allowed) {
+        return respond(throttled_response(d.retry_after, k_auth_throttled, version));
+      }
       return respond(unauthorized(version, "the Authorization header is not usable: " +
                                                std::string(to_string(creds.error()))));
     }
+    throttle::auth_outcome out;
     if (auto* basic = std::get_if<basic_credentials>(&*creds)) {
-      who = snap->accounts->authenticate_basic(basic->user_id, basic->password);
+      out = throttle_.authenticate_basic(*snap->accounts, basic->user_id, basic->password,
+                                         peer.remote_address, limits);
     } else if (auto* bearer = std::get_if<bearer_credentials>(&*creds)) {
-      who = snap->accounts->authenticate_bearer(bearer->token);
+      out = throttle_.authenticate_bearer(*snap->accounts, bearer->token, peer.remote_address,
+                                          limits);
     }
+    if (out.retry_after) {
+      return respond(throttled_response(*out.retry_after, k_auth_throttled, version));
+    }
+    who = std::move(out.who);
     if (!who) return respond(unauthorized(version, "unknown account or wrong credentials"));
   } else if (!peer.cert_sha256.empty()) {
-    who = snap->accounts->authenticate_cert(peer.cert_sha256);
+    auto out = throttle_.authenticate_cert(*snap->accounts, peer.cert_sha256, peer.remote_address,
+                                           limits);
+    if (out.retry_after) {
+      return respond(throttled_response(*out.retry_after, k_auth_throttled, version));
+    }
+    who = std::move(out.who);
+    if (!who) {
+      return respond(
+          unauthorized(version, "the client certificate belongs to no account on this server"));
+    }
   }
   if (!who) {
     return respond(unauthorized(version,
                                 "authentication is required (Basic, Bearer or a client "
                                 "certificate)"));
+  }
+  if (auto d = throttle_.admit_request(who->name, limits, throttle::clock::now()); !d.allowed) {
+    return respond(throttled_response(
+        d.retry_after, "account '" + who->name + "' is over its request rate limit", version));
   }
 
   if (!accepts_taxii(

@@ -6,6 +6,7 @@
 
 #include "server/exchange.hpp"
 #include "server/http.hpp"
+#include "server/throttle.hpp"
 
 namespace cairn::server {
 
@@ -20,6 +21,7 @@ class router : public request_handler {
 
  private:
   exchange& ex_;
+  throttle throttle_;  // abuse limits; outlives config reloads
 };
 
 // Media types (TAXII 1.6.8, 3.1): does this Accept value allow a TAXII 2.1

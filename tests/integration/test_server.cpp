@@ -86,9 +86,18 @@ std::string test_server::config_text(const server_setup& setup) const {
   formats::json_writer w;
   w.begin_object();
   w.member("listen", "127.0.0.1:0").member("data_dir", "data");
-  w.key("tls").begin_object().member("cert", "server.pem").member("key", "server.key").end_object();
-  std::string limits = R"({"request_timeout_s": 10, "idle_timeout_s": 10)";
-  if (!setup.limits_json.empty()) limits += ", " + setup.limits_json;
+  std::string tls = R"({"cert": "server.pem", "key": "server.key")";
+  if (!setup.tls_json.empty()) tls += ", " + setup.tls_json;
+  tls += "}";
+  w.key("tls").raw(tls);
+  // Short timeouts keep the suite quick, unless the setup sets its own.
+  std::string limits = "{" + setup.limits_json;
+  for (const char* key : {"request_timeout_s", "idle_timeout_s"}) {
+    if (setup.limits_json.find(key) == std::string::npos) {
+      if (limits.size() > 1) limits += ", ";
+      limits += "\"" + std::string(key) + "\": 10";
+    }
+  }
   limits += "}";
   w.key("limits").raw(limits);
   w.key("discovery").begin_object().member("title", "Test exchange").member("default", "api1");
@@ -97,7 +106,8 @@ std::string test_server::config_text(const server_setup& setup) const {
   w.key("collections").begin_array();
   for (const auto& c : setup.collections) {
     w.begin_object().member("id", c.id).member("title", c.title).member("alias", c.alias);
-    w.member("default_tlp", c.default_tlp).end_object();
+    if (!c.default_tlp.empty()) w.member("default_tlp", c.default_tlp);
+    w.end_object();
   }
   w.end_array().end_object().end_object();
   w.key("accounts").begin_array();
@@ -107,6 +117,7 @@ std::string test_server::config_text(const server_setup& setup) const {
     if (!a.token.empty()) {
       w.key("token_hashes").begin_array().string(server::token_hash(a.token)).end_array();
     }
+    if (!a.client_cert_sha256.empty()) w.member("client_cert_sha256", a.client_cert_sha256);
     w.key("read").begin_array();
     for (const auto& r : a.read) w.string(r);
     w.end_array().key("write").begin_array();
@@ -223,7 +234,7 @@ clients::client_options test_server::options(const std::string& account) const {
     if (a.name == account) {
       if (!a.token.empty()) {
         o.token = a.token;
-      } else {
+      } else if (!a.password.empty()) {
         o.user = a.name;
         o.password = a.password;
       }

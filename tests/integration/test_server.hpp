@@ -20,13 +20,14 @@ struct test_account {
   std::string clearance = "red";
   bool auditor = false;
   std::string token;  // set: a token_hashes entry is made for it
+  std::string client_cert_sha256;  // set: written as the account's fingerprint
 };
 
 struct test_collection {
   std::string id;
   std::string alias;
   std::string title;
-  std::string default_tlp = "amber";
+  std::string default_tlp = "amber";  // empty: the key is left out
 };
 
 struct server_setup {
@@ -34,6 +35,7 @@ struct server_setup {
   std::vector<test_account> accounts;
   std::string limits_json;  // extra members of "limits", e.g. R"("page_size": 5)"
   std::string extra_json;   // extra top-level members, with a leading comma
+  std::string tls_json;     // extra members of "tls", e.g. R"("client_ca": "ca.pem")"
 };
 
 // The default: collections intel (amber), open (clear), secret (amber);

@@ -1,0 +1,295 @@
+// The abuse limits of server/throttle.hpp: token buckets driven with explicit
+// times, the KDF budget of password guessing counted exactly with
+// scrypt_evaluations(), and the router wiring (429, Retry-After, a TAXII
+// error body) with requests from several remote addresses.
+#include "server/throttle.hpp"
+
+#include <catch2/catch.hpp>
+#include <sstream>
+
+#include "formats/json.hpp"
+#include "server/base64.hpp"
+#include "server/exchange.hpp"
+#include "server/router.hpp"
+#include "test_support.hpp"
+
+using namespace cairn::server;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string k_col = "5f0ab3f1-8c5e-4d2b-9e55-6d1a8b6f0e11";
+const std::string k_token = "cairn_bot_token_0123456789abcdef0123456789";
+
+std::string config_text(const std::string& data_dir, const std::string& limits) {
+  const auto hash = [](const std::string& pw) { return *hash_secret(pw, scrypt_params{10, 8, 1}); };
+  return R"({"listen": "127.0.0.1:0", "data_dir": ")" + data_dir + R"(",
+    "tls": {"cert": "c", "key": "k"},
+    "limits": {)" +
+         limits + R"(},
+    "discovery": {"title": "t", "default": "r"},
+    "api_roots": {"r": {"title": "r", "collections": [{"id": ")" +
+         k_col + R"(", "title": "c", "alias": "c"}]}},
+    "accounts": [
+      {"name": "alice", "password_hash": ")" +
+         hash("alice-pw") + R"(", "read": ["*"], "clearance": "green"},
+      {"name": "bob", "password_hash": ")" +
+         hash("bob-pw") + R"(", "read": ["*"], "clearance": "green"},
+      {"name": "bot", "token_hashes": [")" +
+         token_hash(k_token) + R"("], "read": ["*"]}
+    ]})";
+}
+
+config parse(const std::string& text) {
+  auto cfg = parse_config(text, "/");
+  if (!cfg) {
+    for (const auto& p : cfg.error()) FAIL(p.to_string());
+  }
+  return std::move(*cfg);
+}
+
+limits_config limits(std::uint32_t burst, std::uint32_t per_address, std::uint32_t per_minute) {
+  limits_config l;
+  l.auth_failure_burst = burst;
+  l.auth_failure_burst_per_address = per_address;
+  l.auth_failures_per_minute = per_minute;
+  return l;
+}
+
+std::string basic(std::string_view user, std::string_view password) {
+  return "Basic " + base64_encode(std::string(user) + ":" + std::string(password));
+}
+
+// A router over a real exchange in a temporary folder.
+struct server_fixture {
+  test::temp_dir dir;
+  std::ostringstream log_stream;
+  logger log{log_stream};
+  std::unique_ptr<exchange> ex;
+  std::unique_ptr<router> r;
+
+  explicit server_fixture(const std::string& limits_json) {
+    auto opened = exchange::open(parse(config_text((dir / "data").string(), limits_json)), log);
+    REQUIRE(opened);
+    ex = std::move(*opened);
+    r = std::make_unique<router>(*ex);
+  }
+
+  response get(const std::string& target, const std::string& authorization,
+               const std::string& address) {
+    request req{http::verb::get, target, 11};
+    if (!authorization.empty()) req.set(http::field::authorization, authorization);
+    std::optional<response> out;
+    r->handle(std::move(req), peer_info{address, {}}, [&](response res) { out = std::move(res); });
+    REQUIRE(out);
+    return std::move(*out);
+  }
+};
+
+void check_throttled(const response& res) {
+  CHECK(res.result() == http::status::too_many_requests);
+  const auto retry = res[http::field::retry_after];
+  REQUIRE_FALSE(retry.empty());
+  CHECK(std::stoi(std::string(retry)) >= 1);
+  auto doc = cairn::formats::parse_json(res.body());
+  REQUIRE(doc);
+  CHECK(doc->root().get("http_status")->as_string() == "429");
+  CHECK(std::string(res[http::field::content_type]) == "application/taxii+json;version=2.1");
+}
+
+}  // namespace
+
+TEST_CASE("failure buckets: a burst, then refusal with Retry-After, then refill") {
+  throttle t;
+  const auto l = limits(3, 100, 6);  // one token per 10 s
+  const auto t0 = throttle::clock::time_point{} + 1000s;
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(t.begin_password_check("alice", "10.0.0.1", l, t0).allowed);
+    t.end_password_check("alice", "10.0.0.1", false, l, t0);
+  }
+  auto refused = t.begin_password_check("alice", "10.0.0.1", l, t0);
+  CHECK_FALSE(refused.allowed);
+  CHECK(refused.retry_after == 10s);
+  // Another address does not help: the name is locked.
+  CHECK_FALSE(t.begin_password_check("alice", "10.0.0.2", l, t0).allowed);
+  // Another name from the same address is not affected.
+  CHECK(t.begin_password_check("bob", "10.0.0.1", l, t0).allowed);
+  // Partly refilled: the wait shrinks, then a token is back.
+  CHECK(t.begin_password_check("alice", "10.0.0.1", l, t0 + 4s).retry_after == 6s);
+  CHECK(t.begin_password_check("alice", "10.0.0.1", l, t0 + 10s).allowed);
+  CHECK_FALSE(t.begin_password_check("alice", "10.0.0.1", l, t0 + 10s).allowed);
+  // Never more than the burst, however long the pause.
+  const auto later = t0 + 24h;
+  for (int i = 0; i < 3; ++i) CHECK(t.begin_password_check("alice", "x", l, later).allowed);
+  CHECK_FALSE(t.begin_password_check("alice", "x", l, later).allowed);
+}
+
+TEST_CASE("a successful password check gives its tokens back") {
+  throttle t;
+  const auto l = limits(2, 2, 1);
+  const auto t0 = throttle::clock::time_point{} + 1000s;
+  for (int i = 0; i < 50; ++i) {
+    REQUIRE(t.begin_password_check("alice", "10.0.0.1", l, t0).allowed);
+    t.end_password_check("alice", "10.0.0.1", true, l, t0);
+  }
+  REQUIRE(t.begin_password_check("alice", "10.0.0.1", l, t0).allowed);
+  t.end_password_check("alice", "10.0.0.1", false, l, t0);
+  REQUIRE(t.begin_password_check("alice", "10.0.0.1", l, t0).allowed);
+  t.end_password_check("alice", "10.0.0.1", false, l, t0);
+  CHECK_FALSE(t.begin_password_check("alice", "10.0.0.1", l, t0).allowed);
+}
+
+TEST_CASE("spraying names from one address stops at the address burst") {
+  throttle t;
+  const auto l = limits(10, 5, 6);
+  const auto t0 = throttle::clock::time_point{} + 1000s;
+  int allowed = 0;
+  for (int i = 0; i < 100; ++i) {
+    if (t.begin_password_check("name" + std::to_string(i), "10.6.6.6", l, t0).allowed) ++allowed;
+  }
+  CHECK(allowed == 5);
+  // Refused attempts took nothing: the name buckets of refused names are full.
+  CHECK(t.begin_password_check("name99", "10.0.0.9", l, t0).allowed);
+  // Cheap failures (tokens, certificates) count against the address too.
+  CHECK_FALSE(t.record_cheap_failure("10.6.6.6", l, t0).allowed);
+  for (int i = 0; i < 5; ++i) CHECK(t.record_cheap_failure("10.0.0.7", l, t0).allowed);
+  CHECK_FALSE(t.record_cheap_failure("10.0.0.7", l, t0).allowed);
+}
+
+TEST_CASE("a lowered burst applies at once") {
+  throttle t;
+  const auto t0 = throttle::clock::time_point{} + 1000s;
+  REQUIRE(t.begin_password_check("alice", "a", limits(10, 10, 6), t0).allowed);
+  const auto strict = limits(1, 10, 6);
+  CHECK(t.begin_password_check("alice", "a", strict, t0).allowed);
+  CHECK_FALSE(t.begin_password_check("alice", "a", strict, t0).allowed);
+}
+
+TEST_CASE("the tables are bounded and fail closed when full of drained buckets") {
+  throttle t(4);
+  const auto l = limits(2, 1000, 6);
+  const auto t0 = throttle::clock::time_point{} + 1000s;
+  for (int i = 0; i < 4; ++i) {
+    REQUIRE(t.begin_password_check("n" + std::to_string(i), "a", l, t0).allowed);
+  }
+  CHECK(t.tracked_names() == 4);
+  // Full of partly drained buckets: a new name is refused, no KDF.
+  CHECK_FALSE(t.begin_password_check("fresh", "a", l, t0).allowed);
+  // Once the buckets have refilled they are dropped to make room.
+  CHECK(t.begin_password_check("fresh", "a", l, t0 + 60s).allowed);
+  CHECK(t.tracked_names() <= 4);
+}
+
+TEST_CASE("request rate per account: burst, 429 wait, refill; 0 turns it off") {
+  throttle t;
+  limits_config l;
+  l.requests_per_second = 2;
+  l.request_burst = 4;
+  const auto t0 = throttle::clock::time_point{} + 1000s;
+  for (int i = 0; i < 4; ++i) CHECK(t.admit_request("alice", l, t0).allowed);
+  auto refused = t.admit_request("alice", l, t0);
+  CHECK_FALSE(refused.allowed);
+  CHECK(refused.retry_after == 1s);
+  CHECK(t.admit_request("bob", l, t0).allowed);
+  CHECK(t.admit_request("alice", l, t0 + 500ms).allowed);
+  CHECK_FALSE(t.admit_request("alice", l, t0 + 500ms).allowed);
+  l.requests_per_second = 0;
+  for (int i = 0; i < 1000; ++i) REQUIRE(t.admit_request("alice", l, t0).allowed);
+}
+
+TEST_CASE("1,000 wrong passwords cost at most the burst in KDF runs") {
+  const auto cfg = parse(config_text("/nonexistent", ""));
+  account_table accounts(cfg);
+  throttle t;
+  const auto l = limits(10, 30, 1);
+  // alice logged in before the attack (her password is in the cache).
+  REQUIRE(t.authenticate_basic(accounts, "alice", "alice-pw", "10.0.0.2", l).who);
+
+  const auto before = scrypt_evaluations();
+  int wrong = 0;
+  int throttled = 0;
+  for (int i = 0; i < 1000; ++i) {
+    auto out = t.authenticate_basic(accounts, "alice", "guess" + std::to_string(i), "10.6.6.6", l);
+    REQUIRE_FALSE(out.who);
+    if (out.retry_after) {
+      ++throttled;
+      CHECK(*out.retry_after >= 1s);
+    } else {
+      ++wrong;
+    }
+  }
+  const auto kdf_runs = scrypt_evaluations() - before;
+  CHECK(wrong == 10);
+  CHECK(throttled == 990);
+  CHECK(kdf_runs == 10);
+
+  // alice's cached session goes on without a KDF ...
+  const auto mid = scrypt_evaluations();
+  CHECK(t.authenticate_basic(accounts, "alice", "alice-pw", "10.0.0.2", l).who);
+  CHECK(scrypt_evaluations() == mid);
+  // ... but an uncached right password for the locked name is refused, with
+  // no KDF either.
+  accounts.cache().clear();
+  CHECK(t.authenticate_basic(accounts, "alice", "alice-pw", "10.0.0.3", l).retry_after);
+  CHECK(scrypt_evaluations() == mid);
+  // Other accounts go on, even from the attacker's own address, and tokens.
+  CHECK(t.authenticate_basic(accounts, "bob", "bob-pw", "10.6.6.6", l).who);
+  CHECK(scrypt_evaluations() == mid + 1);
+  CHECK(t.authenticate_bearer(accounts, k_token, "10.6.6.6", l).who);
+  // An unknown name is throttled exactly like a known one.
+  int unknown_wrong = 0;
+  for (int i = 0; i < 30; ++i) {
+    auto out = t.authenticate_basic(accounts, "mallory", "x", "10.0.0.4", l);
+    if (!out.retry_after) ++unknown_wrong;
+  }
+  CHECK(unknown_wrong == 10);
+}
+
+TEST_CASE("the router answers throttled attempts with 429 and runs no KDF for them") {
+  server_fixture s(R"("auth_failure_burst": 5, "auth_failure_burst_per_address": 8,
+                      "auth_failures_per_minute": 1)");
+  const auto before = scrypt_evaluations();
+  int unauthorized = 0;
+  for (int i = 0; i < 200; ++i) {
+    auto res = s.get("/taxii2/", basic("alice", "nope" + std::to_string(i)), "192.0.2.1");
+    if (res.result() == http::status::unauthorized) {
+      ++unauthorized;
+      CHECK(std::string(res[http::field::www_authenticate]) == "Basic realm=\"cairn\"");
+    } else {
+      check_throttled(res);
+    }
+  }
+  CHECK(unauthorized == 5);
+  CHECK(scrypt_evaluations() - before == 5);
+
+  // Another name from the same address: 3 tokens of the address are left.
+  CHECK(s.get("/taxii2/", basic("bob", "bob-pw"), "192.0.2.1").result() == http::status::ok);
+  // Another address, another name: untouched.
+  CHECK(s.get("/taxii2/", basic("bob", "wrong"), "198.51.100.9").result() ==
+        http::status::unauthorized);
+  // Spraying names exhausts the address; a good token still works from there.
+  for (int i = 0; i < 10; ++i) s.get("/taxii2/", basic("n" + std::to_string(i), "x"), "192.0.2.1");
+  check_throttled(s.get("/taxii2/", basic("bob", "bob-pw-wrong"), "192.0.2.1"));
+  CHECK(s.get("/taxii2/", "Bearer " + k_token, "192.0.2.1").result() == http::status::ok);
+  // A bad token from the exhausted address: 429, not 401; from elsewhere: 401.
+  check_throttled(s.get("/taxii2/", "Bearer cairn_wrong", "192.0.2.1"));
+  CHECK(s.get("/taxii2/", "Bearer cairn_wrong", "198.51.100.9").result() ==
+        http::status::unauthorized);
+  // A malformed header counts as a failure too.
+  check_throttled(s.get("/taxii2/", "Basic !!!", "192.0.2.1"));
+  // No credentials at all is not a failed attempt: 401, whatever the address.
+  CHECK(s.get("/taxii2/", "", "192.0.2.1").result() == http::status::unauthorized);
+}
+
+TEST_CASE("the router limits requests per account and says when to retry") {
+  server_fixture s(R"("requests_per_second": 1, "request_burst": 3)");
+  for (int i = 0; i < 3; ++i) {
+    CHECK(s.get("/taxii2/", "Bearer " + k_token, "192.0.2.1").result() == http::status::ok);
+  }
+  auto res = s.get("/taxii2/", "Bearer " + k_token, "192.0.2.1");
+  check_throttled(res);
+  CHECK(res.body().find("request rate") != std::string::npos);
+  // Another account is not slowed down, nor is the health check.
+  CHECK(s.get("/taxii2/", basic("bob", "bob-pw"), "192.0.2.1").result() == http::status::ok);
+  CHECK(s.get("/cairn/v1/health", "", "192.0.2.1").result() == http::status::ok);
+}
