@@ -12,6 +12,7 @@
 #include <future>
 #include <limits>
 #include <random>
+#include <thread>
 #include <utility>
 
 #include "storage/codec.hpp"
@@ -773,6 +774,7 @@ store_stats object_store::stats() const {
 
 struct read_txn::impl {
   const store_core* store = nullptr;  // set once the guard is held
+  std::thread::id owner;              // the thread the share is counted for
   lmdb::txn txn;
   collection_key bound = 0;
   std::optional<error> last_error;
@@ -782,7 +784,7 @@ struct read_txn::impl {
   impl& operator=(const impl&) = delete;
   ~impl() {
     txn.abort();
-    if (store) store->guard->leave_shared();
+    if (store) store->guard->leave_shared(owner);
   }
 
   void note(const lmdb::error& e) {
@@ -826,7 +828,7 @@ read_txn::~read_txn() = default;
 read_txn object_store::begin_read() const {
   read_txn r;
   r.impl_ = std::make_unique<read_txn::impl>();
-  impl_->guard->enter_shared();
+  r.impl_->owner = impl_->guard->enter_shared();
   r.impl_->store = impl_.get();
   // The bound is read before the snapshot is taken: every key up to it was
   // committed before, so the snapshot has its db.
