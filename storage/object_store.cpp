@@ -145,12 +145,9 @@ lmdb::result<bool> read_record(const lmdb::txn& t, lmdb::dbi objects, micros at,
   return value->has_value() && codec::decode_object(**value, f);
 }
 
-// Walks the by_id entries under prefix (of a by_id_key) from the cursor's
-// current seek, and finds the first whose record has object id `id`. Sets
-// version (when not null) to that record's version. Entries under the same
-// prefix with another id are hash collisions and are skipped.
 // From the cursor's position (on an entry just written), walks back over the
-// entries under prefix and tells whether one of them belongs to object id.
+// entries under prefix and tells whether one of them belongs to object id
+// (others are hash collisions).
 lmdb::result<bool> earlier_entry(lmdb::cursor& ids, const lmdb::txn& t, lmdb::dbi objects,
                                  std::string_view prefix, std::string_view id) {
   std::string_view k;
@@ -166,6 +163,9 @@ lmdb::result<bool> earlier_entry(lmdb::cursor& ids, const lmdb::txn& t, lmdb::db
   return false;
 }
 
+// Walks the by_id entries under prefix (of a by_id_key) from the first one, and finds the first
+// whose record has object id `id`. Sets version (when not null) to that record's version. Entries
+// under the same prefix with another id are hash collisions and are skipped.
 lmdb::result<bool> find_entry(lmdb::cursor& ids, const lmdb::txn& t, lmdb::dbi objects,
                               std::string_view prefix, std::string_view id, std::string* version) {
   std::string_view k;
