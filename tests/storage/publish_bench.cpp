@@ -3,6 +3,7 @@
 // (as concurrent publishers would), random UUIDv4 ids. Not a test: run by hand.
 //
 //   storage_publish_bench [--objects N] [--batch N] [--size BYTES] [--inflight N] [--dir DIR]
+//                         [--every N]   (also print the rate of each N objects)
 
 #include <chrono>
 #include <condition_variable>
@@ -71,6 +72,7 @@ int main(int argc, char** argv) {
   const std::size_t batch = arg(argc, argv, "--batch", 1000);
   const std::size_t size = arg(argc, argv, "--size", 800);
   const std::size_t inflight = arg(argc, argv, "--inflight", 4);
+  const std::size_t every = arg(argc, argv, "--every", 0);
   std::string dir = arg_text(argc, argv, "--dir", "");
   const bool own_dir = dir.empty();
   if (own_dir) {
@@ -111,6 +113,8 @@ int main(int argc, char** argv) {
   std::size_t failed = 0;
   const auto before = (*store)->stats();
   const auto start = std::chrono::steady_clock::now();
+  auto segment_start = start;
+  std::size_t segment_end = every;
   for (auto& r : requests) {
     {
       std::unique_lock lock(m);
@@ -124,6 +128,14 @@ int main(int argc, char** argv) {
         added += out->added;
       } else {
         ++failed;
+      }
+      if (every && added >= segment_end) {
+        const auto now = std::chrono::steady_clock::now();
+        const double s = std::chrono::duration<double>(now - segment_start).count();
+        std::printf("  objects %zu..%zu: %.0f objects/s\n", segment_end - every, segment_end,
+                    every / s);
+        segment_start = now;
+        segment_end += every;
       }
       cv.notify_all();
     });
