@@ -3,6 +3,7 @@
 #include <string_view>
 #include <vector>
 
+#include "server/audit_verify.hpp"
 #include "server/commands.hpp"
 #include "server/daemon.hpp"
 #include "server/demo.hpp"
@@ -16,7 +17,8 @@ constexpr std::string_view k_usage =
     "  cairnd demo [--dir DIR] [--port N]\n"
     "  cairnd check-config --config FILE\n"
     "  cairnd hash-secret              (reads the secret from stdin)\n"
-    "  cairnd token issue\n";
+    "  cairnd token issue\n"
+    "  cairnd audit verify --data DIR [--public-key PEM]\n";
 
 }  // namespace
 
@@ -46,6 +48,9 @@ int main(int argc, char** argv) {
   }
   if (cmd == "token" && !rest.empty() && rest[0] == "issue") {
     return cairn::server::run_token_issue(rest.subspan(1), std::cout, std::cerr);
+  }
+  if (cmd == "audit" && !rest.empty() && rest[0] == "verify") {
+    return cairn::server::run_audit_verify(rest.subspan(1), std::cout, std::cerr);
   }
   std::cerr << "cairnd: unknown command '" << cmd << "'\n" << k_usage;
   return 2;

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "server/audit_service.hpp"
+
 namespace cairn::server {
 
 std::optional<storage::collection_key> snapshot::key_of(std::string_view root,
@@ -41,7 +43,14 @@ result<std::string> load_or_create_secret(const std::string& path) {
   return std::string(reinterpret_cast<const char*>(bytes), sizeof bytes);
 }
 
+exchange::exchange(logger& log) : log_(log) {}
+
 exchange::~exchange() {
+  if (audit_) {
+    if (audit_limits_) audit_limits_->flush(*audit_, true);
+    audit_->close();  // the last checkpoint, while the writer still runs
+  }
+  audit_.reset();
   if (store_) store_->close();
 }
 
@@ -59,6 +68,13 @@ result<std::unique_ptr<exchange>> exchange::open(config cfg, logger& log) {
   auto store = storage::object_store::open(options);
   if (!store) return std::unexpected(store.error());
   ex->store_ = std::move(*store);
+  storage::audit_options audit_options;
+  audit_options.key_path = (cfg.data_dir / "audit-signing.key").string();
+  audit_options.public_key_path = (cfg.data_dir / "audit-signing.pub").string();
+  auto audit = storage::audit_log::open(*ex->store_, std::move(audit_options));
+  if (!audit) return std::unexpected(audit.error());
+  ex->audit_ = std::move(*audit);
+  ex->audit_limits_ = std::make_unique<audit_limiter>();
   auto key = load_or_create_secret((cfg.data_dir / "page-token.key").string());
   if (!key) return std::unexpected(key.error());
   ex->tokens_ = std::make_unique<page_token_codec>(std::move(*key));
@@ -77,8 +93,12 @@ result<void> exchange::apply(config cfg) {
     }
   }
   snap->accounts = std::make_shared<const account_table>(cfg);
+  storage::audit_entry loaded;
+  loaded.action = "config";
+  loaded.sha256 = cfg.sha256;
   snap->cfg = std::make_shared<const config>(std::move(cfg));
   current_.store(std::move(snap));
+  audit_->record(std::move(loaded));
   return {};
 }
 

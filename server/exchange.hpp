@@ -1,5 +1,5 @@
 #pragma once
-// The running exchange: the object store, the current configuration snapshot
+// The running exchange: the object store and its audit log, the current configuration snapshot
 // (swapped whole on reload, so a request sees one consistent config), and the
 // secrets the server keeps in its data directory.
 //
@@ -15,9 +15,12 @@
 #include "server/config.hpp"
 #include "server/log.hpp"
 #include "server/query.hpp"
+#include "storage/audit_log.hpp"
 #include "storage/object_store.hpp"
 
 namespace cairn::server {
+
+class audit_limiter;  // server/audit_service.hpp
 
 struct snapshot {
   std::shared_ptr<const config> cfg;
@@ -31,24 +34,30 @@ struct snapshot {
 
 class exchange {
  public:
-  // Opens the store in cfg.data_dir and applies cfg.
+  // Opens the store and the audit log (its signing key in
+  // cfg.data_dir/audit-signing.key) in cfg.data_dir and applies cfg.
   static result<std::unique_ptr<exchange>> open(config cfg, logger& log);
   ~exchange();
 
   std::shared_ptr<const snapshot> current() const { return current_.load(); }
 
   // Builds a snapshot from cfg (assigning store keys to new collections) and
-  // makes it current. Requests already running keep the old one.
+  // makes it current, and records the load (a config record with the file's
+  // SHA-256). Requests already running keep the old one.
   result<void> apply(config cfg);
 
   storage::object_store& store() { return *store_; }
+  storage::audit_log& audit() { return *audit_; }
+  audit_limiter& audit_limits() { return *audit_limits_; }
   const page_token_codec& tokens() const { return *tokens_; }
   logger& log() { return log_; }
 
  private:
-  exchange(logger& log) : log_(log) {}
+  explicit exchange(logger& log);  // out of line: audit_limiter is incomplete here
   logger& log_;
   std::unique_ptr<storage::object_store> store_;
+  std::unique_ptr<storage::audit_log> audit_;  // closed before the store
+  std::unique_ptr<audit_limiter> audit_limits_;
   std::unique_ptr<page_token_codec> tokens_;
   std::atomic<std::shared_ptr<const snapshot>> current_;
 };

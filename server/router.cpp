@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "formats/taxii.hpp"
+#include "server/audit_service.hpp"
 #include "server/query.hpp"
 #include "server/responses.hpp"
 #include "server/taxii_service.hpp"
@@ -141,6 +142,12 @@ void router::handle(request req, const peer_info& peer, respond_fn respond) {
   // Failures are throttled (throttle.hpp): a refused attempt runs no KDF.
   const auto& limits = snap->cfg->limits;
   std::shared_ptr<const account> who;
+  // Failed authentication goes into the sharing record (audit_service.hpp).
+  std::string claimed;
+  auto auth_failed = [&](response res) {
+    audit_service::auth_failure(ex_, *snap, peer, claimed, res.result_int());
+    return respond(std::move(res));
+  };
   const auto auth = req[http::field::authorization];
   if (!auth.empty()) {
     auto creds = parse_authorization(std::string_view(auth.data(), auth.size()));
@@ -148,13 +155,14 @@ void router::handle(request req, const peer_info& peer, respond_fn respond) {
       if (auto d = throttle_.record_cheap_failure(peer.remote_address, limits,
                                                   throttle::clock::now());
           !d.allowed) {
-        return respond(throttled_response(d.retry_after, k_auth_throttled, version));
+        return auth_failed(throttled_response(d.retry_after, k_auth_throttled, version));
       }
-      return respond(unauthorized(version, "the Authorization header is not usable: " +
-                                               std::string(to_string(creds.error()))));
+      return auth_failed(unauthorized(version, "the Authorization header is not usable: " +
+                                                   std::string(to_string(creds.error()))));
     }
     throttle::auth_outcome out;
     if (auto* basic = std::get_if<basic_credentials>(&*creds)) {
+      claimed = basic->user_id;
       out = throttle_.authenticate_basic(*snap->accounts, basic->user_id, basic->password,
                                          peer.remote_address, limits);
     } else if (auto* bearer = std::get_if<bearer_credentials>(&*creds)) {
@@ -162,19 +170,19 @@ void router::handle(request req, const peer_info& peer, respond_fn respond) {
                                           limits);
     }
     if (out.retry_after) {
-      return respond(throttled_response(*out.retry_after, k_auth_throttled, version));
+      return auth_failed(throttled_response(*out.retry_after, k_auth_throttled, version));
     }
     who = std::move(out.who);
-    if (!who) return respond(unauthorized(version, "unknown account or wrong credentials"));
+    if (!who) return auth_failed(unauthorized(version, "unknown account or wrong credentials"));
   } else if (!peer.cert_sha256.empty()) {
     auto out = throttle_.authenticate_cert(*snap->accounts, peer.cert_sha256, peer.remote_address,
                                            limits);
     if (out.retry_after) {
-      return respond(throttled_response(*out.retry_after, k_auth_throttled, version));
+      return auth_failed(throttled_response(*out.retry_after, k_auth_throttled, version));
     }
     who = std::move(out.who);
     if (!who) {
-      return respond(
+      return auth_failed(
           unauthorized(version, "the client certificate belongs to no account on this server"));
     }
   }
@@ -188,6 +196,14 @@ void router::handle(request req, const peer_info& peer, respond_fn respond) {
         d.retry_after, "account '" + who->name + "' is over its request rate limit", version));
   }
 
+  // The sharing record's endpoints answer JSON (auditors only).
+  if (segs.size() >= 3 && segs.size() <= 4 && segs[0] == "cairn" && segs[1] == "v1" &&
+      segs[2] == "audit") {
+    return audit_service::handle(ex_, *snap, *who, req, peer,
+                                 segs.size() == 4 ? std::string_view(segs[3]) : std::string_view{},
+                                 query, std::move(respond));
+  }
+
   if (!accepts_taxii(
           std::string_view(req[http::field::accept].data(), req[http::field::accept].size()))) {
     return respond(error_response(
@@ -196,6 +212,7 @@ void router::handle(request req, const peer_info& peer, respond_fn respond) {
   }
 
   taxii_call c{ex_, *snap, *who, req, path, query, {}, nullptr, nullptr, 0, {}, respond};
+  c.remote = peer.remote_address;
 
   if (segs.size() == 1 && segs[0] == "taxii2") {
     if (method != http::verb::get) return respond(method_not_allowed(version, "GET"));
@@ -233,11 +250,13 @@ void router::handle(request req, const peer_info& peer, respond_fn respond) {
   const bool can_write = c.collection && who->can_write(c.root, c.collection->id);
   // A collection the account has no right on at all does not exist for it.
   if (!c.collection || (!can_read && !can_write)) {
+    if (c.collection) audit_service::denied(ex_, *who, peer, c.root, c.collection->id, 404);
     return respond(error_response(http::status::not_found,
                                   "no collection '" + segs[2] + "' in this API root", version));
   }
   c.key = snap->key_of(c.root, c.collection->id).value_or(0);
   auto forbidden = [&](std::string_view what) {
+    audit_service::denied(ex_, *who, peer, c.root, c.collection->id, 403);
     return respond(error_response(
         http::status::forbidden,
         "account '" + who->name + "' may not " + std::string(what) + " this collection", version));
@@ -250,7 +269,7 @@ void router::handle(request req, const peer_info& peer, respond_fn respond) {
   if (segs[3] == "manifest" && segs.size() == 4) {
     if (method != http::verb::get) return respond(method_not_allowed(version, "GET"));
     if (!can_read) return forbidden("read");
-    return respond(taxii_service::manifest(c));
+    return audit_service::pull(c, taxii_service::manifest);
   }
   if (segs[3] != "objects") {
     return respond(error_response(http::status::not_found, "no such endpoint", version));
@@ -258,7 +277,7 @@ void router::handle(request req, const peer_info& peer, respond_fn respond) {
   if (segs.size() == 4) {
     if (method == http::verb::get) {
       if (!can_read) return forbidden("read");
-      return respond(taxii_service::get_objects(c));
+      return audit_service::pull(c, taxii_service::get_objects);
     }
     if (method == http::verb::post) {
       if (!can_write) return forbidden("write to");
@@ -276,7 +295,7 @@ void router::handle(request req, const peer_info& peer, respond_fn respond) {
   if (segs.size() == 5) {
     if (method == http::verb::get) {
       if (!can_read) return forbidden("read");
-      return respond(taxii_service::get_object(c));
+      return audit_service::pull(c, taxii_service::get_object);
     }
     if (method == http::verb::delete_) {
       // TAXII 5.7: deleting needs both rights (no right at all was a 404 above).
@@ -288,7 +307,7 @@ void router::handle(request req, const peer_info& peer, respond_fn respond) {
   if (segs[5] == "versions") {
     if (method != http::verb::get) return respond(method_not_allowed(version, "GET"));
     if (!can_read) return forbidden("read");
-    return respond(taxii_service::versions(c));
+    return audit_service::pull(c, taxii_service::versions);
   }
   return respond(error_response(http::status::not_found, "no such endpoint", version));
 }

@@ -4,6 +4,7 @@
 
 #include "formats/stix.hpp"
 #include "formats/taxii.hpp"
+#include "server/audit_service.hpp"
 #include "server/policy.hpp"
 #include "server/query.hpp"
 #include "server/responses.hpp"
@@ -90,6 +91,7 @@ page select(const read_txn& txn, const taxii_call& c, const taxii_query& q, micr
     p.last_added = r.date_added;
     p.resume = r.date_added;
     ++p.count;
+    if (c.delivered) c.delivered->add(r.date_added, r.id, r.version);
     emit(r);
   };
 
@@ -363,10 +365,16 @@ void taxii_service::add_objects(taxii_call c) {
     o.json = std::move(info.json);
     pr.objects.push_back(std::move(o));
   }
+  // The publish record commits with the objects, or neither does.
+  c.ex.audit().attach(pr, audit_service::entry(c, "publish", 202));
   auto respond = std::move(c.respond);
   c.ex.store().publish(std::move(pr), [respond, version](result<storage::publish_outcome> out) {
     if (!out) {
-      const bool full = out.error().message.find("full") != std::string::npos;
+      // A full map or a full disk (ENOSPC, EDQUOT) is 507; other failures 503.
+      const auto& why = out.error().message;
+      const bool full = why.find("full") != std::string::npos ||
+                        why.find("No space left") != std::string::npos ||
+                        why.find("quota") != std::string::npos;
       return respond(error_response(
           full ? http::status::insufficient_storage : http::status::service_unavailable,
           "the objects could not be stored: " + out.error().message + "; nothing was added",
@@ -411,6 +419,7 @@ void taxii_service::delete_object(taxii_call c) {
     return c.respond(error_response(
         http::status::not_found, "no version of " + c.object_id + " matches the filters", version));
   }
+  c.ex.audit().attach(d, audit_service::entry(c, "delete", 200));
   auto respond = std::move(c.respond);
   c.ex.store().remove(std::move(d), [respond, version](result<std::size_t> out) {
     if (!out) {

@@ -1,0 +1,111 @@
+#pragma once
+// The sharing record on the server side: the extension endpoints of
+// INTERFACE.md (GET /cairn/v1/audit, .../checkpoint, .../proof,
+// .../consistency; auditor accounts only), and the hooks through which the
+// router and the TAXII endpoints record what they publish, deliver, delete
+// and refuse (storage/audit_log.hpp keeps the records).
+//
+// Delivery rule: a pull's response (objects, object, versions, manifest) is
+// held until its record is durable, and sent from the commit's callback; if
+// the record cannot be stored, the client gets a 503 and nothing of the page.
+// Publishes and deletes are recorded in their own transaction (attach()).
+// Denied requests, authentication failures and config loads are recorded
+// without delaying the response.
+//
+// Authentication failures are recorded one by one up to a per-address and a
+// global budget per minute; beyond it they are only counted, and one counter
+// record per address and minute ("suppressed": n) says how many were not
+// written, so that a flood cannot fill the disk.
+//
+// Threads: every function may be called from any I/O thread.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "server/http.hpp"
+#include "server/taxii_service.hpp"
+#include "storage/audit_log.hpp"
+
+namespace cairn::server {
+
+class exchange;
+struct snapshot;
+struct account;
+
+// Budgets of the auth-failure recording (per minute).
+struct auth_failure_budget {
+  unsigned per_address = 5;
+  unsigned overall = 300;
+  std::size_t max_addresses = 4096;  // tracked at once; others share one counter
+};
+
+// The rate limiting state of auth-failure records, and of on-demand
+// checkpoints. One per exchange.
+class audit_limiter {
+ public:
+  using clock = std::chrono::steady_clock;
+  explicit audit_limiter(auth_failure_budget budget = {}) : budget_(budget) {}
+
+  // Records (or counts) one authentication failure from remote. account is
+  // the claimed name when it is a known account, else empty.
+  void auth_failure(storage::audit_log& log, const std::string& remote, const std::string& account,
+                    int status, clock::time_point now = clock::now());
+  // Writes the counter records of the windows that have ended (all of them
+  // when everything is true, at shutdown).
+  void flush(storage::audit_log& log, bool everything, clock::time_point now = clock::now());
+
+  // True at most once a second: may GET .../checkpoint sign a fresh one?
+  bool fresh_checkpoint_allowed(clock::time_point now = clock::now());
+
+ private:
+  struct window {
+    clock::time_point start;
+    unsigned recorded = 0;
+    std::uint64_t suppressed = 0;
+    int status = 401;
+  };
+  void emit_counter(storage::audit_log& log, const std::string& remote, const window& w);
+
+  auth_failure_budget budget_;
+  std::mutex mutex_;
+  std::map<std::string, window, std::less<>> windows_;
+  clock::time_point overall_start_{};
+  unsigned overall_recorded_ = 0;
+  clock::time_point last_sweep_{};
+  clock::time_point last_checkpoint_{};
+};
+
+class audit_service {
+ public:
+  // GET /cairn/v1/audit[/checkpoint|/proof|/consistency] for an
+  // authenticated account: endpoint is the path segment after "audit" ("",
+  // "checkpoint", "proof", "consistency"; anything else is a 404).
+  // Non-auditors get 403 (and a denied record).
+  static void handle(exchange& ex, const snapshot& snap, const account& who, const request& req,
+                     const peer_info& peer, std::string_view endpoint, std::string_view query,
+                     respond_fn respond);
+
+  // Runs a pull endpoint, then records the versions its response carried
+  // and sends the response once the record is durable.
+  static void pull(taxii_call& c, response (*endpoint)(const taxii_call& c));
+
+  // The record entry for a request of c (account, remote, root, collection).
+  static storage::audit_entry entry(const taxii_call& c, std::string action, int status);
+
+  // An authenticated request refused by policy (403, or 404 for a
+  // collection the account may not see). collection_id may be empty.
+  static void denied(exchange& ex, const account& who, const peer_info& peer,
+                     std::string_view api_root, std::string_view collection_id, int status);
+
+  // Failed authentication (wrong credentials or refused by the throttle).
+  // claimed: the account name given, if any; kept only when it names an
+  // account of snap (a password typed as a name is never recorded).
+  static void auth_failure(exchange& ex, const snapshot& snap, const peer_info& peer,
+                           std::string_view claimed, int status);
+};
+
+}  // namespace cairn::server
