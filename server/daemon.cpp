@@ -90,6 +90,19 @@ int serve(const std::filesystem::path& config_path, logger& log, const serve_hoo
                     {{"problems", fresh.error().message}});
         } else {
           const std::string sha = fresh->sha256;
+          // The TLS context (certificate, client CA, CRL) is built once at
+          // start; say so rather than let an operator believe a new CRL is
+          // in force.
+          const auto before = (*ex)->current();
+          const auto& running = before->cfg->tls;
+          const bool verifies_clients = running.client_ca.has_value();
+          if (fresh->tls.cert != running.cert || fresh->tls.key != running.key ||
+              fresh->tls.client_ca != running.client_ca || fresh->tls.crl != running.crl ||
+              verifies_clients) {
+            log.warn("tls settings and files are read at start only; restart to apply changes",
+                     {{"client_ca", fresh->tls.client_ca ? fresh->tls.client_ca->string() : ""},
+                      {"crl", fresh->tls.crl ? fresh->tls.crl->string() : ""}});
+          }
           auto new_limits = limits_of(*fresh);
           const auto new_max = fresh->limits.max_connections;
           if (auto r = (*ex)->apply(std::move(*fresh)); !r) {

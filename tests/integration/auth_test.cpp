@@ -292,6 +292,8 @@ TEST_CASE("client certificates: chain, dates, CRL, key and purpose are verified"
   srv.reload(setup);
   REQUIRE(srv.wait_for_log("config loaded", offset));
   check_401(get(*good, "/taxii2/"));
+  // A new CRL needs a restart, and the reload says so.
+  CHECK(srv.log_text().find("restart to apply", offset) != std::string::npos);
 }
 
 TEST_CASE("1,000 wrong passwords: a few KDF runs, then 429 with Retry-After", "[auth]") {

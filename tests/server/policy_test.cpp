@@ -128,3 +128,24 @@ TEST_CASE("may_receive: clearance at least the level, or the publisher itself") 
     }
   }
 }
+
+TEST_CASE("a certificate fingerprint names at most one account") {
+  const std::string fp(64, 'a');
+  auto text = [&](const std::string& second_fp) {
+    return R"({"listen": "127.0.0.1:0", "data_dir": "d",
+      "tls": {"cert": "c", "key": "k", "client_ca": "ca"},
+      "discovery": {"title": "t"}, "api_roots": {},
+      "accounts": [
+        {"name": "one", "client_cert_sha256": ")" +
+           fp + R"("},
+        {"name": "two", "client_cert_sha256": ")" +
+           second_fp + R"("}]})";
+  };
+  REQUIRE(server::parse_config(text(std::string(64, 'b')), "/"));
+  auto dup = server::parse_config(text(fp), "/");
+  REQUIRE_FALSE(dup);
+  // The same fingerprint written another way is the same certificate.
+  std::string colons;
+  for (int i = 0; i < 32; ++i) colons += std::string(i ? ":" : "") + "AA";
+  REQUIRE_FALSE(server::parse_config(text(colons), "/"));
+}

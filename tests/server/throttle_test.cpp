@@ -293,3 +293,27 @@ TEST_CASE("the router limits requests per account and says when to retry") {
   CHECK(s.get("/taxii2/", basic("bob", "bob-pw"), "192.0.2.1").result() == http::status::ok);
   CHECK(s.get("/cairn/v1/health", "", "192.0.2.1").result() == http::status::ok);
 }
+
+TEST_CASE("the abuse limits are optional config keys with defaults and bounds") {
+  const auto defaults = parse(config_text("/d", "")).limits;
+  CHECK(defaults.requests_per_second == 200);
+  CHECK(defaults.request_burst == 400);
+  CHECK(defaults.auth_failures_per_minute == 6);
+  CHECK(defaults.auth_failure_burst == 10);
+  CHECK(defaults.auth_failure_burst_per_address == 30);
+  const auto set = parse(config_text("/d", R"("requests_per_second": 0, "request_burst": 9,
+      "auth_failures_per_minute": 2, "auth_failure_burst": 3,
+      "auth_failure_burst_per_address": 4)"))
+                       .limits;
+  CHECK(set.requests_per_second == 0);
+  CHECK(set.request_burst == 9);
+  CHECK(set.auth_failures_per_minute == 2);
+  CHECK(set.auth_failure_burst == 3);
+  CHECK(set.auth_failure_burst_per_address == 4);
+  for (const std::string bad : {R"("auth_failures_per_minute": 0)", R"("auth_failure_burst": 0)",
+                                R"("request_burst": 0)", R"("auth_failure_burst_per_address": -1)",
+                                R"("requests_per_second": "10")", R"("auth_failure_bursts": 5)"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_config(config_text("/d", bad), "/"));
+  }
+}
