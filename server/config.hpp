@@ -54,8 +54,8 @@ struct limits_config {
   // Abuse limits (server/throttle.hpp). Requests per authenticated account:
   // a token bucket refilled at requests_per_second (0: no limit) holding at
   // most request_burst.
-  std::uint32_t requests_per_second = 200;
-  std::uint32_t request_burst = 400;
+  std::uint32_t requests_per_second = 2000;
+  std::uint32_t request_burst = 10000;
   // Failed authentication: buckets per account name and per remote address,
   // each refilled at auth_failures_per_minute, holding at most the burst.
   std::uint32_t auth_failures_per_minute = 6;

@@ -296,8 +296,8 @@ TEST_CASE("the router limits requests per account and says when to retry") {
 
 TEST_CASE("the abuse limits are optional config keys with defaults and bounds") {
   const auto defaults = parse(config_text("/d", "")).limits;
-  CHECK(defaults.requests_per_second == 200);
-  CHECK(defaults.request_burst == 400);
+  CHECK(defaults.requests_per_second == 2000);
+  CHECK(defaults.request_burst == 10000);
   CHECK(defaults.auth_failures_per_minute == 6);
   CHECK(defaults.auth_failure_burst == 10);
   CHECK(defaults.auth_failure_burst_per_address == 30);
