@@ -60,7 +60,7 @@ struct limits_config {
   // each refilled at auth_failures_per_minute, holding at most the burst.
   std::uint32_t auth_failures_per_minute = 6;
   std::uint32_t auth_failure_burst = 10;  // per account name
-  std::uint32_t auth_failure_burst_per_address = 30;
+  std::uint32_t auth_failure_burst_per_address = 50;
 };
 
 struct discovery_config {

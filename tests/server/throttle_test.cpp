@@ -300,7 +300,7 @@ TEST_CASE("the abuse limits are optional config keys with defaults and bounds") 
   CHECK(defaults.request_burst == 10000);
   CHECK(defaults.auth_failures_per_minute == 6);
   CHECK(defaults.auth_failure_burst == 10);
-  CHECK(defaults.auth_failure_burst_per_address == 30);
+  CHECK(defaults.auth_failure_burst_per_address == 50);
   const auto set = parse(config_text("/d", R"("requests_per_second": 0, "request_burst": 9,
       "auth_failures_per_minute": 2, "auth_failure_burst": 3,
       "auth_failure_burst_per_address": 4)"))
