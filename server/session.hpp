@@ -13,6 +13,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -56,6 +57,9 @@ class session : public std::enable_shared_from_this<session> {
   boost::beast::ssl_stream<boost::beast::tcp_stream> stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  // Refuses over-long chunk extensions; the parser keeps a reference to it.
+  std::function<void(std::uint64_t, boost::beast::string_view, boost::beast::error_code&)>
+      chunk_header_check_;
   request_handler& handler_;
   session_limits limits_;
   std::shared_ptr<session_registry> registry_;
