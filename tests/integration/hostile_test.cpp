@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
@@ -219,7 +220,7 @@ TEST_CASE("oversized heads, bodies, JSON and pages get clear errors", "[hostile]
       check_taxii_error(*r, 413);
     }
   }
-  SECTION("JSON nested deeper than max_json_depth is a 422 naming the depth") {
+  SECTION("JSON nested deeper than max_json_depth is a 422 that says so") {
     std::string deep = "{\"objects\":[";
     for (int i = 0; i < 200; ++i) deep += "[";
     for (int i = 0; i < 200; ++i) deep += "]";
@@ -228,7 +229,7 @@ TEST_CASE("oversized heads, bodies, JSON and pages get clear errors", "[hostile]
     auto r = c.request("POST", k_objects, {{"Accept", k_taxii}, {"Content-Type", k_taxii}}, deep);
     REQUIRE(r);
     check_taxii_error(*r, 422);
-    CHECK(r->body.find("depth") != std::string::npos);
+    CHECK(r->body.find("nesting deeper than 64 levels") != std::string::npos);
   }
   SECTION("more objects than max_objects_per_request is a 422") {
     // The default limit is 10000 objects.
@@ -241,14 +242,17 @@ TEST_CASE("oversized heads, bodies, JSON and pages get clear errors", "[hostile]
   }
   SECTION("limit above page_size is cut to page_size, bad limits are 400") {
     auto c = srv.client("admin");
-    for (const char* bad : {"0", "-1", "abc", "99999999999999999999999"}) {
+    for (const char* bad : {"0", "-1", "abc", "5x", "", "-99999999999999999999999"}) {
+      INFO("limit=" << bad);
       auto r = c.request("GET", k_objects + "?limit=" + bad, {{"Accept", k_taxii}});
       REQUIRE(r);
       check_taxii_error(*r, 400);
     }
-    auto r = c.request("GET", k_objects + "?limit=100000000", {{"Accept", k_taxii}});
-    REQUIRE(r);
-    CHECK(r->status == 200);
+    for (const char* big : {"100000000", "99999999999999999999999"}) {
+      auto r = c.request("GET", k_objects + "?limit=" + big, {{"Accept", k_taxii}});
+      REQUIRE(r);
+      CHECK(r->status == 200);
+    }
   }
   SECTION("a forged next token is a 400") {
     auto c = srv.client("admin");
@@ -262,12 +266,14 @@ TEST_CASE("oversized heads, bodies, JSON and pages get clear errors", "[hostile]
 TEST_CASE("Slowloris: 1000 trickling connections are closed by the deadline", "[hostile][slow]") {
   constexpr int k_connections = 1000;
   constexpr int k_request_timeout_s = 6;
+  constexpr auto k_trickle = std::chrono::seconds(5);
   if (!raise_fd_limit(4 * k_connections + 256)) return;
   auto setup = default_setup();
-  // The request deadline is shorter than the trickle interval plus one, so a
-  // deadline that each byte extended would let every connection live on.
+  // The request deadline (6 s) is longer than the trickle interval (5 s): a
+  // deadline that each byte pushed back would keep every connection alive.
+  // The idle timeout only has to outlast opening all the connections.
   setup.limits_json = "\"request_timeout_s\": " + std::to_string(k_request_timeout_s) +
-                      ", \"idle_timeout_s\": 3, \"handshake_timeout_s\": 10";
+                      ", \"idle_timeout_s\": 60, \"handshake_timeout_s\": 10";
   test_server srv(setup);
 
   auto normal = srv.client("reader");
@@ -277,72 +283,95 @@ TEST_CASE("Slowloris: 1000 trickling connections are closed by the deadline", "[
 
   auto tls = clients::tls_context::make(srv.options("admin"));
   REQUIRE(tls);
+  using clock = std::chrono::steady_clock;
   struct slow {
     clients::raw_connection conn;
-    std::chrono::steady_clock::time_point first_byte;
-    std::chrono::steady_clock::time_point closed_at{};
+    clock::time_point first_byte{};
+    clock::time_point closed_at{};
     bool closed = false;
+    bool got_408 = false;
   };
   std::vector<slow> conns;
   conns.reserve(k_connections);
-  const std::string request = "POST " + k_objects + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
   for (int i = 0; i < k_connections; ++i) {
     auto c = connect(srv, *tls);
     c.set_timeout(2s);
-    REQUIRE(c.write(request.substr(0, 1)));
-    conns.push_back({std::move(c), std::chrono::steady_clock::now()});
+    conns.push_back({std::move(c)});
   }
-  const auto all_open = std::chrono::steady_clock::now();
+  // Every connection starts its request now, one byte each.
+  const std::string request = "POST " + k_objects + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  for (auto& s : conns) {
+    REQUIRE(s.conn.write(request.substr(0, 1)));
+    s.first_byte = clock::now();
+  }
+  const auto last_first_byte = clock::now();
 
+  // The attackers: a byte every 5 s to each open connection; each connection
+  // is checked about every sweep (no Catch2 assertions off the main thread).
+  const auto give_up = last_first_byte + std::chrono::seconds(k_request_timeout_s) + 20s;
+  std::atomic<std::size_t> open_count{conns.size()};
+  double longest_sweep_ms = 0;
+  std::thread attackers([&] {
+    std::size_t next_byte = 1;
+    auto next_trickle = last_first_byte + k_trickle;
+    while (open_count > 0 && clock::now() < give_up) {
+      const auto sweep_start = clock::now();
+      const bool trickle = sweep_start >= next_trickle;
+      for (auto& s : conns) {
+        if (s.closed) continue;
+        auto got = s.conn.read_available(1ms);
+        if (got && got->find(" 408 ") != std::string::npos) s.got_408 = true;
+        if (!got || s.conn.peer_closed() || !s.conn.is_open()) {
+          s.closed = true;
+          s.closed_at = clock::now();
+          --open_count;
+        } else if (trickle) {
+          (void)s.conn.write(request.substr(next_byte % request.size(), 1));
+        }
+      }
+      if (trickle) {
+        ++next_byte;
+        next_trickle += k_trickle;
+      }
+      longest_sweep_ms =
+          std::max(longest_sweep_ms,
+                   std::chrono::duration<double, std::milli>(clock::now() - sweep_start).count());
+    }
+  });
   // The normal client while the slow ones hold their connections.
   const auto during = latencies(normal, 300);
   const double during_p99 = percentile(during, 0.99);
+  attackers.join();
 
-  // Trickle one byte every 5 s to each connection still open; watch them close.
-  std::size_t next_byte = 1;
-  auto next_trickle = all_open + 5s;
-  const auto deadline = conns.back().first_byte + std::chrono::seconds(k_request_timeout_s) + 10s;
-  std::size_t open_count = conns.size();
-  std::size_t answered_408 = 0;
-  while (open_count > 0 && std::chrono::steady_clock::now() < deadline) {
-    for (auto& s : conns) {
-      if (s.closed) continue;
-      auto got = s.conn.read_available(1ms);
-      if (got && got->find(" 408 ") != std::string::npos) ++answered_408;
-      if (!got || s.conn.peer_closed() || !s.conn.is_open()) {
-        s.closed = true;
-        s.closed_at = std::chrono::steady_clock::now();
-        --open_count;
-      }
-    }
-    if (std::chrono::steady_clock::now() >= next_trickle) {
-      for (auto& s : conns) {
-        if (!s.closed) (void)s.conn.write(request.substr(next_byte % request.size(), 1));
-      }
-      ++next_byte;
-      next_trickle += 5s;
-    }
-  }
   CHECK(open_count == 0);
   std::chrono::milliseconds longest{0};
+  std::size_t answered_408 = 0;
   for (const auto& s : conns) {
+    answered_408 += s.got_408;
     if (s.closed) {
       longest = std::max(longest, std::chrono::duration_cast<std::chrono::milliseconds>(
                                       s.closed_at - s.first_byte));
     }
   }
-  // Each connection was closed within its request deadline (plus the sweep's
-  // own lag), not after the trickled bytes kept it alive.
-  CHECK(longest < std::chrono::seconds(k_request_timeout_s + 5));
-  CHECK(answered_408 > 0);
+  // Each connection was seen closed within its request deadline plus the
+  // time one sweep over all connections takes (detection lag) and a margin,
+  // well before a second trickle interval would have ended.
+  const auto allowed_life = std::chrono::seconds(k_request_timeout_s) +
+                            std::chrono::milliseconds(static_cast<long>(longest_sweep_ms)) + 2s;
+  CHECK(longest < allowed_life);
+  // (The session answers a request timeout with 408, but Beast's tcp_stream
+  // closes the socket when its timer fires, so the answer seldom gets out;
+  // the count is reported, not asserted.)
 
   // Loose: p99 under load within twice the baseline, floored at 20 ms so that
   // scheduler noise on a busy machine does not decide the outcome.
   const double allowed = 2.0 * std::max(base_p99, 20.0);
-  WARN("slowloris: " << k_connections << " connections, longest life " << longest.count()
-                     << " ms (deadline " << k_request_timeout_s << " s), 408 answers "
-                     << answered_408 << ", normal client p99 " << base_p99 << " ms baseline, "
-                     << during_p99 << " ms under attack");
+  WARN("slowloris: " << k_connections
+                     << " connections trickling a byte every 5 s, all closed: " << (open_count == 0)
+                     << ", longest life " << longest.count() << " ms (request deadline "
+                     << k_request_timeout_s << " s, sweep " << longest_sweep_ms
+                     << " ms), 408 answers " << answered_408 << ", normal client p99 " << base_p99
+                     << " ms baseline, " << during_p99 << " ms under attack");
   CHECK(during_p99 <= allowed);
   expect_healthy(srv);
 }

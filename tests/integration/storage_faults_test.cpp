@@ -130,6 +130,10 @@ TEST_CASE("a small map grows up to max_map_size, then writes get 507 and reads g
   // And it stopped at its limit with a TAXII error.
   REQUIRE(filled.refusal_status == 507);
   check_error_resource(507, filled.refusal_body);
+  WARN("small map: " << filled.acknowledged_ids.size() << " objects (" << filled.acknowledged_bytes
+                     << " bytes) acknowledged with map_size " << map_size << " and max_map_size "
+                     << max_map_size << ", then " << filled.refusal_status << ": "
+                     << filled.refusal_body);
 
   // Reads go on while the store is full, and nothing acknowledged is lost.
   check_all_present(srv, filled.acknowledged_ids);
@@ -175,6 +179,9 @@ TEST_CASE("a file system without space: 507/503, nothing acknowledged lost, read
   CHECK(!filled.acknowledged_ids.empty());
   REQUIRE((filled.refusal_status == 507 || filled.refusal_status == 503));
   check_error_resource(filled.refusal_status, filled.refusal_body);
+  WARN("full tmpfs: " << filled.acknowledged_ids.size() << " objects (" << filled.acknowledged_bytes
+                      << " bytes) acknowledged on a 3 MiB tmpfs, then " << filled.refusal_status
+                      << ": " << filled.refusal_body);
 
   check_all_present(srv, filled.acknowledged_ids);
   auto c = srv.client("reader");

@@ -40,6 +40,13 @@ TEST_CASE("stress: concurrent publishers, pullers and reloads", "[stress]") {
 
   std::atomic<int> publishers_done{0};
   std::atomic<int> failures{0};
+  std::mutex error_mutex;
+  std::string first_error;
+  auto note = [&](const std::string& what) {
+    ++failures;
+    std::lock_guard lock(error_mutex);
+    if (first_error.empty()) first_error = what;
+  };
   std::atomic<long> pulled{0};
   std::mutex acked_mutex;
   std::set<std::string> acked;
@@ -49,7 +56,7 @@ TEST_CASE("stress: concurrent publishers, pullers and reloads", "[stress]") {
     threads.emplace_back([&, p] {
       auto c = clients::taxii_client::make(srv.options(p % 2 ? "admin" : "bot"));
       if (!c) {
-        ++failures;
+        note(c.error().message);
         ++publishers_done;
         return;
       }
@@ -62,7 +69,7 @@ TEST_CASE("stress: concurrent publishers, pullers and reloads", "[stress]") {
         }
         auto s = c->add_objects(k_root, "intel", envelope(objs));
         if (!s || s->success_count != per_request) {
-          ++failures;
+          note(s ? s->json : s.error().message);
           continue;
         }
         std::lock_guard lock(acked_mutex);
@@ -75,7 +82,7 @@ TEST_CASE("stress: concurrent publishers, pullers and reloads", "[stress]") {
     threads.emplace_back([&, p] {
       auto c = clients::taxii_client::make(srv.options(p % 2 ? "reader" : "admin"));
       if (!c) {
-        ++failures;
+        note(c.error().message);
         return;
       }
       while (publishers_done < publishers) {
@@ -87,7 +94,7 @@ TEST_CASE("stress: concurrent publishers, pullers and reloads", "[stress]") {
           if (p % 3 == 0) {
             auto m = c->manifest(k_root, "intel", f);
             if (!m) {
-              ++failures;
+              note(m.error().message);
               break;
             }
             more = m->more;
@@ -95,7 +102,7 @@ TEST_CASE("stress: concurrent publishers, pullers and reloads", "[stress]") {
           } else {
             auto e = c->get_objects(k_root, "intel", f);
             if (!e) {
-              ++failures;
+              note(e.error().message);
               break;
             }
             pulled += static_cast<long>(e->objects.size());
@@ -105,7 +112,7 @@ TEST_CASE("stress: concurrent publishers, pullers and reloads", "[stress]") {
           if (!more) break;
           f.next = next;
         }
-        if (!c->collections(k_root)) ++failures;
+        if (auto l = c->collections(k_root); !l) note(l.error().message);
       }
     });
   }
@@ -117,6 +124,7 @@ TEST_CASE("stress: concurrent publishers, pullers and reloads", "[stress]") {
     CHECK(srv.wait_for_log("config loaded", offset));
   }
   for (auto& t : threads) t.join();
+  INFO("first failure: " << first_error);
   CHECK(failures == 0);
   CHECK(static_cast<int>(acked.size()) == publishers * requests * per_request);
 
