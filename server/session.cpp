@@ -4,6 +4,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <cctype>
+#include <limits>
 #include <string_view>
 
 #include "server/request_checks.hpp"
@@ -120,6 +121,11 @@ void session::on_bytes(beast::error_code ec, std::size_t n, bool first) {
 
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
+  // The real limit depends on the endpoint and is applied once the head is
+  // read (on_header); Beast's 1 MB default must not refuse a body first.
+  // (Not boost::none: Beast 1.74 compares the length against the optional,
+  // and every length is greater than none.)
+  parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
   parser_->eager(false);
   // The whole head is buffered, so this completes without waiting on the peer.
   http::async_read_header(
