@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cinttypes>
 
+#include "clients/audit_proof.hpp"
 #include "clients/durable_file.hpp"
 #include "clients/progress_meter.hpp"
 #include "clients/publisher.hpp"
@@ -515,7 +516,46 @@ int cmd_delete(const cli_args& a, cli_io& io) {
   return exit_ok;
 }
 
+// Reads a whole file ('-': standard input) of at most max bytes.
+result<std::string> read_input(cli_io& io, const std::string& path, std::size_t max) {
+  if (path == "-") {
+    if (!io.read_stdin) return fail("standard input is not available");
+    return io.read_stdin();
+  }
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return fail("cannot read " + path);
+  std::string text;
+  char buf[65536];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0 && text.size() <= max) text.append(buf, n);
+  std::fclose(f);
+  if (text.size() > max) return fail(path + " is larger than " + std::to_string(max) + " bytes");
+  return text;
+}
+
+int cmd_audit_verify_proof(const cli_args& a, cli_io& io) {
+  proof_inputs in;
+  auto records = read_input(io, a.record_file, std::size_t{1} << 30);
+  if (!records) return fail_with(io, records.error());
+  in.records = std::move(*records);
+  auto key = read_input(io, a.public_key_file, 16 * 1024);
+  if (!key) return fail_with(io, key.error());
+  in.public_key_pem = std::move(*key);
+  if (!a.checkpoint_file.empty()) {
+    auto cp = read_input(io, a.checkpoint_file, 1 << 20);
+    if (!cp) return fail_with(io, cp.error());
+    in.checkpoint_json = std::move(*cp);
+  }
+  auto client = connect(a);
+  if (!client) return fail_with(io, client.error());
+  auto out = verify_record_proofs(*client, in);
+  if (!out) return fail_with(io, out.error());
+  for (const auto& line : out->lines) print(io.out, line + "\n");
+  return out->ok ? exit_ok : exit_failure;
+}
+
 int cmd_audit(const cli_args& a, cli_io& io) {
+  if (!a.positionals.empty()) return cmd_audit_verify_proof(a, io);
   auto client = connect(a);
   if (!client) return fail_with(io, client.error());
   std::string base = "/cairn/v1/audit";

@@ -25,7 +25,7 @@ struct option_spec {
   unsigned commands;
 };
 
-constexpr std::array<option_spec, 34> options_table{{
+constexpr std::array<option_spec, 37> options_table{{
     {"--url", true, all_commands},
     {"--user", true, all_commands},
     {"--password-file", true, all_commands},
@@ -60,6 +60,9 @@ constexpr std::array<option_spec, 34> options_table{{
     {"--collection", true, bit(cli_command::audit)},
     {"--action", true, bit(cli_command::audit)},
     {"--until", true, bit(cli_command::audit)},
+    {"--record", true, bit(cli_command::audit)},
+    {"--checkpoint", true, bit(cli_command::audit)},
+    {"--public-key", true, bit(cli_command::audit)},
 }};
 
 struct command_spec {
@@ -79,7 +82,7 @@ constexpr std::array<command_spec, 9> commands_table{{
     {cli_command::manifest, "manifest", 1, 1, "COLLECTION"},
     {cli_command::status, "status", 1, 1, "STATUS_ID"},
     {cli_command::delete_object, "delete", 2, 2, "COLLECTION OBJECT_ID"},
-    {cli_command::audit, "audit", 0, 0, ""},
+    {cli_command::audit, "audit", 0, 1, "[verify-proof]"},
 }};
 
 const command_spec* find_command(std::string_view name) {
@@ -363,6 +366,12 @@ result<cli_args> parse_cli_args(const std::vector<std::string>& args, const env_
       out.audit_collection = value;
     } else if (name == "--action") {
       out.audit_action = value;
+    } else if (name == "--record") {
+      out.record_file = value;
+    } else if (name == "--checkpoint") {
+      out.checkpoint_file = value;
+    } else if (name == "--public-key") {
+      out.public_key_file = value;
     }
   }
   if (!out.versions.empty()) {
@@ -373,6 +382,22 @@ result<cli_args> parse_cli_args(const std::vector<std::string>& args, const env_
     return fail(usage);
   }
   out.positionals = std::move(positionals);
+  if (out.command == cli_command::audit) {
+    const bool verify = !out.positionals.empty();
+    if (verify && out.positionals[0] != "verify-proof") {
+      return fail("cairn audit takes filters, or the word verify-proof, not \"" +
+                  out.positionals[0] + "\"");
+    }
+    if (verify && (out.record_file.empty() || out.public_key_file.empty())) {
+      return fail(
+          "usage: cairn audit verify-proof --record FILE --public-key PEM "
+          "[--checkpoint FILE] [options]");
+    }
+    if (!verify && (!out.record_file.empty() || !out.public_key_file.empty() ||
+                    !out.checkpoint_file.empty())) {
+      return fail("--record, --public-key and --checkpoint go with cairn audit verify-proof");
+    }
+  }
   if (out.list_versions && !out.versions.empty()) {
     return fail("get --versions lists every version; it takes no --version");
   }
@@ -608,6 +633,18 @@ Options:
 Examples:
   cairn audit --object indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f --action pull
   cairn audit --account acme --since 2026-01-01T00:00:00Z --json
+
+usage: cairn audit verify-proof --record FILE --public-key PEM [--checkpoint FILE]
+
+Checks records (one JSON record per line, as `cairn audit --json` prints
+them; '-' reads stdin) against a checkpoint signed with the public key you
+were given by the operator (audit-signing.pub): each record's hash, and its
+inclusion proof up to the checkpoint's root, computed here, not trusted from
+the server. Without --checkpoint the server's latest is fetched (and must be
+signed by that key). Exit 1 if any record fails.
+
+  cairn audit --object indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f --json > got.jsonl
+  cairn audit verify-proof --record got.jsonl --public-key audit-signing.pub
 )";
       break;
   }

@@ -74,6 +74,10 @@ struct cli_args {
   std::string audit_collection;
   std::string audit_action;
   std::string until;
+  // audit verify-proof
+  std::string record_file;      // --record: records as `cairn audit --json` prints them
+  std::string checkpoint_file;  // --checkpoint: a saved checkpoint (default: the latest)
+  std::string public_key_file;  // --public-key: the trusted signing key (PEM)
 };
 
 // Looks up an environment variable; not-found is nullopt.

@@ -4,6 +4,7 @@
 // records, the auth-failure budget, and `cairnd audit verify`.
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "clients/cli.hpp"
 #include "formats/audit_record.hpp"
 #include "formats/ed25519.hpp"
 #include "formats/json.hpp"
@@ -429,4 +431,111 @@ TEST_CASE("cairnd audit verify checks a stopped server's data directory") {
   CHECK(run_cairnd({"audit", "verify"}, out) == 2);
   CHECK(run_cairnd({"audit", "verify", "--data", data, "--bogus"}, out) == 2);
   CHECK(run_cairnd({"audit", "verify", "--data", (srv.dir() / "nothing").string()}, out) == 1);
+}
+
+namespace {
+
+// Runs `cairn ARGS` in-process as the auditor; returns the exit code and
+// fills output with what it printed.
+int run_cairn(const test_server& srv, std::vector<std::string> args, std::string& output) {
+  const auto out_path = srv.dir() / "cli.out";
+  std::FILE* out = std::fopen(out_path.c_str(), "w+");
+  REQUIRE(out);
+  clients::cli_io io;
+  io.out = out;
+  io.err = out;
+  io.env = [](std::string_view name) -> std::optional<std::string> {
+    if (name == "CAIRN_PASSWORD") return std::string("auditor-password");
+    return std::nullopt;
+  };
+  args.insert(args.end(), {"--url", srv.discovery_url(), "--cacert",
+                           (srv.dir() / "server.pem").string(), "--user", "auditor"});
+  const int rc = clients::run_cli(args, io);
+  std::fclose(out);
+  output = read_file(out_path);
+  return rc;
+}
+
+}  // namespace
+
+TEST_CASE("cairn audit verify-proof checks records against a signed checkpoint") {
+  test_server srv;
+  auto admin = srv.client("admin");
+  const std::string x = random_stix_id("indicator");
+  REQUIRE(admin.add_objects("/api1/", "open",
+                            envelope({make_indicator(x, "2026-03-01T00:00:00.000Z")})));
+  REQUIRE(srv.client("reader").get_objects("/api1/", "open"));
+  const std::string pub = (srv.dir() / "data" / "audit-signing.pub").string();
+
+  std::string out;
+  REQUIRE(run_cairn(srv, {"audit", "--object", x, "--json"}, out) == 0);
+  const auto records = srv.dir() / "x.jsonl";
+  {
+    std::ofstream f(records);
+    f << out;
+  }
+  REQUIRE(std::count(out.begin(), out.end(), '\n') == 2);  // the publish and reader's pull
+
+  CHECK(run_cairn(srv, {"audit", "verify-proof", "--record", records.string(), "--public-key", pub},
+                  out) == 0);
+  CHECK(out.find("2 of 2 records verified") != std::string::npos);
+  CHECK(out.find("included (pull by 'reader'") != std::string::npos);
+
+  // A saved checkpoint works as well, until records come after it.
+  auto auditor = srv.client("auditor");
+  const auto cp_path = srv.dir() / "checkpoint.json";
+  {
+    std::ofstream f(cp_path);
+    f << get_json(auditor, "/cairn/v1/audit/checkpoint").body;
+  }
+  CHECK(run_cairn(srv,
+                  {"audit", "verify-proof", "--record", records.string(), "--public-key", pub,
+                   "--checkpoint", cp_path.string()},
+                  out) == 0);
+  REQUIRE(srv.client("reader").get_objects("/api1/", "open"));
+  std::string later;
+  REQUIRE(run_cairn(srv, {"audit", "--object", x, "--action", "pull", "--json"}, later) == 0);
+  const auto later_path = srv.dir() / "later.jsonl";
+  {
+    std::ofstream f(later_path);
+    f << later;
+  }
+  CHECK(run_cairn(srv,
+                  {"audit", "verify-proof", "--record", later_path.string(), "--public-key", pub,
+                   "--checkpoint", cp_path.string()},
+                  out) == 1);
+  CHECK(out.find("not covered by the checkpoint") != std::string::npos);
+
+  // A record edited after the fact fails.
+  std::string edited = read_file(records);
+  const auto at = edited.find("\"account\":\"reader\"");
+  REQUIRE(at != std::string::npos);
+  edited.replace(at, 18, "\"account\":\"nobody\"");
+  const auto edited_path = srv.dir() / "edited.jsonl";
+  {
+    std::ofstream f(edited_path);
+    f << edited;
+  }
+  CHECK(run_cairn(srv,
+                  {"audit", "verify-proof", "--record", edited_path.string(), "--public-key", pub},
+                  out) == 1);
+  CHECK(out.find("FAILED") != std::string::npos);
+
+  // Another key than the log's: refused outright.
+  auto other = formats::ed25519_key::generate();
+  REQUIRE(other);
+  const auto other_pub = srv.dir() / "other.pub";
+  {
+    std::ofstream f(other_pub);
+    f << other->public_pem();
+  }
+  CHECK(run_cairn(srv,
+                  {"audit", "verify-proof", "--record", records.string(), "--public-key",
+                   other_pub.string()},
+                  out) == 1);
+  CHECK(out.find("another signing key") != std::string::npos);
+
+  CHECK(run_cairn(srv, {"audit", "verify-proof", "--public-key", pub}, out) == 2);
+  CHECK(run_cairn(srv, {"audit", "verify-prof", "--record", records.string()}, out) == 2);
+  CHECK(run_cairn(srv, {"audit", "--record", records.string()}, out) == 2);
 }
