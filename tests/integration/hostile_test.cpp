@@ -363,9 +363,11 @@ TEST_CASE("Slowloris: 1000 trickling connections are closed by the deadline", "[
   // closes the socket when its timer fires, so the answer seldom gets out;
   // the count is reported, not asserted.)
 
-  // Loose: p99 under load within twice the baseline, floored at 20 ms so that
-  // scheduler noise on a busy machine does not decide the outcome.
-  const double allowed = 2.0 * std::max(base_p99, 20.0);
+  // Loose: p99 under load within twice the baseline, the baseline floored at
+  // 50 ms so that scheduler noise on a busy 2-core machine (other test
+  // processes, sanitizer builds) does not decide the outcome; a server that
+  // the slow connections starved would take seconds.
+  const double allowed = 2.0 * std::max(base_p99, 50.0);
   WARN("slowloris: " << k_connections
                      << " connections trickling a byte every 5 s, all closed: " << (open_count == 0)
                      << ", longest life " << longest.count() << " ms (request deadline "
