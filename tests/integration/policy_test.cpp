@@ -26,6 +26,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "formats/json.hpp"
 #include "formats/stix.hpp"
@@ -495,8 +496,16 @@ listing fetch(clients::taxii_client& c, const model& m, const std::string& col, 
   const std::size_t limit = q.limit > 0 ? std::min<std::size_t>(q.limit, page_size) : page_size;
   listing out;
   auto f = q.filters();
+  // No Catch assertions here: the property test runs this on several
+  // threads; every problem becomes a difference.
   while (true) {
-    auto res = get(c, path + f.to_query());
+    auto got =
+        c.request("GET", path + f.to_query(), {{"Accept", "application/taxii+json;version=2.1"}});
+    if (!got) {
+      d.add(context + ": " + got.error().message);
+      return out;
+    }
+    const auto& res = *got;
     if (res.status != 200) {
       out.status = res.status;
       out.body = res.body;
@@ -504,8 +513,12 @@ listing fetch(clients::taxii_client& c, const model& m, const std::string& col, 
     }
     out.status = 200;
     ++out.pages;
-    auto doc = parse(res.body);
-    const auto root = doc.root();
+    auto doc = formats::parse_json(res.body);
+    if (!doc) {
+      d.add(context + ": the body is not JSON");
+      return out;
+    }
+    const auto root = doc->root();
     std::vector<std::string> dates;  // date_added of each entry, as the oracle knows it
     std::size_t entries = 0;
     auto note = [&](const std::string& id, const std::string& version,
@@ -565,9 +578,11 @@ listing fetch(clients::taxii_client& c, const model& m, const std::string& col, 
     // `more` must mean more visible records: a page of nothing with more
     // would say that withheld ones exist.
     d.expect(entries > 0, context + ": more on an empty page");
-    REQUIRE(next_v);
+    if (!next_v || out.pages > 5000) {
+      d.add(context + ": more without next, or endless paging");
+      return out;
+    }
     f.next = std::string(next_v->as_string());
-    REQUIRE(out.pages < 5000);
   }
 }
 
@@ -625,6 +640,7 @@ void check_collection(clients::taxii_client& c, const model& m, const std::strin
   std::sort(some_ids.begin(), some_ids.end());
   some_ids.erase(std::unique(some_ids.begin(), some_ids.end()), some_ids.end());
   const std::string middle = list[list.size() * 11 / 20].date_added;
+  const std::string late = list[list.size() * 19 / 20].date_added;
 
   std::vector<std::pair<std::string, query>> list_queries = {
       {"default", {}},
@@ -648,7 +664,7 @@ void check_collection(clients::taxii_client& c, const model& m, const std::strin
           v.insert(v.begin(), "first");
           return v;
         }()}},
-      {"limit 1, all, added_after", {middle, 1, {}, {}, {"all"}}},
+      {"limit 1, all, added_after", {late, 1, {}, {}, {"all"}}},
   };
   for (const auto& [label, q] : list_queries) {
     const auto expected = m.select(who, col, q, {}, true);
@@ -664,7 +680,7 @@ void check_collection(clients::taxii_client& c, const model& m, const std::strin
   // The object and versions endpoints, for a sample of ids: visible, partly
   // visible, withheld, and absent from this collection.
   std::vector<std::string> ids;
-  for (int i = 0; i < 16; ++i) ids.push_back(list[rng() % list.size()].id);
+  for (int i = 0; i < 10; ++i) ids.push_back(list[rng() % list.size()].id);
   ids.push_back(random_stix_id("malware"));
   for (const auto& [other, other_list] : m.versions) {
     if (other != col && !other_list.empty()) ids.push_back(other_list.back().id);
@@ -675,7 +691,6 @@ void check_collection(clients::taxii_client& c, const model& m, const std::strin
       {"default", {}},
       {"all, limit 2", {{}, 2, {}, {}, {"all"}}},
       {"first", {{}, 0, {}, {}, {"first"}}},
-      {"added_after, all", {middle, 0, {}, {}, {"all"}}},
   };
   for (const auto& id : ids) {
     const bool visible = m.any_visible(who, col, id);
@@ -692,7 +707,6 @@ void check_collection(clients::taxii_client& c, const model& m, const std::strin
               got.keys);
     }
     for (const auto& [label, q] : std::vector<std::pair<std::string, query>>{
-             {"versions", {}},
              {"versions, limit 2", {{}, 2, {}, {}, {}}},
              {"versions, added_after", {middle, 0, {}, {}, {}}}}) {
       const std::string context = who + " " + col + " " + id + " [" + label + "]";
@@ -765,9 +779,12 @@ TEST_CASE("property: every endpoint and filter returns exactly what the oracle a
   CHECK(unknown > 0);
   CHECK(several > 0);
 
-  differences d;
+  // One thread per account (each with its own connection), so that the
+  // server's durable delivery records are committed in groups.
+  std::vector<std::string> readers;
   for (const auto& [who, a] : m.accounts) {
     if (a.read.empty()) continue;
+    readers.push_back(who);
     std::size_t visible = 0;
     std::size_t hidden = 0;
     std::size_t own_above_clearance = 0;
@@ -776,12 +793,29 @@ TEST_CASE("property: every endpoint and filter returns exactly what the oracle a
         (oracle::may_receive(a, v) ? visible : hidden) += 1;
         if (v.publisher == who && v.level > a.clearance) ++own_above_clearance;
       }
-      check_collection(cl[who], m, who, col, rng, d, 500);
     }
     INFO(who);
     CHECK(visible > 0);
     if (a.clearance < oracle::k_red) CHECK(hidden > 0);
     if (!a.write.empty() && a.clearance < oracle::k_red) CHECK(own_above_clearance > 0);
+  }
+  std::vector<differences> found(readers.size());
+  std::vector<std::thread> workers;
+  for (std::size_t i = 0; i < readers.size(); ++i) {
+    workers.emplace_back([&, i, seed = rng()] {
+      std::mt19937 r(seed);
+      auto& c = cl[readers[i]];
+      for (const auto& col : m.accounts.at(readers[i]).read) {
+        check_collection(c, m, readers[i], col, r, found[i], 500);
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  differences d;
+  for (const auto& f : found) {
+    d.count += f.count;
+    d.comparisons += f.comparisons;
+    d.samples.insert(d.samples.end(), f.samples.begin(), f.samples.end());
   }
   CHECK(d.comparisons > 5000);
   d.report();
