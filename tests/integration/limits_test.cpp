@@ -1,0 +1,142 @@
+// Limits on what a client controls (objects per request, JSON depth, page
+// size, connection count, idle time), and the invalid corpus over TAXII.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "formats/json.hpp"
+#include "test_server.hpp"
+
+using namespace cairn;
+using namespace cairn::testing;
+
+namespace {
+
+const clients::header_list k_post_headers = {{"Accept", "application/taxii+json;version=2.1"},
+                                             {"Content-Type", "application/taxii+json;version=2.1"}};
+
+std::string description_of(const clients::http_response& r) {
+  auto d = formats::parse_json(r.body);
+  REQUIRE(d);
+  auto desc = d->root().get("description");
+  return desc ? std::string(desc->as_string()) : std::string();
+}
+
+}  // namespace
+
+TEST_CASE("objects per request, JSON depth and page size are bounded") {
+  server_setup setup = default_setup();
+  setup.limits_json = R"("max_objects_per_request": 5, "page_size": 3, "max_json_depth": 10)";
+  test_server srv(setup);
+  auto admin = srv.client("admin");
+
+  std::vector<std::string> six;
+  for (int i = 0; i < 6; ++i) {
+    six.push_back(make_indicator(random_stix_id("indicator"), "2020-01-01T00:00:00.000Z"));
+  }
+  auto r = admin.request("POST", "/api1/collections/intel/objects/", k_post_headers, envelope(six));
+  REQUIRE(r);
+  CHECK(r->status == 422);
+  CHECK(description_of(*r).find("5") != std::string::npos);
+
+  six.pop_back();
+  auto ok = admin.add_objects("/api1/", "intel", envelope(six));
+  REQUIRE(ok);
+  CHECK(ok->success_count == 5);
+
+  // Nesting deeper than max_json_depth inside an object.
+  std::string deep = R"({"objects":[{"type":"x-deep","id":"x-deep--6f8a2b1c-3d4e-4f5a-8b6c-7d8e9f0a1b2c","x_v":)";
+  for (int i = 0; i < 20; ++i) deep += "[";
+  for (int i = 0; i < 20; ++i) deep += "]";
+  deep += "}]}";
+  auto d = admin.request("POST", "/api1/collections/intel/objects/", k_post_headers, deep);
+  REQUIRE(d);
+  CHECK(d->status == 422);
+  CHECK(description_of(*d).find("nesting") != std::string::npos);
+
+  // A page never holds more than page_size, whatever limit asks.
+  clients::object_filters f;
+  f.limit = 100;
+  auto page = admin.get_objects("/api1/", "intel", f);
+  REQUIRE(page);
+  CHECK(page->objects.size() == 3);
+  CHECK(page->more);
+  // The server still works after all of it.
+  CHECK(admin.discovery());
+}
+
+TEST_CASE("connections beyond max_connections are closed; idle connections time out") {
+  server_setup setup = default_setup();
+  setup.limits_json = R"("max_connections": 4, "idle_timeout_s": 2)";
+  test_server srv(setup);
+  auto opts = srv.options("admin");
+
+  std::vector<clients::raw_connection> held;
+  for (int i = 0; i < 4; ++i) {
+    auto c = clients::raw_connection::open(opts);
+    REQUIRE(c);
+    held.push_back(std::move(*c));
+  }
+  // The fifth is accepted by the kernel and closed by the server at once.
+  auto fifth = clients::raw_connection::open(opts);
+  if (fifth) {
+    auto w = fifth->write("GET /cairn/v1/health HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto resp = fifth->read_response();
+    CHECK_FALSE(resp);
+  }
+  // Idle connections are closed after idle_timeout_s; then new ones get in.
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+  auto rest = held[0].read_available(std::chrono::milliseconds(500));
+  CHECK(held[0].peer_closed());
+  held.clear();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto again = clients::raw_connection::open(opts);
+  REQUIRE(again);
+  REQUIRE(again->write("GET /cairn/v1/health HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto resp = again->read_response();
+  REQUIRE(resp);
+  CHECK(resp->status == 200);
+}
+
+TEST_CASE("the invalid corpus posted over TAXII: every bad object is a failure with a reason") {
+  test_server srv;
+  auto admin = srv.client("admin");
+  namespace fs = std::filesystem;
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(CAIRN_CORPUS_DIR) / "invalid")) {
+    // This file's only defect is its bundle wrapper (no "type"); over TAXII
+    // the wrapper is an envelope and the object inside is valid.
+    if (e.path().filename().string().find("extension-definition--60a3c5c5") != std::string::npos) {
+      ++files;
+      continue;
+    }
+    const auto text = read_file(e.path());
+    // Wrap whatever the file holds as the objects of an envelope when it is
+    // a bundle; otherwise post it as it is (it then fails as a whole).
+    std::string body;
+    auto doc = formats::parse_json(text);
+    if (doc && doc->root().is_object() && doc->root().get("objects")) {
+      body = R"({"objects":)" + doc->root().get("objects")->dump() + "}";
+    } else if (doc && doc->root().is_object()) {
+      body = "{\"objects\":[" + doc->root().dump() + "]}";
+    } else {
+      body = text;
+    }
+    auto r = admin.request("POST", "/api1/collections/intel/objects/", k_post_headers, body);
+    REQUIRE(r);
+    INFO(e.path().filename().string() << ": " << r->body.substr(0, 400));
+    if (r->status == 202) {
+      auto s = clients::parse_status(r->body);
+      REQUIRE(s);
+      CHECK(s->failure_count > 0);
+      for (const auto& f : s->failures) CHECK(!f.message.empty());
+    } else {
+      CHECK(r->status == 422);
+      CHECK(!description_of(*r).empty());
+    }
+    ++files;
+  }
+  CHECK(files == 34);
+}
