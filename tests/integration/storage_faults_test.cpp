@@ -186,10 +186,15 @@ TEST_CASE("a file system without space: 507/503, nothing acknowledged lost, read
   check_all_present(srv, filled.acknowledged_ids);
   auto c = srv.client("reader");
   CHECK(c.request("GET", "/cairn/v1/health"));
-  // Still full: the next write is refused again, with no 202.
+  // Another write either fits into pages the failed commit left free or is
+  // refused the same way; whichever it is, the answer is the truth.
   auto again = fill(srv, 1);
-  CHECK(again.acknowledged_ids.empty());
-  CHECK((again.refusal_status == 507 || again.refusal_status == 503));
+  if (again.acknowledged_ids.empty()) {
+    CHECK((again.refusal_status == 507 || again.refusal_status == 503));
+  }
+  filled.acknowledged_ids.insert(filled.acknowledged_ids.end(), again.acknowledged_ids.begin(),
+                                 again.acknowledged_ids.end());
+  check_all_present(srv, filled.acknowledged_ids);
 
   // Killed and restarted on the full disk: everything acknowledged is there.
   srv.stop(SIGKILL);
