@@ -175,8 +175,11 @@ void session::on_body(beast::error_code ec) {
   parser_.reset();
   const bool close = !req.keep_alive();
   handler_.handle(std::move(req), peer_, [self = shared_from_this(), close](response res) {
-    // Responses may come from the storage writer thread.
-    asio::post(self->stream_.get_executor(), [self, close, res = std::move(res)]() mutable {
+    // Responses may come from the storage writer thread: those are queued on
+    // the connection's strand. A response made inside this handler (on the
+    // strand already) is sent at once, without a trip through the scheduler
+    // that may wake another thread.
+    asio::dispatch(self->stream_.get_executor(), [self, close, res = std::move(res)]() mutable {
       self->send(std::move(res), close);
     });
   });
