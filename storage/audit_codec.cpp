@@ -1,6 +1,7 @@
 #include "storage/audit_codec.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <limits>
 
 #include "formats/audit_record.hpp"
@@ -227,31 +228,57 @@ std::string node_key(unsigned height, std::uint64_t index) {
   return k;
 }
 
-std::uint64_t bin_of(micros position, unsigned height) {
-  return height >= 64 ? 0 : static_cast<std::uint64_t>(position) >> height;
-}
+namespace {
 
-unsigned bin_height(micros first, micros last) {
-  for (const unsigned h : bin_heights) {
-    if (bin_of(first, h) == bin_of(last, h)) return h;
-  }
-  return 64;
-}
-
-std::string bin_prefix(collection_key c, unsigned height, std::uint64_t bin) {
-  std::string k(13, '\0');
+std::string bin_prefix(collection_key c, unsigned height, std::uint64_t bin, int side) {
+  std::string k(bin_prefix_bytes, '\0');
   codec::put_u32be(k.data(), c);
   k[4] = static_cast<char>(height);
   codec::put_u64be(k.data() + 5, bin);
+  k[13] = static_cast<char>(side);
   return k;
 }
 
-std::string bin_key(collection_key c, micros first, micros last, std::uint64_t seq) {
-  const unsigned h = bin_height(first, last);
-  std::string k = bin_prefix(c, h, bin_of(first, h));
-  const auto s = u64_key(seq);
-  k.append(s.begin(), s.end());
-  return k;
+}  // namespace
+
+unsigned bin_height(micros first, micros last) {
+  const auto a = static_cast<std::uint64_t>(first);
+  const auto b = static_cast<std::uint64_t>(last);
+  // The smallest h with a >> h == b >> h: one past the highest differing bit.
+  return a == b ? 0 : static_cast<unsigned>(64 - std::countl_zero(a ^ b));
+}
+
+std::array<std::string, 2> bin_keys(collection_key c, micros first, micros last,
+                                    std::uint64_t seq) {
+  const unsigned h = std::min(bin_height(first, last), bin_heights - 1);
+  const std::uint64_t bin = static_cast<std::uint64_t>(first) >> h;
+  std::array<std::string, 2> out = {bin_prefix(c, h, bin, 0), bin_prefix(c, h, bin, 1)};
+  char tail[16];
+  codec::put_u64be(tail, static_cast<std::uint64_t>(first));
+  codec::put_u64be(tail + 8, seq);
+  out[0].append(tail, 16);
+  codec::put_u64be(tail, ~static_cast<std::uint64_t>(last));
+  out[1].append(tail, 16);
+  return out;
+}
+
+bin_probe probe(collection_key c, unsigned height, micros p) {
+  const auto at = static_cast<std::uint64_t>(p);
+  const std::uint64_t bin = at >> height;
+  bool by_first = true;
+  if (height > 0) {
+    const std::uint64_t middle = (bin << height) + (std::uint64_t{1} << (height - 1));
+    by_first = at < middle;
+  }
+  return {bin_prefix(c, height, bin, by_first ? 0 : 1), by_first};
+}
+
+bool probe_hit(const bin_probe& b, std::string_view key, micros p, std::uint64_t& seq) {
+  if (key.size() != bin_key_bytes) return false;
+  const std::uint64_t coordinate = codec::get_u64be(key.data() + bin_prefix_bytes);
+  const auto at = static_cast<std::uint64_t>(p);
+  seq = codec::get_u64be(key.data() + bin_prefix_bytes + 8);
+  return b.by_first ? coordinate <= at : ~coordinate >= at;
 }
 
 std::string bin_value(micros first, micros last) {

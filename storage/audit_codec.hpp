@@ -15,12 +15,18 @@
 // audit_by_action    action code (1), seq (8) -> empty
 // audit_by_object    key_hash(object id) (8), seq (8) -> empty; for records
 //                    that name objects by id (explicit entries, deletes)
-// audit_bins         collection key (4 BE), bin height (1), bin (8 BE), seq (8 BE)
-//                    -> first and last position of the record (8 + 8 BE).
-//                    A record whose versions lie in [first, last] sits in the
-//                    smallest bin of the ladder that holds the whole range,
-//                    so "which records cover position p" probes one bin per
-//                    height.
+// audit_bins         collection key (4 BE), height (1), bin (8 BE), side (1),
+//                    coordinate (8 BE), seq (8 BE) -> first and last position
+//                    of the record (8 + 8 BE). The position index, a centred
+//                    interval tree laid out flat: a record whose versions lie
+//                    in [first, last] belongs to the smallest aligned bin of
+//                    2^height positions that holds the whole range, so the
+//                    range contains that bin's midpoint (height >= 1). It is
+//                    entered twice: side 0 ordered by first, side 1 by last
+//                    descending (coordinate = ~last). "Which records cover
+//                    position p" takes one seek per height: below the
+//                    midpoint, side 0 up to first > p; from it on, side 1 down
+//                    to last < p. Every entry read is a hit.
 // audit_meta         "head" -> last seq (8 BE) + its hash (32);
 //                    "c/" + collection key (4 BE) -> empty, for every
 //                    collection a record has positions in
@@ -125,14 +131,24 @@ std::string hashed_key(std::string_view text, std::uint64_t seq);  // key_hash +
 std::string action_key(action a, std::uint64_t seq);
 std::string node_key(unsigned height, std::uint64_t index);
 
-// The bin ladder: heights 16, 20, ..., 48, then 64 (one bin for all).
-inline constexpr std::array<unsigned, 10> bin_heights = {16, 20, 24, 28, 32, 36, 40, 44, 48, 64};
+// The position index. Heights run from 0 to 63; positions are >= 0.
+inline constexpr unsigned bin_heights = 64;
+inline constexpr std::size_t bin_prefix_bytes = 14;  // collection, height, bin, side
+inline constexpr std::size_t bin_key_bytes = bin_prefix_bytes + 16;
 unsigned bin_height(micros first, micros last);
-std::uint64_t bin_of(micros position, unsigned height);
-std::string bin_prefix(collection_key c, unsigned height, std::uint64_t bin);  // 13 bytes
-std::string bin_key(collection_key c, micros first, micros last, std::uint64_t seq);
+// The two keys of a record (side 0, side 1).
+std::array<std::string, 2> bin_keys(collection_key c, micros first, micros last, std::uint64_t seq);
 std::string bin_value(micros first, micros last);
 bool bin_range(std::string_view value, micros& first, micros& last);
+// Where the records covering p at this height start, and how far to read:
+// entries under prefix while covers(key) holds are exactly those records.
+struct bin_probe {
+  std::string prefix;
+  bool by_first = true;  // side 0: read while first <= p; side 1: while last >= p
+};
+bin_probe probe(collection_key c, unsigned height, micros p);
+// Given a key under probe(c, h, p).prefix: does its record cover p, and its seq.
+bool probe_hit(const bin_probe& b, std::string_view key, micros p, std::uint64_t& seq);
 
 // ---- expansion -----------------------------------------------------------------
 

@@ -261,9 +261,10 @@ struct audit_core {
     if (!p.runs.empty()) {
       const micros first = p.runs.front().start;
       const micros end = p.runs.back().start + static_cast<micros>(p.runs.back().length) - 1;
-      if (auto st = db.bins.put(t, ac::bin_key(p.key, first, end, seq), ac::bin_value(first, end));
-          !st) {
-        return std::unexpected(st.error());
+      for (const auto& k : ac::bin_keys(p.key, first, end, seq)) {
+        if (auto st = db.bins.put(t, k, ac::bin_value(first, end)); !st) {
+          return std::unexpected(st.error());
+        }
       }
       std::string ck(ac::meta_collection_prefix);
       ck.append(codec::collection_bytes(p.key).view());
@@ -942,21 +943,20 @@ result<audit_page> audit_log::query(const audit_query& q) const {
     auto cur = lmdb::cursor::open(r.txn(), a.db.bins);
     if (!cur) return read_failure(cur.error());
     for (const auto& [c, p] : positions) {
-      for (const unsigned h : ac::bin_heights) {
-        const std::string prefix = ac::bin_prefix(c, h, ac::bin_of(p, h));
+      for (unsigned h = 0; h < ac::bin_heights; ++h) {
+        const ac::bin_probe b = ac::probe(c, h, p);
         std::string_view k;
         std::string_view v;
-        auto found = cur->seek(prefix, k, v);
-        for (; found && *found && k.starts_with(prefix); found = cur->get(k, v, MDB_NEXT)) {
-          micros first = 0;
-          micros end = 0;
-          if (!ac::bin_range(v, first, end) || p < first || p > end || k.size() != 21) continue;
-          const std::uint64_t seq = ac::u64_of(k.substr(13));
+        std::uint64_t seq = 0;
+        auto found = cur->seek(b.prefix, k, v);
+        for (; found && *found && k.starts_with(b.prefix) && ac::probe_hit(b, k, p, seq);
+             found = cur->get(k, v, MDB_NEXT)) {
           if (seq < lo || seq > hi) continue;
           if (++examined > k_max_object_candidates) {
             return fail("object " + q.object +
                         " is in too many records for one query: narrow it with since and until");
           }
+          // The range covers p; the runs say whether p itself went out.
           ac::record_fields f;
           auto got = out.fields(seq, f);
           if (!got) return read_failure(got.error());

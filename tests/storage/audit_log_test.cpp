@@ -13,6 +13,7 @@
 #include "formats/ed25519.hpp"
 #include "formats/json.hpp"
 #include "formats/merkle.hpp"
+#include "storage/audit_codec.hpp"
 #include "storage/faults.hpp"
 #include "storage/lmdb.hpp"
 #include "storage/store_access.hpp"
@@ -462,4 +463,61 @@ TEST_CASE("audit log: bad entries are refused at once") {
   REQUIRE(got.has_value());
   CHECK_FALSE(got->has_value());
   CHECK(*fx.log().size() == 0);
+}
+
+TEST_CASE("audit codec: the position index finds exactly the records covering a position") {
+  namespace ac = cairn::storage::audit_codec;
+  std::mt19937_64 rng(5);
+  std::map<std::string, std::uint64_t> index;  // sorted as LMDB sorts keys
+  std::vector<std::pair<micros, micros>> ranges(1);
+  for (std::uint64_t seq = 1; seq <= 4000; ++seq) {
+    const micros base = seq % 7 == 0 ? static_cast<micros>(rng() % (micros{1} << 50))
+                                     : static_cast<micros>(rng() % 100'000);
+    const std::uint64_t kind = rng() % 4;
+    const micros span = kind == 0   ? 0
+                        : kind == 1 ? static_cast<micros>(rng() % 50)
+                        : kind == 2 ? static_cast<micros>(rng() % 5'000)
+                                    : static_cast<micros>(rng() % 100'000'000);
+    ranges.emplace_back(base, base + span);
+    for (const auto& k : ac::bin_keys(3, base, base + span, seq)) {
+      REQUIRE(k.size() == ac::bin_key_bytes);
+      index.emplace(k, seq);
+    }
+  }
+  std::vector<micros> points;
+  for (int i = 0; i < 150; ++i) points.push_back(static_cast<micros>(rng() % 120'000));
+  for (int i = 0; i < 50; ++i) {
+    const auto& r = ranges[1 + rng() % (ranges.size() - 1)];
+    points.push_back(r.first);
+    points.push_back(r.second);
+    if (r.first > 0) points.push_back(r.first - 1);
+    points.push_back(r.second + 1);
+  }
+  std::size_t read = 0;
+  for (const micros p : points) {
+    std::set<std::uint64_t> expected;
+    for (std::uint64_t seq = 1; seq < ranges.size(); ++seq) {
+      if (ranges[seq].first <= p && p <= ranges[seq].second) expected.insert(seq);
+    }
+    std::set<std::uint64_t> got;
+    for (unsigned h = 0; h < ac::bin_heights; ++h) {
+      const auto b = ac::probe(3, h, p);
+      std::uint64_t seq = 0;
+      for (auto it = index.lower_bound(b.prefix);
+           it != index.end() && it->first.starts_with(b.prefix) &&
+           ac::probe_hit(b, it->first, p, seq);
+           ++it) {
+        CHECK(seq == it->second);
+        got.insert(seq);
+        ++read;
+      }
+    }
+    CHECK(got == expected);
+  }
+  CHECK(read > 1000);
+  // Another collection's entries are never read.
+  std::uint64_t seq = 0;
+  const auto other = ac::probe(4, 10, 5000);
+  CHECK(index.lower_bound(other.prefix) == index.end());
+  CHECK_FALSE(ac::probe_hit(other, "short", 5000, seq));
 }
