@@ -1,0 +1,376 @@
+#!/usr/bin/env bash
+# Cairn benchmark (issue 3, "Performance"): one run, one load tool, one certificate.
+#
+#   1. starts cairnd (its own temporary folder, a generated certificate, one
+#      account) on 127.0.0.1,
+#   2. publishes 100,000 synthetic indicators with cairn-bench (batches of
+#      1,000, concurrent publishers) and pulls the collection back,
+#   3. saves the exact body of a 1,000-object GET objects page and of the
+#      discovery resource, and serves them with nginx (Debian's nginx-light,
+#      installed when missing) on another 127.0.0.1 port with the same
+#      certificate and key, at the same paths,
+#   4. measures both servers with the same cairn-bench phases: the page at
+#      PAGE_CONNECTIONS connections, discovery at 64 connections,
+#   5. prints Cairn's figures and the ratios to nginx and writes them as JSON.
+#
+# Usage: clients/bench/run.sh [--out FILE] [--objects N] [--seconds S]
+#                             [--publishers N] [--pullers N] [--page-connections N]
+#                             [--connections N] [--build-dir DIR]
+# Environment: CAIRN_BUILD_DIR (default build), the same as --build-dir.
+# Needs: cmake/ninja (to build), curl, openssl; root to install nginx-light.
+# Everything listens on 127.0.0.1 only; every step has a time limit; cairnd
+# and nginx are stopped and the temporary folder removed on exit.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+build_dir=${CAIRN_BUILD_DIR:-$repo/build}
+out_file=""
+objects=100000
+batch=1000
+publishers=4
+pullers=4
+page=1000
+seconds=10
+page_connections=16
+connections=64
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) out_file=$2; shift 2 ;;
+    --objects) objects=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --publishers) publishers=$2; shift 2 ;;
+    --pullers) pullers=$2; shift 2 ;;
+    --page-connections) page_connections=$2; shift 2 ;;
+    --connections) connections=$2; shift 2 ;;
+    --build-dir) build_dir=$2; shift 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+for n in "$objects" "$seconds" "$publishers" "$pullers" "$page_connections" "$connections"; do
+  case "$n" in '' | *[!0-9]*) echo "run.sh: not a whole number: $n" >&2; exit 2 ;; esac
+done
+case "$build_dir" in /*) ;; *) build_dir=$PWD/$build_dir ;; esac
+[ -n "$out_file" ] || out_file=$build_dir/bench-results.json
+case "$out_file" in /*) ;; *) out_file=$PWD/$out_file ;; esac
+
+say() { printf 'run.sh: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+# ---- tools ----------------------------------------------------------------
+for tool in curl openssl timeout; do
+  command -v "$tool" >/dev/null || die "needs $tool (scripts/setup.sh installs curl and openssl)"
+done
+nginx_bin=$(command -v nginx || true)
+if [ -z "$nginx_bin" ] && [ -x /usr/sbin/nginx ]; then nginx_bin=/usr/sbin/nginx; fi
+if [ -z "$nginx_bin" ]; then
+  [ "$(id -u)" -eq 0 ] || die "nginx is missing: install nginx-light (as root: apt-get install nginx-light)"
+  say "installing nginx-light"
+  # The package must not start a system-wide nginx (on port 80): forbid
+  # service starts for the install unless a policy already does.
+  made_policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  install_ok=1
+  timeout 600 apt-get install -y -qq --no-install-recommends nginx-light >/dev/null ||
+    { timeout 300 apt-get update -qq && timeout 600 apt-get install -y -qq --no-install-recommends nginx-light >/dev/null; } ||
+    install_ok=""
+  [ -z "$made_policy" ] || rm -f /usr/sbin/policy-rc.d
+  [ -n "$install_ok" ] || die "apt-get install nginx-light failed"
+  nginx_bin=/usr/sbin/nginx
+fi
+
+# ---- build ----------------------------------------------------------------
+if [ ! -f "$build_dir/build.ninja" ]; then
+  say "configuring $build_dir"
+  cmake -S "$repo" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
+say "building cairnd and cairn-bench in $build_dir"
+timeout 3600 ninja -C "$build_dir" -j"$(nproc)" cairnd cairn-bench >/dev/null ||
+  die "build failed: ninja -C $build_dir cairnd cairn-bench"
+cairnd=$build_dir/server/cairnd
+bench=$build_dir/clients/cairn-bench
+
+# ---- a temporary exchange -------------------------------------------------
+work=$(mktemp -d /tmp/cairn-bench-XXXXXX)
+cairnd_pid=""
+nginx_pid=""
+cleanup() {
+  [ -z "$nginx_pid" ] || { kill "$nginx_pid" 2>/dev/null || true; wait "$nginx_pid" 2>/dev/null || true; }
+  [ -z "$cairnd_pid" ] || { kill "$cairnd_pid" 2>/dev/null || true; wait "$cairnd_pid" 2>/dev/null || true; }
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+  -keyout "$work/server.key" -out "$work/server.pem" 2>/dev/null || die "openssl req failed"
+password=$(openssl rand -hex 24)
+password_hash=$(printf '%s\n' "$password" | "$cairnd" hash-secret) || die "cairnd hash-secret failed"
+collection_id=$(cat /proc/sys/kernel/random/uuid)
+root=bench
+
+write_config() {  # $1: extra members of "limits"
+  cat >"$work/cairn.json" <<EOF
+{
+  "listen": "127.0.0.1:0",
+  "data_dir": "data",
+  "tls": { "cert": "server.pem", "key": "server.key" },
+  "limits": { "max_content_length": 10485760, "page_size": $page, "max_connections": 4096,
+              "request_timeout_s": 30, "idle_timeout_s": 60$1 },
+  "discovery": { "title": "Cairn benchmark", "description": "clients/bench/run.sh",
+                 "default": "$root" },
+  "api_roots": {
+    "$root": { "title": "Benchmark root",
+               "collections": [ { "id": "$collection_id", "title": "Indicators",
+                                  "alias": "indicators", "default_tlp": "amber" } ] }
+  },
+  "accounts": [
+    { "name": "bench", "password_hash": "$password_hash", "read": ["*"], "write": ["*"],
+      "clearance": "red" }
+  ]
+}
+EOF
+}
+# One account carries the whole load: lift the per-account request rate limit
+# where this cairnd has one.
+write_config ', "requests_per_second": 0'
+if ! "$cairnd" check-config --config "$work/cairn.json" >/dev/null 2>&1; then
+  write_config ''
+  "$cairnd" check-config --config "$work/cairn.json" >&2 || die "the benchmark config is refused"
+fi
+
+"$cairnd" serve --config "$work/cairn.json" 2>"$work/cairnd.log" </dev/null &
+cairnd_pid=$!
+cairnd_port=""
+for _ in $(seq 1 600); do
+  cairnd_port=$(sed -n 's/.*"msg":"listening".*"port":\([0-9]*\).*/\1/p' "$work/cairnd.log" | head -1)
+  [ -z "$cairnd_port" ] || break
+  kill -0 "$cairnd_pid" 2>/dev/null || die "cairnd exited: $(cat "$work/cairnd.log")"
+  sleep 0.05
+done
+[ -n "$cairnd_port" ] || die "cairnd did not start listening: $(cat "$work/cairnd.log")"
+cairnd_url=https://127.0.0.1:$cairnd_port/taxii2/
+
+# ---- cairn-bench runs -----------------------------------------------------
+export CAIRN_PASSWORD=$password
+unset CAIRN_TOKEN CAIRN_USER CAIRN_URL
+commands=()
+# CPU time (clock ticks) used so far by a process and its children (nginx's
+# workers): the servers' cost per request, which a busy machine distorts less
+# than their rates.
+cpu_ticks() {
+  local total=0 p
+  for p in "$1" $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+    total=$((total + $(awk '{ print $14 + $15 }' /proc/"$p"/stat 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+declare -A server_ticks
+run_bench() {  # NAME TIME_LIMIT ARGS...: writes $work/NAME.json
+  local name=$1 limit=$2
+  shift 2
+  local server=$cairnd_pid
+  case "$name" in *-nginx) server=$nginx_pid ;; esac
+  local ticks_before
+  ticks_before=$(cpu_ticks "$server")
+  local cmd=("$bench" --cacert "$work/server.pem" --user bench "$@" --json --out "$work/$name.json")
+  local shown="CAIRN_PASSWORD=... ${cmd[*]}"
+  shown=${shown//$work/\$WORK}
+  commands+=("$shown")
+  say "$name: $shown"
+  if ! timeout "$limit" "${cmd[@]}" >"$work/$name.stdout" 2>"$work/$name.stderr"; then
+    [ -s "$work/$name.json" ] || die "$name failed: $(cat "$work/$name.stderr")"
+    say "$name: some requests failed: $(grep -o '"first_error":"[^"]*"' "$work/$name.json" | head -1)"
+  fi
+  server_ticks[$name]=$(($(cpu_ticks "$server") - ticks_before))
+}
+# A number from a cairn-bench JSON report (one phase per report).
+field() { grep -o "\"$2\":[-0-9.eE+]*" "$work/$1.json" | head -1 | cut -d: -f2; }
+calc() { awk "BEGIN { printf \"%.${2:-2}f\", ($1) }"; }
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+run_bench publish 1800 --url "$cairnd_url" --phases publish --objects "$objects" \
+  --publishers "$publishers" --batch "$batch"
+run_bench pull 1800 --url "$cairnd_url" --phases pull --pullers "$pullers" --page "$page"
+
+# The very bytes nginx will serve.
+page_path="/$root/collections/$collection_id/objects/?limit=$page"
+# nginx's workers run as an unprivileged user: let them read the files.
+mkdir -p "$work/www"
+chmod 755 "$work" "$work/www"
+fetch() {  # PATH FILE
+  curl --silent --show-error --fail --max-time 60 --cacert "$work/server.pem" \
+    --user "bench:$password" -H 'Accept: application/taxii+json;version=2.1' \
+    -o "$2" "https://127.0.0.1:$cairnd_port$1" || die "cannot fetch $1 from cairnd"
+}
+fetch "$page_path" "$work/www/page.json"
+fetch /taxii2/ "$work/www/discovery.json"
+chmod 644 "$work/www/page.json" "$work/www/discovery.json"
+page_bytes=$(wc -c <"$work/www/page.json")
+page_objects=$(grep -o '"spec_version":"2.1"' "$work/www/page.json" | wc -l)
+[ "$page_objects" -eq "$page" ] || die "the saved page holds $page_objects objects, not $page"
+
+# nginx on another loopback port, same certificate and key, same paths.
+mkdir -p "$work/nginx/logs" "$work/nginx/tmp"
+start_nginx() {  # PORT
+  cat >"$work/nginx/nginx.conf" <<EOF
+worker_processes auto;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_timeout 60s;
+  keepalive_requests 100000000;
+  client_body_temp_path $work/nginx/tmp/body;
+  server {
+    listen 127.0.0.1:$1 ssl;
+    ssl_certificate $work/server.pem;
+    ssl_certificate_key $work/server.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    root $work/www;
+    default_type "application/taxii+json;version=2.1";
+    location = /taxii2/ { try_files /discovery.json =404; }
+    location = /$root/collections/$collection_id/objects/ { try_files /page.json =404; }
+    location / { return 404; }
+  }
+}
+EOF
+  "$nginx_bin" -p "$work/nginx" -e "$work/nginx/logs/error.log" -c "$work/nginx/nginx.conf" \
+    -g 'daemon off;' </dev/null >/dev/null 2>&1 &
+  nginx_pid=$!
+}
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+nginx_port=""
+for _ in $(seq 1 20); do
+  candidate=$((20000 + RANDOM % 40000))
+  [ "$candidate" -ne "$cairnd_port" ] && port_free "$candidate" || continue
+  start_nginx "$candidate"
+  for _ in $(seq 1 100); do
+    if curl --silent --fail --max-time 5 --cacert "$work/server.pem" -o /dev/null \
+      "https://127.0.0.1:$candidate/taxii2/"; then
+      nginx_port=$candidate
+      break 2
+    fi
+    kill -0 "$nginx_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill "$nginx_pid" 2>/dev/null || true
+  wait "$nginx_pid" 2>/dev/null || true
+  nginx_pid=""
+done
+[ -n "$nginx_port" ] || die "nginx did not start: $(cat "$work/nginx/logs/error.log" 2>/dev/null)"
+nginx_url=https://127.0.0.1:$nginx_port/taxii2/
+cmp -s "$work/www/page.json" <(curl -s --cacert "$work/server.pem" "https://127.0.0.1:$nginx_port$page_path") ||
+  die "nginx does not serve the saved page"
+
+get_limit=$((seconds + 120))
+run_bench page-cairnd "$get_limit" --url "$cairnd_url" --phases get --get "$page_path" \
+  --connections "$page_connections" --seconds "$seconds"
+run_bench page-nginx "$get_limit" --url "$nginx_url" --phases get --get "$page_path" \
+  --connections "$page_connections" --seconds "$seconds"
+run_bench discovery-cairnd "$get_limit" --url "$cairnd_url" --phases discovery \
+  --discovery-path /taxii2/ --connections "$connections" --seconds "$seconds"
+run_bench discovery-nginx "$get_limit" --url "$nginx_url" --phases discovery \
+  --discovery-path /taxii2/ --connections "$connections" --seconds "$seconds"
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- figures --------------------------------------------------------------
+publish_rate=$(field publish objects_per_second)
+publish_p50=$(field publish p50)
+publish_p99=$(field publish p99)
+pull_rate=$(field pull objects_per_second)
+pull_mbs=$(field pull megabytes_per_second)
+pc_rps=$(field page-cairnd requests_per_second)
+pn_rps=$(field page-nginx requests_per_second)
+pc_mbs=$(field page-cairnd megabytes_per_second)
+pn_mbs=$(field page-nginx megabytes_per_second)
+pc_p50=$(field page-cairnd p50)
+pc_p99=$(field page-cairnd p99)
+pn_p50=$(field page-nginx p50)
+pn_p99=$(field page-nginx p99)
+dc_rps=$(field discovery-cairnd requests_per_second)
+dn_rps=$(field discovery-nginx requests_per_second)
+dc_p50=$(field discovery-cairnd p50)
+dc_p99=$(field discovery-cairnd p99)
+dn_p50=$(field discovery-nginx p50)
+dn_p99=$(field discovery-nginx p99)
+page_ratio=$(calc "$pn_rps > 0 ? $pc_rps / $pn_rps : 0" 3)
+discovery_ratio=$(calc "$dn_rps > 0 ? $dc_rps / $dn_rps : 0" 3)
+pc_objects=$(calc "$pc_rps * $page" 0)
+pn_objects=$(calc "$pn_rps * $page" 0)
+errors=0
+for f in publish pull page-cairnd page-nginx discovery-cairnd discovery-nginx; do
+  errors=$((errors + $(field "$f" errors)))
+done
+ticks_per_second=$(getconf CLK_TCK)
+# Server CPU milliseconds per request of a phase.
+cpu_ms() { calc "${server_ticks[$1]} * 1000 / $ticks_per_second / $(field "$1" requests)" "${2:-3}"; }
+pc_cpu=$(cpu_ms page-cairnd 2)
+pn_cpu=$(cpu_ms page-nginx 2)
+dc_cpu=$(calc "$(cpu_ms discovery-cairnd 6) * 1000" 0)
+dn_cpu=$(calc "$(cpu_ms discovery-nginx 6) * 1000" 0)
+publish_cpu=$(calc "${server_ticks[publish]} * 1000000 / $ticks_per_second / $objects" 1)
+verdict() { if [ "$(calc "$1" 0)" = 1 ]; then echo met; else echo missed; fi; }
+publish_target=$(verdict "$publish_rate >= 50000")
+page_target=$(verdict "$page_ratio >= 0.30")
+discovery_target=$(verdict "$discovery_ratio >= 0.50 && $dc_p99 < 10")
+
+cat <<EOF
+
+Cairn benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load average $load_before before / $load_after after
+  publish    $(calc "$publish_rate" 0) objects/s  ($objects objects, $publishers publishers, batches of $batch; per request p50 $(calc "$publish_p50") ms, p99 $(calc "$publish_p99") ms; cairnd CPU $publish_cpu us/object)  target >= 50000: $publish_target
+  pull       $(calc "$pull_rate" 0) objects/s, $(calc "$pull_mbs" 1) MB/s  ($pullers pullers, pages of $page)
+  page GET   cairnd $(calc "$pc_rps" 0) pages/s = $pc_objects objects/s, $(calc "$pc_mbs" 1) MB/s, p50 $(calc "$pc_p50") ms, p99 $(calc "$pc_p99") ms, server CPU $pc_cpu ms/page
+             nginx  $(calc "$pn_rps" 0) pages/s = $pn_objects objects/s, $(calc "$pn_mbs" 1) MB/s, p50 $(calc "$pn_p50") ms, p99 $(calc "$pn_p99") ms, server CPU $pn_cpu ms/page
+             ($page objects, $page_bytes bytes, $page_connections connections, $seconds s)  ratio $page_ratio  target >= 0.30: $page_target
+  discovery  cairnd $(calc "$dc_rps" 0) req/s, p50 $(calc "$dc_p50") ms, p99 $(calc "$dc_p99") ms, server CPU $dc_cpu us/request
+             nginx  $(calc "$dn_rps" 0) req/s, p50 $(calc "$dn_p50") ms, p99 $(calc "$dn_p99") ms, server CPU $dn_cpu us/request
+             ($connections connections, $seconds s)  ratio $discovery_ratio  target >= 0.50 with p99 < 10 ms: $discovery_target
+  failed requests: $errors
+EOF
+
+json_string() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
+{
+  printf '{"tool":"clients/bench/run.sh","date":%s,"cores":%s,' \
+    "$(json_string "$(date -u +%Y-%m-%dT%H:%M:%SZ)")" "$(nproc)"
+  printf '"load_average_before":%s,"load_average_after":%s,' \
+    "$(json_string "$load_before")" "$(json_string "$load_after")"
+  printf '"publish":{"objects":%s,"publishers":%s,"batch":%s,"objects_per_second":%s,"p50_ms":%s,"p99_ms":%s,"server_cpu_us_per_object":%s,"target":"%s"},' \
+    "$objects" "$publishers" "$batch" "$publish_rate" "$publish_p50" "$publish_p99" "$publish_cpu" "$publish_target"
+  printf '"pull":{"pullers":%s,"page":%s,"objects_per_second":%s,"megabytes_per_second":%s},' \
+    "$pullers" "$page" "$pull_rate" "$pull_mbs"
+  printf '"page":{"objects":%s,"bytes":%s,"connections":%s,"seconds":%s,' \
+    "$page" "$page_bytes" "$page_connections" "$seconds"
+  printf '"cairnd":{"requests_per_second":%s,"objects_per_second":%s,"megabytes_per_second":%s,"p50_ms":%s,"p99_ms":%s,"server_cpu_ms_per_request":%s},' \
+    "$pc_rps" "$pc_objects" "$pc_mbs" "$pc_p50" "$pc_p99" "$pc_cpu"
+  printf '"nginx":{"requests_per_second":%s,"objects_per_second":%s,"megabytes_per_second":%s,"p50_ms":%s,"p99_ms":%s,"server_cpu_ms_per_request":%s},' \
+    "$pn_rps" "$pn_objects" "$pn_mbs" "$pn_p50" "$pn_p99" "$pn_cpu"
+  printf '"ratio":%s,"target":"%s"},' "$page_ratio" "$page_target"
+  printf '"discovery":{"connections":%s,"seconds":%s,' "$connections" "$seconds"
+  printf '"cairnd":{"requests_per_second":%s,"p50_ms":%s,"p99_ms":%s,"server_cpu_us_per_request":%s},' "$dc_rps" "$dc_p50" "$dc_p99" "$dc_cpu"
+  printf '"nginx":{"requests_per_second":%s,"p50_ms":%s,"p99_ms":%s,"server_cpu_us_per_request":%s},' "$dn_rps" "$dn_p50" "$dn_p99" "$dn_cpu"
+  printf '"ratio":%s,"target":"%s"},' "$discovery_ratio" "$discovery_target"
+  printf '"failed_requests":%s,"commands":[' "$errors"
+  sep=""
+  for c in "${commands[@]}"; do printf '%s%s' "$sep" "$(json_string "$c")"; sep=","; done
+  printf '],"reports":{'
+  sep=""
+  for f in publish pull page-cairnd page-nginx discovery-cairnd discovery-nginx; do
+    printf '%s"%s":%s' "$sep" "$f" "$(tr -d '\n' <"$work/$f.json")"
+    sep=","
+  done
+  printf '}}\n'
+} >"$out_file.tmp"
+mv "$out_file.tmp" "$out_file"
+say "figures written to $out_file"
