@@ -345,6 +345,13 @@ void taxii_service::add_objects(taxii_call c) {
   storage::publish_request pr;
   pr.collection = c.key;
   pr.publisher = c.who.name;
+  // Only a version the publisher may receive makes its object a duplicate:
+  // otherwise the status would report a withheld version, and the
+  // publisher's own copy would then be withheld from it (an oracle for what
+  // is held). Such an object is stored as the publisher's.
+  pr.duplicate_if = [who = account{c.who.name, c.who.clearance}](const object_record& r) {
+    return may_receive(who, r);
+  };
   pr.status.id = formats::new_uuid_v4();
   pr.status.owner = c.who.name;
   pr.status.api_root = std::string(c.root);

@@ -145,37 +145,62 @@ lmdb::result<bool> read_record(const lmdb::txn& t, lmdb::dbi objects, micros at,
   return value->has_value() && codec::decode_object(**value, f);
 }
 
+using duplicate_test = std::function<bool(const object_record&)>;
+
+// Whether the record f (at position at of collection c) of object id makes a
+// new version a duplicate: same id, and the request's test, if any, agrees.
+bool counts_as_duplicate(const codec::object_fields& f, std::string_view id, collection_key c,
+                         micros at, const duplicate_test& test) {
+  if (f.id != id) return false;  // a hash collision
+  if (!test) return true;
+  object_record r;
+  r.collection = c;
+  r.date_added = at;
+  r.id = f.id;
+  r.version = f.version;
+  r.spec_version = f.spec_version;
+  r.publisher = f.publisher;
+  r.tlp = f.tlp;
+  r.json = f.json;
+  return test(r);
+}
+
 // From the cursor's position (on an entry just written), walks back over the
 // entries under prefix and tells whether one of them belongs to object id
-// (others are hash collisions).
+// (others are hash collisions) and counts as a duplicate.
 lmdb::result<bool> earlier_entry(lmdb::cursor& ids, const lmdb::txn& t, lmdb::dbi objects,
-                                 std::string_view prefix, std::string_view id) {
+                                 std::string_view prefix, std::string_view id, collection_key c,
+                                 const duplicate_test& test) {
   std::string_view k;
   std::string_view v;
   auto found = ids.get(k, v, MDB_PREV);
   for (; found && *found && k.starts_with(prefix); found = ids.get(k, v, MDB_PREV)) {
     codec::object_fields f;
-    auto rec = read_record(t, objects, codec::by_id_position(k), f);
+    const micros at = codec::by_id_position(k);
+    auto rec = read_record(t, objects, at, f);
     if (!rec) return std::unexpected(rec.error());
-    if (*rec && f.id == id) return true;
+    if (*rec && counts_as_duplicate(f, id, c, at, test)) return true;
   }
   if (!found) return std::unexpected(found.error());
   return false;
 }
 
 // Walks the by_id entries under prefix (of a by_id_key) from the first one, and finds the first
-// whose record has object id `id`. Sets version (when not null) to that record's version. Entries
-// under the same prefix with another id are hash collisions and are skipped.
+// whose record has object id `id` and counts as a duplicate. Sets version (when not null) to that
+// record's version. Entries under the same prefix with another id are hash collisions and are
+// skipped.
 lmdb::result<bool> find_entry(lmdb::cursor& ids, const lmdb::txn& t, lmdb::dbi objects,
-                              std::string_view prefix, std::string_view id, std::string* version) {
+                              std::string_view prefix, std::string_view id, std::string* version,
+                              collection_key c, const duplicate_test& test) {
   std::string_view k;
   std::string_view v;
   auto found = ids.seek(prefix, k, v);
   for (; found && *found && k.starts_with(prefix); found = ids.get(k, v, MDB_NEXT)) {
     codec::object_fields f;
-    auto rec = read_record(t, objects, codec::by_id_position(k), f);
+    const micros at = codec::by_id_position(k);
+    auto rec = read_record(t, objects, at, f);
     if (!rec) return std::unexpected(rec.error());
-    if (*rec && f.id == id) {
+    if (*rec && counts_as_duplicate(f, id, c, at, test)) {
       if (version) version->assign(f.version);
       return true;
     }
@@ -275,7 +300,8 @@ class publish_job final : public write_job {
 
       if (obj.version.empty()) {
         // No version: any stored version of the id makes this a duplicate.
-        auto found = find_entry(*ids, t, objects, key.id_prefix(), obj.id, &stored_version);
+        auto found = find_entry(*ids, t, objects, key.id_prefix(), obj.id, &stored_version, c,
+                                request_.duplicate_if);
         if (!found) return std::unexpected(found.error());
         if (*found) {
           duplicate(obj, stored_version);
@@ -304,7 +330,8 @@ class publish_job final : public write_job {
         // (id, version) is among the entries right before it that share its
         // version prefix. Checking after the insert costs one step of the
         // cursor instead of a second search of the tree.
-        auto stored = earlier_entry(*ids, t, objects, key.version_prefix(), obj.id);
+        auto stored =
+            earlier_entry(*ids, t, objects, key.version_prefix(), obj.id, c, request_.duplicate_if);
         if (!stored) return std::unexpected(stored.error());
         if (*stored) {
           std::string_view k = key.full();

@@ -125,6 +125,13 @@ struct publish_request {
   // same commit.
   status_record status;
   publish_companion companion;  // optional
+  // Optional: when set, only a stored version for which it returns true
+  // makes an object a duplicate. The server passes its sharing policy, so
+  // that a version the publisher may not receive neither swallows the
+  // publish nor shows through the status (the object is stored as the
+  // publisher's own). Runs on the writer thread; the record's views die
+  // with the call.
+  std::function<bool(const object_record&)> duplicate_if;
 };
 
 struct publish_outcome {

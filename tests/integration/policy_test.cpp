@@ -1095,3 +1095,57 @@ TEST_CASE("SIGHUP: a new clearance applies to the next request on an open connec
   CHECK(c.connections_opened() == opened);
   d.report();
 }
+
+TEST_CASE("publishing a copy of a withheld version reveals nothing; the copy is the publisher's",
+          "[policy]") {
+  auto setup = policy_setup();
+  test_server srv(setup);
+  clients_by_name cl(srv, setup);
+  const auto red = oracle::k_tlp_ids[8].first;
+  const std::string col = "c_amber";
+  // An SCO has a deterministic id: anyone can name the same IP address.
+  const std::string sco_id = "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd";
+  auto sco = [&](const std::string& marking) {
+    std::string o = R"({"type":"ipv4-addr","spec_version":"2.1","id":")" + sco_id +
+                    R"(","value":"198.51.100.3")";
+    if (!marking.empty()) o += R"(,"object_marking_refs":[")" + marking + "\"]";
+    return o + "}";
+  };
+  const auto ind = random_stix_id("indicator");
+  const std::string modified = "2024-01-01T00:00:00.000Z";
+  auto held = cl["chief"].add_objects("/api1/", col,
+                                      envelope({sco(red), make_indicator(ind, modified, red)}));
+  REQUIRE(held);
+  REQUIRE(held->success_count == 2);
+
+  // amberly (amber) publishes the same SCO and the same (id, version).
+  auto mine =
+      cl["amberly"].add_objects("/api1/", col, envelope({sco({}), make_indicator(ind, modified)}));
+  REQUIRE(mine);
+  REQUIRE(mine->success_count == 2);
+  // The status shows her own version of the SCO, not the withheld one's.
+  REQUIRE(mine->successes[0].id == sco_id);
+  CHECK(mine->successes[0].version != held->successes[0].version);
+  CHECK(mine->successes[0].version >= mine->request_timestamp);
+  // And she receives what she published, as for any object of hers.
+  for (const auto& id : {sco_id, ind}) {
+    auto got = cl["amberly"].get_object("/api1/", col, id);
+    REQUIRE(got);
+    REQUIRE(got->objects.size() == 1);
+    CHECK(got->objects[0].find("object_marking_refs") == std::string::npos);
+  }
+  // Publishing it again is a duplicate of her own copy.
+  auto again = cl["amberly"].add_objects("/api1/", col, envelope({sco({})}));
+  REQUIRE(again);
+  CHECK(again->successes[0].version == mine->successes[0].version);
+  // The red account has both copies; the clear one neither.
+  clients::object_filters all;
+  all.versions = {"all"};
+  auto both = cl["chief"].get_object("/api1/", col, ind, all);
+  REQUIRE(both);
+  CHECK(both->objects.size() == 2);
+  auto sco_both = cl["chief"].get_object("/api1/", col, sco_id, all);
+  REQUIRE(sco_both);
+  CHECK(sco_both->objects.size() == 2);
+  CHECK(get(cl["guest"], collection_path(col) + "objects/" + ind + "/").status == 404);
+}

@@ -334,6 +334,45 @@ TEST_CASE("object_store: an object without a version gets its date_added as vers
   CHECK(unversioned->status.successes[0].version == stix_time(3));
 }
 
+TEST_CASE("object_store: duplicate_if decides which stored versions make a duplicate") {
+  temp_dir dir;
+  auto store = open_store(options_for(dir));
+  auto c = store->collection("policy");
+  REQUIRE(c);
+  const std::string x = object_id(11);
+  const std::string ip = object_id(12, "ipv4-addr");
+  auto held =
+      publish_sync(*store, make_request(*c, {make_object(x, stix_time(1)), make_object(ip, "")}));
+  REQUIRE(held);
+  REQUIRE(held->added == 2);
+
+  // Another publisher for whom acme's versions do not count (as the server
+  // does for versions the publisher may not receive): both are stored anew.
+  auto theirs = [&] {
+    auto r = make_request(*c, {make_object(x, stix_time(1)), make_object(ip, "")});
+    r.publisher = "partner";
+    // Runs on the writer thread: no assertions in here.
+    r.duplicate_if = [](const object_record& rec) { return rec.publisher == "partner"; };
+    return r;
+  };
+  auto first = publish_sync(*store, theirs());
+  REQUIRE(first);
+  CHECK(first->added == 2);
+  CHECK(first->duplicates == 0);
+  REQUIRE(first->status.successes.size() == 2);
+  CHECK(first->status.successes[1].version != held->status.successes[1].version);
+  CHECK(versions_of(*store, *c, x).size() == 2);
+  CHECK(versions_of(*store, *c, ip).size() == 2);
+
+  // Its own copies count: publishing again adds nothing.
+  auto again = publish_sync(*store, theirs());
+  REQUIRE(again);
+  CHECK(again->added == 0);
+  CHECK(again->duplicates == 2);
+  CHECK(again->status.successes[1].version == first->status.successes[1].version);
+  CHECK(scan_all(*store, *c).size() == 4);
+}
+
 TEST_CASE("object_store: date_added is strictly increasing, even within one microsecond") {
   temp_dir dir;
   auto clock = std::make_shared<test_clock>();
