@@ -53,11 +53,56 @@ class reader {
   }
 
   bool done() const { return at_ == in_.size(); }
+  std::size_t left() const { return in_.size() - at_; }
 
  private:
   std::string_view in_;
   std::size_t at_ = 0;
 };
+
+// Runs as varints: the count, then (gap, length) pairs; the first gap is the
+// first position, later ones count from the end of the previous run.
+void put_runs(std::string& out, const std::vector<run>& runs) {
+  put_varint(out, runs.size());
+  micros end = 0;  // one past the previous run
+  bool first = true;
+  for (const run& x : runs) {
+    put_varint(out, static_cast<std::uint64_t>(first ? x.start : x.start - end));
+    put_varint(out, x.length);
+    end = x.start + static_cast<micros>(x.length);
+    first = false;
+  }
+}
+
+// count runs (its varint already read) into out; false unless canonical.
+bool get_runs(reader& in, std::uint64_t count, std::vector<run>& out) {
+  out.clear();
+  if (count > in.left()) return false;
+  out.reserve(count);
+  std::uint64_t end = 0;
+  constexpr auto max_position = static_cast<std::uint64_t>(std::numeric_limits<micros>::max());
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::uint64_t gap = 0;
+    std::uint64_t length = 0;
+    if (!in.varint(gap) || !in.varint(length) || length == 0 || (i > 0 && gap == 0) ||
+        gap > max_position - end || length > max_position - end - gap) {
+      return false;
+    }
+    const std::uint64_t start = end + gap;
+    out.push_back({static_cast<micros>(start), length});
+    end = start + length;
+  }
+  return true;
+}
+
+bool runs_cover(const std::vector<run>& runs, micros position) {
+  // Runs are sorted: the last run starting at or before position.
+  auto it = std::upper_bound(runs.begin(), runs.end(), position,
+                             [](micros p, const run& r) { return p < r.start; });
+  if (it == runs.begin()) return false;
+  --it;
+  return static_cast<std::uint64_t>(position - it->start) < it->length;
+}
 
 }  // namespace
 
@@ -80,12 +125,7 @@ std::uint64_t record_fields::positioned() const {
 }
 
 bool record_fields::covers(micros position) const {
-  // Runs are sorted: the last run starting at or before position.
-  auto it = std::upper_bound(runs.begin(), runs.end(), position,
-                             [](micros p, const run& r) { return p < r.start; });
-  if (it == runs.begin()) return false;
-  --it;
-  return static_cast<std::uint64_t>(position - it->start) < it->length;
+  return runs_cover(runs, position);
 }
 
 std::string encode_record(const record_fields& r) {
@@ -102,15 +142,7 @@ std::string encode_record(const record_fields& r) {
   put_string(out, r.sha256);
   put_varint(out, r.suppressed);
   put_varint(out, r.runs.empty() ? 0 : r.key);
-  put_varint(out, r.runs.size());
-  micros end = 0;  // one past the previous run
-  bool first = true;
-  for (const run& x : r.runs) {
-    put_varint(out, static_cast<std::uint64_t>(first ? x.start : x.start - end));
-    put_varint(out, x.length);
-    end = x.start + static_cast<micros>(x.length);
-    first = false;
-  }
+  put_runs(out, r.runs);
   put_varint(out, r.explicit_objects.size());
   for (const auto& [id, version] : r.explicit_objects) {
     put_string(out, id);
@@ -137,26 +169,11 @@ bool decode_record(std::string_view value, record_fields& out) {
   std::uint64_t runs = 0;
   if (!in.string(out.account) || !in.string(out.remote) || !in.string(out.api_root) ||
       !in.string(out.collection) || !in.string(out.sha256) || !in.varint(out.suppressed) ||
-      !in.varint(key) || key > 0xffffffffu || !in.varint(runs) || runs > value.size() ||
-      (runs == 0) != (key == 0)) {
+      !in.varint(key) || key > 0xffffffffu || !in.varint(runs) || (runs == 0) != (key == 0)) {
     return false;
   }
   out.key = static_cast<collection_key>(key);
-  out.runs.clear();
-  out.runs.reserve(runs);
-  std::uint64_t end = 0;
-  constexpr auto max_position = static_cast<std::uint64_t>(std::numeric_limits<micros>::max());
-  for (std::uint64_t i = 0; i < runs; ++i) {
-    std::uint64_t gap = 0;
-    std::uint64_t length = 0;
-    if (!in.varint(gap) || !in.varint(length) || length == 0 || (i > 0 && gap == 0) ||
-        gap > max_position - end || length > max_position - end - gap) {
-      return false;
-    }
-    const std::uint64_t start = end + gap;
-    out.runs.push_back({static_cast<micros>(start), length});
-    end = start + length;
-  }
+  if (!get_runs(in, runs, out.runs)) return false;
   std::uint64_t n = 0;
   if (!in.varint(n) || n > value.size()) return false;
   out.explicit_objects.clear();
@@ -281,18 +298,17 @@ bool probe_hit(const bin_probe& b, std::string_view key, micros p, std::uint64_t
   return b.by_first ? coordinate <= at : ~coordinate >= at;
 }
 
-std::string bin_value(micros first, micros last) {
-  std::string v(16, '\0');
-  codec::put_u64be(v.data(), static_cast<std::uint64_t>(first));
-  codec::put_u64be(v.data() + 8, static_cast<std::uint64_t>(last));
+std::string bin_value(const std::vector<run>& runs) {
+  std::string v;
+  put_runs(v, runs);
   return v;
 }
 
-bool bin_range(std::string_view value, micros& first, micros& last) {
-  if (value.size() != 16) return false;
-  first = static_cast<micros>(codec::get_u64be(value.data()));
-  last = static_cast<micros>(codec::get_u64be(value.data() + 8));
-  return true;
+bool bin_covers(std::string_view value, micros position) {
+  reader in(value);
+  std::uint64_t count = 0;
+  std::vector<run> runs;
+  return in.varint(count) && get_runs(in, count, runs) && in.done() && runs_cover(runs, position);
 }
 
 lmdb::result<bool> expand_objects(const lmdb::txn& t, lmdb::dbi objects, const record_fields& r,

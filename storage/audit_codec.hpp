@@ -16,8 +16,8 @@
 // audit_by_object    key_hash(object id) (8), seq (8) -> empty; for records
 //                    that name objects by id (explicit entries, deletes)
 // audit_bins         collection key (4 BE), height (1), bin (8 BE), side (1),
-//                    coordinate (8 BE), seq (8 BE) -> first and last position
-//                    of the record (8 + 8 BE). The position index, a centred
+//                    coordinate (8 BE), seq (8 BE) -> the record's runs (as in
+//                    the record value). The position index, a centred
 //                    interval tree laid out flat: a record whose versions lie
 //                    in [first, last] belongs to the smallest aligned bin of
 //                    2^height positions that holds the whole range, so the
@@ -138,8 +138,10 @@ inline constexpr std::size_t bin_key_bytes = bin_prefix_bytes + 16;
 unsigned bin_height(micros first, micros last);
 // The two keys of a record (side 0, side 1).
 std::array<std::string, 2> bin_keys(collection_key c, micros first, micros last, std::uint64_t seq);
-std::string bin_value(micros first, micros last);
-bool bin_range(std::string_view value, micros& first, micros& last);
+// The value of both entries: the record's runs, so that whether a position
+// went out is answered from the index alone.
+std::string bin_value(const std::vector<run>& runs);
+bool bin_covers(std::string_view value, micros position);
 // Where the records covering p at this height start, and how far to read:
 // entries under prefix while covers(key) holds are exactly those records.
 struct bin_probe {

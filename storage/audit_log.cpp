@@ -262,7 +262,7 @@ struct audit_core {
       const micros first = p.runs.front().start;
       const micros end = p.runs.back().start + static_cast<micros>(p.runs.back().length) - 1;
       for (const auto& k : ac::bin_keys(p.key, first, end, seq)) {
-        if (auto st = db.bins.put(t, k, ac::bin_value(first, end)); !st) {
+        if (auto st = db.bins.put(t, k, ac::bin_value(p.runs)); !st) {
           return std::unexpected(st.error());
         }
       }
@@ -957,10 +957,7 @@ result<audit_page> audit_log::query(const audit_query& q) const {
                         " is in too many records for one query: narrow it with since and until");
           }
           // The range covers p; the runs say whether p itself went out.
-          ac::record_fields f;
-          auto got = out.fields(seq, f);
-          if (!got) return read_failure(got.error());
-          if (*got && f.key == c && f.covers(p)) seqs.push_back(seq);
+          if (ac::bin_covers(v, p)) seqs.push_back(seq);
         }
         if (!found) return read_failure(found.error());
       }

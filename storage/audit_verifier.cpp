@@ -315,7 +315,7 @@ class walker {
       const micros first = f.runs.front().start;
       const micros last = f.runs.back().start + static_cast<micros>(f.runs.back().length) - 1;
       for (const auto& key : ac::bin_keys(f.key, first, last, seq)) {
-        if (!expect(bins_, key, ac::bin_value(first, last), seq, "position index")) return false;
+        if (!expect(bins_, key, ac::bin_value(f.runs), seq, "position index")) return false;
         ++expected_.bins;
       }
       std::string ck(ac::meta_collection_prefix);
