@@ -539,3 +539,27 @@ TEST_CASE("cairn audit verify-proof checks records against a signed checkpoint")
   CHECK(run_cairn(srv, {"audit", "verify-prof", "--record", records.string()}, out) == 2);
   CHECK(run_cairn(srv, {"audit", "--record", records.string()}, out) == 2);
 }
+
+TEST_CASE("audit over TLS: each config load is recorded with the file's SHA-256") {
+  test_server srv;
+  auto auditor = srv.client("auditor");
+  auto first = wait_for_records(auditor, "action=config", 1);
+  REQUIRE(first.size() == 1);
+  CHECK(first[0].record.sha256 == merkle::to_hex(merkle::sha256(read_file(srv.config_path()))));
+  CHECK(first[0].record.account.empty());
+
+  // SIGHUP with a new file (the password hashes get new salts).
+  const std::size_t from = srv.log_text().size();
+  srv.reload(srv.setup());
+  REQUIRE(srv.wait_for_log("config loaded", from));
+  auto both = wait_for_records(auditor, "action=config", 2);
+  REQUIRE(both.size() == 2);
+  CHECK(both[1].record.sha256 == merkle::to_hex(merkle::sha256(read_file(srv.config_path()))));
+  CHECK(both[1].record.sha256 != both[0].record.sha256);
+
+  // A refused file is not a load.
+  const std::size_t bad_from = srv.log_text().size();
+  srv.reload_raw("{ not json");
+  REQUIRE(srv.wait_for_log("refused", bad_from));
+  CHECK(audit_records(auditor, "action=config").size() == 2);
+}
