@@ -51,10 +51,13 @@ TEST_CASE("stress: concurrent publishers, pullers and reloads", "[stress]") {
   std::mutex acked_mutex;
   std::set<std::string> acked;
   std::vector<std::thread> threads;
+  // Made before the threads start: reload() rewrites the setup they come from.
+  const clients::client_options publisher_options[] = {srv.options("bot"), srv.options("admin")};
+  const clients::client_options puller_options[] = {srv.options("admin"), srv.options("reader")};
 
   for (int p = 0; p < publishers; ++p) {
     threads.emplace_back([&, p] {
-      auto c = clients::taxii_client::make(srv.options(p % 2 ? "admin" : "bot"));
+      auto c = clients::taxii_client::make(publisher_options[p % 2]);
       if (!c) {
         note(c.error().message);
         ++publishers_done;
@@ -80,7 +83,7 @@ TEST_CASE("stress: concurrent publishers, pullers and reloads", "[stress]") {
   }
   for (int p = 0; p < pullers; ++p) {
     threads.emplace_back([&, p] {
-      auto c = clients::taxii_client::make(srv.options(p % 2 ? "reader" : "admin"));
+      auto c = clients::taxii_client::make(puller_options[p % 2]);
       if (!c) {
         note(c.error().message);
         return;
