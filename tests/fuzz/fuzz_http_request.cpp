@@ -18,6 +18,7 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 #include "server/config.hpp"
 #include "server/credentials.hpp"
@@ -37,11 +38,21 @@ struct fixture {
   logger log{null_out, log_level::error};
   std::unique_ptr<exchange> ex;
   std::unique_ptr<router> handler;
+  std::string dir;
+
+  // Runs at exit (libFuzzer ends with exit()): the store closes, its
+  // directory goes.
+  ~fixture() {
+    handler.reset();
+    ex.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
 
   fixture() {
     // /dev/shm keeps the store's fsyncs cheap.
     const char* base = std::filesystem::exists("/dev/shm") ? "/dev/shm" : "/tmp";
-    std::string dir = std::string(base) + "/cairn-fuzz-XXXXXX";
+    dir = std::string(base) + "/cairn-fuzz-XXXXXX";
     if (!::mkdtemp(dir.data())) std::abort();
     scrypt_params cheap;
     cheap.log2_n = 10;
