@@ -152,8 +152,8 @@ void router::handle(request req, const peer_info& peer, respond_fn respond) {
   if (!auth.empty()) {
     auto creds = parse_authorization(std::string_view(auth.data(), auth.size()));
     if (!creds) {
-      if (auto d = throttle_.record_cheap_failure(peer.remote_address, limits,
-                                                  throttle::clock::now());
+      if (auto d =
+              throttle_.record_cheap_failure(peer.remote_address, limits, throttle::clock::now());
           !d.allowed) {
         return auth_failed(throttled_response(d.retry_after, k_auth_throttled, version));
       }
@@ -175,8 +175,8 @@ void router::handle(request req, const peer_info& peer, respond_fn respond) {
     who = std::move(out.who);
     if (!who) return auth_failed(unauthorized(version, "unknown account or wrong credentials"));
   } else if (!peer.cert_sha256.empty()) {
-    auto out = throttle_.authenticate_cert(*snap->accounts, peer.cert_sha256, peer.remote_address,
-                                           limits);
+    auto out =
+        throttle_.authenticate_cert(*snap->accounts, peer.cert_sha256, peer.remote_address, limits);
     if (out.retry_after) {
       return auth_failed(throttled_response(*out.retry_after, k_auth_throttled, version));
     }

@@ -1,7 +1,6 @@
 // Limits on what a client controls (objects per request, JSON depth, page
 // size, connection count, idle time), and the invalid corpus over TAXII.
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -14,8 +13,9 @@ using namespace cairn::testing;
 
 namespace {
 
-const clients::header_list k_post_headers = {{"Accept", "application/taxii+json;version=2.1"},
-                                             {"Content-Type", "application/taxii+json;version=2.1"}};
+const clients::header_list k_post_headers = {
+    {"Accept", "application/taxii+json;version=2.1"},
+    {"Content-Type", "application/taxii+json;version=2.1"}};
 
 std::string description_of(const clients::http_response& r) {
   auto d = formats::parse_json(r.body);
@@ -47,7 +47,8 @@ TEST_CASE("objects per request, JSON depth and page size are bounded") {
   CHECK(ok->success_count == 5);
 
   // Nesting deeper than max_json_depth inside an object.
-  std::string deep = R"({"objects":[{"type":"x-deep","id":"x-deep--6f8a2b1c-3d4e-4f5a-8b6c-7d8e9f0a1b2c","x_v":)";
+  std::string deep =
+      R"({"objects":[{"type":"x-deep","id":"x-deep--6f8a2b1c-3d4e-4f5a-8b6c-7d8e9f0a1b2c","x_v":)";
   for (int i = 0; i < 20; ++i) deep += "[";
   for (int i = 0; i < 20; ++i) deep += "]";
   deep += "}]}";

@@ -19,7 +19,7 @@ struct test_account {
   std::vector<std::string> write;
   std::string clearance = "red";
   bool auditor = false;
-  std::string token;  // set: a token_hashes entry is made for it
+  std::string token;               // set: a token_hashes entry is made for it
   std::string client_cert_sha256;  // set: written as the account's fingerprint
 };
 
