@@ -8,15 +8,35 @@ using namespace cairn::server;
 
 namespace {
 
-// Parses a head with Beast as the session does and returns its framing problem.
+// Builds the parsed head of a request from its text ("Name: value" lines after
+// the request line) and returns its framing problem. The header is built by
+// hand rather than by Beast's parser: Beast 1.74 itself refuses some of these
+// forms (Content-Length with Transfer-Encoding), and framing_problem() must
+// refuse them whatever the parser lets through.
 std::optional<std::string> framing_of(const std::string& head) {
+  request_header h;
+  h.version(head.find(" HTTP/1.0\r\n") != std::string::npos ? 10 : 11);
+  std::size_t pos = head.find("\r\n") + 2;
+  for (auto eol = head.find("\r\n", pos); eol != std::string::npos && eol != pos;
+       pos = eol + 2, eol = head.find("\r\n", pos)) {
+    const std::string line = head.substr(pos, eol - pos);
+    const auto colon = line.find(':');
+    REQUIRE(colon != std::string::npos);
+    auto value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    value.erase(value.find_last_not_of(" \t") + 1);
+    h.insert(line.substr(0, colon), value);
+  }
+  return framing_problem(h);
+}
+
+// Whether Beast's parser, as the session runs it, accepts the head.
+bool beast_accepts(const std::string& head) {
   http::request_parser<http::string_body> p;
   p.eager(false);
   boost::beast::error_code ec;
   p.put(boost::asio::buffer(head), ec);
-  REQUIRE_FALSE(ec);
-  REQUIRE(p.is_header_done());
-  return framing_problem(p.get().base());
+  return !ec && p.is_header_done();
 }
 
 }  // namespace
@@ -70,6 +90,24 @@ TEST_CASE("framing_problem: smuggling forms are refused, plain framing passes") 
         "a Transfer-Encoding other than a single 'chunked'");
   CHECK(framing_of("POST /x HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n") ==
         "Transfer-Encoding in an HTTP/1.0 request");
+  CHECK(framing_of(start + "Content-Length: 5\r\nContent-Length: 6\r\n\r\n") ==
+        "conflicting Content-Length headers");
+  CHECK(framing_of(start + "Content-Length: +5\r\n\r\n") ==
+        "a Content-Length that is not a decimal number");
+}
+
+TEST_CASE("plain framing passes Beast's parser; smuggling forms are refused by one layer or both") {
+  const std::string start = "POST /x HTTP/1.1\r\nHost: a\r\n";
+  CHECK(beast_accepts(start + "Content-Length: 5\r\n\r\n"));
+  CHECK(beast_accepts(start + "Transfer-Encoding: chunked\r\n\r\n"));
+  // Either layer refusing is enough; the session answers both with 400.
+  for (const char* framing : {"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+                              "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+                              "Content-Length: 5\r\nContent-Length: 6\r\n"}) {
+    INFO(framing);
+    const auto head = start + framing + "\r\n";
+    CHECK((!beast_accepts(head) || framing_of(head).has_value()));
+  }
 }
 
 TEST_CASE("chunk_extension_too_long: up to max_chunk_extension_bytes") {
