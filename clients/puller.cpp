@@ -115,12 +115,6 @@ result<pull_report> puller::run(const pull_settings& settings, int out_fd) {
     }
   };
 
-  object_writer writer(*file, settings.format);
-  if (auto r = writer.begin(); !r) {
-    abandon_partial();
-    return std::unexpected(r.error());
-  }
-
   std::string newest = state ? state->added_after : std::string{};
   auto record_state = [&]() -> result<void> {
     pull_state s;
@@ -135,6 +129,18 @@ result<pull_report> puller::run(const pull_settings& settings, int out_fd) {
     report.state_written = true;
     return {};
   };
+  if (append) {
+    // Record where this run starts appending before anything is appended: a
+    // run killed before its first periodic record then leaves a state file
+    // that tells the next run to drop what it wrote.
+    if (auto r = record_state(); !r) return std::unexpected(r.error());
+  }
+
+  object_writer writer(*file, settings.format);
+  if (auto r = writer.begin(); !r) {
+    abandon_partial();
+    return std::unexpected(r.error());
+  }
   auto last_commit = std::chrono::steady_clock::now();
 
   // Page through. `next` goes with the same filters; without it, resume

@@ -556,6 +556,35 @@ TEST_CASE("an interrupted pull, run again, yields every object exactly once",
     resume(part);
   }
 
+  SECTION("cairn itself is killed") {
+    // SIGKILL gives cairn no chance to record anything: whatever it wrote
+    // after the last recorded position must be dropped on the next run,
+    // including when it dies before its first periodic record (a second in).
+    // It is killed as soon as objects reach the output file (cairn writes in
+    // 1 MB pieces, so that is well before the end).
+    auto p = cairn.start("admin", args);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    auto written = [&] {
+      std::error_code ec;
+      const auto size = std::filesystem::file_size(out, ec);
+      return !ec && size > 0;
+    };
+    while (!p->exited() && std::chrono::steady_clock::now() < deadline && !written()) {
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    REQUIRE(p->pid() > 0);
+    REQUIRE(kill(p->pid(), SIGKILL) == 0);
+    (void)p->wait();
+    auto again = cairn.run("admin", args);
+    INFO(again.err);
+    REQUIRE(again.code == 0);
+    check_complete();
+    auto idle = cairn.run("admin", args);
+    REQUIRE(idle.code == 0);
+    CHECK(idle.err.find("pulled 0 objects") != std::string::npos);
+    check_complete();
+  }
+
   SECTION("the connection drops") {
     auto p = cairn.start("admin", args);
     const auto from = relay.server_bytes();
