@@ -22,8 +22,10 @@ cxx=$(command -v clang++-16 || true)
 if [ -z "$cxx" ] || [ ! -e /usr/lib/llvm-16/lib/clang/16/lib/linux/libclang_rt.fuzzer-x86_64.a ]; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "fuzz: installing clang-16 and libclang-rt-16-dev (Debian 12)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      clang-16 libclang-rt-16-dev >/dev/null
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq --no-install-recommends clang-16 libclang-rt-16-dev >/dev/null ||
+      { apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+        clang-16 libclang-rt-16-dev >/dev/null; }
     cxx=$(command -v clang++-16)
   else
     echo "fuzz: needs clang++-16 and libclang-rt-16-dev" >&2
@@ -31,8 +33,9 @@ if [ -z "$cxx" ] || [ ! -e /usr/lib/llvm-16/lib/clang/16/lib/linux/libclang_rt.f
   fi
 fi
 
+# shellcheck disable=SC2086 # CAIRN_CMAKE_ARGS is a list of options
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="$cxx" \
-  -DCAIRN_FUZZ=ON -DCAIRN_CORPUS_DIR="$corpus_dir" >/dev/null
+  -DCAIRN_FUZZ=ON -DCAIRN_CORPUS_DIR="$corpus_dir" ${CAIRN_CMAKE_ARGS:-} >/dev/null
 ninja -C "$build" -j"$(nproc)" "${targets[@]}"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
