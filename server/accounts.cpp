@@ -200,7 +200,9 @@ std::expected<authorization, authorization_error> parse_authorization(std::strin
     return std::unexpected(E::malformed);
   }
   const bool basic = iequals(scheme, "basic");
-  const bool bearer = iequals(scheme, "bearer");
+  // "Token" is what the OASIS taxii2-client's TokenAuth sends; the token
+  // is the same API token as with Bearer.
+  const bool bearer = iequals(scheme, "bearer") || iequals(scheme, "token");
   if (!basic && !bearer) return std::unexpected(E::unsupported_scheme);
   if (sp == std::string_view::npos) return std::unexpected(E::malformed);
   auto rest = value.substr(sp);

@@ -104,7 +104,7 @@ using authorization = std::variant<basic_credentials, bearer_credentials>;
 
 enum class authorization_error {
   malformed,           // not "Basic <base64>" / "Bearer <token68>", bad base64, no ':', ...
-  unsupported_scheme,  // a well-formed scheme other than Basic or Bearer
+  unsupported_scheme,  // a well-formed scheme other than Basic, Bearer or Token (= Bearer)
   too_long,            // the value or a part of it is over its limit
 };
 

@@ -237,6 +237,9 @@ TEST_CASE("authentication: every negative case is a 401 with a challenge", "[aut
   // The positive controls: each credential works when right.
   CHECK(get(anon, "/taxii2/", auth("Basic " + b64("admin:admin-password"))).status == 200);
   CHECK(get(anon, "/taxii2/", auth("Bearer " + k_bot_token)).status == 200);
+  // taxii2-client's TokenAuth sends the same token as "Token".
+  CHECK(get(anon, "/taxii2/", auth("Token " + k_bot_token)).status == 200);
+  check_401(get(anon, "/taxii2/", auth("Token " + k_bot_token + "x")));
   // Nothing presented reached the log.
   const auto log = srv.log_text();
   CHECK(log.find("admin-password") == std::string::npos);

@@ -192,6 +192,12 @@ TEST_CASE("Authorization values parse into Basic or Bearer credentials") {
   REQUIRE(std::holds_alternative<bearer_credentials>(*t));
   CHECK(std::get<bearer_credentials>(*t).token == "cairn_abc-DEF_123.~+/==");
   CHECK(parse_authorization("bearer x"));
+
+  // The OASIS taxii2-client's TokenAuth says "Token": the same API token.
+  auto k = parse_authorization("Token cairn_abc-DEF_123");
+  REQUIRE(k);
+  REQUIRE(std::holds_alternative<bearer_credentials>(*k));
+  CHECK(std::get<bearer_credentials>(*k).token == "cairn_abc-DEF_123");
 }
 
 TEST_CASE("malformed Authorization values are refused with a reason") {
@@ -225,7 +231,9 @@ TEST_CASE("malformed Authorization values are refused with a reason") {
       {"B@sic abc", E::malformed},
       {"Digest username=\"x\"", E::unsupported_scheme},
       {"Negotiate abc", E::unsupported_scheme},
-      {"Token", E::unsupported_scheme},
+      {"Token", E::malformed},
+      {"Token a b", E::malformed},
+      {"ApiKey abc", E::unsupported_scheme},
       {"Basic " + std::string(5000, 'A'), E::too_long},
       {"Bearer " + std::string(2000, 'a'), E::too_long},
       {"Basic " + base64_encode(std::string(300, 'u') + ":pw"), E::too_long},
