@@ -25,6 +25,8 @@ constexpr std::string_view k_sha256_prefix = "$sha256$";
 constexpr std::string_view k_token_prefix = "cairn_";
 constexpr std::size_t k_salt_bytes = 16;
 constexpr std::size_t k_hash_bytes = 32;
+static_assert(k_hash_bytes == scrypt_bounds::min_hash_bytes &&
+              k_hash_bytes == scrypt_bounds::max_hash_bytes);
 
 std::atomic<std::uint64_t> g_scrypt_evaluations{0};
 
@@ -182,8 +184,8 @@ result<scrypt_phc> parse_scrypt_phc(std::string_view phc) {
                 std::to_string(b::max_salt_bytes) + " bytes");
   }
   if (hash->size() < b::min_hash_bytes || hash->size() > b::max_hash_bytes) {
-    return fail("password hash value must be " + std::to_string(b::min_hash_bytes) + " to " +
-                std::to_string(b::max_hash_bytes) + " bytes");
+    return fail("password hash value must be " + std::to_string(b::min_hash_bytes) +
+                " bytes, as `cairnd hash-secret` makes it");
   }
   out.salt = std::move(*salt);
   out.hash = std::move(*hash);

@@ -50,8 +50,11 @@ struct scrypt_bounds {
   static constexpr std::uint64_t max_work = std::uint64_t{1} << 24;  // N * r * p
   static constexpr std::size_t min_salt_bytes = 8;
   static constexpr std::size_t max_salt_bytes = 64;
-  static constexpr std::size_t min_hash_bytes = 16;
-  static constexpr std::size_t max_hash_bytes = 64;
+  // Exactly the length hash_secret() writes: scrypt's output for a shorter
+  // length is a prefix of the longer one, so a truncated hash would still
+  // verify (and be weaker) if any length were taken.
+  static constexpr std::size_t min_hash_bytes = 32;
+  static constexpr std::size_t max_hash_bytes = 32;
 };
 
 // The defaults used by hash_secret() (about 50 ms and 16 MiB here).

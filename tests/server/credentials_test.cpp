@@ -107,8 +107,15 @@ TEST_CASE("tampered scrypt strings do not verify") {
   other_r.replace(other_r.find(",r=8,"), 5, ",r=9,");
   CHECK_FALSE(verify_secret("pw", other_r));
 
-  // Truncated hash part.
+  // Truncated hash part: scrypt's shorter outputs are prefixes of its longer
+  // ones, so only the length check stands between this and a match.
   CHECK_FALSE(verify_secret("pw", s.substr(0, s.size() - 4)));
+  const auto cut = s.rfind('$') + 1;
+  const auto key = base64_decode(s.substr(cut), base64_alphabet::standard, base64_padding::none);
+  REQUIRE(key);
+  CHECK_FALSE(verify_secret(
+      "pw", s.substr(0, cut) + base64_encode(key->substr(0, 16), base64_alphabet::standard,
+                                             base64_padding::none)));
   // Garbage.
   CHECK_FALSE(verify_secret("pw", ""));
   CHECK_FALSE(verify_secret("pw", "pw"));
@@ -119,20 +126,24 @@ TEST_CASE("PHC strings with excessive or malformed parameters are refused withou
   const std::string salt = "$c2FsdHNhbHRzYWx0$";  // "saltsaltsalt"
   const std::string hash = "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
   const std::vector<std::string> bad = {
-      "$scrypt$ln=21,r=8,p=1" + salt + hash,         // N too large
-      "$scrypt$ln=20,r=8,p=1" + salt + hash,         // 1 GiB of memory
-      "$scrypt$ln=14,r=64,p=1" + salt + hash,        // r too large
-      "$scrypt$ln=14,r=8,p=17" + salt + hash,        // p too large
-      "$scrypt$ln=17,r=16,p=16" + salt + hash,       // too much work
-      "$scrypt$ln=9,r=8,p=1" + salt + hash,          // too weak
-      "$scrypt$ln=14,r=0,p=1" + salt + hash,         // r zero
-      "$scrypt$ln=014,r=8,p=1" + salt + hash,        // leading zero
-      "$scrypt$ln=14,r=8" + salt + hash,             // missing p
-      "$scrypt$r=8,ln=14,p=1" + salt + hash,         // wrong order
-      "$scrypt$ln=14,r=8,p=1,x=1" + salt + hash,     // extra parameter
-      "$scrypt$ln=-1,r=8,p=1" + salt + hash,         // sign
-      "$scrypt$ln=14,r=8,p=1$c2FsdA$" + hash,        // salt too short
-      "$scrypt$ln=14,r=8,p=1" + salt + "aGFzaA",     // hash too short
+      "$scrypt$ln=21,r=8,p=1" + salt + hash,                      // N too large
+      "$scrypt$ln=20,r=8,p=1" + salt + hash,                      // 1 GiB of memory
+      "$scrypt$ln=14,r=64,p=1" + salt + hash,                     // r too large
+      "$scrypt$ln=14,r=8,p=17" + salt + hash,                     // p too large
+      "$scrypt$ln=17,r=16,p=16" + salt + hash,                    // too much work
+      "$scrypt$ln=9,r=8,p=1" + salt + hash,                       // too weak
+      "$scrypt$ln=14,r=0,p=1" + salt + hash,                      // r zero
+      "$scrypt$ln=014,r=8,p=1" + salt + hash,                     // leading zero
+      "$scrypt$ln=14,r=8" + salt + hash,                          // missing p
+      "$scrypt$r=8,ln=14,p=1" + salt + hash,                      // wrong order
+      "$scrypt$ln=14,r=8,p=1,x=1" + salt + hash,                  // extra parameter
+      "$scrypt$ln=-1,r=8,p=1" + salt + hash,                      // sign
+      "$scrypt$ln=14,r=8,p=1$c2FsdA$" + hash,                     // salt too short
+      "$scrypt$ln=14,r=8,p=1" + salt + "aGFzaA",                  // hash too short
+      "$scrypt$ln=14,r=8,p=1" + salt + "aGFzaGhhc2hoYXNoaGFzaA",  // 16 bytes: a prefix would verify
+      "$scrypt$ln=14,r=8,p=1" + salt +
+          "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFz"
+          "aA",                                      // 64 bytes
       "$scrypt$ln=14,r=8,p=1" + salt + hash + "=",   // padding
       "$scrypt$ln=14,r=8,p=1" + salt + hash + "$x",  // extra field
       "$scrypt$ln=99999999999,r=8,p=1" + salt + hash,
