@@ -37,16 +37,9 @@ bool spec_version_ok(const taxii_query& q, const object_record& r) {
 // First and last among the versions of r's object that this account may
 // receive: a withheld version must not change what "first" or "last" means.
 read_txn::rank visible_rank(const read_txn& txn, const account& who, const object_record& r) {
-  micros first = -1;
-  micros last = -1;
-  txn.versions(r.collection, r.id, [&](const object_record& v) {
-    if (may_receive(who, v)) {
-      if (first < 0) first = v.date_added;
-      last = v.date_added;
-    }
-    return true;
-  });
-  return {first == r.date_added, last == r.date_added};
+  // r itself is one the account may receive (the callers checked); only the
+  // other versions need the policy.
+  return txn.version_rank(r, [&](const object_record& v) { return may_receive(who, v); });
 }
 
 bool version_ok(const read_txn& txn, const account& who, const taxii_query& q,

@@ -126,10 +126,6 @@ struct by_id_key {
   void set_position(micros date_added) {
     put_u64be(bytes + by_id_version_prefix, static_cast<std::uint64_t>(date_added));
   }
-  // A key past every key that starts with the id prefix.
-  void set_past_id() {
-    std::memset(bytes + by_id_id_prefix, 0xff, by_id_key_bytes - by_id_id_prefix);
-  }
 };
 
 inline micros by_id_position(std::string_view key) {

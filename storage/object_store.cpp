@@ -147,12 +147,8 @@ lmdb::result<bool> read_record(const lmdb::txn& t, lmdb::dbi objects, micros at,
 
 using duplicate_test = std::function<bool(const object_record&)>;
 
-// Whether the record f (at position at of collection c) of object id makes a
-// new version a duplicate: same id, and the request's test, if any, agrees.
-bool counts_as_duplicate(const codec::object_fields& f, std::string_view id, collection_key c,
-                         micros at, const duplicate_test& test) {
-  if (f.id != id) return false;  // a hash collision
-  if (!test) return true;
+// The record f, at position at of collection c, as readers see it.
+object_record record_of(const codec::object_fields& f, collection_key c, micros at) {
   object_record r;
   r.collection = c;
   r.date_added = at;
@@ -162,7 +158,16 @@ bool counts_as_duplicate(const codec::object_fields& f, std::string_view id, col
   r.publisher = f.publisher;
   r.tlp = f.tlp;
   r.json = f.json;
-  return test(r);
+  return r;
+}
+
+// Whether the record f (at position at of collection c) of object id makes a
+// new version a duplicate: same id, and the request's test, if any, agrees.
+bool counts_as_duplicate(const codec::object_fields& f, std::string_view id, collection_key c,
+                         micros at, const duplicate_test& test) {
+  if (f.id != id) return false;  // a hash collision
+  if (!test) return true;
+  return test(record_of(f, c, at));
 }
 
 // From the cursor's position (on an entry just written), walks back over the
@@ -917,7 +922,8 @@ std::optional<object_record> read_txn::at(collection_key c, micros date_added) c
   return in.at(c, objects, date_added);
 }
 
-read_txn::rank read_txn::version_rank(const object_record& r) const {
+read_txn::rank read_txn::version_rank(
+    const object_record& r, const std::function<bool(const object_record&)>& counts) const {
   impl& in = *impl_;
   rank out;
   if (!in.txn.active() || r.id.empty() || r.id.size() > codec::max_id_bytes) return out;
@@ -932,33 +938,41 @@ read_txn::rank read_txn::version_rank(const object_record& r) const {
   key.set_id(r.collection, in.store->id_hash(r.id));
   const std::string_view prefix = key.id_prefix();
 
-  // Walks the id's entries from the cursor's position in one direction: r is
-  // first (last) when its own entry comes before any other version of its
-  // object. Entries of other ids that share the hash are skipped.
+  // One walk over the id's entries, in version order: r is first when no
+  // other version that counts comes before its own entry, and last when none
+  // comes after it. Entries of other ids that share the hash are skipped, and
+  // r's own entry is never read: an object with one version costs one seek
+  // and one step. A version before r is read only until one is found to count.
   std::string_view k;
   std::string_view v;
-  auto is_edge = [&](lmdb::result<bool> found, MDB_cursor_op step) {
-    for (; found && *found && k.starts_with(prefix); found = cur->get(k, v, step)) {
-      const micros at = codec::by_id_position(k);
-      if (at == r.date_added) return true;
-      codec::object_fields f;
-      auto rec = read_record(in.txn, objects, at, f);
-      if (!rec) {
-        in.note(rec.error());
-        return false;
-      }
-      if (*rec && f.id == r.id) return false;
+  bool seen_self = false;
+  bool first = true;
+  auto found = cur->seek(prefix, k, v);
+  for (; found && *found && k.starts_with(prefix); found = cur->get(k, v, MDB_NEXT)) {
+    const micros at = codec::by_id_position(k);
+    if (at == r.date_added) {
+      seen_self = true;
+      continue;
     }
-    if (!found) in.note(found.error());
-    return false;
-  };
-  out.first = is_edge(cur->seek(prefix, k, v), MDB_NEXT);
-
-  key.set_past_id();
-  auto past = cur->seek(key.full(), k, v);
-  if (past) past = cur->get(k, v, *past ? MDB_PREV : MDB_LAST);
-  out.last = is_edge(std::move(past), MDB_PREV);
-  return out;
+    if (!seen_self && !first) continue;
+    codec::object_fields f;
+    auto rec = read_record(in.txn, objects, at, f);
+    if (!rec) {
+      in.note(rec.error());
+      return out;
+    }
+    if (*rec && !f.deleted && f.id == r.id && (!counts || counts(record_of(f, r.collection, at)))) {
+      if (seen_self) return {first, false};
+      first = false;
+    }
+  }
+  if (!found) {
+    in.note(found.error());
+    return out;
+  }
+  // r's own entry missing (not a live version of this store): neither.
+  if (!seen_self) return out;
+  return {first, true};
 }
 
 std::optional<status_record> read_txn::status(std::string_view status_id) const {

@@ -232,12 +232,15 @@ class read_txn {
   std::optional<object_record> at(collection_key c, micros date_added) const;
 
   // Whether this live version is the first and/or the last live version of
-  // its object (for match[version]=first/last).
+  // its object (for match[version]=first/last), in the order of versions().
+  // With counts, only the other versions for which it returns true are
+  // considered (say, those an account may receive); r itself always is.
   struct rank {
     bool first = false;
     bool last = false;
   };
-  rank version_rank(const object_record& r) const;
+  rank version_rank(const object_record& r,
+                    const std::function<bool(const object_record&)>& counts = {}) const;
 
   // The stored status, or std::nullopt (unknown or expired).
   std::optional<status_record> status(std::string_view status_id) const;

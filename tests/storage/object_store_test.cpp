@@ -249,6 +249,32 @@ TEST_CASE("object_store: published versions can be scanned, listed, found and ra
   CHECK(rank_only.first);
   CHECK(rank_only.last);
 
+  // With a test, only the other versions it accepts count: here the one
+  // other version of x, which the test sees whole.
+  std::vector<std::pair<std::string, micros>> seen;
+  auto none = [&](const object_record& v) {
+    seen.emplace_back(std::string(v.version), v.date_added);
+    CHECK(v.id == x);
+    CHECK(v.publisher == "acme");
+    return false;
+  };
+  auto ranked = r.version_rank(*newest, none);
+  CHECK(ranked.first);
+  CHECK(ranked.last);
+  CHECK(seen == std::vector<std::pair<std::string, micros>>{{stix_time(10), k_t0 + 1}});
+  seen.clear();
+  ranked = r.version_rank(*oldest, none);
+  CHECK(ranked.first);
+  CHECK(ranked.last);
+  CHECK(seen == std::vector<std::pair<std::string, micros>>{{stix_time(20), k_t0}});
+  auto every = [](const object_record&) { return true; };
+  CHECK_FALSE(r.version_rank(*newest, every).first);
+  CHECK(r.version_rank(*newest, every).last);
+  // An object with one version is ranked without reading any other record.
+  seen.clear();
+  ranked = r.version_rank(*only, none);
+  CHECK((ranked.first && ranked.last && seen.empty()));
+
   auto status = r.status("2d5a4a5b-0000-4000-8000-000000000001");
   REQUIRE(status);
   CHECK(status->owner == "acme");
@@ -932,6 +958,16 @@ TEST_CASE("object_store: ids whose hashes collide are told apart") {
     CHECK_FALSE(r.version_rank(*y1).last);  // y has a second version now
     CHECK_FALSE(r.version_rank(*x2).first);
     CHECK(r.version_rank(*x2).last);
+    // The test is asked about x's other version only, never about y's
+    // entries that share the hash.
+    std::vector<std::string> asked;
+    auto none = [&](const object_record& v) {
+      asked.emplace_back(v.id);
+      return false;
+    };
+    CHECK(r.version_rank(*x2, none).first);
+    CHECK(r.version_rank(*x1, none).last);
+    CHECK(asked == std::vector<std::string>{x, x});
     auto zr = r.at(*c, px1 + 3);
     REQUIRE(zr);
     CHECK(r.version_rank(*zr).first);
