@@ -224,23 +224,23 @@ void session::shutdown() {
 
 void session_registry::add(const std::shared_ptr<session>& s) {
   std::lock_guard lock(mutex_);
-  sessions_.push_back(s);
+  sessions_.emplace_back(s.get(), s);
 }
 
 void session_registry::remove(const session* s) {
+  // Called from ~session: no shared_ptr may be made here (see sessions_).
   std::lock_guard lock(mutex_);
-  std::erase_if(sessions_, [s](const std::weak_ptr<session>& w) {
-    auto p = w.lock();
-    return !p || p.get() == s;
-  });
+  std::erase_if(sessions_, [s](const auto& e) { return e.first == s || e.second.expired(); });
 }
 
 void session_registry::stop_all() {
+  // The shared_ptrs are dropped after the lock is released: the last one of
+  // a session runs ~session, which takes the lock.
   std::vector<std::shared_ptr<session>> live;
   {
     std::lock_guard lock(mutex_);
-    for (auto& w : sessions_) {
-      if (auto p = w.lock()) live.push_back(std::move(p));
+    for (auto& e : sessions_) {
+      if (auto p = e.second.lock()) live.push_back(std::move(p));
     }
   }
   for (auto& s : live) s->stop();

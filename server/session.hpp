@@ -15,7 +15,10 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "server/http.hpp"
 
@@ -80,8 +83,11 @@ class session_registry {
   std::size_t size() const;
 
  private:
+  // Each session by its address (to remove it without locking its
+  // weak_ptr: a shared_ptr made and dropped under mutex_ may be the last
+  // one, and its ~session would call remove() on this very mutex).
   mutable std::mutex mutex_;
-  std::vector<std::weak_ptr<session>> sessions_;
+  std::vector<std::pair<const session*, std::weak_ptr<session>>> sessions_;
 };
 
 }  // namespace cairn::server

@@ -71,9 +71,16 @@ void expect_refusal(const test_server& srv, const std::string& bytes, unsigned s
 void expect_healthy(const test_server& srv) {
   auto client = srv.client("admin");
   auto r = client.request("GET", "/cairn/v1/health");
-  REQUIRE(r);
+  if (!r) {
+    // What the server logged last, to tell a hang from a crash.
+    const auto log = srv.log_text();
+    INFO("cairnd log tail: " << log.substr(log.size() > 4000 ? log.size() - 4000 : 0));
+    INFO("client: " << r.error().to_string());
+    REQUIRE(r);
+  }
   CHECK(r->status == 200);
   auto o = client.get_objects("/api1/", "intel");
+  INFO((o ? std::string() : o.error().to_string()));
   REQUIRE(o);
 }
 
