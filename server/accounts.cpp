@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "server/base64.hpp"
+#include "server/text.hpp"
 
 namespace cairn::server {
 
@@ -23,13 +24,6 @@ bool is_tchar(char c) {
   // RFC 7230 token characters.
   if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return true;
   return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-           return lower(x) == lower(y);
-         });
 }
 
 // Valid UTF-8 (no overlongs, no surrogates, at most U+10FFFF) without C0

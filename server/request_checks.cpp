@@ -1,27 +1,11 @@
 #include "server/request_checks.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <vector>
 
+#include "server/text.hpp"
+
 namespace cairn::server {
-
-namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-}  // namespace
 
 std::optional<std::size_t> find_head_end(std::string_view data) {
   const auto crlf = data.find("\r\n\r\n");
@@ -71,10 +55,10 @@ std::optional<std::string> framing_problem(const request_header& h) {
   std::string te;
   for (const auto& field : h) {
     const auto name =
-        lower(std::string_view(field.name_string().data(), field.name_string().size()));
+        ascii_lower(std::string_view(field.name_string().data(), field.name_string().size()));
     const std::string_view value(field.value().data(), field.value().size());
     if (name == "content-length") {
-      const auto v = std::string(trim(value));
+      const auto v = std::string(trim_ows(value));
       if (content_length && *content_length != v) return "conflicting Content-Length headers";
       if (v.empty() || v.size() > 18 ||
           !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
@@ -84,7 +68,7 @@ std::optional<std::string> framing_problem(const request_header& h) {
     } else if (name == "transfer-encoding") {
       ++te_count;
       if (!te.empty()) te += ',';
-      te += lower(value);
+      te += ascii_lower(value);
     }
   }
   if (te_count == 0) return std::nullopt;
@@ -95,7 +79,7 @@ std::optional<std::string> framing_problem(const request_header& h) {
   std::size_t start = 0;
   while (start <= te.size()) {
     auto comma = te.find(',', start);
-    auto c = trim(
+    auto c = trim_ows(
         std::string_view(te).substr(start, comma == std::string::npos ? te.npos : comma - start));
     if (!c.empty()) codings.emplace_back(c);
     if (comma == std::string::npos) break;

@@ -1,7 +1,6 @@
 #include "server/router.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <vector>
 
 #include "formats/taxii.hpp"
@@ -9,6 +8,7 @@
 #include "server/query.hpp"
 #include "server/responses.hpp"
 #include "server/taxii_service.hpp"
+#include "server/text.hpp"
 
 namespace cairn::server {
 
@@ -20,19 +20,6 @@ constexpr std::uint64_t k_small_body = 64 * 1024;
 constexpr std::string_view k_auth_throttled =
     "too many failed authentication attempts for this account or from this address";
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 struct media_type {
   std::string type;     // "application/taxii+json", lower case
   std::string version;  // the version parameter, or empty
@@ -41,15 +28,15 @@ struct media_type {
 media_type parse_media_type(std::string_view text) {
   media_type m;
   auto semi = text.find(';');
-  m.type = lower(trim(text.substr(0, semi)));
+  m.type = ascii_lower(trim_ows(text.substr(0, semi)));
   while (semi != std::string_view::npos) {
     text.remove_prefix(semi + 1);
     semi = text.find(';');
-    auto param = trim(text.substr(0, semi));
+    auto param = trim_ows(text.substr(0, semi));
     auto eq = param.find('=');
     if (eq == std::string_view::npos) continue;
-    if (lower(trim(param.substr(0, eq))) == "version") {
-      auto v = trim(param.substr(eq + 1));
+    if (ascii_lower(trim_ows(param.substr(0, eq))) == "version") {
+      auto v = trim_ows(param.substr(eq + 1));
       if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
       m.version = std::string(v);
     }
@@ -94,7 +81,7 @@ response method_not_allowed(unsigned version, std::string_view allow) {
 }  // namespace
 
 bool accepts_taxii(std::string_view accept) {
-  if (trim(accept).empty()) return true;
+  if (trim_ows(accept).empty()) return true;
   std::size_t start = 0;
   while (start <= accept.size()) {
     auto comma = accept.find(',', start);

@@ -828,14 +828,7 @@ struct read_txn::impl {
                    std::string_view value) {
     codec::object_fields f;
     if (!codec::decode_object(value, f) || f.deleted) return false;
-    r.collection = c;
-    r.date_added = codec::position_of(key);
-    r.id = f.id;
-    r.version = f.version;
-    r.spec_version = f.spec_version;
-    r.publisher = f.publisher;
-    r.tlp = f.tlp;
-    r.json = f.json;
+    r = record_of(f, c, codec::position_of(key));
     return true;
   }
 
