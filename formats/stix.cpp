@@ -269,6 +269,582 @@ bool is_ssdeep(std::string_view s) {
   return true;
 }
 
+// ---------------------------------------------------------------------------
+// Value syntax of STIX 2.1 sections 2-7, hand-written like the checks above.
+
+constexpr bool is_alpha(char c) {
+  return is_lower(c) || is_upper(c);
+}
+constexpr bool is_alnum(char c) {
+  return is_alpha(c) || is_digit(c);
+}
+constexpr char to_lower(char c) {
+  return is_upper(c) ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// A decimal number without leading zeros (RFC 3986 dec-octet style), at
+// most max; "0" itself is fine.
+bool is_decimal_up_to(std::string_view s, unsigned max) {
+  if (s.empty() || s.size() > 3 || (s.size() > 1 && s[0] == '0')) return false;
+  unsigned n = 0;
+  for (char c : s) {
+    if (!is_digit(c)) return false;
+    n = n * 10 + static_cast<unsigned>(c - '0');
+  }
+  return n <= max;
+}
+
+bool is_ipv4_address(std::string_view s) {
+  for (int i = 0; i < 4; ++i) {
+    const auto dot = s.find('.');
+    const auto part = i < 3 ? s.substr(0, dot) : s;
+    if ((i < 3 && dot == std::string_view::npos) || !is_decimal_up_to(part, 255)) return false;
+    if (i < 3) s.remove_prefix(dot + 1);
+  }
+  return true;
+}
+
+// RFC 4291 section 2.2 text forms: eight groups of 1-4 hex digits, "::" for
+// one or more zero groups (once), an IPv4 address in place of the last two.
+bool is_ipv6_address(std::string_view s) {
+  const auto gap = s.find("::");
+  if (gap != std::string_view::npos && s.find("::", gap + 1) != std::string_view::npos) {
+    return false;
+  }
+  // Counts the groups of a run without "::"; the IPv4 form only at the end.
+  auto groups = [](std::string_view run, bool may_end_in_ipv4, int& n) {
+    if (run.empty()) return true;
+    while (true) {
+      const auto colon = run.find(':');
+      const auto g = run.substr(0, colon);
+      if (colon == std::string_view::npos && may_end_in_ipv4 && g.find('.') != g.npos) {
+        if (!is_ipv4_address(g)) return false;
+        n += 2;
+        return true;
+      }
+      if (g.empty() || g.size() > 4 || !std::all_of(g.begin(), g.end(), is_hex_digit)) {
+        return false;
+      }
+      ++n;
+      if (colon == std::string_view::npos) return true;
+      run.remove_prefix(colon + 1);
+    }
+  };
+  int n = 0;
+  if (gap == std::string_view::npos) return groups(s, true, n) && n == 8;
+  return groups(s.substr(0, gap), false, n) && groups(s.substr(gap + 2), true, n) && n <= 7;
+}
+
+// An address, or an address and "/prefix" (S 6.8, 6.9: "a single address or
+// CIDR block").
+bool is_ip_or_cidr(std::string_view s, bool v6) {
+  const auto slash = s.find('/');
+  const auto addr = s.substr(0, slash);
+  if (!(v6 ? is_ipv6_address(addr) : is_ipv4_address(addr))) return false;
+  return slash == std::string_view::npos || is_decimal_up_to(s.substr(slash + 1), v6 ? 128 : 32);
+}
+
+constexpr bool is_unreserved(char c) {
+  return is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+constexpr bool is_sub_delim(char c) {
+  return c == '!' || c == '$' || c == '&' || c == '\'' || c == '(' || c == ')' || c == '*' ||
+         c == '+' || c == ',' || c == ';' || c == '=';
+}
+
+// Characters of RFC 3986 outside the host, with valid %-escapes; `extra`
+// are allowed besides unreserved, sub-delims and %.
+bool is_uri_text(std::string_view s, std::string_view extra) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '%') {
+      if (i + 2 >= s.size() || !is_hex_digit(s[i + 1]) || !is_hex_digit(s[i + 2])) {
+        return false;
+      }
+      i += 2;
+    } else if (!is_unreserved(c) && !is_sub_delim(c) && extra.find(c) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// RFC 3986 section 3: scheme ":" hier-part ["?" query] ["#" fragment]. An
+// absolute URI: a URL names its scheme.
+bool is_url(std::string_view s) {
+  const auto colon = s.find(':');
+  if (colon == 0 || colon == std::string_view::npos || !is_alpha(s[0])) return false;
+  for (std::size_t i = 1; i < colon; ++i) {
+    if (!is_alnum(s[i]) && s[i] != '+' && s[i] != '-' && s[i] != '.') return false;
+  }
+  std::string_view rest = s.substr(colon + 1);
+  const auto hash = rest.find('#');
+  if (hash != std::string_view::npos) {
+    if (!is_uri_text(rest.substr(hash + 1), ":@/?")) return false;
+    rest = rest.substr(0, hash);
+  }
+  if (rest.starts_with("//")) {
+    rest.remove_prefix(2);
+    const auto end = rest.find_first_of("/?");
+    std::string_view authority = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end);
+    if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+      if (!is_uri_text(authority.substr(0, at), ":")) return false;
+      authority.remove_prefix(at + 1);
+    }
+    std::string_view port;
+    if (authority.starts_with('[')) {
+      const auto close = authority.find(']');
+      if (close == std::string_view::npos || !is_ipv6_address(authority.substr(1, close - 1))) {
+        return false;
+      }
+      const auto after = authority.substr(close + 1);
+      if (!after.empty() && after[0] != ':') return false;
+      if (!after.empty()) port = after.substr(1);
+    } else {
+      const auto pc = authority.find(':');
+      if (pc != std::string_view::npos) port = authority.substr(pc + 1);
+      if (!is_uri_text(authority.substr(0, pc), "")) return false;
+    }
+    if (!std::all_of(port.begin(), port.end(), is_digit)) return false;
+  }
+  return is_uri_text(rest, ":@/?");
+}
+
+// RFC 5322 atext, and any UTF-8 byte (RFC 6531 addresses).
+constexpr bool is_atext(char c) {
+  return is_alnum(c) || std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) != std::string_view::npos ||
+         static_cast<unsigned char>(c) >= 0x80;
+}
+
+bool is_dot_atom(std::string_view s) {
+  if (s.empty() || s.front() == '.' || s.back() == '.') return false;
+  char prev = 0;
+  for (char c : s) {
+    if (c == '.' ? prev == '.' : !is_atext(c)) return false;
+    prev = c;
+  }
+  return true;
+}
+
+// An RFC 5322 addr-spec ("local@domain") and nothing else: no display name,
+// angle brackets or comments (S 6.5: the value MUST NOT include the display
+// name).
+bool is_addr_spec(std::string_view s) {
+  const auto at = s.rfind('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 == s.size()) return false;
+  const auto local = s.substr(0, at);
+  const auto domain = s.substr(at + 1);
+  bool local_ok = is_dot_atom(local);
+  if (!local_ok && local.size() >= 2 && local.front() == '"' && local.back() == '"') {
+    local_ok = true;
+    for (std::size_t i = 1; i + 1 < local.size(); ++i) {
+      const auto c = static_cast<unsigned char>(local[i]);
+      if (c == '\\') {
+        ++i;
+        if (i + 1 >= local.size()) local_ok = false;
+      } else if (c == '"' || c < 0x20 || c == 0x7F) {
+        local_ok = false;
+      }
+    }
+  }
+  if (!local_ok) return false;
+  if (domain.size() >= 2 && domain.front() == '[' && domain.back() == ']') {
+    return domain.find_first_of(" []\\", 1) == domain.size() - 1;
+  }
+  return is_dot_atom(domain);
+}
+
+// S 6.17: "the hive portion of the key MUST be fully expanded and not
+// truncated" (HKEY_LOCAL_MACHINE, not HKLM); hive names are
+// case-insensitive, as in Windows.
+bool starts_with_full_hive(std::string_view key) {
+  static constexpr std::array<std::string_view, 10> k_hives{
+      "HKEY_CLASSES_ROOT",     "HKEY_CURRENT_CONFIG",
+      "HKEY_CURRENT_USER",     "HKEY_CURRENT_USER_LOCAL_SETTINGS",
+      "HKEY_DYN_DATA",         "HKEY_LOCAL_MACHINE",
+      "HKEY_PERFORMANCE_DATA", "HKEY_PERFORMANCE_NLSTEXT",
+      "HKEY_PERFORMANCE_TEXT", "HKEY_USERS"};
+  const auto hive = key.substr(0, key.find('\\'));
+  for (auto h : k_hives) {
+    if (hive.size() == h.size() && std::equal(h.begin(), h.end(), hive.begin(), [](char a, char b) {
+          return to_lower(a) == to_lower(b);
+        })) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// One attribute of a CPE 2.3 formatted string (NISTIR 7695 section 6.2): "*",
+// "-", or characters a-z A-Z 0-9 - . _ and \-escaped punctuation, with an
+// optional leading "*" or "?"s and an optional trailing "*" or "?"s.
+bool is_cpe_attribute(std::string_view v) {
+  if (v == "*" || v == "-") return true;
+  std::size_t i = 0;
+  if (i < v.size() && v[i] == '*') {
+    ++i;
+  } else {
+    while (i < v.size() && v[i] == '?') ++i;
+  }
+  std::size_t body = 0;
+  while (i < v.size()) {
+    const char c = v[i];
+    if (is_alnum(c) || c == '-' || c == '.' || c == '_') {
+      ++i;
+    } else if (c == '\\' && i + 1 < v.size() &&
+               std::string_view("\\*?!\"#$%&'()+,/:;<=>@[]^`{|}~").find(v[i + 1]) !=
+                   std::string_view::npos) {
+      i += 2;
+    } else {
+      break;
+    }
+    ++body;
+  }
+  if (body == 0) return false;
+  if (i < v.size() && v[i] == '*') {
+    ++i;
+  } else {
+    while (i < v.size() && v[i] == '?') ++i;
+  }
+  return i == v.size();
+}
+
+// "cpe:2.3:part:vendor:product:version:update:edition:language:sw_edition:
+// target_sw:target_hw:other" (S 6.14 requires a CPE v2.3 entry).
+bool is_cpe23(std::string_view s) {
+  std::array<std::string_view, 13> parts{};
+  std::size_t n = 0, start = 0;
+  for (std::size_t i = 0; i <= s.size(); ++i) {
+    if (i < s.size() && s[i] == '\\') {
+      ++i;
+      continue;
+    }
+    if (i == s.size() || s[i] == ':') {
+      if (n == parts.size()) return false;
+      parts[n++] = s.substr(start, i - start);
+      start = i + 1;
+    }
+  }
+  if (n != parts.size() || parts[0] != "cpe" || parts[1] != "2.3") return false;
+  if (parts[2].size() != 1 ||
+      std::string_view("aoh*-").find(parts[2][0]) == std::string_view::npos) {
+    return false;
+  }
+  return std::all_of(parts.begin() + 3, parts.end(), is_cpe_attribute);
+}
+
+// S 3.9.1: *_enc names the encoding with its name in the IANA Character
+// Sets registry. The registry's names and aliases of the character sets in
+// common use (lower case; compared case-insensitively, as the registry
+// says).
+bool is_charset_name(std::string_view s) {
+  static constexpr std::string_view k_names[] = {"437",
+                                                 "850",
+                                                 "852",
+                                                 "855",
+                                                 "857",
+                                                 "860",
+                                                 "861",
+                                                 "862",
+                                                 "863",
+                                                 "865",
+                                                 "866",
+                                                 "869",
+                                                 "ansi_x3.4-1968",
+                                                 "ansi_x3.4-1986",
+                                                 "arabic",
+                                                 "asmo-708",
+                                                 "big5",
+                                                 "big5-hkscs",
+                                                 "bocu-1",
+                                                 "cesu-8",
+                                                 "cp-gr",
+                                                 "cp037",
+                                                 "cp367",
+                                                 "cp437",
+                                                 "cp775",
+                                                 "cp819",
+                                                 "cp850",
+                                                 "cp852",
+                                                 "cp855",
+                                                 "cp857",
+                                                 "cp860",
+                                                 "cp861",
+                                                 "cp862",
+                                                 "cp863",
+                                                 "cp864",
+                                                 "cp865",
+                                                 "cp866",
+                                                 "cp869",
+                                                 "cp936",
+                                                 "csascii",
+                                                 "csbig5",
+                                                 "cseuckr",
+                                                 "cseucpkdfmtjapanese",
+                                                 "csgb2312",
+                                                 "csibm037",
+                                                 "csibm866",
+                                                 "csiso2022jp",
+                                                 "csiso2022jp2",
+                                                 "csiso2022kr",
+                                                 "csisolatin1",
+                                                 "csisolatin2",
+                                                 "csisolatin3",
+                                                 "csisolatin4",
+                                                 "csisolatin5",
+                                                 "csisolatin6",
+                                                 "csisolatinarabic",
+                                                 "csisolatincyrillic",
+                                                 "csisolatingreek",
+                                                 "csisolatinhebrew",
+                                                 "cskoi8r",
+                                                 "csksc56011987",
+                                                 "csmacintosh",
+                                                 "cspc850multilingual",
+                                                 "cspc862latinhebrew",
+                                                 "cspc8codepage437",
+                                                 "csshiftjis",
+                                                 "csucs4",
+                                                 "csunicode",
+                                                 "csutf16",
+                                                 "csutf16be",
+                                                 "csutf16le",
+                                                 "csutf32",
+                                                 "csutf32be",
+                                                 "csutf32le",
+                                                 "csutf7",
+                                                 "csutf8",
+                                                 "cswindows1250",
+                                                 "cswindows1251",
+                                                 "cswindows1252",
+                                                 "cswindows1253",
+                                                 "cswindows1254",
+                                                 "cswindows1255",
+                                                 "cswindows1256",
+                                                 "cswindows1257",
+                                                 "cswindows1258",
+                                                 "cswindows31j",
+                                                 "cswindows874",
+                                                 "cyrillic",
+                                                 "ebcdic-cp-ca",
+                                                 "ebcdic-cp-nl",
+                                                 "ebcdic-cp-us",
+                                                 "ebcdic-cp-wt",
+                                                 "ecma-114",
+                                                 "ecma-118",
+                                                 "elot_928",
+                                                 "euc-jp",
+                                                 "euc-kr",
+                                                 "extended_unix_code_packed_format_for_japanese",
+                                                 "gb18030",
+                                                 "gb2312",
+                                                 "gbk",
+                                                 "greek",
+                                                 "greek8",
+                                                 "hebrew",
+                                                 "hz-gb-2312",
+                                                 "ibm00858",
+                                                 "ibm037",
+                                                 "ibm1047",
+                                                 "ibm367",
+                                                 "ibm437",
+                                                 "ibm775",
+                                                 "ibm819",
+                                                 "ibm850",
+                                                 "ibm852",
+                                                 "ibm855",
+                                                 "ibm857",
+                                                 "ibm860",
+                                                 "ibm861",
+                                                 "ibm862",
+                                                 "ibm863",
+                                                 "ibm864",
+                                                 "ibm865",
+                                                 "ibm866",
+                                                 "ibm869",
+                                                 "iso-10646-ucs-2",
+                                                 "iso-10646-ucs-4",
+                                                 "iso-2022-cn",
+                                                 "iso-2022-cn-ext",
+                                                 "iso-2022-jp",
+                                                 "iso-2022-jp-2",
+                                                 "iso-2022-kr",
+                                                 "iso-8859-1",
+                                                 "iso-8859-10",
+                                                 "iso-8859-13",
+                                                 "iso-8859-14",
+                                                 "iso-8859-15",
+                                                 "iso-8859-16",
+                                                 "iso-8859-2",
+                                                 "iso-8859-3",
+                                                 "iso-8859-4",
+                                                 "iso-8859-5",
+                                                 "iso-8859-6",
+                                                 "iso-8859-7",
+                                                 "iso-8859-8",
+                                                 "iso-8859-9",
+                                                 "iso646-us",
+                                                 "iso_646.irv:1991",
+                                                 "iso_8859-1",
+                                                 "iso_8859-15",
+                                                 "iso_8859-1:1987",
+                                                 "iso_8859-2",
+                                                 "iso_8859-2:1987",
+                                                 "iso_8859-5",
+                                                 "iso_8859-5:1988",
+                                                 "iso_8859-9",
+                                                 "iso_8859-9:1989",
+                                                 "koi8-r",
+                                                 "koi8-u",
+                                                 "korean",
+                                                 "ks_c_5601-1987",
+                                                 "ks_c_5601-1989",
+                                                 "ksc_5601",
+                                                 "l1",
+                                                 "l2",
+                                                 "l3",
+                                                 "l4",
+                                                 "l5",
+                                                 "l6",
+                                                 "latin-9",
+                                                 "latin1",
+                                                 "latin2",
+                                                 "latin3",
+                                                 "latin4",
+                                                 "latin5",
+                                                 "latin6",
+                                                 "mac",
+                                                 "macintosh",
+                                                 "ms936",
+                                                 "ms_kanji",
+                                                 "scsu",
+                                                 "shift_jis",
+                                                 "tis-620",
+                                                 "us",
+                                                 "us-ascii",
+                                                 "utf-16",
+                                                 "utf-16be",
+                                                 "utf-16le",
+                                                 "utf-32",
+                                                 "utf-32be",
+                                                 "utf-32le",
+                                                 "utf-7",
+                                                 "utf-8",
+                                                 "viscii",
+                                                 "windows-1250",
+                                                 "windows-1251",
+                                                 "windows-1252",
+                                                 "windows-1253",
+                                                 "windows-1254",
+                                                 "windows-1255",
+                                                 "windows-1256",
+                                                 "windows-1257",
+                                                 "windows-1258",
+                                                 "windows-31j",
+                                                 "windows-874",
+                                                 "windows-936"};
+  if (s.empty() || s.size() > 64) return false;
+  std::array<char, 64> buf{};
+  for (std::size_t i = 0; i < s.size(); ++i) buf[i] = to_lower(s[i]);
+  const std::string_view lower(buf.data(), s.size());
+  return std::find(std::begin(k_names), std::end(k_names), lower) != std::end(k_names);
+}
+
+// RFC 5646 section 2.1 (well-formed tags), case-insensitive:
+//   langtag = language ["-" script] ["-" region] *("-" variant)
+//             *("-" extension) ["-" privateuse]
+// plus a private-use tag alone and the grandfathered tags of section 2.2.8.
+// Primary language subtags of 4-8 letters are refused: 4 letters are
+// reserved and the registry holds no 5-8 letter one.
+bool is_language_tag(std::string_view tag) {
+  static constexpr std::array<std::string_view, 26> k_grandfathered{
+      "art-lojban", "cel-gaulish", "en-gb-oed", "i-ami",    "i-bnn",    "i-default",
+      "i-enochian", "i-hak",       "i-klingon", "i-lux",    "i-mingo",  "i-navajo",
+      "i-pwn",      "i-tao",       "i-tay",     "i-tsu",    "no-bok",   "no-nyn",
+      "sgn-be-fr",  "sgn-be-nl",   "sgn-ch-de", "zh-guoyu", "zh-hakka", "zh-min",
+      "zh-min-nan", "zh-xiang"};
+  if (tag.empty() || tag.size() > 128) return false;
+  std::array<char, 128> buf{};
+  for (std::size_t i = 0; i < tag.size(); ++i) buf[i] = to_lower(tag[i]);
+  const std::string_view t(buf.data(), tag.size());
+  if (one_of(t, k_grandfathered)) return true;
+
+  std::array<std::string_view, 64> sub{};
+  std::size_t n = 0, start = 0;
+  for (std::size_t i = 0; i <= t.size(); ++i) {
+    if (i == t.size() || t[i] == '-') {
+      if (n == sub.size() || i == start || i - start > 8) return false;
+      sub[n++] = t.substr(start, i - start);
+      start = i + 1;
+    } else if (!is_alnum(t[i])) {
+      return false;
+    }
+  }
+  auto all_alpha = [](std::string_view s) { return std::all_of(s.begin(), s.end(), is_alpha); };
+  auto all_digit = [](std::string_view s) { return std::all_of(s.begin(), s.end(), is_digit); };
+  std::size_t i = 0;
+  // privateuse = "x" 1*("-" 1*8alphanum)
+  auto private_use = [&] {
+    if (sub[i] != "x" || i + 1 >= n) return false;
+    i = n;
+    return true;
+  };
+  if (sub[0] == "x") return private_use();
+  // language = 2*3ALPHA ["-" extlang]; extlang = 3ALPHA *2("-" 3ALPHA)
+  if (sub[0].size() < 2 || sub[0].size() > 3 || !all_alpha(sub[0])) return false;
+  i = 1;
+  for (int e = 0; e < 3 && i < n && sub[i].size() == 3 && all_alpha(sub[i]); ++e) ++i;
+  if (i < n && sub[i].size() == 4 && all_alpha(sub[i])) ++i;  // script
+  if (i < n &&
+      ((sub[i].size() == 2 && all_alpha(sub[i])) || (sub[i].size() == 3 && all_digit(sub[i])))) {
+    ++i;  // region
+  }
+  // variant = 5*8alphanum / (DIGIT 3alphanum)
+  while (i < n && (sub[i].size() >= 5 || (sub[i].size() == 4 && is_digit(sub[i][0])))) ++i;
+  // extension = singleton 1*("-" (2*8alphanum))
+  while (i < n && sub[i].size() == 1 && sub[i] != "x") {
+    std::size_t j = i + 1;
+    while (j < n && sub[j].size() >= 2) ++j;
+    if (j == i + 1) return false;
+    i = j;
+  }
+  if (i < n && sub[i] == "x") return private_use();
+  return i == n;
+}
+
+// The JSON schema's forms for the two sources the STIX 2.1 examples name
+// (S 2.5; common/external-reference.json): CVE-YYYY-NNNN (four or more
+// digits, no leading zero beyond four) and CAPEC-N.
+bool is_cve_id(std::string_view s) {
+  if (!s.starts_with("CVE-") || s.size() < 13 || s[8] != '-') return false;
+  const auto year = s.substr(4, 4);
+  const auto num = s.substr(9);
+  if (!std::all_of(year.begin(), year.end(), is_digit) ||
+      !std::all_of(num.begin(), num.end(), is_digit)) {
+    return false;
+  }
+  return num[0] == '0' ? num.size() == 4 : num.size() >= 4;
+}
+
+bool is_capec_id(std::string_view s) {
+  return s.starts_with("CAPEC-") && s.size() > 6 && std::all_of(s.begin() + 6, s.end(), is_digit);
+}
+
+// S 3.1: property names are ASCII a-z, 0-9 and '_', 3 to 250 characters,
+// starting with a letter.
+bool is_property_name(std::string_view k) {
+  if (k.size() < 3 || k.size() > 250 || !is_lower(k[0])) return false;
+  return std::all_of(k.begin(), k.end(),
+                     [](char c) { return is_lower(c) || is_digit(c) || c == '_'; });
+}
+
+// S 3.8: reserved for future revisions; MUST NOT be present in any STIX
+// content.
+bool is_reserved_property(std::string_view k) {
+  return k == "severity" || k == "username" || k == "phone_number" || k == "action";
+}
+
 // Dictionary properties: their keys are data (header names, hash names,
 // language tags, local object keys), not property names, so the _ref/_hex/
 // _bin suffix rules do not apply inside them.
@@ -326,6 +902,12 @@ class validator {
   bool check_autonomous_system();
   bool check_directory();
   bool check_value();
+  bool check_ipv4_addr();
+  bool check_ipv6_addr();
+  bool check_url();
+  bool check_email_addr();
+  bool check_software();
+  bool check_x509_certificate();
   bool check_mac_addr();
   bool check_email_message();
   bool check_file();
@@ -409,6 +991,12 @@ class validator {
   bool check_extensions(const json_view& v);
   bool check_predefined_extension(std::string_view name, const json_view& ext);
   bool check_hashes(const json_view& v);
+  bool check_extension_property_names(const json_view& ext);
+  bool check_embedded_timestamps(const json_view& o, const type_entry* entry);
+  bool check_x509_v3_extensions(const json_view& o);
+  bool check_pebinary_timestamp(const json_view& ext);
+  bool check_tlp_content();
+  bool declares_new_sco() const;
   bool walk_members(const json_view& o, bool strict);
   bool walk_value(const json_view& v, std::string_view key, bool strict);
   bool walk_inner(const json_view& v, bool strict);
@@ -430,7 +1018,7 @@ constexpr std::array<type_entry, 42> k_types{{
     {"course-of-action", object_kind::sdo, &validator::check_named, {}},
     {"directory", object_kind::sco, &validator::check_directory, {"ctime", "mtime", "atime"}},
     {"domain-name", object_kind::sco, &validator::check_value, {}},
-    {"email-addr", object_kind::sco, &validator::check_value, {}},
+    {"email-addr", object_kind::sco, &validator::check_email_addr, {}},
     {"email-message", object_kind::sco, &validator::check_email_message, {"date"}},
     {"extension-definition", object_kind::meta, &validator::check_extension_definition, {}},
     {"file", object_kind::sco, &validator::check_file, {"ctime", "mtime", "atime"}},
@@ -440,8 +1028,8 @@ constexpr std::array<type_entry, 42> k_types{{
     {"indicator", object_kind::sdo, &validator::check_indicator, {"valid_from", "valid_until"}},
     {"infrastructure", object_kind::sdo, &validator::check_seen_named, {"first_seen", "last_seen"}},
     {"intrusion-set", object_kind::sdo, &validator::check_seen_named, {"first_seen", "last_seen"}},
-    {"ipv4-addr", object_kind::sco, &validator::check_value, {}},
-    {"ipv6-addr", object_kind::sco, &validator::check_value, {}},
+    {"ipv4-addr", object_kind::sco, &validator::check_ipv4_addr, {}},
+    {"ipv6-addr", object_kind::sco, &validator::check_ipv6_addr, {}},
     {"language-content",
      object_kind::meta,
      &validator::check_language_content,
@@ -466,10 +1054,10 @@ constexpr std::array<type_entry, 42> k_types{{
     {"relationship", object_kind::sro, &validator::check_relationship, {"start_time", "stop_time"}},
     {"report", object_kind::sdo, &validator::check_report, {"published"}},
     {"sighting", object_kind::sro, &validator::check_sighting, {"first_seen", "last_seen"}},
-    {"software", object_kind::sco, &validator::check_name_only, {}},
+    {"software", object_kind::sco, &validator::check_software, {}},
     {"threat-actor", object_kind::sdo, &validator::check_seen_named, {"first_seen", "last_seen"}},
     {"tool", object_kind::sdo, &validator::check_named, {}},
-    {"url", object_kind::sco, &validator::check_value, {}},
+    {"url", object_kind::sco, &validator::check_url, {}},
     {"user-account",
      object_kind::sco,
      &validator::check_any_property,
@@ -482,7 +1070,7 @@ constexpr std::array<type_entry, 42> k_types{{
      {"modified_time"}},
     {"x509-certificate",
      object_kind::sco,
-     &validator::check_any_property,
+     &validator::check_x509_certificate,
      {"validity_not_before", "validity_not_after"}},
 }};
 
@@ -753,19 +1341,49 @@ bool validator::check_spec_version() {
   return true;
 }
 
+constexpr std::string_view k_property_name_rule =
+    "is not an allowed property name (3-250 characters a-z, 0-9 and '_', starting with a letter; "
+    "STIX 2.1 section 3.1)";
+constexpr std::string_view k_reserved_rule = "is a reserved property name (STIX 2.1 section 3.8)";
+
 // STIX 2.1 section 3.1: property names are ASCII a-z, 0-9 and underscore,
-// 3 to 250 characters ("id" is the one shorter name the spec defines).
+// 3 to 250 characters, starting with a letter ("id" is the one shorter name
+// the spec defines); section 3.8 reserves a few names.
 bool validator::check_property_names() {
   for (std::size_t i = 0; i < obj_.size(); ++i) {
     const auto k = obj_.key_at(i);
     if (k == "id") continue;
-    bool ok = k.size() >= 3 && k.size() <= 250;
-    for (char c : k) ok = ok && (is_lower(c) || is_digit(c) || c == '_');
-    if (!ok) {
-      return bad_at(k, "is not an allowed property name (3-250 characters a-z, 0-9 and '_')");
-    }
+    if (!is_property_name(k)) return bad_at(k, std::string(k_property_name_rule));
+    if (is_reserved_property(k)) return bad_at(k, std::string(k_reserved_rule));
   }
   return true;
+}
+
+// The members of one extension are properties too (S 3.1, 3.8; S 7.3 for
+// extension-definition extensions).
+bool validator::check_extension_property_names(const json_view& ext) {
+  for (std::size_t i = 0; i < ext.size(); ++i) {
+    const auto k = ext.key_at(i);
+    if (!is_property_name(k)) return bad_at(k, std::string(k_property_name_rule));
+    if (is_reserved_property(k)) return bad_at(k, std::string(k_reserved_rule));
+  }
+  return true;
+}
+
+// S 11.2: a custom object carries the common properties of an SDO, created
+// and modified among them; a new SCO type defined through an
+// extension-definition (S 7.3, extension_type "new-sco") does not.
+bool validator::declares_new_sco() const {
+  auto ext = obj_.get("extensions");
+  if (!ext || !ext->is_object()) return false;
+  for (std::size_t i = 0; i < ext->size(); ++i) {
+    const auto e = ext->value_at(i);
+    if (!e.is_object()) continue;
+    if (auto t = e.get("extension_type"); t && t->is_string() && t->as_string() == "new-sco") {
+      return true;
+    }
+  }
+  return false;
 }
 
 bool validator::check_common() {
@@ -776,6 +1394,12 @@ bool validator::check_common() {
   json_view v;
   if (entry_ && needs_created && !need(obj_, "created", {}, v)) return false;
   if (entry_ && versioned && !need(obj_, "modified", {}, v)) return false;
+  if (!entry_ && !declares_new_sco()) {
+    constexpr std::string_view why =
+        "a custom object requires it (STIX 2.1 section 11.2; only a new SCO type declared with "
+        "an extension of extension_type \"new-sco\" goes without)";
+    if (!need(obj_, "created", why, v) || !need(obj_, "modified", why, v)) return false;
+  }
   // Marking definitions are not versioned and their created needs no
   // millisecond precision (S 7.2.1; published examples rely on it).
   const int created_digits = type_ == "marking-definition" ? 0 : 3;
@@ -817,6 +1441,24 @@ bool validator::check_external_references(const json_view& v) {
     }
     if (!r.get("description") && !r.get("url") && !r.get("external_id")) {
       return bad("needs at least one of description, url or external_id besides source_name");
+    }
+    // The JSON schema of S 2.5 (common/external-reference.json) fixes the
+    // source names "cve" and "capec" in lower case and the form of their ids.
+    const auto source = r.get("source_name")->as_string();
+    const auto id = r.get("external_id");
+    for (std::string_view known : {"cve", "capec"}) {
+      if (source != known && iequals(source, known)) {
+        return bad_at("source_name", quote(source) + " must be written '" + std::string(known) +
+                                         "' (lower case; STIX 2.1 section 2.5)");
+      }
+    }
+    if (id && source == "cve" && !is_cve_id(id->as_string())) {
+      return bad_at("external_id", quote(id->as_string()) +
+                                       " is not a CVE id ('CVE-YYYY-NNNN'; STIX 2.1 section 2.5)");
+    }
+    if (id && source == "capec" && !is_capec_id(id->as_string())) {
+      return bad_at("external_id", quote(id->as_string()) +
+                                       " is not a CAPEC id ('CAPEC-N'; STIX 2.1 section 2.5)");
     }
   }
   return true;
@@ -924,7 +1566,9 @@ bool validator::check_predefined_extension(std::string_view name, const json_vie
     json_view refs;
     return need(ext, "contains_refs", why, refs);
   }
-  if (name == "windows-pebinary-ext") return need_string(ext, "pe_type", why);
+  if (name == "windows-pebinary-ext") {
+    return need_string(ext, "pe_type", why) && check_pebinary_timestamp(ext);
+  }
   if (name == "http-request-ext") {
     if (auto headers = ext.get("request_header")) {
       scope sh(*this, "request_header");
@@ -981,11 +1625,13 @@ bool validator::check_hashes(const json_view& v) {
     const auto alg = std::find_if(k_hash_algorithms.begin(), k_hash_algorithms.end(),
                                   [&](const hash_algorithm& a) { return iequals(a.name, name); });
     if (alg == k_hash_algorithms.end()) {
-      bool ok = !name.empty() && name.size() <= 250;
+      bool ok = name.size() >= 3 && name.size() <= 250;
       for (char c : name)
         ok = ok && (is_lower(c) || is_upper(c) || is_digit(c) || c == '-' || c == '_');
       if (!ok) {
-        return bad("is not an allowed hash name (1-250 characters a-z, A-Z, 0-9, '-' and '_')");
+        return bad(
+            "is not an allowed hash name (3-250 characters a-z, A-Z, 0-9, '-' and '_'; STIX 2.1 "
+            "section 2.7)");
       }
       if (h.empty()) return bad("must not be empty");
       continue;
@@ -1062,6 +1708,14 @@ bool validator::walk_value(const json_view& v, std::string_view key, bool strict
       }
       return true;
     }
+    if (ends_with(key, "_enc")) {
+      if (!v.is_string() || !is_charset_name(v.as_string())) {
+        return bad((v.is_string() ? quote(v.as_string()) : v.dump()) +
+                   " is not an IANA character set name (STIX 2.1 section 3.9.1), such as "
+                   "'UTF-8' or 'windows-1252'");
+      }
+      return true;
+    }
     if (ends_with(key, "_bin")) {
       if (!v.is_string() || !is_base64(v.as_string())) {
         return bad((v.is_string() ? quote(v.as_string()) : std::string(kind_name(v))) +
@@ -1075,6 +1729,9 @@ bool validator::walk_value(const json_view& v, std::string_view key, bool strict
       // property rules.
       for (std::size_t i = 0; i < v.size(); ++i) {
         scope se(*this, v.key_at(i));
+        if (v.value_at(i).is_object() && !check_extension_property_names(v.value_at(i))) {
+          return false;
+        }
         if (!walk_members(v.value_at(i), true)) return false;
       }
       return true;
@@ -1202,6 +1859,45 @@ bool validator::check_observed_data() {
   if (objects && !obj_.get("objects")->is_object()) {
     return bad_at("objects", "must be an object (a dictionary of observables)");
   }
+  if (objects) {
+    // The deprecated container holds SCOs whose timestamps are timestamps
+    // like any other (S 2.13, 2.16).
+    const auto dict = *obj_.get("objects");
+    scope s(*this, "objects");
+    for (std::size_t i = 0; i < dict.size(); ++i) {
+      const auto o = dict.value_at(i);
+      if (!o.is_object()) continue;
+      const auto t = o.get("type");
+      scope si(*this, dict.key_at(i));
+      if (!check_embedded_timestamps(o,
+                                     t && t->is_string() ? find_type(t->as_string()) : nullptr)) {
+        return false;
+      }
+    }
+  }
+  if (refs) {
+    // S 4.14: "A list of SCOs and SROs representing the observation. The
+    // object_refs MUST contain at least one SCO reference if defined." A type
+    // unknown here may be a custom SCO, so it counts as one.
+    const auto list = *obj_.get("object_refs");
+    scope s(*this, "object_refs");
+    bool sco = false;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const auto ref = list.value_at(i).as_string();
+      const auto t = stix_id_type(ref);
+      const auto k = kind_of_type(t);
+      if (!k && t != "bundle") {
+        sco = true;
+      } else if (k == object_kind::sco) {
+        sco = true;
+      } else if (k != object_kind::sro) {
+        scope si(*this, i);
+        return bad(quote(ref) + " must refer to SCOs or SROs, not " + std::string(t) +
+                   " (STIX 2.1 section 4.14)");
+      }
+    }
+    if (!sco) return bad("must contain at least one SCO reference (STIX 2.1 section 4.14)");
+  }
   return seen_order(obj_, "first_observed", "last_observed", false);
 }
 
@@ -1266,6 +1962,7 @@ bool validator::check_artifact() {
   const bool bin = obj_.get("payload_bin").has_value();
   const bool url = obj_.get("url").has_value();
   if (bin && url) return bad_at("url", "must not be present together with payload_bin");
+  if (!bin && !url) return bad("an artifact needs payload_bin or url (STIX 2.1 section 6.1)");
   if (url && !obj_.get("hashes")) {
     return bad_at("hashes", "missing; an artifact given by url requires hashes of its content");
   }
@@ -1292,6 +1989,100 @@ bool validator::check_directory() {
 
 bool validator::check_value() {
   return need_string(obj_, "value", {});
+}
+
+bool validator::check_ipv4_addr() {
+  std::string_view v;
+  if (!need_string(obj_, "value", {}, &v)) return false;
+  if (!is_ip_or_cidr(v, false)) {
+    return bad_at("value", quote(v) +
+                               " is not an IPv4 address or CIDR block (STIX 2.1 section 6.8), such "
+                               "as '198.51.100.3' or '10.2.4.0/24'");
+  }
+  return true;
+}
+
+bool validator::check_ipv6_addr() {
+  std::string_view v;
+  if (!need_string(obj_, "value", {}, &v)) return false;
+  if (!is_ip_or_cidr(v, true)) {
+    return bad_at("value", quote(v) +
+                               " is not an IPv6 address or CIDR block (STIX 2.1 section 6.9), such "
+                               "as '2001:db8::1' or '2001:db8::/96'");
+  }
+  return true;
+}
+
+bool validator::check_url() {
+  std::string_view v;
+  if (!need_string(obj_, "value", {}, &v)) return false;
+  if (!is_url(v)) {
+    return bad_at("value", quote(v) +
+                               " is not a URL (RFC 3986; STIX 2.1 section 6.15), such as "
+                               "'https://example.com/path?q=1'");
+  }
+  return true;
+}
+
+bool validator::check_email_addr() {
+  std::string_view v;
+  if (!need_string(obj_, "value", {}, &v)) return false;
+  if (!is_addr_spec(v)) {
+    return bad_at("value", quote(v) +
+                               " is not an email address without a display name (STIX 2.1 "
+                               "section 6.5), such as 'jdoe@example.com'; a display name goes in "
+                               "display_name");
+  }
+  return true;
+}
+
+bool validator::check_software() {
+  std::string_view cpe;
+  if (!need_string(obj_, "name", {}) || !opt_string(obj_, "cpe", &cpe)) return false;
+  if (obj_.get("cpe") && !is_cpe23(cpe)) {
+    return bad_at("cpe", quote(cpe) +
+                             " is not a CPE 2.3 formatted string (STIX 2.1 section 6.14), such as "
+                             "'cpe:2.3:a:microsoft:word:2000:*:*:*:*:*:*:*'");
+  }
+  return true;
+}
+
+bool validator::check_x509_certificate() {
+  return check_any_property() && check_x509_v3_extensions(obj_);
+}
+
+// S 6.18.2: the two private key usage periods are timestamps.
+bool validator::check_x509_v3_extensions(const json_view& o) {
+  auto ext = o.get("x509_v3_extensions");
+  if (!ext || !ext->is_object()) return true;
+  scope s(*this, "x509_v3_extensions");
+  return check_timestamp(*ext, "private_key_usage_period_not_before", 0, nullptr) &&
+         check_timestamp(*ext, "private_key_usage_period_not_after", 0, nullptr);
+}
+
+// S 6.7.5: time_date_stamp of the PE header is a timestamp.
+bool validator::check_pebinary_timestamp(const json_view& ext) {
+  return check_timestamp(ext, "time_date_stamp", 0, nullptr);
+}
+
+// The timestamps of an SCO inside observed-data's deprecated objects:
+// those of its type, of its PE binary extension and of its X.509 v3
+// extensions (at the top level, check_common and the type checks do this).
+bool validator::check_embedded_timestamps(const json_view& o, const type_entry* entry) {
+  if (entry) {
+    for (auto key : entry->timestamps) {
+      if (!key.empty() && !check_timestamp(o, key, 0, nullptr)) return false;
+    }
+  }
+  if (!check_x509_v3_extensions(o)) return false;
+  if (auto ext = o.get("extensions"); ext && ext->is_object()) {
+    if (auto pe = ext->get("windows-pebinary-ext"); pe && pe->is_object()) {
+      scope s1(*this, "extensions");
+      scope s2(*this, "windows-pebinary-ext");
+      if (!check_pebinary_timestamp(*pe)) return false;
+    }
+  }
+  return true;
 }
 
 bool validator::check_mac_addr() {
@@ -1384,6 +2175,13 @@ bool validator::check_any_property() {
 
 bool validator::check_windows_registry_key() {
   if (!check_any_property()) return false;
+  std::string_view key;
+  if (!opt_string(obj_, "key", &key)) return false;
+  if (obj_.get("key") && !starts_with_full_hive(key)) {
+    return bad_at("key", quote(key) +
+                             " must start with the full hive name, such as HKEY_LOCAL_MACHINE "
+                             "rather than HKLM (STIX 2.1 section 6.17)");
+  }
   auto values = obj_.get("values");
   if (!values || !values->is_array()) return true;
   scope s(*this, "values");
@@ -1458,6 +2256,7 @@ bool validator::check_marking_definition() {
                               "marking (the TLP 2.0 extension with tlp_2_0 \"" +
                               level + "\")");
     }
+    if (!check_tlp_content()) return false;
   } else if (dt == "tlp") {
     return bad_at("definition_type",
                   "a 'tlp' marking must use one of the four fixed TLP 1.0 ids (STIX 2.1 "
@@ -1481,6 +2280,62 @@ bool validator::check_marking_definition() {
   return true;
 }
 
+// The fixed TLP marking-definitions are fixed in every property: the TLP 1.0
+// objects of S 7.2.1.4 ("MUST be used", no others may be created) and the
+// TLP 2.0 objects the CTI TC publishes with its extension. Marking
+// definitions are not versioned (S 7.2.1), so an object that reuses one of
+// these ids with any difference (an added property such as
+// granular_markings, another name) would be a second, conflicting
+// definition of the same marking. Values are compared as parsed JSON;
+// created as a timestamp.
+bool validator::check_tlp_content() {
+  const auto level = tlp_of_marking(id_);
+  if (!level) return true;
+  const bool tlp1 = one_of(id_, k_tlp1_ids);
+  const std::string name(tlp1 && *level == tlp_level::clear ? "white" : tlp_name(*level));
+  std::string upper = name;
+  std::transform(upper.begin(), upper.end(), upper.begin(),
+                 [](char c) { return is_lower(c) ? static_cast<char>(c - 'a' + 'A') : c; });
+  const std::string common = "{\"type\":\"marking-definition\",\"spec_version\":\"2.1\",\"id\":\"" +
+                             std::string(id_) + "\",\"name\":\"TLP:" + upper + "\",";
+  const std::string expected =
+      tlp1 ? common +
+                 "\"created\":\"2017-01-20T00:00:00.000Z\",\"definition_type\":\"tlp\","
+                 "\"definition\":{\"tlp\":\"" +
+                 name + "\"}}"
+           : common + "\"created\":\"2022-10-01T00:00:00.000Z\",\"extensions\":{\"" +
+                 std::string(k_tlp2_extension) +
+                 "\":{\"extension_type\":\"property-extension\",\"tlp_2_0\":\"" + name + "\"}}}";
+  const auto doc = parse_json(expected);
+  if (!doc) return bad("internal error: the reference TLP object does not parse");
+  const auto ref = doc->root();
+  auto differs = [&](std::string_view key, const std::string& what) {
+    return bad_at(key, what + "; " + quote(id_) + " is TLP:" + upper + " (TLP " +
+                           (tlp1 ? "1.0" : "2.0") +
+                           "), and a marking-definition with this id must be exactly the "
+                           "published TLP marking-definition (" +
+                           (tlp1 ? "STIX 2.1 section 7.2.1.4"
+                                 : "STIX 2.1 section 7.2.1.4; TLP 2.0 as published with " +
+                                       std::string(k_tlp2_extension)) +
+                           ")");
+  };
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    const auto key = ref.key_at(i);
+    const auto want = ref.value_at(i);
+    const auto have = obj_.get(key);
+    if (!have) return differs(key, "missing");
+    const bool same =
+        key == "created"
+            ? have->is_string() && compare_stix_timestamps(have->as_string(), want.as_string()) == 0
+            : have->equals(want);
+    if (!same) return differs(key, have->dump() + " is not " + want.dump());
+  }
+  for (std::size_t i = 0; i < obj_.size(); ++i) {
+    if (!ref.get(obj_.key_at(i))) return differs(obj_.key_at(i), "is not part of it");
+  }
+  return true;
+}
+
 bool validator::check_language_content() {
   json_view contents, ref;
   if (!need(obj_, "object_ref", "a language-content requires it", ref) ||
@@ -1495,6 +2350,13 @@ bool validator::check_language_content() {
   if (contents.size() == 0) return bad("must hold at least one language");
   for (std::size_t i = 0; i < contents.size(); ++i) {
     const auto v = contents.value_at(i);
+    // S 7.1: each key MUST be a language code conformant to RFC 5646.
+    if (!is_language_tag(contents.key_at(i))) {
+      return bad_at(contents.key_at(i),
+                    quote(contents.key_at(i)) +
+                        " is not an RFC 5646 language tag (STIX 2.1 section 7.1), such as 'de', "
+                        "'de-DE' or 'zh-Hant-TW'");
+    }
     if (!v.is_object()) {
       return bad_at(contents.key_at(i), std::string("must be an object, not ") + kind_name(v));
     }

@@ -223,3 +223,28 @@ TEST_CASE("the objects inside the typeless TLP 2.0 example bundle fail on their 
   CHECK(rel.error().where == "/created");
   CHECK_THAT(rel.error().message, Catch::Contains("month '101'"));
 }
+
+TEST_CASE("the elevator's issue-162 file also has a CAPEC reference with an ATT&CK id",
+          "[corpus]") {
+  // Besides its documented defect (a vulnerability without a name), one
+  // attack-pattern cites source "capec" with the id "T1068". Before the
+  // external-reference id forms were checked, that object was accepted.
+  auto doc = parse_json(
+      read_file(k_corpus / "invalid" / "cti-stix-elevator__idioms-json-2.1-valid__issue-162.json"));
+  REQUIRE(doc);
+  auto objects = doc->root().get("objects");
+  REQUIRE(objects);
+  bool seen = false;
+  for (std::size_t i = 0; i < objects->size(); ++i) {
+    const auto o = objects->value_at(i);
+    if (o.get("id")->as_string() != "attack-pattern--1a9c3244-cc05-4d6c-8355-5fd9c681ffa9") {
+      continue;
+    }
+    seen = true;
+    auto r = validate_stix_object(o);
+    REQUIRE(!r);
+    CHECK(r.error().where == "/external_references/0/external_id");
+    CHECK_THAT(r.error().message, Catch::Contains("'T1068' is not a CAPEC id"));
+  }
+  CHECK(seen);
+}

@@ -230,7 +230,11 @@ TEST_CASE("spec_version: STIX 2.1 only", "[stix][common]") {
   accepted(sco("url").drop("spec_version").str("value", "http://example.com/"));
   refused(sco("url").str("spec_version", "2.0").str("value", "http://example.com/"),
           "/spec_version", "only STIX 2.1");
-  accepted(sco("x-acme-gadget").drop("spec_version"));
+  accepted(sco("x-acme-gadget")
+               .drop("spec_version")
+               .set("extensions",
+                    "{\"extension-definition--88b426e6-6704-4b7e-b564-bff6375a9077\":{"
+                    "\"extension_type\":\"new-sco\"}}"));
   refused(sdo("x-acme-gadget").drop("spec_version"), "/spec_version", "STIX 2.0 object");
   refused(object()
               .str("type", "marking-definition")
@@ -690,9 +694,14 @@ TEST_CASE("SCOs with one required property", "[stix][sco]") {
   refused(sco("autonomous-system").str("number", "AS15139"), "/number", "must be an integer");
   accepted(sco("directory").str("path", "C:\\\\Windows"));
   refused(sco("directory"), "/path", "path: missing");
-  for (const char* type : {"domain-name", "email-addr", "ipv4-addr", "ipv6-addr", "url"}) {
+  for (const auto& [type, value] :
+       std::vector<std::pair<std::string, std::string>>{{"domain-name", "example.com"},
+                                                        {"email-addr", "jdoe@example.com"},
+                                                        {"ipv4-addr", "198.51.100.3"},
+                                                        {"ipv6-addr", "2001:db8::1"},
+                                                        {"url", "https://example.com/"}}) {
     INFO(type);
-    accepted(sco(type).str("value", "x"));
+    accepted(sco(type).str("value", value));
     refused(sco(type), "/value", "value: missing");
   }
   for (const char* type : {"mutex", "software"}) {
@@ -825,9 +834,13 @@ object marking(const std::string& id) {
   return o;
 }
 
+// The published TLP 2.0 object when id and level belong together.
 object tlp2(const std::string& id, const std::string& level) {
+  std::string name = "TLP:";
+  for (char c : level) name += c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
   return marking(id)
-      .str("name", "TLP")
+      .str("created", "2022-10-01T00:00:00.000Z")
+      .str("name", name)
       .set("extensions", "{\"" + std::string(k_tlp2_ext) +
                              "\":{\"extension_type\":\"property-extension\",\"tlp_2_0\":\"" +
                              level + "\"}}");
@@ -872,6 +885,7 @@ TEST_CASE("marking-definition: TLP 1.0 markings are the four fixed objects", "[s
                         .set("definition", "{\"tlp\":\"green\"}"));
   REQUIRE(r);
   accepted(marking("marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9")
+               .str("name", "TLP:WHITE")
                .str("definition_type", "tlp")
                .set("definition", "{\"tlp\":\"white\"}"));
   // The spec's own C.2.1 example: a statement that reuses the TLP:GREEN id.
@@ -1113,4 +1127,404 @@ TEST_CASE("parse_stix_content refuses malformed containers", "[stix][envelope]")
   CHECK(!(*bad_item)[1].info);
   CHECK_THAT((*bad_item)[1].problem.message,
              Catch::Contains("must be a JSON object, not a string"));
+}
+
+// ---------------------------------------------------------------------------
+// MUST rules of STIX 2.1 beyond the required properties. Each case below was
+// accepted before these rules were enforced (before: validate() returned the
+// object as valid, so every refused(...) line failed on REQUIRE(!r)); the
+// accepted(...) lines guard against refusing valid content.
+
+TEST_CASE("ipv4-addr value: an IPv4 address or CIDR block (S 6.8)", "[stix][sco][must]") {
+  for (const char* v : {"198.51.100.3", "0.0.0.0", "255.255.255.255", "10.2.4.5/24", "0.0.0.0/0",
+                        "203.0.113.7/32"}) {
+    INFO(v);
+    accepted(sco("ipv4-addr").str("value", v));
+  }
+  for (const char* v : {"x", "256.1.1.1", "1.2.3", "1.2.3.4.5", "1.2.3.4/33", "1.2.3.4/",
+                        "01.2.3.4", "1.2.3.4 ", "2001:db8::1", "1.2.3.4/-1"}) {
+    INFO(v);
+    refused(sco("ipv4-addr").str("value", v), "/value",
+            "is not an IPv4 address or CIDR block (STIX 2.1 section 6.8)");
+  }
+}
+
+TEST_CASE("ipv6-addr value: an IPv6 address or CIDR block (S 6.9)", "[stix][sco][must]") {
+  for (const char* v : {"2001:0db8:85a3:0000:0000:8a2e:0370:7334", "2001:db8::/96", "::", "::1",
+                        "fe80::", "1:2:3:4:5:6:7:8", "1::8", "::ffff:192.0.2.128", "2001:DB8::A",
+                        "::/0", "2001:db8::1/128", "1:2:3:4:5:6::8"}) {
+    INFO(v);
+    accepted(sco("ipv6-addr").str("value", v));
+  }
+  for (const char* v : {"x", "198.51.100.3", "2001:db8::/129", "2001:db8:::1", "1::2::3",
+                        "12345::", "1:2:3:4:5:6:7:8:9", "g::1", ":1", "1:", "1:2:3:4:5:6:7",
+                        "::ffff:192.0.2", "2001:db8::/"}) {
+    INFO(v);
+    refused(sco("ipv6-addr").str("value", v), "/value",
+            "is not an IPv6 address or CIDR block (STIX 2.1 section 6.9)");
+  }
+}
+
+TEST_CASE("url value: an RFC 3986 URL (S 6.15)", "[stix][sco][must]") {
+  for (const char* v :
+       {"https://example.com/research/index.html", "http://example.com:8080/a/b?q=1&r=%20x#top",
+        "ftp://ftp.example.com/pub/file.txt", "file:///etc/passwd", "http://[2001:db8::1]:443/",
+        "mailto:jdoe@example.com", "https://user:pw@example.com/", "http://example.com"}) {
+    INFO(v);
+    accepted(sco("url").str("value", v));
+  }
+  for (const char* v : {"x", "example.com/path", "http://exa mple.com/", "http://example.com:80a/",
+                        "1http://example.com/", "http://example.com/%zz", "://example.com/",
+                        "http://[2001:db8::1/", "http://example.com/<script>"}) {
+    INFO(v);
+    refused(sco("url").str("value", v), "/value", "is not a URL (RFC 3986; STIX 2.1 section 6.15)");
+  }
+}
+
+TEST_CASE("email-addr value: an address without a display name (S 6.5)", "[stix][sco][must]") {
+  for (const char* v : {"jdoe@example.com", "first.last+tag@mail.example.co.uk",
+                        "\\\"john doe\\\"@example.com", "root@localhost"}) {
+    INFO(v);
+    accepted(sco("email-addr").str("value", v));
+  }
+  for (const char* v : {"John Doe <jdoe@example.com>", "<jdoe@example.com>", "jdoe", "@example.com",
+                        "jdoe@", "j doe@example.com", "jdoe@example.com (John)"}) {
+    INFO(v);
+    refused(sco("email-addr").str("value", v), "/value",
+            "is not an email address without a display name (STIX 2.1 section 6.5)");
+  }
+}
+
+TEST_CASE("windows-registry-key key: starts with a full hive name (S 6.17)", "[stix][sco][must]") {
+  for (const char* hive : {"HKEY_CLASSES_ROOT", "HKEY_CURRENT_CONFIG", "HKEY_CURRENT_USER",
+                           "HKEY_LOCAL_MACHINE", "HKEY_USERS", "HKEY_PERFORMANCE_DATA",
+                           "HKEY_DYN_DATA", "hkey_local_machine", "Hkey_Current_User"}) {
+    INFO(hive);
+    accepted(sco("windows-registry-key").str("key", std::string(hive) + "\\\\Software\\\\Acme"));
+    accepted(sco("windows-registry-key").str("key", hive));
+  }
+  for (const char* key : {"HKLM\\\\Software", "hkcu\\\\Software", "Software\\\\Microsoft",
+                          "HKEY_LOCAL_MACHINEX\\\\a", "HKEY_LOCAL\\\\a", "\\\\HKEY_USERS\\\\a"}) {
+    INFO(key);
+    refused(sco("windows-registry-key").str("key", key), "/key",
+            "must start with the full hive name");
+  }
+}
+
+TEST_CASE("software cpe: a CPE 2.3 formatted string (S 6.14)", "[stix][sco][must]") {
+  auto sw = [](const std::string& cpe) { return sco("software").str("name", "w").str("cpe", cpe); };
+  for (const char* v :
+       {"cpe:2.3:a:microsoft:word:2000:*:*:*:*:*:*:*",
+        "cpe:2.3:o:microsoft:windows_10:1607:*:*:*:*:*:x64:*",
+        "cpe:2.3:a:hp:insight_diagnostics:7.4.0.1570:-:*:*:online:win2003:x64:*",
+        "cpe:2.3:h:cisco:asa_5505:-:*:*:*:*:*:*:*", "cpe:2.3:a:acme:foo\\\\:bar:1.0:*:*:*:*:*:*:*",
+        "cpe:2.3:a:acme:??ol*:1.*:*:*:*:*:*:*:*"}) {
+    INFO(v);
+    accepted(sw(v));
+  }
+  for (const char* v :
+       {"cpe:/a:microsoft:word:2000", "cpe:2.3:a:microsoft:word",
+        "cpe:2.3:x:microsoft:word:2000:*:*:*:*:*:*:*",
+        "cpe:2.3:a:microsoft:word:2000:*:*:*:*:*:*:*:*", "microsoft word",
+        "cpe:2.3:a:micro soft:word:2000:*:*:*:*:*:*:*", "cpe:2.3:a::word:2000:*:*:*:*:*:*:*",
+        "cpe:2.2:a:microsoft:word:2000:*:*:*:*:*:*:*", "cpe:2.3:a:acme:to*ol:1:*:*:*:*:*:*:*"}) {
+    INFO(v);
+    refused(sw(v), "/cpe", "is not a CPE 2.3 formatted string (STIX 2.1 section 6.14)");
+  }
+}
+
+TEST_CASE("*_enc: an IANA character set name (S 3.9.1)", "[stix][sco][must]") {
+  for (const char* v : {"utf-8", "UTF-8", "ISO-8859-1", "iso-8859-1", "windows-1252", "US-ASCII",
+                        "UTF-16LE", "Shift_JIS", "EUC-JP", "KOI8-R", "GB2312", "Big5", "latin1",
+                        "csUTF8", "ISO_8859-1:1987", "UTF-32"}) {
+    INFO(v);
+    accepted(sco("file").str("name", "a").str("name_enc", v));
+    accepted(sco("directory").str("path", "/a").str("path_enc", v));
+  }
+  for (const char* v : {"klingon", "utf 8", "", "UTF-9", "windows-9999"}) {
+    INFO(v);
+    refused(sco("file").str("name", "a").str("name_enc", v), "/name_enc",
+            "is not an IANA character set name (STIX 2.1 section 3.9.1)");
+  }
+  refused(sco("file").str("name", "a").set("name_enc", "8"), "/name_enc",
+          "is not an IANA character set name");
+  // Inside extensions too (custom properties follow the same rule).
+  refused(sco("file")
+              .str("name", "a")
+              .set("extensions", "{\"x-acme-ext\":{\"label_enc\":\"nonsense\"}}"),
+          "/extensions/x-acme-ext/label_enc", "is not an IANA character set name");
+}
+
+TEST_CASE("artifact: payload_bin or url must be present (S 6.1)", "[stix][sco][must]") {
+  accepted(sco("artifact").str("payload_bin", "aGVsbG8="));
+  accepted(sco("artifact")
+               .str("url", "https://example.com/a.bin")
+               .set("hashes", "{\"MD5\":\"" + std::string(32, 'a') + "\"}"));
+  refused(sco("artifact").str("mime_type", "text/plain"), "",
+          "an artifact needs payload_bin or url (STIX 2.1 section 6.1)");
+}
+
+TEST_CASE("timestamps inside extensions and observed-data objects are checked (S 2.16)",
+          "[stix][must]") {
+  auto pe = [](const std::string& ts) {
+    return sco("file")
+        .str("name", "a.exe")
+        .set("extensions",
+             "{\"windows-pebinary-ext\":{\"pe_type\":\"exe\",\"time_date_stamp\":\"" + ts + "\"}}");
+  };
+  accepted(pe("2016-01-20T14:11:25.55Z"));
+  refused(pe("2016-13-20T14:11:25Z"), "/extensions/windows-pebinary-ext/time_date_stamp",
+          "not a valid STIX timestamp");
+  refused(pe("yesterday"), "/extensions/windows-pebinary-ext/time_date_stamp",
+          "not a valid STIX timestamp");
+  auto x509 = [](const std::string& ts) {
+    return sco("x509-certificate")
+        .str("serial_number", "36:f7")
+        .set("x509_v3_extensions", "{\"private_key_usage_period_not_before\":\"" + ts +
+                                       "\",\"private_key_usage_period_not_after\":"
+                                       "\"2030-01-01T00:00:00Z\"}");
+  };
+  accepted(x509("2016-03-12T12:00:00Z"));
+  refused(x509("2016-03-12"), "/x509_v3_extensions/private_key_usage_period_not_before",
+          "not a valid STIX timestamp");
+  auto od = [](const std::string& objects) {
+    return sdo("observed-data")
+        .str("first_observed", "2015-12-21T19:00:00Z")
+        .str("last_observed", "2015-12-21T19:00:00Z")
+        .set("number_observed", "1")
+        .set("objects", objects);
+  };
+  accepted(od("{\"0\":{\"type\":\"file\",\"name\":\"a\",\"ctime\":\"2015-12-21T19:00:00Z\"}}"));
+  refused(od("{\"0\":{\"type\":\"file\",\"name\":\"a\",\"ctime\":\"2015-12-21\"}}"),
+          "/objects/0/ctime", "not a valid STIX timestamp");
+  refused(od("{\"0\":{\"type\":\"file\",\"name\":\"a\",\"extensions\":{\"windows-pebinary-ext\":"
+             "{\"pe_type\":\"dll\",\"time_date_stamp\":\"2015-02-30T00:00:00Z\"}}}}"),
+          "/objects/0/extensions/windows-pebinary-ext/time_date_stamp",
+          "not a valid STIX timestamp");
+}
+
+TEST_CASE("hashes: keys have at least 3 characters (S 2.7)", "[stix][common][must]") {
+  accepted(sco("file").set("hashes", "{\"x_h\":\"abc\"}"));
+  accepted(sco("file").set("hashes", "{\"MD5\":\"" + std::string(32, 'a') + "\"}"));
+  refused(sco("file").set("hashes", "{\"ab\":\"abc\"}"), "/hashes/ab",
+          "is not an allowed hash name (3-250 characters");
+  refused(sco("file").set("hashes", "{\"x\":\"abc\"}"), "/hashes/x", "3-250 characters");
+}
+
+TEST_CASE("reserved property names are refused (S 3.8)", "[stix][common][must]") {
+  for (const char* name : {"severity", "username", "phone_number", "action"}) {
+    INFO(name);
+    refused(indicator().str(name, "x"), std::string("/") + name,
+            "is a reserved property name (STIX 2.1 section 3.8)");
+  }
+  refused(sdo("course-of-action").str("name", "c").str("action", "x"), "/action", "reserved");
+  const std::string key = "\"extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e\"";
+  refused(
+      indicator().set("extensions",
+                      "{" + key + ":{\"extension_type\":\"property-extension\",\"severity\":1}}"),
+      "/extensions/extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e/severity",
+      "reserved");
+  accepted(indicator().str("x_acme_severity", "high").str("actions", "x"));
+}
+
+TEST_CASE("property names start with a letter, also inside extensions (S 3.1)",
+          "[stix][common][must]") {
+  refused(indicator().str("_private", "x"), "/_private",
+          "is not an allowed property name (3-250 characters a-z, 0-9 and '_', starting with a "
+          "letter; STIX 2.1 section 3.1)");
+  refused(indicator().str("1st_seen", "x"), "/1st_seen", "starting with a letter");
+  accepted(indicator().str("x_1", "x"));
+  const std::string key = "\"extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e\"";
+  const std::string path = "/extensions/extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e";
+  auto ext = [&](const std::string& member) {
+    return indicator().set(
+        "extensions", "{" + key + ":{\"extension_type\":\"property-extension\"," + member + "}}");
+  };
+  accepted(ext("\"rank_2\":5"));
+  refused(ext("\"Rank\":5"), path + "/Rank", "is not an allowed property name");
+  refused(ext("\"rk\":5"), path + "/rk", "is not an allowed property name");
+  refused(ext("\"_rank\":5"), path + "/_rank", "is not an allowed property name");
+  refused(ext("\"" + std::string(251, 'r') + "\":5"), path + "/" + std::string(251, 'r'),
+          "is not an allowed property name");
+  // Dictionary keys are data, not property names.
+  accepted(sco("email-message")
+               .set("is_multipart", "false")
+               .set("additional_header_fields", "{\"X-Mailer\":[\"a\"]}"));
+}
+
+TEST_CASE("custom objects need created and modified unless they are new SCOs (S 11.2, 7.3)",
+          "[stix][common][must]") {
+  refused(sco("x-acme-gadget").drop("spec_version"), "/created",
+          "missing; a custom object requires it");
+  refused(sdo("x-acme-gadget").drop("modified"), "/modified",
+          "missing; a custom object requires it");
+  refused(sdo("x-acme-gadget").drop("created").drop("modified").str("spec_version", "2.1"),
+          "/created", "missing");
+  accepted(sdo("x-acme-gadget"));
+  // A new SCO defined through an extension-definition has no created/modified.
+  accepted(
+      sco("x-acme-gadget")
+          .drop("spec_version")
+          .set(
+              "extensions",
+              "{\"extension-definition--88b426e6-6704-4b7e-b564-bff6375a9077\":{\"extension_type\":"
+              "\"new-sco\"}}"));
+}
+
+TEST_CASE("external_references: cve and capec ids have their form (S 2.5)",
+          "[stix][common][must]") {
+  auto ref = [](const std::string& source, const std::string& id) {
+    return indicator().set("external_references",
+                           "[{\"source_name\":\"" + source + "\",\"external_id\":\"" + id + "\"}]");
+  };
+  accepted(ref("cve", "CVE-2016-1234"));
+  accepted(ref("cve", "CVE-2021-44228"));
+  accepted(ref("cve", "CVE-2014-0160"));
+  accepted(ref("capec", "CAPEC-163"));
+  accepted(ref("mitre-attack", "T1566.002"));
+  accepted(ref("ACME Bugzilla", "1370"));
+  accepted(indicator().set("external_references",
+                           "[{\"source_name\":\"cve\",\"url\":\"https://cve.org/\"}]"));
+  for (const char* id : {"2016-1234", "CVE-16-1234", "cve-2016-1234", "CVE-2016-123",
+                         "CVE-2016-01234", "CVE-2016-1234 "}) {
+    INFO(id);
+    refused(ref("cve", id), "/external_references/0/external_id",
+            "is not a CVE id ('CVE-YYYY-NNNN'; STIX 2.1 section 2.5)");
+  }
+  for (const char* id : {"163", "CAPEC-", "capec-163", "CAPEC-16x"}) {
+    INFO(id);
+    refused(ref("capec", id), "/external_references/0/external_id",
+            "is not a CAPEC id ('CAPEC-N'; STIX 2.1 section 2.5)");
+  }
+  refused(ref("CVE", "CVE-2016-1234"), "/external_references/0/source_name",
+          "'CVE' must be written 'cve'");
+  refused(ref("Capec", "CAPEC-163"), "/external_references/0/source_name",
+          "must be written 'capec'");
+}
+
+TEST_CASE("language-content contents: keys are RFC 5646 language tags (S 7.1)",
+          "[stix][meta][must]") {
+  auto lc = [](const std::string& tag) {
+    return sdo("language-content")
+        .set("object_ref", k_malware)
+        .set("contents", "{\"" + tag + "\":{\"name\":\"x\"}}");
+  };
+  for (const char* tag : {"en", "de", "de-DE", "zh-Hant-TW", "es-419", "sr-Latn-RS", "fil",
+                          "en-US-x-twain", "x-klingon", "de-CH-1901", "zh-yue-HK", "i-klingon",
+                          "EN-us", "sl-rozaj-biske", "en-a-bbb-x-a-ccc"}) {
+    INFO(tag);
+    accepted(lc(tag));
+  }
+  for (const char* tag : {"english", "de_DE", "e", "en-", "-en", "en--US", "12", "en-US-",
+                          "de-DE-x", "en-a", "toolonglanguage", "en-123456789"}) {
+    INFO(tag);
+    refused(lc(tag), std::string("/contents/") + tag,
+            "is not an RFC 5646 language tag (STIX 2.1 section 7.1)");
+  }
+}
+
+namespace {
+
+std::string upper(std::string s) {
+  for (auto& c : s) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return s;
+}
+
+// The spec's TLP 1.0 objects (S 7.2.1.4) and the TC's TLP 2.0 objects.
+object exact_tlp1(const std::string& id, const std::string& level) {
+  return object()
+      .str("type", "marking-definition")
+      .str("spec_version", "2.1")
+      .str("id", id)
+      .str("created", "2017-01-20T00:00:00.000Z")
+      .str("definition_type", "tlp")
+      .str("name", "TLP:" + upper(level))
+      .set("definition", "{\"tlp\":\"" + level + "\"}");
+}
+
+object exact_tlp2(const std::string& id, const std::string& level) {
+  return object()
+      .str("type", "marking-definition")
+      .str("spec_version", "2.1")
+      .str("id", id)
+      .str("created", "2022-10-01T00:00:00.000Z")
+      .str("name", "TLP:" + upper(level))
+      .set("extensions", "{\"" + std::string(k_tlp2_ext) +
+                             "\":{\"extension_type\":\"property-extension\",\"tlp_2_0\":\"" +
+                             level + "\"}}");
+}
+
+}  // namespace
+
+TEST_CASE("TLP marking-definitions are exactly the published objects (S 7.2.1.4)",
+          "[stix][marking][must]") {
+  const std::vector<std::pair<std::string, std::string>> tlp1{
+      {"marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9", "white"},
+      {"marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da", "green"},
+      {"marking-definition--f88d31f6-486f-44da-b317-01333bde0b82", "amber"},
+      {"marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed", "red"}};
+  const std::vector<std::pair<std::string, std::string>> tlp2{
+      {"marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487", "clear"},
+      {"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb", "green"},
+      {"marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421", "amber"},
+      {"marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003", "amber+strict"},
+      {"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1", "red"}};
+  const std::string why = "must be exactly the published TLP marking-definition";
+  for (const auto& [id, level] : tlp1) {
+    INFO(id);
+    accepted(exact_tlp1(id, level));
+    // Member order and white space do not matter; values do.
+    auto doc = parse_json("{ \"definition\" : {\"tlp\": \"" + level +
+                          "\"}, \"name\": \"TLP:" + upper(level) + "\", \"id\": \"" + id +
+                          "\", \"type\": \"marking-definition\", \"definition_type\": \"tlp\", "
+                          "\"created\": \"2017-01-20T00:00:00.000Z\", \"spec_version\": \"2.1\"}");
+    REQUIRE(doc);
+    CHECK(validate_stix_object(doc->root()));
+    refused(exact_tlp1(id, level).set("granular_markings",
+                                      "[{\"selectors\":[\"name\"],\"lang\":\"en\"}]"),
+            "/granular_markings", why);
+    refused(exact_tlp1(id, level).str("description", "mine"), "/description", why);
+    refused(exact_tlp1(id, level).drop("name"), "/name", why);
+    refused(exact_tlp1(id, level).str("name", "TLP:" + level), "/name", why);
+    refused(exact_tlp1(id, level).str("created", "2017-01-20T00:00:00.001Z"), "/created", why);
+    refused(exact_tlp1(id, level).set("created_by_ref", k_identity), "/created_by_ref", why);
+  }
+  for (const auto& [id, level] : tlp2) {
+    INFO(id);
+    accepted(exact_tlp2(id, level));
+    refused(exact_tlp2(id, level).set("granular_markings",
+                                      "[{\"selectors\":[\"name\"],\"lang\":\"en\"}]"),
+            "/granular_markings", why);
+    refused(exact_tlp2(id, level).str("created", "2017-01-20T00:00:00.000Z"), "/created", why);
+    refused(exact_tlp2(id, level).str("name", "TLP"), "/name", why);
+    refused(
+        exact_tlp2(id, level).set("extensions", "{\"" + std::string(k_tlp2_ext) +
+                                                    "\":{\"extension_type\":\"property-extension\","
+                                                    "\"tlp_2_0\":\"" +
+                                                    level + "\",\"x_note\":1}}"),
+        "/extensions", why);
+  }
+}
+
+TEST_CASE("observed-data object_refs: SCOs and SROs, at least one SCO (S 4.14)",
+          "[stix][sdo][must]") {
+  auto od = [](const std::string& refs) {
+    return sdo("observed-data")
+        .str("first_observed", "2015-12-21T19:00:00Z")
+        .str("last_observed", "2015-12-21T19:00:00Z")
+        .set("number_observed", "1")
+        .set("object_refs", "[" + refs + "]");
+  };
+  accepted(od(k_ipv4));
+  accepted(od(std::string(k_file) + "," + k_ipv4 + "," + k_relationship));
+  // A type this server does not know may be a custom SCO.
+  accepted(od("\"fooz--e2c4958a-f74e-42a0-b9d6-55f744adb228\""));
+  refused(od(k_indicator), "/object_refs/0",
+          "must refer to SCOs or SROs, not indicator (STIX 2.1 section 4.14)");
+  refused(od(std::string(k_file) + "," + k_malware), "/object_refs/1", "not malware");
+  refused(od(std::string(k_file) + "," + k_tlp_green), "/object_refs/1", "not marking-definition");
+  refused(od(k_relationship), "/object_refs",
+          "must contain at least one SCO reference (STIX 2.1 section 4.14)");
 }
