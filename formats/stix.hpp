@@ -44,24 +44,35 @@ struct stix_object_info {
 // pattern_type "stix", and the rules of S 10 vocabularies that are closed
 // enums. The error message names the property and says what is wrong;
 // error.where is a JSON pointer relative to the object ("/created").
-// Unknown (custom) types are accepted when their common properties are valid.
+// Unknown (custom) types are accepted when their common properties are valid
+// (created and modified included, unless the object declares an extension of
+// extension_type "new-sco").
 //
 // Beyond the required properties, it enforces: spec_version "2.1" (an SDO,
 // SRO or meta object without it, or a custom object with created/modified but
 // no spec_version, is refused as STIX 2.0); ids per the schema (version digit
-// 1-5, variant 8/9/a/b, prefix = type); property names a-z 0-9 _ (3-250);
-// created/modified with >= 3 fraction digits (marking-definition: none), and
-// modified >= created; no empty list anywhere; *_ref/*_refs hold STIX ids and
-// *_hex / *_bin are hex / base64 (not inside dictionaries such as hashes or
-// observed-data "objects"); hashes of known algorithms have their length;
+// 1-5, variant 8/9/a/b, prefix = type); property names a-z 0-9 _ (3-250,
+// starting with a letter; also the members of extensions) and none of the
+// reserved names of S 3.8; created/modified with >= 3 fraction digits
+// (marking-definition: none), and modified >= created; no empty list anywhere;
+// *_ref/*_refs hold STIX ids, *_hex / *_bin are hex / base64 and *_enc an
+// IANA character set name (not inside dictionaries such as hashes or
+// observed-data "objects"); hashes keys of 3-250 characters, and hashes of
+// known algorithms have their length; timestamps wherever the spec defines
+// them (extensions and observed-data "objects" included); the value syntax
+// of ipv4-addr, ipv6-addr, url, email-addr, mac-addr, windows-registry-key
+// key, software cpe, the cve/capec external reference ids and the
+// language-content language tags;
 // reference targets where the spec fixes them (created_by_ref -> identity,
 // relationship endpoints are not SROs or meta objects, sighting_of_ref is an
 // SDO, ...); the value rules of STIX 2.1 sections 4-7 (valid_until >
 // valid_from, last_seen >= first_seen, ranges of counts, ports, confidence);
 // the closed enumerations of section 10; the predefined SCO extensions'
-// required properties; and that the fixed TLP 1.0 / 2.0 marking-definition
-// ids carry exactly their TLP marking, while TLP is never defined under any
-// other id. Only the first problem found is reported.
+// required properties; observed-data object_refs point at SCOs or SROs
+// (at least one SCO); and that the fixed TLP 1.0 / 2.0 marking-definition
+// ids carry exactly the published TLP object (every property, compared as
+// parsed JSON), while TLP is never defined under any other id. Only the
+// first problem found is reported.
 //
 // Thread-safe: no shared state. obj is only read.
 result<stix_object_info> validate_stix_object(const json_view& obj);
