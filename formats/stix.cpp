@@ -477,7 +477,8 @@ bool starts_with_full_hive(std::string_view key) {
 }
 
 // One attribute of a CPE 2.3 formatted string (NISTIR 7695 section 6.2): "*",
-// "-", or characters a-z A-Z 0-9 - . _ and \-escaped punctuation, with an
+// "-", or characters a-z A-Z 0-9 - . _ and \-escaped punctuation (a needless
+// escape of - . _ is tolerated), with an
 // optional leading "*" or "?"s and an optional trailing "*" or "?"s.
 bool is_cpe_attribute(std::string_view v) {
   if (v == "*" || v == "-") return true;
@@ -493,7 +494,7 @@ bool is_cpe_attribute(std::string_view v) {
     if (is_alnum(c) || c == '-' || c == '.' || c == '_') {
       ++i;
     } else if (c == '\\' && i + 1 < v.size() &&
-               std::string_view("\\*?!\"#$%&'()+,/:;<=>@[]^`{|}~").find(v[i + 1]) !=
+               std::string_view("\\*?!\"#$%&'()+,-./:;<=>@[]^_`{|}~").find(v[i + 1]) !=
                    std::string_view::npos) {
       i += 2;
     } else {

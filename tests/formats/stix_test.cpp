@@ -1218,7 +1218,8 @@ TEST_CASE("software cpe: a CPE 2.3 formatted string (S 6.14)", "[stix][sco][must
         "cpe:2.3:o:microsoft:windows_10:1607:*:*:*:*:*:x64:*",
         "cpe:2.3:a:hp:insight_diagnostics:7.4.0.1570:-:*:*:online:win2003:x64:*",
         "cpe:2.3:h:cisco:asa_5505:-:*:*:*:*:*:*:*", "cpe:2.3:a:acme:foo\\\\:bar:1.0:*:*:*:*:*:*:*",
-        "cpe:2.3:a:acme:??ol*:1.*:*:*:*:*:*:*:*"}) {
+        "cpe:2.3:a:acme:??ol*:1.*:*:*:*:*:*:*:*",
+        "cpe:2.3:a:acme:foo\\\\-bar\\\\!:1.0:*:*:*:*:*:*:*"}) {
     INFO(v);
     accepted(sw(v));
   }
