@@ -968,6 +968,7 @@ class validator {
   bool opt_number(const json_view& o, std::string_view key, double lo, double hi,
                   std::string_view range);
   bool opt_string_list(const json_view& o, std::string_view key);
+  bool opt_language_tag(const json_view& o, std::string_view key, std::string_view section);
   template <std::size_t N>
   bool opt_enum(const json_view& o, std::string_view key,
                 const std::array<std::string_view, N>& values);
@@ -1187,6 +1188,18 @@ bool validator::opt_number(const json_view& o, std::string_view key, double lo, 
   const double d = v->as_double();
   if (!(d >= lo && d <= hi)) {
     return bad_at(key, v->dump() + " is out of range (" + std::string(range) + ")");
+  }
+  return true;
+}
+
+// lang (S 3.2) and a granular marking's lang (S 7.2.3): an RFC 5646 code.
+bool validator::opt_language_tag(const json_view& o, std::string_view key,
+                                 std::string_view section) {
+  std::string_view tag;
+  if (!opt_string(o, key, &tag)) return false;
+  if (o.get(key) && !is_language_tag(tag)) {
+    return bad_at(key, quote(tag) + " is not an RFC 5646 language tag (STIX 2.1 section " +
+                           std::string(section) + "), such as 'en' or 'de-DE'");
   }
   return true;
 }
@@ -1413,7 +1426,7 @@ bool validator::check_common() {
   if (!opt_bool(obj_, "defanged")) return false;
   if (!opt_string_list(obj_, "labels")) return false;
   if (!opt_integer(obj_, "confidence", 0, 100)) return false;
-  if (!opt_string(obj_, "lang")) return false;
+  if (!opt_language_tag(obj_, "lang", "3.2")) return false;
   if (!opt_string(obj_, "name")) return false;
   if (!opt_string(obj_, "description")) return false;
   if (auto v = obj_.get("external_references"); v && !check_external_references(*v)) return false;
@@ -1483,7 +1496,7 @@ bool validator::check_granular_markings(const json_view& v) {
       return bad("needs exactly one of marking_ref or lang");
     }
     if (!opt_ref_types(m, "marking_ref", {"marking-definition"})) return false;
-    if (!opt_string(m, "lang")) return false;
+    if (!opt_language_tag(m, "lang", "7.2.3")) return false;
   }
   return true;
 }

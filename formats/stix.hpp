@@ -61,8 +61,8 @@ struct stix_object_info {
 // known algorithms have their length; timestamps wherever the spec defines
 // them (extensions and observed-data "objects" included); the value syntax
 // of ipv4-addr, ipv6-addr, url, email-addr, mac-addr, windows-registry-key
-// key, software cpe, the cve/capec external reference ids and the
-// language-content language tags;
+// key, software cpe, the cve/capec external reference ids and the language
+// tags (lang, granular markings' lang, language-content contents keys);
 // reference targets where the spec fixes them (created_by_ref -> identity,
 // relationship endpoints are not SROs or meta objects, sighting_of_ref is an
 // SDO, ...); the value rules of STIX 2.1 sections 4-7 (valid_until >

@@ -1529,3 +1529,19 @@ TEST_CASE("observed-data object_refs: SCOs and SROs, at least one SCO (S 4.14)",
   refused(od(k_relationship), "/object_refs",
           "must contain at least one SCO reference (STIX 2.1 section 4.14)");
 }
+
+TEST_CASE("lang and granular markings' lang are RFC 5646 language tags (S 3.2, 7.2.3)",
+          "[stix][common][must]") {
+  // before: any string was accepted as lang.
+  for (const char* tag : {"en", "de-DE", "zh-Hant-TW", "es-419"}) {
+    INFO(tag);
+    accepted(indicator().str("lang", tag));
+    accepted(indicator().set("granular_markings",
+                             std::string("[{\"selectors\":[\"name\"],\"lang\":\"") + tag + "\"}]"));
+  }
+  refused(indicator().str("lang", "English"), "/lang",
+          "is not an RFC 5646 language tag (STIX 2.1 section 3.2)");
+  refused(indicator().str("lang", "en_US"), "/lang", "is not an RFC 5646 language tag");
+  refused(indicator().set("granular_markings", "[{\"selectors\":[\"name\"],\"lang\":\"de_DE\"}]"),
+          "/granular_markings/0/lang", "is not an RFC 5646 language tag (STIX 2.1 section 7.2.3)");
+}
