@@ -226,6 +226,7 @@ struct hash_algorithm {
   hash_shape shape;
   std::size_t hex_digits;
 };
+// The first eight are hash-algorithm-ov (S 10.7), in its order.
 constexpr std::array<hash_algorithm, 14> k_hash_algorithms{{
     {"MD5", hash_shape::hex, 32},
     {"SHA-1", hash_shape::hex, 40},
@@ -1469,6 +1470,21 @@ bool validator::check_external_references(const json_view& v) {
     if (id && source == "cve" && !is_cve_id(id->as_string())) {
       return bad_at("external_id", quote(id->as_string()) +
                                        " is not a CVE id ('CVE-YYYY-NNNN'; STIX 2.1 section 2.5)");
+    }
+    // S 2.5.1: the keys of an external reference's hashes MUST come from
+    // hash-algorithm-ov (the first eight of k_hash_algorithms).
+    if (auto hashes = r.get("hashes"); hashes && hashes->is_object()) {
+      for (std::size_t h = 0; h < hashes->size(); ++h) {
+        const auto name = hashes->key_at(h);
+        if (std::none_of(k_hash_algorithms.begin(), k_hash_algorithms.begin() + 8,
+                         [&](const hash_algorithm& a) { return iequals(a.name, name); })) {
+          scope sh(*this, "hashes");
+          return bad_at(name, quote(name) +
+                                  " is not a hash-algorithm-ov name (STIX 2.1 section 2.5.1): "
+                                  "MD5, SHA-1, SHA-256, SHA-512, SHA3-256, SHA3-512, SSDEEP or "
+                                  "TLSH");
+        }
+      }
     }
     if (id && source == "capec" && !is_capec_id(id->as_string())) {
       return bad_at("external_id", quote(id->as_string()) +

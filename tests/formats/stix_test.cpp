@@ -1545,3 +1545,23 @@ TEST_CASE("lang and granular markings' lang are RFC 5646 language tags (S 3.2, 7
   refused(indicator().set("granular_markings", "[{\"selectors\":[\"name\"],\"lang\":\"de_DE\"}]"),
           "/granular_markings/0/lang", "is not an RFC 5646 language tag (STIX 2.1 section 7.2.3)");
 }
+
+TEST_CASE("external_references hashes keys come from hash-algorithm-ov (S 2.5.1)",
+          "[stix][common][must]") {
+  // before: any hash name allowed for hashes was accepted here too.
+  auto ref = [](const std::string& hashes) {
+    return indicator().set("external_references",
+                           "[{\"source_name\":\"acme\",\"url\":\"https://example.com/r.pdf\","
+                           "\"hashes\":" +
+                               hashes + "}]");
+  };
+  accepted(ref("{\"SHA-256\":\"" + std::string(64, 'a') + "\"}"));
+  accepted(ref("{\"MD5\":\"" + std::string(32, 'a') + "\",\"SSDEEP\":\"3:a:b\",\"TLSH\":\"" +
+               std::string(70, 'a') + "\",\"SHA3-512\":\"" + std::string(128, 'a') + "\"}"));
+  refused(ref("{\"x_acme_hash\":\"abc\"}"), "/external_references/0/hashes/x_acme_hash",
+          "is not a hash-algorithm-ov name (STIX 2.1 section 2.5.1)");
+  refused(ref("{\"SHA-224\":\"" + std::string(56, 'a') + "\"}"),
+          "/external_references/0/hashes/SHA-224", "is not a hash-algorithm-ov name");
+  // Other hashes properties may use any valid hash name (S 2.7).
+  accepted(sco("file").set("hashes", "{\"x_acme_hash\":\"abc\"}"));
+}
