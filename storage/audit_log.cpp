@@ -218,6 +218,7 @@ struct audit_core {
     f.collection = h.collection;
     f.sha256 = h.sha256;
     f.suppressed = h.suppressed;
+    for (const auto& [name, n] : h.accounts) f.accounts.emplace_back(name, n);
     f.key = p.runs.empty() ? 0 : p.key;
     f.runs = p.runs;
     for (const auto& [id, version] : p.explicit_objects)
@@ -242,8 +243,8 @@ struct audit_core {
       }
     }
 
-    if (auto st = db.by_account.put(t, ac::hashed_key(h.account, seq), {}); !st) {
-      return std::unexpected(st.error());
+    for (const auto& k : ac::account_keys(f, seq)) {
+      if (auto st = db.by_account.put(t, k, {}); !st) return std::unexpected(st.error());
     }
     if (!h.collection.empty()) {
       if (auto st = db.by_collection.put(t, ac::hashed_key(h.collection, seq), {}); !st) {
@@ -620,6 +621,7 @@ void audit_log::record(audit_entry entry, std::function<void(result<std::uint64_
   p.head.status = entry.status;
   p.head.sha256 = std::move(entry.sha256);
   p.head.suppressed = entry.suppressed;
+  p.head.accounts = std::move(entry.accounts);
 
   auto& items = entry.delivered.items_;
   if (!items.empty()) {
@@ -769,6 +771,7 @@ class renderer {
     r.status = f.status;
     r.sha256 = f.sha256;
     r.suppressed = f.suppressed;
+    for (const auto& [name, n] : f.accounts) r.accounts.emplace(name, n);
     r.hash = f.hash;
     if (seq > 1) {
       auto prev = log_.db.records.find(t_, view(ac::u64_key(seq - 1)));
@@ -818,9 +821,14 @@ class renderer {
   const lmdb::txn& t_;
 };
 
+bool account_matches(const ac::record_fields& f, std::string_view account) {
+  if (account.empty() || f.account == account) return true;
+  return std::any_of(f.accounts.begin(), f.accounts.end(),
+                     [&](const auto& a) { return a.first == account; });
+}
+
 bool matches(const ac::record_fields& f, const audit_query& q) {
-  return (q.account.empty() || f.account == q.account) &&
-         (q.collection.empty() || f.collection == q.collection) &&
+  return account_matches(f, q.account) && (q.collection.empty() || f.collection == q.collection) &&
          (q.action.empty() || ac::name_of(f.act) == q.action) && (!q.since || f.time >= *q.since) &&
          (!q.until || f.time <= *q.until);
 }

@@ -32,6 +32,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -74,8 +75,11 @@ struct audit_entry {
   int status = 0;                // HTTP status answered
   std::string sha256;            // config records: the file's SHA-256, hex
   std::uint64_t suppressed = 0;  // auth-failure counter records
-  collection_key key = 0;        // the collection of `delivered`
-  audit_delivery delivered;      // pull records: the versions the response carried
+  // Counter records: failures per account name (counts >= 1), indexed like
+  // `account` so that the account filter finds them.
+  std::map<std::string, std::uint64_t> accounts;
+  collection_key key = 0;    // the collection of `delivered`
+  audit_delivery delivered;  // pull records: the versions the response carried
 };
 
 struct audit_options {
@@ -89,8 +93,8 @@ struct audit_options {
 
 // Filters of GET /cairn/v1/audit; empty strings and nullopt match anything.
 struct audit_query {
-  std::string object;  // STIX id: records whose objects include it
-  std::string account;
+  std::string object;      // STIX id: records whose objects include it
+  std::string account;     // the record's account, or a counter record's accounts
   std::string collection;  // collection id
   std::string action;
   std::optional<micros> since;  // time >= since

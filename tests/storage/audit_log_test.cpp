@@ -111,6 +111,7 @@ TEST_CASE("audit log: the records form a hash chain and a tree anyone can check 
   fx.record(audit_fixture::entry("denied", "bob", fx.b(), 403));
   auto counter = audit_fixture::entry("auth-failure", "", 0, 401);
   counter.suppressed = 25;
+  counter.accounts = {{"alice", 20}, {"bob", 3}};  // 2 named no known account
   fx.record(counter);
   CHECK(fx.remove(fx.a(), "alice", audit_object_id(3)) == 1);
 
@@ -141,6 +142,8 @@ TEST_CASE("audit log: the records form a hash chain and a tree anyone can check 
   CHECK(records[3].record.action == "denied");
   CHECK(records[3].record.objects.empty());
   CHECK(records[4].record.suppressed == 25);
+  CHECK(records[4].record.accounts ==
+        std::map<std::string, std::uint64_t>{{"alice", 20}, {"bob", 3}});
   CHECK(records[5].record.action == "delete");
   REQUIRE(records[5].record.objects.size() == 1);
   CHECK(records[5].record.objects[0].id == audit_object_id(3));
@@ -520,4 +523,41 @@ TEST_CASE("audit codec: the position index finds exactly the records covering a 
   const auto other = ac::probe(4, 10, 5000);
   CHECK(index.lower_bound(other.prefix) == index.end());
   CHECK_FALSE(ac::probe_hit(other, "short", 5000, seq));
+}
+
+TEST_CASE("audit codec: a counter's accounts round-trip, in one canonical encoding") {
+  namespace ac = cairn::storage::audit_codec;
+  ac::record_fields f;
+  f.act = ac::action::auth_failure;
+  f.status = 401;
+  f.time = 1'700'000'000'000'000;
+  f.remote = "192.0.2.1";
+  f.suppressed = 7;
+  const std::string plain = ac::encode_record(f);
+  CHECK(plain[0] == 1);  // without accounts: format 1, as before
+  f.accounts = {{"*", 1}, {"alice", 4}, {"bob", 2}};
+  const std::string named = ac::encode_record(f);
+  CHECK(named[0] == 2);
+  CHECK(named.substr(1, plain.size() - 1) == plain.substr(1));  // format 1 + a section
+  ac::record_fields back;
+  REQUIRE(ac::decode_record(named, back));
+  CHECK(back.accounts == f.accounts);
+  CHECK(ac::encode_record(back) == named);
+  CHECK(ac::account_keys(back, 9).size() == 4);  // "", "*", alice, bob
+
+  auto refused = [&](std::vector<std::pair<std::string_view, std::uint64_t>> accounts) {
+    ac::record_fields g = f;
+    g.accounts = std::move(accounts);
+    ac::record_fields out;
+    return !ac::decode_record(ac::encode_record(g), out);
+  };
+  CHECK(refused({{"bob", 2}, {"alice", 4}}));  // out of order
+  CHECK(refused({{"alice", 4}, {"alice", 4}}));
+  CHECK(refused({{"alice", 0}}));
+  std::string bad = named;
+  bad[0] = 1;  // a format 1 record with a trailing section
+  CHECK_FALSE(ac::decode_record(bad, back));
+  bad = plain;
+  bad[0] = 2;  // format 2 without one
+  CHECK_FALSE(ac::decode_record(bad, back));
 }
