@@ -102,7 +102,12 @@ class audit_service {
   // GET /cairn/v1/audit[/checkpoint|/proof|/consistency] for an
   // authenticated account: endpoint is the path segment after "audit" ("",
   // "checkpoint", "proof", "consistency"; anything else is a 404).
-  // Non-auditors get 403 (and a denied record).
+  // Non-auditors get 403 (and a denied record). An auditor whose read list
+  // names collections (account::audit_scoped) gets only the records of those
+  // collections and the records that name none; a filter naming another
+  // collection, or an object of one, finds nothing. The checkpoint, proof and
+  // consistency endpoints answer every auditor alike: hashes and tree sizes,
+  // which the proofs of the records it sees need.
   static void handle(exchange& ex, const snapshot& snap, const account& who, const request& req,
                      const peer_info& peer, std::string_view endpoint, std::string_view query,
                      respond_fn respond);

@@ -35,6 +35,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,6 +92,13 @@ struct audit_options {
   std::uint64_t checkpoint_records = 10'000;
 };
 
+// The records one auditor may see: those that name no collection, and those
+// of these collections (api_root, collection id) with their store keys.
+struct audit_scope {
+  std::set<std::pair<std::string, std::string>> collections;
+  std::vector<collection_key> keys;
+};
+
 // Filters of GET /cairn/v1/audit; empty strings and nullopt match anything.
 struct audit_query {
   std::string object;      // STIX id: records whose objects include it
@@ -101,6 +109,9 @@ struct audit_query {
   std::optional<micros> until;  // time <= until
   std::uint64_t after = 0;      // paging: only records with a greater seq
   std::size_t limit = 100;      // 1..1000 records
+  // Set: only records in scope, found through the collection and action
+  // indexes (not a walk of the whole log) when no other index applies.
+  std::optional<audit_scope> scope;
 };
 
 struct audit_page {

@@ -564,6 +564,120 @@ TEST_CASE("audit over TLS: each config load is recorded with the file's SHA-256"
   CHECK(audit_records(auditor, "action=config").size() == 2);
 }
 
+TEST_CASE("audit over TLS: an auditor with a read list sees only those collections' records") {
+  server_setup setup = default_setup();
+  // Scoped to intel (by alias); secret is the other collection.
+  setup.accounts.push_back({"intel-auditor", "intel-auditor-password", {"intel"}, {}, "red", true});
+  test_server srv(setup);
+  auto admin = srv.client("admin");
+  const std::string in_intel = random_stix_id("indicator");
+  const std::string in_secret = random_stix_id("indicator");
+  REQUIRE(admin.add_objects("/api1/", "intel",
+                            envelope({make_indicator(in_intel, "2026-02-01T00:00:00.000Z")})));
+  REQUIRE(admin.add_objects("/api1/", "secret",
+                            envelope({make_indicator(in_secret, "2026-02-01T00:00:00.000Z")})));
+  REQUIRE(admin.get_objects("/api1/", "intel"));
+  REQUIRE(admin.get_objects("/api1/", "secret"));
+  REQUIRE(admin.versions("/api1/", "secret", in_secret));
+  CHECK(srv.client("writer").request("GET", k_objects)->status == 403);  // denied, intel
+  CHECK(srv.client("nobody").request("GET", "/api1/collections/secret/objects/")->status == 404);
+  CHECK(srv.client("reader").request("GET", "/cairn/v1/audit")->status == 403);  // no collection
+  auto opts = srv.options("reader");
+  opts.password = "not-the-password";
+  opts.retries = 0;
+  auto wrong = clients::taxii_client::make(opts);
+  REQUIRE(wrong);
+  CHECK(wrong->request("GET", "/taxii2/")->status == 401);
+
+  auto auditor = srv.client("auditor");
+  wait_for_records(auditor, "action=denied", 3);
+  wait_for_records(auditor, "action=auth-failure", 1);
+  const auto all = audit_records(auditor);
+  std::vector<std::uint64_t> expected;
+  std::size_t of_secret = 0;
+  for (const auto& e : all) {
+    if (e.record.collection.empty() || e.record.collection == k_intel) {
+      expected.push_back(e.record.seq);
+    } else {
+      CHECK(e.record.collection == k_secret);
+      ++of_secret;
+    }
+  }
+  REQUIRE(of_secret == 4);  // publish, pull, versions, nobody's 404
+
+  // Before the fix the scoped auditor saw every record, secret's included.
+  auto scoped = srv.client("intel-auditor");
+  auto seqs_of = [](const std::vector<audit_entry>& v) {
+    std::vector<std::uint64_t> out;
+    for (const auto& e : v) out.push_back(e.record.seq);
+    return out;
+  };
+  auto visible = audit_records(scoped);
+  // Its own query came later than `all`: compare the records `all` covered.
+  std::erase_if(visible,
+                [&](const audit_entry& e) { return e.record.seq > all.back().record.seq; });
+  CHECK(seqs_of(visible) == expected);
+  std::map<std::string, int> actions;
+  for (const auto& e : visible) {
+    ++actions[e.record.action];
+    // Whole records, hashes intact: each one still verifies.
+    CHECK(formats::audit_chain_hash(e.record.prev, e.body) == e.record.hash);
+  }
+  CHECK(actions["config"] == 1);
+  CHECK(actions["auth-failure"] == 1);
+  CHECK(actions["publish"] == 1);
+  CHECK(actions["pull"] == 1);
+  CHECK(actions["denied"] == 2);  // writer on intel, reader on the audit endpoint
+
+  // Filters naming the other collection or its object answer as if it had no
+  // records; they neither fail nor reveal anything.
+  for (const std::string& q :
+       {"collection=" + std::string(k_secret), std::string("collection=secret"),
+        "object=" + in_secret, "object=" + in_secret + "&action=pull",
+        "collection=" + std::string(k_secret) + "&account=admin", std::string("account=nobody")}) {
+    INFO(q);
+    auto r = get_json(scoped, "/cairn/v1/audit?" + q);
+    CHECK(r.status == 200);
+    CHECK(r.body == R"({"records":[],"more":false})");
+  }
+  // Its own collection, by id, alias, object, account and action.
+  CHECK(audit_records(scoped, "collection=intel").size() == 3);  // publish, pull, denied
+  auto intel_object = audit_records(scoped, "object=" + in_intel);
+  CHECK(intel_object.size() == 2);  // publish and admin's pull
+  auto admin_records = audit_records(scoped, "account=admin");
+  CHECK(admin_records.size() == 2);
+  for (const auto& e : admin_records) CHECK(e.record.collection == k_intel);
+  auto publishes = audit_records(scoped, "action=publish");
+  REQUIRE(publishes.size() == 1);
+  CHECK(publishes[0].record.objects.at(0).id == in_intel);
+  CHECK(audit_records(scoped, "action=config").size() == 1);
+
+  // Paging with next (limit=7 above, and limit=1 here) never crosses scope.
+  std::string next;
+  std::vector<std::uint64_t> paged;
+  for (int i = 0; i < 100; ++i) {
+    auto r = get_json(scoped, "/cairn/v1/audit?limit=1" + (next.empty() ? "" : "&next=" + next));
+    REQUIRE(r.status == 200);
+    auto doc = formats::parse_json(r.body);
+    REQUIRE(doc);
+    auto recs = doc->root().get("records");
+    for (std::size_t k = 0; k < recs->size(); ++k) {
+      auto rec = formats::parse_audit_record(recs->value_at(k));
+      REQUIRE(rec);
+      CHECK((rec->collection.empty() || rec->collection == k_intel));
+      paged.push_back(rec->seq);
+    }
+    if (!doc->root().get("more")->as_bool()) break;
+    next = std::string(doc->root().get("next")->as_string());
+  }
+  std::erase_if(paged, [&](std::uint64_t s) { return s > all.back().record.seq; });
+  CHECK(paged == expected);
+
+  // Checkpoints and proofs are hashes and sizes: every auditor gets them.
+  CHECK(get_json(scoped, "/cairn/v1/audit/checkpoint").status == 200);
+  CHECK(get_json(scoped, "/cairn/v1/audit/proof?seq=1&tree_size=2").status == 200);
+}
+
 TEST_CASE("audit over TLS: counted login failures name their accounts and are written by a timer") {
   server_setup setup = default_setup();
   // Keep the KDF throttle out of the way: every attempt reaches the checks.
