@@ -374,7 +374,7 @@ TEST_CASE("audit over TLS: a flood of failed logins is counted, not written one 
   REQUIRE(c);
   const int attempts = 60;
   for (int i = 0; i < attempts; ++i) CHECK(c->request("GET", "/taxii2/")->status == 401);
-  // The counter is written when the minute ends or, here, at shutdown.
+  // The counters are written by the 5 s flush timer, and what is left at shutdown.
   c->disconnect();  // an idle keep-alive connection would hold up the drain
   srv.stop(SIGTERM);
   srv.start();
