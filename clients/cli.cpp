@@ -623,6 +623,17 @@ int cmd_audit(const cli_args& a, cli_io& io) {
             out += "\n";
           }
         }
+        // An auth-failure counter: how many failures, and for which accounts.
+        if (auto n = rec.get("suppressed"); n && n->is_integer()) {
+          out += "        counted " + n->dump() + " failures";
+          if (auto names = rec.get("accounts"); names && names->is_object()) {
+            for (std::size_t j = 0; j < names->size(); ++j) {
+              out += j == 0 ? ": " : ", ";
+              out += std::string(names->key_at(j)) + " " + names->value_at(j).dump();
+            }
+          }
+          out += "\n";
+        }
       }
       if (out.size() > (1u << 16)) {
         print(io.out, out);

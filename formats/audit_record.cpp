@@ -26,10 +26,31 @@ void member(std::string& out, std::string_view key, std::string_view value) {
   out += "\",";
 }
 
+std::vector<char16_t> utf16(std::string_view s);
+
+// "accounts":{...}, with its names in RFC 8785 order; nothing when empty.
+void accounts_member(std::string& out, const std::map<std::string, std::uint64_t>& accounts) {
+  if (accounts.empty()) return;
+  std::vector<std::pair<std::vector<char16_t>, const std::pair<const std::string, std::uint64_t>*>>
+      sorted;
+  for (const auto& a : accounts) sorted.emplace_back(utf16(a.first), &a);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto& x, const auto& y) { return x.first < y.first; });
+  out += "\"accounts\":{";
+  for (std::size_t i = 0; i < sorted.size(); ++i) {
+    if (i > 0) out += ',';
+    quoted(out, sorted[i].second->first);
+    out += ':';
+    out += std::to_string(sorted[i].second->second);
+  }
+  out += "},";
+}
+
 // The members up to "objects" (exclusive), shared by body and record.
 void head(std::string& out, const audit_record& r, bool with_hash) {
   out += '{';
   member(out, "account", r.account);
+  accounts_member(out, r.accounts);
   member(out, "action", r.action);
   member(out, "api_root", r.api_root);
   member(out, "collection", r.collection);
@@ -227,6 +248,16 @@ result<audit_record> parse_audit_record(const json_view& v) {
     auto n = count_member(v, "suppressed");
     if (!n) return std::unexpected(n.error());
     r.suppressed = *n;
+  }
+  if (auto accounts = v.get("accounts")) {
+    if (!accounts->is_object()) return fail("\"accounts\" must be an object");
+    for (std::size_t i = 0; i < accounts->size(); ++i) {
+      const auto n = accounts->value_at(i);
+      if (!n.is_integer() || n.as_int() < 1) {
+        return fail("each of \"accounts\" must count at least one failure");
+      }
+      r.accounts[std::string(accounts->key_at(i))] = static_cast<std::uint64_t>(n.as_int());
+    }
   }
   auto prev = hash_member(v, "prev");
   if (!prev) return std::unexpected(prev.error());

@@ -12,15 +12,20 @@
 // - a checkpoint's Ed25519 signature covers the canonical JSON of
 //   {tree_size, root_hash, chain_hash, time}.
 //
-// Two members beyond INTERFACE.md's example appear only where they carry
-// something: "sha256" (config records: the SHA-256 of the loaded file) and
+// Three members beyond INTERFACE.md's example appear only where they carry
+// something: "sha256" (config records: the SHA-256 of the loaded file),
 // "suppressed" (auth-failure counter records: how many failures from that
-// address were not recorded one by one). Verifiers that hash the body from
-// the JSON they received (audit_body_of()) need not know them.
+// address were not recorded one by one) and "accounts" (counter records: an
+// object of account name -> failures among those suppressed that named it;
+// "*" counts known accounts beyond the names a counter lists, and failures
+// that named no known account are the rest of "suppressed"). Verifiers that
+// hash the body from the JSON they received (audit_body_of()) need not know
+// them.
 //
 // Pure functions; any thread.
 
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <string_view>
@@ -53,6 +58,8 @@ struct audit_record {
   int status = 0;                // the HTTP status answered (0 for config records)
   std::string sha256;            // config records only
   std::uint64_t suppressed = 0;  // auth-failure counter records only
+  // Counter records only: failures per account name (counts >= 1).
+  std::map<std::string, std::uint64_t> accounts;
   merkle::digest prev{};
   merkle::digest hash{};
 };

@@ -103,6 +103,8 @@ account_table::account_table(const config& cfg) {
     a->clearance = ac.clearance;
     a->auditor = ac.auditor;
     a->password_hash = ac.password_hash;
+    a->audit_scoped =
+        !ac.read.empty() && std::find(ac.read.begin(), ac.read.end(), "*") == ac.read.end();
     for (const auto& entry : ac.read) {
       if (auto refs = resolve_collection_reference(cfg, entry)) {
         a->readable.insert(refs->begin(), refs->end());

@@ -34,6 +34,9 @@ struct account {
   bool auditor = false;
   std::optional<std::string> password_hash;
   std::set<collection_ref> readable;  // resolved from read ("*" expanded)
+  // Auditors: the records of `readable` and those that name no collection
+  // only, because read is a list of collections (not empty, no "*").
+  bool audit_scoped = false;
   std::set<collection_ref> writable;  // resolved from write
 
   // By exact collection id (no alias resolution; see account_table).

@@ -4,6 +4,9 @@
 #include <charconv>
 #include <cstdlib>
 #include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "formats/audit_record.hpp"
 #include "formats/json.hpp"
@@ -105,12 +108,25 @@ void records(exchange& ex, const snapshot& snap, const account& who, const reque
                     "auth-failure, config",
                     version));
   }
+  // An auditor with a read list sees the records of those collections and
+  // those that name none; other collections do not exist for it, here as in
+  // TAXII, so a filter naming one finds no record (and no error says more).
+  bool out_of_scope = false;
+  if (who.audit_scoped) {
+    storage::audit_scope scope;
+    for (const auto& ref : who.readable) {
+      scope.collections.emplace(ref.api_root, ref.collection_id);
+      if (auto key = snap.key_of(ref.api_root, ref.collection_id)) scope.keys.push_back(*key);
+    }
+    q.scope = std::move(scope);
+  }
   if (auto it = p->find("collection"); it != p->end()) {
     // An id, or an alias that names one collection.
     q.collection = it->second;
     std::string resolved;
     for (const auto& [root, rc] : snap.cfg->api_roots) {
       if (const auto* c = snap.cfg->find_collection(root, it->second)) {
+        if (who.audit_scoped && !who.can_read(root, c->id)) continue;
         if (!resolved.empty() && resolved != c->id) {
           return respond(bad_request(
               "collection '" + it->second + "' names collections in several API roots: use its id",
@@ -120,6 +136,7 @@ void records(exchange& ex, const snapshot& snap, const account& who, const reque
       }
     }
     if (!resolved.empty()) q.collection = resolved;
+    out_of_scope = who.audit_scoped && resolved.empty();
     if (q.collection.size() > k_max_collection_bytes) {
       return respond(bad_request("collection is too long", version));
     }
@@ -156,7 +173,8 @@ void records(exchange& ex, const snapshot& snap, const account& who, const reque
     q.after = static_cast<std::uint64_t>(*after);
   }
 
-  ex.audit_limits().flush(ex.audit(), false);
+  if (out_of_scope)
+    return respond(json_response(http::status::ok, R"({"records":[],"more":false})", version));
   auto page = ex.audit().query(q);
   if (!page) {
     const bool too_many = page.error().message.find("too many records") != std::string::npos;
@@ -265,19 +283,32 @@ void consistency(exchange& ex, const request& req, std::string_view query,
 
 // ---- audit_limiter -------------------------------------------------------------
 
-void audit_limiter::emit_counter(storage::audit_log& log, const std::string& remote,
-                                 const window& w) {
+void audit_limiter::count(named_counts& into, const std::string& account, std::uint64_t n) const {
+  if (account.empty()) return;  // the rest of "suppressed": no known name
+  constexpr std::size_t max_name_bytes = 64;
+  const bool listed = into.contains(account);
+  const std::size_t named = into.size() - (into.contains("*") ? 1 : 0);
+  if (listed || (named < budget_.max_named && account.size() <= max_name_bytes)) {
+    into[account] += n;
+  } else {
+    into["*"] += n;
+  }
+}
+
+storage::audit_entry audit_limiter::counter(const std::string& remote, window& w) const {
   storage::audit_entry e;
   e.action = "auth-failure";
   e.remote = remote;
   e.status = w.status;
-  e.suppressed = w.suppressed;
-  log.record(std::move(e));
+  e.suppressed = std::exchange(w.pending, 0);
+  e.accounts = std::exchange(w.accounts, {});
+  return e;
 }
 
 void audit_limiter::auth_failure(storage::audit_log& log, const std::string& remote,
                                  const std::string& account, int status, clock::time_point now) {
   constexpr auto minute = std::chrono::minutes(1);
+  std::optional<storage::audit_entry> earlier;  // the counts of a window that ended unflushed
   bool write = false;
   {
     std::lock_guard lock(mutex_);
@@ -291,7 +322,7 @@ void audit_limiter::auth_failure(storage::audit_log& log, const std::string& rem
     auto [it, fresh] = windows_.try_emplace(key);
     window& w = it->second;
     if (!fresh && now - w.start >= minute) {
-      if (w.suppressed > 0) emit_counter(log, key, w);
+      if (w.pending > 0) earlier = counter(key, w);
       w = window{};
       fresh = true;
     }
@@ -301,10 +332,12 @@ void audit_limiter::auth_failure(storage::audit_log& log, const std::string& rem
       ++overall_recorded_;
       write = true;
     } else {
-      ++w.suppressed;
+      ++w.pending;
+      count(w.accounts, account, 1);
       w.status = status;
     }
   }
+  if (earlier) log.record(std::move(*earlier));
   if (write) {
     storage::audit_entry e;
     e.action = "auth-failure";
@@ -313,21 +346,48 @@ void audit_limiter::auth_failure(storage::audit_log& log, const std::string& rem
     e.status = status;
     log.record(std::move(e));
   }
-  flush(log, false, now);
 }
 
-void audit_limiter::flush(storage::audit_log& log, bool everything, clock::time_point now) {
-  std::lock_guard lock(mutex_);
-  if (!everything && now - last_sweep_ < std::chrono::seconds(10)) return;
-  last_sweep_ = now;
-  for (auto it = windows_.begin(); it != windows_.end();) {
-    if (everything || now - it->second.start >= std::chrono::minutes(1)) {
-      if (it->second.suppressed > 0) emit_counter(log, it->first, it->second);
-      it = windows_.erase(it);
-    } else {
-      ++it;
+void audit_limiter::flush(storage::audit_log& log, clock::time_point now) {
+  std::vector<storage::audit_entry> out;
+  {
+    std::lock_guard lock(mutex_);
+    std::vector<std::pair<const std::string, window>*> due;
+    window shared;  // remote "*": the table's overflow, and addresses past max_counters
+    for (auto& entry : windows_) {
+      if (entry.second.pending == 0) continue;
+      if (entry.first == "*") {
+        shared.pending += entry.second.pending;
+        shared.status = entry.second.status;
+        for (const auto& [name, n] : entry.second.accounts) count(shared.accounts, name, n);
+        entry.second.pending = 0;
+        entry.second.accounts.clear();
+      } else {
+        due.push_back(&entry);
+      }
     }
+    if (due.size() > budget_.max_counters) {
+      // The busiest addresses keep their own records.
+      std::partial_sort(
+          due.begin(), due.begin() + static_cast<std::ptrdiff_t>(budget_.max_counters), due.end(),
+          [](const auto* x, const auto* y) { return x->second.pending > y->second.pending; });
+      for (std::size_t i = budget_.max_counters; i < due.size(); ++i) {
+        window& w = due[i]->second;
+        shared.pending += w.pending;
+        shared.status = w.status;
+        for (const auto& [name, n] : w.accounts) count(shared.accounts, name, n);
+        w.pending = 0;
+        w.accounts.clear();
+      }
+      due.resize(budget_.max_counters);
+    }
+    for (auto* entry : due) out.push_back(counter(entry->first, entry->second));
+    if (shared.pending > 0) out.push_back(counter("*", shared));
+    std::erase_if(windows_, [&](const auto& entry) {
+      return now - entry.second.start >= std::chrono::minutes(1);
+    });
   }
+  for (auto& e : out) log.record(std::move(e));
 }
 
 bool audit_limiter::fresh_checkpoint_allowed(clock::time_point now) {

@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "server/audit_service.hpp"
 #include "server/exchange.hpp"
 #include "server/listener.hpp"
 #include "server/router.hpp"
@@ -78,6 +79,19 @@ int serve(const std::filesystem::path& config_path, logger& log, const serve_hoo
     drain_timer.expires_after(std::chrono::milliseconds(20));
     drain_timer.async_wait([&](boost::system::error_code) { drain(); });
   };
+
+  // Counted auth failures reach the log within one interval, even when no
+  // other event comes; the exchange writes the rest when it closes.
+  asio::steady_timer audit_flush_timer(io);
+  std::function<void()> flush_audit_counts = [&] {
+    audit_flush_timer.expires_after(audit_limiter::flush_interval);
+    audit_flush_timer.async_wait([&](boost::system::error_code e) {
+      if (e) return;
+      (*ex)->audit_limits().flush((*ex)->audit());
+      flush_audit_counts();
+    });
+  };
+  flush_audit_counts();
 
   asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   std::function<void()> wait_signal = [&] {

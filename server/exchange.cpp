@@ -47,7 +47,7 @@ exchange::exchange(logger& log) : log_(log) {}
 
 exchange::~exchange() {
   if (audit_) {
-    if (audit_limits_) audit_limits_->flush(*audit_, true);
+    if (audit_limits_) audit_limits_->flush(*audit_);
     audit_->close();  // the last checkpoint, while the writer still runs
   }
   audit_.reset();

@@ -130,7 +130,7 @@ bool record_fields::covers(micros position) const {
 
 std::string encode_record(const record_fields& r) {
   std::string out(record_header_bytes, '\0');
-  out[0] = static_cast<char>(record_format);
+  out[0] = static_cast<char>(r.accounts.empty() ? record_format : record_format_accounts);
   out[1] = static_cast<char>(r.act);
   codec::put_u16le(out.data() + 2, r.status);
   codec::put_u64be(out.data() + 4, static_cast<std::uint64_t>(r.time));
@@ -148,13 +148,20 @@ std::string encode_record(const record_fields& r) {
     put_string(out, id);
     put_string(out, version);
   }
+  if (!r.accounts.empty()) {
+    put_varint(out, r.accounts.size());
+    for (const auto& [name, n] : r.accounts) {
+      put_string(out, name);
+      put_varint(out, n);
+    }
+  }
   return out;
 }
 
 bool decode_record(std::string_view value, record_fields& out) {
-  if (value.size() < record_header_bytes || static_cast<std::uint8_t>(value[0]) != record_format) {
-    return false;
-  }
+  if (value.size() < record_header_bytes) return false;
+  const auto format = static_cast<std::uint8_t>(value[0]);
+  if (format != record_format && format != record_format_accounts) return false;
   const auto code = static_cast<std::uint8_t>(value[1]);
   if (code == 0 || code >= k_names.size()) return false;
   out.act = static_cast<action>(code);
@@ -183,6 +190,20 @@ bool decode_record(std::string_view value, record_fields& out) {
     std::string_view version;
     if (!in.string(id) || !in.string(version)) return false;
     out.explicit_objects.emplace_back(id, version);
+  }
+  out.accounts.clear();
+  if (format == record_format_accounts) {
+    if (!in.varint(n) || n == 0 || n > in.left()) return false;
+    out.accounts.reserve(n);
+    for (std::uint64_t i = 0; i < n; ++i) {
+      std::string_view name;
+      std::uint64_t failures = 0;
+      if (!in.string(name) || !in.varint(failures) || failures == 0 ||
+          (i > 0 && name <= out.accounts.back().first)) {
+        return false;
+      }
+      out.accounts.emplace_back(name, failures);
+    }
   }
   return in.done();
 }
@@ -229,6 +250,14 @@ std::string hashed_key(std::string_view text, std::uint64_t seq) {
   std::string k(h.begin(), h.end());
   k.append(s.begin(), s.end());
   return k;
+}
+
+std::vector<std::string> account_keys(const record_fields& r, std::uint64_t seq) {
+  std::vector<std::string> out{hashed_key(r.account, seq)};
+  for (const auto& [name, n] : r.accounts) out.push_back(hashed_key(name, seq));
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 std::string action_key(action a, std::uint64_t seq) {

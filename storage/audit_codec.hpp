@@ -10,7 +10,8 @@
 //                    index * 2^height, for heights 8, 16, 24, ... only: any
 //                    other node is at most 255 stored hashes away
 // audit_checkpoints  tree size (8 bytes BE) -> checkpoint JSON (formats/audit_record.hpp)
-// audit_by_account   key_hash(account) (8), seq (8) -> empty
+// audit_by_account   key_hash(account) (8), seq (8) -> empty; also under each
+//                    name a counter record's accounts section lists
 // audit_by_collection key_hash(collection id) (8), seq (8) -> empty
 // audit_by_action    action code (1), seq (8) -> empty
 // audit_by_object    key_hash(object id) (8), seq (8) -> empty; for records
@@ -40,7 +41,10 @@
 //     the object versions with a position, as runs of consecutive positions
 //     (the first gap is the first position; later gaps count from the end of
 //     the previous run and are at least 1);
-//   varint explicit count, explicit (string id, string version).
+//   varint explicit count, explicit (string id, string version);
+//   format 2 only (auth-failure counter records that name accounts): varint
+//   count (>= 1), then (string account, varint failures >= 1), the names
+//   strictly increasing. Every other record keeps format 1, byte for byte.
 // The record's objects are the runs' versions in position order (read from
 // the collection's objects database, where a deleted version keeps its id
 // and version), then the explicit ones. A page of 1,000 versions published
@@ -78,6 +82,7 @@ inline constexpr std::string_view meta_head = "head";
 inline constexpr std::string_view meta_collection_prefix = "c/";
 
 inline constexpr std::uint8_t record_format = 1;
+inline constexpr std::uint8_t record_format_accounts = 2;  // format 1 + the accounts section
 inline constexpr std::size_t record_header_bytes = 44;
 inline constexpr unsigned node_stride = 8;  // stored node heights are multiples of this
 
@@ -106,6 +111,8 @@ struct record_fields {
   collection_key key = 0;  // of the runs' collection; 0 when there are no runs
   std::vector<run> runs;
   std::vector<std::pair<std::string_view, std::string_view>> explicit_objects;
+  // Counter records: failures per account name, names in increasing order.
+  std::vector<std::pair<std::string_view, std::uint64_t>> accounts;
 
   std::uint64_t positioned() const;  // versions in the runs
   bool covers(micros position) const;
@@ -129,6 +136,9 @@ std::uint64_t u64_of(std::string_view key);  // first 8 bytes BE; 0 if shorter
 std::array<char, 8> key_hash(std::string_view text);
 std::string hashed_key(std::string_view text, std::uint64_t seq);  // key_hash + seq
 std::string action_key(action a, std::uint64_t seq);
+// The record's audit_by_account keys: its account and every name of its
+// accounts section, each key once.
+std::vector<std::string> account_keys(const record_fields& r, std::uint64_t seq);
 std::string node_key(unsigned height, std::uint64_t index);
 
 // The position index. Heights run from 0 to 63; positions are >= 0.

@@ -34,6 +34,12 @@ namespace {
 constexpr std::size_t k_max_key_file = 4096;
 constexpr std::size_t k_max_object_candidates = 2'000'000;
 
+// Publish, pull and delete records always name their collection (record()
+// refuses them otherwise); records of every other action may name none.
+bool names_collection_always(ac::action a) {
+  return a == ac::action::publish || a == ac::action::pull || a == ac::action::remove;
+}
+
 lmdb::error job_error(std::string message) {
   return lmdb::error{EINVAL, std::move(message)};
 }
@@ -218,6 +224,7 @@ struct audit_core {
     f.collection = h.collection;
     f.sha256 = h.sha256;
     f.suppressed = h.suppressed;
+    for (const auto& [name, n] : h.accounts) f.accounts.emplace_back(name, n);
     f.key = p.runs.empty() ? 0 : p.key;
     f.runs = p.runs;
     for (const auto& [id, version] : p.explicit_objects)
@@ -242,8 +249,8 @@ struct audit_core {
       }
     }
 
-    if (auto st = db.by_account.put(t, ac::hashed_key(h.account, seq), {}); !st) {
-      return std::unexpected(st.error());
+    for (const auto& k : ac::account_keys(f, seq)) {
+      if (auto st = db.by_account.put(t, k, {}); !st) return std::unexpected(st.error());
     }
     if (!h.collection.empty()) {
       if (auto st = db.by_collection.put(t, ac::hashed_key(h.collection, seq), {}); !st) {
@@ -610,6 +617,10 @@ void audit_log::record(audit_entry entry, std::function<void(result<std::uint64_
   if (!entry.delivered.empty() && entry.key == 0) {
     return refuse("delivered versions need their collection key");
   }
+  if (names_collection_always(*act) && entry.collection.empty()) {
+    // Scoped queries find records without a collection by their action.
+    return refuse("a " + entry.action + " record must name its collection");
+  }
   pending_record p;
   p.act = *act;
   p.head.account = std::move(entry.account);
@@ -620,6 +631,7 @@ void audit_log::record(audit_entry entry, std::function<void(result<std::uint64_
   p.head.status = entry.status;
   p.head.sha256 = std::move(entry.sha256);
   p.head.suppressed = entry.suppressed;
+  p.head.accounts = std::move(entry.accounts);
 
   auto& items = entry.delivered.items_;
   if (!items.empty()) {
@@ -769,6 +781,7 @@ class renderer {
     r.status = f.status;
     r.sha256 = f.sha256;
     r.suppressed = f.suppressed;
+    for (const auto& [name, n] : f.accounts) r.accounts.emplace(name, n);
     r.hash = f.hash;
     if (seq > 1) {
       auto prev = log_.db.records.find(t_, view(ac::u64_key(seq - 1)));
@@ -818,11 +831,61 @@ class renderer {
   const lmdb::txn& t_;
 };
 
+bool account_matches(const ac::record_fields& f, std::string_view account) {
+  if (account.empty() || f.account == account) return true;
+  return std::any_of(f.accounts.begin(), f.accounts.end(),
+                     [&](const auto& a) { return a.first == account; });
+}
+
+bool in_scope(const ac::record_fields& f, const std::optional<audit_scope>& scope) {
+  if (!scope || f.collection.empty()) return true;
+  return scope->collections.contains({std::string(f.api_root), std::string(f.collection)});
+}
+
 bool matches(const ac::record_fields& f, const audit_query& q) {
-  return (q.account.empty() || f.account == q.account) &&
-         (q.collection.empty() || f.collection == q.collection) &&
+  return account_matches(f, q.account) && (q.collection.empty() || f.collection == q.collection) &&
          (q.action.empty() || ac::name_of(f.act) == q.action) && (!q.since || f.time >= *q.since) &&
-         (!q.until || f.time <= *q.until);
+         (!q.until || f.time <= *q.until) && in_scope(f, q.scope);
+}
+
+// One index walked from a seq on: entries prefix + seq (8 bytes BE).
+struct index_walk {
+  lmdb::dbi index;
+  std::string prefix;
+};
+
+// The walks that find every record a query can match, in seq order once
+// merged: one index when a filter names one, else, for a scoped query, the
+// scope's collections plus the actions that can name no collection; else
+// the log itself.
+std::vector<index_walk> walks_for(const audit_dbs& db, const audit_query& q) {
+  auto hashed = [](std::string_view text) {
+    const auto h = ac::key_hash(text);
+    return std::string(h.begin(), h.end());
+  };
+  auto by_action = [&](ac::action a) {
+    return index_walk{db.by_action, std::string(1, static_cast<char>(a))};
+  };
+  // query() has checked the action's name.
+  const ac::action act = q.action.empty() ? ac::action{} : ac::action_of(q.action).value();
+  const bool any_action = q.action.empty();
+  if (!q.account.empty()) return {{db.by_account, hashed(q.account)}};
+  if (!q.collection.empty()) return {{db.by_collection, hashed(q.collection)}};
+  if (q.scope && (any_action || names_collection_always(act))) {
+    std::vector<index_walk> out;
+    std::set<std::string_view> ids;
+    for (const auto& [root, id] : q.scope->collections) ids.insert(id);
+    for (const auto id : ids) out.push_back({db.by_collection, hashed(id)});
+    if (any_action) {
+      for (std::uint8_t code = 1; !ac::name_of(static_cast<ac::action>(code)).empty(); ++code) {
+        const auto a = static_cast<ac::action>(code);
+        if (!names_collection_always(a)) out.push_back(by_action(a));
+      }
+    }
+    return out;
+  }
+  if (!any_action) return {by_action(act)};
+  return {{db.records, {}}};
 }
 
 }  // namespace
@@ -854,7 +917,13 @@ result<audit_page> audit_log::query(const audit_query& q) const {
     std::vector<collection_key> keys;
     {
       std::lock_guard lock(a.collections_mutex);
-      keys.assign(a.collections.begin(), a.collections.end());
+      for (const collection_key c : a.collections) {
+        // Out of scope, the object's versions are not even looked up.
+        if (!q.scope ||
+            std::find(q.scope->keys.begin(), q.scope->keys.end(), c) != q.scope->keys.end()) {
+          keys.push_back(c);
+        }
+      }
     }
     auto txn = a.store->begin_read();
     for (const collection_key c : keys) {
@@ -922,7 +991,7 @@ result<audit_page> audit_log::query(const audit_query& q) const {
         ac::record_fields f;
         auto got = out.fields(seq, f);
         if (!got) return read_failure(got.error());
-        if (!*got) continue;
+        if (!*got || !in_scope(f, q.scope)) continue;
         bool named = false;
         std::string unused;
         auto ok =
@@ -977,53 +1046,81 @@ result<audit_page> audit_log::query(const audit_query& q) const {
     return page;
   }
 
-  // Other queries walk one index (or the log itself) in seq order.
-  lmdb::dbi index = a.db.records;
-  std::string prefix;
-  if (!q.account.empty()) {
-    index = a.db.by_account;
-    const auto h = ac::key_hash(q.account);
-    prefix.assign(h.begin(), h.end());
-  } else if (!q.collection.empty()) {
-    index = a.db.by_collection;
-    const auto h = ac::key_hash(q.collection);
-    prefix.assign(h.begin(), h.end());
-  } else if (!q.action.empty()) {
-    index = a.db.by_action;
-    prefix.assign(1, static_cast<char>(*ac::action_of(q.action)));
-  }
+  // Other queries walk one index (or the log itself), or merge a few, in
+  // seq order.
   if (lo > hi) return page;
-  auto cur = lmdb::cursor::open(r.txn(), index);
-  if (!cur) return read_failure(cur.error());
-  std::string start = prefix;
+  const auto plan = walks_for(a.db, q);
+  const bool whole_log = plan.size() == 1 && plan[0].index.handle() == a.db.records.handle();
+  struct walk_state {
+    lmdb::cursor cur;
+    std::string_view prefix;
+    std::uint64_t seq = 0;  // the current entry's; 0 once done
+    std::string_view value;
+  };
+  std::vector<walk_state> walks;
+  walks.reserve(plan.size());
+  // Moves w to its next entry under its prefix (its first from `start`).
+  auto settle = [&](walk_state& w, lmdb::result<bool> found, std::string_view k,
+                    std::string_view v) -> lmdb::status {
+    for (; found && *found && k.starts_with(w.prefix); found = w.cur.get(k, v, MDB_NEXT)) {
+      if (k.size() != w.prefix.size() + 8) continue;
+      w.seq = ac::u64_of(k.substr(w.prefix.size()));
+      w.value = v;
+      return {};
+    }
+    if (!found) return std::unexpected(found.error());
+    w.seq = 0;
+    return {};
+  };
   const auto lo_key = ac::u64_key(lo);
-  start.append(lo_key.begin(), lo_key.end());
-  std::string_view k;
-  std::string_view v;
-  auto found = cur->seek(start, k, v);
-  for (; found && *found && k.starts_with(prefix); found = cur->get(k, v, MDB_NEXT)) {
-    if (k.size() != prefix.size() + 8) continue;
-    const std::uint64_t seq = ac::u64_of(k.substr(prefix.size()));
-    if (seq > hi) break;
-    if (++examined > max_audit_examined) {
-      page.more = true;
-      page.resume = seq - 1;
-      break;
-    }
-    ac::record_fields f;
-    if (index.handle() == a.db.records.handle()) {
-      if (!ac::decode_record(v, f))
-        return fail("audit record " + std::to_string(seq) + " is damaged");
-    } else {
-      auto got = out.fields(seq, f);
-      if (!got) return read_failure(got.error());
-      if (!*got) continue;
-    }
-    auto go_on = offer(seq, f);
-    if (!go_on) return read_failure(go_on.error());
-    if (!*go_on) break;
+  for (const auto& p : plan) {
+    auto cur = lmdb::cursor::open(r.txn(), p.index);
+    if (!cur) return read_failure(cur.error());
+    walks.push_back({std::move(*cur), p.prefix, 0, {}});
+    std::string start = p.prefix;
+    start.append(lo_key.begin(), lo_key.end());
+    std::string_view k;
+    std::string_view v;
+    auto found = walks.back().cur.seek(start, k, v);
+    if (auto st = settle(walks.back(), found, k, v); !st) return read_failure(st.error());
   }
-  if (!found) return read_failure(found.error());
+  std::uint64_t previous = 0;
+  for (;;) {
+    walk_state* next = nullptr;
+    for (auto& w : walks) {
+      if (w.seq != 0 && (!next || w.seq < next->seq)) next = &w;
+    }
+    if (!next) break;
+    const std::uint64_t seq = next->seq;
+    if (seq > hi) break;
+    if (seq != previous) {  // a record two walks hold is offered once
+      previous = seq;
+      if (++examined > max_audit_examined) {
+        page.more = true;
+        page.resume = seq - 1;
+        break;
+      }
+      ac::record_fields f;
+      bool found_record = true;
+      if (whole_log) {
+        if (!ac::decode_record(next->value, f))
+          return fail("audit record " + std::to_string(seq) + " is damaged");
+      } else {
+        auto got = out.fields(seq, f);
+        if (!got) return read_failure(got.error());
+        found_record = *got;
+      }
+      if (found_record) {
+        auto go_on = offer(seq, f);
+        if (!go_on) return read_failure(go_on.error());
+        if (!*go_on) break;
+      }
+    }
+    std::string_view k;
+    std::string_view v;
+    auto found = next->cur.get(k, v, MDB_NEXT);
+    if (auto st = settle(*next, found, k, v); !st) return read_failure(st.error());
+  }
   return page;
 }
 

@@ -32,8 +32,10 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -74,8 +76,11 @@ struct audit_entry {
   int status = 0;                // HTTP status answered
   std::string sha256;            // config records: the file's SHA-256, hex
   std::uint64_t suppressed = 0;  // auth-failure counter records
-  collection_key key = 0;        // the collection of `delivered`
-  audit_delivery delivered;      // pull records: the versions the response carried
+  // Counter records: failures per account name (counts >= 1), indexed like
+  // `account` so that the account filter finds them.
+  std::map<std::string, std::uint64_t> accounts;
+  collection_key key = 0;    // the collection of `delivered`
+  audit_delivery delivered;  // pull records: the versions the response carried
 };
 
 struct audit_options {
@@ -87,16 +92,26 @@ struct audit_options {
   std::uint64_t checkpoint_records = 10'000;
 };
 
+// The records one auditor may see: those that name no collection, and those
+// of these collections (api_root, collection id) with their store keys.
+struct audit_scope {
+  std::set<std::pair<std::string, std::string>> collections;
+  std::vector<collection_key> keys;
+};
+
 // Filters of GET /cairn/v1/audit; empty strings and nullopt match anything.
 struct audit_query {
-  std::string object;  // STIX id: records whose objects include it
-  std::string account;
+  std::string object;      // STIX id: records whose objects include it
+  std::string account;     // the record's account, or a counter record's accounts
   std::string collection;  // collection id
   std::string action;
   std::optional<micros> since;  // time >= since
   std::optional<micros> until;  // time <= until
   std::uint64_t after = 0;      // paging: only records with a greater seq
   std::size_t limit = 100;      // 1..1000 records
+  // Set: only records in scope, found through the collection and action
+  // indexes (not a walk of the whole log) when no other index applies.
+  std::optional<audit_scope> scope;
 };
 
 struct audit_page {

@@ -249,6 +249,7 @@ class walker {
       r.status = f.status;
       r.sha256 = f.sha256;
       r.suppressed = f.suppressed;
+      for (const auto& [name, n] : f.accounts) r.accounts.emplace(name, n);
       const std::string body = formats::audit_body(r, objects_json);
       if (formats::audit_chain_hash(prev, body) != f.hash) {
         return bad_record(seq, "its hash does not match its contents and the previous record");
@@ -294,9 +295,10 @@ class walker {
 
   bool check_indexes(std::uint64_t seq, const ac::record_fields& f,
                      const std::vector<std::string>& ids) {
-    if (!expect(by_account_, ac::hashed_key(f.account, seq), {}, seq, "account index"))
-      return false;
-    ++expected_.by_account;
+    for (const auto& key : ac::account_keys(f, seq)) {
+      if (!expect(by_account_, key, {}, seq, "account index")) return false;
+      ++expected_.by_account;
+    }
     if (!f.collection.empty()) {
       if (!expect(by_collection_, ac::hashed_key(f.collection, seq), {}, seq, "collection index")) {
         return false;

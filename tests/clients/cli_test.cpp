@@ -462,6 +462,11 @@ TEST_CASE("audit follows pages of the Cairn audit endpoint", "[clients][cli]") {
   CHECK(human.out.find("pull") != std::string::npos);
   CHECK(human.out.find("indicator--x 2024-01-01T00:00:00.000Z") != std::string::npos);
   CHECK(human.err.find("3 audit records") != std::string::npos);
+
+  // Before: a counter record showed as a bare auth-failure row.
+  auto counters = f.run({"audit", "--action", "auth-failure"});
+  CHECK(counters.rc == 0);
+  CHECK(counters.out.find("counted 7 failures: reader 3, writer 2\n") != std::string::npos);
 }
 
 TEST_CASE("pretty_json indents for people", "[clients][cli]") {

@@ -114,6 +114,13 @@ test_reply fake_taxii::handle(const test_request& req) {
       }
       return r;
     };
+    if (query.find("action=auth-failure") != std::string::npos) {
+      return reply(
+          200, R"({"records":[{"seq":4,"time":"2026-01-01T00:00:04.000000Z","account":"",)"
+               R"("accounts":{"reader":3,"writer":2},"action":"auth-failure","remote":"192.0.2.7",)"
+               R"("api_root":"","collection":"","objects":[],"status":401,"suppressed":7,)"
+               R"("prev":"00","hash":"11"}],"more":false})");
+    }
     if (query.find("next=p2") == std::string::npos) {
       return reply(200,
                    "{\"records\":[" + make(1) + "," + make(2) + "],\"more\":true,\"next\":\"p2\"}");

@@ -100,6 +100,46 @@ TEST_CASE("audit record: optional members appear only when set, in canonical ord
   CHECK_FALSE(doc->root().get("sha256"));
 }
 
+TEST_CASE("audit record: a counter's accounts are a canonical object that round-trips") {
+  audit_record r = sample();
+  r.action = "auth-failure";
+  r.account.clear();
+  r.objects.clear();
+  r.suppressed = 9;
+  // Names in RFC 8785 order: "*" (0x2a) first, upper case before lower case.
+  r.accounts = {{"reader", 3}, {"Writer", 2}, {"*", 1}, {"a.b@c", 1}};
+  r.hash = audit_chain_hash(r.prev, audit_body(r));
+  const std::string body = audit_body(r);
+  CHECK(body.find(R"("account":"","accounts":{"*":1,"Writer":2,"a.b@c":1,"reader":3},)"
+                  R"("action":"auth-failure")") != std::string::npos);
+  auto doc = parse_json(body);
+  REQUIRE(doc);
+  CHECK(canonical_json(doc->root()) == body);
+
+  // A verifier that only hashes what it received gets the same body.
+  const std::string full = audit_record_json(r, "[]");
+  auto full_doc = parse_json(full);
+  REQUIRE(full_doc);
+  auto again = audit_body_of(full_doc->root());
+  REQUIRE(again);
+  CHECK(*again == body);
+  auto back = parse_audit_record(full_doc->root());
+  REQUIRE(back);
+  CHECK(back->accounts == r.accounts);
+  CHECK(audit_chain_hash(back->prev, audit_body(*back)) == r.hash);
+
+  for (const char* bad : {R"("accounts":[])", R"("accounts":{"x":0})", R"("accounts":{"x":"1"})"}) {
+    INFO(bad);
+    std::string text = full;
+    text.insert(1, std::string(bad) + ",");
+    text.erase(text.find(R"("accounts":{"*")"),
+               std::string(R"("accounts":{"*":1,"Writer":2,"a.b@c":1,"reader":3},)").size());
+    auto d = parse_json(text);
+    REQUIRE(d);
+    CHECK_FALSE(parse_audit_record(d->root()));
+  }
+}
+
 TEST_CASE("audit record: the chain hash covers the previous hash's raw bytes and the body") {
   const audit_record r = sample();
   const std::string body = audit_body(r);

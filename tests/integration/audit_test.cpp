@@ -374,7 +374,7 @@ TEST_CASE("audit over TLS: a flood of failed logins is counted, not written one 
   REQUIRE(c);
   const int attempts = 60;
   for (int i = 0; i < attempts; ++i) CHECK(c->request("GET", "/taxii2/")->status == 401);
-  // The counter is written when the minute ends or, here, at shutdown.
+  // The counters are written by the 5 s flush timer, and what is left at shutdown.
   c->disconnect();  // an idle keep-alive connection would hold up the drain
   srv.stop(SIGTERM);
   srv.start();
@@ -562,4 +562,200 @@ TEST_CASE("audit over TLS: each config load is recorded with the file's SHA-256"
   srv.reload_raw("{ not json");
   REQUIRE(srv.wait_for_log("refused", bad_from));
   CHECK(audit_records(auditor, "action=config").size() == 2);
+}
+
+TEST_CASE("audit over TLS: an auditor with a read list sees only those collections' records") {
+  server_setup setup = default_setup();
+  // Scoped to intel (by alias); secret is the other collection.
+  setup.accounts.push_back({"intel-auditor", "intel-auditor-password", {"intel"}, {}, "red", true});
+  test_server srv(setup);
+  auto admin = srv.client("admin");
+  const std::string in_intel = random_stix_id("indicator");
+  const std::string in_secret = random_stix_id("indicator");
+  REQUIRE(admin.add_objects("/api1/", "intel",
+                            envelope({make_indicator(in_intel, "2026-02-01T00:00:00.000Z")})));
+  REQUIRE(admin.add_objects("/api1/", "secret",
+                            envelope({make_indicator(in_secret, "2026-02-01T00:00:00.000Z")})));
+  REQUIRE(admin.get_objects("/api1/", "intel"));
+  REQUIRE(admin.get_objects("/api1/", "secret"));
+  REQUIRE(admin.versions("/api1/", "secret", in_secret));
+  CHECK(srv.client("writer").request("GET", k_objects)->status == 403);  // denied, intel
+  CHECK(srv.client("nobody").request("GET", "/api1/collections/secret/objects/")->status == 404);
+  CHECK(srv.client("reader").request("GET", "/cairn/v1/audit")->status == 403);  // no collection
+  auto opts = srv.options("reader");
+  opts.password = "not-the-password";
+  opts.retries = 0;
+  auto wrong = clients::taxii_client::make(opts);
+  REQUIRE(wrong);
+  CHECK(wrong->request("GET", "/taxii2/")->status == 401);
+
+  auto auditor = srv.client("auditor");
+  wait_for_records(auditor, "action=denied", 3);
+  wait_for_records(auditor, "action=auth-failure", 1);
+  const auto all = audit_records(auditor);
+  std::vector<std::uint64_t> expected;
+  std::size_t of_secret = 0;
+  for (const auto& e : all) {
+    if (e.record.collection.empty() || e.record.collection == k_intel) {
+      expected.push_back(e.record.seq);
+    } else {
+      CHECK(e.record.collection == k_secret);
+      ++of_secret;
+    }
+  }
+  REQUIRE(of_secret == 4);  // publish, pull, versions, nobody's 404
+
+  // Before the fix the scoped auditor saw every record, secret's included.
+  auto scoped = srv.client("intel-auditor");
+  auto seqs_of = [](const std::vector<audit_entry>& v) {
+    std::vector<std::uint64_t> out;
+    for (const auto& e : v) out.push_back(e.record.seq);
+    return out;
+  };
+  auto visible = audit_records(scoped);
+  // Its own query came later than `all`: compare the records `all` covered.
+  std::erase_if(visible,
+                [&](const audit_entry& e) { return e.record.seq > all.back().record.seq; });
+  CHECK(seqs_of(visible) == expected);
+  std::map<std::string, int> actions;
+  for (const auto& e : visible) {
+    ++actions[e.record.action];
+    // Whole records, hashes intact: each one still verifies.
+    CHECK(formats::audit_chain_hash(e.record.prev, e.body) == e.record.hash);
+  }
+  CHECK(actions["config"] == 1);
+  CHECK(actions["auth-failure"] == 1);
+  CHECK(actions["publish"] == 1);
+  CHECK(actions["pull"] == 1);
+  CHECK(actions["denied"] == 2);  // writer on intel, reader on the audit endpoint
+
+  // Filters naming the other collection or its object answer as if it had no
+  // records; they neither fail nor reveal anything.
+  for (const std::string& q :
+       {"collection=" + std::string(k_secret), std::string("collection=secret"),
+        "object=" + in_secret, "object=" + in_secret + "&action=pull",
+        "collection=" + std::string(k_secret) + "&account=admin", std::string("account=nobody")}) {
+    INFO(q);
+    auto r = get_json(scoped, "/cairn/v1/audit?" + q);
+    CHECK(r.status == 200);
+    CHECK(r.body == R"({"records":[],"more":false})");
+  }
+  // Its own collection, by id, alias, object, account and action.
+  CHECK(audit_records(scoped, "collection=intel").size() == 3);  // publish, pull, denied
+  auto intel_object = audit_records(scoped, "object=" + in_intel);
+  CHECK(intel_object.size() == 2);  // publish and admin's pull
+  auto admin_records = audit_records(scoped, "account=admin");
+  CHECK(admin_records.size() == 2);
+  for (const auto& e : admin_records) CHECK(e.record.collection == k_intel);
+  auto publishes = audit_records(scoped, "action=publish");
+  REQUIRE(publishes.size() == 1);
+  CHECK(publishes[0].record.objects.at(0).id == in_intel);
+  CHECK(audit_records(scoped, "action=config").size() == 1);
+
+  // Paging with next (limit=7 above, and limit=1 here) never crosses scope.
+  std::string next;
+  std::vector<std::uint64_t> paged;
+  for (int i = 0; i < 100; ++i) {
+    auto r = get_json(scoped, "/cairn/v1/audit?limit=1" + (next.empty() ? "" : "&next=" + next));
+    REQUIRE(r.status == 200);
+    auto doc = formats::parse_json(r.body);
+    REQUIRE(doc);
+    auto recs = doc->root().get("records");
+    for (std::size_t k = 0; k < recs->size(); ++k) {
+      auto rec = formats::parse_audit_record(recs->value_at(k));
+      REQUIRE(rec);
+      CHECK((rec->collection.empty() || rec->collection == k_intel));
+      paged.push_back(rec->seq);
+    }
+    if (!doc->root().get("more")->as_bool()) break;
+    next = std::string(doc->root().get("next")->as_string());
+  }
+  std::erase_if(paged, [&](std::uint64_t s) { return s > all.back().record.seq; });
+  CHECK(paged == expected);
+
+  // Checkpoints and proofs are hashes and sizes: every auditor gets them.
+  CHECK(get_json(scoped, "/cairn/v1/audit/checkpoint").status == 200);
+  CHECK(get_json(scoped, "/cairn/v1/audit/proof?seq=1&tree_size=2").status == 200);
+}
+
+TEST_CASE("audit over TLS: counted login failures name their accounts and are written by a timer") {
+  server_setup setup = default_setup();
+  // Keep the KDF throttle out of the way: every attempt reaches the checks.
+  setup.limits_json = R"("auth_failure_burst": 1000, "auth_failure_burst_per_address": 1000)";
+  test_server srv(setup);
+  auto fail_as = [&](const std::string& name, int times) {
+    auto o = srv.options("reader");
+    o.user = name;
+    o.password = "wrong";
+    o.retries = 0;
+    auto c = clients::taxii_client::make(o);
+    REQUIRE(c);
+    for (int i = 0; i < times; ++i) CHECK(c->request("GET", "/taxii2/")->status == 401);
+  };
+  fail_as("nobody", 5);  // the budget of the address: recorded one by one
+  fail_as("reader", 3);  // counted from here on
+  fail_as("writer", 2);
+  fail_as("no-such-account", 2);  // never named: it could be a password
+
+  // No further event: the counter must be written by the flush timer (every
+  // 5 s), and survive a SIGKILL that follows. Before the fix it was written
+  // only at the next event after the minute, or at a clean shutdown, so
+  // nothing of the 7 remained, and it named no account.
+  std::this_thread::sleep_for(std::chrono::seconds(8));
+  srv.stop(SIGKILL);
+  srv.start();
+  auto auditor = srv.client("auditor");
+  auto failures = audit_records(auditor, "action=auth-failure");
+  std::uint64_t one_by_one = 0;
+  std::uint64_t counted = 0;
+  std::map<std::string, std::uint64_t> named;
+  for (const auto& e : failures) {
+    auto doc = formats::parse_json(e.json);
+    REQUIRE(doc);
+    if (e.record.suppressed == 0) {
+      ++one_by_one;
+      CHECK(e.record.account == "nobody");
+      continue;
+    }
+    counted += e.record.suppressed;
+    CHECK(e.record.remote == "127.0.0.1");
+    auto accounts = doc->root().get("accounts");
+    REQUIRE(accounts);
+    REQUIRE(accounts->is_object());
+    for (std::size_t i = 0; i < accounts->size(); ++i) {
+      named[std::string(accounts->key_at(i))] +=
+          static_cast<std::uint64_t>(accounts->value_at(i).as_int());
+    }
+  }
+  CHECK(one_by_one == 5);
+  CHECK(counted == 7);
+  CHECK(named == std::map<std::string, std::uint64_t>{{"reader", 3}, {"writer", 2}});
+
+  // The account filter finds the counter records that name the account.
+  auto for_writer = audit_records(auditor, "action=auth-failure&account=writer");
+  REQUIRE(for_writer.size() >= 1);
+  for (const auto& e : for_writer) CHECK(e.record.suppressed > 0);
+
+  // A counter record proves its inclusion like any other...
+  std::string out;
+  REQUIRE(run_cairn(srv, {"audit", "--action", "auth-failure", "--account", "reader", "--json"},
+                    out) == 0);
+  CHECK(out.find(R"("accounts":{"reader":)") != std::string::npos);
+  const auto saved = srv.dir() / "counters.jsonl";
+  {
+    std::ofstream f(saved);
+    f << out;
+  }
+  CHECK(run_cairn(srv,
+                  {"audit", "verify-proof", "--record", saved.string(), "--public-key",
+                   (srv.dir() / "data" / "audit-signing.pub").string()},
+                  out) == 0);
+  CHECK(out.find("FAILED") == std::string::npos);
+  CHECK(out.find(" records verified against the checkpoint") != std::string::npos);
+
+  // ... and the log, counters included, still verifies offline.
+  auditor.disconnect();
+  REQUIRE(srv.stop(SIGTERM) == 0);
+  CHECK(run_cairnd({"audit", "verify", "--data", (srv.dir() / "data").string()}, out) == 0);
+  CHECK(out.find("audit log intact") != std::string::npos);
 }

@@ -168,6 +168,13 @@ TEST_CASE("rights resolve ids, aliases, qualified names and *") {
   CHECK_FALSE(t.can_write(*carol, "lab", "samples"));
   CHECK_FALSE(t.can_read(*dave, "sharing", "indicators"));
   CHECK_FALSE(t.can_read(*dave, "lab", "samples"));
+
+  // As auditors, a read list other than "*" limits the records seen; "*"
+  // and no list at all do not.
+  CHECK(alice->audit_scoped);
+  CHECK(carol->audit_scoped);
+  CHECK_FALSE(bob->audit_scoped);
+  CHECK_FALSE(dave->audit_scoped);
 }
 
 TEST_CASE("Authorization values parse into Basic or Bearer credentials") {

@@ -111,6 +111,7 @@ TEST_CASE("audit log: the records form a hash chain and a tree anyone can check 
   fx.record(audit_fixture::entry("denied", "bob", fx.b(), 403));
   auto counter = audit_fixture::entry("auth-failure", "", 0, 401);
   counter.suppressed = 25;
+  counter.accounts = {{"alice", 20}, {"bob", 3}};  // 2 named no known account
   fx.record(counter);
   CHECK(fx.remove(fx.a(), "alice", audit_object_id(3)) == 1);
 
@@ -141,6 +142,8 @@ TEST_CASE("audit log: the records form a hash chain and a tree anyone can check 
   CHECK(records[3].record.action == "denied");
   CHECK(records[3].record.objects.empty());
   CHECK(records[4].record.suppressed == 25);
+  CHECK(records[4].record.accounts ==
+        std::map<std::string, std::uint64_t>{{"alice", 20}, {"bob", 3}});
   CHECK(records[5].record.action == "delete");
   REQUIRE(records[5].record.objects.size() == 1);
   CHECK(records[5].record.objects[0].id == audit_object_id(3));
@@ -333,6 +336,130 @@ TEST_CASE("audit log: queries by object, account, collection, action and time, w
   CHECK_FALSE(fx.log().query(bad));
 }
 
+// Before: audit_query had no scope; every record of every collection came back.
+TEST_CASE("audit log: a scoped query sees its collections' records and those of none") {
+  temp_dir dir;
+  audit_fixture fx(dir.path());
+  auto config = audit_fixture::entry("config", "", 0, 0);
+  config.sha256 = std::string(64, 'c');
+  fx.record(config);
+  fx.publish(fx.a(), "alice", batch(0, 10));
+  fx.publish(fx.b(), "alice", batch(100, 10));
+  for (int i = 0; i < 5; ++i) {
+    fx.pull(fx.a(), "bob", 0, 4 + i);
+    fx.pull(fx.b(), "bob", 0, 3 + i);
+    fx.record(audit_fixture::entry("denied", "bob", i % 2 ? fx.a() : fx.b(), 403));
+    fx.record(audit_fixture::entry("denied", "carol", 0, 403));
+    auto counter = audit_fixture::entry("auth-failure", "", 0, 401);
+    counter.suppressed = 3;
+    counter.accounts = {{"bob", 2}};
+    fx.record(counter);
+  }
+  CHECK(fx.remove(fx.b(), "alice", audit_object_id(101)) == 1);
+  const std::string id_a = audit_fixture::collection_id(fx.a());
+  const std::string id_b = audit_fixture::collection_id(fx.b());
+
+  const auto all = query_all(fx.log());
+  audit_scope scope;
+  scope.collections = {{"api1", id_a}};
+  scope.keys = {fx.a()};
+  auto expect_scoped = [&](audit_query q, auto pred) {
+    q.scope = scope;
+    std::vector<std::uint64_t> expected;
+    for (const auto& p : all) {
+      if ((p.record.collection.empty() || p.record.collection == id_a) && pred(p.record)) {
+        expected.push_back(p.record.seq);
+      }
+    }
+    CHECK(seqs_of(query_all(fx.log(), q)) == expected);
+    q.limit = 3;
+    CHECK(seqs_of(query_all(fx.log(), q)) == expected);
+    return expected.size();
+  };
+  auto any = [](const auto&) { return true; };
+  // 1 config + 1 publish + 5 pulls + 2 denied in a + 5 without + 5 counters.
+  CHECK(expect_scoped({}, any) == 19);
+  for (const char* action : {"pull", "publish", "delete", "denied", "auth-failure", "config"}) {
+    audit_query q;
+    q.action = action;
+    expect_scoped(q, [&](const auto& r) { return r.action == action; });
+  }
+  audit_query by_account;
+  by_account.account = "bob";  // pulls, denials and the counters that name bob
+  CHECK(expect_scoped(by_account, [](const auto& r) {
+          return r.account == "bob" || r.accounts.contains("bob");
+        }) == 12);
+  audit_query in_a;
+  in_a.collection = id_a;
+  expect_scoped(in_a, [&](const auto& r) { return r.collection == id_a; });
+  const auto t_mid = *formats::parse_rfc3339(all[all.size() / 2].record.time);
+  audit_query since;
+  since.since = t_mid;
+  expect_scoped(since, [&](const auto& r) { return *formats::parse_rfc3339(r.time) >= t_mid; });
+
+  // The other collection, by id or by one of its objects: nothing.
+  audit_query in_b;
+  in_b.collection = id_b;
+  in_b.scope = scope;
+  CHECK(query_all(fx.log(), in_b).empty());
+  audit_query object_b;
+  object_b.object = audit_object_id(101);  // published, pulled and deleted in b
+  CHECK(query_all(fx.log(), object_b).size() >= 3);
+  object_b.scope = scope;
+  CHECK(query_all(fx.log(), object_b).empty());
+  audit_query object_a;
+  object_a.object = audit_object_id(1);
+  object_a.scope = scope;
+  CHECK(query_all(fx.log(), object_a).size() == 6);  // its publish and five pulls
+
+  // The same collection id in another API root is another collection.
+  audit_query elsewhere;
+  elsewhere.scope = audit_scope{{{"api2", id_a}}, {}};
+  for (const auto& p : query_all(fx.log(), elsewhere)) CHECK(p.record.collection.empty());
+}
+
+// A walk of the whole log filtered by scope would stop at
+// max_audit_examined records here, with more:true and nothing found, and so
+// would every later page: the scope's collection index finds the records.
+TEST_CASE("audit log: a scoped query reads its collections' indexes, not the whole log") {
+  temp_dir dir;
+  audit_fixture fx(dir.path());
+  fx.publish(fx.a(), "alice", batch(0, 5));
+  fx.publish(fx.b(), "alice", batch(100, 1));
+  const auto seen = fx.pull(fx.b(), "bob", 0, 1);
+  REQUIRE(seen.size() == 1);
+  for (std::size_t i = 0; i < max_audit_examined + 100; ++i) {
+    audit_entry e = audit_fixture::entry("pull", "bob", fx.b(), 200);
+    e.key = fx.b();
+    e.delivered.add(seen[0].position, seen[0].id, seen[0].version);
+    fx.log().record(std::move(e));
+  }
+  fx.pull(fx.a(), "carol", 0, 5);
+  fx.record(audit_fixture::entry("config", "", 0, 0));
+
+  audit_query q;
+  q.scope = audit_scope{{{"api1", audit_fixture::collection_id(fx.a())}}, {fx.a()}};
+  for (const char* action : {"", "pull"}) {
+    INFO(action);
+    q.action = action;
+    auto page = fx.log().query(q);
+    REQUIRE(page);
+    CHECK_FALSE(page->more);
+    std::vector<std::string> got;
+    for (const auto& json : page->records) {
+      auto doc = formats::parse_json(json);
+      REQUIRE(doc);
+      got.push_back(std::string(doc->root().get("action")->as_string()) + " " +
+                    std::string(doc->root().get("account")->as_string()));
+    }
+    if (q.action.empty()) {
+      CHECK(got == std::vector<std::string>{"publish alice", "pull carol", "config "});
+    } else {
+      CHECK(got == std::vector<std::string>{"pull carol"});
+    }
+  }
+}
+
 TEST_CASE("audit log: a deleted object is still found, with who received it") {
   temp_dir dir;
   audit_fixture fx(dir.path());
@@ -462,6 +589,13 @@ TEST_CASE("audit log: bad entries are refused at once") {
   fx.log().record(std::move(e), [&](result<std::uint64_t> r) { got = r; });
   REQUIRE(got.has_value());
   CHECK_FALSE(got->has_value());
+  // Scoped queries rely on publish, pull and delete records naming their
+  // collection (before: this one was stored).
+  got.reset();
+  fx.log().record(audit_fixture::entry("pull", "bob", 0, 200),
+                  [&](result<std::uint64_t> r) { got = r; });
+  REQUIRE(got.has_value());
+  CHECK_FALSE(got->has_value());
   CHECK(*fx.log().size() == 0);
 }
 
@@ -520,4 +654,41 @@ TEST_CASE("audit codec: the position index finds exactly the records covering a 
   const auto other = ac::probe(4, 10, 5000);
   CHECK(index.lower_bound(other.prefix) == index.end());
   CHECK_FALSE(ac::probe_hit(other, "short", 5000, seq));
+}
+
+TEST_CASE("audit codec: a counter's accounts round-trip, in one canonical encoding") {
+  namespace ac = cairn::storage::audit_codec;
+  ac::record_fields f;
+  f.act = ac::action::auth_failure;
+  f.status = 401;
+  f.time = 1'700'000'000'000'000;
+  f.remote = "192.0.2.1";
+  f.suppressed = 7;
+  const std::string plain = ac::encode_record(f);
+  CHECK(plain[0] == 1);  // without accounts: format 1, as before
+  f.accounts = {{"*", 1}, {"alice", 4}, {"bob", 2}};
+  const std::string named = ac::encode_record(f);
+  CHECK(named[0] == 2);
+  CHECK(named.substr(1, plain.size() - 1) == plain.substr(1));  // format 1 + a section
+  ac::record_fields back;
+  REQUIRE(ac::decode_record(named, back));
+  CHECK(back.accounts == f.accounts);
+  CHECK(ac::encode_record(back) == named);
+  CHECK(ac::account_keys(back, 9).size() == 4);  // "", "*", alice, bob
+
+  auto refused = [&](std::vector<std::pair<std::string_view, std::uint64_t>> accounts) {
+    ac::record_fields g = f;
+    g.accounts = std::move(accounts);
+    ac::record_fields out;
+    return !ac::decode_record(ac::encode_record(g), out);
+  };
+  CHECK(refused({{"bob", 2}, {"alice", 4}}));  // out of order
+  CHECK(refused({{"alice", 4}, {"alice", 4}}));
+  CHECK(refused({{"alice", 0}}));
+  std::string bad = named;
+  bad[0] = 1;  // a format 1 record with a trailing section
+  CHECK_FALSE(ac::decode_record(bad, back));
+  bad = plain;
+  bad[0] = 2;  // format 2 without one
+  CHECK_FALSE(ac::decode_record(bad, back));
 }

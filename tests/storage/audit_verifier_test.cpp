@@ -112,6 +112,7 @@ class raw_store {
     r.status = f.status;
     r.sha256 = f.sha256;
     r.suppressed = f.suppressed;
+    for (const auto& [name, n] : f.accounts) r.accounts.emplace(name, n);
     return formats::audit_body(r, objects_json);
   }
 
@@ -151,6 +152,7 @@ class real_store {
     }
     auto counter = audit_fixture::entry("auth-failure", "", 0, 401);
     counter.suppressed = 99;
+    counter.accounts = {{"alice", 40}, {"bob", 9}};
     fx.record(counter);
     size_ = *fx.log().size();
     public_pem_ = fx.log().public_key_pem();
