@@ -34,8 +34,21 @@ bool spec_version_ok(const taxii_query& q, const object_record& r) {
   return q.spec_versions.empty() || listed(q.spec_versions, r.spec_version);
 }
 
+// Whether r, which the account may receive, is hidden from it as a later
+// copy. A writer who may not receive a stored version can store its own copy
+// of the same (id, version) (see add_objects). Of the copies of one version,
+// each reader gets the first stored that it may receive: a later copy
+// neither overrides nor repeats the version for a reader who sees an
+// earlier one, and the writer, who sees none of the earlier ones, gets its
+// own. Only records flagged as later copies cost a look-up.
+bool hidden_copy(const read_txn& txn, const account& who, const object_record& r) {
+  if (!r.later_copy) return false;
+  return txn.earlier_copy(r, [&](const object_record& o) { return may_receive(who, o); });
+}
+
 // First and last among the versions of r's object that this account may
 // receive: a withheld version must not change what "first" or "last" means.
+// (Copies of one version count as that one version: see version_rank.)
 read_txn::rank visible_rank(const read_txn& txn, const account& who, const object_record& r) {
   // r itself is one the account may receive (the callers checked); only the
   // other versions need the policy.
@@ -87,6 +100,7 @@ page select(const read_txn& txn, const taxii_call& c, const taxii_query& q, micr
     if (!may_receive(c.who, r)) return false;
     if (!q.types.empty() && !listed(q.types, type_of(r.id))) return false;
     if (!spec_version_ok(q, r)) return false;
+    if (hidden_copy(txn, c.who, r)) return false;
     if (use_version_filter && !version_ok(txn, c.who, q, r)) return false;
     return true;
   };
@@ -423,6 +437,10 @@ void taxii_service::delete_object(taxii_call c) {
   {
     auto txn = c.ex.store().begin_read();
     if (!any_visible_version(txn, c)) return c.respond(not_found_object(c));
+    // Every copy of a matching version that the account may receive goes,
+    // hidden later copies too: a deleted version must not come back as
+    // another copy. Copies it may not receive stay (a writer deleting its
+    // own copy leaves a withheld earlier one alone).
     txn.versions(c.key, c.object_id, [&](const object_record& r) {
       if (may_receive(c.who, r) && spec_version_ok(s->q, r) && version_ok(txn, c.who, s->q, r)) {
         d.positions.push_back(r.date_added);

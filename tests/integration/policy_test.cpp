@@ -1138,14 +1138,154 @@ TEST_CASE("publishing a copy of a withheld version reveals nothing; the copy is 
   auto again = cl["amberly"].add_objects("/api1/", col, envelope({sco({})}));
   REQUIRE(again);
   CHECK(again->successes[0].version == mine->successes[0].version);
-  // The red account has both copies; the clear one neither.
+  // The red account gets the first copy of the indicator's version only
+  // (the store keeps both), and both versions of the SCO (hers has its own
+  // version); the clear one none.
   clients::object_filters all;
   all.versions = {"all"};
-  auto both = cl["chief"].get_object("/api1/", col, ind, all);
-  REQUIRE(both);
-  CHECK(both->objects.size() == 2);
+  auto first_copy = cl["chief"].get_object("/api1/", col, ind, all);
+  REQUIRE(first_copy);
+  REQUIRE(first_copy->objects.size() == 1);
+  CHECK(first_copy->objects[0].find(red) != std::string::npos);
   auto sco_both = cl["chief"].get_object("/api1/", col, sco_id, all);
   REQUIRE(sco_both);
   CHECK(sco_both->objects.size() == 2);
   CHECK(get(cl["guest"], collection_path(col) + "objects/" + ind + "/").status == 404);
+}
+
+TEST_CASE("a copy of a version its writer cannot see: readers who see both get the first",
+          "[policy]") {
+  // Before: chief got greenie's copy as the last version of x, x's version
+  // twice in versions, manifest and match[version]=all, and the first copy
+  // was not "first" either.
+  auto setup = policy_setup();
+  test_server srv(setup);
+  clients_by_name cl(srv, setup);
+  const auto red = oracle::k_tlp_ids[8].first;
+  const auto green = oracle::k_tlp_ids[5].first;
+  const std::string col = "c_green";
+  const std::string objects = collection_path(col) + "objects/";
+  const std::string modified = "2024-05-01T00:00:00.000Z";
+  const auto x = random_stix_id("indicator");
+  const auto z = random_stix_id("indicator");
+  const auto control = random_stix_id("indicator");
+
+  auto held = cl["chief"].add_objects("/api1/", col,
+                                      envelope({make_indicator(x, modified, red, "red original"),
+                                                make_indicator(z, modified, red, "red original")}));
+  REQUIRE(held);
+  REQUIRE(held->success_count == 2);
+
+  // greenie (green, may write c_green) posts its own copies, and an object
+  // that nobody held before, for comparison.
+  auto mine =
+      cl["greenie"].add_objects("/api1/", col,
+                                envelope({make_indicator(x, modified, green, "green copy"),
+                                          make_indicator(z, modified, green, "green copy"),
+                                          make_indicator(control, modified, green, "green copy")}));
+  REQUIRE(mine);
+  // Its status looks like any fresh publish: three successes, nothing else.
+  CHECK(mine->success_count == 3);
+  CHECK(mine->failure_count == 0);
+  CHECK(mine->pending_count == 0);
+  REQUIRE(mine->successes.size() == 3);
+  for (const auto& s : mine->successes) CHECK(s.version == modified);
+
+  auto name_of_object = [](const std::string& json) {
+    return std::string(parse(json).root().get("name")->as_string());
+  };
+  auto one_object = [&](const std::string& who, const std::string& id,
+                        const clients::object_filters& f) {
+    auto page = cl[who].get_object("/api1/", col, id, f);
+    REQUIRE(page);
+    CHECK_FALSE(page->more);
+    REQUIRE(page->objects.size() == 1);
+    return name_of_object(page->objects[0]);
+  };
+  clients::object_filters last;
+  clients::object_filters first;
+  first.versions = {"first"};
+  clients::object_filters all;
+  all.versions = {"all"};
+  clients::object_filters exact;
+  exact.versions = {modified};
+
+  // chief, who may see both copies, gets the first stored, once, everywhere.
+  for (const auto* f : {&last, &first, &all, &exact}) {
+    CHECK(one_object("chief", x, *f) == "red original");
+  }
+  for (const auto* f : {&last, &first, &all, &exact}) {
+    auto list = cl["chief"].get_objects("/api1/", col, *f);
+    REQUIRE(list);
+    std::vector<std::string> of_x;
+    for (const auto& o : list->objects) {
+      if (parse(o).root().get("id")->as_string() == x) of_x.push_back(name_of_object(o));
+    }
+    CHECK(of_x == std::vector<std::string>{"red original"});
+  }
+  clients::object_filters only_x;
+  only_x.ids = {x};
+  only_x.versions = {"all"};
+  auto by_id = cl["chief"].get_objects("/api1/", col, only_x);
+  REQUIRE(by_id);
+  REQUIRE(by_id->objects.size() == 1);
+  CHECK(name_of_object(by_id->objects[0]) == "red original");
+  auto chief_versions = cl["chief"].versions("/api1/", col, x);
+  REQUIRE(chief_versions);
+  CHECK(chief_versions->versions == std::vector<std::string>{modified});
+  auto chief_manifest = cl["chief"].manifest("/api1/", col, only_x);
+  REQUIRE(chief_manifest);
+  REQUIRE(chief_manifest->objects.size() == 1);
+  CHECK(chief_manifest->objects[0].date_added == by_id->date_added_first);
+  CHECK(by_id->date_added_first == by_id->date_added_last);
+
+  // greenie sees its own copy, and nothing tells it of chief's: the answers
+  // for x have the shape of those for the control object.
+  auto strip = [](std::string s, const std::string& what) {
+    for (auto p = s.find(what); p != std::string::npos; p = s.find(what))
+      s.replace(p, what.size(), "ID");
+    return s;
+  };
+  auto without_dates = [](std::string s) {
+    // The date_added values differ between x and the control.
+    for (const std::string key :
+         {"\"date_added\":\"", "X-TAXII-Date-Added-First: ", "X-TAXII-Date-Added-Last: "}) {
+      for (auto p = s.find(key); p != std::string::npos; p = s.find(key, p + 1)) {
+        const auto start = p + key.size();
+        const auto end = s.find_first_of("\"\n", start);
+        s.replace(start, end - start, "T");
+      }
+    }
+    return s;
+  };
+  for (const std::string suffix :
+       {"", "versions/", "?match[version]=all", "?match[version]=first"}) {
+    auto a = get(cl["greenie"], objects + x + "/" + suffix);
+    auto b = get(cl["greenie"], objects + control + "/" + suffix);
+    CHECK(a.status == 200);
+    CHECK(without_dates(strip(shape(a), x)) == without_dates(strip(shape(b), control)));
+  }
+  CHECK(one_object("greenie", x, last) == "green copy");
+  auto green_manifest = cl["greenie"].manifest("/api1/", col, only_x);
+  REQUIRE(green_manifest);
+  REQUIRE(green_manifest->objects.size() == 1);
+  CHECK(green_manifest->objects[0].date_added != chief_manifest->objects[0].date_added);
+  // amberly reads c_green at amber: only greenie's copy is hers to see.
+  CHECK(one_object("amberly", x, all) == "green copy");
+
+  // greenie deleting its x deletes its copy only: chief keeps the original.
+  auto del = [&](const std::string& who, const std::string& id) {
+    auto r = cl[who].request("DELETE", objects + id + "/",
+                             {{"Accept", "application/taxii+json;version=2.1"}});
+    REQUIRE(r);
+    return r->status;
+  };
+  CHECK(del("greenie", x) == 200);
+  CHECK(get(cl["greenie"], objects + x + "/").status == 404);
+  CHECK(one_object("chief", x, all) == "red original");
+  // chief deleting z deletes the version as chief sees it: both copies, so
+  // that no other copy takes its place.
+  CHECK(del("chief", z) == 200);
+  CHECK(get(cl["chief"], objects + z + "/").status == 404);
+  CHECK(get(cl["greenie"], objects + z + "/").status == 404);
 }
