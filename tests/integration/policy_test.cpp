@@ -8,7 +8,9 @@
 // level, or the account published that version). Its view of a collection is
 // what was published, in publish order; an account's view of an object's
 // history is the versions it may receive, so "first" and "last" are the
-// earliest and latest of those.
+// earliest and latest of those. Of several copies of one (id, version)
+// (stored for writers who could not see the earlier ones), an account sees
+// the first it may receive, and no other.
 //
 // The property test publishes a few thousand random versions over every TLP
 // id, unmarked, unknown markings, several markings and granular markings, in
@@ -141,12 +143,32 @@ struct model {
   std::map<std::string, std::vector<oracle::version>> versions;  // alias -> publish order
   std::map<std::string, oracle::account> accounts;
 
+  // The copy of (id, modified) that who sees (with who empty: the first).
   const oracle::version* find(const std::string& col, const std::string& id,
-                              const std::string& modified) const {
+                              const std::string& modified, const std::string& who = {}) const {
     for (const auto& v : versions.at(col)) {
-      if (v.id == id && v.modified == modified && !v.deleted) return &v;
+      if (v.id == id && v.modified == modified && !v.deleted &&
+          (who.empty() || oracle::may_receive(accounts.at(who), v))) {
+        return &v;
+      }
     }
     return nullptr;
+  }
+
+  // Whether a may receive v but sees an earlier copy of the same
+  // (id, version) instead.
+  bool hidden_copy(const oracle::account& a, const oracle::version& v) const {
+    for (const auto& w : versions.at(v.collection)) {
+      if (&w == &v) return false;
+      if (!w.deleted && w.id == v.id && w.modified == v.modified && oracle::may_receive(a, w)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  bool sees(const oracle::account& a, const oracle::version& v) const {
+    return !v.deleted && oracle::may_receive(a, v) && !hidden_copy(a, v);
   }
 
   // What an account may see of one collection, by the oracle's rules.
@@ -158,7 +180,7 @@ struct model {
     const auto& a = accounts.at(who);
     std::map<std::string, std::pair<std::string, std::string>> span;  // id -> (first, last)
     for (const auto& v : versions.at(col)) {
-      if (v.deleted || !oracle::may_receive(a, v)) continue;
+      if (!sees(a, v)) continue;
       auto [it, fresh] = span.try_emplace(v.id, v.modified, v.modified);
       if (!fresh) {
         it->second.first = std::min(it->second.first, v.modified);
@@ -172,7 +194,7 @@ struct model {
         q.versions.empty() ? std::vector<std::string>{"last"} : q.versions;
     std::vector<const oracle::version*> out;
     for (const auto& v : versions.at(col)) {
-      if (v.deleted || !oracle::may_receive(a, v)) continue;
+      if (!sees(a, v)) continue;
       if (!only_id.empty() && v.id != only_id) continue;
       if (!q.added_after.empty() && !(v.date_added > q.added_after)) continue;
       if (only_id.empty() && !q.types.empty() && !listed(q.types, v.type)) continue;
@@ -389,6 +411,28 @@ void populate(model& m, clients_by_name& cl, std::mt19937& rng, int objects_per_
                pending.begin() + static_cast<std::ptrdiff_t>(at + size)});
       at += size;
     }
+    // Copies: writers publish their own (id, version) of versions they may
+    // not receive, with markings of their own; the store keeps both.
+    std::map<std::string, std::vector<oracle::version>> copies;  // by writer
+    std::set<std::pair<std::string, std::string>> copied;
+    const std::size_t originals = m.versions.at(col).size();
+    for (int tries = 0; tries < 200 && copied.size() < 12; ++tries) {
+      const auto& original = m.versions.at(col)[rng() % originals];
+      std::vector<std::string> blind;
+      for (const auto& w : writers) {
+        if (!oracle::may_receive(m.accounts.at(w), original)) blind.push_back(w);
+      }
+      if (blind.empty() || !copied.emplace(original.id, original.modified).second) continue;
+      oracle::version v;
+      v.collection = col;
+      v.id = original.id;
+      v.type = original.type;
+      v.modified = original.modified;
+      pick_markings(rng, v);
+      v.json = object_json(v, stix_time(1'704'067'200, 0), ++n);
+      copies[blind[rng() % blind.size()]].push_back(std::move(v));
+    }
+    for (auto& [who, list] : copies) publish(m, cl, who, std::move(list));
   }
   read_dates(m, cl);
 }
@@ -417,6 +461,7 @@ void publish(model& m, clients_by_name& cl, const std::string& who,
 // Reads every date_added back from the red account's manifest, checking
 // that the store kept the publish order.
 void read_dates(model& m, clients_by_name& cl) {
+  const auto& chief = m.accounts.at("chief");
   for (auto& [col, list] : m.versions) {
     clients::object_filters f;
     f.versions = {"all"};
@@ -428,16 +473,33 @@ void read_dates(model& m, clients_by_name& cl) {
       if (!page->more) break;
       f.next = page->next;
     }
+    // chief (red) sees every version but the later copies; those are read
+    // from their publishers' view, where they are the only copy.
+    std::vector<oracle::version*> seen;
     std::vector<oracle::version*> live;
     for (auto& v : list) {
-      if (!v.deleted) live.push_back(&v);
+      if (v.deleted) continue;
+      live.push_back(&v);
+      if (m.sees(chief, v)) {
+        seen.push_back(&v);
+        continue;
+      }
+      clients::object_filters own;
+      own.ids = {v.id};
+      own.versions = {v.modified};
+      auto page = cl[v.publisher].manifest("/api1/", col, own);
+      REQUIRE(page);
+      REQUIRE(page->objects.size() == 1);
+      v.date_added = page->objects[0].date_added;
     }
-    REQUIRE(all.size() == live.size());
+    REQUIRE(all.size() == seen.size());
     for (std::size_t k = 0; k < all.size(); ++k) {
-      REQUIRE(all[k].id == live[k]->id);
-      REQUIRE(all[k].version == live[k]->modified);
-      live[k]->date_added = all[k].date_added;
-      if (k) REQUIRE(live[k]->date_added > live[k - 1]->date_added);
+      REQUIRE(all[k].id == seen[k]->id);
+      REQUIRE(all[k].version == seen[k]->modified);
+      seen[k]->date_added = all[k].date_added;
+    }
+    for (std::size_t k = 1; k < live.size(); ++k) {
+      REQUIRE(live[k]->date_added > live[k - 1]->date_added);
     }
   }
 }
@@ -485,9 +547,9 @@ struct listing {
 
 // Follows `next` to the end, checking each page's size, `more`, `next` and
 // date headers against the oracle as it goes.
-listing fetch(clients::taxii_client& c, const model& m, const std::string& col, endpoint e,
-              const std::string& object_id, const query& q, std::size_t page_size, differences& d,
-              const std::string& context) {
+listing fetch(clients::taxii_client& c, const model& m, const std::string& who,
+              const std::string& col, endpoint e, const std::string& object_id, const query& q,
+              std::size_t page_size, differences& d, const std::string& context) {
   std::string path = collection_path(col);
   if (e == endpoint::objects) path += "objects/";
   if (e == endpoint::manifest) path += "manifest/";
@@ -525,7 +587,7 @@ listing fetch(clients::taxii_client& c, const model& m, const std::string& col, 
                     const std::string& reported_date) {
       ++entries;
       out.keys.push_back(e == endpoint::versions ? version : id + " " + version);
-      const auto* v = m.find(col, e == endpoint::versions ? object_id : id, version);
+      const auto* v = m.find(col, e == endpoint::versions ? object_id : id, version, who);
       if (!v) {
         d.add(context + ": the server returned " + id + " " + version + ", which is not stored");
         dates.push_back("?");
@@ -671,7 +733,7 @@ void check_collection(clients::taxii_client& c, const model& m, const std::strin
     for (auto e : {endpoint::objects, endpoint::manifest}) {
       if (e == endpoint::manifest && q.limit == 1) continue;  // one-per-page once is enough
       const std::string context = who + " " + col + " " + name_of(e) + " [" + label + "]";
-      auto got = fetch(c, m, col, e, {}, q, page_size, d, context);
+      auto got = fetch(c, m, who, col, e, {}, q, page_size, d, context);
       d.expect(got.status == 200, context + ": status " + std::to_string(got.status));
       compare(d, context, expected_keys(expected, e), got.keys);
     }
@@ -696,7 +758,7 @@ void check_collection(clients::taxii_client& c, const model& m, const std::strin
     const bool visible = m.any_visible(who, col, id);
     for (const auto& [label, q] : object_queries) {
       const std::string context = who + " " + col + " object " + id + " [" + label + "]";
-      auto got = fetch(c, m, col, endpoint::object, id, q, page_size, d, context);
+      auto got = fetch(c, m, who, col, endpoint::object, id, q, page_size, d, context);
       if (!visible) {
         d.expect(got.status == 404,
                  context + ": withheld or absent must be 404, got " + std::to_string(got.status));
@@ -710,7 +772,7 @@ void check_collection(clients::taxii_client& c, const model& m, const std::strin
              {"versions, limit 2", {{}, 2, {}, {}, {}}},
              {"versions, added_after", {middle, 0, {}, {}, {}}}}) {
       const std::string context = who + " " + col + " " + id + " [" + label + "]";
-      auto got = fetch(c, m, col, endpoint::versions, id, q, page_size, d, context);
+      auto got = fetch(c, m, who, col, endpoint::versions, id, q, page_size, d, context);
       if (!visible) {
         d.expect(got.status == 404, context + ": withheld or absent must be 404");
         continue;
@@ -778,6 +840,25 @@ TEST_CASE("property: every endpoint and filter returns exactly what the oracle a
   CHECK(granular > 0);
   CHECK(unknown > 0);
   CHECK(several > 0);
+  // Copies of one version: some accounts see a later copy only (its writer
+  // and others), some an earlier copy instead of a later one they may receive.
+  std::size_t copies = 0;
+  std::size_t later_seen_by_others = 0;
+  std::size_t hidden = 0;
+  for (const auto& [col, list] : m.versions) {
+    for (const auto& v : list) {
+      if (!m.hidden_copy(m.accounts.at("chief"), v)) continue;
+      ++copies;
+      for (const auto& [who, a] : m.accounts) {
+        if (!a.read.contains(col)) continue;
+        if (who != v.publisher && m.sees(a, v)) ++later_seen_by_others;
+        if (oracle::may_receive(a, v) && !m.sees(a, v)) ++hidden;
+      }
+    }
+  }
+  CHECK(copies >= 30);
+  CHECK(later_seen_by_others > 0);
+  CHECK(hidden > 0);
 
   // One thread per account (each with its own connection), so that the
   // server's durable delivery records are committed in groups.
@@ -1005,10 +1086,11 @@ TEST_CASE("a DELETE of a withheld object is a 404 like an absent one and removes
   differences d;
   query all;
   all.versions = {"all"};
-  auto got = fetch(cl["chief"], m, col, endpoint::manifest, {}, all, 500, d, "after delete");
+  auto got =
+      fetch(cl["chief"], m, "chief", col, endpoint::manifest, {}, all, 500, d, "after delete");
   compare(d, "after delete",
           expected_keys(m.select("chief", col, all, {}, true), endpoint::manifest), got.keys);
-  got = fetch(cl[who], m, col, endpoint::manifest, {}, all, 500, d, "after delete (amberly)");
+  got = fetch(cl[who], m, who, col, endpoint::manifest, {}, all, 500, d, "after delete (amberly)");
   compare(d, "after delete (amberly)",
           expected_keys(m.select(who, col, all, {}, true), endpoint::manifest), got.keys);
   CHECK(get(cl[who], collection_path(col) + "objects/" + mixed + "/").status == 404);
@@ -1034,7 +1116,7 @@ TEST_CASE("SIGHUP: a new clearance applies to the next request on an open connec
   all.limit = 7;
   auto check_all = [&](const std::string& label) {
     for (const auto& col : m.accounts.at("greenie").read) {
-      auto got = fetch(c, m, col, endpoint::objects, {}, all, 500, d, label + " " + col);
+      auto got = fetch(c, m, "greenie", col, endpoint::objects, {}, all, 500, d, label + " " + col);
       compare(d, label + " " + col,
               expected_keys(m.select("greenie", col, all, {}, true), endpoint::objects), got.keys);
     }
@@ -1049,6 +1131,11 @@ TEST_CASE("SIGHUP: a new clearance applies to the next request on an open connec
   auto first_page = c.get_objects("/api1/", "c_clear", f);
   REQUIRE(first_page);
   REQUIRE(first_page->more);
+  auto last_doc = parse(first_page->objects.back());
+  const auto* last_seen =
+      m.find("c_clear", std::string(last_doc.root().get("id")->as_string()),
+             std::string(last_doc.root().get("modified")->as_string()), "greenie");
+  REQUIRE(last_seen);
 
   auto lowered = setup;
   for (auto& a : lowered.accounts) {
@@ -1080,10 +1167,6 @@ TEST_CASE("SIGHUP: a new clearance applies to the next request on an open connec
     f.next = page->next;
   }
   // What remains after the first page, under the new policy.
-  auto last_doc = parse(first_page->objects.back());
-  const auto* last_seen = m.find("c_clear", std::string(last_doc.root().get("id")->as_string()),
-                                 std::string(last_doc.root().get("modified")->as_string()));
-  REQUIRE(last_seen);
   query after;
   after.versions = {"all"};
   after.added_after = last_seen->date_added;
