@@ -260,11 +260,12 @@ void checker::parse_tls(const json_view& v, config& cfg) {
 
 void checker::parse_limits(const json_view& v, config& cfg) {
   const std::string p = "/limits";
-  only_keys(v, p,
-            {"max_content_length", "page_size", "max_connections", "request_timeout_s",
-             "idle_timeout_s", "max_objects_per_request", "handshake_timeout_s", "max_header_bytes",
-             "max_json_depth", "shutdown_timeout_s", "requests_per_second", "request_burst",
-             "auth_failures_per_minute", "auth_failure_burst", "auth_failure_burst_per_address"});
+  only_keys(
+      v, p,
+      {"max_content_length", "page_size", "max_page_bytes", "max_connections", "request_timeout_s",
+       "idle_timeout_s", "max_objects_per_request", "handshake_timeout_s", "max_header_bytes",
+       "max_json_depth", "shutdown_timeout_s", "requests_per_second", "request_burst",
+       "auth_failures_per_minute", "auth_failure_burst", "auth_failure_burst_per_address"});
   auto& l = cfg.limits;
   auto set32 = [&](std::string_view key, std::uint32_t& field, std::uint64_t min,
                    std::uint64_t max) {
@@ -274,6 +275,9 @@ void checker::parse_limits(const json_view& v, config& cfg) {
     l.max_content_length = *n;
   }
   set32("page_size", l.page_size, 1, 100000);
+  if (auto n = uint_member(v, "max_page_bytes", p, 1024, std::uint64_t{1} << 30)) {
+    l.max_page_bytes = *n;
+  }
   set32("max_connections", l.max_connections, 1, 1000000);
   set32("request_timeout_s", l.request_timeout_s, 1, 3600);
   set32("idle_timeout_s", l.idle_timeout_s, 1, 3600);

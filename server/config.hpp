@@ -43,6 +43,11 @@ struct tls_config {
 struct limits_config {
   std::uint64_t max_content_length = 10485760;  // request body bytes
   std::uint32_t page_size = 1000;               // most objects in one response page
+  // Most bytes of object JSON in one response page (objects and object
+  // endpoints): an object whose JSON would take the page past this ends the
+  // page before it (more: true), except that a page always carries at least
+  // one object, however large. Bounds the memory one response holds.
+  std::uint64_t max_page_bytes = std::uint64_t{16} << 20;
   std::uint32_t max_connections = 4096;
   std::uint32_t request_timeout_s = 30;  // reading one request, headers and body
   std::uint32_t idle_timeout_s = 60;     // keep-alive wait for the next request

@@ -34,8 +34,21 @@ bool spec_version_ok(const taxii_query& q, const object_record& r) {
   return q.spec_versions.empty() || listed(q.spec_versions, r.spec_version);
 }
 
+// Whether r, which the account may receive, is hidden from it as a later
+// copy. A writer who may not receive a stored version can store its own copy
+// of the same (id, version) (see add_objects). Of the copies of one version,
+// each reader gets the first stored that it may receive: a later copy
+// neither overrides nor repeats the version for a reader who sees an
+// earlier one, and the writer, who sees none of the earlier ones, gets its
+// own. Only records flagged as later copies cost a look-up.
+bool hidden_copy(const read_txn& txn, const account& who, const object_record& r) {
+  if (!r.later_copy) return false;
+  return txn.earlier_copy(r, [&](const object_record& o) { return may_receive(who, o); });
+}
+
 // First and last among the versions of r's object that this account may
 // receive: a withheld version must not change what "first" or "last" means.
+// (Copies of one version count as that one version: see version_rank.)
 read_txn::rank visible_rank(const read_txn& txn, const account& who, const object_record& r) {
   // r itself is one the account may receive (the callers checked); only the
   // other versions need the policy.
@@ -63,19 +76,31 @@ struct page {
   micros first_added = 0;
   micros last_added = 0;
   std::size_t count = 0;
+  std::size_t bytes = 0;  // of the object JSON taken
 };
 
 // Selects the records of one page in date_added order and passes each to
 // emit. only_id restricts to one object (the object and versions endpoints);
-// use_version_filter is false for the versions endpoint.
+// use_version_filter is false for the versions endpoint. A page ends at
+// q.limit records, and, when max_bytes is not 0, before a record whose JSON
+// would take the page's JSON past max_bytes (limits.max_page_bytes): the
+// page then holds at most max_bytes of object JSON, except that its first
+// record is always taken, however large. Either way `resume` is the last
+// record taken, so `next` continues right after it.
 template <class Emit>
 page select(const read_txn& txn, const taxii_call& c, const taxii_query& q, micros start,
-            const std::vector<std::string>& ids, bool use_version_filter, Emit&& emit) {
+            const std::vector<std::string>& ids, bool use_version_filter, std::size_t max_bytes,
+            Emit&& emit) {
   page p;
+  auto full = [&](const object_record& r) {
+    return p.count == q.limit ||
+           (max_bytes != 0 && p.count > 0 && p.bytes + r.json.size() > max_bytes);
+  };
   auto accept = [&](const object_record& r) {
     if (!may_receive(c.who, r)) return false;
     if (!q.types.empty() && !listed(q.types, type_of(r.id))) return false;
     if (!spec_version_ok(q, r)) return false;
+    if (hidden_copy(txn, c.who, r)) return false;
     if (use_version_filter && !version_ok(txn, c.who, q, r)) return false;
     return true;
   };
@@ -84,6 +109,7 @@ page select(const read_txn& txn, const taxii_call& c, const taxii_query& q, micr
     p.last_added = r.date_added;
     p.resume = r.date_added;
     ++p.count;
+    p.bytes += r.json.size();
     if (c.delivered) c.delivered->add(r.date_added, r.id, r.version);
     emit(r);
   };
@@ -98,11 +124,13 @@ page select(const read_txn& txn, const taxii_call& c, const taxii_query& q, micr
     }
     std::sort(positions.begin(), positions.end());
     for (micros pos : positions) {
-      if (p.count == q.limit) {
+      auto r = txn.at(c.key, pos);
+      if (!r) continue;
+      if (full(*r)) {
         p.more = true;
         break;
       }
-      if (auto r = txn.at(c.key, pos)) take(*r);
+      take(*r);
     }
     return p;
   }
@@ -117,7 +145,7 @@ page select(const read_txn& txn, const taxii_call& c, const taxii_query& q, micr
       if (p.count == 0) p.resume = r.date_added;
       return true;
     }
-    if (p.count == q.limit) {
+    if (full(r)) {
       p.more = true;
       return false;
     }
@@ -265,7 +293,7 @@ response taxii_service::get_objects(const taxii_call& c) {
   if (!s) return error;
   auto txn = c.ex.store().begin_read();
   formats::envelope_writer w;
-  auto p = select(txn, c, s->q, s->start, s->q.ids, true,
+  auto p = select(txn, c, s->q, s->start, s->q.ids, true, c.snap.cfg->limits.max_page_bytes,
                   [&](const object_record& r) { w.add_object(r.json); });
   auto res =
       taxii_response(http::status::ok, w.finish(p.more, next_token(c, p, *s)), c.req.version());
@@ -279,7 +307,8 @@ response taxii_service::manifest(const taxii_call& c) {
   if (!s) return error;
   auto txn = c.ex.store().begin_read();
   formats::manifest_writer w;
-  auto p = select(txn, c, s->q, s->start, s->q.ids, true,
+  // Entries are small (no object JSON): bounded by the count alone.
+  auto p = select(txn, c, s->q, s->start, s->q.ids, true, 0,
                   [&](const object_record& r) { w.add(r.id, r.date_added, r.version); });
   auto res =
       taxii_response(http::status::ok, w.finish(p.more, next_token(c, p, *s)), c.req.version());
@@ -295,7 +324,7 @@ response taxii_service::get_object(const taxii_call& c) {
   if (!any_visible_version(txn, c)) return not_found_object(c);
   s->q.types.clear();  // the object endpoint filters by version and spec_version only
   formats::envelope_writer w;
-  auto p = select(txn, c, s->q, s->start, {c.object_id}, true,
+  auto p = select(txn, c, s->q, s->start, {c.object_id}, true, c.snap.cfg->limits.max_page_bytes,
                   [&](const object_record& r) { w.add_object(r.json); });
   auto res =
       taxii_response(http::status::ok, w.finish(p.more, next_token(c, p, *s)), c.req.version());
@@ -311,7 +340,8 @@ response taxii_service::versions(const taxii_call& c) {
   if (!any_visible_version(txn, c)) return not_found_object(c);
   s->q.types.clear();
   formats::versions_writer w;
-  auto p = select(txn, c, s->q, s->start, {c.object_id}, false,
+  // Only the versions: bounded by the count alone.
+  auto p = select(txn, c, s->q, s->start, {c.object_id}, false, 0,
                   [&](const object_record& r) { w.add(r.version); });
   auto res =
       taxii_response(http::status::ok, w.finish(p.more, next_token(c, p, *s)), c.req.version());
@@ -407,6 +437,10 @@ void taxii_service::delete_object(taxii_call c) {
   {
     auto txn = c.ex.store().begin_read();
     if (!any_visible_version(txn, c)) return c.respond(not_found_object(c));
+    // Every copy of a matching version that the account may receive goes,
+    // hidden later copies too: a deleted version must not come back as
+    // another copy. Copies it may not receive stay (a writer deleting its
+    // own copy leaves a withheld earlier one alone).
     txn.versions(c.key, c.object_id, [&](const object_record& r) {
       if (may_receive(c.who, r) && spec_version_ok(s->q, r) && version_ok(txn, c.who, s->q, r)) {
         d.positions.push_back(r.date_added);

@@ -5,11 +5,17 @@
 // versions are always appended with MDB_APPEND)
 //   key   date_added, 8 bytes big-endian
 //   value a 12-byte header, then the strings and the JSON:
-//           [0] format (1)   [1] flags (bit 0: deleted)   [2] tlp   [3] spec_version length
+//           [0] format (1)   [1] flags (bit 0: deleted, bit 1: later copy)   [2] tlp
+//           [3] spec_version length
 //           [4..5] id length   [6..7] version length   [8..9] publisher length  (little-endian)
 //           [10..11] zero
 //         id, version, spec_version, publisher, json (the rest of the value).
 //         A deleted version keeps its header and strings and drops its JSON.
+//         "Later copy": when this version was stored, a copy of the same
+//         (id, version) was already live (one its publisher could not
+//         receive, see publish_request::duplicate_if). Only such records
+//         need read_txn::earlier_copy(); the flag stays after the earlier
+//         copy is deleted (the check then finds nothing).
 // by_id (one entry per live version)
 //   key   collection key (4 bytes BE), id_hash(object id) (8 bytes BE),
 //         pack_time_key(version) (11 bytes), date_added (8 bytes BE)
@@ -137,6 +143,7 @@ inline micros by_id_position(std::string_view key) {
 inline constexpr std::size_t object_header_bytes = 12;
 inline constexpr std::uint8_t object_format = 1;
 inline constexpr std::uint8_t flag_deleted = 1;
+inline constexpr std::uint8_t flag_later_copy = 2;
 
 struct object_fields {
   std::string_view id;
@@ -146,6 +153,7 @@ struct object_fields {
   std::string_view json;
   formats::tlp_level tlp = formats::tlp_level::amber;
   bool deleted = false;
+  bool later_copy = false;
 };
 
 inline std::size_t object_value_bytes(const object_fields& f) {
@@ -157,7 +165,7 @@ inline std::size_t object_value_bytes(const object_fields& f) {
 // max_*_bytes limits above.
 inline void encode_object(char* out, const object_fields& f) {
   out[0] = static_cast<char>(object_format);
-  out[1] = static_cast<char>(f.deleted ? flag_deleted : 0);
+  out[1] = static_cast<char>((f.deleted ? flag_deleted : 0) | (f.later_copy ? flag_later_copy : 0));
   out[2] = static_cast<char>(f.tlp);
   out[3] = static_cast<char>(f.spec_version.size());
   put_u16le(out + 4, static_cast<std::uint16_t>(f.id.size()));
@@ -187,6 +195,7 @@ inline bool decode_object(std::string_view value, object_fields& f) {
   const std::size_t strings = id_len + version_len + spec_len + publisher_len;
   if (value.size() - object_header_bytes < strings) return false;
   f.deleted = (static_cast<std::uint8_t>(p[1]) & flag_deleted) != 0;
+  f.later_copy = (static_cast<std::uint8_t>(p[1]) & flag_later_copy) != 0;
   f.tlp = static_cast<formats::tlp_level>(tlp);
   const char* s = p + object_header_bytes;
   f.id = {s, id_len};

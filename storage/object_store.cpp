@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -158,6 +159,7 @@ object_record record_of(const codec::object_fields& f, collection_key c, micros 
   r.publisher = f.publisher;
   r.tlp = f.tlp;
   r.json = f.json;
+  r.later_copy = f.later_copy;
   return r;
 }
 
@@ -170,12 +172,20 @@ bool counts_as_duplicate(const codec::object_fields& f, std::string_view id, col
   return test(record_of(f, c, at));
 }
 
+// The stored copies of one (id, version) that earlier_entries() found.
+struct earlier_copies {
+  bool duplicate = false;  // one counts as a duplicate
+  bool any = false;        // one exists (the new version is then a later copy)
+};
+
 // From the cursor's position (on an entry just written), walks back over the
 // entries under prefix and tells whether one of them belongs to object id
-// (others are hash collisions) and counts as a duplicate.
-lmdb::result<bool> earlier_entry(lmdb::cursor& ids, const lmdb::txn& t, lmdb::dbi objects,
-                                 std::string_view prefix, std::string_view id, collection_key c,
-                                 const duplicate_test& test) {
+// (others are hash collisions), and whether one counts as a duplicate.
+lmdb::result<earlier_copies> earlier_entries(lmdb::cursor& ids, const lmdb::txn& t,
+                                             lmdb::dbi objects, std::string_view prefix,
+                                             std::string_view id, collection_key c,
+                                             const duplicate_test& test) {
+  earlier_copies out;
   std::string_view k;
   std::string_view v;
   auto found = ids.get(k, v, MDB_PREV);
@@ -184,10 +194,15 @@ lmdb::result<bool> earlier_entry(lmdb::cursor& ids, const lmdb::txn& t, lmdb::db
     const micros at = codec::by_id_position(k);
     auto rec = read_record(t, objects, at, f);
     if (!rec) return std::unexpected(rec.error());
-    if (*rec && counts_as_duplicate(f, id, c, at, test)) return true;
+    if (!*rec || f.id != id) continue;
+    out.any = true;
+    if (counts_as_duplicate(f, id, c, at, test)) {
+      out.duplicate = true;
+      return out;
+    }
   }
   if (!found) return std::unexpected(found.error());
-  return false;
+  return out;
 }
 
 // Walks the by_id entries under prefix (of a by_id_key) from the first one, and finds the first
@@ -330,27 +345,28 @@ class publish_job final : public write_job {
       key.set_time(packed);
       key.set_position(date_added);
       if (auto st = ids->put(key.full(), {}); !st) return st;
-      if (!obj.version.empty()) {
-        // The entry just written has the highest position, so a stored
-        // (id, version) is among the entries right before it that share its
-        // version prefix. Checking after the insert costs one step of the
-        // cursor instead of a second search of the tree.
-        auto stored =
-            earlier_entry(*ids, t, objects, key.version_prefix(), obj.id, c, request_.duplicate_if);
-        if (!stored) return std::unexpected(stored.error());
-        if (*stored) {
-          std::string_view k = key.full();
-          std::string_view v;
-          auto back = ids->get(k, v, MDB_SET);
-          if (!back) return std::unexpected(back.error());
-          if (auto st = ids->erase(); !st) return st;
-          duplicate(obj, version);
-          continue;
-        }
+      // The entry just written has the highest position, so a stored
+      // (id, version) is among the entries right before it that share its
+      // version prefix. Checking after the insert costs one step of the
+      // cursor instead of a second search of the tree. (An assigned version
+      // can match only a copy the publisher may not receive: find_entry()
+      // took the others as duplicates.)
+      auto stored =
+          earlier_entries(*ids, t, objects, key.version_prefix(), obj.id, c, request_.duplicate_if);
+      if (!stored) return std::unexpected(stored.error());
+      if (stored->duplicate) {
+        std::string_view k = key.full();
+        std::string_view v;
+        auto back = ids->get(k, v, MDB_SET);
+        if (!back) return std::unexpected(back.error());
+        if (auto st = ids->erase(); !st) return st;
+        duplicate(obj, version);
+        continue;
       }
 
-      const codec::object_fields fields{
-          obj.id, version, obj.spec_version, request_.publisher, obj.json, obj.tlp, false};
+      codec::object_fields fields{obj.id,  version, obj.spec_version, request_.publisher, obj.json,
+                                  obj.tlp, false};
+      fields.later_copy = stored->any;
       const auto position = codec::position_key(date_added);
       auto space =
           appender->reserve(position.view(), codec::object_value_bytes(fields), MDB_APPEND);
@@ -936,18 +952,31 @@ read_txn::rank read_txn::version_rank(
   // comes after it. Entries of other ids that share the hash are skipped, and
   // r's own entry is never read: an object with one version costs one seek
   // and one step. A version before r is read only until one is found to count.
+  // Copies of r's version (same timestamp) sit right beside r's entry: one
+  // before it that counts is remembered by its timestamp, which is compared
+  // with r's once r's entry is reached; those after it are skipped unread.
+  using time_bytes = std::array<char, codec::packed_time_bytes>;
+  auto time_of = [](std::string_view key) {
+    time_bytes t;
+    std::memcpy(t.data(), key.data() + codec::by_id_id_prefix, t.size());
+    return t;
+  };
   std::string_view k;
   std::string_view v;
   bool seen_self = false;
-  bool first = true;
+  time_bytes self_time{};
+  std::optional<time_bytes> counted_before;  // the oldest counting version before r's entry
+  auto first = [&] { return !counted_before || *counted_before == self_time; };
   auto found = cur->seek(prefix, k, v);
   for (; found && *found && k.starts_with(prefix); found = cur->get(k, v, MDB_NEXT)) {
     const micros at = codec::by_id_position(k);
     if (at == r.date_added) {
       seen_self = true;
+      self_time = time_of(k);
       continue;
     }
-    if (!seen_self && !first) continue;
+    if (!seen_self && counted_before) continue;
+    if (seen_self && time_of(k) == self_time) continue;
     codec::object_fields f;
     auto rec = read_record(in.txn, objects, at, f);
     if (!rec) {
@@ -955,8 +984,8 @@ read_txn::rank read_txn::version_rank(
       return out;
     }
     if (*rec && !f.deleted && f.id == r.id && (!counts || counts(record_of(f, r.collection, at)))) {
-      if (seen_self) return {first, false};
-      first = false;
+      if (seen_self) return {first(), false};
+      counted_before = time_of(k);
     }
   }
   if (!found) {
@@ -965,7 +994,47 @@ read_txn::rank read_txn::version_rank(
   }
   // r's own entry missing (not a live version of this store): neither.
   if (!seen_self) return out;
-  return {first, true};
+  return {first(), true};
+}
+
+bool read_txn::earlier_copy(const object_record& r,
+                            const std::function<bool(const object_record&)>& counts) const {
+  if (!r.later_copy) return false;
+  impl& in = *impl_;
+  if (!in.txn.active() || r.id.empty() || r.id.size() > codec::max_id_bytes) return false;
+  const lmdb::dbi objects = in.store->objects_dbi(r.collection, in.bound);
+  if (objects.handle() == 0) return false;
+  auto time_key = formats::stix_time_key(r.version);
+  char packed[codec::packed_time_bytes];
+  if (!time_key || !codec::pack_time_key(*time_key, packed)) return false;
+  auto cur = lmdb::cursor::open(in.txn, in.store->by_id);
+  if (!cur) {
+    in.note(cur.error());
+    return false;
+  }
+  codec::by_id_key key;
+  key.set_id(r.collection, in.store->id_hash(r.id));
+  key.set_time(packed);
+  const std::string_view prefix = key.version_prefix();
+  // The copies of r's version, oldest first, up to r's own entry.
+  std::string_view k;
+  std::string_view v;
+  auto found = cur->seek(prefix, k, v);
+  for (; found && *found && k.starts_with(prefix); found = cur->get(k, v, MDB_NEXT)) {
+    const micros at = codec::by_id_position(k);
+    if (at >= r.date_added) return false;
+    codec::object_fields f;
+    auto rec = read_record(in.txn, objects, at, f);
+    if (!rec) {
+      in.note(rec.error());
+      return false;
+    }
+    if (*rec && !f.deleted && f.id == r.id && (!counts || counts(record_of(f, r.collection, at)))) {
+      return true;
+    }
+  }
+  if (!found) in.note(found.error());
+  return false;
 }
 
 std::optional<status_record> read_txn::status(std::string_view status_id) const {

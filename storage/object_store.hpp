@@ -84,6 +84,9 @@ struct object_record {
   std::string_view publisher;  // account name that published this version
   formats::tlp_level tlp = formats::tlp_level::amber;
   std::string_view json;
+  // Set when this version was stored while another copy of its (id,
+  // version) was live: see read_txn::earlier_copy().
+  bool later_copy = false;
 };
 
 struct status_detail {
@@ -129,8 +132,9 @@ struct publish_request {
   // makes an object a duplicate. The server passes its sharing policy, so
   // that a version the publisher may not receive neither swallows the
   // publish nor shows through the status (the object is stored as the
-  // publisher's own). Runs on the writer thread; the record's views die
-  // with the call.
+  // publisher's own, a second copy of that (id, version), marked as a later
+  // copy: see object_record::later_copy). Runs on the writer thread; the
+  // record's views die with the call.
   std::function<bool(const object_record&)> duplicate_if;
 };
 
@@ -235,11 +239,22 @@ class read_txn {
   // its object (for match[version]=first/last), in the order of versions().
   // With counts, only the other versions for which it returns true are
   // considered (say, those an account may receive); r itself always is.
+  // Other copies of r's own version (same STIX timestamp) are r's version,
+  // neither before nor after it: they are skipped unread.
   struct rank {
     bool first = false;
     bool last = false;
   };
   rank version_rank(const object_record& r,
+                    const std::function<bool(const object_record&)>& counts = {}) const;
+
+  // Whether a live copy of r's version (same object id, same STIX
+  // timestamp) was stored before r (a lower date_added) and passes counts
+  // (any copy, when counts is empty). A reader that may receive such a
+  // copy treats r as absent: of the copies of one version, each reader sees
+  // the first it may receive. Returns false at once, reading nothing, when
+  // r.later_copy is not set (no copy existed when r was stored).
+  bool earlier_copy(const object_record& r,
                     const std::function<bool(const object_record&)>& counts = {}) const;
 
   // The stored status, or std::nullopt (unknown or expired).

@@ -141,3 +141,139 @@ TEST_CASE("the invalid corpus posted over TAXII: every bad object is a failure w
   }
   CHECK(files == 34);
 }
+
+namespace {
+
+std::string id_of(const std::string& object) {
+  auto d = formats::parse_json(object);
+  REQUIRE(d);
+  return std::string(d->root().get("id")->as_string());
+}
+
+std::string modified_of(const std::string& object) {
+  auto d = formats::parse_json(object);
+  REQUIRE(d);
+  return std::string(d->root().get("modified")->as_string());
+}
+
+// How the objects of the given sizes fall into pages under max_page_bytes:
+// an object joins a page while the page's bytes stay within the limit, and
+// every page has at least one object.
+std::vector<std::size_t> expected_page_counts(const std::vector<std::size_t>& sizes,
+                                              std::size_t max_page_bytes) {
+  std::vector<std::size_t> counts;
+  std::size_t bytes = 0;
+  for (auto s : sizes) {
+    if (counts.empty() || bytes + s > max_page_bytes) {
+      counts.push_back(0);
+      bytes = 0;
+    }
+    ++counts.back();
+    bytes += s;
+  }
+  return counts;
+}
+
+}  // namespace
+
+TEST_CASE("max_page_bytes ends a page by the bytes of its objects; next resumes exactly") {
+  // Before: the server refused to start ("/limits/max_page_bytes: unknown
+  // key"); without the key, all the objects below came in one page of about
+  // 360 KB.
+  constexpr std::size_t k_max_page_bytes = 65536;
+  server_setup setup = default_setup();
+  setup.limits_json = R"("max_page_bytes": 65536)";
+  test_server srv(setup);
+  auto admin = srv.client("admin");
+
+  // Eleven objects of about 20 KB and, in the middle, one of about 100 KB:
+  // larger than a page by itself.
+  std::vector<std::string> posted;
+  for (int i = 0; i < 12; ++i) {
+    const std::size_t pad = i == 5 ? 100'000 : 20'000;
+    posted.push_back(make_indicator(random_stix_id("indicator"), "2020-01-01T00:00:00.000Z", {},
+                                    std::string(pad, static_cast<char>('a' + i))));
+  }
+  auto st = admin.add_objects("/api1/", "intel", envelope(posted));
+  REQUIRE(st);
+  REQUIRE(st->success_count == 12);
+  std::vector<std::size_t> sizes;
+  for (const auto& o : posted) sizes.push_back(o.size());
+  const auto expected_counts = expected_page_counts(sizes, k_max_page_bytes);
+  // 3 + 2 small ones, the big one alone, then 3 + 3.
+  REQUIRE(expected_counts == std::vector<std::size_t>{3, 2, 1, 3, 3});
+
+  clients::object_filters f;
+  std::vector<std::string> received;
+  std::vector<std::size_t> counts;
+  for (int pages = 0; pages < 50; ++pages) {
+    auto page = admin.get_objects("/api1/", "intel", f);
+    REQUIRE(page);
+    counts.push_back(page->objects.size());
+    std::size_t bytes = 0;
+    for (const auto& o : page->objects) bytes += o.size();
+    CHECK((bytes <= k_max_page_bytes || page->objects.size() == 1));
+    received.insert(received.end(), page->objects.begin(), page->objects.end());
+    if (!page->more) {
+      CHECK(page->next.empty());
+      break;
+    }
+    CHECK_FALSE(page->next.empty());
+    f.next = page->next;
+  }
+  CHECK(counts == expected_counts);
+  // Every object exactly once, in the order it was stored.
+  REQUIRE(received.size() == posted.size());
+  for (std::size_t i = 0; i < posted.size(); ++i) CHECK(id_of(received[i]) == id_of(posted[i]));
+
+  // The manifest and the versions endpoint carry no object JSON: still one page.
+  auto manifest = admin.manifest("/api1/", "intel");
+  REQUIRE(manifest);
+  CHECK(manifest->objects.size() == 12);
+  CHECK_FALSE(manifest->more);
+
+  // An object with many versions (match[version]=all on the object
+  // endpoint) is paged the same way.
+  const auto id = random_stix_id("indicator");
+  std::vector<std::string> versions;
+  for (int i = 0; i < 7; ++i) {
+    versions.push_back(make_indicator(id, "2021-01-0" + std::to_string(i + 1) + "T00:00:00.000Z",
+                                      {}, std::string(20'000, 'v')));
+  }
+  auto vst = admin.add_objects("/api1/", "intel", envelope(versions));
+  REQUIRE(vst);
+  REQUIRE(vst->success_count == 7);
+  clients::object_filters all;
+  all.versions = {"all"};
+  std::vector<std::string> got;
+  counts.clear();
+  for (int pages = 0; pages < 50; ++pages) {
+    auto page = admin.get_object("/api1/", "intel", id, all);
+    REQUIRE(page);
+    counts.push_back(page->objects.size());
+    for (const auto& o : page->objects) got.push_back(modified_of(o));
+    if (!page->more) break;
+    all.next = page->next;
+  }
+  CHECK(counts == std::vector<std::size_t>{3, 3, 1});
+  REQUIRE(got.size() == 7);
+  for (std::size_t i = 0; i < got.size(); ++i) CHECK(got[i] == modified_of(versions[i]));
+  auto listed = admin.versions("/api1/", "intel", id);
+  REQUIRE(listed);
+  CHECK(listed->versions.size() == 7);
+  CHECK_FALSE(listed->more);
+
+  // match[id] takes the other path through the store: paged the same way.
+  clients::object_filters by_id;
+  by_id.ids = {id_of(posted[0]), id_of(posted[1]), id_of(posted[2]), id_of(posted[3])};
+  auto first = admin.get_objects("/api1/", "intel", by_id);
+  REQUIRE(first);
+  CHECK(first->objects.size() == 3);
+  CHECK(first->more);
+  by_id.next = first->next;
+  auto second = admin.get_objects("/api1/", "intel", by_id);
+  REQUIRE(second);
+  REQUIRE(second->objects.size() == 1);
+  CHECK(id_of(second->objects[0]) == id_of(posted[3]));
+  CHECK_FALSE(second->more);
+}

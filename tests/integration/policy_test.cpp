@@ -8,7 +8,9 @@
 // level, or the account published that version). Its view of a collection is
 // what was published, in publish order; an account's view of an object's
 // history is the versions it may receive, so "first" and "last" are the
-// earliest and latest of those.
+// earliest and latest of those. Of several copies of one (id, version)
+// (stored for writers who could not see the earlier ones), an account sees
+// the first it may receive, and no other.
 //
 // The property test publishes a few thousand random versions over every TLP
 // id, unmarked, unknown markings, several markings and granular markings, in
@@ -141,12 +143,32 @@ struct model {
   std::map<std::string, std::vector<oracle::version>> versions;  // alias -> publish order
   std::map<std::string, oracle::account> accounts;
 
+  // The copy of (id, modified) that who sees (with who empty: the first).
   const oracle::version* find(const std::string& col, const std::string& id,
-                              const std::string& modified) const {
+                              const std::string& modified, const std::string& who = {}) const {
     for (const auto& v : versions.at(col)) {
-      if (v.id == id && v.modified == modified && !v.deleted) return &v;
+      if (v.id == id && v.modified == modified && !v.deleted &&
+          (who.empty() || oracle::may_receive(accounts.at(who), v))) {
+        return &v;
+      }
     }
     return nullptr;
+  }
+
+  // Whether a may receive v but sees an earlier copy of the same
+  // (id, version) instead.
+  bool hidden_copy(const oracle::account& a, const oracle::version& v) const {
+    for (const auto& w : versions.at(v.collection)) {
+      if (&w == &v) return false;
+      if (!w.deleted && w.id == v.id && w.modified == v.modified && oracle::may_receive(a, w)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  bool sees(const oracle::account& a, const oracle::version& v) const {
+    return !v.deleted && oracle::may_receive(a, v) && !hidden_copy(a, v);
   }
 
   // What an account may see of one collection, by the oracle's rules.
@@ -158,7 +180,7 @@ struct model {
     const auto& a = accounts.at(who);
     std::map<std::string, std::pair<std::string, std::string>> span;  // id -> (first, last)
     for (const auto& v : versions.at(col)) {
-      if (v.deleted || !oracle::may_receive(a, v)) continue;
+      if (!sees(a, v)) continue;
       auto [it, fresh] = span.try_emplace(v.id, v.modified, v.modified);
       if (!fresh) {
         it->second.first = std::min(it->second.first, v.modified);
@@ -172,7 +194,7 @@ struct model {
         q.versions.empty() ? std::vector<std::string>{"last"} : q.versions;
     std::vector<const oracle::version*> out;
     for (const auto& v : versions.at(col)) {
-      if (v.deleted || !oracle::may_receive(a, v)) continue;
+      if (!sees(a, v)) continue;
       if (!only_id.empty() && v.id != only_id) continue;
       if (!q.added_after.empty() && !(v.date_added > q.added_after)) continue;
       if (only_id.empty() && !q.types.empty() && !listed(q.types, v.type)) continue;
@@ -389,6 +411,28 @@ void populate(model& m, clients_by_name& cl, std::mt19937& rng, int objects_per_
                pending.begin() + static_cast<std::ptrdiff_t>(at + size)});
       at += size;
     }
+    // Copies: writers publish their own (id, version) of versions they may
+    // not receive, with markings of their own; the store keeps both.
+    std::map<std::string, std::vector<oracle::version>> copies;  // by writer
+    std::set<std::pair<std::string, std::string>> copied;
+    const std::size_t originals = m.versions.at(col).size();
+    for (int tries = 0; tries < 200 && copied.size() < 12; ++tries) {
+      const auto& original = m.versions.at(col)[rng() % originals];
+      std::vector<std::string> blind;
+      for (const auto& w : writers) {
+        if (!oracle::may_receive(m.accounts.at(w), original)) blind.push_back(w);
+      }
+      if (blind.empty() || !copied.emplace(original.id, original.modified).second) continue;
+      oracle::version v;
+      v.collection = col;
+      v.id = original.id;
+      v.type = original.type;
+      v.modified = original.modified;
+      pick_markings(rng, v);
+      v.json = object_json(v, stix_time(1'704'067'200, 0), ++n);
+      copies[blind[rng() % blind.size()]].push_back(std::move(v));
+    }
+    for (auto& [who, list] : copies) publish(m, cl, who, std::move(list));
   }
   read_dates(m, cl);
 }
@@ -417,6 +461,7 @@ void publish(model& m, clients_by_name& cl, const std::string& who,
 // Reads every date_added back from the red account's manifest, checking
 // that the store kept the publish order.
 void read_dates(model& m, clients_by_name& cl) {
+  const auto& chief = m.accounts.at("chief");
   for (auto& [col, list] : m.versions) {
     clients::object_filters f;
     f.versions = {"all"};
@@ -428,16 +473,33 @@ void read_dates(model& m, clients_by_name& cl) {
       if (!page->more) break;
       f.next = page->next;
     }
+    // chief (red) sees every version but the later copies; those are read
+    // from their publishers' view, where they are the only copy.
+    std::vector<oracle::version*> seen;
     std::vector<oracle::version*> live;
     for (auto& v : list) {
-      if (!v.deleted) live.push_back(&v);
+      if (v.deleted) continue;
+      live.push_back(&v);
+      if (m.sees(chief, v)) {
+        seen.push_back(&v);
+        continue;
+      }
+      clients::object_filters own;
+      own.ids = {v.id};
+      own.versions = {v.modified};
+      auto page = cl[v.publisher].manifest("/api1/", col, own);
+      REQUIRE(page);
+      REQUIRE(page->objects.size() == 1);
+      v.date_added = page->objects[0].date_added;
     }
-    REQUIRE(all.size() == live.size());
+    REQUIRE(all.size() == seen.size());
     for (std::size_t k = 0; k < all.size(); ++k) {
-      REQUIRE(all[k].id == live[k]->id);
-      REQUIRE(all[k].version == live[k]->modified);
-      live[k]->date_added = all[k].date_added;
-      if (k) REQUIRE(live[k]->date_added > live[k - 1]->date_added);
+      REQUIRE(all[k].id == seen[k]->id);
+      REQUIRE(all[k].version == seen[k]->modified);
+      seen[k]->date_added = all[k].date_added;
+    }
+    for (std::size_t k = 1; k < live.size(); ++k) {
+      REQUIRE(live[k]->date_added > live[k - 1]->date_added);
     }
   }
 }
@@ -485,9 +547,9 @@ struct listing {
 
 // Follows `next` to the end, checking each page's size, `more`, `next` and
 // date headers against the oracle as it goes.
-listing fetch(clients::taxii_client& c, const model& m, const std::string& col, endpoint e,
-              const std::string& object_id, const query& q, std::size_t page_size, differences& d,
-              const std::string& context) {
+listing fetch(clients::taxii_client& c, const model& m, const std::string& who,
+              const std::string& col, endpoint e, const std::string& object_id, const query& q,
+              std::size_t page_size, differences& d, const std::string& context) {
   std::string path = collection_path(col);
   if (e == endpoint::objects) path += "objects/";
   if (e == endpoint::manifest) path += "manifest/";
@@ -525,7 +587,7 @@ listing fetch(clients::taxii_client& c, const model& m, const std::string& col, 
                     const std::string& reported_date) {
       ++entries;
       out.keys.push_back(e == endpoint::versions ? version : id + " " + version);
-      const auto* v = m.find(col, e == endpoint::versions ? object_id : id, version);
+      const auto* v = m.find(col, e == endpoint::versions ? object_id : id, version, who);
       if (!v) {
         d.add(context + ": the server returned " + id + " " + version + ", which is not stored");
         dates.push_back("?");
@@ -671,7 +733,7 @@ void check_collection(clients::taxii_client& c, const model& m, const std::strin
     for (auto e : {endpoint::objects, endpoint::manifest}) {
       if (e == endpoint::manifest && q.limit == 1) continue;  // one-per-page once is enough
       const std::string context = who + " " + col + " " + name_of(e) + " [" + label + "]";
-      auto got = fetch(c, m, col, e, {}, q, page_size, d, context);
+      auto got = fetch(c, m, who, col, e, {}, q, page_size, d, context);
       d.expect(got.status == 200, context + ": status " + std::to_string(got.status));
       compare(d, context, expected_keys(expected, e), got.keys);
     }
@@ -696,7 +758,7 @@ void check_collection(clients::taxii_client& c, const model& m, const std::strin
     const bool visible = m.any_visible(who, col, id);
     for (const auto& [label, q] : object_queries) {
       const std::string context = who + " " + col + " object " + id + " [" + label + "]";
-      auto got = fetch(c, m, col, endpoint::object, id, q, page_size, d, context);
+      auto got = fetch(c, m, who, col, endpoint::object, id, q, page_size, d, context);
       if (!visible) {
         d.expect(got.status == 404,
                  context + ": withheld or absent must be 404, got " + std::to_string(got.status));
@@ -710,7 +772,7 @@ void check_collection(clients::taxii_client& c, const model& m, const std::strin
              {"versions, limit 2", {{}, 2, {}, {}, {}}},
              {"versions, added_after", {middle, 0, {}, {}, {}}}}) {
       const std::string context = who + " " + col + " " + id + " [" + label + "]";
-      auto got = fetch(c, m, col, endpoint::versions, id, q, page_size, d, context);
+      auto got = fetch(c, m, who, col, endpoint::versions, id, q, page_size, d, context);
       if (!visible) {
         d.expect(got.status == 404, context + ": withheld or absent must be 404");
         continue;
@@ -778,6 +840,25 @@ TEST_CASE("property: every endpoint and filter returns exactly what the oracle a
   CHECK(granular > 0);
   CHECK(unknown > 0);
   CHECK(several > 0);
+  // Copies of one version: some accounts see a later copy only (its writer
+  // and others), some an earlier copy instead of a later one they may receive.
+  std::size_t copies = 0;
+  std::size_t later_seen_by_others = 0;
+  std::size_t hidden = 0;
+  for (const auto& [col, list] : m.versions) {
+    for (const auto& v : list) {
+      if (!m.hidden_copy(m.accounts.at("chief"), v)) continue;
+      ++copies;
+      for (const auto& [who, a] : m.accounts) {
+        if (!a.read.contains(col)) continue;
+        if (who != v.publisher && m.sees(a, v)) ++later_seen_by_others;
+        if (oracle::may_receive(a, v) && !m.sees(a, v)) ++hidden;
+      }
+    }
+  }
+  CHECK(copies >= 30);
+  CHECK(later_seen_by_others > 0);
+  CHECK(hidden > 0);
 
   // One thread per account (each with its own connection), so that the
   // server's durable delivery records are committed in groups.
@@ -1005,10 +1086,11 @@ TEST_CASE("a DELETE of a withheld object is a 404 like an absent one and removes
   differences d;
   query all;
   all.versions = {"all"};
-  auto got = fetch(cl["chief"], m, col, endpoint::manifest, {}, all, 500, d, "after delete");
+  auto got =
+      fetch(cl["chief"], m, "chief", col, endpoint::manifest, {}, all, 500, d, "after delete");
   compare(d, "after delete",
           expected_keys(m.select("chief", col, all, {}, true), endpoint::manifest), got.keys);
-  got = fetch(cl[who], m, col, endpoint::manifest, {}, all, 500, d, "after delete (amberly)");
+  got = fetch(cl[who], m, who, col, endpoint::manifest, {}, all, 500, d, "after delete (amberly)");
   compare(d, "after delete (amberly)",
           expected_keys(m.select(who, col, all, {}, true), endpoint::manifest), got.keys);
   CHECK(get(cl[who], collection_path(col) + "objects/" + mixed + "/").status == 404);
@@ -1034,7 +1116,7 @@ TEST_CASE("SIGHUP: a new clearance applies to the next request on an open connec
   all.limit = 7;
   auto check_all = [&](const std::string& label) {
     for (const auto& col : m.accounts.at("greenie").read) {
-      auto got = fetch(c, m, col, endpoint::objects, {}, all, 500, d, label + " " + col);
+      auto got = fetch(c, m, "greenie", col, endpoint::objects, {}, all, 500, d, label + " " + col);
       compare(d, label + " " + col,
               expected_keys(m.select("greenie", col, all, {}, true), endpoint::objects), got.keys);
     }
@@ -1049,6 +1131,11 @@ TEST_CASE("SIGHUP: a new clearance applies to the next request on an open connec
   auto first_page = c.get_objects("/api1/", "c_clear", f);
   REQUIRE(first_page);
   REQUIRE(first_page->more);
+  auto last_doc = parse(first_page->objects.back());
+  const auto* last_seen =
+      m.find("c_clear", std::string(last_doc.root().get("id")->as_string()),
+             std::string(last_doc.root().get("modified")->as_string()), "greenie");
+  REQUIRE(last_seen);
 
   auto lowered = setup;
   for (auto& a : lowered.accounts) {
@@ -1080,10 +1167,6 @@ TEST_CASE("SIGHUP: a new clearance applies to the next request on an open connec
     f.next = page->next;
   }
   // What remains after the first page, under the new policy.
-  auto last_doc = parse(first_page->objects.back());
-  const auto* last_seen = m.find("c_clear", std::string(last_doc.root().get("id")->as_string()),
-                                 std::string(last_doc.root().get("modified")->as_string()));
-  REQUIRE(last_seen);
   query after;
   after.versions = {"all"};
   after.added_after = last_seen->date_added;
@@ -1138,14 +1221,154 @@ TEST_CASE("publishing a copy of a withheld version reveals nothing; the copy is 
   auto again = cl["amberly"].add_objects("/api1/", col, envelope({sco({})}));
   REQUIRE(again);
   CHECK(again->successes[0].version == mine->successes[0].version);
-  // The red account has both copies; the clear one neither.
+  // The red account gets the first copy of the indicator's version only
+  // (the store keeps both), and both versions of the SCO (hers has its own
+  // version); the clear one none.
   clients::object_filters all;
   all.versions = {"all"};
-  auto both = cl["chief"].get_object("/api1/", col, ind, all);
-  REQUIRE(both);
-  CHECK(both->objects.size() == 2);
+  auto first_copy = cl["chief"].get_object("/api1/", col, ind, all);
+  REQUIRE(first_copy);
+  REQUIRE(first_copy->objects.size() == 1);
+  CHECK(first_copy->objects[0].find(red) != std::string::npos);
   auto sco_both = cl["chief"].get_object("/api1/", col, sco_id, all);
   REQUIRE(sco_both);
   CHECK(sco_both->objects.size() == 2);
   CHECK(get(cl["guest"], collection_path(col) + "objects/" + ind + "/").status == 404);
+}
+
+TEST_CASE("a copy of a version its writer cannot see: readers who see both get the first",
+          "[policy]") {
+  // Before: chief got greenie's copy as the last version of x, x's version
+  // twice in versions, manifest and match[version]=all, and the first copy
+  // was not "first" either.
+  auto setup = policy_setup();
+  test_server srv(setup);
+  clients_by_name cl(srv, setup);
+  const auto red = oracle::k_tlp_ids[8].first;
+  const auto green = oracle::k_tlp_ids[5].first;
+  const std::string col = "c_green";
+  const std::string objects = collection_path(col) + "objects/";
+  const std::string modified = "2024-05-01T00:00:00.000Z";
+  const auto x = random_stix_id("indicator");
+  const auto z = random_stix_id("indicator");
+  const auto control = random_stix_id("indicator");
+
+  auto held = cl["chief"].add_objects("/api1/", col,
+                                      envelope({make_indicator(x, modified, red, "red original"),
+                                                make_indicator(z, modified, red, "red original")}));
+  REQUIRE(held);
+  REQUIRE(held->success_count == 2);
+
+  // greenie (green, may write c_green) posts its own copies, and an object
+  // that nobody held before, for comparison.
+  auto mine =
+      cl["greenie"].add_objects("/api1/", col,
+                                envelope({make_indicator(x, modified, green, "green copy"),
+                                          make_indicator(z, modified, green, "green copy"),
+                                          make_indicator(control, modified, green, "green copy")}));
+  REQUIRE(mine);
+  // Its status looks like any fresh publish: three successes, nothing else.
+  CHECK(mine->success_count == 3);
+  CHECK(mine->failure_count == 0);
+  CHECK(mine->pending_count == 0);
+  REQUIRE(mine->successes.size() == 3);
+  for (const auto& s : mine->successes) CHECK(s.version == modified);
+
+  auto name_of_object = [](const std::string& json) {
+    return std::string(parse(json).root().get("name")->as_string());
+  };
+  auto one_object = [&](const std::string& who, const std::string& id,
+                        const clients::object_filters& f) {
+    auto page = cl[who].get_object("/api1/", col, id, f);
+    REQUIRE(page);
+    CHECK_FALSE(page->more);
+    REQUIRE(page->objects.size() == 1);
+    return name_of_object(page->objects[0]);
+  };
+  clients::object_filters last;
+  clients::object_filters first;
+  first.versions = {"first"};
+  clients::object_filters all;
+  all.versions = {"all"};
+  clients::object_filters exact;
+  exact.versions = {modified};
+
+  // chief, who may see both copies, gets the first stored, once, everywhere.
+  for (const auto* f : {&last, &first, &all, &exact}) {
+    CHECK(one_object("chief", x, *f) == "red original");
+  }
+  for (const auto* f : {&last, &first, &all, &exact}) {
+    auto list = cl["chief"].get_objects("/api1/", col, *f);
+    REQUIRE(list);
+    std::vector<std::string> of_x;
+    for (const auto& o : list->objects) {
+      if (parse(o).root().get("id")->as_string() == x) of_x.push_back(name_of_object(o));
+    }
+    CHECK(of_x == std::vector<std::string>{"red original"});
+  }
+  clients::object_filters only_x;
+  only_x.ids = {x};
+  only_x.versions = {"all"};
+  auto by_id = cl["chief"].get_objects("/api1/", col, only_x);
+  REQUIRE(by_id);
+  REQUIRE(by_id->objects.size() == 1);
+  CHECK(name_of_object(by_id->objects[0]) == "red original");
+  auto chief_versions = cl["chief"].versions("/api1/", col, x);
+  REQUIRE(chief_versions);
+  CHECK(chief_versions->versions == std::vector<std::string>{modified});
+  auto chief_manifest = cl["chief"].manifest("/api1/", col, only_x);
+  REQUIRE(chief_manifest);
+  REQUIRE(chief_manifest->objects.size() == 1);
+  CHECK(chief_manifest->objects[0].date_added == by_id->date_added_first);
+  CHECK(by_id->date_added_first == by_id->date_added_last);
+
+  // greenie sees its own copy, and nothing tells it of chief's: the answers
+  // for x have the shape of those for the control object.
+  auto strip = [](std::string s, const std::string& what) {
+    for (auto p = s.find(what); p != std::string::npos; p = s.find(what))
+      s.replace(p, what.size(), "ID");
+    return s;
+  };
+  auto without_dates = [](std::string s) {
+    // The date_added values differ between x and the control.
+    for (const std::string key :
+         {"\"date_added\":\"", "X-TAXII-Date-Added-First: ", "X-TAXII-Date-Added-Last: "}) {
+      for (auto p = s.find(key); p != std::string::npos; p = s.find(key, p + 1)) {
+        const auto start = p + key.size();
+        const auto end = s.find_first_of("\"\n", start);
+        s.replace(start, end - start, "T");
+      }
+    }
+    return s;
+  };
+  for (const std::string suffix :
+       {"", "versions/", "?match[version]=all", "?match[version]=first"}) {
+    auto a = get(cl["greenie"], objects + x + "/" + suffix);
+    auto b = get(cl["greenie"], objects + control + "/" + suffix);
+    CHECK(a.status == 200);
+    CHECK(without_dates(strip(shape(a), x)) == without_dates(strip(shape(b), control)));
+  }
+  CHECK(one_object("greenie", x, last) == "green copy");
+  auto green_manifest = cl["greenie"].manifest("/api1/", col, only_x);
+  REQUIRE(green_manifest);
+  REQUIRE(green_manifest->objects.size() == 1);
+  CHECK(green_manifest->objects[0].date_added != chief_manifest->objects[0].date_added);
+  // amberly reads c_green at amber: only greenie's copy is hers to see.
+  CHECK(one_object("amberly", x, all) == "green copy");
+
+  // greenie deleting its x deletes its copy only: chief keeps the original.
+  auto del = [&](const std::string& who, const std::string& id) {
+    auto r = cl[who].request("DELETE", objects + id + "/",
+                             {{"Accept", "application/taxii+json;version=2.1"}});
+    REQUIRE(r);
+    return r->status;
+  };
+  CHECK(del("greenie", x) == 200);
+  CHECK(get(cl["greenie"], objects + x + "/").status == 404);
+  CHECK(one_object("chief", x, all) == "red original");
+  // chief deleting z deletes the version as chief sees it: both copies, so
+  // that no other copy takes its place.
+  CHECK(del("chief", z) == 200);
+  CHECK(get(cl["chief"], objects + z + "/").status == 404);
+  CHECK(get(cl["greenie"], objects + z + "/").status == 404);
 }

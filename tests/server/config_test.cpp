@@ -386,6 +386,29 @@ TEST_CASE("limits and storage are range-checked") {
   CHECK(has_problem(p, "/tls/crl", "client_ca"));
 }
 
+TEST_CASE("limits.max_page_bytes is a known key, range-checked") {
+  // Before: "unknown key" for every value.
+  auto with = [](const std::string& value) {
+    return problems_of(replace(valid_config(), R"("idle_timeout_s": 60)",
+                               R"("idle_timeout_s": 60, "max_page_bytes": )" + value));
+  };
+  auto ok = with("65536");
+  INFO(dump(ok));
+  CHECK(ok.empty());
+  CHECK(with("1073741824").empty());
+  CHECK(has_problem(with("100"), "/limits/max_page_bytes", "between"));
+  CHECK(has_problem(with("1073741825"), "/limits/max_page_bytes", "between"));
+  CHECK(has_problem(with("\"16MiB\""), "/limits/max_page_bytes", "whole number"));
+  auto cfg = parse_config(replace(valid_config(), R"("idle_timeout_s": 60)",
+                                  R"("idle_timeout_s": 60, "max_page_bytes": 65536)"),
+                          "/etc/cairn");
+  REQUIRE(cfg);
+  CHECK(cfg->limits.max_page_bytes == 65536u);
+  auto defaults = parse_config(valid_config(), "/etc/cairn");
+  REQUIRE(defaults);
+  CHECK(defaults->limits.max_page_bytes == 16u << 20);
+}
+
 TEST_CASE("load_config resolves paths against the file's folder and reports problems") {
   test::temp_dir dir;
   std::filesystem::create_directories(dir / "conf");

@@ -54,6 +54,21 @@ TEST_CASE("codec: object values round-trip, and malformed ones are refused") {
   CHECK(out.json == in.json);
   CHECK(out.tlp == in.tlp);
   CHECK_FALSE(out.deleted);
+  CHECK_FALSE(out.later_copy);
+
+  // The flags are independent bits.
+  auto copy = in;
+  copy.later_copy = true;
+  codec::encode_object(value.data(), copy);
+  CHECK(static_cast<std::uint8_t>(value[1]) == codec::flag_later_copy);
+  REQUIRE(codec::decode_object(value, out));
+  CHECK(out.later_copy);
+  CHECK_FALSE(out.deleted);
+  copy.deleted = true;
+  codec::encode_object(value.data(), copy);
+  REQUIRE(codec::decode_object(value, out));
+  CHECK((out.later_copy && out.deleted));
+  codec::encode_object(value.data(), in);
 
   CHECK_FALSE(codec::decode_object(value.substr(0, 11), out));  // short header
   CHECK_FALSE(codec::decode_object(value.substr(0, 20), out));  // strings cut off

@@ -399,6 +399,124 @@ TEST_CASE("object_store: duplicate_if decides which stored versions make a dupli
   CHECK(scan_all(*store, *c).size() == 4);
 }
 
+TEST_CASE("object_store: copies of one version are flagged and ranked as one version") {
+  temp_dir dir;
+  // Every id shares one hash: the copy checks must tell ids apart by the record.
+  auto faults = std::make_shared<store_faults>();
+  faults->id_hash = [](std::string_view) -> std::uint64_t { return 7; };
+  auto store = open_store(options_for(dir, faults));
+  auto c = store->collection("copies");
+  REQUIRE(c);
+  const std::string x = object_id(31);
+  const std::string y = object_id(32);
+  auto held = publish_sync(*store, make_request(*c, {make_object(x, stix_time(1))}));
+  REQUIRE(held);
+  const micros p1 = held->first_date_added;
+
+  // A publisher for whom acme's versions do not count stores its own copy
+  // of x's version (the same instant, written differently), and y at the
+  // same instant.
+  auto partner = [&](std::vector<new_object> objects, std::string name = "partner") {
+    auto r = make_request(*c, std::move(objects));
+    r.publisher = name;
+    r.duplicate_if = [name](const object_record& rec) { return rec.publisher == name; };
+    return r;
+  };
+  auto copy = publish_sync(
+      *store, partner({make_object(x, "2026-01-01T00:00:01Z", 10), make_object(y, stix_time(1))}));
+  REQUIRE(copy);
+  REQUIRE(copy->added == 2);
+  const micros p2 = copy->first_date_added;
+  const micros py = p2 + 1;
+
+  {
+    auto r = store->begin_read();
+    auto first = r.at(*c, p1);
+    auto second = r.at(*c, p2);
+    auto other = r.at(*c, py);
+    REQUIRE((first && second && other));
+    // Both copies are the one version of x: each is first and last. Before:
+    // the second copy counted as a later version (the first was not last)
+    // and the first as an earlier one (the second was not first).
+    for (const auto* rec : {&*first, &*second}) {
+      auto rank = r.version_rank(*rec);
+      CHECK(rank.first);
+      CHECK(rank.last);
+    }
+    // Only the second copy is flagged; y, at the same instant and hash, is
+    // another object.
+    CHECK_FALSE(first->later_copy);
+    CHECK(second->later_copy);
+    CHECK_FALSE(other->later_copy);
+    CHECK_FALSE(r.earlier_copy(*first));
+    CHECK_FALSE(r.earlier_copy(*other));
+    CHECK(r.earlier_copy(*second));
+    // A reader for whom acme's copy does not count sees the second as the only one.
+    std::vector<std::string> asked;
+    auto partners = [&](const object_record& rec) {
+      asked.emplace_back(rec.publisher);
+      return rec.publisher == "partner";
+    };
+    CHECK_FALSE(r.earlier_copy(*second, partners));
+    CHECK(asked == std::vector<std::string>{"acme"});
+    auto acme = [](const object_record& rec) { return rec.publisher == "acme"; };
+    CHECK(r.earlier_copy(*second, acme));
+  }
+
+  // More versions of x around the copies: each copy ranks as the one
+  // version between them, whichever copies count.
+  auto more =
+      publish_sync(*store, partner({make_object(x, stix_time(0)), make_object(x, stix_time(2))}));
+  REQUIRE(more);
+  REQUIRE(more->added == 2);
+  // A third publisher, for whom no stored copy counts, adds a third copy.
+  auto third = publish_sync(*store, partner({make_object(x, stix_time(1))}, "third"));
+  REQUIRE(third);
+  REQUIRE(third->added == 1);
+  const micros p3 = third->first_date_added;
+  {
+    auto r = store->begin_read();
+    auto copy3 = r.at(*c, p3);
+    REQUIRE(copy3);
+    CHECK(copy3->later_copy);
+    auto partners = [](const object_record& rec) { return rec.publisher == "partner"; };
+    auto thirds = [](const object_record& rec) { return rec.publisher == "third"; };
+    CHECK(r.earlier_copy(*copy3, partners));  // the second copy
+    CHECK_FALSE(r.earlier_copy(*copy3, thirds));
+    for (micros at : {p1, p2, p3}) {
+      auto rec = r.at(*c, at);
+      REQUIRE(rec);
+      auto rank = r.version_rank(*rec);
+      CHECK_FALSE(rank.first);
+      CHECK_FALSE(rank.last);
+      auto none = [](const object_record&) { return false; };
+      rank = r.version_rank(*rec, none);
+      CHECK(rank.first);
+      CHECK(rank.last);
+    }
+  }
+  CHECK(versions_of(*store, *c, x).size() == 5);  // the store keeps every copy
+
+  // Once the first copy is deleted, the second has no earlier copy (its
+  // flag stays, and is kept by the deletion of others).
+  REQUIRE(remove_sync(*store, {*c, {p1}}) == std::size_t{1});
+  {
+    auto r = store->begin_read();
+    auto second = r.at(*c, p2);
+    REQUIRE(second);
+    CHECK(second->later_copy);
+    CHECK_FALSE(r.earlier_copy(*second));
+  }
+  REQUIRE(remove_sync(*store, {*c, {p3}}) == std::size_t{1});
+  {
+    auto r = store->begin_read();
+    auto second = r.at(*c, p2);
+    REQUIRE(second);
+    CHECK(second->later_copy);
+    CHECK_FALSE(r.at(*c, p3));
+  }
+}
+
 TEST_CASE("object_store: date_added is strictly increasing, even within one microsecond") {
   temp_dir dir;
   auto clock = std::make_shared<test_clock>();
