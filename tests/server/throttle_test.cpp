@@ -22,7 +22,7 @@ const std::string k_col = "5f0ab3f1-8c5e-4d2b-9e55-6d1a8b6f0e11";
 const std::string k_token = "cairn_bot_token_0123456789abcdef0123456789";
 
 std::string config_text(const std::string& data_dir, const std::string& limits) {
-  const auto hash = [](const std::string& pw) { return *hash_secret(pw, scrypt_params{10, 8, 1}); };
+  const auto hash = [](const std::string& pw) { return test::password_hash(pw); };
   return R"({"listen": "127.0.0.1:0", "data_dir": ")" + data_dir + R"(",
     "tls": {"cert": "c", "key": "k"},
     "limits": {)" +
