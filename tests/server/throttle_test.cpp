@@ -5,6 +5,7 @@
 #include "server/throttle.hpp"
 
 #include <catch2/catch.hpp>
+#include <future>
 #include <sstream>
 
 #include "formats/json.hpp"
@@ -178,6 +179,67 @@ TEST_CASE("the tables are bounded and fail closed when full of drained buckets")
   // Once the buckets have refilled they are dropped to make room.
   CHECK(t.begin_password_check("fresh", "a", l, t0 + 60s).allowed);
   CHECK(t.tracked_names() <= 4);
+}
+
+// Before: every IPv6 address had its own bucket, so a client rotating through
+// the addresses of its /64 was never throttled (and filled the table); and
+// ::ffff:192.0.2.7 had a bucket apart from 192.0.2.7.
+TEST_CASE("IPv6 addresses count by their /64, IPv4-mapped ones as the IPv4 address") {
+  throttle t;
+  const auto l = limits(1000, 3, 6);
+  const auto t0 = throttle::clock::time_point{} + 1000s;
+  for (const char* a : {"2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff:ffff:ffff:ffff"}) {
+    REQUIRE(t.begin_password_check("n", a, l, t0).allowed);
+  }
+  CHECK_FALSE(t.begin_password_check("n", "2001:db8:1:2:aaaa:bbbb:cccc:dddd", l, t0).allowed);
+  CHECK_FALSE(t.record_cheap_failure("2001:0DB8:0001:0002::9", l, t0).allowed);
+  // The next /64 is another network.
+  CHECK(t.begin_password_check("n", "2001:db8:1:3::1", l, t0).allowed);
+  CHECK(t.tracked_addresses() == 2);
+
+  for (int i = 0; i < 3; ++i) REQUIRE(t.record_cheap_failure("192.0.2.7", l, t0).allowed);
+  CHECK_FALSE(t.record_cheap_failure("::ffff:192.0.2.7", l, t0).allowed);
+  CHECK(t.record_cheap_failure("192.0.2.8", l, t0).allowed);
+  // A success from another spelling gives the token back to the same bucket.
+  t.end_password_check("n", "::ffff:192.0.2.7", true, l, t0);
+  CHECK(t.record_cheap_failure("192.0.2.7", l, t0).allowed);
+}
+
+TEST_CASE("the key under which limits count an address") {
+  CHECK(address_key("192.0.2.7") == "192.0.2.7");
+  CHECK(address_key("::ffff:192.0.2.7") == "192.0.2.7");
+  CHECK(address_key("2001:db8:1:2:3:4:5:6") == "2001:db8:1:2::/64");
+  CHECK(address_key("2001:DB8:1:2::") == "2001:db8:1:2::/64");
+  CHECK(address_key("::1") == "::/64");
+  // Not an address (tests, unix sockets): the text itself.
+  CHECK(address_key("a") == "a");
+  CHECK(address_key("") == "");
+}
+
+// Before: a new address was refused outright (429) while the table was full
+// of partly drained buckets, so whoever filled the table (with many
+// addresses) locked every newcomer out of password logins.
+TEST_CASE("a full address table: newcomers share one strict overflow bucket") {
+  throttle t(2);
+  const auto l = limits(1000, 2, 6);
+  const auto t0 = throttle::clock::time_point{} + 1000s;
+  REQUIRE(t.begin_password_check("n", "10.0.0.1", l, t0).allowed);
+  REQUIRE(t.begin_password_check("n", "10.0.0.2", l, t0).allowed);
+  CHECK(t.tracked_addresses() == 2);
+  // Addresses beyond the table share one bucket of the per-address burst.
+  CHECK(t.begin_password_check("n", "10.0.0.3", l, t0).allowed);
+  CHECK(t.record_cheap_failure("2001:db8::1", l, t0).allowed);
+  auto refused = t.begin_password_check("n", "10.0.0.5", l, t0);
+  CHECK_FALSE(refused.allowed);
+  CHECK(refused.retry_after == 10s);
+  CHECK_FALSE(t.record_cheap_failure("10.0.0.6", l, t0).allowed);
+  // The tracked buckets were neither evicted nor refilled by any of this.
+  CHECK(t.tracked_addresses() == 2);
+  CHECK(t.begin_password_check("n", "10.0.0.1", l, t0).allowed);
+  CHECK_FALSE(t.begin_password_check("n", "10.0.0.1", l, t0).allowed);
+  // Once a tracked bucket has refilled it makes room again.
+  CHECK(t.begin_password_check("n", "10.0.0.7", l, t0 + 10s).allowed);
+  CHECK(t.tracked_addresses() == 2);
 }
 
 TEST_CASE("request rate per account: burst, 429 wait, refill; 0 turns it off") {
