@@ -2,6 +2,8 @@
 
 #include <boost/asio/strand.hpp>
 
+#include "server/throttle.hpp"
+
 namespace cairn::server {
 
 namespace asio = boost::asio;
@@ -42,10 +44,12 @@ unsigned short listener::port() const {
   return acceptor_.local_endpoint(ec).port();
 }
 
-void listener::set_limits(session_limits limits, std::size_t max_connections) {
+void listener::set_limits(session_limits limits, std::size_t max_connections,
+                          std::size_t max_connections_per_address) {
   std::lock_guard lock(limits_mutex_);
   limits_ = limits;
   max_connections_ = max_connections;
+  max_connections_per_address_ = max_connections_per_address;
 }
 
 void listener::do_accept() {
@@ -56,18 +60,25 @@ void listener::do_accept() {
         if (!ec) {
           session_limits limits;
           std::size_t max_connections;
+          std::size_t per_address;
           {
             std::lock_guard lock(self->limits_mutex_);
             limits = self->limits_;
             max_connections = self->max_connections_;
+            per_address = self->max_connections_per_address_;
           }
-          if (self->registry_->size() >= max_connections) {
+          boost::system::error_code peer_ec;
+          const auto peer = socket.remote_endpoint(peer_ec);
+          // A socket whose peer is already gone has no address to count.
+          std::string key = peer_ec ? std::string() : address_key(peer.address().to_string());
+          if (peer_ec || self->registry_->size() >= max_connections ||
+              !self->registry_->reserve(key, per_address)) {
             boost::system::error_code ignored;
             socket.close(ignored);
           } else {
             socket.set_option(asio::ip::tcp::no_delay(true), ec);
             std::make_shared<session>(std::move(socket), self->tls_, self->handler_, limits,
-                                      self->registry_)
+                                      self->registry_, std::move(key))
                 ->run();
           }
         }

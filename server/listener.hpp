@@ -1,6 +1,10 @@
 #pragma once
 // Accepts TCP connections and starts a session for each, up to a maximum
-// number of live connections (beyond it, new connections are closed at once).
+// number of live connections, and of live connections from one address
+// (IPv6: one /64, throttle.hpp address_key), so that one client cannot take
+// them all. Beyond either, a new connection is closed at once, before any
+// TLS state is made for it. A connection counts until its session ends; one
+// that never completes its handshake ends at handshake_timeout.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -27,7 +31,8 @@ class listener : public std::enable_shared_from_this<listener> {
   unsigned short port() const;
   std::size_t live_sessions() const { return registry_->size(); }
   // Applied to sessions accepted from now on.
-  void set_limits(session_limits limits, std::size_t max_connections);
+  void set_limits(session_limits limits, std::size_t max_connections,
+                  std::size_t max_connections_per_address);
 
  private:
   listener(boost::asio::io_context& io, boost::asio::ssl::context& tls, request_handler& handler);
@@ -41,6 +46,7 @@ class listener : public std::enable_shared_from_this<listener> {
   std::mutex limits_mutex_;
   session_limits limits_;
   std::size_t max_connections_ = 4096;
+  std::size_t max_connections_per_address_ = 256;
 };
 
 }  // namespace cairn::server

@@ -22,19 +22,24 @@ constexpr std::size_t k_read_chunk = 16 * 1024;
 }  // namespace
 
 session::session(asio::ip::tcp::socket&& socket, asio::ssl::context& tls, request_handler& handler,
-                 session_limits limits, std::shared_ptr<session_registry> registry)
+                 session_limits limits, std::shared_ptr<session_registry> registry,
+                 std::string address_slot)
     : stream_(std::move(socket), tls),
       buffer_(limits.max_header_bytes + 64 * 1024),
       handler_(handler),
       limits_(limits),
-      registry_(std::move(registry)) {
+      registry_(std::move(registry)),
+      address_slot_(std::move(address_slot)) {
   beast::error_code ec;
   auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
   if (!ec) peer_.remote_address = ep.address().to_string();
 }
 
 session::~session() {
-  if (registry_) registry_->remove(this);
+  if (registry_) {
+    registry_->remove(this);
+    registry_->release(address_slot_);
+  }
 }
 
 void session::run() {
@@ -249,6 +254,21 @@ void session_registry::stop_all() {
 std::size_t session_registry::size() const {
   std::lock_guard lock(mutex_);
   return sessions_.size();
+}
+
+bool session_registry::reserve(const std::string& key, std::size_t max) {
+  std::lock_guard lock(mutex_);
+  auto it = per_address_.try_emplace(key, 0).first;
+  if (it->second >= max) return false;
+  ++it->second;
+  return true;
+}
+
+void session_registry::release(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  auto it = per_address_.find(key);
+  if (it == per_address_.end()) return;
+  if (--it->second == 0) per_address_.erase(it);
 }
 
 }  // namespace cairn::server

@@ -17,6 +17,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -35,9 +37,11 @@ class session_registry;
 
 class session : public std::enable_shared_from_this<session> {
  public:
+  // address_slot: the key of the registry's per-address count that this
+  // session holds (reserved by the listener), given back when it ends.
   session(boost::asio::ip::tcp::socket&& socket, boost::asio::ssl::context& tls,
           request_handler& handler, session_limits limits,
-          std::shared_ptr<session_registry> registry);
+          std::shared_ptr<session_registry> registry, std::string address_slot);
   ~session();
 
   void run();
@@ -66,6 +70,7 @@ class session : public std::enable_shared_from_this<session> {
   request_handler& handler_;
   session_limits limits_;
   std::shared_ptr<session_registry> registry_;
+  std::string address_slot_;
   peer_info peer_;
   std::shared_ptr<response> pending_;
   unsigned version_ = 11;
@@ -74,7 +79,8 @@ class session : public std::enable_shared_from_this<session> {
   std::atomic<bool> stopping_{false};
 };
 
-// Tracks live sessions so that shutdown can reach them.
+// Tracks live sessions so that shutdown can reach them, and counts live
+// connections per address.
 class session_registry {
  public:
   void add(const std::shared_ptr<session>& s);
@@ -82,12 +88,18 @@ class session_registry {
   void stop_all();
   std::size_t size() const;
 
+  // Counts one more connection under key unless max are counted already.
+  bool reserve(const std::string& key, std::size_t max);
+  // Gives back one reserve()d count.
+  void release(const std::string& key);
+
  private:
   // Each session by its address (to remove it without locking its
   // weak_ptr: a shared_ptr made and dropped under mutex_ may be the last
   // one, and its ~session would call remove() on this very mutex).
   mutable std::mutex mutex_;
   std::vector<std::pair<const session*, std::weak_ptr<session>>> sessions_;
+  std::unordered_map<std::string, std::size_t> per_address_;
 };
 
 }  // namespace cairn::server

@@ -1,5 +1,15 @@
 // Limits on what a client controls (objects per request, JSON depth, page
 // size, connection count, idle time), and the invalid corpus over TAXII.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -140,4 +150,120 @@ TEST_CASE("the invalid corpus posted over TAXII: every bad object is a failure w
     ++files;
   }
   CHECK(files == 34);
+}
+
+namespace {
+
+// A plain TCP connection from source (an IPv4 loopback address) to the
+// server, that never starts a TLS handshake. -1 if connect fails.
+int connect_tcp(const std::string& source, unsigned short port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  inet_pton(AF_INET, source.c_str(), &from.sin_addr);
+  REQUIRE(::bind(fd, reinterpret_cast<const sockaddr*>(&from), sizeof from) == 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// True when the server closes fd within wait (EOF or reset), false when the
+// connection stays open that long.
+bool closed_by_server(int fd, std::chrono::milliseconds wait) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(wait.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((wait.count() % 1000) * 1000);
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char byte = 0;
+  const auto n = ::recv(fd, &byte, 1, 0);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+// GET /cairn/v1/health over TLS from source; the status line, or "" when the
+// connection was refused or closed.
+std::string health_from(const std::string& source, unsigned short port) {
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::ssl::context ctx(asio::ssl::context::tls_client);
+  ctx.set_verify_mode(asio::ssl::verify_none);  // this checks connection limits, not TLS
+  asio::ssl::stream<asio::ip::tcp::socket> s(io, ctx);
+  boost::system::error_code ec;
+  auto& sock = s.next_layer();
+  sock.open(asio::ip::tcp::v4(), ec);
+  sock.bind({asio::ip::make_address(source), 0}, ec);
+  if (ec) return "";
+  timeval tv{5, 0};
+  setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sock.connect({asio::ip::make_address("127.0.0.1"), port}, ec);
+  if (ec) return "";
+  s.handshake(asio::ssl::stream_base::client, ec);
+  if (ec) return "";
+  const std::string req = "GET /cairn/v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  asio::write(s, asio::buffer(req), ec);
+  if (ec) return "";
+  std::string got;
+  char buf[4096];
+  while (got.find("\r\n") == std::string::npos) {
+    const auto n = s.read_some(asio::buffer(buf), ec);
+    if (ec) break;
+    got.append(buf, n);
+  }
+  return got.substr(0, got.find("\r\n"));
+}
+
+}  // namespace
+
+// Before: there was no per-address limit (and no such config key: the
+// server refused to start with it, "unknown key"); one address could hold
+// every connection, each until the handshake timeout.
+TEST_CASE("one address holds at most max_connections_per_address connections") {
+  server_setup setup = default_setup();
+  setup.limits_json = R"("max_connections_per_address": 4, "handshake_timeout_s": 60)";
+  test_server srv(setup);
+
+  std::vector<int> idle;
+  for (int i = 0; i < 4; ++i) {
+    const int fd = connect_tcp("127.0.0.1", srv.port());
+    REQUIRE(fd >= 0);
+    idle.push_back(fd);
+  }
+  // The first four wait for their handshake (up to handshake_timeout_s).
+  CHECK_FALSE(closed_by_server(idle[0], std::chrono::milliseconds(300)));
+  // The fifth from the same address is closed at accept.
+  const int fifth = connect_tcp("127.0.0.1", srv.port());
+  if (fifth >= 0) {
+    CHECK(closed_by_server(fifth, std::chrono::milliseconds(3000)));
+    ::close(fifth);
+  }
+  // Another address is not affected.
+  CHECK(health_from("127.0.0.2", srv.port()) == "HTTP/1.1 200 OK");
+  for (int fd : idle) CHECK_FALSE(closed_by_server(fd, std::chrono::milliseconds(10)));
+
+  // When the idle ones go, their slots are given back.
+  for (int fd : idle) ::close(fd);
+  std::string status;
+  for (int i = 0; i < 50 && status.empty(); ++i) {
+    status = health_from("127.0.0.1", srv.port());
+    if (status.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(status == "HTTP/1.1 200 OK");
+  // And the limit still holds for the next round.
+  for (int i = 0; i < 4; ++i) {
+    const int fd = connect_tcp("127.0.0.1", srv.port());
+    REQUIRE(fd >= 0);
+    idle.push_back(fd);
+  }
+  const int over = connect_tcp("127.0.0.1", srv.port());
+  if (over >= 0) {
+    CHECK(closed_by_server(over, std::chrono::milliseconds(3000)));
+    ::close(over);
+  }
+  for (std::size_t i = 4; i < idle.size(); ++i) ::close(idle[i]);
 }

@@ -144,3 +144,16 @@ TEST_CASE("check-config refuses a weak password hash with its pointer") {
   CHECK(weak.out.starts_with("/accounts/0/password_hash: "));
   CHECK(weak.out.find("hash-secret") != std::string::npos);
 }
+
+TEST_CASE("check-config refuses a bad max_connections_per_address with its pointer") {
+  test::temp_dir dir;
+  REQUIRE(make_self_signed(dir / "server.pem", dir / "server.key"));
+  const auto file = (dir / "cairn.json").string();
+  // Before: "unknown key" (the key did not exist).
+  auto text = config_text("green");
+  text.replace(text.find(R"("discovery")"), 0, R"("limits": {"max_connections_per_address": 0}, )");
+  test::write_text(file, text);
+  auto limit = check_config_cmd({"--config", file});
+  CHECK(limit.code == 2);
+  CHECK(limit.out.starts_with("/limits/max_connections_per_address: must be between 1 and"));
+}

@@ -445,3 +445,24 @@ TEST_CASE("password hashes cheaper than `cairnd hash-secret` makes them are refu
   CHECK(problems_of(replace(valid_config(), test_hash(), "$scrypt$ln=15,r=4,p=1" + salt_and_hash))
             .empty());
 }
+
+TEST_CASE("limits.max_connections_per_address is an optional, range-checked limit") {
+  // Before: "unknown key".
+  auto cfg = parse_config(replace(valid_config(), R"("idle_timeout_s": 60)",
+                                  R"("idle_timeout_s": 60, "max_connections_per_address": 8)"),
+                          "/");
+  REQUIRE(cfg);
+  CHECK(cfg->limits.max_connections_per_address == 8);
+  auto defaults = parse_config(valid_config(), "/");
+  REQUIRE(defaults);
+  CHECK(defaults->limits.max_connections_per_address == 256);
+  for (const char* bad : {"0", "1000001", "-1", "2.5", "\"8\""}) {
+    INFO(bad);
+    auto p = problems_of(
+        replace(valid_config(), R"("idle_timeout_s": 60)",
+                R"("idle_timeout_s": 60, "max_connections_per_address": )" + std::string(bad)));
+    CHECK(p.size() == 1);
+    CHECK((has_problem(p, "/limits/max_connections_per_address", "between") ||
+           has_problem(p, "/limits/max_connections_per_address", "whole number")));
+  }
+}
