@@ -6,6 +6,7 @@
 // handshake, the wait for the first byte of a request (idle), the whole
 // request (header and body), and the write of the response.
 
+#include <array>
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -60,6 +61,7 @@ class session : public std::enable_shared_from_this<session> {
   void on_write(bool close, boost::beast::error_code ec);
   void refuse(http::status status, const std::string& description);
   void shutdown();
+  void drain(std::shared_ptr<std::array<char, 4096>> scratch);
 
   boost::beast::ssl_stream<boost::beast::tcp_stream> stream_;
   boost::beast::flat_buffer buffer_;
@@ -73,9 +75,11 @@ class session : public std::enable_shared_from_this<session> {
   std::string address_slot_;
   peer_info peer_;
   std::shared_ptr<response> pending_;
+  std::shared_ptr<head_context> context_;  // of the request being read
   unsigned version_ = 11;
   bool busy_ = false;
   bool closed_ = false;
+  bool linger_ = false;  // a refused request may have left bytes unread
   std::atomic<bool> stopping_{false};
 };
 

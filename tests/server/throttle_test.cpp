@@ -379,3 +379,51 @@ TEST_CASE("the abuse limits are optional config keys with defaults and bounds") 
     CHECK_FALSE(parse_config(config_text("/d", bad), "/"));
   }
 }
+
+// The router judges a head alone (the transport reads no body before this),
+// and a request it lets through is not authenticated again.
+TEST_CASE("the router refuses on the head and authenticates each request once") {
+  server_fixture f(R"("auth_failure_burst": 100, "auth_failure_burst_per_address": 100)");
+  const peer_info peer{"10.0.0.1", {}};
+  auto head = [](http::verb method, const std::string& target, const std::string& authorization) {
+    request_header h;
+    h.method(method);
+    h.target(target);
+    h.version(11);
+    if (!authorization.empty()) h.set(http::field::authorization, authorization);
+    h.set(http::field::content_type, "application/taxii+json;version=2.1");
+    h.set(http::field::content_length, "10000000");
+    return h;
+  };
+  const std::string objects = "/r/collections/c/objects/";
+  auto status_of = [](const head_verdict& v) {
+    REQUIRE(v.refusal);
+    return v.refusal->result_int();
+  };
+  CHECK(status_of(f.r->judge_head(head(http::verb::post, objects, ""), peer)) == 401);
+  CHECK(status_of(f.r->judge_head(head(http::verb::post, objects, basic("alice", "nope")), peer)) ==
+        401);
+  // alice may read c, not write it.
+  CHECK(status_of(f.r->judge_head(head(http::verb::post, objects, basic("alice", "alice-pw")),
+                                  peer)) == 403);
+  CHECK(status_of(f.r->judge_head(head(http::verb::post, "/taxii2/", basic("alice", "alice-pw")),
+                                  peer)) == 405);
+
+  // A GET let through: a small body limit, one KDF for judging and handling.
+  f.ex->current()->accounts->cache().clear();
+  const auto before = scrypt_evaluations();
+  auto v = f.r->judge_head(head(http::verb::get, objects, basic("alice", "alice-pw")), peer);
+  REQUIRE_FALSE(v.refusal);
+  CHECK(v.body_limit < 10000000);
+  REQUIRE(v.context);
+  request req{http::verb::get, objects, 11};
+  req.set(http::field::authorization, basic("alice", "alice-pw"));
+  // A pull is answered from the storage writer's thread.
+  auto answered = std::make_shared<std::promise<response>>();
+  f.r->handle(std::move(req), peer, std::move(v.context),
+              [answered](response res) { answered->set_value(std::move(res)); });
+  auto future = answered->get_future();
+  REQUIRE(future.wait_for(10s) == std::future_status::ready);
+  CHECK(future.get().result() == http::status::ok);
+  CHECK(scrypt_evaluations() == before + 1);
+}
