@@ -277,6 +277,7 @@ void session_registry::stop_all() {
   // The shared_ptrs are dropped after the lock is released: the last one of
   // a session runs ~session, which takes the lock.
   std::vector<std::shared_ptr<session>> live;
+  stopping_ = true;
   {
     std::lock_guard lock(mutex_);
     for (auto& e : sessions_) {
@@ -291,11 +292,14 @@ std::size_t session_registry::size() const {
   return sessions_.size();
 }
 
-bool session_registry::reserve(const std::string& key, std::size_t max) {
+bool session_registry::reserve(const std::string& key, std::size_t max_per_key,
+                               std::size_t max_total) {
   std::lock_guard lock(mutex_);
+  if (reserved_ >= max_total) return false;
   auto it = per_address_.try_emplace(key, 0).first;
-  if (it->second >= max) return false;
+  if (it->second >= max_per_key) return false;
   ++it->second;
+  ++reserved_;
   return true;
 }
 
@@ -303,6 +307,7 @@ void session_registry::release(const std::string& key) {
   std::lock_guard lock(mutex_);
   auto it = per_address_.find(key);
   if (it == per_address_.end()) return;
+  --reserved_;
   if (--it->second == 0) per_address_.erase(it);
 }
 

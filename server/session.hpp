@@ -92,10 +92,13 @@ class session_registry {
   void stop_all();
   std::size_t size() const;
 
-  // Counts one more connection under key unless max are counted already.
-  bool reserve(const std::string& key, std::size_t max);
+  // Counts one more connection under key unless max_per_key are counted
+  // under it already or max_total in all.
+  bool reserve(const std::string& key, std::size_t max_per_key, std::size_t max_total);
   // Gives back one reserve()d count.
   void release(const std::string& key);
+  // True once stop_all() was called: no new session should start.
+  bool stopping() const { return stopping_; }
 
  private:
   // Each session by its address (to remove it without locking its
@@ -104,6 +107,8 @@ class session_registry {
   mutable std::mutex mutex_;
   std::vector<std::pair<const session*, std::weak_ptr<session>>> sessions_;
   std::unordered_map<std::string, std::size_t> per_address_;
+  std::size_t reserved_ = 0;  // the sum of per_address_
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace cairn::server

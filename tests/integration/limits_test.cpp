@@ -399,3 +399,37 @@ TEST_CASE("one address holds at most max_connections_per_address connections") {
   }
   for (std::size_t i = 4; i < idle.size(); ++i) ::close(idle[i]);
 }
+
+// A connection that sends nothing costs no TLS state and is closed at the
+// handshake deadline, giving its address's slot back; one whose first byte
+// cannot start a TLS handshake is closed at once. Before: the per-address
+// key did not exist (the server refused the config).
+TEST_CASE("handshake-less connections end at the handshake deadline and free their slot") {
+  server_setup setup = default_setup();
+  setup.limits_json = R"("max_connections_per_address": 1, "handshake_timeout_s": 1)";
+  test_server srv(setup);
+
+  const int silent = connect_tcp("127.0.0.1", srv.port());
+  REQUIRE(silent >= 0);
+  // The slot is taken: a second connection from the address is closed.
+  const int second = connect_tcp("127.0.0.1", srv.port());
+  if (second >= 0) {
+    CHECK(closed_by_server(second, std::chrono::milliseconds(3000)));
+    ::close(second);
+  }
+  CHECK(closed_by_server(silent, std::chrono::milliseconds(5000)));
+  ::close(silent);
+
+  const int plain = connect_tcp("127.0.0.1", srv.port());
+  REQUIRE(plain >= 0);
+  REQUIRE(::send(plain, "GET / HTTP/1.1\r\n\r\n", 18, 0) == 18);
+  CHECK(closed_by_server(plain, std::chrono::milliseconds(900)));
+  ::close(plain);
+
+  std::string status;
+  for (int i = 0; i < 50 && status.empty(); ++i) {
+    status = health_from("127.0.0.1", srv.port());
+    if (status.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(status == "HTTP/1.1 200 OK");
+}
