@@ -1,6 +1,10 @@
 #include "server/accounts.hpp"
 
+#include <openssl/rand.h>
+
 #include <algorithm>
+#include <map>
+#include <tuple>
 
 #include "server/base64.hpp"
 #include "server/text.hpp"
@@ -9,15 +13,18 @@ namespace cairn::server {
 
 namespace {
 
-// A hash of a random password at the default cost, so that a login for an
-// unknown name pays the same KDF as a wrong password. Made once, on first use.
-const std::string& decoy_hash() {
-  static const std::string hash = [] {
-    auto token = issue_token();
-    auto h = hash_secret(token ? token->token : std::string("decoy"));
-    return h ? *h : std::string();
-  }();
-  return hash;
+// A PHC string with the given parameters and a random salt and hash: no
+// password verifies against it (but one in 2^256), and checking one costs
+// what checking a real hash with these parameters costs.
+std::string make_decoy_hash(const scrypt_params& params) {
+  std::string salt(16, '\0');
+  std::string hash(32, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(salt.data()), static_cast<int>(salt.size()));
+  RAND_bytes(reinterpret_cast<unsigned char*>(hash.data()), static_cast<int>(hash.size()));
+  return "$scrypt$ln=" + std::to_string(params.log2_n) + ",r=" + std::to_string(params.r) +
+         ",p=" + std::to_string(params.p) + "$" +
+         base64_encode(salt, base64_alphabet::standard, base64_padding::none) + "$" +
+         base64_encode(hash, base64_alphabet::standard, base64_padding::none);
 }
 
 bool is_tchar(char c) {
@@ -90,6 +97,8 @@ bool account::can_write(std::string_view api_root, std::string_view collection_i
 }
 
 account_table::account_table(const config& cfg) {
+  // How many password hashes use each (ln, r, p).
+  std::map<std::tuple<unsigned, unsigned, unsigned>, std::size_t> costs;
   for (const auto& [root_name, root] : cfg.api_roots) {
     auto& names = collections_[root_name];
     for (const auto& c : root.collections) {
@@ -115,11 +124,28 @@ account_table::account_table(const config& cfg) {
         a->writable.insert(refs->begin(), refs->end());
       }
     }
+    if (a->password_hash) {
+      if (auto phc = parse_scrypt_phc(*a->password_hash)) {
+        ++costs[{phc->params.log2_n, phc->params.r, phc->params.p}];
+      }
+    }
     std::shared_ptr<const account> shared = a;
     by_name_.emplace(ac.name, shared);
     for (const auto& h : ac.token_hashes) by_token_hash_.emplace(h, shared);
     if (ac.client_cert_sha256) by_fingerprint_.emplace(*ac.client_cert_sha256, shared);
   }
+  // Unknown names are checked against the parameters most hashes use (on a
+  // tie, the larger ln), so that they take as long as those accounts' wrong
+  // passwords; the default when there are no password hashes.
+  scrypt_params decoy = default_scrypt_params();
+  std::size_t most = 0;
+  for (const auto& [params, n] : costs) {
+    if (n >= most) {
+      most = n;
+      decoy = {std::get<0>(params), std::get<1>(params), std::get<2>(params)};
+    }
+  }
+  decoy_hash_ = make_decoy_hash(decoy);
 }
 
 std::shared_ptr<const account> account_table::find(std::string_view name) const {
@@ -131,7 +157,7 @@ std::shared_ptr<const account> account_table::authenticate_basic(std::string_vie
                                                                  std::string_view password) const {
   auto a = find(name);
   if (!a || !a->password_hash) {
-    verify_secret(password, decoy_hash());
+    verify_secret(password, decoy_hash_);
     return nullptr;
   }
   const auto& hash = *a->password_hash;

@@ -59,8 +59,8 @@ class account_table {
 
   // Verifies a password (scrypt) unless the credential cache remembers this
   // (name, password) from the last few minutes. An unknown name or an account
-  // without a password costs the same KDF as a wrong password, so timing does
-  // not reveal which names exist.
+  // without a password costs the same KDF as a wrong password (see
+  // decoy_hash()), so timing does not reveal which names exist.
   std::shared_ptr<const account> authenticate_basic(std::string_view name,
                                                     std::string_view password) const;
   // Hashes the token and looks the hash up (no scan); constant-time final
@@ -83,12 +83,20 @@ class account_table {
   // The cache behind authenticate_basic (tests and reload bookkeeping).
   credential_cache& cache() const { return cache_; }
 
+  // What an unknown name's password is checked against: a hash no password
+  // matches, with the scrypt parameters most of the table's password hashes
+  // use (the default when none), so that an unknown name costs the KDF of a
+  // known one. Accounts whose hashes use other parameters than most can be
+  // told apart by timing: give all accounts hashes of one cost.
+  const std::string& decoy_hash() const { return decoy_hash_; }
+
  private:
   std::unordered_map<std::string, std::shared_ptr<const account>> by_name_;
   std::unordered_map<std::string, std::shared_ptr<const account>> by_token_hash_;
   std::unordered_map<std::string, std::shared_ptr<const account>> by_fingerprint_;
   // root -> (id or alias -> id)
   std::unordered_map<std::string, std::unordered_map<std::string, std::string>> collections_;
+  std::string decoy_hash_;
   mutable credential_cache cache_;
 };
 

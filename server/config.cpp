@@ -265,7 +265,8 @@ void checker::parse_limits(const json_view& v, config& cfg) {
       {"max_content_length", "page_size", "max_page_bytes", "max_connections", "request_timeout_s",
        "idle_timeout_s", "max_objects_per_request", "handshake_timeout_s", "max_header_bytes",
        "max_json_depth", "shutdown_timeout_s", "requests_per_second", "request_burst",
-       "auth_failures_per_minute", "auth_failure_burst", "auth_failure_burst_per_address"});
+       "auth_failures_per_minute", "auth_failure_burst", "auth_failure_burst_per_address",
+       "max_connections_per_address"});
   auto& l = cfg.limits;
   auto set32 = [&](std::string_view key, std::uint32_t& field, std::uint64_t min,
                    std::uint64_t max) {
@@ -291,6 +292,7 @@ void checker::parse_limits(const json_view& v, config& cfg) {
   set32("auth_failures_per_minute", l.auth_failures_per_minute, 1, 6000);
   set32("auth_failure_burst", l.auth_failure_burst, 1, 1000);
   set32("auth_failure_burst_per_address", l.auth_failure_burst_per_address, 1, 100000);
+  set32("max_connections_per_address", l.max_connections_per_address, 1, 1000000);
 }
 
 void checker::parse_discovery(const json_view& v, config& cfg) {

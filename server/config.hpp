@@ -66,6 +66,9 @@ struct limits_config {
   std::uint32_t auth_failures_per_minute = 6;
   std::uint32_t auth_failure_burst = 10;  // per account name
   std::uint32_t auth_failure_burst_per_address = 50;
+  // Live connections from one remote address (IPv6: one /64, see
+  // throttle.hpp address_key); more are closed at accept.
+  std::uint32_t max_connections_per_address = 256;
 };
 
 struct discovery_config {

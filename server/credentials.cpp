@@ -27,6 +27,8 @@ constexpr std::size_t k_salt_bytes = 16;
 constexpr std::size_t k_hash_bytes = 32;
 static_assert(k_hash_bytes == scrypt_bounds::min_hash_bytes &&
               k_hash_bytes == scrypt_bounds::max_hash_bytes);
+// hash_secret() must be able to write what the bounds accept.
+static_assert(std::uint64_t{128} * 8 * (std::uint64_t{1} << 14) >= scrypt_bounds::min_memory_bytes);
 
 std::atomic<std::uint64_t> g_scrypt_evaluations{0};
 
@@ -59,6 +61,12 @@ result<void> check_bounds(const scrypt_params& p) {
     return fail("scrypt p must be between 1 and " + std::to_string(b::max_p));
   }
   const std::uint64_t n = std::uint64_t{1} << p.log2_n;
+  if (std::uint64_t{128} * p.r * n < b::min_memory_bytes) {
+    return fail(
+        "scrypt parameters are weaker than `cairnd hash-secret` makes them (ln=14,r=8,p=1: " +
+        std::to_string(b::min_memory_bytes >> 20) +
+        " MiB); hash the password again with `cairnd hash-secret`");
+  }
   if (std::uint64_t{128} * p.r * n > b::max_memory_bytes) {
     return fail("scrypt parameters need more than " + std::to_string(b::max_memory_bytes >> 20) +
                 " MiB");

@@ -7,7 +7,10 @@
 //   $scrypt$ln=<log2 N>,r=<r>,p=<p>$<salt, base64 without padding>$<hash, same>
 // verify_secret() honours the parameters in the string, within bounds
 // (scrypt_bounds) so that a hostile or mistyped config cannot make one
-// verification take gigabytes or minutes.
+// verification take gigabytes or minutes, nor next to nothing: a hash cheaper
+// than the default would be cheaper to guess offline, and its account would
+// answer a wrong password faster than an unknown name (which costs a KDF at
+// the default cost, accounts.hpp), so it could be found by timing.
 //
 // API tokens are 32 random bytes ("cairn_" + base64url); they are stored as
 //   $sha256$<64 lower-case hex digits>
@@ -39,9 +42,12 @@ struct scrypt_params {
   unsigned p = 1;
 };
 
-// What verify_secret() and parse_scrypt_phc() accept. Memory is 128 * r * N
-// bytes per evaluation; cost is roughly N * r * p.
+// What verify_secret(), parse_scrypt_phc() and hash_secret() accept. Memory
+// is 128 * r * N bytes per evaluation; cost is roughly N * r * p.
 struct scrypt_bounds {
+  // The floor: the memory (and so the work) of the default parameters,
+  // ln=14, r=8 (16 MiB). ln=15,r=4 is as costly and also accepted.
+  static constexpr std::uint64_t min_memory_bytes = std::uint64_t{16} << 20;
   static constexpr unsigned min_log2_n = 10;
   static constexpr unsigned max_log2_n = 20;
   static constexpr unsigned max_r = 32;
@@ -57,7 +63,8 @@ struct scrypt_bounds {
   static constexpr std::size_t max_hash_bytes = 32;
 };
 
-// The defaults used by hash_secret() (about 50 ms and 16 MiB here).
+// The defaults used by hash_secret() (about 50 ms and 16 MiB here), which are
+// also the floor (scrypt_bounds::min_memory_bytes).
 scrypt_params default_scrypt_params();
 
 struct scrypt_phc {

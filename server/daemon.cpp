@@ -44,6 +44,7 @@ int serve(const std::filesystem::path& config_path, logger& log, const serve_hoo
   const auto listen = cfg->listen;
   const auto limits = limits_of(*cfg);
   const auto max_connections = cfg->limits.max_connections;
+  const auto per_address = cfg->limits.max_connections_per_address;
   const auto shutdown_timeout = std::chrono::seconds(cfg->limits.shutdown_timeout_s);
   auto ex = exchange::open(std::move(*cfg), log);
   if (!ex) {
@@ -65,7 +66,7 @@ int serve(const std::filesystem::path& config_path, logger& log, const serve_hoo
     return 1;
   }
   auto l = *lst;
-  l->set_limits(limits, max_connections);
+  l->set_limits(limits, max_connections, per_address);
   l->start();
 
   bool stopping = false;
@@ -119,11 +120,12 @@ int serve(const std::filesystem::path& config_path, logger& log, const serve_hoo
           }
           auto new_limits = limits_of(*fresh);
           const auto new_max = fresh->limits.max_connections;
+          const auto new_per_address = fresh->limits.max_connections_per_address;
           if (auto r = (*ex)->apply(std::move(*fresh)); !r) {
             log.error("config reload failed; the old config stays",
                       {{"reason", r.error().message}});
           } else {
-            l->set_limits(new_limits, new_max);
+            l->set_limits(new_limits, new_max, new_per_address);
             log.info("config loaded", {{"path", config_path.string()}, {"sha256", sha}});
           }
         }

@@ -1,6 +1,9 @@
 #include "server/demo.hpp"
 
+#include <fcntl.h>
 #include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -36,6 +39,24 @@ std::string random_password() {
   std::string out;
   for (unsigned char b : bytes) out += alphabet[b % (sizeof alphabet - 1)];
   return out;
+}
+
+// Writes a file that holds secrets: readable by the owner only, whatever the
+// umask, and never through a file someone else made readable before.
+result<void> write_private_file(const fs::path& path, std::string_view text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return fail("cannot write " + path.string());
+  bool ok = ::fchmod(fd, 0600) == 0;
+  std::size_t done = 0;
+  while (ok && done < text.size()) {
+    const auto n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += static_cast<std::size_t>(n);
+  }
+  ok = ::close(fd) == 0 && ok;
+  if (!ok) return fail("cannot write " + path.string());
+  return {};
 }
 
 struct demo_account {
@@ -204,11 +225,14 @@ int run_demo(std::span<const std::string_view> args, std::ostream& out, std::ost
   }
 
   std::error_code ec;
-  fs::create_directories(dir, ec);
+  const bool made_dir = fs::create_directories(dir, ec);
   if (ec) {
     err << "cairnd demo: cannot create " << dir.string() << ": " << ec.message() << "\n";
     return 1;
   }
+  // The folder holds the config (password hashes), the TLS key and the data:
+  // the owner's only.
+  if (made_dir) fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
   const fs::path config_path = dir / "cairn.json";
   const bool fresh = !fs::exists(config_path);
   std::vector<demo_account> accounts;
@@ -229,7 +253,11 @@ int run_demo(std::span<const std::string_view> args, std::ostream& out, std::ost
       }
       hashes.push_back(std::move(*h));
     }
-    std::ofstream(config_path) << make_config(dir, port, accounts, hashes);
+    // The config holds the password hashes.
+    if (auto w = write_private_file(config_path, make_config(dir, port, accounts, hashes)); !w) {
+      err << "cairnd demo: " << w.error().message << "\n";
+      return 1;
+    }
   }
 
   auto cfg = load_config(config_path);

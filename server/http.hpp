@@ -5,6 +5,8 @@
 #include <boost/beast/http.hpp>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 
 namespace cairn::server {
@@ -24,18 +26,41 @@ struct peer_info {
 // exactly once.
 using respond_fn = std::function<void(response)>;
 
+// What the handler learnt from a request head (who is calling, where to),
+// kept by the transport and handed back with the complete request. Defined
+// by the handler; the transport only carries it.
+struct head_context;
+
+// The handler's judgement of a request head, made before any of the body is
+// read.
+struct head_verdict {
+  // Set: the answer, given without reading the body. When the request
+  // declared a body the transport closes the connection after it (the
+  // unread body cannot be told from the next request), dropping what the
+  // client still sends for a moment so that it can read the answer.
+  std::optional<response> refusal;
+  // Otherwise the largest body to accept: a larger declared Content-Length
+  // is refused with 413 before the body is read, a longer chunked body as
+  // soon as it passes the limit.
+  std::uint64_t body_limit = 0;
+  std::shared_ptr<head_context> context;  // for handle()
+};
+
 // The meaning side of the server, implemented by the router.
 class request_handler {
  public:
   virtual ~request_handler() = default;
 
-  // Called when the request header has been read, before any of the body.
-  // Returns the largest body to accept for this request; a larger declared
-  // Content-Length is refused with 413 before the body is read.
-  virtual std::uint64_t body_limit(const request_header& header) const = 0;
+  // Called when the request head has been read, before any of the body:
+  // authenticates the caller and checks everything the head decides (the
+  // endpoint, the method, the account's rights, the media types), so that
+  // a request that will be refused never has its body read.
+  virtual head_verdict judge_head(const request_header& header, const peer_info& peer) = 0;
 
-  // Handles one complete request.
-  virtual void handle(request req, const peer_info& peer, respond_fn respond) = 0;
+  // Handles one complete request whose head judge_head() let through, with
+  // the context it returned.
+  virtual void handle(request req, const peer_info& peer, std::shared_ptr<head_context> context,
+                      respond_fn respond) = 0;
 
   // A TAXII error response for transport-level refusals (400, 408, 413, 431,
   // 503), in the same format as every other error.

@@ -1,11 +1,18 @@
 #pragma once
 // Accepts TCP connections and starts a session for each, up to a maximum
-// number of live connections (beyond it, new connections are closed at once).
+// number of live connections, and of live connections from one address
+// (IPv6: one /64, throttle.hpp address_key), so that one client cannot take
+// them all. Beyond either, a new connection is closed at once. A connection
+// counts from its accept until its session ends. No TLS state is made for it
+// before its first byte arrives, and that byte must start a TLS handshake
+// record; one that sends nothing, or never completes its handshake, is
+// closed at handshake_timeout (counted from the accept).
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <memory>
+#include <string>
 
 #include "formats/error.hpp"
 #include "server/session.hpp"
@@ -27,11 +34,17 @@ class listener : public std::enable_shared_from_this<listener> {
   unsigned short port() const;
   std::size_t live_sessions() const { return registry_->size(); }
   // Applied to sessions accepted from now on.
-  void set_limits(session_limits limits, std::size_t max_connections);
+  void set_limits(session_limits limits, std::size_t max_connections,
+                  std::size_t max_connections_per_address);
 
  private:
   listener(boost::asio::io_context& io, boost::asio::ssl::context& tls, request_handler& handler);
   void do_accept();
+  // Holds a new connection without TLS state until its first byte arrives
+  // (or handshake_timeout passes), then starts its session; its count under
+  // key passes to the session.
+  void await_first_byte(boost::asio::ip::tcp::socket socket, std::string key,
+                        session_limits limits);
 
   boost::asio::io_context& io_;
   boost::asio::ssl::context& tls_;
@@ -41,6 +54,7 @@ class listener : public std::enable_shared_from_this<listener> {
   std::mutex limits_mutex_;
   session_limits limits_;
   std::size_t max_connections_ = 4096;
+  std::size_t max_connections_per_address_ = 256;
 };
 
 }  // namespace cairn::server

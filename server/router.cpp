@@ -14,8 +14,11 @@ namespace cairn::server {
 
 namespace {
 
-// GET and DELETE carry no body; a small one is tolerated, not read further.
+// Only POST .../objects/ takes a body. Other requests of an authenticated
+// account may carry a small one, which is read and ignored; a request that
+// needs no credentials (health) a tiny one.
 constexpr std::uint64_t k_small_body = 64 * 1024;
+constexpr std::uint64_t k_anonymous_body = 1024;
 
 constexpr std::string_view k_auth_throttled =
     "too many failed authentication attempts for this account or from this address";
@@ -99,9 +102,47 @@ bool is_taxii_content_type(std::string_view content_type) {
   return is_taxii_type(parse_media_type(content_type));
 }
 
-std::uint64_t router::body_limit(const request_header& header) const {
-  if (header.method() != http::verb::post) return k_small_body;
-  return ex_.current()->cfg->limits.max_content_length;
+// What judge_head() learnt from a head, for handle(): the config the request
+// is served under, the caller, and the endpoint with what it names.
+struct head_context {
+  enum class endpoint {
+    health,
+    audit,
+    discovery,
+    api_root,
+    status,
+    collections,
+    collection,
+    manifest,
+    get_objects,
+    add_objects,
+    get_object,
+    delete_object,
+    versions,
+  };
+  std::shared_ptr<const snapshot> snap;
+  std::shared_ptr<const account> who;  // null for the health endpoint only
+  endpoint what = endpoint::health;
+  std::vector<std::string> segs;      // the decoded path segments
+  const std::string* root = nullptr;  // the API root's name, in snap's config
+  const api_root_config* root_cfg = nullptr;
+  const collection_config* collection = nullptr;
+};
+
+using endpoint = head_context::endpoint;
+
+head_verdict router::judge_head(const request_header& header, const peer_info& peer) {
+  auto ctx = std::make_shared<head_context>();
+  ctx->snap = ex_.current();
+  if (auto refusal = judge(header, peer, *ctx)) return {std::move(refusal), 0, nullptr};
+  head_verdict v;
+  if (ctx->what == endpoint::add_objects) {
+    v.body_limit = ctx->snap->cfg->limits.max_content_length;
+  } else {
+    v.body_limit = ctx->who ? k_small_body : k_anonymous_body;
+  }
+  v.context = std::move(ctx);
+  return v;
 }
 
 response router::transport_error(http::status status, const std::string& description,
@@ -109,20 +150,20 @@ response router::transport_error(http::status status, const std::string& descrip
   return error_response(status, description, version);
 }
 
-void router::handle(request req, const peer_info& peer, respond_fn respond) {
+std::optional<response> router::judge(const request_header& req, const peer_info& peer,
+                                      head_context& ctx) {
   const unsigned version = req.version();
-  auto snap = ex_.current();
+  const auto& snap = ctx.snap;
   const std::string_view target(req.target().data(), req.target().size());
-  const auto qpos = target.find('?');
-  const std::string_view path = target.substr(0, qpos);
-  const std::string_view query =
-      qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1);
-  const auto segs = split_path(path);
+  const std::string_view path = target.substr(0, target.find('?'));
+  ctx.segs = split_path(path);
+  const auto& segs = ctx.segs;
   const auto method = req.method();
 
   if (segs.size() == 3 && segs[0] == "cairn" && segs[1] == "v1" && segs[2] == "health") {
-    if (method != http::verb::get) return respond(method_not_allowed(version, "GET"));
-    return respond(json_response(http::status::ok, R"({"status":"ok"})", version));
+    if (method != http::verb::get) return method_not_allowed(version, "GET");
+    ctx.what = endpoint::health;
+    return std::nullopt;
   }
 
   // Authentication comes before anything that could reveal what exists.
@@ -133,7 +174,7 @@ void router::handle(request req, const peer_info& peer, respond_fn respond) {
   std::string claimed;
   auto auth_failed = [&](response res) {
     audit_service::auth_failure(ex_, *snap, peer, claimed, res.result_int());
-    return respond(std::move(res));
+    return res;
   };
   const auto auth = req[http::field::authorization];
   if (!auth.empty()) {
@@ -174,129 +215,176 @@ void router::handle(request req, const peer_info& peer, respond_fn respond) {
     }
   }
   if (!who) {
-    return respond(unauthorized(version,
-                                "authentication is required (Basic, Bearer or a client "
-                                "certificate)"));
+    return unauthorized(version,
+                        "authentication is required (Basic, Bearer or a client certificate)");
   }
   if (auto d = throttle_.admit_request(who->name, limits, throttle::clock::now()); !d.allowed) {
-    return respond(throttled_response(
-        d.retry_after, "account '" + who->name + "' is over its request rate limit", version));
+    return throttled_response(
+        d.retry_after, "account '" + who->name + "' is over its request rate limit", version);
   }
+  ctx.who = who;
 
   // The sharing record's endpoints answer JSON (auditors only).
   if (segs.size() >= 3 && segs.size() <= 4 && segs[0] == "cairn" && segs[1] == "v1" &&
       segs[2] == "audit") {
-    return audit_service::handle(ex_, *snap, *who, req, peer,
-                                 segs.size() == 4 ? std::string_view(segs[3]) : std::string_view{},
-                                 query, std::move(respond));
+    ctx.what = endpoint::audit;
+    return std::nullopt;
   }
 
   if (!accepts_taxii(
           std::string_view(req[http::field::accept].data(), req[http::field::accept].size()))) {
-    return respond(error_response(
-        http::status::not_acceptable,
-        "this server answers with " + std::string(formats::taxii_media_type), version));
+    return error_response(http::status::not_acceptable,
+                          "this server answers with " + std::string(formats::taxii_media_type),
+                          version);
   }
 
-  taxii_call c{ex_, *snap, *who, req, path, query, {}, nullptr, nullptr, 0, {}, respond};
-  c.remote = peer.remote_address;
+  // Where a GET-only endpoint is reached.
+  auto get_only = [&](endpoint e) -> std::optional<response> {
+    if (method != http::verb::get) return method_not_allowed(version, "GET");
+    ctx.what = e;
+    return std::nullopt;
+  };
 
-  if (segs.size() == 1 && segs[0] == "taxii2") {
-    if (method != http::verb::get) return respond(method_not_allowed(version, "GET"));
-    return respond(taxii_service::discovery(c));
-  }
-  if (segs.empty())
-    return respond(error_response(http::status::not_found, "no such endpoint", version));
+  if (segs.size() == 1 && segs[0] == "taxii2") return get_only(endpoint::discovery);
+  if (segs.empty()) return error_response(http::status::not_found, "no such endpoint", version);
 
   auto root_it = snap->cfg->api_roots.find(segs[0]);
   if (root_it == snap->cfg->api_roots.end()) {
-    return respond(
-        error_response(http::status::not_found, "no API root named '" + segs[0] + "'", version));
+    return error_response(http::status::not_found, "no API root named '" + segs[0] + "'", version);
   }
-  c.root = root_it->first;
-  c.root_cfg = &root_it->second;
+  ctx.root = &root_it->first;
+  ctx.root_cfg = &root_it->second;
+  const std::string& root = root_it->first;
 
-  if (segs.size() == 1) {
-    if (method != http::verb::get) return respond(method_not_allowed(version, "GET"));
-    return respond(taxii_service::api_root(c));
-  }
-  if (segs[1] == "status" && segs.size() == 3) {
-    if (method != http::verb::get) return respond(method_not_allowed(version, "GET"));
-    return respond(taxii_service::status(c, segs[2]));
-  }
+  if (segs.size() == 1) return get_only(endpoint::api_root);
+  if (segs[1] == "status" && segs.size() == 3) return get_only(endpoint::status);
   if (segs[1] != "collections" || segs.size() > 6) {
-    return respond(error_response(http::status::not_found, "no such endpoint", version));
+    return error_response(http::status::not_found, "no such endpoint", version);
   }
-  if (segs.size() == 2) {
-    if (method != http::verb::get) return respond(method_not_allowed(version, "GET"));
-    return respond(taxii_service::collections(c));
-  }
+  if (segs.size() == 2) return get_only(endpoint::collections);
 
-  c.collection = snap->cfg->find_collection(c.root, segs[2]);
-  const bool can_read = c.collection && who->can_read(c.root, c.collection->id);
-  const bool can_write = c.collection && who->can_write(c.root, c.collection->id);
+  const auto* collection = snap->cfg->find_collection(root, segs[2]);
+  const bool can_read = collection && who->can_read(root, collection->id);
+  const bool can_write = collection && who->can_write(root, collection->id);
   // A collection the account has no right on at all does not exist for it.
-  if (!c.collection || (!can_read && !can_write)) {
-    if (c.collection) audit_service::denied(ex_, *who, peer, c.root, c.collection->id, 404);
-    return respond(error_response(http::status::not_found,
-                                  "no collection '" + segs[2] + "' in this API root", version));
+  if (!collection || (!can_read && !can_write)) {
+    if (collection) audit_service::denied(ex_, *who, peer, root, collection->id, 404);
+    return error_response(http::status::not_found,
+                          "no collection '" + segs[2] + "' in this API root", version);
   }
-  c.key = snap->key_of(c.root, c.collection->id).value_or(0);
+  ctx.collection = collection;
   auto forbidden = [&](std::string_view what) {
-    audit_service::denied(ex_, *who, peer, c.root, c.collection->id, 403);
-    return respond(error_response(
+    audit_service::denied(ex_, *who, peer, root, collection->id, 403);
+    return error_response(
         http::status::forbidden,
-        "account '" + who->name + "' may not " + std::string(what) + " this collection", version));
+        "account '" + who->name + "' may not " + std::string(what) + " this collection", version);
   };
 
-  if (segs.size() == 3) {
-    if (method != http::verb::get) return respond(method_not_allowed(version, "GET"));
-    return respond(taxii_service::collection(c));
-  }
+  if (segs.size() == 3) return get_only(endpoint::collection);
   if (segs[3] == "manifest" && segs.size() == 4) {
-    if (method != http::verb::get) return respond(method_not_allowed(version, "GET"));
+    if (method != http::verb::get) return method_not_allowed(version, "GET");
     if (!can_read) return forbidden("read");
-    return audit_service::pull(c, taxii_service::manifest);
+    ctx.what = endpoint::manifest;
+    return std::nullopt;
   }
   if (segs[3] != "objects") {
-    return respond(error_response(http::status::not_found, "no such endpoint", version));
+    return error_response(http::status::not_found, "no such endpoint", version);
   }
   if (segs.size() == 4) {
     if (method == http::verb::get) {
       if (!can_read) return forbidden("read");
-      return audit_service::pull(c, taxii_service::get_objects);
+      ctx.what = endpoint::get_objects;
+      return std::nullopt;
     }
     if (method == http::verb::post) {
       if (!can_write) return forbidden("write to");
       const auto ct = req[http::field::content_type];
       if (!is_taxii_content_type(std::string_view(ct.data(), ct.size()))) {
-        return respond(error_response(
-            http::status::unsupported_media_type,
-            "the body must be sent as " + std::string(formats::taxii_media_type), version));
+        return error_response(http::status::unsupported_media_type,
+                              "the body must be sent as " + std::string(formats::taxii_media_type),
+                              version);
       }
-      return taxii_service::add_objects(std::move(c));
+      ctx.what = endpoint::add_objects;
+      return std::nullopt;
     }
-    return respond(method_not_allowed(version, "GET, POST"));
+    return method_not_allowed(version, "GET, POST");
   }
-  c.object_id = segs[4];
   if (segs.size() == 5) {
     if (method == http::verb::get) {
       if (!can_read) return forbidden("read");
-      return audit_service::pull(c, taxii_service::get_object);
+      ctx.what = endpoint::get_object;
+      return std::nullopt;
     }
     if (method == http::verb::delete_) {
       // TAXII 5.7: deleting needs both rights (no right at all was a 404 above).
       if (!can_read || !can_write) return forbidden("delete from");
-      return taxii_service::delete_object(std::move(c));
+      ctx.what = endpoint::delete_object;
+      return std::nullopt;
     }
-    return respond(method_not_allowed(version, "GET, DELETE"));
+    return method_not_allowed(version, "GET, DELETE");
   }
   if (segs[5] == "versions") {
-    if (method != http::verb::get) return respond(method_not_allowed(version, "GET"));
+    if (method != http::verb::get) return method_not_allowed(version, "GET");
     if (!can_read) return forbidden("read");
-    return audit_service::pull(c, taxii_service::versions);
+    ctx.what = endpoint::versions;
+    return std::nullopt;
   }
-  return respond(error_response(http::status::not_found, "no such endpoint", version));
+  return error_response(http::status::not_found, "no such endpoint", version);
+}
+
+void router::handle(request req, const peer_info& peer, respond_fn respond) {
+  auto verdict = judge_head(req.base(), peer);
+  if (verdict.refusal) return respond(std::move(*verdict.refusal));
+  handle(std::move(req), peer, std::move(verdict.context), std::move(respond));
+}
+
+void router::handle(request req, const peer_info& peer, std::shared_ptr<head_context> context,
+                    respond_fn respond) {
+  if (!context) return handle(std::move(req), peer, std::move(respond));
+  const head_context& ctx = *context;
+  const unsigned version = req.version();
+  const std::string_view target(req.target().data(), req.target().size());
+  const auto qpos = target.find('?');
+  const std::string_view path = target.substr(0, qpos);
+  const std::string_view query =
+      qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1);
+  const auto& segs = ctx.segs;
+
+  if (ctx.what == endpoint::health) {
+    return respond(json_response(http::status::ok, R"({"status":"ok"})", version));
+  }
+  const snapshot& snap = *ctx.snap;
+  const account& who = *ctx.who;
+  if (ctx.what == endpoint::audit) {
+    return audit_service::handle(ex_, snap, who, req, peer,
+                                 segs.size() == 4 ? std::string_view(segs[3]) : std::string_view{},
+                                 query, std::move(respond));
+  }
+
+  taxii_call c{ex_, snap, who, req, path, query, {}, nullptr, nullptr, 0, {}, respond};
+  c.remote = peer.remote_address;
+  if (ctx.root) c.root = *ctx.root;
+  c.root_cfg = ctx.root_cfg;
+  c.collection = ctx.collection;
+  if (c.collection) c.key = snap.key_of(c.root, c.collection->id).value_or(0);
+  if (segs.size() >= 5) c.object_id = segs[4];
+
+  switch (ctx.what) {
+    case endpoint::discovery: return respond(taxii_service::discovery(c));
+    case endpoint::api_root: return respond(taxii_service::api_root(c));
+    case endpoint::status: return respond(taxii_service::status(c, segs[2]));
+    case endpoint::collections: return respond(taxii_service::collections(c));
+    case endpoint::collection: return respond(taxii_service::collection(c));
+    case endpoint::manifest: return audit_service::pull(c, taxii_service::manifest);
+    case endpoint::get_objects: return audit_service::pull(c, taxii_service::get_objects);
+    case endpoint::add_objects: return taxii_service::add_objects(std::move(c));
+    case endpoint::get_object: return audit_service::pull(c, taxii_service::get_object);
+    case endpoint::delete_object: return taxii_service::delete_object(std::move(c));
+    case endpoint::versions: return audit_service::pull(c, taxii_service::versions);
+    case endpoint::health:
+    case endpoint::audit: break;
+  }
+  respond(error_response(http::status::not_found, "no such endpoint", version));
 }
 
 }  // namespace cairn::server

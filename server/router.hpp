@@ -14,12 +14,26 @@ class router : public request_handler {
  public:
   explicit router(exchange& ex) : ex_(ex) {}
 
-  std::uint64_t body_limit(const request_header& header) const override;
-  void handle(request req, const peer_info& peer, respond_fn respond) override;
+  // Authenticates (throttled, failures recorded; the only place that does),
+  // admits the request against the account's rate, and resolves the
+  // endpoint, collection and rights, answering every refusal these allow:
+  // 401, 403, 404, 405, 406, 415, 429. The body limit is max_content_length
+  // for POST .../objects/ and small for everything else.
+  head_verdict judge_head(const request_header& header, const peer_info& peer) override;
+  // Runs the endpoint judge_head() found (a null context: judges the head
+  // first, as the convenience overload below does).
+  void handle(request req, const peer_info& peer, std::shared_ptr<head_context> context,
+              respond_fn respond) override;
+  // Judges the head and handles the request in one (tests, fuzzing).
+  void handle(request req, const peer_info& peer, respond_fn respond);
   response transport_error(http::status status, const std::string& description,
                            unsigned version) const override;
 
  private:
+  // The refusal for this head, or nothing with ctx filled in.
+  std::optional<response> judge(const request_header& header, const peer_info& peer,
+                                head_context& ctx);
+
   exchange& ex_;
   throttle throttle_;  // abuse limits; outlives config reloads
 };

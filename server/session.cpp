@@ -18,23 +18,30 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr std::size_t k_read_chunk = 16 * 1024;
+// How long the unread rest of a refused request is drained (see shutdown()).
+constexpr std::chrono::seconds k_linger{3};
 
 }  // namespace
 
 session::session(asio::ip::tcp::socket&& socket, asio::ssl::context& tls, request_handler& handler,
-                 session_limits limits, std::shared_ptr<session_registry> registry)
+                 session_limits limits, std::shared_ptr<session_registry> registry,
+                 std::string address_slot)
     : stream_(std::move(socket), tls),
       buffer_(limits.max_header_bytes + 64 * 1024),
       handler_(handler),
       limits_(limits),
-      registry_(std::move(registry)) {
+      registry_(std::move(registry)),
+      address_slot_(std::move(address_slot)) {
   beast::error_code ec;
   auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
   if (!ec) peer_.remote_address = ep.address().to_string();
 }
 
 session::~session() {
-  if (registry_) registry_->remove(this);
+  if (registry_) {
+    registry_->remove(this);
+    registry_->release(address_slot_);
+  }
 }
 
 void session::run() {
@@ -143,7 +150,21 @@ void session::on_header(beast::error_code ec) {
   const auto& header = parser_->get().base();
   version_ = header.version();
   if (auto problem = framing_problem(header)) return refuse(http::status::bad_request, *problem);
-  const std::uint64_t limit = handler_.body_limit(header);
+  // Authentication and the rights come first: a request that will be
+  // refused has its body neither read nor buffered.
+  auto verdict = handler_.judge_head(header, peer_);
+  if (verdict.refusal) {
+    // Without a body the connection stays in step and may carry the next
+    // request; with one (unread) it cannot.
+    const bool unread_body = parser_->chunked() || parser_->content_length().value_or(0) > 0;
+    const bool close = unread_body || !parser_->keep_alive();
+    busy_ = true;
+    linger_ = unread_body;
+    parser_.reset();
+    return send(std::move(*verdict.refusal), close);
+  }
+  context_ = std::move(verdict.context);
+  const std::uint64_t limit = verdict.body_limit;
   if (auto declared = parser_->content_length(); declared && *declared > limit) {
     return refuse(http::status::payload_too_large,
                   "the body (" + std::to_string(*declared) + " bytes) is larger than " +
@@ -174,19 +195,21 @@ void session::on_body(beast::error_code ec) {
   request req = parser_->release();
   parser_.reset();
   const bool close = !req.keep_alive();
-  handler_.handle(std::move(req), peer_, [self = shared_from_this(), close](response res) {
-    // Responses may come from the storage writer thread: those are queued on
-    // the connection's strand. A response made inside this handler (on the
-    // strand already) is sent at once, without a trip through the scheduler
-    // that may wake another thread.
-    asio::dispatch(self->stream_.get_executor(), [self, close, res = std::move(res)]() mutable {
-      self->send(std::move(res), close);
-    });
-  });
+  handler_.handle(
+      std::move(req), peer_, std::move(context_), [self = shared_from_this(), close](response res) {
+        // Responses may come from the storage writer thread: those are queued on
+        // the connection's strand. A response made inside this handler (on the
+        // strand already) is sent at once, without a trip through the scheduler
+        // that may wake another thread.
+        asio::dispatch(self->stream_.get_executor(), [self, close, res = std::move(res)]() mutable {
+          self->send(std::move(res), close);
+        });
+      });
 }
 
 void session::refuse(http::status status, const std::string& description) {
   busy_ = true;
+  linger_ = true;
   send(handler_.transport_error(status, description, version_), true);
 }
 
@@ -214,12 +237,29 @@ void session::shutdown() {
   closed_ = true;
   beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
   stream_.async_shutdown([self = shared_from_this()](beast::error_code) {
+    auto& tcp = beast::get_lowest_layer(self->stream_);
     beast::error_code ignored;
-    beast::get_lowest_layer(self->stream_)
-        .socket()
-        .shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-    beast::get_lowest_layer(self->stream_).close();
+    if (self->linger_) {
+      // The client may still be sending the body of a refused request.
+      // Closing with its bytes unread would reset the connection, and the
+      // client, still writing, could lose the answer; so after our FIN its
+      // bytes are read and dropped for a short, fixed time.
+      tcp.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+      tcp.expires_after(k_linger);
+      return self->drain(std::make_shared<std::array<char, 4096>>());
+    }
+    tcp.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    tcp.close();
   });
+}
+
+void session::drain(std::shared_ptr<std::array<char, 4096>> scratch) {
+  beast::get_lowest_layer(stream_).async_read_some(
+      asio::buffer(*scratch),
+      [self = shared_from_this(), scratch](beast::error_code ec, std::size_t) {
+        if (!ec) return self->drain(scratch);
+        beast::get_lowest_layer(self->stream_).close();
+      });
 }
 
 void session_registry::add(const std::shared_ptr<session>& s) {
@@ -237,6 +277,7 @@ void session_registry::stop_all() {
   // The shared_ptrs are dropped after the lock is released: the last one of
   // a session runs ~session, which takes the lock.
   std::vector<std::shared_ptr<session>> live;
+  stopping_ = true;
   {
     std::lock_guard lock(mutex_);
     for (auto& e : sessions_) {
@@ -249,6 +290,25 @@ void session_registry::stop_all() {
 std::size_t session_registry::size() const {
   std::lock_guard lock(mutex_);
   return sessions_.size();
+}
+
+bool session_registry::reserve(const std::string& key, std::size_t max_per_key,
+                               std::size_t max_total) {
+  std::lock_guard lock(mutex_);
+  if (reserved_ >= max_total) return false;
+  auto it = per_address_.try_emplace(key, 0).first;
+  if (it->second >= max_per_key) return false;
+  ++it->second;
+  ++reserved_;
+  return true;
+}
+
+void session_registry::release(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  auto it = per_address_.find(key);
+  if (it == per_address_.end()) return;
+  --reserved_;
+  if (--it->second == 0) per_address_.erase(it);
 }
 
 }  // namespace cairn::server

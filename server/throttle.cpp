@@ -1,7 +1,10 @@
 #include "server/throttle.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "server/responses.hpp"
 
@@ -34,8 +37,35 @@ std::chrono::seconds throttle::wait_for_token(const bucket& b, const rate& r) {
   return std::chrono::seconds(std::max<std::int64_t>(s, 1));
 }
 
+std::string address_key(std::string_view address) {
+  if (address.empty() || address.size() >= INET6_ADDRSTRLEN) return std::string(address);
+  const std::string text(address);
+  unsigned char v6[16];
+  if (inet_pton(AF_INET6, text.c_str(), v6) != 1) {
+    unsigned char v4[4];
+    if (inet_pton(AF_INET, text.c_str(), v4) != 1) return text;
+    char out[INET_ADDRSTRLEN];
+    return inet_ntop(AF_INET, v4, out, sizeof out) ? std::string(out) : text;
+  }
+  static constexpr unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (std::memcmp(v6, mapped, sizeof mapped) == 0) {
+    char out[INET_ADDRSTRLEN];
+    return inet_ntop(AF_INET, v6 + 12, out, sizeof out) ? std::string(out) : text;
+  }
+  std::memset(v6 + 8, 0, 8);
+  char out[INET6_ADDRSTRLEN];
+  if (!inet_ntop(AF_INET6, v6, out, sizeof out)) return text;
+  return std::string(out) + "/64";
+}
+
+throttle::bucket* throttle::address_bucket(std::string_view address, const rate& r,
+                                           clock::time_point now) {
+  if (address_overflow_.tokens < 0) address_overflow_ = bucket{r.burst, now};
+  return find_or_add(addresses_, address_key(address), r, now, &address_overflow_);
+}
+
 throttle::bucket* throttle::find_or_add(table& t, std::string_view key, const rate& r,
-                                        clock::time_point now) {
+                                        clock::time_point now, bucket* overflow) {
   auto it = t.find(std::string(key));
   if (it != t.end()) {
     refill(it->second, r, now);
@@ -47,7 +77,10 @@ throttle::bucket* throttle::find_or_add(table& t, std::string_view key, const ra
       refill(i->second, r, now);
       i = i->second.tokens >= r.burst ? t.erase(i) : std::next(i);
     }
-    if (t.size() >= max_keys_) return nullptr;
+    if (t.size() >= max_keys_) {
+      if (overflow) refill(*overflow, r, now);
+      return overflow;
+    }
   }
   return &t.emplace(std::string(key), bucket{r.burst, now}).first->second;
 }
@@ -59,7 +92,7 @@ throttle::decision throttle::begin_password_check(std::string_view name, std::st
   const auto ar = address_rate(limits);
   std::lock_guard lock(auth_mutex_);
   bucket* by_name = find_or_add(names_, name, nr, now);
-  bucket* by_address = find_or_add(addresses_, address, ar, now);
+  bucket* by_address = address_bucket(address, ar, now);
   if (by_name == nullptr || by_address == nullptr) return {false, std::chrono::seconds(60)};
   if (by_name->tokens < 1 || by_address->tokens < 1) {
     auto wait = std::chrono::seconds(0);
@@ -84,9 +117,15 @@ void throttle::end_password_check(std::string_view name, std::string_view addres
     refill(it->second, nr, now);
     it->second.tokens = std::min(nr.burst, it->second.tokens + 1);
   }
-  if (auto it = addresses_.find(std::string(address)); it != addresses_.end()) {
-    refill(it->second, ar, now);
-    it->second.tokens = std::min(ar.burst, it->second.tokens + 1);
+  // An address not in the table was served by the overflow bucket if the
+  // table is full, else its bucket has been dropped as full.
+  bucket* by_address = addresses_.size() >= max_keys_ ? &address_overflow_ : nullptr;
+  if (auto it = addresses_.find(address_key(address)); it != addresses_.end()) {
+    by_address = &it->second;
+  }
+  if (by_address != nullptr && by_address->tokens >= 0) {
+    refill(*by_address, ar, now);
+    by_address->tokens = std::min(ar.burst, by_address->tokens + 1);
   }
 }
 
@@ -95,8 +134,7 @@ throttle::decision throttle::record_cheap_failure(std::string_view address,
                                                   clock::time_point now) {
   const auto ar = address_rate(limits);
   std::lock_guard lock(auth_mutex_);
-  bucket* b = find_or_add(addresses_, address, ar, now);
-  if (b == nullptr) return {false, std::chrono::seconds(60)};
+  bucket* b = address_bucket(address, ar, now);
   if (b->tokens < 1) return {false, wait_for_token(*b, ar)};
   b->tokens -= 1;
   return {};

@@ -31,10 +31,19 @@
 // Threads: every member may be called from any thread. One mutex guards the
 // two authentication tables (so that taking from both is atomic), another the
 // request table; neither is held across a KDF.
+// Addresses: a remote address counts under address_key(): IPv4 as itself,
+// IPv4-mapped IPv6 (::ffff:a.b.c.d) as the IPv4 address, and any other IPv6
+// address by its /64, the block one subscriber gets, inside which addresses
+// are free to rotate.
+//
 // Memory: each table holds at most max_keys entries. A full bucket is the same
-// as an absent one and is dropped when room is needed; if a table is full of
-// partly drained buckets, a new key is refused (429): failing closed keeps
-// the KDF budget bounded.
+// as an absent one and is dropped when room is needed; tracked buckets are
+// never evicted otherwise (an attacker cannot flush a drained bucket by
+// adding keys). When the address table is full of partly drained buckets,
+// every address not in it shares one overflow bucket with the burst of a
+// single address: newcomers can still log in while that lasts, and the KDF
+// budget stays bounded (one address's worth for all of them together). When
+// the name table is full, a new name is refused (429): failing closed.
 
 #include <chrono>
 #include <cstddef>
@@ -117,7 +126,10 @@ class throttle {
 
   // The bucket for key, refilled to now; nullptr when the table is full of
   // buckets that are not full themselves.
-  bucket* find_or_add(table& t, std::string_view key, const rate& r, clock::time_point now);
+  // With an overflow bucket, that bucket instead of nullptr.
+  bucket* find_or_add(table& t, std::string_view key, const rate& r, clock::time_point now,
+                      bucket* overflow = nullptr);
+  bucket* address_bucket(std::string_view address, const rate& r, clock::time_point now);
   static void refill(bucket& b, const rate& r, clock::time_point now);
   static std::chrono::seconds wait_for_token(const bucket& b, const rate& r);
 
@@ -128,9 +140,15 @@ class throttle {
   mutable std::mutex auth_mutex_;
   table names_;
   table addresses_;
+  bucket address_overflow_{-1, {}};  // tokens < 0: not used yet (full)
   mutable std::mutex request_mutex_;
   table accounts_;
 };
+
+// The key under which the limits count a remote address (see above):
+// "192.0.2.7" for 192.0.2.7 and ::ffff:192.0.2.7, "2001:db8:1:2::/64" for
+// any address of that /64. Text that is not an IP address is its own key.
+std::string address_key(std::string_view address);
 
 // The 429 answer: a TAXII error resource and Retry-After in seconds.
 response throttled_response(std::chrono::seconds retry_after, std::string_view description,

@@ -105,7 +105,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   parser.put(boost::asio::buffer(head.data(), head.size()), ec);
   if (ec || !parser.is_header_done()) return 0;  // session: 400
   if (framing_problem(parser.get().base())) return 0;
-  const std::uint64_t limit = f.handler->body_limit(parser.get().base());
+  peer_info peer;
+  peer.remote_address = "127.0.0.1";
+  auto verdict = f.handler->judge_head(parser.get().base(), peer);
+  if (verdict.refusal) {  // the session sends it and closes, the body unread
+    const unsigned status = verdict.refusal->result_int();
+    if (status < 400 || status > 599) std::abort();
+    return 0;
+  }
+  const std::uint64_t limit = verdict.body_limit;
   if (auto declared = parser.content_length(); declared && *declared > limit) return 0;  // 413
   parser.body_limit(limit);
   auto chunk_check = [](std::uint64_t, boost::beast::string_view extension,
@@ -124,14 +132,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (used == 0) return 0;
   }
 
-  peer_info peer;
-  peer.remote_address = "127.0.0.1";
   auto answered = std::make_shared<std::promise<response>>();
   auto calls = std::make_shared<std::atomic<int>>(0);
-  f.handler->handle(parser.release(), peer, [answered, calls](response res) {
-    if (calls->fetch_add(1) != 0) std::abort();  // a second response
-    answered->set_value(std::move(res));
-  });
+  f.handler->handle(parser.release(), peer, std::move(verdict.context),
+                    [answered, calls](response res) {
+                      if (calls->fetch_add(1) != 0) std::abort();  // a second response
+                      answered->set_value(std::move(res));
+                    });
   auto future = answered->get_future();
   if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) std::abort();
   const auto res = future.get();

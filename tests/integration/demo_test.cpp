@@ -1,6 +1,7 @@
 // `cairnd demo`: creates its folder, loads the scenario and the corpus, prints
 // working credentials, serves; a second run reuses the folder.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -74,6 +75,16 @@ TEST_CASE("cairnd demo serves the scenario and the corpus with working accounts"
     auto text = demo.wait_ready();
     CHECK(text.find("Loaded 60 scenario objects") != std::string::npos);
     partner_password = capture(text, "partner: user partner  password (\\S+)");
+    // The files that hold secrets (password hashes, the TLS key, the audit
+    // signing key), and the folder, are for the owner only. Before:
+    // cairn.json was written 0644 and the folder made 0755 (under umask 022).
+    for (const auto& secret : {dir, dir / "cairn.json", dir / "server.key",
+                               dir / "data" / "audit-signing.key"}) {
+      struct stat st {};
+      INFO(secret.string());
+      REQUIRE(::stat(secret.c_str(), &st) == 0);
+      CHECK((st.st_mode & 077) == 0);
+    }
     const auto publisher_password = capture(text, "publisher: user publisher  password (\\S+)");
     const auto port = capture(text, "https://127\\.0\\.0\\.1:(\\d+)/taxii2/");
 

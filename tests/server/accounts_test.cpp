@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "server/base64.hpp"
+#include "tests/server/test_support.hpp"
 
 using namespace cairn::server;
 using cairn::formats::tlp_level;
@@ -15,7 +16,7 @@ const std::string k_lab = "7a0c5e2d-3b4f-4a6b-9c8d-1e2f3a4b5c6d";
 const std::string k_fp = "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789";
 
 struct fixture {
-  std::string alice_hash = *hash_secret("alice-pw", scrypt_params{10, 8, 1});
+  std::string alice_hash = test::password_hash("alice-pw");
   std::string bob_token = "cairn_bob_token_0123456789";
   std::unique_ptr<account_table> table;
 
@@ -253,4 +254,40 @@ TEST_CASE("malformed Authorization values are refused with a reason") {
     CHECK(r.error() == expected);
   }
   CHECK(to_string(E::malformed) != to_string(E::unsupported_scheme));
+}
+
+TEST_CASE("an unknown name is checked at the cost most of the table's hashes have") {
+  // Before: the decoy was always at the default cost (there was no
+  // decoy_hash()), so with costlier hashes an unknown name answered faster
+  // than a known one.
+  const std::string salt_and_hash =
+      "$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+  auto table_of = [&](const std::vector<std::string>& params) {
+    std::string accounts;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      accounts += (i ? "," : "") + std::string(R"({"name": "u)") + std::to_string(i) +
+                  R"(", "password_hash": "$scrypt$)" + params[i] + salt_and_hash + R"("})";
+    }
+    auto cfg = parse_config(R"({"listen": "127.0.0.1:0", "data_dir": "d",
+      "tls": {"cert": "c", "key": "k"}, "discovery": {"title": "t"},
+      "api_roots": {}, "accounts": [)" +
+                                accounts + "]}",
+                            "/");
+    REQUIRE(cfg);
+    return std::make_unique<account_table>(*cfg);
+  };
+  auto params_of = [](const account_table& t) {
+    auto phc = parse_scrypt_phc(t.decoy_hash());
+    REQUIRE(phc);
+    return std::tuple(phc->params.log2_n, phc->params.r, phc->params.p);
+  };
+  CHECK(params_of(*table_of({"ln=15,r=8,p=1", "ln=15,r=8,p=1", "ln=14,r=8,p=1"})) ==
+        std::tuple(15u, 8u, 1u));
+  CHECK(params_of(*table_of({"ln=14,r=8,p=2"})) == std::tuple(14u, 8u, 2u));
+  const auto d = default_scrypt_params();
+  CHECK(params_of(*table_of({})) == std::tuple(d.log2_n, d.r, d.p));
+  // No password verifies against it.
+  auto t = table_of({"ln=14,r=8,p=1"});
+  CHECK_FALSE(verify_secret("", t->decoy_hash()));
+  CHECK_FALSE(t->authenticate_basic("nobody", "x"));
 }

@@ -125,3 +125,35 @@ TEST_CASE("token issue prints a labelled token and its hash") {
   std::vector<std::string_view> args{"--x"};
   CHECK(run_token_issue(args, out2, err) == 2);
 }
+
+TEST_CASE("check-config refuses a weak password hash with its pointer") {
+  test::temp_dir dir;
+  REQUIRE(make_self_signed(dir / "server.pem", dir / "server.key"));
+  const auto file = (dir / "cairn.json").string();
+  // Before: exit 0, "ok" (ln=10, r=1, p=1 was accepted).
+  auto text = config_text("green");
+  const std::string token_field = R"("token_hashes": [")" + token_hash("t") + R"("])";
+  const auto at = text.find(token_field);
+  REQUIRE(at != std::string::npos);
+  text.replace(at, token_field.size(),
+               R"("password_hash": "$scrypt$ln=10,r=1,p=1$AAAAAAAAAAAAAAAAAAAAAA$)"
+               R"(AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")");
+  test::write_text(file, text);
+  auto weak = check_config_cmd({"--config", file});
+  CHECK(weak.code == 2);
+  CHECK(weak.out.starts_with("/accounts/0/password_hash: "));
+  CHECK(weak.out.find("hash-secret") != std::string::npos);
+}
+
+TEST_CASE("check-config refuses a bad max_connections_per_address with its pointer") {
+  test::temp_dir dir;
+  REQUIRE(make_self_signed(dir / "server.pem", dir / "server.key"));
+  const auto file = (dir / "cairn.json").string();
+  // Before: "unknown key" (the key did not exist).
+  auto text = config_text("green");
+  text.replace(text.find(R"("discovery")"), 0, R"("limits": {"max_connections_per_address": 0}, )");
+  test::write_text(file, text);
+  auto limit = check_config_cmd({"--config", file});
+  CHECK(limit.code == 2);
+  CHECK(limit.out.starts_with("/limits/max_connections_per_address: must be between 1 and"));
+}

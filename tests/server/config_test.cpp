@@ -14,10 +14,9 @@ namespace {
 const std::string k_root_id = "5f0ab3f1-8c5e-4d2b-9e55-6d1a8b6f0e11";
 const std::string k_other_id = "0d8f2b5e-7b1c-4e0a-8f3d-2a9c1b7e6d54";
 
-// A fixed, valid scrypt hash (ln=10) so these tests stay fast.
+// A valid scrypt hash at the cost the config requires, made once.
 const std::string& test_hash() {
-  static const std::string h = *hash_secret("correct horse", scrypt_params{10, 8, 1});
-  return h;
+  return test::password_hash("correct horse");
 }
 
 std::string token_hash_a() {
@@ -446,4 +445,47 @@ TEST_CASE("fingerprints are normalised") {
   CHECK(normalize_fingerprint(colons) == lower);
   colons[2] = '-';
   CHECK_FALSE(normalize_fingerprint(colons));
+}
+
+TEST_CASE("password hashes cheaper than `cairnd hash-secret` makes them are refused") {
+  // Well-formed PHC strings (16-byte salt, 32-byte hash) at low costs. Before:
+  // accepted, and such an account answered a wrong password about 100 times
+  // faster than an unknown name, so it could be found by timing.
+  const std::string salt_and_hash =
+      "$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+  for (const std::string params : {"ln=10,r=1,p=1", "ln=10,r=8,p=1", "ln=13,r=8,p=1"}) {
+    INFO(params);
+    auto text = valid_config();
+    const auto second = text.find(test_hash(), text.find(test_hash()) + 1);
+    text.replace(second, test_hash().size(), "$scrypt$" + params + salt_and_hash);
+    auto p = problems_of(text);
+    CHECK(has_problem(p, "/accounts/1/password_hash", "hash-secret"));
+    CHECK(p.size() == 1);
+  }
+  // The cost hash-secret writes, and an equal one, are fine.
+  CHECK(problems_of(replace(valid_config(), test_hash(), "$scrypt$ln=14,r=8,p=1" + salt_and_hash))
+            .empty());
+  CHECK(problems_of(replace(valid_config(), test_hash(), "$scrypt$ln=15,r=4,p=1" + salt_and_hash))
+            .empty());
+}
+
+TEST_CASE("limits.max_connections_per_address is an optional, range-checked limit") {
+  // Before: "unknown key".
+  auto cfg = parse_config(replace(valid_config(), R"("idle_timeout_s": 60)",
+                                  R"("idle_timeout_s": 60, "max_connections_per_address": 8)"),
+                          "/");
+  REQUIRE(cfg);
+  CHECK(cfg->limits.max_connections_per_address == 8);
+  auto defaults = parse_config(valid_config(), "/");
+  REQUIRE(defaults);
+  CHECK(defaults->limits.max_connections_per_address == 256);
+  for (const char* bad : {"0", "1000001", "-1", "2.5", "\"8\""}) {
+    INFO(bad);
+    auto p = problems_of(
+        replace(valid_config(), R"("idle_timeout_s": 60)",
+                R"("idle_timeout_s": 60, "max_connections_per_address": )" + std::string(bad)));
+    CHECK(p.size() == 1);
+    CHECK((has_problem(p, "/limits/max_connections_per_address", "between") ||
+           has_problem(p, "/limits/max_connections_per_address", "whole number")));
+  }
 }

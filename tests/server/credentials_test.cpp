@@ -11,7 +11,8 @@ using namespace cairn::server;
 
 namespace {
 
-const scrypt_params k_fast{10, 8, 1};
+// The cheapest parameters hash_secret() accepts: the default cost.
+const scrypt_params k_fast = default_scrypt_params();
 
 }  // namespace
 
@@ -55,7 +56,7 @@ TEST_CASE("base64 follows RFC 4648 and is strict") {
 TEST_CASE("scrypt hashes verify the right secret only") {
   auto h = hash_secret("correct horse", k_fast);
   REQUIRE(h);
-  CHECK(h->starts_with("$scrypt$ln=10,r=8,p=1$"));
+  CHECK(h->starts_with("$scrypt$ln=14,r=8,p=1$"));
   CHECK(verify_secret("correct horse", *h));
   CHECK_FALSE(verify_secret("correct horsf", *h));
   CHECK_FALSE(verify_secret("", *h));
@@ -67,7 +68,7 @@ TEST_CASE("scrypt hashes verify the right secret only") {
 
   auto parsed = parse_scrypt_phc(*h);
   REQUIRE(parsed);
-  CHECK(parsed->params.log2_n == 10);
+  CHECK(parsed->params.log2_n == 14);
   CHECK(parsed->salt.size() == 16);
   CHECK(parsed->hash.size() == 32);
 
@@ -126,12 +127,18 @@ TEST_CASE("PHC strings with excessive or malformed parameters are refused withou
   const std::string salt = "$c2FsdHNhbHRzYWx0$";  // "saltsaltsalt"
   const std::string hash = "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
   const std::vector<std::string> bad = {
-      "$scrypt$ln=21,r=8,p=1" + salt + hash,                      // N too large
-      "$scrypt$ln=20,r=8,p=1" + salt + hash,                      // 1 GiB of memory
-      "$scrypt$ln=14,r=64,p=1" + salt + hash,                     // r too large
-      "$scrypt$ln=14,r=8,p=17" + salt + hash,                     // p too large
-      "$scrypt$ln=17,r=16,p=16" + salt + hash,                    // too much work
-      "$scrypt$ln=9,r=8,p=1" + salt + hash,                       // too weak
+      "$scrypt$ln=21,r=8,p=1" + salt + hash,    // N too large
+      "$scrypt$ln=20,r=8,p=1" + salt + hash,    // 1 GiB of memory
+      "$scrypt$ln=14,r=64,p=1" + salt + hash,   // r too large
+      "$scrypt$ln=14,r=8,p=17" + salt + hash,   // p too large
+      "$scrypt$ln=17,r=16,p=16" + salt + hash,  // too much work
+      "$scrypt$ln=9,r=8,p=1" + salt + hash,     // too weak
+      // Below the cost hash-secret writes (16 MiB): an account with such a
+      // hash answers a wrong password faster than an unknown name does.
+      // Before: both were accepted.
+      "$scrypt$ln=10,r=1,p=1" + salt + hash,
+      "$scrypt$ln=13,r=8,p=1" + salt + hash,
+      "$scrypt$ln=14,r=4,p=4" + salt + hash,
       "$scrypt$ln=14,r=0,p=1" + salt + hash,                      // r zero
       "$scrypt$ln=014,r=8,p=1" + salt + hash,                     // leading zero
       "$scrypt$ln=14,r=8" + salt + hash,                          // missing p
@@ -150,6 +157,7 @@ TEST_CASE("PHC strings with excessive or malformed parameters are refused withou
       "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaA",
   };
   REQUIRE(parse_scrypt_phc("$scrypt$ln=14,r=8,p=1" + salt + hash));  // the control
+  REQUIRE(parse_scrypt_phc("$scrypt$ln=15,r=4,p=1" + salt + hash));  // the same 16 MiB
   const auto before = scrypt_evaluations();
   for (const auto& phc : bad) {
     INFO(phc);
@@ -160,6 +168,9 @@ TEST_CASE("PHC strings with excessive or malformed parameters are refused withou
   CHECK(parse_scrypt_phc(bad.back()).error().message.find("argon2") != std::string::npos);
   // hash_secret refuses out-of-bounds parameters too.
   CHECK_FALSE(hash_secret("pw", scrypt_params{25, 8, 1}));
+  // And parameters below the floor (before: hashed and accepted).
+  CHECK_FALSE(hash_secret("pw", scrypt_params{10, 1, 1}));
+  CHECK_FALSE(hash_secret("pw", scrypt_params{10, 8, 1}));
 }
 
 TEST_CASE("API tokens are random, hashed with SHA-256 and verified") {

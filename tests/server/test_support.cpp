@@ -6,8 +6,12 @@
 #include <openssl/x509v3.h>
 
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
+
+#include "server/credentials.hpp"
 
 namespace cairn::server::test {
 
@@ -33,6 +37,19 @@ void write_text(const std::filesystem::path& path, std::string_view text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(text.data(), static_cast<std::streamsize>(text.size()));
   if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+
+const std::string& password_hash(const std::string& password) {
+  static std::mutex mutex;
+  static std::map<std::string, std::string> made;
+  std::lock_guard lock(mutex);
+  auto it = made.find(password);
+  if (it == made.end()) {
+    auto h = hash_secret(password);
+    if (!h) throw std::runtime_error("hash_secret failed: " + h.error().message);
+    it = made.emplace(password, std::move(*h)).first;
+  }
+  return it->second;
 }
 
 std::string read_text(const std::filesystem::path& path) {

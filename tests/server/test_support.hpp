@@ -31,6 +31,11 @@ class temp_dir {
 };
 
 void write_text(const std::filesystem::path& path, std::string_view text);
+
+// A password hash at the cost `cairnd hash-secret` writes (the floor the
+// config accepts), made once per password and process so that the suite
+// pays each KDF once.
+const std::string& password_hash(const std::string& password);
 std::string read_text(const std::filesystem::path& path);
 
 // A CA, and certificates it issues.

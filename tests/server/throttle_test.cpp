@@ -5,6 +5,7 @@
 #include "server/throttle.hpp"
 
 #include <catch2/catch.hpp>
+#include <future>
 #include <sstream>
 
 #include "formats/json.hpp"
@@ -22,7 +23,7 @@ const std::string k_col = "5f0ab3f1-8c5e-4d2b-9e55-6d1a8b6f0e11";
 const std::string k_token = "cairn_bot_token_0123456789abcdef0123456789";
 
 std::string config_text(const std::string& data_dir, const std::string& limits) {
-  const auto hash = [](const std::string& pw) { return *hash_secret(pw, scrypt_params{10, 8, 1}); };
+  const auto hash = [](const std::string& pw) { return test::password_hash(pw); };
   return R"({"listen": "127.0.0.1:0", "data_dir": ")" + data_dir + R"(",
     "tls": {"cert": "c", "key": "k"},
     "limits": {)" +
@@ -180,6 +181,67 @@ TEST_CASE("the tables are bounded and fail closed when full of drained buckets")
   CHECK(t.tracked_names() <= 4);
 }
 
+// Before: every IPv6 address had its own bucket, so a client rotating through
+// the addresses of its /64 was never throttled (and filled the table); and
+// ::ffff:192.0.2.7 had a bucket apart from 192.0.2.7.
+TEST_CASE("IPv6 addresses count by their /64, IPv4-mapped ones as the IPv4 address") {
+  throttle t;
+  const auto l = limits(1000, 3, 6);
+  const auto t0 = throttle::clock::time_point{} + 1000s;
+  for (const char* a : {"2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff:ffff:ffff:ffff"}) {
+    REQUIRE(t.begin_password_check("n", a, l, t0).allowed);
+  }
+  CHECK_FALSE(t.begin_password_check("n", "2001:db8:1:2:aaaa:bbbb:cccc:dddd", l, t0).allowed);
+  CHECK_FALSE(t.record_cheap_failure("2001:0DB8:0001:0002::9", l, t0).allowed);
+  // The next /64 is another network.
+  CHECK(t.begin_password_check("n", "2001:db8:1:3::1", l, t0).allowed);
+  CHECK(t.tracked_addresses() == 2);
+
+  for (int i = 0; i < 3; ++i) REQUIRE(t.record_cheap_failure("192.0.2.7", l, t0).allowed);
+  CHECK_FALSE(t.record_cheap_failure("::ffff:192.0.2.7", l, t0).allowed);
+  CHECK(t.record_cheap_failure("192.0.2.8", l, t0).allowed);
+  // A success from another spelling gives the token back to the same bucket.
+  t.end_password_check("n", "::ffff:192.0.2.7", true, l, t0);
+  CHECK(t.record_cheap_failure("192.0.2.7", l, t0).allowed);
+}
+
+TEST_CASE("the key under which limits count an address") {
+  CHECK(address_key("192.0.2.7") == "192.0.2.7");
+  CHECK(address_key("::ffff:192.0.2.7") == "192.0.2.7");
+  CHECK(address_key("2001:db8:1:2:3:4:5:6") == "2001:db8:1:2::/64");
+  CHECK(address_key("2001:DB8:1:2::") == "2001:db8:1:2::/64");
+  CHECK(address_key("::1") == "::/64");
+  // Not an address (tests, unix sockets): the text itself.
+  CHECK(address_key("a") == "a");
+  CHECK(address_key("") == "");
+}
+
+// Before: a new address was refused outright (429) while the table was full
+// of partly drained buckets, so whoever filled the table (with many
+// addresses) locked every newcomer out of password logins.
+TEST_CASE("a full address table: newcomers share one strict overflow bucket") {
+  throttle t(2);
+  const auto l = limits(1000, 2, 6);
+  const auto t0 = throttle::clock::time_point{} + 1000s;
+  REQUIRE(t.begin_password_check("n", "10.0.0.1", l, t0).allowed);
+  REQUIRE(t.begin_password_check("n", "10.0.0.2", l, t0).allowed);
+  CHECK(t.tracked_addresses() == 2);
+  // Addresses beyond the table share one bucket of the per-address burst.
+  CHECK(t.begin_password_check("n", "10.0.0.3", l, t0).allowed);
+  CHECK(t.record_cheap_failure("2001:db8::1", l, t0).allowed);
+  auto refused = t.begin_password_check("n", "10.0.0.5", l, t0);
+  CHECK_FALSE(refused.allowed);
+  CHECK(refused.retry_after == 10s);
+  CHECK_FALSE(t.record_cheap_failure("10.0.0.6", l, t0).allowed);
+  // The tracked buckets were neither evicted nor refilled by any of this.
+  CHECK(t.tracked_addresses() == 2);
+  CHECK(t.begin_password_check("n", "10.0.0.1", l, t0).allowed);
+  CHECK_FALSE(t.begin_password_check("n", "10.0.0.1", l, t0).allowed);
+  // Once a tracked bucket has refilled it makes room again.
+  CHECK(t.begin_password_check("n", "10.0.0.7", l, t0 + 10s).allowed);
+  CHECK(t.tracked_addresses() == 2);
+}
+
 TEST_CASE("request rate per account: burst, 429 wait, refill; 0 turns it off") {
   throttle t;
   limits_config l;
@@ -316,4 +378,52 @@ TEST_CASE("the abuse limits are optional config keys with defaults and bounds") 
     INFO(bad);
     CHECK_FALSE(parse_config(config_text("/d", bad), "/"));
   }
+}
+
+// The router judges a head alone (the transport reads no body before this),
+// and a request it lets through is not authenticated again.
+TEST_CASE("the router refuses on the head and authenticates each request once") {
+  server_fixture f(R"("auth_failure_burst": 100, "auth_failure_burst_per_address": 100)");
+  const peer_info peer{"10.0.0.1", {}};
+  auto head = [](http::verb method, const std::string& target, const std::string& authorization) {
+    request_header h;
+    h.method(method);
+    h.target(target);
+    h.version(11);
+    if (!authorization.empty()) h.set(http::field::authorization, authorization);
+    h.set(http::field::content_type, "application/taxii+json;version=2.1");
+    h.set(http::field::content_length, "10000000");
+    return h;
+  };
+  const std::string objects = "/r/collections/c/objects/";
+  auto status_of = [](const head_verdict& v) {
+    REQUIRE(v.refusal);
+    return v.refusal->result_int();
+  };
+  CHECK(status_of(f.r->judge_head(head(http::verb::post, objects, ""), peer)) == 401);
+  CHECK(status_of(f.r->judge_head(head(http::verb::post, objects, basic("alice", "nope")), peer)) ==
+        401);
+  // alice may read c, not write it.
+  CHECK(status_of(f.r->judge_head(head(http::verb::post, objects, basic("alice", "alice-pw")),
+                                  peer)) == 403);
+  CHECK(status_of(f.r->judge_head(head(http::verb::post, "/taxii2/", basic("alice", "alice-pw")),
+                                  peer)) == 405);
+
+  // A GET let through: a small body limit, one KDF for judging and handling.
+  f.ex->current()->accounts->cache().clear();
+  const auto before = scrypt_evaluations();
+  auto v = f.r->judge_head(head(http::verb::get, objects, basic("alice", "alice-pw")), peer);
+  REQUIRE_FALSE(v.refusal);
+  CHECK(v.body_limit < 10000000);
+  REQUIRE(v.context);
+  request req{http::verb::get, objects, 11};
+  req.set(http::field::authorization, basic("alice", "alice-pw"));
+  // A pull is answered from the storage writer's thread.
+  auto answered = std::make_shared<std::promise<response>>();
+  f.r->handle(std::move(req), peer, std::move(v.context),
+              [answered](response res) { answered->set_value(std::move(res)); });
+  auto future = answered->get_future();
+  REQUIRE(future.wait_for(10s) == std::future_status::ready);
+  CHECK(future.get().result() == http::status::ok);
+  CHECK(scrypt_evaluations() == before + 1);
 }
