@@ -62,7 +62,7 @@ durable_file::~durable_file() {
 
 result<durable_file> durable_file::open(const std::filesystem::path& path, open_mode mode) {
   const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (mode == open_mode::append ? 0 : O_TRUNC);
-  const int fd = ::open(path.c_str(), flags, 0644);
+  const int fd = ::open(path.c_str(), flags, 0600);
   if (fd < 0) return sys_fail("cannot open", path.string());
   struct stat st {};
   if (::fstat(fd, &st) != 0) {

@@ -21,7 +21,8 @@ class durable_file {
  public:
   enum class open_mode { truncate, append };
 
-  // Opens (creating with mode 0644 if needed) path for writing.
+  // Opens (creating with mode 0600 if needed: pulled objects may be TLP:RED,
+  // and a state file says what was pulled) path for writing.
   static result<durable_file> open(const std::filesystem::path& path, open_mode mode);
   // Writes to an already open descriptor (stdout); the descriptor is not
   // closed. sync() flushes and, for regular files, fsyncs.

@@ -16,6 +16,7 @@
 #include "server/exchange.hpp"
 #include "server/query.hpp"
 #include "server/responses.hpp"
+#include "server/throttle.hpp"
 
 namespace cairn::server {
 
@@ -316,8 +317,10 @@ void audit_limiter::auth_failure(storage::audit_log& log, const std::string& rem
       overall_start_ = now;
       overall_recorded_ = 0;
     }
-    // Addresses beyond the table share one counter, under remote "*".
-    std::string key = remote;
+    // Counted as the throttle counts (IPv6 by /64), so that rotating through
+    // one network's addresses does not buy a record budget per address;
+    // addresses beyond the table share one counter, under remote "*".
+    std::string key = address_key(remote);
     if (!windows_.count(key) && windows_.size() >= budget_.max_addresses) key = "*";
     auto [it, fresh] = windows_.try_emplace(key);
     window& w = it->second;

@@ -66,7 +66,9 @@ class audit_limiter {
   explicit audit_limiter(auth_failure_budget budget = {}) : budget_(budget) {}
 
   // Records (or counts) one authentication failure from remote. account is
-  // the claimed name when it is a known account, else empty.
+  // the claimed name when it is a known account, else empty. The budget is
+  // per address_key(remote) (throttle.hpp: IPv6 by /64), and a counter
+  // record's remote is that key.
   void auth_failure(storage::audit_log& log, const std::string& remote, const std::string& account,
                     int status, clock::time_point now = clock::now());
   // Writes the counter records of every failure counted since the last

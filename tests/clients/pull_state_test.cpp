@@ -106,3 +106,24 @@ TEST_CASE("durable_file appends, truncates and replaces atomically", "[clients][
   CHECK_FALSE(
       durable_file::open(dir.path() / "no-such-dir" / "x", durable_file::open_mode::append));
 }
+
+// Before: output and state files were created 0644 (0644 & ~umask), so a
+// partner's TLP:RED objects pulled to disk were readable by every local user.
+TEST_CASE("durable_file creates files only its owner can read", "[clients][state]") {
+  temp_dir dir;
+  const auto mode_of = [](const std::filesystem::path& p) {
+    return std::filesystem::status(p).permissions() & std::filesystem::perms::all;
+  };
+  const auto out = dir.path() / "pulled.jsonl";
+  {
+    auto f = durable_file::open(out, durable_file::open_mode::append);
+    REQUIRE(f);
+    REQUIRE(f->write("{}\n"));
+    REQUIRE(f->close());
+  }
+  CHECK(mode_of(out) == (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+  const auto state = dir.path() / "pull.state";
+  REQUIRE(write_file_atomically(state, "{}"));
+  CHECK(mode_of(state) ==
+        (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+}

@@ -135,3 +135,27 @@ TEST_CASE("audit limiter: a flush writes a bounded number of counter records") {
   CHECK(by_remote == counts{{"192.0.2.1", 3}, {"192.0.2.2", 2}, {"*", 4}});
   CHECK(total == 9);
 }
+
+// Before: the budget was kept per full address, so six addresses of one IPv6
+// /64 got six records written one by one (and a rotating client one budget
+// per address); now they share the budget of their /64.
+TEST_CASE("audit limiter: IPv6 addresses of one /64 share one budget") {
+  temp_dir dir;
+  audit_fixture fx(dir.path());
+  auth_failure_budget budget;
+  budget.per_address = 2;
+  audit_limiter limiter(budget);
+  const auto t0 = audit_limiter::clock::now();
+  for (int i = 1; i <= 6; ++i) {
+    limiter.auth_failure(fx.log(), "2001:db8:1:2::" + std::to_string(i), "alice", 401, t0);
+  }
+  limiter.auth_failure(fx.log(), "2001:db8:1:3::1", "alice", 401, t0);  // another /64
+  limiter.flush(fx.log(), t0 + 5s);
+  auto records = records_once(fx.log(), 4);
+  CHECK(records[0].remote == "2001:db8:1:2::1");  // written ones keep the full address
+  CHECK(records[1].remote == "2001:db8:1:2::2");
+  CHECK(records[2].remote == "2001:db8:1:3::1");
+  CHECK(records[3].remote == "2001:db8:1:2::/64");
+  CHECK(records[3].suppressed == 4);
+  CHECK(records[3].accounts == counts{{"alice", 4}});
+}
