@@ -23,13 +23,16 @@
 //         schema 1 (the level is then found by trying each one)
 //   The keyed hash keeps entries small (few pages to write per commit, as the
 //   ids are random); ids that share a hash are told apart by the record.
-// by_publisher (one entry per version above TLP:CLEAR)
+// by_publisher (one entry per publish and level above TLP:CLEAR)
 //   key   collection key (4 bytes BE), keyed hash of the publisher name
-//         (8 bytes BE), date_added (8 bytes BE)
-//   value the version's TLP level (1 byte)
-//   A publisher receives its own versions whatever their level: this finds
-//   those above its clearance without walking the levels it may not see.
-//   Publishers that share a hash are told apart by the record.
+//         (8 bytes BE), date_added of the first version (8 bytes BE)
+//   value the level (1 byte), date_added of the last version (8 bytes BE)
+//   Every version of that level in [first, last] is the publisher's: one
+//   publish's versions of one level are consecutive among that level's (see
+//   publish_outcome). A publisher receives its own versions whatever their
+//   level: this finds those above its clearance without walking the levels
+//   it may not see. Publishers that share a hash are told apart by the
+//   record. Deleted versions stay covered (reads skip them).
 // status
 //   key   status id          value: encode_status()
 // status_time
@@ -109,12 +112,12 @@ inline unsigned level_of_key(std::string_view key) {
   return key.empty() ? 0 : static_cast<unsigned char>(key[0]);
 }
 
-// The value of a by_id or by_publisher entry.
+// The value of a by_id entry.
 inline fixed_key<1> level_value(formats::tlp_level level) {
   return fixed_key<1>{{static_cast<char>(level)}};
 }
-// The level a by_id or by_publisher value names; std::nullopt when it names
-// none (schema 1 entries).
+// The level a by_id value names; std::nullopt when it names none (schema 1
+// entries).
 inline std::optional<formats::tlp_level> level_of_value(std::string_view v) {
   if (v.size() != 1 || static_cast<unsigned char>(v[0]) >= tlp_levels) return std::nullopt;
   return static_cast<formats::tlp_level>(v[0]);
@@ -136,6 +139,23 @@ inline micros by_publisher_position(std::string_view key) {
   return key.size() == by_publisher_key_bytes
              ? static_cast<micros>(get_u64be(key.data() + by_publisher_prefix))
              : 0;
+}
+inline constexpr std::size_t by_publisher_value_bytes = 9;
+inline fixed_key<by_publisher_value_bytes> by_publisher_value(formats::tlp_level level,
+                                                              micros last) {
+  fixed_key<by_publisher_value_bytes> v;
+  v.bytes[0] = static_cast<char>(level);
+  put_u64be(v.bytes + 1, static_cast<std::uint64_t>(last));
+  return v;
+}
+// The level and last position of a by_publisher value; false if malformed.
+inline bool decode_by_publisher(std::string_view v, formats::tlp_level& level, micros& last) {
+  if (v.size() != by_publisher_value_bytes || static_cast<unsigned char>(v[0]) >= tlp_levels) {
+    return false;
+  }
+  level = static_cast<formats::tlp_level>(v[0]);
+  last = static_cast<micros>(get_u64be(v.data() + 1));
+  return true;
 }
 
 inline fixed_key<4> collection_bytes(collection_key c) {

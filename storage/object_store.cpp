@@ -105,13 +105,60 @@ struct commit_plan {
     const std::string* publisher = nullptr;
     std::size_t index = 0;  // among the commit's new versions of its level
     std::array<char, codec::packed_time_bytes> packed{};  // of a given version
+    std::uint64_t id_hash = 0;
+    std::uint32_t next = 0;  // 1 + the previous pending of the same id_hash slot; 0: none
+  };
+  // The pending versions of one collection by id_hash: an open-addressing
+  // table of chains (a commit adds up to a few hundred thousand versions, and
+  // a node per version would cost more than the rest of the planning).
+  class pending_index {
+   public:
+    // Calls fn(p) for the pending versions whose id_hash is h, newest first,
+    // until fn returns true; returns whether it did.
+    template <class Fn>
+    bool find(std::uint64_t h, Fn&& fn) const {
+      if (slots_.empty()) return false;
+      for (std::size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+        const std::uint32_t head = slots_[i];
+        if (head == 0) return false;
+        if (all_[head - 1].id_hash != h) continue;
+        for (std::uint32_t at = head; at != 0; at = all_[at - 1].next) {
+          if (fn(all_[at - 1])) return true;
+        }
+        return false;
+      }
+    }
+    void add(pending p) {
+      if ((all_.size() + 1) * 2 > slots_.size()) grow();
+      std::size_t i = p.id_hash & (slots_.size() - 1);
+      while (slots_[i] != 0 && all_[slots_[i] - 1].id_hash != p.id_hash) {
+        i = (i + 1) & (slots_.size() - 1);
+      }
+      p.next = slots_[i];
+      all_.push_back(p);
+      slots_[i] = static_cast<std::uint32_t>(all_.size());
+    }
+
+   private:
+    void grow() {
+      std::vector<std::uint32_t> old = std::move(slots_);
+      slots_.assign(std::max<std::size_t>(64, old.size() * 2), 0);
+      for (const std::uint32_t head : old) {
+        if (head == 0) continue;
+        std::size_t i = all_[head - 1].id_hash & (slots_.size() - 1);
+        while (slots_[i] != 0) i = (i + 1) & (slots_.size() - 1);
+        slots_[i] = head;
+      }
+    }
+    std::vector<pending> all_;
+    std::vector<std::uint32_t> slots_;  // 1 + index in all_ of a chain's newest; 0: empty
   };
   struct per_collection {
     std::array<std::size_t, codec::tlp_levels> count{};  // new versions per level
     bool numbered = false;
     std::array<micros, codec::tlp_levels> start{};  // position of each level's first
     micros last = 0;                                // the commit's last position
-    std::unordered_map<std::uint64_t, std::vector<pending>> by_id;  // by id_hash
+    pending_index by_id;
     micros position(formats::tlp_level level, std::size_t index) const {
       return start[static_cast<unsigned>(level)] + static_cast<micros>(index);
     }
@@ -329,7 +376,8 @@ class publish_job final : public write_job {
         entries_.push_back(std::move(e));
         continue;
       }
-      const std::uint64_t id_hash = store_.id_hash(obj.id);
+      e.id_hash = store_.id_hash(obj.id);
+      const std::uint64_t id_hash = e.id_hash;
       key.set_id(c, id_hash);
       if (!obj.version.empty()) {
         auto time_key = formats::stix_time_key(obj.version);
@@ -356,14 +404,13 @@ class publish_job final : public write_job {
         continue;
       }
       // One that an earlier job of this commit (or this request) adds.
-      auto& earlier = mine.by_id[id_hash];
-      for (const auto& p : earlier) {
-        if (p.object->id != obj.id) continue;  // a hash collision
+      mine.by_id.find(id_hash, [&](const commit_plan::pending& p) {
+        if (p.object->id != obj.id) return false;  // a hash collision
         // The same version (as by_id compares them: the same instant).
         if (!obj.version.empty() &&
             (p.object->version.empty() ||
              std::memcmp(p.packed.data(), e.packed, codec::packed_time_bytes) != 0)) {
-          continue;
+          return false;
         }
         if (request_.duplicate_if) {
           object_record r;
@@ -374,14 +421,14 @@ class publish_job final : public write_job {
           r.publisher = *p.publisher;
           r.tlp = p.object->tlp;
           r.json = p.object->json;
-          if (!request_.duplicate_if(r)) continue;
+          if (!request_.duplicate_if(r)) return false;
         }
         e.kind = entry::duplicate_in_commit;
         e.duplicate_version = p.object->version;
         e.level = p.object->tlp;
         e.index = p.index;
-        break;
-      }
+        return true;
+      });
       if (e.kind == entry::duplicate_in_commit) {
         entries_.push_back(std::move(e));
         continue;
@@ -389,9 +436,9 @@ class publish_job final : public write_job {
       e.kind = entry::added;
       e.level = obj.tlp;
       e.index = mine.count[static_cast<unsigned>(obj.tlp)]++;
-      commit_plan::pending p{&obj, &request_.publisher, e.index, {}};
+      commit_plan::pending p{&obj, &request_.publisher, e.index, {}, id_hash, 0};
       std::memcpy(p.packed.data(), e.packed, codec::packed_time_bytes);
-      earlier.push_back(p);
+      mine.by_id.add(p);
       entries_.push_back(std::move(e));
     }
   }
@@ -441,7 +488,7 @@ class publish_job final : public write_job {
           return std::unexpected(job_error("cannot pack an assigned version"));
         }
       }
-      key.set_id(c, store_.id_hash(obj.id));
+      key.set_id(c, e->id_hash);
       key.set_time(e->packed);
       key.set_position(date_added);
       if (auto st = ids->put(key.full(), codec::level_value(e->level).view()); !st) return st;
@@ -463,13 +510,6 @@ class publish_job final : public write_job {
       if (!space) return std::unexpected(space.error());
       codec::encode_object(*space, fields);
 
-      if (e->level != formats::tlp_level::clear) {
-        const auto own = codec::by_publisher_key(c, publisher_hash, date_added);
-        if (auto st = store_.by_publisher.put(t, own.view(), codec::level_value(e->level).view());
-            !st) {
-          return st;
-        }
-      }
       out_.added_positions.push_back(date_added);
     }
 
@@ -529,19 +569,26 @@ class publish_job final : public write_job {
         return st;
       }
     }
-    if (!out_.status.id.empty()) {
-      // The added versions as one range of positions per level: this job's
-      // versions of one level are consecutive among the commit's.
-      std::vector<codec::added_range> ranges;
-      for (const entry* e : added) {
-        const micros at = plan.position(e->level, e->index);
-        const auto l = static_cast<std::uint8_t>(e->level);
-        if (!ranges.empty() && ranges.back().level == l && ranges.back().last + 1 == at) {
-          ranges.back().last = at;
-        } else {
-          ranges.push_back({at, at, l});
-        }
+    // The added versions as one range of positions per level: this job's
+    // versions of one level are consecutive among the commit's.
+    std::vector<codec::added_range> ranges;
+    for (const entry* e : added) {
+      const micros at = plan.position(e->level, e->index);
+      const auto l = static_cast<std::uint8_t>(e->level);
+      if (!ranges.empty() && ranges.back().level == l && ranges.back().last + 1 == at) {
+        ranges.back().last = at;
+      } else {
+        ranges.push_back({at, at, l});
       }
+    }
+    for (const auto& r : ranges) {
+      if (r.level == static_cast<std::uint8_t>(formats::tlp_level::clear)) continue;
+      const auto key = codec::by_publisher_key(c, publisher_hash, r.first);
+      const auto value =
+          codec::by_publisher_value(static_cast<formats::tlp_level>(r.level), r.last);
+      if (auto st = store_.by_publisher.put(t, key.view(), value.view()); !st) return st;
+    }
+    if (!out_.status.id.empty()) {
       const std::string value = codec::encode_status(out_.status, now, c, ranges);
       if (auto st = store_.status.put(t, out_.status.id, value); !st) return st;
       std::string time_key(codec::position_key(now).view());
@@ -572,6 +619,7 @@ class publish_job final : public write_job {
     std::string duplicate_version;  // duplicate, duplicate_in_commit (empty: assigned)
     formats::tlp_level level = formats::tlp_level::clear;  // added, duplicate_in_commit
     std::size_t index = 0;                                 // among the commit's of its level
+    std::uint64_t id_hash = 0;
     char packed[codec::packed_time_bytes] = {};
     std::string assigned;  // an assigned version
   };
@@ -671,12 +719,6 @@ class remove_job final : public write_job {
         key.set_time(packed);
         key.set_position(at);
         if (auto erased = store_.by_id.erase(t, key.full()); !erased) {
-          return std::unexpected(erased.error());
-        }
-      }
-      if (f.tlp != formats::tlp_level::clear) {
-        const auto own = codec::by_publisher_key(c, store_.publisher_hash(f.publisher), at);
-        if (auto erased = store_.by_publisher.erase(t, own.view()); !erased) {
           return std::unexpected(erased.error());
         }
       }
@@ -853,8 +895,11 @@ lmdb::result<std::uint64_t> migrate_from_1(
           return std::unexpected(st.error());
         }
         if (!f.deleted && f.tlp != formats::tlp_level::clear) {
+          // One entry per version: a range of one.
           const auto own = codec::by_publisher_key(c, s.publisher_hash(f.publisher), at);
-          if (auto st = s.by_publisher.put(t, own.view(), codec::level_value(f.tlp).view()); !st) {
+          if (auto st =
+                  s.by_publisher.put(t, own.view(), codec::by_publisher_value(f.tlp, at).view());
+              !st) {
             return std::unexpected(st.error());
           }
         }
@@ -920,9 +965,15 @@ lmdb::result<std::uint64_t> migrate_from_1(
 }
 
 // Opens the fixed databases and the objects db of every known collection.
-result<void> open_databases(store_core& s) {
+// map_full is set when the opening txn (a migration) did not fit the map.
+result<void> open_databases(store_core& s, bool& map_full) {
+  map_full = false;
+  auto open_failed = [&](const lmdb::error& e) -> result<void> {
+    map_full = e.map_full();
+    return fail("cannot open the store: " + e.message);
+  };
   auto t = lmdb::txn::begin(s.env);
-  if (!t) return fail("cannot open the store: " + t.error().message);
+  if (!t) return open_failed(t.error());
   auto open_db = [&](const char* name, lmdb::dbi& out) -> lmdb::status {
     auto d = lmdb::dbi::open(*t, name, MDB_CREATE);
     if (!d) return std::unexpected(d.error());
@@ -934,14 +985,14 @@ result<void> open_databases(store_core& s) {
   if (st) st = open_db("status", s.status);
   if (st) st = open_db("status_time", s.status_time);
   if (st) st = open_db("meta", s.meta);
-  if (!st) return fail("cannot open the store: " + st.error().message);
+  if (!st) return open_failed(st.error());
 
   auto schema = s.meta.find(*t, k_meta_schema);
-  if (!schema) return fail("cannot open the store: " + schema.error().message);
+  if (!schema) return open_failed(schema.error());
   std::uint32_t found_schema = k_schema;
   if (!*schema) {
     if (auto put = s.meta.put(*t, k_meta_schema, codec::collection_bytes(k_schema).view()); !put) {
-      return fail("cannot open the store: " + put.error().message);
+      return open_failed(put.error());
     }
   } else if ((*schema)->size() != 4) {
     return fail("the store in " + s.options.path + " has a damaged schema version");
@@ -955,7 +1006,7 @@ result<void> open_databases(store_core& s) {
   }
 
   auto id_key = s.meta.find(*t, k_meta_id_hash_key);
-  if (!id_key) return fail("cannot open the store: " + id_key.error().message);
+  if (!id_key) return open_failed(id_key.error());
   std::string key_bytes;
   if (*id_key && (*id_key)->size() == 16) {
     key_bytes.assign(**id_key);
@@ -968,7 +1019,7 @@ result<void> open_databases(store_core& s) {
       key_bytes.append(codec::collection_bytes(word).view());
     }
     if (auto put = s.meta.put(*t, k_meta_id_hash_key, key_bytes); !put) {
-      return fail("cannot open the store: " + put.error().message);
+      return open_failed(put.error());
     }
   }
   s.id_key.k0 = codec::get_u64be(key_bytes.data());
@@ -977,7 +1028,7 @@ result<void> open_databases(store_core& s) {
   std::vector<std::pair<collection_key, lmdb::dbi>> known;
   {
     auto c = lmdb::cursor::open(*t, s.meta);
-    if (!c) return fail("cannot open the store: " + c.error().message);
+    if (!c) return open_failed(c.error());
     std::string_view k;
     std::string_view v;
     auto found = c->seek(k_meta_collection_prefix, k, v);
@@ -991,27 +1042,28 @@ result<void> open_databases(store_core& s) {
       }
       known.emplace_back(key, lmdb::dbi{});
     }
-    if (!found) return fail("cannot open the store: " + found.error().message);
+    if (!found) return open_failed(found.error());
   }
   for (auto& [key, d] : known) {
     auto opened = lmdb::dbi::open(*t, objects_db_name(key).c_str(), MDB_CREATE);
-    if (!opened) return fail("cannot open the store: " + opened.error().message);
+    if (!opened) return open_failed(opened.error());
     d = *opened;
   }
   std::uint64_t migrated = 0;
   if (found_schema == 1) {
     auto m = migrate_from_1(s, *t, known);
     if (!m) {
+      map_full = m.error().map_full();
       return fail("cannot migrate the store in " + s.options.path + " to schema version " +
                   std::to_string(k_schema) + ": " + m.error().message);
     }
     migrated = *m;
     if (auto put = s.meta.put(*t, k_meta_schema, codec::collection_bytes(k_schema).view()); !put) {
-      return fail("cannot open the store: " + put.error().message);
+      return open_failed(put.error());
     }
   }
   if (auto committed = t->commit(); !committed) {
-    return fail("cannot open the store: " + committed.error().message);
+    return open_failed(committed.error());
   }
   if (found_schema == 1 && s.options.notice) {
     s.options.notice("store migrated from schema version 1 to " + std::to_string(k_schema) + ": " +
@@ -1072,7 +1124,19 @@ result<std::unique_ptr<object_store>> object_store::open(const store_options& op
 
   s.guard = std::make_unique<map_guard>(options.max_readers);
   s.objects = std::make_unique<std::atomic<MDB_dbi>[]>(options.max_collections + 1);
-  if (auto opened = open_databases(s); !opened) return std::unexpected(opened.error());
+  for (;;) {
+    bool map_full = false;
+    auto opened = open_databases(s, map_full);
+    if (opened) break;
+    // A migration copies each collection once more before dropping the old
+    // copy: grow the map as the writer would, up to max_map_size.
+    const std::size_t current = s.env.info() ? s.env.info()->me_mapsize : map_size;
+    if (!map_full || current >= max_map_size) return std::unexpected(opened.error());
+    if (auto grown = s.env.set_mapsize(std::min(current * 2 / k_page * k_page, max_map_size));
+        !grown) {
+      return fail("cannot grow the map for the migration: " + grown.error().message);
+    }
+  }
 
   writer_options w;
   w.max_map_size = max_map_size;
@@ -1249,20 +1313,23 @@ void read_txn::scan(collection_key c, micros after, const visibility& who,
   auto levels = level_walk::open(in.txn, objects, levels_up_to(who.max_level), from, to);
   if (!levels) return in.note(levels.error());
   std::optional<lmdb::cursor> own;
-  std::string own_prefix;
+  std::string own_start;
   if (!who.publisher.empty() && who.max_level < formats::tlp_level::red) {
     auto cur = lmdb::cursor::open(in.txn, in.store->by_publisher);
     if (!cur) return in.note(cur.error());
     own.emplace(std::move(*cur));
-    own_prefix.assign(
+    own_start.assign(
         codec::by_publisher_key(c, in.store->publisher_hash(who.publisher), from).view());
   }
+  const std::string_view own_prefix =
+      std::string_view(own_start).substr(0, std::min(own_start.size(), codec::by_publisher_prefix));
 
   object_record a;  // the next of the levels, when has_a
   object_record b;  // the next own version above max_level, when has_b
   bool has_a = false;
   bool has_b = false;
   bool own_started = false;
+  std::optional<level_walk> own_range;  // the versions of the current entry
   // Both return false on a read error (noted).
   auto next_a = [&]() -> bool {
     for (;;) {
@@ -1277,26 +1344,66 @@ void read_txn::scan(collection_key c, micros after, const visibility& who,
       if (!has_a || in.fill(a, c, codec::position_of(k), v)) return true;
     }
   };
-  auto next_b = [&]() -> bool {
-    if (!own) return true;
-    const std::string_view prefix =
-        std::string_view(own_prefix).substr(0, codec::by_publisher_prefix);
+  // The next range of own versions above max_level that reaches past
+  // `after`, as own_range; false at the end (has_b cleared) or on an error.
+  auto next_range = [&]() -> bool {
     for (;;) {
       std::string_view k;
       std::string_view v;
-      auto found = own_started ? own->get(k, v, MDB_NEXT) : own->seek(own_prefix, k, v);
-      own_started = true;
+      lmdb::result<bool> found = false;
+      if (!own_started) {
+        own_started = true;
+        // The range before `from` may reach past it.
+        found = own->seek(own_start, k, v);
+        if (found) {
+          found = own->get(k, v, *found ? MDB_PREV : MDB_LAST);
+          if (found && (!*found || !k.starts_with(own_prefix))) {
+            found = own->seek(own_start, k, v);
+          }
+        }
+      } else {
+        found = own->get(k, v, MDB_NEXT);
+      }
       if (!found) {
         in.note(found.error());
         return false;
       }
-      has_b = *found && k.starts_with(prefix) && k.size() == codec::by_publisher_key_bytes;
-      if (!has_b) return true;
-      const auto level = codec::level_of_value(v);
-      if (!level || *level <= who.max_level) continue;  // in the level stream already
-      auto r = in.at(c, objects, codec::by_publisher_position(k), level);
-      if (r && r->publisher == who.publisher) {
-        b = *r;
+      if (!*found || !k.starts_with(own_prefix) || k.size() != codec::by_publisher_key_bytes) {
+        return false;
+      }
+      formats::tlp_level level{};
+      micros last = 0;
+      if (!codec::decode_by_publisher(v, level, last) || level <= who.max_level || last < from) {
+        continue;  // in the level stream already, or before `after`
+      }
+      auto walk = level_walk::open(in.txn, objects, 1u << static_cast<unsigned>(level),
+                                   std::max(codec::by_publisher_position(k), from), last);
+      if (!walk) {
+        in.note(walk.error());
+        return false;
+      }
+      own_range.emplace(std::move(*walk));
+      return true;
+    }
+  };
+  auto next_b = [&]() -> bool {
+    has_b = false;
+    if (!own) return true;
+    for (;;) {
+      if (!own_range && !next_range()) return !in.last_error;
+      std::string_view k;
+      std::string_view v;
+      auto found = own_range->next(k, v);
+      if (!found) {
+        in.note(found.error());
+        return false;
+      }
+      if (!*found) {
+        own_range.reset();
+        continue;
+      }
+      if (in.fill(b, c, codec::position_of(k), v) && b.publisher == who.publisher) {
+        has_b = true;
         return true;
       }
     }

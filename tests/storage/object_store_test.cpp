@@ -1295,14 +1295,14 @@ namespace {
 // (key 1) with versions keyed by date_added alone at k_t0 .. k_t0 + 3
 // (clear, red, green, and a deleted amber one), by_id entries without a
 // level, and a status in the old format whose one range covers the first
-// three.
-void write_schema_1_store(const std::string& path) {
+// three; then `extra` green versions padded with `pad` bytes.
+void write_schema_1_store(const std::string& path, int extra = 0, std::size_t pad = 0) {
   using formats::tlp_level;
   std::filesystem::create_directories(path);
   auto e = lmdb::env::create();
   REQUIRE(e);
   REQUIRE(e->set_maxdbs(64));
-  REQUIRE(e->set_mapsize(std::size_t{16} << 20));
+  REQUIRE(e->set_mapsize(std::size_t{32} << 20));
   REQUIRE(e->open(path.c_str(), MDB_NOTLS, 0600));
   auto t = lmdb::txn::begin(*e);
   REQUIRE(t);
@@ -1321,18 +1321,18 @@ void write_schema_1_store(const std::string& path) {
   REQUIRE(meta->put(*t, "c/old", codec::collection_bytes(1).view()));
   std::string last_key = "last/";
   last_key.append(codec::collection_bytes(1).view());
-  REQUIRE(meta->put(*t, last_key, codec::position_key(k_t0 + 3).view()));
+  REQUIRE(meta->put(*t, last_key, codec::position_key(k_t0 + 3 + extra).view()));
 
   const tlp_level levels[] = {tlp_level::clear, tlp_level::red, tlp_level::green, tlp_level::amber};
-  for (int i = 0; i < 4; ++i) {
-    const auto o = make_object(object_id(i), stix_time(1));
+  for (int i = 0; i < 4 + extra; ++i) {
+    const auto o = make_object(object_id(i), stix_time(1), i < 4 ? 0 : pad);
     const bool deleted = i == 3;
     const codec::object_fields f{o.id,
                                  o.version,
                                  o.spec_version,
                                  "acme",
                                  deleted ? std::string_view() : std::string_view(o.json),
-                                 levels[i],
+                                 i < 4 ? levels[i] : tlp_level::green,
                                  deleted};
     std::string value(codec::object_value_bytes(f), '\0');
     codec::encode_object(value.data(), f);
@@ -1497,4 +1497,65 @@ TEST_CASE("object_store: duplicates within one commit are found before numbering
   CHECK(b->status.successes[1].version == same_instant.version);
   CHECK(b->status.successes[2].version == stored_sco[0].version);
   CHECK(scan_all(*store, *c).size() == 4);
+}
+
+// The migration copies each collection once more before dropping the old
+// copy; when that does not fit the map, the map grows (up to max_map_size).
+TEST_CASE("object_store: a schema 1 store too big for the map is migrated after it grows") {
+  temp_dir dir;
+  auto options = options_for(dir);
+  write_schema_1_store(options.path, 400, 3000);
+  options.map_size = std::size_t{1} << 20;  // the store opens at its used size
+  auto store = open_store(options);
+  // 1.2 MB of versions held twice at the peak of the migration.
+  CHECK(store->map_size() > (std::size_t{2} << 20));
+  auto c = store->collection("old");
+  REQUIRE(c);
+  CHECK(scan_all(*store, *c).size() == 3 + 400);
+  auto r = store->begin_read();
+  CHECK(r.at(*c, k_t0 + 3 + 400));
+  auto status = r.status("11111111-0000-4000-8000-000000000001");
+  REQUIRE(status);
+  CHECK(status->successes.size() == 3);
+}
+
+// A publisher's own versions above its clearance are indexed one range per
+// publish and level; paging from inside a range misses and repeats nothing.
+TEST_CASE("object_store: paging through a reader's own withheld versions") {
+  using formats::tlp_level;
+  temp_dir dir;
+  auto store = open_store(options_for(dir));
+  auto c = store->collection("own");
+  REQUIRE(c);
+  std::vector<new_object> mine;
+  for (int i = 0; i < 6; ++i) {
+    mine.push_back(at_level(make_object(object_id(i), stix_time(1)),
+                            i % 2 ? tlp_level::red : tlp_level::amber));
+  }
+  mine.push_back(at_level(make_object(object_id(6), stix_time(1)), tlp_level::clear));
+  auto request = make_request(*c, mine);
+  request.publisher = "partner";
+  auto out = publish_sync(*store, std::move(request));
+  REQUIRE(out);
+  REQUIRE(out->added == 7);
+  auto others =
+      make_request(*c, {at_level(make_object(object_id(7), stix_time(1)), tlp_level::red)});
+  REQUIRE(publish_sync(*store, std::move(others)));
+
+  const visibility partner{tlp_level::green, "partner"};
+  std::vector<micros> all;
+  store->begin_read().scan(
+      *c, 0, partner, [&](const object_record& r) { return all.push_back(r.date_added), true; });
+  // Its own seven (clear first, then amber, then red), not the other red one.
+  REQUIRE(all.size() == 7);
+  CHECK(all == out->added_positions);
+  for (std::size_t from = 0; from < all.size(); ++from) {
+    std::vector<micros> rest;
+    auto r = store->begin_read();
+    r.scan(*c, all[from], partner,
+           [&](const object_record& rec) { return rest.push_back(rec.date_added), true; });
+    CHECK(rest ==
+          std::vector<micros>(all.begin() + static_cast<std::ptrdiff_t>(from) + 1, all.end()));
+    CHECK(r.records_read() == rest.size());
+  }
 }
