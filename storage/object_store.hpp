@@ -1,6 +1,7 @@
 #pragma once
-// The object store: STIX objects per collection in LMDB, appended in
-// date_added order, with a by-id index and TAXII status resources.
+// The object store: STIX objects per collection in LMDB, kept apart per TLP
+// level in date_added order (so that a reader reads only the levels it may
+// receive), with a by-id index and TAXII status resources.
 //
 // Threading: open() once; begin_read() from any thread (each read_txn is used
 // by one thread at a time and must not outlive the store; never hold one across
@@ -145,7 +146,9 @@ struct publish_request {
 // it comes after them: the gaps an account sees never count withheld
 // versions. Between commits the gap is set by the clock: writing a version
 // costs more than a microsecond of wall time, so the next commit's start is
-// its time, not the last position plus one.
+// its time, not the last position plus one. (A job that fails after the
+// commit was numbered, in a batch that goes on without it, leaves its
+// positions unused: they are of its own levels only.)
 struct publish_outcome {
   // As read_txn::status() returns it: successes are the added versions in
   // date_added order, then the request's own successes and the duplicates.
