@@ -112,8 +112,8 @@ TEST_CASE("codec: statuses round-trip with their ranges; damage is detected") {
   legacy.erase(ranges_at + 16, 1);
   auto old = codec::decode_status(legacy);
   REQUIRE(old);
-  CHECK(old->added == std::vector<codec::added_range>{{10, 20, codec::any_level},
-                                                      {30, 30, codec::any_level}});
+  CHECK(old->added ==
+        std::vector<codec::added_range>{{10, 20, codec::any_level}, {30, 30, codec::any_level}});
   CHECK(codec::status_stored_at(legacy) == 456);
   CHECK(old->status.pendings.size() == 1);
 }
