@@ -65,6 +65,7 @@ result<std::unique_ptr<exchange>> exchange::open(config cfg, logger& log) {
   options.path = (cfg.data_dir / "store").string();
   if (cfg.storage.map_size) options.map_size = *cfg.storage.map_size;
   if (cfg.storage.max_map_size) options.max_map_size = *cfg.storage.max_map_size;
+  options.notice = [&log](std::string_view what) { log.info(what); };
   auto store = storage::object_store::open(options);
   if (!store) return std::unexpected(store.error());
   ex->store_ = std::move(*store);

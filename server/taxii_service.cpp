@@ -135,8 +135,12 @@ page select(const read_txn& txn, const taxii_call& c, const taxii_query& q, micr
     return p;
   }
 
+  // Only what the account may receive is read at all: a collection of
+  // withheld versions answers like an empty one, in body and in time, and
+  // neither the examined count nor `resume` ever moves over a withheld one.
   std::size_t examined = 0;
-  txn.scan(c.key, start, [&](const object_record& r) {
+  const storage::visibility sees{c.who.clearance, c.who.name};
+  txn.scan(c.key, start, sees, [&](const object_record& r) {
     if (++examined > k_max_examined) {
       p.more = true;
       return false;

@@ -6,6 +6,7 @@
 
 #include "formats/audit_record.hpp"
 #include "storage/codec.hpp"
+#include "storage/object_walk.hpp"
 
 namespace cairn::storage::audit_codec {
 
@@ -346,14 +347,17 @@ lmdb::result<bool> expand_objects(const lmdb::txn& t, lmdb::dbi objects, const r
   bool first = true;
   if (!r.runs.empty()) {
     if (objects.handle() == 0) return false;
-    auto cur = lmdb::cursor::open(t, objects);
-    if (!cur) return std::unexpected(cur.error());
     for (const run& x : r.runs) {
-      std::string_view k;
-      std::string_view v;
-      auto found = cur->seek(codec::position_key(x.start).view(), k, v);
+      if (x.length == 0) continue;
+      // A run's versions may be of any levels: a merge of the levels' keys
+      // over the run's positions.
+      auto walk = level_walk::open(t, objects, all_levels, x.start,
+                                   x.start + static_cast<micros>(x.length - 1));
+      if (!walk) return std::unexpected(walk.error());
       for (std::uint64_t i = 0; i < x.length; ++i) {
-        if (i > 0) found = cur->get(k, v, MDB_NEXT);
+        std::string_view k;
+        std::string_view v;
+        auto found = walk->next(k, v);
         if (!found) return std::unexpected(found.error());
         const micros expected = x.start + static_cast<micros>(i);
         codec::object_fields f;

@@ -672,25 +672,9 @@ void audit_log::attach(publish_request& request, audit_entry entry) {
   impl* a = impl_.get();
   request.companion = [a, p, c](lmdb::txn& t, const publish_outcome& out) -> lmdb::status {
     pending_record q = *p;  // each run starts over
-    std::vector<micros> positions;
-    if (out.added > 0) {
-      const micros first = out.first_date_added;
-      const micros last = out.last_date_added;
-      if (static_cast<std::uint64_t>(last - first) + 1 == out.added) {
-        for (micros x = first; x <= last; ++x) positions.push_back(x);
-      } else {
-        // Every key in [first, last] was written by this publish.
-        auto cur = lmdb::cursor::open(t, a->access.objects(c));
-        if (!cur) return std::unexpected(cur.error());
-        std::string_view k;
-        std::string_view v;
-        auto found = cur->seek(codec::position_key(first).view(), k, v);
-        for (; found && *found && codec::position_of(k) <= last; found = cur->get(k, v, MDB_NEXT)) {
-          positions.push_back(codec::position_of(k));
-        }
-        if (!found) return std::unexpected(found.error());
-      }
-    }
+    // Exactly the versions this publish added: those of other publishes in
+    // the same commit may lie between them.
+    std::vector<micros> positions = out.added_positions;
     const auto& successes = out.status.successes;
     for (std::size_t i = std::min(out.added, successes.size()); i < successes.size(); ++i) {
       q.explicit_objects.emplace_back(successes[i].id, successes[i].version);

@@ -93,6 +93,22 @@ class walker {
   bool storage_error(const lmdb::error& e) { return bad(0, "cannot read the store: " + e.message); }
 
   result<void> open_all() {
+    // A store of the previous layout (objects keyed by date_added alone) is
+    // migrated when cairnd opens it; read here as it is, every versioned
+    // record would look damaged.
+    {
+      lmdb::txn& t = const_cast<lmdb::txn&>(t_);
+      auto meta = lmdb::dbi::open(t, "meta", 0);
+      if (meta) {
+        auto schema = meta->find(t_, "schema");
+        if (schema && *schema && (*schema)->size() == 4 && (**schema)[0] == 0 &&
+            (**schema)[1] == 0 && (**schema)[2] == 0 && (**schema)[3] == 1) {
+          return fail(
+              "the store has the layout of schema version 1: start cairnd on it once (it "
+              "migrates the store when it opens it), stop it, then verify");
+        }
+      }
+    }
     const std::pair<const char*, lmdb::dbi*> all[] = {
         {ac::db_records, &records_},
         {ac::db_leaves, &leaves_},

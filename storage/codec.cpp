@@ -4,7 +4,9 @@ namespace cairn::storage::codec {
 
 namespace {
 
-constexpr std::uint8_t status_format = 2;
+// 3: ranges carry a level. 2 (schema 1 stores): ranges of any level.
+constexpr std::uint8_t status_format = 3;
+constexpr std::uint8_t status_format_any_level = 2;
 
 void put_str(std::string& out, std::string_view s) {
   char len[4];
@@ -161,9 +163,9 @@ bool pack_time_key(std::string_view key, char* out) {
 }
 
 std::string encode_status(const status_record& status, micros stored_at, collection_key collection,
-                          const std::vector<std::pair<micros, micros>>& added) {
+                          const std::vector<added_range>& added) {
   std::string out;
-  out.reserve(1 + 16 + 12 + 4 + 4 + 16 * added.size() + status.id.size() + status.owner.size() +
+  out.reserve(1 + 16 + 12 + 4 + 4 + 17 * added.size() + status.id.size() + status.owner.size() +
               status.api_root.size() + details_bytes(status.successes) +
               details_bytes(status.failures) + details_bytes(status.pendings));
   out.push_back(static_cast<char>(status_format));
@@ -177,9 +179,10 @@ std::string encode_status(const status_record& status, micros stored_at, collect
   out.append(n, 4);
   put_u32be(n, static_cast<std::uint32_t>(added.size()));
   out.append(n, 4);
-  for (const auto& [first, last] : added) {
-    put_u64(out, static_cast<std::uint64_t>(first));
-    put_u64(out, static_cast<std::uint64_t>(last));
+  for (const auto& r : added) {
+    put_u64(out, static_cast<std::uint64_t>(r.first));
+    put_u64(out, static_cast<std::uint64_t>(r.last));
+    out.push_back(static_cast<char>(r.level));
   }
   put_details(out, status.successes);
   put_details(out, status.failures);
@@ -195,18 +198,23 @@ std::optional<stored_status> decode_status(std::string_view value) {
   std::uint32_t ranges = 0;
   stored_status s;
   status_record& status = s.status;
-  if (!in.u8(format) || format != status_format || !in.u64(stored) || !in.u64(requested) ||
-      !in.str(status.id) || !in.str(status.owner) || !in.str(status.api_root) ||
-      !in.u32(s.collection) || !in.u32(ranges) || ranges > value.size() / 16) {
+  if (!in.u8(format) || (format != status_format && format != status_format_any_level) ||
+      !in.u64(stored) || !in.u64(requested) || !in.str(status.id) || !in.str(status.owner) ||
+      !in.str(status.api_root) || !in.u32(s.collection) || !in.u32(ranges) ||
+      ranges > value.size() / 16) {
     return std::nullopt;
   }
   s.added.resize(ranges);
-  for (auto& [first, last] : s.added) {
+  for (auto& r : s.added) {
     std::uint64_t a = 0;
     std::uint64_t b = 0;
     if (!in.u64(a) || !in.u64(b) || a > b) return std::nullopt;
-    first = static_cast<micros>(a);
-    last = static_cast<micros>(b);
+    r.first = static_cast<micros>(a);
+    r.last = static_cast<micros>(b);
+    r.level = any_level;
+    if (format == status_format && (!in.u8(r.level) || r.level >= tlp_levels)) {
+      return std::nullopt;
+    }
   }
   if (!in.details(status.successes) || !in.details(status.failures) ||
       !in.details(status.pendings) || !in.done()) {
@@ -218,7 +226,10 @@ std::optional<stored_status> decode_status(std::string_view value) {
 }
 
 micros status_stored_at(std::string_view value) {
-  if (value.size() < 9 || static_cast<std::uint8_t>(value[0]) != status_format) return 0;
+  if (value.size() < 9 || (static_cast<std::uint8_t>(value[0]) != status_format &&
+                           static_cast<std::uint8_t>(value[0]) != status_format_any_level)) {
+    return 0;
+  }
   return static_cast<micros>(get_u64be(value.data() + 1));
 }
 

@@ -1,9 +1,15 @@
 #pragma once
 // The byte layouts of the object store's keys and values (storage/ only).
 //
-// objects/<collection key> (one LMDB database per collection, so that new
-// versions are always appended with MDB_APPEND)
-//   key   date_added, 8 bytes big-endian
+// Schema 2 (schema 1 keyed objects by date_added alone; open() migrates it).
+//
+// objects/<collection key> (one LMDB database per collection)
+//   key   TLP level (1 byte), date_added (8 bytes big-endian)
+//         Each level is its own run of keys, in date_added order, so that a
+//         reader walks only the levels it may receive (a merge of at most
+//         five cursors) and never reads a version above its clearance. New
+//         versions go at the end of their level's run (MDB_APPEND when that
+//         is the end of the database).
 //   value a 12-byte header, then the strings and the JSON:
 //           [0] format (1)   [1] flags (bit 0: deleted, bit 1: later copy)   [2] tlp
 //           [3] spec_version length
@@ -19,9 +25,20 @@
 // by_id (one entry per live version)
 //   key   collection key (4 bytes BE), id_hash(object id) (8 bytes BE),
 //         pack_time_key(version) (11 bytes), date_added (8 bytes BE)
-//   value empty
+//   value the version's TLP level (1 byte); empty in entries written by
+//         schema 1 (the level is then found by trying each one)
 //   The keyed hash keeps entries small (few pages to write per commit, as the
 //   ids are random); ids that share a hash are told apart by the record.
+// by_publisher (one entry per publish and level above TLP:CLEAR)
+//   key   collection key (4 bytes BE), keyed hash of the publisher name
+//         (8 bytes BE), date_added of the first version (8 bytes BE)
+//   value the level (1 byte), date_added of the last version (8 bytes BE)
+//   Every version of that level in [first, last] is the publisher's: one
+//   publish's versions of one level are consecutive among that level's (see
+//   publish_outcome). A publisher receives its own versions whatever their
+//   level: this finds those above its clearance without walking the levels
+//   it may not see. Publishers that share a hash are told apart by the
+//   record. Deleted versions stay covered (reads skip them).
 // status
 //   key   status id          value: encode_status()
 // status_time
@@ -82,8 +99,69 @@ inline fixed_key<8> position_key(micros date_added) {
   put_u64be(k.bytes, static_cast<std::uint64_t>(date_added));
   return k;
 }
+
+inline constexpr unsigned tlp_levels = 5;  // clear .. red
+inline constexpr std::size_t object_key_bytes = 9;
+
+// The key of a version in objects/<collection key>.
+inline fixed_key<object_key_bytes> object_key(formats::tlp_level level, micros date_added) {
+  fixed_key<object_key_bytes> k;
+  k.bytes[0] = static_cast<char>(level);
+  put_u64be(k.bytes + 1, static_cast<std::uint64_t>(date_added));
+  return k;
+}
+// The date_added of an objects key; 0 when it is not one.
 inline micros position_of(std::string_view key) {
-  return key.size() == 8 ? static_cast<micros>(get_u64be(key.data())) : 0;
+  return key.size() == object_key_bytes ? static_cast<micros>(get_u64be(key.data() + 1)) : 0;
+}
+inline unsigned level_of_key(std::string_view key) {
+  return key.empty() ? 0 : static_cast<unsigned char>(key[0]);
+}
+
+// The value of a by_id entry.
+inline fixed_key<1> level_value(formats::tlp_level level) {
+  return fixed_key<1>{{static_cast<char>(level)}};
+}
+// The level a by_id value names; std::nullopt when it names none (schema 1
+// entries).
+inline std::optional<formats::tlp_level> level_of_value(std::string_view v) {
+  if (v.size() != 1 || static_cast<unsigned char>(v[0]) >= tlp_levels) return std::nullopt;
+  return static_cast<formats::tlp_level>(v[0]);
+}
+
+inline constexpr std::size_t by_publisher_prefix = 12;  // ck, hash
+inline constexpr std::size_t by_publisher_key_bytes = by_publisher_prefix + 8;
+
+inline fixed_key<by_publisher_key_bytes> by_publisher_key(collection_key c,
+                                                          std::uint64_t publisher_hash,
+                                                          micros date_added) {
+  fixed_key<by_publisher_key_bytes> k;
+  put_u32be(k.bytes, c);
+  put_u64be(k.bytes + 4, publisher_hash);
+  put_u64be(k.bytes + by_publisher_prefix, static_cast<std::uint64_t>(date_added));
+  return k;
+}
+inline micros by_publisher_position(std::string_view key) {
+  return key.size() == by_publisher_key_bytes
+             ? static_cast<micros>(get_u64be(key.data() + by_publisher_prefix))
+             : 0;
+}
+inline constexpr std::size_t by_publisher_value_bytes = 9;
+inline fixed_key<by_publisher_value_bytes> by_publisher_value(formats::tlp_level level,
+                                                              micros last) {
+  fixed_key<by_publisher_value_bytes> v;
+  v.bytes[0] = static_cast<char>(level);
+  put_u64be(v.bytes + 1, static_cast<std::uint64_t>(last));
+  return v;
+}
+// The level and last position of a by_publisher value; false if malformed.
+inline bool decode_by_publisher(std::string_view v, formats::tlp_level& level, micros& last) {
+  if (v.size() != by_publisher_value_bytes || static_cast<unsigned char>(v[0]) >= tlp_levels) {
+    return false;
+  }
+  level = static_cast<formats::tlp_level>(v[0]);
+  last = static_cast<micros>(get_u64be(v.data() + 1));
+  return true;
 }
 
 inline fixed_key<4> collection_bytes(collection_key c) {
@@ -215,16 +293,31 @@ inline bool decode_object(std::string_view value, object_fields& f) {
 // 1,000 added objects takes a few dozen bytes instead of 80 KB. read_txn
 // expands the ranges from the objects records (deleted ones keep their id and
 // version), before the listed successes.
+//
+// A range has a level: every version of that level in the collection with a
+// position in [first, last] was added by this publish (the writer numbers a
+// commit's new versions level by level, so one publish's versions of one
+// level are consecutive among that level's). Statuses stored by schema 1
+// have ranges of any level: every version in [first, last] is the publish's.
+inline constexpr std::uint8_t any_level = 0xff;
+
+struct added_range {
+  micros first = 0;
+  micros last = 0;
+  std::uint8_t level = any_level;
+  bool operator==(const added_range&) const = default;
+};
+
 struct stored_status {
   status_record status;  // successes: only those stored as a list
   micros stored_at = 0;
   collection_key collection = 0;
-  std::vector<std::pair<micros, micros>> added;  // inclusive position ranges
+  std::vector<added_range> added;  // inclusive position ranges
 };
 
 // status holds only the successes stored as a list; added are the ranges.
 std::string encode_status(const status_record& status, micros stored_at, collection_key collection,
-                          const std::vector<std::pair<micros, micros>>& added);
+                          const std::vector<added_range>& added);
 // std::nullopt when value is malformed.
 std::optional<stored_status> decode_status(std::string_view value);
 // The stored_at of an encoded status, without decoding the rest; 0 if malformed.

@@ -110,6 +110,11 @@ result<MDB_stat> dbi_stat(MDB_txn* txn, MDB_dbi dbi) {
   return st;
 }
 
+status dbi_drop(MDB_txn* txn, MDB_dbi dbi, bool remove) {
+  if (int rc = mdb_drop(txn, dbi, remove ? 1 : 0)) return failure("mdb_drop", rc);
+  return {};
+}
+
 result<bool> get(MDB_txn* txn, MDB_dbi dbi, MDB_val* key, MDB_val* data) {
   const int rc = mdb_get(txn, dbi, key, data);
   if (rc == MDB_NOTFOUND) return false;

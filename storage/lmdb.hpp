@@ -65,6 +65,8 @@ status txn_commit(MDB_txn* txn);  // the txn handle is gone afterwards, even on 
 
 status dbi_open(MDB_txn* txn, const char* name, unsigned flags, MDB_dbi* out);
 result<MDB_stat> dbi_stat(MDB_txn* txn, MDB_dbi dbi);
+// Empties the database; with remove, also deletes it (the handle is closed).
+status dbi_drop(MDB_txn* txn, MDB_dbi dbi, bool remove);
 
 // false: key not found.
 result<bool> get(MDB_txn* txn, MDB_dbi dbi, MDB_val* key, MDB_val* data);
@@ -153,6 +155,8 @@ class dbi {
   // false when key was absent.
   result<bool> erase(txn& t, std::string_view key) const;
   result<MDB_stat> stat(const txn& t) const { return dbi_stat(t.handle(), handle_); }
+  // Empties the database, or (remove) deletes it, when t commits.
+  status drop(txn& t, bool remove = false) const { return dbi_drop(t.handle(), handle_, remove); }
 
   MDB_dbi handle() const { return handle_; }
 

@@ -14,12 +14,14 @@
 #include <limits>
 #include <random>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 
 #include "storage/codec.hpp"
 #include "storage/faults.hpp"
 #include "storage/lmdb.hpp"
 #include "storage/map_guard.hpp"
+#include "storage/object_walk.hpp"
 #include "storage/store_access.hpp"
 #include "storage/writer.hpp"
 
@@ -31,7 +33,9 @@ constexpr micros k_hour = micros{3600} * 1'000'000;
 constexpr micros k_min_status_retention = 24 * k_hour;
 constexpr micros k_purge_interval = k_hour;
 constexpr std::size_t k_purge_per_job = 10'000;  // keeps a purge from making one huge commit
-constexpr std::uint32_t k_schema = 1;
+// 1: objects keyed by date_added alone. 2: keyed by (level, date_added),
+// with the by_publisher index and levels in by_id values (codec.hpp).
+constexpr std::uint32_t k_schema = 2;
 constexpr unsigned k_fixed_dbs =
     32;  // the databases besides objects/<key>: ours and the audit log's
 constexpr std::size_t k_min_map_size = std::size_t{1} << 20;
@@ -91,6 +95,79 @@ class dir_lock {
   int fd_ = -1;
 };
 
+// The new versions that the publish jobs of one commit add, numbered together
+// (see publish_outcome in object_store.hpp). Built by the jobs' prepare()
+// calls, in job order, before any of them runs; writer thread only.
+struct commit_plan {
+  // A new version, as later jobs of the commit see it for their duplicates.
+  // The pointers are into the jobs' requests, which outlive the batch.
+  struct pending {
+    const new_object* object = nullptr;  // an empty version is assigned later
+    const std::string* publisher = nullptr;
+    std::size_t index = 0;  // among the commit's new versions of its level
+    std::array<char, codec::packed_time_bytes> packed{};  // of a given version
+    std::uint64_t id_hash = 0;
+    std::uint32_t next = 0;  // 1 + the previous pending of the same id_hash slot; 0: none
+  };
+  // The pending versions of one collection by id_hash: an open-addressing
+  // table of chains (a commit adds up to a few hundred thousand versions, and
+  // a node per version would cost more than the rest of the planning).
+  class pending_index {
+   public:
+    // Calls fn(p) for the pending versions whose id_hash is h, newest first,
+    // until fn returns true; returns whether it did.
+    template <class Fn>
+    bool find(std::uint64_t h, Fn&& fn) const {
+      if (slots_.empty()) return false;
+      for (std::size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+        const std::uint32_t head = slots_[i];
+        if (head == 0) return false;
+        if (all_[head - 1].id_hash != h) continue;
+        for (std::uint32_t at = head; at != 0; at = all_[at - 1].next) {
+          if (fn(all_[at - 1])) return true;
+        }
+        return false;
+      }
+    }
+    void add(pending p) {
+      if ((all_.size() + 1) * 2 > slots_.size()) grow();
+      std::size_t i = p.id_hash & (slots_.size() - 1);
+      while (slots_[i] != 0 && all_[slots_[i] - 1].id_hash != p.id_hash) {
+        i = (i + 1) & (slots_.size() - 1);
+      }
+      p.next = slots_[i];
+      all_.push_back(p);
+      slots_[i] = static_cast<std::uint32_t>(all_.size());
+    }
+
+   private:
+    void grow() {
+      std::vector<std::uint32_t> old = std::move(slots_);
+      slots_.assign(std::max<std::size_t>(64, old.size() * 2), 0);
+      for (const std::uint32_t head : old) {
+        if (head == 0) continue;
+        std::size_t i = all_[head - 1].id_hash & (slots_.size() - 1);
+        while (slots_[i] != 0) i = (i + 1) & (slots_.size() - 1);
+        slots_[i] = head;
+      }
+    }
+    std::vector<pending> all_;
+    std::vector<std::uint32_t> slots_;  // 1 + index in all_ of a chain's newest; 0: empty
+  };
+  struct per_collection {
+    std::array<std::size_t, codec::tlp_levels> count{};  // new versions per level
+    bool numbered = false;
+    std::array<micros, codec::tlp_levels> start{};  // position of each level's first
+    micros last = 0;                                // the commit's last position
+    pending_index by_id;
+    micros position(formats::tlp_level level, std::size_t index) const {
+      return start[static_cast<unsigned>(level)] + static_cast<micros>(index);
+    }
+  };
+  std::uint64_t attempt = 0;
+  std::unordered_map<collection_key, per_collection> collections;
+};
+
 // Everything the store, its jobs and its read txns share.
 struct store_core {
   store_options options;
@@ -99,6 +176,7 @@ struct store_core {
   lmdb::env env;
   std::unique_ptr<map_guard> guard;
   lmdb::dbi by_id;
+  lmdb::dbi by_publisher;
   lmdb::dbi status;
   lmdb::dbi status_time;
   lmdb::dbi meta;
@@ -110,6 +188,7 @@ struct store_core {
   std::atomic<collection_key> published{0};
   std::atomic<micros> next_purge{0};
   std::atomic<std::uint64_t> purged{0};
+  commit_plan plan;                         // writer thread only
   std::unique_ptr<storage::writer> writer;  // last: stopped before the env closes
 
   micros now() const {
@@ -134,14 +213,27 @@ struct store_core {
     return f && f->id_hash ? f->id_hash(id) : codec::siphash24(id_key, id);
   }
 
+  // Keys by_publisher; a separate domain from id_hash's inputs.
+  std::uint64_t publisher_hash(std::string_view name) const {
+    std::string input = "publisher\n";
+    input += name;
+    return codec::siphash24(id_key, input);
+  }
+
   void maybe_purge();
 };
 
-// The objects record at position at (deleted ones too); false when absent or
-// malformed. The views in f point into the map.
+// The objects record at position at (deleted ones too), of the given level
+// when known (a by_id value), else of whichever level holds it; false when
+// absent or malformed. The views in f point into the map.
 lmdb::result<bool> read_record(const lmdb::txn& t, lmdb::dbi objects, micros at,
-                               codec::object_fields& f) {
-  auto value = objects.find(t, codec::position_key(at).view());
+                               std::optional<formats::tlp_level> level, codec::object_fields& f) {
+  if (!level) {
+    auto found = find_version(t, objects, at);
+    if (!found) return std::unexpected(found.error());
+    return found->has_value() && codec::decode_object((*found)->value, f);
+  }
+  auto value = objects.find(t, codec::object_key(*level, at).view());
   if (!value) return std::unexpected(value.error());
   return value->has_value() && codec::decode_object(**value, f);
 }
@@ -172,61 +264,37 @@ bool counts_as_duplicate(const codec::object_fields& f, std::string_view id, col
   return test(record_of(f, c, at));
 }
 
-// The stored copies of one (id, version) that earlier_entries() found.
-struct earlier_copies {
-  bool duplicate = false;  // one counts as a duplicate
-  bool any = false;        // one exists (the new version is then a later copy)
-};
-
-// From the cursor's position (on an entry just written), walks back over the
-// entries under prefix and tells whether one of them belongs to object id
-// (others are hash collisions), and whether one counts as a duplicate.
-lmdb::result<earlier_copies> earlier_entries(lmdb::cursor& ids, const lmdb::txn& t,
-                                             lmdb::dbi objects, std::string_view prefix,
-                                             std::string_view id, collection_key c,
-                                             const duplicate_test& test) {
-  earlier_copies out;
-  std::string_view k;
-  std::string_view v;
-  auto found = ids.get(k, v, MDB_PREV);
-  for (; found && *found && k.starts_with(prefix); found = ids.get(k, v, MDB_PREV)) {
-    codec::object_fields f;
-    const micros at = codec::by_id_position(k);
-    auto rec = read_record(t, objects, at, f);
-    if (!rec) return std::unexpected(rec.error());
-    if (!*rec || f.id != id) continue;
-    out.any = true;
-    if (counts_as_duplicate(f, id, c, at, test)) {
-      out.duplicate = true;
-      return out;
-    }
-  }
-  if (!found) return std::unexpected(found.error());
-  return out;
-}
-
 // Walks the by_id entries under prefix (of a by_id_key) from the first one, and finds the first
 // whose record has object id `id` and counts as a duplicate. Sets version (when not null) to that
 // record's version. Entries under the same prefix with another id are hash collisions and are
 // skipped.
-lmdb::result<bool> find_entry(lmdb::cursor& ids, const lmdb::txn& t, lmdb::dbi objects,
-                              std::string_view prefix, std::string_view id, std::string* version,
-                              collection_key c, const duplicate_test& test) {
+struct stored_copies {
+  bool duplicate = false;  // one counts as a duplicate
+  bool any = false;        // a record of the id is there (for a version prefix: a copy of it)
+};
+lmdb::result<stored_copies> find_entry(lmdb::cursor& ids, const lmdb::txn& t, lmdb::dbi objects,
+                                       std::string_view prefix, std::string_view id,
+                                       std::string* version, collection_key c,
+                                       const duplicate_test& test) {
+  stored_copies out;
   std::string_view k;
   std::string_view v;
   auto found = ids.seek(prefix, k, v);
   for (; found && *found && k.starts_with(prefix); found = ids.get(k, v, MDB_NEXT)) {
     codec::object_fields f;
     const micros at = codec::by_id_position(k);
-    auto rec = read_record(t, objects, at, f);
+    auto rec = read_record(t, objects, at, codec::level_of_value(v), f);
     if (!rec) return std::unexpected(rec.error());
-    if (*rec && counts_as_duplicate(f, id, c, at, test)) {
+    if (!*rec || f.id != id) continue;  // a hash collision
+    out.any = true;
+    if (counts_as_duplicate(f, id, c, at, test)) {
       if (version) version->assign(f.version);
-      return true;
+      out.duplicate = true;
+      return out;
     }
   }
   if (!found) return std::unexpected(found.error());
-  return false;
+  return out;
 }
 
 // Reads a collection's key in a short read txn of its own.
@@ -262,140 +330,294 @@ class publish_job final : public write_job {
 
   std::size_t weight() const override { return weight_; }
 
-  lmdb::status run(lmdb::txn& t) override {
-    out_ = publish_outcome{};
-    out_.status = request_.status;
+  // Decides, for each object, whether it fails, is a duplicate (of a stored
+  // version or of one an earlier job of this commit adds) or is new, and
+  // registers the new ones in the commit's plan, which numbers them once
+  // every job of the commit has been planned (see publish_outcome).
+  void prepare(const lmdb::txn& t, std::uint64_t attempt) override {
+    commit_plan& plan = store_.plan;
+    if (plan.attempt != attempt) {
+      plan.collections.clear();
+      plan.attempt = attempt;
+    }
+    entries_.clear();
+    check_.reset();
+    read_error_.reset();
     const collection_key c = request_.collection;
-    const lmdb::dbi objects = store_.objects_dbi(c, store_.published.load());
-    if (objects.handle() == 0) {
-      return std::unexpected(job_error("unknown collection key " + std::to_string(c)));
+    objects_ = store_.objects_dbi(c, store_.published.load());
+    if (objects_.handle() == 0) {
+      check_ = job_error("unknown collection key " + std::to_string(c));
+      return;
     }
     if (request_.publisher.size() > codec::max_publisher_bytes) {
-      return std::unexpected(job_error("publisher name longer than " +
-                                       std::to_string(codec::max_publisher_bytes) + " bytes"));
+      check_ = job_error("publisher name longer than " +
+                         std::to_string(codec::max_publisher_bytes) + " bytes");
+      return;
     }
     if (request_.status.id.size() > k_max_status_id_bytes) {
-      return std::unexpected(
-          job_error("status id longer than " + std::to_string(k_max_status_id_bytes) + " bytes"));
+      check_ =
+          job_error("status id longer than " + std::to_string(k_max_status_id_bytes) + " bytes");
+      return;
     }
-
-    auto appender = lmdb::cursor::open(t, objects);
-    if (!appender) return std::unexpected(appender.error());
     auto ids = lmdb::cursor::open(t, store_.by_id);
-    if (!ids) return std::unexpected(ids.error());
-
-    // The last date_added handed out: both the meta record and the last key,
-    // so that a new position is always past every stored one.
-    micros last = 0;
-    std::string_view k;
-    std::string_view v;
-    auto at_end = appender->get(k, v, MDB_LAST);
-    if (!at_end) return std::unexpected(at_end.error());
-    if (*at_end) last = codec::position_of(k);
-    const std::string last_key = last_added_meta_key(c);
-    auto meta_last = store_.meta.find(t, last_key);
-    if (!meta_last) return std::unexpected(meta_last.error());
-    if (*meta_last && (*meta_last)->size() == 8) {
-      last = std::max(last, static_cast<micros>(codec::get_u64be((*meta_last)->data())));
+    if (!ids) {
+      read_error_ = ids.error();
+      return;
     }
-
-    const micros now = store_.now();
+    commit_plan::per_collection& mine = plan.collections[c];
     codec::by_id_key key;
-    std::string assigned;
-    std::string stored_version;
-    std::vector<status_detail> added;
-    added.reserve(request_.objects.size());
+    entries_.reserve(request_.objects.size());
     for (const new_object& obj : request_.objects) {
+      entry e;
+      e.object = &obj;
       if (obj.id.empty() || obj.id.size() > codec::max_id_bytes) {
-        failed(obj, "object id is empty or longer than " + std::to_string(codec::max_id_bytes) +
-                        " bytes");
+        e.why =
+            "object id is empty or longer than " + std::to_string(codec::max_id_bytes) + " bytes";
+        entries_.push_back(std::move(e));
         continue;
       }
       if (obj.version.size() > codec::max_version_bytes ||
           obj.spec_version.size() > codec::max_spec_version_bytes) {
-        failed(obj, "version or spec_version too long");
+        e.why = "version or spec_version too long";
+        entries_.push_back(std::move(e));
         continue;
       }
-      key.set_id(c, store_.id_hash(obj.id));
-
-      if (obj.version.empty()) {
-        // No version: any stored version of the id makes this a duplicate.
-        auto found = find_entry(*ids, t, objects, key.id_prefix(), obj.id, &stored_version, c,
-                                request_.duplicate_if);
-        if (!found) return std::unexpected(found.error());
-        if (*found) {
-          duplicate(obj, stored_version);
+      if (static_cast<unsigned>(obj.tlp) >= codec::tlp_levels) {
+        e.why = "unknown TLP level";
+        entries_.push_back(std::move(e));
+        continue;
+      }
+      e.id_hash = store_.id_hash(obj.id);
+      const std::uint64_t id_hash = e.id_hash;
+      key.set_id(c, id_hash);
+      if (!obj.version.empty()) {
+        auto time_key = formats::stix_time_key(obj.version);
+        if (!time_key || !codec::pack_time_key(*time_key, e.packed)) {
+          e.why = "version is not a STIX timestamp" +
+                  (time_key ? std::string() : ": " + time_key.error().message);
+          entries_.push_back(std::move(e));
           continue;
         }
+        key.set_time(e.packed);
       }
+      // A stored version that makes this a duplicate: same id (and version,
+      // when it has one); for an object without a version, any version.
+      const std::string_view prefix = obj.version.empty() ? key.id_prefix() : key.version_prefix();
+      auto stored = find_entry(*ids, t, objects_, prefix, obj.id, &e.duplicate_version, c,
+                               request_.duplicate_if);
+      if (!stored) {
+        read_error_ = stored.error();
+        return;
+      }
+      if (stored->duplicate) {
+        e.kind = entry::duplicate;
+        entries_.push_back(std::move(e));
+        continue;
+      }
+      // A copy its publisher may not receive: this one is stored too, as a
+      // later copy (readers who may receive both get the earlier one).
+      e.later_copy = !obj.version.empty() && stored->any;
+      // One that an earlier job of this commit (or this request) adds.
+      mine.by_id.find(id_hash, [&](const commit_plan::pending& p) {
+        if (p.object->id != obj.id) return false;  // a hash collision
+        // The same version (as by_id compares them: the same instant).
+        if (!obj.version.empty() &&
+            (p.object->version.empty() ||
+             std::memcmp(p.packed.data(), e.packed, codec::packed_time_bytes) != 0)) {
+          return false;
+        }
+        if (request_.duplicate_if) {
+          object_record r;
+          r.collection = c;
+          r.id = obj.id;
+          r.version = p.object->version;
+          r.spec_version = p.object->spec_version;
+          r.publisher = *p.publisher;
+          r.tlp = p.object->tlp;
+          r.json = p.object->json;
+          if (!request_.duplicate_if(r)) {
+            // Numbered by level, this copy may come before that one; the
+            // flag, not the position, makes it the later one.
+            if (!obj.version.empty()) e.later_copy = true;
+            return false;
+          }
+        }
+        e.kind = entry::duplicate_in_commit;
+        e.duplicate_version = p.object->version;
+        e.level = p.object->tlp;
+        e.index = p.index;
+        return true;
+      });
+      if (e.kind == entry::duplicate_in_commit) {
+        entries_.push_back(std::move(e));
+        continue;
+      }
+      e.kind = entry::added;
+      e.level = obj.tlp;
+      e.index = mine.count[static_cast<unsigned>(obj.tlp)]++;
+      commit_plan::pending p{&obj, &request_.publisher, e.index, {}, id_hash, 0};
+      std::memcpy(p.packed.data(), e.packed, codec::packed_time_bytes);
+      mine.by_id.add(p);
+      entries_.push_back(std::move(e));
+    }
+  }
 
-      const micros date_added = std::max(now, last + 1);
+  lmdb::status run(lmdb::txn& t) override {
+    out_ = publish_outcome{};
+    out_.status = request_.status;
+    if (check_) return std::unexpected(*check_);
+    if (read_error_) return std::unexpected(*read_error_);
+    const collection_key c = request_.collection;
+    auto planned = store_.plan.collections.find(c);
+    if (planned == store_.plan.collections.end()) {
+      return std::unexpected(job_error("publish job run without its plan"));
+    }
+    commit_plan::per_collection& plan = planned->second;
+    const micros now = store_.now();
+    if (!plan.numbered) {
+      if (auto st = number(t, c, plan, now); !st) return st;
+    }
+
+    auto appender = lmdb::cursor::open(t, objects_);
+    if (!appender) return std::unexpected(appender.error());
+    auto ids = lmdb::cursor::open(t, store_.by_id);
+    if (!ids) return std::unexpected(ids.error());
+    const std::uint64_t publisher_hash = store_.publisher_hash(request_.publisher);
+
+    // In position order: level by level, so that appends stay appends when
+    // no higher level follows in the database.
+    std::vector<entry*> added;
+    for (entry& e : entries_) {
+      if (e.kind == entry::added) added.push_back(&e);
+    }
+    std::stable_sort(added.begin(), added.end(),
+                     [](const entry* a, const entry* b) { return a->level < b->level; });
+    std::array<bool, codec::tlp_levels> may_append;
+    may_append.fill(true);
+    codec::by_id_key key;
+    for (entry* e : added) {
+      const new_object& obj = *e->object;
+      const micros date_added = plan.position(e->level, e->index);
       std::string_view version = obj.version;
       if (version.empty()) {
-        assigned = formats::format_taxii_time(date_added);
-        version = assigned;
+        e->assigned = formats::format_taxii_time(date_added);
+        version = e->assigned;
+        auto time_key = formats::stix_time_key(version);
+        if (!time_key || !codec::pack_time_key(*time_key, e->packed)) {
+          return std::unexpected(job_error("cannot pack an assigned version"));
+        }
       }
-      auto time_key = formats::stix_time_key(version);
-      char packed[codec::packed_time_bytes];
-      if (!time_key || !codec::pack_time_key(*time_key, packed)) {
-        failed(obj, "version is not a STIX timestamp" +
-                        (time_key ? std::string() : ": " + time_key.error().message));
-        continue;
-      }
-      key.set_time(packed);
+      key.set_id(c, e->id_hash);
+      key.set_time(e->packed);
       key.set_position(date_added);
-      if (auto st = ids->put(key.full(), {}); !st) return st;
-      // The entry just written has the highest position, so a stored
-      // (id, version) is among the entries right before it that share its
-      // version prefix. Checking after the insert costs one step of the
-      // cursor instead of a second search of the tree. (An assigned version
-      // can match only a copy the publisher may not receive: find_entry()
-      // took the others as duplicates.)
-      auto stored =
-          earlier_entries(*ids, t, objects, key.version_prefix(), obj.id, c, request_.duplicate_if);
-      if (!stored) return std::unexpected(stored.error());
-      if (stored->duplicate) {
-        std::string_view k = key.full();
-        std::string_view v;
-        auto back = ids->get(k, v, MDB_SET);
-        if (!back) return std::unexpected(back.error());
-        if (auto st = ids->erase(); !st) return st;
-        duplicate(obj, version);
-        continue;
-      }
+      if (auto st = ids->put(key.full(), codec::level_value(e->level).view()); !st) return st;
 
-      codec::object_fields fields{obj.id,  version, obj.spec_version, request_.publisher, obj.json,
-                                  obj.tlp, false};
-      fields.later_copy = stored->any;
-      const auto position = codec::position_key(date_added);
-      auto space =
-          appender->reserve(position.view(), codec::object_value_bytes(fields), MDB_APPEND);
+      codec::object_fields fields{obj.id,   version, obj.spec_version, request_.publisher, obj.json,
+                                  e->level, false};
+      fields.later_copy = e->later_copy;
+      const auto position = codec::object_key(e->level, date_added);
+      const std::size_t bytes = codec::object_value_bytes(fields);
+      const unsigned l = static_cast<unsigned>(e->level);
+      lmdb::result<char*> space = std::unexpected(lmdb::error{});
+      if (may_append[l]) {
+        space = appender->reserve(position.view(), bytes, MDB_APPEND);
+        if (!space && space.error().code == MDB_KEYEXIST) {
+          // A higher level follows: a plain insert at the end of this level.
+          may_append[l] = false;
+        }
+      }
+      if (!may_append[l]) space = appender->reserve(position.view(), bytes);
       if (!space) return std::unexpected(space.error());
       codec::encode_object(*space, fields);
 
-      last = date_added;
-      if (out_.added++ == 0) out_.first_date_added = date_added;
-      out_.last_date_added = date_added;
-      added.push_back(status_detail{obj.id, std::string(version), {}});
+      out_.added_positions.push_back(date_added);
     }
 
+    // The status lists, in this order: added versions by position, then the
+    // request's own successes, then duplicates (as read back later).
+    std::vector<status_detail> listed_added;
+    std::vector<std::pair<micros, const entry*>> by_position;
+    for (const entry* e : added) by_position.emplace_back(plan.position(e->level, e->index), e);
+    std::sort(by_position.begin(), by_position.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [at, e] : by_position) {
+      listed_added.push_back(status_detail{
+          e->object->id, e->object->version.empty() ? e->assigned : e->object->version, {}});
+    }
+    for (entry& e : entries_) {
+      const new_object& obj = *e.object;
+      switch (e.kind) {
+        case entry::failed:
+          out_.status.failures.push_back(
+              status_detail{obj.id.substr(0, codec::max_id_bytes),
+                            obj.version.substr(0, codec::max_version_bytes), std::move(e.why)});
+          break;
+        // A duplicate reports the version as the request gave it, or, for an
+        // object without one, the version stored (or assigned in this commit).
+        case entry::duplicate:
+          duplicate(obj, obj.version.empty() ? e.duplicate_version : obj.version);
+          break;
+        case entry::duplicate_in_commit: {
+          // Of a version an earlier job of this commit added: unless that job
+          // failed, in which case this object is not stored either.
+          const micros at = plan.position(e.level, e.index);
+          auto there = objects_.find(t, codec::object_key(e.level, at).view());
+          if (!there) return std::unexpected(there.error());
+          if (!*there) {
+            out_.status.failures.push_back(status_detail{
+                obj.id, obj.version,
+                "not stored: the same version in another request of this commit failed; send "
+                "it again"});
+            break;
+          }
+          duplicate(obj, !obj.version.empty()          ? obj.version
+                         : e.duplicate_version.empty() ? formats::format_taxii_time(at)
+                                                       : e.duplicate_version);
+          break;
+        }
+        case entry::added: break;
+      }
+    }
+
+    out_.added = out_.added_positions.size();
+    std::sort(out_.added_positions.begin(), out_.added_positions.end());
     if (out_.added > 0) {
-      if (auto st = store_.meta.put(t, last_key, codec::position_key(last).view()); !st) return st;
+      out_.first_date_added = out_.added_positions.front();
+      out_.last_date_added = out_.added_positions.back();
+      const std::string last_key = last_added_meta_key(c);
+      if (auto st = store_.meta.put(t, last_key, codec::position_key(plan.last).view()); !st) {
+        return st;
+      }
+    }
+    // The added versions as one range of positions per level: this job's
+    // versions of one level are consecutive among the commit's.
+    std::vector<codec::added_range> ranges;
+    for (const entry* e : added) {
+      const micros at = plan.position(e->level, e->index);
+      const auto l = static_cast<std::uint8_t>(e->level);
+      if (!ranges.empty() && ranges.back().level == l && ranges.back().last + 1 == at) {
+        ranges.back().last = at;
+      } else {
+        ranges.push_back({at, at, l});
+      }
+    }
+    for (const auto& r : ranges) {
+      if (r.level == static_cast<std::uint8_t>(formats::tlp_level::clear)) continue;
+      const auto key = codec::by_publisher_key(c, publisher_hash, r.first);
+      const auto value =
+          codec::by_publisher_value(static_cast<formats::tlp_level>(r.level), r.last);
+      if (auto st = store_.by_publisher.put(t, key.view(), value.view()); !st) return st;
     }
     if (!out_.status.id.empty()) {
-      // Stored with the added versions as one range of positions.
-      std::vector<std::pair<micros, micros>> ranges;
-      if (out_.added > 0) ranges.emplace_back(out_.first_date_added, out_.last_date_added);
       const std::string value = codec::encode_status(out_.status, now, c, ranges);
       if (auto st = store_.status.put(t, out_.status.id, value); !st) return st;
       std::string time_key(codec::position_key(now).view());
       time_key += out_.status.id;
       if (auto st = store_.status_time.put(t, time_key, {}); !st) return st;
     }
-    // As read back later: the added versions, then the listed successes.
-    added.insert(added.end(), std::make_move_iterator(out_.status.successes.begin()),
-                 std::make_move_iterator(out_.status.successes.end()));
-    out_.status.successes = std::move(added);
+    listed_added.insert(listed_added.end(), std::make_move_iterator(out_.status.successes.begin()),
+                        std::make_move_iterator(out_.status.successes.end()));
+    out_.status.successes = std::move(listed_added);
     if (request_.companion) return request_.companion(t, out_);
     return {};
   }
@@ -410,11 +632,58 @@ class publish_job final : public write_job {
   }
 
  private:
-  void failed(const new_object& obj, std::string why) {
-    out_.status.failures.push_back(status_detail{obj.id.substr(0, codec::max_id_bytes),
-                                                 obj.version.substr(0, codec::max_version_bytes),
-                                                 std::move(why)});
+  struct entry {
+    enum kind_t { failed, duplicate, duplicate_in_commit, added } kind = failed;
+    const new_object* object = nullptr;
+    std::string why;                // failed
+    std::string duplicate_version;  // duplicate, duplicate_in_commit (empty: assigned)
+    formats::tlp_level level = formats::tlp_level::clear;  // added, duplicate_in_commit
+    std::size_t index = 0;                                 // among the commit's of its level
+    std::uint64_t id_hash = 0;
+    char packed[codec::packed_time_bytes] = {};
+    std::string assigned;     // an assigned version
+    bool later_copy = false;  // added: a copy of (id, version) was stored or planned before
+  };
+
+  // Numbers the commit's new versions of collection c, once, at the first
+  // job that runs: level by level from max(now, last + 1). Every job of the
+  // commit was planned by then (prepare() ran on all of them first).
+  lmdb::status number(lmdb::txn& t, collection_key c, commit_plan::per_collection& plan,
+                      micros now) {
+    // The last position given out: the meta record, and the last key of
+    // each level, so that a new position is always past every stored one.
+    micros last = 0;
+    auto meta_last = store_.meta.find(t, last_added_meta_key(c));
+    if (!meta_last) return std::unexpected(meta_last.error());
+    if (*meta_last && (*meta_last)->size() == 8) {
+      last = static_cast<micros>(codec::get_u64be((*meta_last)->data()));
+    }
+    auto cur = lmdb::cursor::open(t, objects_);
+    if (!cur) return std::unexpected(cur.error());
+    for (unsigned l = 0; l < codec::tlp_levels; ++l) {
+      std::string_view k;
+      std::string_view v;
+      auto next_level =
+          l + 1 < codec::tlp_levels
+              ? cur->seek(codec::object_key(static_cast<formats::tlp_level>(l + 1), 0).view(), k, v)
+              : lmdb::result<bool>(false);
+      if (!next_level) return std::unexpected(next_level.error());
+      auto found = cur->get(k, v, *next_level ? MDB_PREV : MDB_LAST);
+      if (!found) return std::unexpected(found.error());
+      if (*found && k.size() == codec::object_key_bytes && codec::level_of_key(k) == l) {
+        last = std::max(last, codec::position_of(k));
+      }
+    }
+    micros next = std::max(now, last + 1);
+    for (unsigned l = 0; l < codec::tlp_levels; ++l) {
+      plan.start[l] = next;
+      next += static_cast<micros>(plan.count[l]);
+    }
+    plan.last = next - 1;
+    plan.numbered = true;
+    return {};
   }
+
   void duplicate(const new_object& obj, std::string_view version) {
     ++out_.duplicates;
     out_.status.successes.push_back(status_detail{obj.id, std::string(version), {}});
@@ -424,6 +693,10 @@ class publish_job final : public write_job {
   publish_request request_;
   std::function<void(result<publish_outcome>)> done_;
   std::size_t weight_ = 0;
+  lmdb::dbi objects_;
+  std::vector<entry> entries_;
+  std::optional<lmdb::error> check_;       // the job fails as a whole
+  std::optional<lmdb::error> read_error_;  // met while planning
   publish_outcome out_;
 };
 
@@ -446,11 +719,11 @@ class remove_job final : public write_job {
     std::string tombstone;
     codec::by_id_key key;
     for (const micros at : request_.positions) {
-      const auto position = codec::position_key(at);
+      auto located = find_version(t, objects, at);
+      if (!located) return std::unexpected(located.error());
       codec::object_fields f;
-      auto found = read_record(t, objects, at, f);
-      if (!found) return std::unexpected(found.error());
-      if (!*found || f.deleted) continue;
+      if (!*located || !codec::decode_object((*located)->value, f) || f.deleted) continue;
+      const auto position = codec::object_key((*located)->level, at);
 
       // Copy what stays (id, version, ...) out of the map before writing: a
       // write may move or free the page the views point into.
@@ -614,10 +887,114 @@ void store_core::maybe_purge() {
   writer->submit(std::make_unique<purge_job>(*this));
 }
 
+// Schema 1 to 2, in the open txn (all or nothing): each collection's
+// objects rekeyed from date_added to (level, date_added), the by_publisher
+// index built, by_id values given the level, the last position recorded.
+// Returns the number of versions moved.
+lmdb::result<std::uint64_t> migrate_from_1(
+    store_core& s, lmdb::txn& t, const std::vector<std::pair<collection_key, lmdb::dbi>>& known) {
+  auto scratch = lmdb::dbi::open(t, "migrate", MDB_CREATE);
+  if (!scratch) return std::unexpected(scratch.error());
+  std::uint64_t moved = 0;
+  for (const auto& [c, objects] : known) {
+    micros last = 0;
+    {
+      auto cur = lmdb::cursor::open(t, objects);
+      if (!cur) return std::unexpected(cur.error());
+      std::string_view k;
+      std::string_view v;
+      auto found = cur->get(k, v, MDB_FIRST);
+      for (; found && *found; found = cur->get(k, v, MDB_NEXT)) {
+        codec::object_fields f;
+        if (k.size() != 8 || !codec::decode_object(v, f)) {
+          return std::unexpected(job_error("collection " + std::to_string(c) +
+                                           " has a record that is not in the schema 1 form"));
+        }
+        const micros at = static_cast<micros>(codec::get_u64be(k.data()));
+        last = std::max(last, at);
+        if (auto st = scratch->put(t, codec::object_key(f.tlp, at).view(), v); !st) {
+          return std::unexpected(st.error());
+        }
+        if (!f.deleted && f.tlp != formats::tlp_level::clear) {
+          // One entry per version: a range of one.
+          const auto own = codec::by_publisher_key(c, s.publisher_hash(f.publisher), at);
+          if (auto st =
+                  s.by_publisher.put(t, own.view(), codec::by_publisher_value(f.tlp, at).view());
+              !st) {
+            return std::unexpected(st.error());
+          }
+        }
+        ++moved;
+      }
+      if (!found) return std::unexpected(found.error());
+    }
+    if (auto st = objects.drop(t); !st) return std::unexpected(st.error());
+    {
+      // Back in key order, so every put is an append.
+      auto from = lmdb::cursor::open(t, *scratch);
+      if (!from) return std::unexpected(from.error());
+      auto to = lmdb::cursor::open(t, objects);
+      if (!to) return std::unexpected(to.error());
+      std::string_view k;
+      std::string_view v;
+      auto found = from->get(k, v, MDB_FIRST);
+      for (; found && *found; found = from->get(k, v, MDB_NEXT)) {
+        if (auto st = to->put(k, v, MDB_APPEND); !st) return std::unexpected(st.error());
+      }
+      if (!found) return std::unexpected(found.error());
+    }
+    if (auto st = scratch->drop(t); !st) return std::unexpected(st.error());
+    if (last > 0) {
+      const std::string last_key = last_added_meta_key(c);
+      auto meta_last = s.meta.find(t, last_key);
+      if (!meta_last) return std::unexpected(meta_last.error());
+      if (*meta_last && (*meta_last)->size() == 8) {
+        last = std::max(last, static_cast<micros>(codec::get_u64be((*meta_last)->data())));
+      }
+      if (auto st = s.meta.put(t, last_key, codec::position_key(last).view()); !st) {
+        return std::unexpected(st.error());
+      }
+    }
+  }
+  if (auto st = scratch->drop(t, true); !st) return std::unexpected(st.error());
+
+  // by_id values: the level of each entry's version.
+  const std::unordered_map<collection_key, lmdb::dbi> dbs(known.begin(), known.end());
+  std::vector<std::pair<std::string, formats::tlp_level>> levels;
+  {
+    auto cur = lmdb::cursor::open(t, s.by_id);
+    if (!cur) return std::unexpected(cur.error());
+    std::string_view k;
+    std::string_view v;
+    auto found = cur->get(k, v, MDB_FIRST);
+    for (; found && *found; found = cur->get(k, v, MDB_NEXT)) {
+      if (k.size() != codec::by_id_key_bytes || codec::level_of_value(v)) continue;
+      auto in = dbs.find(codec::get_u32be(k.data()));
+      if (in == dbs.end()) continue;
+      auto located = find_version(t, in->second, codec::by_id_position(k));
+      if (!located) return std::unexpected(located.error());
+      if (*located) levels.emplace_back(std::string(k), (*located)->level);
+    }
+    if (!found) return std::unexpected(found.error());
+  }
+  for (const auto& [k, level] : levels) {
+    if (auto st = s.by_id.put(t, k, codec::level_value(level).view()); !st) {
+      return std::unexpected(st.error());
+    }
+  }
+  return moved;
+}
+
 // Opens the fixed databases and the objects db of every known collection.
-result<void> open_databases(store_core& s) {
+// map_full is set when the opening txn (a migration) did not fit the map.
+result<void> open_databases(store_core& s, bool& map_full) {
+  map_full = false;
+  auto open_failed = [&](const lmdb::error& e) -> result<void> {
+    map_full = e.map_full();
+    return fail("cannot open the store: " + e.message);
+  };
   auto t = lmdb::txn::begin(s.env);
-  if (!t) return fail("cannot open the store: " + t.error().message);
+  if (!t) return open_failed(t.error());
   auto open_db = [&](const char* name, lmdb::dbi& out) -> lmdb::status {
     auto d = lmdb::dbi::open(*t, name, MDB_CREATE);
     if (!d) return std::unexpected(d.error());
@@ -625,23 +1002,32 @@ result<void> open_databases(store_core& s) {
     return {};
   };
   lmdb::status st = open_db("by_id", s.by_id);
+  if (st) st = open_db("by_publisher", s.by_publisher);
   if (st) st = open_db("status", s.status);
   if (st) st = open_db("status_time", s.status_time);
   if (st) st = open_db("meta", s.meta);
-  if (!st) return fail("cannot open the store: " + st.error().message);
+  if (!st) return open_failed(st.error());
 
   auto schema = s.meta.find(*t, k_meta_schema);
-  if (!schema) return fail("cannot open the store: " + schema.error().message);
+  if (!schema) return open_failed(schema.error());
+  std::uint32_t found_schema = k_schema;
   if (!*schema) {
     if (auto put = s.meta.put(*t, k_meta_schema, codec::collection_bytes(k_schema).view()); !put) {
-      return fail("cannot open the store: " + put.error().message);
+      return open_failed(put.error());
     }
-  } else if ((*schema)->size() != 4 || codec::get_u32be((*schema)->data()) != k_schema) {
-    return fail("the store in " + s.options.path + " has an unknown schema version");
+  } else if ((*schema)->size() != 4) {
+    return fail("the store in " + s.options.path + " has a damaged schema version");
+  } else {
+    found_schema = codec::get_u32be((*schema)->data());
+    if (found_schema != 1 && found_schema != k_schema) {
+      return fail("the store in " + s.options.path + " has schema version " +
+                  std::to_string(found_schema) + "; this cairnd reads versions 1 to " +
+                  std::to_string(k_schema) + " (a newer release wrote it)");
+    }
   }
 
   auto id_key = s.meta.find(*t, k_meta_id_hash_key);
-  if (!id_key) return fail("cannot open the store: " + id_key.error().message);
+  if (!id_key) return open_failed(id_key.error());
   std::string key_bytes;
   if (*id_key && (*id_key)->size() == 16) {
     key_bytes.assign(**id_key);
@@ -654,7 +1040,7 @@ result<void> open_databases(store_core& s) {
       key_bytes.append(codec::collection_bytes(word).view());
     }
     if (auto put = s.meta.put(*t, k_meta_id_hash_key, key_bytes); !put) {
-      return fail("cannot open the store: " + put.error().message);
+      return open_failed(put.error());
     }
   }
   s.id_key.k0 = codec::get_u64be(key_bytes.data());
@@ -663,7 +1049,7 @@ result<void> open_databases(store_core& s) {
   std::vector<std::pair<collection_key, lmdb::dbi>> known;
   {
     auto c = lmdb::cursor::open(*t, s.meta);
-    if (!c) return fail("cannot open the store: " + c.error().message);
+    if (!c) return open_failed(c.error());
     std::string_view k;
     std::string_view v;
     auto found = c->seek(k_meta_collection_prefix, k, v);
@@ -677,15 +1063,33 @@ result<void> open_databases(store_core& s) {
       }
       known.emplace_back(key, lmdb::dbi{});
     }
-    if (!found) return fail("cannot open the store: " + found.error().message);
+    if (!found) return open_failed(found.error());
   }
   for (auto& [key, d] : known) {
     auto opened = lmdb::dbi::open(*t, objects_db_name(key).c_str(), MDB_CREATE);
-    if (!opened) return fail("cannot open the store: " + opened.error().message);
+    if (!opened) return open_failed(opened.error());
     d = *opened;
   }
+  std::uint64_t migrated = 0;
+  if (found_schema == 1) {
+    auto m = migrate_from_1(s, *t, known);
+    if (!m) {
+      map_full = m.error().map_full();
+      return fail("cannot migrate the store in " + s.options.path + " to schema version " +
+                  std::to_string(k_schema) + ": " + m.error().message);
+    }
+    migrated = *m;
+    if (auto put = s.meta.put(*t, k_meta_schema, codec::collection_bytes(k_schema).view()); !put) {
+      return open_failed(put.error());
+    }
+  }
   if (auto committed = t->commit(); !committed) {
-    return fail("cannot open the store: " + committed.error().message);
+    return open_failed(committed.error());
+  }
+  if (found_schema == 1 && s.options.notice) {
+    s.options.notice("store migrated from schema version 1 to " + std::to_string(k_schema) + ": " +
+                     std::to_string(migrated) + " object versions in " +
+                     std::to_string(known.size()) + " collections rekeyed by TLP level");
   }
   std::sort(known.begin(), known.end(), [](auto& a, auto& b) { return a.first < b.first; });
   for (auto& [key, d] : known) s.publish_dbi(key, d);
@@ -741,7 +1145,19 @@ result<std::unique_ptr<object_store>> object_store::open(const store_options& op
 
   s.guard = std::make_unique<map_guard>(options.max_readers);
   s.objects = std::make_unique<std::atomic<MDB_dbi>[]>(options.max_collections + 1);
-  if (auto opened = open_databases(s); !opened) return std::unexpected(opened.error());
+  for (;;) {
+    bool map_full = false;
+    auto opened = open_databases(s, map_full);
+    if (opened) break;
+    // A migration copies each collection once more before dropping the old
+    // copy: grow the map as the writer would, up to max_map_size.
+    const std::size_t current = s.env.info() ? s.env.info()->me_mapsize : map_size;
+    if (!map_full || current >= max_map_size) return std::unexpected(opened.error());
+    if (auto grown = s.env.set_mapsize(std::min(current * 2 / k_page * k_page, max_map_size));
+        !grown) {
+      return fail("cannot grow the map for the migration: " + grown.error().message);
+    }
+  }
 
   writer_options w;
   w.max_map_size = max_map_size;
@@ -840,25 +1256,39 @@ struct read_txn::impl {
   }
 
   // Fills r from an objects record; false for a deleted or malformed one.
-  static bool fill(object_record& r, collection_key c, std::string_view key,
-                   std::string_view value) {
+  bool fill(object_record& r, collection_key c, micros at, std::string_view value) {
+    ++records_read;
     codec::object_fields f;
     if (!codec::decode_object(value, f) || f.deleted) return false;
-    r = record_of(f, c, codec::position_of(key));
+    r = record_of(f, c, at);
     return true;
   }
 
-  std::optional<object_record> at(collection_key c, lmdb::dbi objects, micros date_added) {
-    const auto key = codec::position_key(date_added);
-    auto value = objects.find(txn, key.view());
-    if (!value) {
-      note(value.error());
-      return std::nullopt;
+  // The live version at a position, of the given level when known.
+  std::optional<object_record> at(collection_key c, lmdb::dbi objects, micros date_added,
+                                  std::optional<formats::tlp_level> level = std::nullopt) {
+    std::optional<std::string_view> value;
+    if (level) {
+      auto found = objects.find(txn, codec::object_key(*level, date_added).view());
+      if (!found) {
+        note(found.error());
+        return std::nullopt;
+      }
+      value = *found;
+    } else {
+      auto found = find_version(txn, objects, date_added);
+      if (!found) {
+        note(found.error());
+        return std::nullopt;
+      }
+      if (*found) value = (*found)->value;
     }
     object_record r;
-    if (!*value || !fill(r, c, key.view(), **value)) return std::nullopt;
+    if (!value || !fill(r, c, date_added, *value)) return std::nullopt;
     return r;
   }
+
+  std::uint64_t records_read = 0;
 };
 
 read_txn::read_txn() = default;
@@ -885,21 +1315,128 @@ read_txn object_store::begin_read() const {
 
 void read_txn::scan(collection_key c, micros after,
                     const std::function<bool(const object_record&)>& fn) const {
+  scan(c, after, visibility{}, fn);
+}
+
+void read_txn::scan(collection_key c, micros after, const visibility& who,
+                    const std::function<bool(const object_record&)>& fn) const {
   impl& in = *impl_;
   if (!in.txn.active()) return;
   const lmdb::dbi objects = in.store->objects_dbi(c, in.bound);
   if (objects.handle() == 0) return;
   if (after == std::numeric_limits<micros>::max()) return;
-  auto cur = lmdb::cursor::open(in.txn, objects);
-  if (!cur) return in.note(cur.error());
-  std::string_view k;
-  std::string_view v;
-  object_record r;
-  auto found = cur->seek(codec::position_key(std::max<micros>(after + 1, 0)).view(), k, v);
-  for (; found && *found; found = cur->get(k, v, MDB_NEXT)) {
-    if (impl::fill(r, c, k, v) && !fn(r)) return;
+  const micros from = std::max<micros>(after + 1, 0);
+  constexpr micros to = std::numeric_limits<micros>::max();
+
+  // Two streams merged by date_added: the levels up to who.max_level, and
+  // who's own versions above it (found through by_publisher, so that no
+  // version of those levels published by others is read).
+  auto levels = level_walk::open(in.txn, objects, levels_up_to(who.max_level), from, to);
+  if (!levels) return in.note(levels.error());
+  std::optional<lmdb::cursor> own;
+  std::string own_start;
+  if (!who.publisher.empty() && who.max_level < formats::tlp_level::red) {
+    auto cur = lmdb::cursor::open(in.txn, in.store->by_publisher);
+    if (!cur) return in.note(cur.error());
+    own.emplace(std::move(*cur));
+    own_start.assign(
+        codec::by_publisher_key(c, in.store->publisher_hash(who.publisher), from).view());
   }
-  if (!found) in.note(found.error());
+  const std::string_view own_prefix =
+      std::string_view(own_start).substr(0, std::min(own_start.size(), codec::by_publisher_prefix));
+
+  object_record a;  // the next of the levels, when has_a
+  object_record b;  // the next own version above max_level, when has_b
+  bool has_a = false;
+  bool has_b = false;
+  bool own_started = false;
+  std::optional<level_walk> own_range;  // the versions of the current entry
+  // Both return false on a read error (noted).
+  auto next_a = [&]() -> bool {
+    for (;;) {
+      std::string_view k;
+      std::string_view v;
+      auto found = levels->next(k, v);
+      if (!found) {
+        in.note(found.error());
+        return false;
+      }
+      has_a = *found;
+      if (!has_a || in.fill(a, c, codec::position_of(k), v)) return true;
+    }
+  };
+  // The next range of own versions above max_level that reaches past
+  // `after`, as own_range; false at the end (has_b cleared) or on an error.
+  auto next_range = [&]() -> bool {
+    for (;;) {
+      std::string_view k;
+      std::string_view v;
+      lmdb::result<bool> found = false;
+      if (!own_started) {
+        own_started = true;
+        // The range before `from` may reach past it.
+        found = own->seek(own_start, k, v);
+        if (found) {
+          found = own->get(k, v, *found ? MDB_PREV : MDB_LAST);
+          if (found && (!*found || !k.starts_with(own_prefix))) {
+            found = own->seek(own_start, k, v);
+          }
+        }
+      } else {
+        found = own->get(k, v, MDB_NEXT);
+      }
+      if (!found) {
+        in.note(found.error());
+        return false;
+      }
+      if (!*found || !k.starts_with(own_prefix) || k.size() != codec::by_publisher_key_bytes) {
+        return false;
+      }
+      formats::tlp_level level{};
+      micros last = 0;
+      if (!codec::decode_by_publisher(v, level, last) || level <= who.max_level || last < from) {
+        continue;  // in the level stream already, or before `after`
+      }
+      auto walk = level_walk::open(in.txn, objects, 1u << static_cast<unsigned>(level),
+                                   std::max(codec::by_publisher_position(k), from), last);
+      if (!walk) {
+        in.note(walk.error());
+        return false;
+      }
+      own_range.emplace(std::move(*walk));
+      return true;
+    }
+  };
+  auto next_b = [&]() -> bool {
+    has_b = false;
+    if (!own) return true;
+    for (;;) {
+      if (!own_range && !next_range()) return !in.last_error;
+      std::string_view k;
+      std::string_view v;
+      auto found = own_range->next(k, v);
+      if (!found) {
+        in.note(found.error());
+        return false;
+      }
+      if (!*found) {
+        own_range.reset();
+        continue;
+      }
+      if (in.fill(b, c, codec::position_of(k), v) && b.publisher == who.publisher) {
+        has_b = true;
+        return true;
+      }
+    }
+  };
+  if (!next_a() || !next_b()) return;
+  while (has_a || has_b) {
+    if (has_a && (!has_b || a.date_added < b.date_added)) {
+      if (!fn(a) || !next_a()) return;
+    } else {
+      if (!fn(b) || !next_b()) return;
+    }
+  }
 }
 
 void read_txn::versions(collection_key c, std::string_view object_id,
@@ -917,7 +1454,7 @@ void read_txn::versions(collection_key c, std::string_view object_id,
   std::string_view v;
   auto found = cur->seek(prefix, k, v);
   for (; found && *found && k.starts_with(prefix); found = cur->get(k, v, MDB_NEXT)) {
-    auto r = in.at(c, objects, codec::by_id_position(k));
+    auto r = in.at(c, objects, codec::by_id_position(k), codec::level_of_value(v));
     if (r && r->id == object_id && !fn(*r)) return;
   }
   if (!found) in.note(found.error());
@@ -978,7 +1515,8 @@ read_txn::rank read_txn::version_rank(
     if (!seen_self && counted_before) continue;
     if (seen_self && time_of(k) == self_time) continue;
     codec::object_fields f;
-    auto rec = read_record(in.txn, objects, at, f);
+    ++in.records_read;
+    auto rec = read_record(in.txn, objects, at, codec::level_of_value(v), f);
     if (!rec) {
       in.note(rec.error());
       return out;
@@ -1016,22 +1554,23 @@ bool read_txn::earlier_copy(const object_record& r,
   key.set_id(r.collection, in.store->id_hash(r.id));
   key.set_time(packed);
   const std::string_view prefix = key.version_prefix();
-  // The copies of r's version, oldest first, up to r's own entry.
+  // The other copies of r's version. One stored before r is unflagged, or
+  // flagged at a lower position: within one commit, positions follow TLP
+  // levels, so a copy planned after another may sit before it.
   std::string_view k;
   std::string_view v;
   auto found = cur->seek(prefix, k, v);
   for (; found && *found && k.starts_with(prefix); found = cur->get(k, v, MDB_NEXT)) {
     const micros at = codec::by_id_position(k);
-    if (at >= r.date_added) return false;
+    if (at == r.date_added) continue;
     codec::object_fields f;
-    auto rec = read_record(in.txn, objects, at, f);
+    auto rec = read_record(in.txn, objects, at, codec::level_of_value(v), f);
     if (!rec) {
       in.note(rec.error());
       return false;
     }
-    if (*rec && !f.deleted && f.id == r.id && (!counts || counts(record_of(f, r.collection, at)))) {
-      return true;
-    }
+    if (!*rec || f.deleted || f.id != r.id || (f.later_copy && at > r.date_added)) continue;
+    if (!counts || counts(record_of(f, r.collection, at))) return true;
   }
   if (!found) in.note(found.error());
   return false;
@@ -1052,23 +1591,26 @@ std::optional<status_record> read_txn::status(std::string_view status_id) const 
   if (!s || s->stored_at + in.store->status_retention <= in.store->now()) return std::nullopt;
   if (s->added.empty()) return std::move(s->status);
 
-  // The added versions, from their records (deleted ones still name them).
-  std::vector<status_detail> successes;
+  // The added versions, from their records (deleted ones still name them),
+  // in date_added order.
+  std::vector<std::pair<micros, status_detail>> added;
   const lmdb::dbi objects = in.store->objects_dbi(s->collection, in.bound);
   if (objects.handle() != 0) {
-    auto cur = lmdb::cursor::open(in.txn, objects);
-    if (!cur) {
-      in.note(cur.error());
-      return std::nullopt;
-    }
-    for (const auto& [first, last] : s->added) {
+    for (const auto& range : s->added) {
+      const unsigned levels = range.level == codec::any_level ? all_levels : 1u << range.level;
+      auto walk = level_walk::open(in.txn, objects, levels, range.first, range.last);
+      if (!walk) {
+        in.note(walk.error());
+        return std::nullopt;
+      }
       std::string_view k;
       std::string_view v;
-      auto found = cur->seek(codec::position_key(first).view(), k, v);
-      for (; found && *found && codec::position_of(k) <= last; found = cur->get(k, v, MDB_NEXT)) {
+      auto found = walk->next(k, v);
+      for (; found && *found; found = walk->next(k, v)) {
         codec::object_fields f;
         if (codec::decode_object(v, f)) {
-          successes.push_back(status_detail{std::string(f.id), std::string(f.version), {}});
+          added.emplace_back(codec::position_of(k),
+                             status_detail{std::string(f.id), std::string(f.version), {}});
         }
       }
       if (!found) {
@@ -1077,10 +1619,19 @@ std::optional<status_record> read_txn::status(std::string_view status_id) const 
       }
     }
   }
+  std::stable_sort(added.begin(), added.end(),
+                   [](const auto& x, const auto& y) { return x.first < y.first; });
+  std::vector<status_detail> successes;
+  successes.reserve(added.size() + s->status.successes.size());
+  for (auto& [at, d] : added) successes.push_back(std::move(d));
   successes.insert(successes.end(), std::make_move_iterator(s->status.successes.begin()),
                    std::make_move_iterator(s->status.successes.end()));
   s->status.successes = std::move(successes);
   return std::move(s->status);
+}
+
+std::uint64_t read_txn::records_read() const {
+  return impl_->records_read;
 }
 
 const std::optional<error>& read_txn::last_error() const {

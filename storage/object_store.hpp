@@ -1,6 +1,7 @@
 #pragma once
-// The object store: STIX objects per collection in LMDB, appended in
-// date_added order, with a by-id index and TAXII status resources.
+// The object store: STIX objects per collection in LMDB, kept apart per TLP
+// level in date_added order (so that a reader reads only the levels it may
+// receive), with a by-id index and TAXII status resources.
 //
 // Threading: open() once; begin_read() from any thread (each read_txn is used
 // by one thread at a time and must not outlive the store; never hold one across
@@ -52,6 +53,9 @@ struct store_options {
   micros status_retention = micros{48} * 3600 * 1'000'000;  // at least 24 h (TAXII 4.3)
   unsigned max_collections = 1000;                          // collection keys run from 1 to this
   std::shared_ptr<store_faults> faults;                     // tests only: fault injection and clock
+  // Told, during open() only, of one-off events worth a log line (a store
+  // migrated to the current layout). Optional.
+  std::function<void(std::string_view)> notice;
 };
 
 // Counters, for health reporting and tests.
@@ -138,6 +142,17 @@ struct publish_request {
   std::function<bool(const object_record&)> duplicate_if;
 };
 
+// date_added: the new versions of one commit (all the publish jobs that
+// share it) are numbered together, per collection, in ascending TLP level
+// order (within a level: job order, then request order), from
+// max(now, last given out + 1) on. So for any clearance, the versions it may
+// receive from one commit have consecutive positions and every version above
+// it comes after them: the gaps an account sees never count withheld
+// versions. Between commits the gap is set by the clock: writing a version
+// costs more than a microsecond of wall time, so the next commit's start is
+// its time, not the last position plus one. (A job that fails after the
+// commit was numbered, in a batch that goes on without it, leaves its
+// positions unused: they are of its own levels only.)
 struct publish_outcome {
   // As read_txn::status() returns it: successes are the added versions in
   // date_added order, then the request's own successes and the duplicates.
@@ -146,6 +161,9 @@ struct publish_outcome {
   std::size_t duplicates = 0;   // versions that were already there (a success, TAXII 5.5)
   micros first_date_added = 0;  // of the added versions; 0 when none
   micros last_date_added = 0;
+  // Of the added versions, ascending. Not always one range: versions of
+  // other publishes in the same commit may lie between them.
+  std::vector<micros> added_positions;
 };
 
 // Versions to delete, by their date_added positions (found by the caller in
@@ -154,6 +172,13 @@ struct delete_request {
   collection_key collection = 0;
   std::vector<micros> positions;
   remove_companion companion;  // optional; gets the positions this job deleted
+};
+
+// What one reader may receive (the sharing policy of server/policy.hpp):
+// every version at or below max_level, and the versions it published itself.
+struct visibility {
+  formats::tlp_level max_level = formats::tlp_level::red;
+  std::string_view publisher;  // empty: none beyond max_level
 };
 
 class read_txn;
@@ -226,6 +251,12 @@ class read_txn {
   // in date_added order, until fn returns false.
   void scan(collection_key c, micros after,
             const std::function<bool(const object_record&)>& fn) const;
+  // The same for the versions `who` may receive only. Versions above
+  // who.max_level that `who` did not publish are never read: a page costs
+  // the same whatever is withheld (one cursor per visible level, and an
+  // index of who's own versions above max_level).
+  void scan(collection_key c, micros after, const visibility& who,
+            const std::function<bool(const object_record&)>& fn) const;
 
   // Calls fn for each live version of one object, oldest version first
   // (STIX timestamp order), until fn returns false.
@@ -249,7 +280,9 @@ class read_txn {
                     const std::function<bool(const object_record&)>& counts = {}) const;
 
   // Whether a live copy of r's version (same object id, same STIX
-  // timestamp) was stored before r (a lower date_added) and passes counts
+  // timestamp) was stored before r (one not marked as a later copy, or one
+  // marked at a lower date_added: within one commit positions follow TLP
+  // levels, not the order in which copies were stored) and passes counts
   // (any copy, when counts is empty). A reader that may receive such a
   // copy treats r as absent: of the copies of one version, each reader sees
   // the first it may receive. Returns false at once, reading nothing, when
@@ -259,6 +292,10 @@ class read_txn {
 
   // The stored status, or std::nullopt (unknown or expired).
   std::optional<status_record> status(std::string_view status_id) const;
+
+  // Object records this txn has read so far (live or not), for tests and
+  // benchmarks of what a read costs.
+  std::uint64_t records_read() const;
 
   // The first LMDB error any read of this txn met (a damaged store); reads
   // that met one behave as if the data were absent. std::nullopt normally.

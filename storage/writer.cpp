@@ -138,6 +138,15 @@ writer::outcome writer::attempt(batch& jobs, bool isolate,
     return outcome::failed;
   }
 
+  ++attempts_;
+  for (auto& job : jobs) {
+    try {
+      job->prepare(*parent, attempts_);
+    } catch (const std::exception&) {
+      // The job meets the same trouble again in run() and reports it there.
+    }
+  }
+
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     write_job& job = *jobs[i];
     const bool nested = isolate && !job.solo();

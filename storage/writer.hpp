@@ -60,6 +60,16 @@ class write_job {
   // batch re-run); any other error fails this job only.
   virtual lmdb::status run(lmdb::txn& t) = 0;
 
+  // Called on every job of a batch, in batch order, before any job of the
+  // batch runs, each time the batch is attempted (attempt grows with each
+  // one). t is the batch's txn, for reading only. Lets jobs that share a
+  // commit plan together (the object store numbers the new versions of all
+  // the publishes of a commit at once); the default does nothing.
+  virtual void prepare(const lmdb::txn& t, std::uint64_t attempt) {
+    (void)t;
+    (void)attempt;
+  }
+
   // Called exactly once, on the writer thread after the batch's outcome is
   // known (or on the submitting thread when the writer is closed). failure is
   // empty when the job's changes are durable; otherwise nothing of the job is
@@ -131,6 +141,7 @@ class writer {
   std::atomic<std::uint64_t> failed_commits_{0};
   std::atomic<std::uint64_t> jobs_{0};
   std::atomic<std::uint64_t> map_resizes_{0};
+  std::uint64_t attempts_ = 0;  // writer thread only
 
   std::thread thread_;
   std::thread::id thread_id_;

@@ -529,3 +529,21 @@ TEST_CASE("audit verify: doctored indexes are caught") {
     CHECK_FALSE(verify(store, s.public_pem()).intact);
   }
 }
+
+// A store not yet migrated to schema 2 is refused with an error that says
+// what to do. Before: the walk ran on it anyway (here it found the log
+// intact; on a real schema 1 store no run of positions can be found, a
+// false verdict of damage).
+TEST_CASE("audit verify: a store of the previous layout is an error that says to migrate it") {
+  const auto& s = shared_store();
+  temp_dir copy;
+  const auto store = s.copy(copy);
+  {
+    raw_store raw(store);
+    const char one[4] = {0, 0, 0, 1};
+    raw.put("meta", "schema", std::string_view(one, 4));
+  }
+  auto v = verify_audit_log(store, s.public_pem());
+  REQUIRE_FALSE(v);
+  CHECK(v.error().message.find("schema version 1") != std::string::npos);
+}

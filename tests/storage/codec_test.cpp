@@ -89,14 +89,14 @@ TEST_CASE("codec: statuses round-trip with their ranges; damage is detected") {
   s.successes.push_back({"indicator--1", "2026-01-01T00:00:00Z", ""});
   s.failures.push_back({"indicator--2", "", "bad"});
   s.pendings.push_back({"indicator--3", "v", "later"});
-  const std::string value = codec::encode_status(s, 456, 7, {{10, 20}, {30, 30}});
+  const std::string value = codec::encode_status(s, 456, 7, {{10, 20, 1}, {30, 30, 4}});
   CHECK(codec::status_stored_at(value) == 456);
 
   auto out = codec::decode_status(value);
   REQUIRE(out);
   CHECK(out->stored_at == 456);
   CHECK(out->collection == 7);
-  CHECK(out->added == std::vector<std::pair<micros, micros>>{{10, 20}, {30, 30}});
+  CHECK(out->added == std::vector<codec::added_range>{{10, 20, 1}, {30, 30, 4}});
   CHECK(out->status.id == s.id);
   CHECK(out->status.owner == "acme");
   CHECK(out->status.api_root == "sharing");
@@ -113,4 +113,22 @@ TEST_CASE("codec: statuses round-trip with their ranges; damage is detected") {
   }
   CHECK_FALSE(codec::decode_status(value + "x"));
   CHECK(codec::status_stored_at("") == 0);
+
+  // A range's level must be one of the five.
+  std::string bad_level = value;
+  const std::size_t ranges_at = 1 + 16 + 4 + s.id.size() + 4 + 4 + 4 + 7 + 4 + 4;
+  bad_level[ranges_at + 16] = 5;
+  CHECK_FALSE(codec::decode_status(bad_level));
+
+  // Schema 1 stores wrote format 2: ranges without a level, of any level.
+  std::string legacy = value;
+  legacy[0] = 2;
+  legacy.erase(ranges_at + 16 + 17, 1);
+  legacy.erase(ranges_at + 16, 1);
+  auto old = codec::decode_status(legacy);
+  REQUIRE(old);
+  CHECK(old->added ==
+        std::vector<codec::added_range>{{10, 20, codec::any_level}, {30, 30, codec::any_level}});
+  CHECK(codec::status_stored_at(legacy) == 456);
+  CHECK(old->status.pendings.size() == 1);
 }

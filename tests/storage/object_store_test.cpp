@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "formats/time.hpp"
+#include "storage/codec.hpp"
 #include "storage/faults.hpp"
 #include "storage/lmdb.hpp"
 #include "tests/storage/temp_dir.hpp"
@@ -1184,4 +1185,554 @@ TEST_CASE("object_store: a stored status names its added versions, deleted ones 
   }
   REQUIRE(status->failures.size() == 1);
   CHECK(status->failures[0].message == "invalid");
+}
+
+namespace {
+
+new_object at_level(new_object o, formats::tlp_level level) {
+  o.tlp = level;
+  return o;
+}
+
+// The date_added values an account of this clearance may receive (publisher
+// "someone-else"), in scan order.
+std::vector<micros> visible_positions(const object_store& store, collection_key c,
+                                      formats::tlp_level clearance) {
+  std::vector<micros> out;
+  auto r = store.begin_read();
+  r.scan(c, 0, [&](const object_record& rec) {
+    if (rec.tlp <= clearance) out.push_back(rec.date_added);
+    return true;
+  });
+  return out;
+}
+
+}  // namespace
+
+// Before: one request's versions got consecutive microseconds in request
+// order, so the green reader saw gaps of exactly the number of red objects
+// published between two green ones (positions t0, t0+3, t0+5 here).
+TEST_CASE("object_store: date_added gaps do not count versions above a reader's clearance") {
+  using formats::tlp_level;
+  temp_dir dir;
+  auto clock = std::make_shared<test_clock>();
+  auto gate = std::make_shared<commit_gate>();
+  auto faults = std::make_shared<store_faults>();
+  faults->clock = [clock] { return clock->now.load(); };
+  faults->before_commit = [gate] { return gate->pass(); };
+  auto store = open_store(options_for(dir, faults));
+  auto c = store->collection("levels");
+  REQUIRE(c);
+
+  SECTION("one request") {
+    clock->now += 1000;
+    const tlp_level levels[] = {tlp_level::green, tlp_level::red,   tlp_level::red,
+                                tlp_level::green, tlp_level::amber, tlp_level::red,
+                                tlp_level::clear, tlp_level::green};
+    std::vector<new_object> objects;
+    for (int i = 0; i < 8; ++i) {
+      objects.push_back(at_level(make_object(object_id(i), stix_time(1)), levels[i]));
+    }
+    auto out =
+        publish_sync(*store, make_request(*c, objects, "aaaaaaaa-0000-4000-8000-00000000000a"));
+    REQUIRE(out);
+    REQUIRE(out->added == 8);
+    // The status still lists every added version exactly once.
+    auto status = store->begin_read().status("aaaaaaaa-0000-4000-8000-00000000000a");
+    REQUIRE(status);
+    std::set<std::string> listed;
+    for (const auto& s : status->successes) listed.insert(s.id);
+    CHECK(listed.size() == 8);
+    CHECK(status->successes.size() == 8);
+  }
+  SECTION("two requests in one commit") {
+    // Hold the writer in a commit so that both requests share the next one.
+    gate->arm();
+    std::promise<result<publish_outcome>> holder;
+    store->publish(make_request(*c, {make_object(object_id(100), stix_time(1))}),
+                   [&](result<publish_outcome> r) { holder.set_value(std::move(r)); });
+    gate->wait_blocked();
+    clock->now += 1000;
+    std::promise<result<publish_outcome>> first;
+    std::promise<result<publish_outcome>> second;
+    store->publish(
+        make_request(*c, {at_level(make_object(object_id(1), stix_time(1)), tlp_level::green),
+                          at_level(make_object(object_id(2), stix_time(1)), tlp_level::red),
+                          at_level(make_object(object_id(3), stix_time(1)), tlp_level::red)}),
+        [&](result<publish_outcome> r) { first.set_value(std::move(r)); });
+    store->publish(
+        make_request(*c, {at_level(make_object(object_id(4), stix_time(1)), tlp_level::red),
+                          at_level(make_object(object_id(5), stix_time(1)), tlp_level::green),
+                          at_level(make_object(object_id(6), stix_time(1)), tlp_level::clear)}),
+        [&](result<publish_outcome> r) { second.set_value(std::move(r)); });
+    const auto commits = store->stats().commits;
+    gate->release();
+    REQUIRE(holder.get_future().get());
+    auto a = first.get_future().get();
+    auto b = second.get_future().get();
+    REQUIRE(a);
+    REQUIRE(b);
+    CHECK(a->added == 3);
+    CHECK(b->added == 3);
+    CHECK(store->stats().commits - commits == 2);  // the held one, then both requests
+  }
+
+  // Every clearance sees unique, increasing positions, and within the commit
+  // its visible ones are consecutive: nothing hidden lies between them.
+  for (const tlp_level clearance : {tlp_level::clear, tlp_level::green, tlp_level::amber,
+                                    tlp_level::amber_strict, tlp_level::red}) {
+    auto seen = visible_positions(*store, *c, clearance);
+    std::erase_if(seen, [](micros at) { return at < k_t0 + 1000; });  // the held commit
+    for (std::size_t i = 1; i < seen.size(); ++i) {
+      INFO("clearance " << static_cast<int>(clearance) << " position " << i);
+      CHECK(seen[i] == seen[i - 1] + 1);
+    }
+  }
+}
+
+// Before: the server scanned every stored version and filtered in the
+// callback, so a green reader's page over N red versions read all N (and
+// with more than 200,000 said more:true with nothing in it). The scan with a
+// visibility reads only the levels the reader may receive.
+TEST_CASE("object_store: a scan reads nothing above the reader's clearance") {
+  using formats::tlp_level;
+  temp_dir dir;
+  auto store = open_store(options_for(dir));
+  auto c = store->collection("withheld");
+  REQUIRE(c);
+  constexpr int k_red = 300;
+  std::vector<new_object> reds;
+  for (int i = 0; i < k_red; ++i) {
+    reds.push_back(at_level(make_object(object_id(i), stix_time(1)), tlp_level::red));
+  }
+  REQUIRE(publish_sync(*store, make_request(*c, reds)));  // published by "acme"
+
+  const visibility green_partner{tlp_level::green, "partner"};
+  {
+    auto r = store->begin_read();
+    int calls = 0;
+    r.scan(*c, 0, green_partner, [&](const object_record&) { return ++calls, true; });
+    CHECK(calls == 0);
+    CHECK(r.records_read() == 0);
+    REQUIRE_FALSE(r.last_error());
+    // What the server did before: every version read, then filtered.
+    int received = 0;
+    r.scan(*c, 0, [&](const object_record& rec) {
+      if (rec.tlp <= tlp_level::green) ++received;
+      return true;
+    });
+    CHECK(received == 0);
+    CHECK(r.records_read() == k_red);
+  }
+
+  // Interleave visible versions, own versions above the clearance, and
+  // others' amber ones: the green partner reads exactly what it receives, in
+  // date_added order.
+  std::vector<std::string> expected;
+  for (int round = 0; round < 3; ++round) {
+    auto green = at_level(make_object(object_id(1000 + round), stix_time(1)), tlp_level::green);
+    auto clear = at_level(make_object(object_id(2000 + round), stix_time(1)), tlp_level::clear);
+    auto amber = at_level(make_object(object_id(3000 + round), stix_time(1)), tlp_level::amber);
+    REQUIRE(publish_sync(*store, make_request(*c, {green, amber, clear})));
+    auto own = at_level(make_object(object_id(4000 + round), stix_time(1)), tlp_level::red);
+    auto request = make_request(*c, {own});
+    request.publisher = "partner";
+    REQUIRE(publish_sync(*store, std::move(request)));
+    // In one request, clear is numbered before green (level order).
+    expected.insert(expected.end(), {clear.id, green.id, own.id});
+  }
+  {
+    auto r = store->begin_read();
+    std::vector<std::string> seen;
+    micros last = 0;
+    r.scan(*c, 0, green_partner, [&](const object_record& rec) {
+      CHECK(rec.date_added > last);
+      last = rec.date_added;
+      seen.emplace_back(rec.id);
+      return true;
+    });
+    CHECK(seen == expected);
+    CHECK(r.records_read() == expected.size());
+  }
+  {
+    // Another green account does not get the partner's red versions, and
+    // does not read them either.
+    auto r = store->begin_read();
+    std::size_t seen = 0;
+    r.scan(*c, 0, visibility{tlp_level::green, "someone"}, [&](const object_record& rec) {
+      CHECK(rec.tlp <= tlp_level::green);
+      return ++seen, true;
+    });
+    CHECK(seen == 6);
+    CHECK(r.records_read() == 6);
+  }
+  {
+    // A red reader gets everything, in date_added order; paging by `after`
+    // misses nothing.
+    auto all = scan_all(*store, *c);
+    CHECK(all.size() == k_red + 12);
+    for (std::size_t i = 1; i < all.size(); ++i) CHECK(all[i].date_added > all[i - 1].date_added);
+    auto r = store->begin_read();
+    std::size_t paged = 0;
+    micros after = 0;
+    for (;;) {
+      int n = 0;
+      r.scan(*c, after, [&](const object_record& rec) {
+        after = rec.date_added;
+        return ++n < 7;
+      });
+      if (n == 0) break;
+      paged += static_cast<std::size_t>(n);
+    }
+    CHECK(paged == all.size());
+  }
+  {
+    // A deleted own version vanishes from the owner's scan too.
+    std::vector<micros> own;
+    store->begin_read().scan(*c, 0, green_partner, [&](const object_record& rec) {
+      if (rec.tlp == tlp_level::red) own.push_back(rec.date_added);
+      return true;
+    });
+    REQUIRE(own.size() == 3);
+    REQUIRE(remove_sync(*store, {*c, {own[1]}}) == std::size_t{1});
+    auto after = store->begin_read();
+    std::size_t reds_seen = 0;
+    after.scan(*c, 0, green_partner, [&](const object_record& rec) {
+      if (rec.tlp == tlp_level::red) ++reds_seen;
+      return true;
+    });
+    CHECK(reds_seen == 2);
+    CHECK_FALSE(after.at(*c, own[1]));
+    CHECK(after.at(*c, own[0]));
+  }
+}
+
+namespace {
+
+// Writes, with LMDB directly, a store as schema 1 left it: collection "old"
+// (key 1) with versions keyed by date_added alone at k_t0 .. k_t0 + 3
+// (clear, red, green, and a deleted amber one), by_id entries without a
+// level, and a status in the old format whose one range covers the first
+// three; then `extra` green versions padded with `pad` bytes.
+void write_schema_1_store(const std::string& path, int extra = 0, std::size_t pad = 0) {
+  using formats::tlp_level;
+  std::filesystem::create_directories(path);
+  auto e = lmdb::env::create();
+  REQUIRE(e);
+  REQUIRE(e->set_maxdbs(64));
+  REQUIRE(e->set_mapsize(std::size_t{32} << 20));
+  REQUIRE(e->open(path.c_str(), MDB_NOTLS, 0600));
+  auto t = lmdb::txn::begin(*e);
+  REQUIRE(t);
+  auto meta = lmdb::dbi::open(*t, "meta", MDB_CREATE);
+  auto objects = lmdb::dbi::open(*t, "objects/1", MDB_CREATE);
+  auto by_id = lmdb::dbi::open(*t, "by_id", MDB_CREATE);
+  auto status = lmdb::dbi::open(*t, "status", MDB_CREATE);
+  auto status_time = lmdb::dbi::open(*t, "status_time", MDB_CREATE);
+  REQUIRE((meta && objects && by_id && status && status_time));
+  const std::string hash_key_bytes = "0123456789abcdef";
+  const codec::hash_key key{codec::get_u64be(hash_key_bytes.data()),
+                            codec::get_u64be(hash_key_bytes.data() + 8)};
+  REQUIRE(meta->put(*t, "schema", codec::collection_bytes(1).view()));
+  REQUIRE(meta->put(*t, "next_collection", codec::collection_bytes(2).view()));
+  REQUIRE(meta->put(*t, "id_hash_key", hash_key_bytes));
+  REQUIRE(meta->put(*t, "c/old", codec::collection_bytes(1).view()));
+  std::string last_key = "last/";
+  last_key.append(codec::collection_bytes(1).view());
+  REQUIRE(meta->put(*t, last_key, codec::position_key(k_t0 + 3 + extra).view()));
+
+  const tlp_level levels[] = {tlp_level::clear, tlp_level::red, tlp_level::green, tlp_level::amber};
+  for (int i = 0; i < 4 + extra; ++i) {
+    const auto o = make_object(object_id(i), stix_time(1), i < 4 ? 0 : pad);
+    const bool deleted = i == 3;
+    const codec::object_fields f{o.id,
+                                 o.version,
+                                 o.spec_version,
+                                 "acme",
+                                 deleted ? std::string_view() : std::string_view(o.json),
+                                 i < 4 ? levels[i] : tlp_level::green,
+                                 deleted};
+    std::string value(codec::object_value_bytes(f), '\0');
+    codec::encode_object(value.data(), f);
+    REQUIRE(objects->put(*t, codec::position_key(k_t0 + i).view(), value));
+    if (deleted) continue;
+    codec::by_id_key k;
+    k.set_id(1, codec::siphash24(key, o.id));
+    char packed[codec::packed_time_bytes];
+    REQUIRE(codec::pack_time_key(*formats::stix_time_key(o.version), packed));
+    k.set_time(packed);
+    k.set_position(k_t0 + i);
+    REQUIRE(by_id->put(*t, k.full(), {}));
+  }
+  status_record s;
+  s.id = "11111111-0000-4000-8000-000000000001";
+  s.owner = "acme";
+  s.api_root = "sharing";
+  s.request_timestamp = k_t0;
+  // Format 2: as format 3 without the level byte of each range.
+  std::string value = codec::encode_status(s, formats::now_micros(), 1, {{k_t0, k_t0 + 2, 0}});
+  const std::size_t range_end =
+      1 + 16 + 4 + s.id.size() + 4 + s.owner.size() + 4 + s.api_root.size() + 4 + 4 + 16;
+  value[0] = 2;
+  value.erase(range_end, 1);
+  REQUIRE(status->put(*t, s.id, value));
+  REQUIRE(t->commit());
+}
+
+}  // namespace
+
+// A store written by the previous layout opens, is migrated once (logged
+// through options.notice), and reads as before, per level.
+TEST_CASE("object_store: a schema 1 store is migrated at open, once") {
+  using formats::tlp_level;
+  temp_dir dir;
+  auto options = options_for(dir);
+  write_schema_1_store(options.path);
+  std::vector<std::string> notices;
+  options.notice = [&](std::string_view n) { notices.emplace_back(n); };
+
+  for (int pass = 0; pass < 2; ++pass) {
+    INFO("open " << pass);
+    auto store = open_store(options);
+    REQUIRE(notices.size() == 1);
+    CHECK(notices[0].find("migrated from schema version 1") != std::string::npos);
+    auto c = store->collection("old");
+    REQUIRE(c);
+    CHECK(*c == 1);
+    {
+      auto r = store->begin_read();
+      std::vector<std::string> all;
+      r.scan(*c, 0, [&](const object_record& rec) { return all.emplace_back(rec.id), true; });
+      CHECK(all == std::vector<std::string>{object_id(0), object_id(1), object_id(2)});
+      std::vector<micros> green;
+      auto g = store->begin_read();
+      g.scan(*c, 0, visibility{tlp_level::green, "partner"},
+             [&](const object_record& rec) { return green.push_back(rec.date_added), true; });
+      CHECK(green == std::vector<micros>{k_t0, k_t0 + 2});
+      // Only green and clear records: the ones above, and on the second
+      // open the deleted green one published on the first.
+      CHECK(g.records_read() == (pass == 0 ? 2u : 3u));
+      // The publisher's own red version, through the index built at migration.
+      std::vector<micros> own;
+      r.scan(*c, 0, visibility{tlp_level::green, "acme"},
+             [&](const object_record& rec) { return own.push_back(rec.date_added), true; });
+      CHECK(own == std::vector<micros>{k_t0, k_t0 + 1, k_t0 + 2});
+      auto red = r.at(*c, k_t0 + 1);
+      REQUIRE(red);
+      CHECK(red->tlp == tlp_level::red);
+      CHECK(red->id == object_id(1));
+      CHECK_FALSE(r.at(*c, k_t0 + 3));  // deleted
+      auto listed = versions_of(*store, *c, object_id(2));
+      REQUIRE(listed.size() == 1);
+      CHECK(listed[0].date_added == k_t0 + 2);
+      CHECK(r.version_rank(*red).last);
+      auto status = r.status("11111111-0000-4000-8000-000000000001");
+      REQUIRE(status);
+      REQUIRE(status->successes.size() == 3);
+      CHECK(status->successes[0].id == object_id(0));
+      CHECK(status->successes[1].id == object_id(1));
+      CHECK(status->successes[2].id == object_id(2));
+      REQUIRE_FALSE(r.last_error());
+    }
+    if (pass == 0) {
+      // New versions come after the migrated ones; duplicates are still found.
+      auto out = publish_sync(*store, make_request(*c, {make_object(object_id(2), stix_time(1)),
+                                                        make_object(object_id(9), stix_time(1))}));
+      REQUIRE(out);
+      CHECK(out->added == 1);
+      CHECK(out->duplicates == 1);
+      CHECK(out->first_date_added > k_t0 + 3);
+      REQUIRE(remove_sync(*store, {*c, {out->first_date_added}}) == std::size_t{1});
+    }
+  }
+}
+
+TEST_CASE("object_store: a store of an unknown schema version is refused, unchanged") {
+  temp_dir dir;
+  const auto options = options_for(dir);
+  { auto store = open_store(options); }
+  {
+    auto e = lmdb::env::create();
+    REQUIRE(e);
+    REQUIRE(e->set_maxdbs(64));
+    REQUIRE(e->open(options.path.c_str(), MDB_NOTLS, 0600));
+    auto t = lmdb::txn::begin(*e);
+    REQUIRE(t);
+    auto meta = lmdb::dbi::open(*t, "meta", 0);
+    REQUIRE(meta);
+    REQUIRE(meta->put(*t, "schema", codec::collection_bytes(3).view()));
+    REQUIRE(t->commit());
+  }
+  auto refused = object_store::open(options);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message.find("schema version 3") != std::string::npos);
+  CHECK(refused.error().message.find("reads versions 1 to 2") != std::string::npos);
+}
+
+// The new versions of a commit are planned before any is written: a version
+// that an earlier request of the same commit (or the same request) adds is a
+// duplicate like a stored one.
+TEST_CASE("object_store: duplicates within one commit are found before numbering") {
+  temp_dir dir;
+  auto gate = std::make_shared<commit_gate>();
+  auto faults = std::make_shared<store_faults>();
+  faults->before_commit = [gate] { return gate->pass(); };
+  auto store = open_store(options_for(dir, faults));
+  auto c = store->collection("dups");
+  REQUIRE(c);
+
+  gate->arm();
+  std::promise<result<publish_outcome>> holder;
+  store->publish(make_request(*c, {make_object(object_id(100), stix_time(1))}),
+                 [&](result<publish_outcome> r) { holder.set_value(std::move(r)); });
+  gate->wait_blocked();
+  auto same_instant = make_object(object_id(1), "2026-01-01T00:00:01Z");  // = stix_time(1)
+  auto sco = make_object(object_id(2, "ipv4-addr"), "");
+  std::promise<result<publish_outcome>> first;
+  std::promise<result<publish_outcome>> second;
+  store->publish(make_request(*c, {make_object(object_id(1), stix_time(1)), sco, sco}),
+                 [&](result<publish_outcome> r) { first.set_value(std::move(r)); });
+  store->publish(make_request(*c, {same_instant, sco, make_object(object_id(3), stix_time(1))}),
+                 [&](result<publish_outcome> r) { second.set_value(std::move(r)); });
+  gate->release();
+  REQUIRE(holder.get_future().get());
+  auto a = first.get_future().get();
+  auto b = second.get_future().get();
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(a->added == 2);
+  CHECK(a->duplicates == 1);
+  CHECK(b->added == 1);
+  CHECK(b->duplicates == 2);
+  // The SCO's duplicates report the version assigned to the stored one.
+  auto stored_sco = versions_of(*store, *c, sco.id);
+  REQUIRE(stored_sco.size() == 1);
+  REQUIRE(a->status.successes.size() == 3);
+  CHECK(a->status.successes[2].id == sco.id);
+  CHECK(a->status.successes[2].version == stored_sco[0].version);
+  REQUIRE(b->status.successes.size() == 3);
+  CHECK(b->status.successes[0].id == object_id(3));
+  CHECK(b->status.successes[1].version == same_instant.version);
+  CHECK(b->status.successes[2].version == stored_sco[0].version);
+  CHECK(scan_all(*store, *c).size() == 4);
+}
+
+// The migration copies each collection once more before dropping the old
+// copy; when that does not fit the map, the map grows (up to max_map_size).
+TEST_CASE("object_store: a schema 1 store too big for the map is migrated after it grows") {
+  temp_dir dir;
+  auto options = options_for(dir);
+  write_schema_1_store(options.path, 400, 3000);
+  options.map_size = std::size_t{1} << 20;  // the store opens at its used size
+  auto store = open_store(options);
+  // 1.2 MB of versions held twice at the peak of the migration.
+  CHECK(store->map_size() > (std::size_t{2} << 20));
+  auto c = store->collection("old");
+  REQUIRE(c);
+  CHECK(scan_all(*store, *c).size() == 3 + 400);
+  auto r = store->begin_read();
+  CHECK(r.at(*c, k_t0 + 3 + 400));
+  auto status = r.status("11111111-0000-4000-8000-000000000001");
+  REQUIRE(status);
+  CHECK(status->successes.size() == 3);
+}
+
+// A publisher's own versions above its clearance are indexed one range per
+// publish and level; paging from inside a range misses and repeats nothing.
+TEST_CASE("object_store: paging through a reader's own withheld versions") {
+  using formats::tlp_level;
+  temp_dir dir;
+  auto store = open_store(options_for(dir));
+  auto c = store->collection("own");
+  REQUIRE(c);
+  std::vector<new_object> mine;
+  for (int i = 0; i < 6; ++i) {
+    mine.push_back(at_level(make_object(object_id(i), stix_time(1)),
+                            i % 2 ? tlp_level::red : tlp_level::amber));
+  }
+  mine.push_back(at_level(make_object(object_id(6), stix_time(1)), tlp_level::clear));
+  auto request = make_request(*c, mine);
+  request.publisher = "partner";
+  auto out = publish_sync(*store, std::move(request));
+  REQUIRE(out);
+  REQUIRE(out->added == 7);
+  auto others =
+      make_request(*c, {at_level(make_object(object_id(7), stix_time(1)), tlp_level::red)});
+  REQUIRE(publish_sync(*store, std::move(others)));
+
+  const visibility partner{tlp_level::green, "partner"};
+  std::vector<micros> all;
+  store->begin_read().scan(
+      *c, 0, partner, [&](const object_record& r) { return all.push_back(r.date_added), true; });
+  // Its own seven (clear first, then amber, then red), not the other red one.
+  REQUIRE(all.size() == 7);
+  CHECK(all == out->added_positions);
+  for (std::size_t from = 0; from < all.size(); ++from) {
+    std::vector<micros> rest;
+    auto r = store->begin_read();
+    r.scan(*c, all[from], partner,
+           [&](const object_record& rec) { return rest.push_back(rec.date_added), true; });
+    CHECK(rest ==
+          std::vector<micros>(all.begin() + static_cast<std::ptrdiff_t>(from) + 1, all.end()));
+    CHECK(r.records_read() == rest.size());
+  }
+}
+
+// Within one commit, positions follow TLP levels: a GREEN copy of a version
+// whose RED copy an earlier request of the same commit adds gets the lower
+// position. Before: the GREEN copy was not marked as a later copy (the
+// in-commit check did not report copies it did not take as duplicates), so a
+// reader who may receive both got both, and the RED writer's version was
+// overridden by the GREEN writer's for every position-ordered read.
+TEST_CASE("object_store: a copy planned after another in one commit is the later copy") {
+  temp_dir dir;
+  auto gate = std::make_shared<commit_gate>();
+  auto faults = std::make_shared<store_faults>();
+  faults->before_commit = [gate] { return gate->pass(); };
+  auto store = open_store(options_for(dir, faults));
+  auto c = store->collection("copies-in-commit");
+  REQUIRE(c);
+  const std::string x = object_id(41);
+
+  gate->arm();
+  std::promise<result<publish_outcome>> holder;
+  store->publish(make_request(*c, {make_object(object_id(40), stix_time(1))}),
+                 [&](result<publish_outcome> r) { holder.set_value(std::move(r)); });
+  gate->wait_blocked();
+  auto red = make_request(*c, {make_object(x, stix_time(1))});
+  red.objects[0].tlp = formats::tlp_level::red;
+  red.publisher = "chief";
+  auto green = make_request(*c, {make_object(x, stix_time(1), 5)});
+  green.publisher = "greenie";  // may not receive chief's RED copy
+  green.duplicate_if = [](const object_record& rec) {
+    return rec.tlp <= formats::tlp_level::green;
+  };
+  std::promise<result<publish_outcome>> first;
+  std::promise<result<publish_outcome>> second;
+  store->publish(std::move(red), [&](result<publish_outcome> r) { first.set_value(std::move(r)); });
+  store->publish(std::move(green),
+                 [&](result<publish_outcome> r) { second.set_value(std::move(r)); });
+  gate->release();
+  REQUIRE(holder.get_future().get());
+  auto a = first.get_future().get();
+  auto b = second.get_future().get();
+  REQUIRE((a && b));
+  REQUIRE(a->added == 1);
+  REQUIRE(b->added == 1);
+  const micros red_at = a->first_date_added;
+  const micros green_at = b->first_date_added;
+  CHECK(green_at < red_at);  // GREEN is numbered before RED
+
+  auto r = store->begin_read();
+  auto red_copy = r.at(*c, red_at);
+  auto green_copy = r.at(*c, green_at);
+  REQUIRE((red_copy && green_copy));
+  CHECK_FALSE(red_copy->later_copy);
+  CHECK(green_copy->later_copy);
+  // A RED reader receives chief's copy only; greenie, who cannot receive
+  // it, keeps its own.
+  CHECK_FALSE(r.earlier_copy(*red_copy));
+  CHECK(r.earlier_copy(*green_copy));
+  auto greenie = [](const object_record& rec) { return rec.tlp <= formats::tlp_level::green; };
+  CHECK_FALSE(r.earlier_copy(*green_copy, greenie));
 }

@@ -4,7 +4,10 @@
 //
 //   storage_publish_bench [--objects N] [--batch N] [--size BYTES] [--inflight N] [--dir DIR]
 //                         [--every N]   (also print the rate of each N objects)
+//                         [--levels N]  (TLP levels drawn at random from the first N, from
+//                                        clear; default 1: every object TLP:GREEN)
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -35,13 +38,14 @@ std::string random_uuid(std::mt19937_64& rng) {
   return buf;
 }
 
-new_object make_object(std::mt19937_64& rng, std::size_t size) {
+new_object make_object(std::mt19937_64& rng, std::size_t size, std::size_t levels) {
   new_object o;
   o.id = "indicator--" + random_uuid(rng);
   o.type = "indicator";
   o.version = "2026-11-01T00:00:00.000Z";
   o.spec_version = "2.1";
-  o.tlp = formats::tlp_level::green;
+  o.tlp = levels <= 1 ? formats::tlp_level::green
+                      : static_cast<formats::tlp_level>(rng() % std::min<std::size_t>(levels, 5));
   o.json = R"({"type":"indicator","spec_version":"2.1","id":")" + o.id +
            R"(","created":"2026-11-01T00:00:00.000Z","modified":"2026-11-01T00:00:00.000Z",)"
            R"("pattern_type":"stix","pattern":"[ipv4-addr:value = '198.51.100.1']",)"
@@ -73,6 +77,7 @@ int main(int argc, char** argv) {
   const std::size_t size = arg(argc, argv, "--size", 800);
   const std::size_t inflight = arg(argc, argv, "--inflight", 4);
   const std::size_t every = arg(argc, argv, "--every", 0);
+  const std::size_t levels = arg(argc, argv, "--levels", 1);
   std::string dir = arg_text(argc, argv, "--dir", "");
   const bool own_dir = dir.empty();
   if (own_dir) {
@@ -101,7 +106,7 @@ int main(int argc, char** argv) {
     r.status.owner = "bench";
     r.status.api_root = "sharing";
     for (std::size_t i = 0; i < batch && done + i < total; ++i) {
-      r.objects.push_back(make_object(rng, size));
+      r.objects.push_back(make_object(rng, size, levels));
     }
     requests.push_back(std::move(r));
   }
