@@ -18,10 +18,14 @@
 //         id, version, spec_version, publisher, json (the rest of the value).
 //         A deleted version keeps its header and strings and drops its JSON.
 //         "Later copy": when this version was stored, a copy of the same
-//         (id, version) was already live (one its publisher could not
-//         receive, see publish_request::duplicate_if). Only such records
-//         need read_txn::earlier_copy(); the flag stays after the earlier
-//         copy is deleted (the check then finds nothing).
+//         (id, version) was already live or planned earlier in the same
+//         commit (one its publisher could not receive, see
+//         publish_request::duplicate_if). Within a commit positions follow
+//         TLP levels, so such a copy may sit before the one it follows: an
+//         unflagged copy, then flagged ones by position, is the order of
+//         storing. Only flagged records need read_txn::earlier_copy(); the
+//         flag stays after the earlier copy is deleted (the check then finds
+//         nothing).
 // by_id (one entry per live version)
 //   key   collection key (4 bytes BE), id_hash(object id) (8 bytes BE),
 //         pack_time_key(version) (11 bytes), date_added (8 bytes BE)
