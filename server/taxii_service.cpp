@@ -399,6 +399,12 @@ void taxii_service::add_objects(taxii_call c) {
     o.json = std::move(info.json);
     pr.objects.push_back(std::move(o));
   }
+  // The publisher receives its own versions above its clearance. Numbered
+  // with other publishes of the same commit, those would come after the
+  // others' versions of the levels in between, which it may not receive: the
+  // gap would count them. Alone in its commit, nothing lies between.
+  pr.own_commit = std::any_of(pr.objects.begin(), pr.objects.end(),
+                              [&](const auto& o) { return !cleared_for(c.who, o.tlp); });
   // The publish record commits with the objects, or neither does.
   c.ex.audit().attach(pr, audit_service::entry(c, "publish", 202));
   auto respond = std::move(c.respond);

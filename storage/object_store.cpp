@@ -329,6 +329,7 @@ class publish_job final : public write_job {
   }
 
   std::size_t weight() const override { return weight_; }
+  bool solo() const override { return request_.own_commit; }
 
   // Decides, for each object, whether it fails, is a duplicate (of a stored
   // version or of one an earlier job of this commit adds) or is new, and

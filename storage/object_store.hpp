@@ -140,6 +140,11 @@ struct publish_request {
   // copy: see object_record::later_copy). Runs on the writer thread; the
   // record's views die with the call.
   std::function<bool(const object_record&)> duplicate_if;
+  // When set, the job gets a commit of its own. The server sets it when the
+  // publisher sends versions above its own clearance: it receives those, and
+  // in a shared commit, numbered by level, the other publishers' versions of
+  // the levels in between (withheld from it) would lie between its own.
+  bool own_commit = false;
 };
 
 // date_added: the new versions of one commit (all the publish jobs that
