@@ -40,19 +40,24 @@ bool spec_version_ok(const taxii_query& q, const object_record& r) {
 // each reader gets the first stored that it may receive: a later copy
 // neither overrides nor repeats the version for a reader who sees an
 // earlier one, and the writer, who sees none of the earlier ones, gets its
-// own. Only records flagged as later copies cost a look-up.
+// own. Only records flagged as later copies cost a look-up. An object
+// published without a version is a duplicate of any version of its id, so
+// its copy (an id copy, with a version assigned) is hidden likewise by any
+// earlier version of its id.
 bool hidden_copy(const read_txn& txn, const account& who, const object_record& r) {
   if (!r.later_copy) return false;
   return txn.earlier_copy(r, [&](const object_record& o) { return may_receive(who, o); });
 }
 
 // First and last among the versions of r's object that this account may
-// receive: a withheld version must not change what "first" or "last" means.
-// (Copies of one version count as that one version: see version_rank.)
+// receive: a withheld version must not change what "first" or "last" means,
+// nor a copy hidden from it. (Copies of one version count as that one
+// version: see version_rank. An id copy has a version of its own.)
 read_txn::rank visible_rank(const read_txn& txn, const account& who, const object_record& r) {
   // r itself is one the account may receive (the callers checked); only the
   // other versions need the policy.
-  return txn.version_rank(r, [&](const object_record& v) { return may_receive(who, v); });
+  return txn.version_rank(
+      r, [&](const object_record& v) { return may_receive(who, v) && !hidden_copy(txn, who, v); });
 }
 
 bool version_ok(const read_txn& txn, const account& who, const taxii_query& q,

@@ -1226,8 +1226,9 @@ TEST_CASE("publishing a copy of a withheld version reveals nothing; the copy is 
   REQUIRE(again);
   CHECK(again->successes[0].version == mine->successes[0].version);
   // The red account gets the first copy of the indicator's version only
-  // (the store keeps both), and both versions of the SCO (hers has its own
-  // version); the clear one none.
+  // (the store keeps both), and of the SCO too (hers, with a version of its
+  // own, is a copy of the id: see "an SCO posted again by a writer who cannot
+  // see it ..."); the clear one none.
   clients::object_filters all;
   all.versions = {"all"};
   auto first_copy = cl["chief"].get_object("/api1/", col, ind, all);
@@ -1236,7 +1237,8 @@ TEST_CASE("publishing a copy of a withheld version reveals nothing; the copy is 
   CHECK(first_copy->objects[0].find(red) != std::string::npos);
   auto sco_both = cl["chief"].get_object("/api1/", col, sco_id, all);
   REQUIRE(sco_both);
-  CHECK(sco_both->objects.size() == 2);
+  REQUIRE(sco_both->objects.size() == 1);
+  CHECK(sco_both->objects[0].find(red) != std::string::npos);
   CHECK(get(cl["guest"], collection_path(col) + "objects/" + ind + "/").status == 404);
 }
 
@@ -1375,4 +1377,87 @@ TEST_CASE("a copy of a version its writer cannot see: readers who see both get t
   CHECK(del("chief", z) == 200);
   CHECK(get(cl["chief"], objects + z + "/").status == 404);
   CHECK(get(cl["greenie"], objects + z + "/").status == 404);
+}
+
+// The twin of the copies of one (id, version) for objects without a version
+// (SCOs: their id is derived from their value, so anyone can name it). A
+// second SCO of an id is a duplicate for a writer who sees the first; one who
+// cannot see it stores its own, under a version of its own. Before, that copy
+// was simply a later version: chief's default GET (match[version]=last) and
+// match[version]=all, versions and the manifest gave amberly's copy, so a
+// lower-clearance writer replaced, for the red reader, an object it could not
+// see. Now readers who may receive the first stored copy get that one only.
+TEST_CASE("an SCO posted again by a writer who cannot see it does not replace it for others",
+          "[policy]") {
+  auto setup = policy_setup();
+  test_server srv(setup);
+  clients_by_name cl(srv, setup);
+  const auto red = oracle::k_tlp_ids[8].first;
+  const std::string col = "c_amber";
+  const std::string sco_id = "ipv4-addr--0b1c3a5e-7d0e-5d6a-9f1e-6a2b3c4d5e6f";
+  auto sco = [&](const std::string& value, const std::string& marking) {
+    std::string o = R"({"type":"ipv4-addr","spec_version":"2.1","id":")" + sco_id +
+                    R"(","value":")" + value + "\"";
+    if (!marking.empty()) o += R"(,"object_marking_refs":[")" + marking + "\"]";
+    return o + "}";
+  };
+  auto held = cl["chief"].add_objects("/api1/", col, envelope({sco("198.51.100.7", red)}));
+  REQUIRE(held);
+  REQUIRE(held->success_count == 1);
+  auto mine = cl["amberly"].add_objects("/api1/", col, envelope({sco("203.0.113.66", {})}));
+  REQUIRE(mine);
+  REQUIRE(mine->success_count == 1);
+  CHECK(mine->successes[0].version != held->successes[0].version);
+
+  auto values = [&](const std::string& who, const std::vector<std::string>& versions) {
+    clients::object_filters f;
+    f.versions = versions;
+    auto page = cl[who].get_object("/api1/", col, sco_id, f);
+    REQUIRE(page);
+    std::vector<std::string> out;
+    for (const auto& o : page->objects) {
+      out.emplace_back(parse(o).root().get("value")->as_string());
+    }
+    return out;
+  };
+  const std::vector<std::string> original{"198.51.100.7"};
+  const std::vector<std::string> copy{"203.0.113.66"};
+  for (const std::vector<std::string>& v :
+       std::vector<std::vector<std::string>>{{}, {"last"}, {"first"}, {"all"}}) {
+    INFO("match[version]=" << (v.empty() ? "" : v[0]));
+    CHECK(values("chief", v) == original);
+    // amberly sees her own only, as if nobody had posted it before.
+    CHECK(values("amberly", v) == copy);
+  }
+  auto chief_versions = cl["chief"].versions("/api1/", col, sco_id);
+  REQUIRE(chief_versions);
+  CHECK(chief_versions->versions == std::vector<std::string>{held->successes[0].version});
+  clients::object_filters by_id;
+  by_id.ids = {sco_id};
+  by_id.versions = {"all"};
+  auto listed = cl["chief"].get_objects("/api1/", col, by_id);
+  REQUIRE(listed);
+  REQUIRE(listed->objects.size() == 1);
+  CHECK(parse(listed->objects[0]).root().get("value")->as_string() == original[0]);
+  auto manifest = cl["chief"].manifest("/api1/", col, by_id);
+  REQUIRE(manifest);
+  REQUIRE(manifest->objects.size() == 1);
+  CHECK(manifest->objects[0].version == held->successes[0].version);
+
+  // chief deleting the SCO deletes both copies: amberly's does not take its
+  // place. amberly deleting hers leaves chief's alone.
+  auto del = [&](const std::string& who) {
+    auto r = cl[who].request("DELETE", collection_path(col) + "objects/" + sco_id + "/",
+                             {{"Accept", "application/taxii+json;version=2.1"}});
+    REQUIRE(r);
+    return r->status;
+  };
+  CHECK(del("amberly") == 200);
+  CHECK(values("chief", {}) == original);
+  auto again = cl["amberly"].add_objects("/api1/", col, envelope({sco("203.0.113.66", {})}));
+  REQUIRE(again);
+  CHECK(values("amberly", {}) == copy);
+  CHECK(del("chief") == 200);
+  CHECK(get(cl["chief"], collection_path(col) + "objects/" + sco_id + "/").status == 404);
+  CHECK(get(cl["amberly"], collection_path(col) + "objects/" + sco_id + "/").status == 404);
 }
