@@ -462,6 +462,31 @@ void taxii_service::delete_object(taxii_call c) {
       }
       return true;
     });
+    // A copy of the id (an object posted without a version by a writer who
+    // could not see the stored ones) has a version of its own, which the
+    // filters may not match: it goes too when every version that hid it
+    // from the account goes, or it would take their place. Repeated, as one
+    // such copy may hide another.
+    auto deleting = [&](micros at) {
+      return std::find(d.positions.begin(), d.positions.end(), at) != d.positions.end();
+    };
+    for (bool added = !d.positions.empty(); added;) {
+      added = false;
+      txn.versions(c.key, c.object_id, [&](const object_record& r) {
+        if (!r.id_copy || deleting(r.date_added) || !may_receive(c.who, r) ||
+            !hidden_copy(txn, c.who, r)) {
+          return true;
+        }
+        const bool still_hidden = txn.earlier_copy(r, [&](const object_record& o) {
+          return may_receive(c.who, o) && !deleting(o.date_added);
+        });
+        if (!still_hidden) {
+          d.positions.push_back(r.date_added);
+          added = true;
+        }
+        return true;
+      });
+    }
   }
   const unsigned version = c.req.version();
   if (d.positions.empty()) {

@@ -1462,6 +1462,50 @@ TEST_CASE("an SCO posted again by a writer who cannot see it does not replace it
   CHECK(get(cl["amberly"], collection_path(col) + "objects/" + sco_id + "/").status == 404);
 }
 
+// Deleting the version of an SCO that chief sees, by its version, deletes
+// the copies of the id that it hid too, as for copies of one (id, version).
+// Before: amberly's copy, hidden behind the deleted version, took its place
+// for chief (the GET answered 200 with amberly's value).
+TEST_CASE("deleting an SCO's version by match[version] does not bring a hidden copy back",
+          "[policy]") {
+  auto setup = policy_setup();
+  test_server srv(setup);
+  clients_by_name cl(srv, setup);
+  const auto red = oracle::k_tlp_ids[8].first;
+  const std::string col = "c_amber";
+  const std::string sco_id = "ipv4-addr--1c2d3e4f-5a6b-5c7d-8e9f-0a1b2c3d4e5f";
+  auto sco = [&](const std::string& value, const std::string& marking) {
+    std::string o = R"({"type":"ipv4-addr","spec_version":"2.1","id":")" + sco_id +
+                    R"(","value":")" + value + "\"";
+    if (!marking.empty()) o += R"(,"object_marking_refs":[")" + marking + "\"]";
+    return o + "}";
+  };
+  auto held = cl["chief"].add_objects("/api1/", col, envelope({sco("198.51.100.8", red)}));
+  REQUIRE(held);
+  REQUIRE(held->success_count == 1);
+  auto mine = cl["amberly"].add_objects("/api1/", col, envelope({sco("203.0.113.67", {})}));
+  REQUIRE(mine);
+  REQUIRE(mine->success_count == 1);
+  const std::string object = collection_path(col) + "objects/" + sco_id + "/";
+  auto r = cl["chief"].request("DELETE", object + "?match[version]=" + held->successes[0].version,
+                               {{"Accept", "application/taxii+json;version=2.1"}});
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(get(cl["chief"], object).status == 404);
+  CHECK(get(cl["amberly"], object).status == 404);
+  // A version of amberly's own, deleted by her, leaves chief's alone.
+  held = cl["chief"].add_objects("/api1/", col, envelope({sco("198.51.100.8", red)}));
+  REQUIRE(held);
+  mine = cl["amberly"].add_objects("/api1/", col, envelope({sco("203.0.113.67", {})}));
+  REQUIRE(mine);
+  r = cl["amberly"].request("DELETE", object + "?match[version]=" + mine->successes[0].version,
+                            {{"Accept", "application/taxii+json;version=2.1"}});
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(get(cl["chief"], object).status == 200);
+  CHECK(get(cl["amberly"], object).status == 404);
+}
+
 // Every way an account can name a withheld object or version answers as for
 // an absent one, byte for byte once the id is replaced (status, headers but
 // Date, body): object, versions, objects and manifest with match[id],
