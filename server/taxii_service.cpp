@@ -40,19 +40,24 @@ bool spec_version_ok(const taxii_query& q, const object_record& r) {
 // each reader gets the first stored that it may receive: a later copy
 // neither overrides nor repeats the version for a reader who sees an
 // earlier one, and the writer, who sees none of the earlier ones, gets its
-// own. Only records flagged as later copies cost a look-up.
+// own. Only records flagged as later copies cost a look-up. An object
+// published without a version is a duplicate of any version of its id, so
+// its copy (an id copy, with a version assigned) is hidden likewise by any
+// earlier version of its id.
 bool hidden_copy(const read_txn& txn, const account& who, const object_record& r) {
   if (!r.later_copy) return false;
   return txn.earlier_copy(r, [&](const object_record& o) { return may_receive(who, o); });
 }
 
 // First and last among the versions of r's object that this account may
-// receive: a withheld version must not change what "first" or "last" means.
-// (Copies of one version count as that one version: see version_rank.)
+// receive: a withheld version must not change what "first" or "last" means,
+// nor a copy hidden from it. (Copies of one version count as that one
+// version: see version_rank. An id copy has a version of its own.)
 read_txn::rank visible_rank(const read_txn& txn, const account& who, const object_record& r) {
   // r itself is one the account may receive (the callers checked); only the
   // other versions need the policy.
-  return txn.version_rank(r, [&](const object_record& v) { return may_receive(who, v); });
+  return txn.version_rank(
+      r, [&](const object_record& v) { return may_receive(who, v) && !hidden_copy(txn, who, v); });
 }
 
 bool version_ok(const read_txn& txn, const account& who, const taxii_query& q,
@@ -399,6 +404,12 @@ void taxii_service::add_objects(taxii_call c) {
     o.json = std::move(info.json);
     pr.objects.push_back(std::move(o));
   }
+  // The publisher receives its own versions above its clearance. Numbered
+  // with other publishes of the same commit, those would come after the
+  // others' versions of the levels in between, which it may not receive: the
+  // gap would count them. Alone in its commit, nothing lies between.
+  pr.own_commit = std::any_of(pr.objects.begin(), pr.objects.end(),
+                              [&](const auto& o) { return !cleared_for(c.who, o.tlp); });
   // The publish record commits with the objects, or neither does.
   c.ex.audit().attach(pr, audit_service::entry(c, "publish", 202));
   auto respond = std::move(c.respond);
@@ -451,6 +462,31 @@ void taxii_service::delete_object(taxii_call c) {
       }
       return true;
     });
+    // A copy of the id (an object posted without a version by a writer who
+    // could not see the stored ones) has a version of its own, which the
+    // filters may not match: it goes too when every version that hid it
+    // from the account goes, or it would take their place. Repeated, as one
+    // such copy may hide another.
+    auto deleting = [&](micros at) {
+      return std::find(d.positions.begin(), d.positions.end(), at) != d.positions.end();
+    };
+    for (bool added = !d.positions.empty(); added;) {
+      added = false;
+      txn.versions(c.key, c.object_id, [&](const object_record& r) {
+        if (!r.id_copy || deleting(r.date_added) || !may_receive(c.who, r) ||
+            !hidden_copy(txn, c.who, r)) {
+          return true;
+        }
+        const bool still_hidden = txn.earlier_copy(r, [&](const object_record& o) {
+          return may_receive(c.who, o) && !deleting(o.date_added);
+        });
+        if (!still_hidden) {
+          d.positions.push_back(r.date_added);
+          added = true;
+        }
+        return true;
+      });
+    }
   }
   const unsigned version = c.req.version();
   if (d.positions.empty()) {

@@ -11,7 +11,8 @@
 //         versions go at the end of their level's run (MDB_APPEND when that
 //         is the end of the database).
 //   value a 12-byte header, then the strings and the JSON:
-//           [0] format (1)   [1] flags (bit 0: deleted, bit 1: later copy)   [2] tlp
+//           [0] format (1)   [1] flags (bit 0: deleted, bit 1: later copy,
+//               bit 2: copy of an id)   [2] tlp
 //           [3] spec_version length
 //           [4..5] id length   [6..7] version length   [8..9] publisher length  (little-endian)
 //           [10..11] zero
@@ -26,6 +27,10 @@
 //         storing. Only flagged records need read_txn::earlier_copy(); the
 //         flag stays after the earlier copy is deleted (the check then finds
 //         nothing).
+//         "Copy of an id" (with "later copy"): stored without a version of
+//         its own (an SCO; its version was assigned) while another version
+//         of its id was live. Its earlier copies are then the id's other
+//         versions, not those of its (unique) assigned version.
 // by_id (one entry per live version)
 //   key   collection key (4 bytes BE), id_hash(object id) (8 bytes BE),
 //         pack_time_key(version) (11 bytes), date_added (8 bytes BE)
@@ -226,6 +231,7 @@ inline constexpr std::size_t object_header_bytes = 12;
 inline constexpr std::uint8_t object_format = 1;
 inline constexpr std::uint8_t flag_deleted = 1;
 inline constexpr std::uint8_t flag_later_copy = 2;
+inline constexpr std::uint8_t flag_id_copy = 4;
 
 struct object_fields {
   std::string_view id;
@@ -236,6 +242,7 @@ struct object_fields {
   formats::tlp_level tlp = formats::tlp_level::amber;
   bool deleted = false;
   bool later_copy = false;
+  bool id_copy = false;
 };
 
 inline std::size_t object_value_bytes(const object_fields& f) {
@@ -247,7 +254,8 @@ inline std::size_t object_value_bytes(const object_fields& f) {
 // max_*_bytes limits above.
 inline void encode_object(char* out, const object_fields& f) {
   out[0] = static_cast<char>(object_format);
-  out[1] = static_cast<char>((f.deleted ? flag_deleted : 0) | (f.later_copy ? flag_later_copy : 0));
+  out[1] = static_cast<char>((f.deleted ? flag_deleted : 0) | (f.later_copy ? flag_later_copy : 0) |
+                             (f.id_copy ? flag_id_copy : 0));
   out[2] = static_cast<char>(f.tlp);
   out[3] = static_cast<char>(f.spec_version.size());
   put_u16le(out + 4, static_cast<std::uint16_t>(f.id.size()));
@@ -278,6 +286,7 @@ inline bool decode_object(std::string_view value, object_fields& f) {
   if (value.size() - object_header_bytes < strings) return false;
   f.deleted = (static_cast<std::uint8_t>(p[1]) & flag_deleted) != 0;
   f.later_copy = (static_cast<std::uint8_t>(p[1]) & flag_later_copy) != 0;
+  f.id_copy = (static_cast<std::uint8_t>(p[1]) & flag_id_copy) != 0;
   f.tlp = static_cast<formats::tlp_level>(tlp);
   const char* s = p + object_header_bytes;
   f.id = {s, id_len};

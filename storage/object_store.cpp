@@ -252,6 +252,7 @@ object_record record_of(const codec::object_fields& f, collection_key c, micros 
   r.tlp = f.tlp;
   r.json = f.json;
   r.later_copy = f.later_copy;
+  r.id_copy = f.id_copy;
   return r;
 }
 
@@ -329,6 +330,7 @@ class publish_job final : public write_job {
   }
 
   std::size_t weight() const override { return weight_; }
+  bool solo() const override { return request_.own_commit; }
 
   // Decides, for each object, whether it fails, is a duplicate (of a stored
   // version or of one an earlier job of this commit adds) or is new, and
@@ -416,7 +418,9 @@ class publish_job final : public write_job {
       }
       // A copy its publisher may not receive: this one is stored too, as a
       // later copy (readers who may receive both get the earlier one).
-      e.later_copy = !obj.version.empty() && stored->any;
+      // Without a version, a copy of any version of its id (see id_copy).
+      e.later_copy = stored->any;
+      e.id_copy = obj.version.empty() && stored->any;
       // One that an earlier job of this commit (or this request) adds.
       mine.by_id.find(id_hash, [&](const commit_plan::pending& p) {
         if (p.object->id != obj.id) return false;  // a hash collision
@@ -438,7 +442,8 @@ class publish_job final : public write_job {
           if (!request_.duplicate_if(r)) {
             // Numbered by level, this copy may come before that one; the
             // flag, not the position, makes it the later one.
-            if (!obj.version.empty()) e.later_copy = true;
+            e.later_copy = true;
+            if (obj.version.empty()) e.id_copy = true;
             return false;
           }
         }
@@ -515,6 +520,7 @@ class publish_job final : public write_job {
       codec::object_fields fields{obj.id,   version, obj.spec_version, request_.publisher, obj.json,
                                   e->level, false};
       fields.later_copy = e->later_copy;
+      fields.id_copy = e->id_copy;
       const auto position = codec::object_key(e->level, date_added);
       const std::size_t bytes = codec::object_value_bytes(fields);
       const unsigned l = static_cast<unsigned>(e->level);
@@ -643,6 +649,7 @@ class publish_job final : public write_job {
     char packed[codec::packed_time_bytes] = {};
     std::string assigned;     // an assigned version
     bool later_copy = false;  // added: a copy of (id, version) was stored or planned before
+    bool id_copy = false;     // added, without a version: a version of its id was there
   };
 
   // Numbers the commit's new versions of collection c, once, at the first
@@ -1542,9 +1549,11 @@ bool read_txn::earlier_copy(const object_record& r,
   if (!in.txn.active() || r.id.empty() || r.id.size() > codec::max_id_bytes) return false;
   const lmdb::dbi objects = in.store->objects_dbi(r.collection, in.bound);
   if (objects.handle() == 0) return false;
-  auto time_key = formats::stix_time_key(r.version);
   char packed[codec::packed_time_bytes];
-  if (!time_key || !codec::pack_time_key(*time_key, packed)) return false;
+  if (!r.id_copy) {
+    auto time_key = formats::stix_time_key(r.version);
+    if (!time_key || !codec::pack_time_key(*time_key, packed)) return false;
+  }
   auto cur = lmdb::cursor::open(in.txn, in.store->by_id);
   if (!cur) {
     in.note(cur.error());
@@ -1552,11 +1561,11 @@ bool read_txn::earlier_copy(const object_record& r,
   }
   codec::by_id_key key;
   key.set_id(r.collection, in.store->id_hash(r.id));
-  key.set_time(packed);
-  const std::string_view prefix = key.version_prefix();
-  // The other copies of r's version. One stored before r is unflagged, or
-  // flagged at a lower position: within one commit, positions follow TLP
-  // levels, so a copy planned after another may sit before it.
+  if (!r.id_copy) key.set_time(packed);
+  const std::string_view prefix = r.id_copy ? key.id_prefix() : key.version_prefix();
+  // The other copies of r's version (of r's id, for an id copy). One stored before r is unflagged,
+  // or flagged at a lower position: within one commit, positions follow TLP levels, so a copy
+  // planned after another may sit before it.
   std::string_view k;
   std::string_view v;
   auto found = cur->seek(prefix, k, v);

@@ -91,6 +91,11 @@ struct object_record {
   // Set when this version was stored while another copy of its (id,
   // version) was live: see read_txn::earlier_copy().
   bool later_copy = false;
+  // With later_copy: it was published without a version (its version was
+  // assigned) while another version of its id was live, so its copies are
+  // the id's other versions (an object without a version is a duplicate of
+  // any version of its id).
+  bool id_copy = false;
 };
 
 struct status_detail {
@@ -140,6 +145,11 @@ struct publish_request {
   // copy: see object_record::later_copy). Runs on the writer thread; the
   // record's views die with the call.
   std::function<bool(const object_record&)> duplicate_if;
+  // When set, the job gets a commit of its own. The server sets it when the
+  // publisher sends versions above its own clearance: it receives those, and
+  // in a shared commit, numbered by level, the other publishers' versions of
+  // the levels in between (withheld from it) would lie between its own.
+  bool own_commit = false;
 };
 
 // date_added: the new versions of one commit (all the publish jobs that
@@ -280,13 +290,12 @@ class read_txn {
                     const std::function<bool(const object_record&)>& counts = {}) const;
 
   // Whether a live copy of r's version (same object id, same STIX
-  // timestamp) was stored before r (one not marked as a later copy, or one
-  // marked at a lower date_added: within one commit positions follow TLP
-  // levels, not the order in which copies were stored) and passes counts
-  // (any copy, when counts is empty). A reader that may receive such a
-  // copy treats r as absent: of the copies of one version, each reader sees
-  // the first it may receive. Returns false at once, reading nothing, when
-  // r.later_copy is not set (no copy existed when r was stored).
+  // timestamp; for r.id_copy, any version of its id) was stored before r (one not marked as a later
+  // copy, or one marked at a lower date_added: within one commit positions follow TLP levels, not
+  // the order in which copies were stored) and passes counts (any copy, when counts is empty). A
+  // reader that may receive such a copy treats r as absent: of the copies of one version, each
+  // reader sees the first it may receive. Returns false at once, reading nothing, when r.later_copy
+  // is not set (no copy existed when r was stored).
   bool earlier_copy(const object_record& r,
                     const std::function<bool(const object_record&)>& counts = {}) const;
 

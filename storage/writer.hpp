@@ -49,7 +49,8 @@ class write_job {
   virtual std::size_t weight() const = 0;
 
   // True for a job that must run alone in a top-level transaction (one that
-  // opens databases, whose handles LMDB only shares once that txn commits).
+  // opens databases, whose handles LMDB only shares once that txn commits,
+  // or a publish whose date_added numbering must not be shared).
   virtual bool solo() const { return false; }
 
   // Writes the job's changes in t, on the writer thread. t is a nested txn of

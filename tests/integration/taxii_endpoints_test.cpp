@@ -645,3 +645,62 @@ TEST_CASE("a collection of RED objects looks empty to a green reader") {
     }
   }
 }
+
+// A publisher receives its own versions above its clearance. Numbered by
+// level, they came after every other account's versions between its
+// clearance and theirs in the same commit: a green writer posting one GREEN
+// and one RED object, while an amber writer published AMBER ones, saw its two
+// date_added values apart by exactly the number of AMBER objects that shared
+// the commit. Before: most rounds showed a gap (5, 10, ...). Such a publish
+// now gets a commit of its own.
+TEST_CASE("a writer's own versions above its clearance do not count others' withheld versions") {
+  auto setup = default_setup();
+  setup.accounts.push_back(
+      {"greenie", "greenie-password", {"intel"}, {"intel"}, "green", false, {}});
+  setup.accounts.push_back({"amberly", "amberly-password", {}, {"intel"}, "amber", false, {}});
+  test_server srv(setup);
+
+  // AMBER objects (the collection's default) flow in all along, from two
+  // connections, so that the writer's queue is never empty.
+  std::atomic<bool> stop{false};
+  std::atomic<int> amber_published{0};
+  std::vector<std::thread> flood;
+  for (int t = 0; t < 2; ++t) {
+    flood.emplace_back([&] {
+      auto amberly = srv.client("amberly");
+      while (!stop.load()) {
+        std::vector<std::string> batch;
+        for (int i = 0; i < 5; ++i) {
+          batch.push_back(make_indicator(random_stix_id("indicator"), "2022-01-01T00:00:00.000Z"));
+        }
+        auto s = amberly.add_objects("/api1/", "intel", envelope(batch));
+        if (s && s->success_count == 5) amber_published += 5;
+      }
+    });
+  }
+
+  auto greenie = srv.client("greenie");
+  std::vector<formats::micros> gaps;
+  for (int round = 0; round < 30; ++round) {
+    const auto g = random_stix_id("indicator");
+    const auto r = random_stix_id("indicator");
+    auto s = publish(greenie, {make_indicator(g, "2022-01-01T00:00:00.000Z", k_tlp_green),
+                               make_indicator(r, "2022-01-01T00:00:00.000Z", k_tlp_red)});
+    REQUIRE(s.success_count == 2);
+    clients::object_filters both;
+    both.ids = {g, r};
+    auto m = greenie.manifest("/api1/", "intel", both);
+    REQUIRE(m);
+    REQUIRE(m->objects.size() == 2);
+    // Its GREEN version first, then its RED one; nothing it may receive lies
+    // between (the flood is AMBER only).
+    REQUIRE(m->objects[0].id == g);
+    REQUIRE(m->objects[1].id == r);
+    gaps.push_back(time_of(m->objects[1].date_added) - time_of(m->objects[0].date_added) - 1);
+  }
+  stop = true;
+  for (auto& t : flood) t.join();
+  REQUIRE(amber_published.load() > 0);
+  INFO("AMBER objects published meanwhile: " << amber_published.load());
+  CHECK(gaps == std::vector<formats::micros>(gaps.size(), 0));
+}

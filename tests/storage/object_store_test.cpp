@@ -1290,6 +1290,69 @@ TEST_CASE("object_store: date_added gaps do not count versions above a reader's 
   }
 }
 
+// A publisher receives its own versions above its clearance. A request
+// with own_commit set is alone in its commit, so that no other publisher's
+// versions are numbered between a green writer's GREEN and RED versions
+// (shared, the AMBER version of the other request took the position between
+// them; integration test: "a writer's own versions above its clearance ...").
+TEST_CASE("object_store: a request with own_commit shares its commit with no other") {
+  using formats::tlp_level;
+  temp_dir dir;
+  auto clock = std::make_shared<test_clock>();
+  auto gate = std::make_shared<commit_gate>();
+  auto faults = std::make_shared<store_faults>();
+  faults->clock = [clock] { return clock->now.load(); };
+  faults->before_commit = [gate] { return gate->pass(); };
+  auto store = open_store(options_for(dir, faults));
+  auto c = store->collection("own commit");
+  REQUIRE(c);
+
+  gate->arm();
+  std::promise<result<publish_outcome>> holder;
+  store->publish(make_request(*c, {make_object(object_id(100), stix_time(1))}),
+                 [&](result<publish_outcome> r) { holder.set_value(std::move(r)); });
+  gate->wait_blocked();
+  const auto commits = store->stats().commits;
+  auto other =
+      make_request(*c, {at_level(make_object(object_id(1), stix_time(1)), tlp_level::amber)});
+  other.publisher = "amberly";
+  auto own = make_request(*c, {at_level(make_object(object_id(2), stix_time(1)), tlp_level::green),
+                               at_level(make_object(object_id(3), stix_time(1)), tlp_level::red)});
+  own.publisher = "greenie";
+  own.own_commit = true;
+  auto later =
+      make_request(*c, {at_level(make_object(object_id(4), stix_time(1)), tlp_level::amber)});
+  later.publisher = "amberly";
+  std::promise<result<publish_outcome>> p_other;
+  std::promise<result<publish_outcome>> p_own;
+  std::promise<result<publish_outcome>> p_later;
+  store->publish(std::move(other),
+                 [&](result<publish_outcome> r) { p_other.set_value(std::move(r)); });
+  store->publish(std::move(own), [&](result<publish_outcome> r) { p_own.set_value(std::move(r)); });
+  store->publish(std::move(later),
+                 [&](result<publish_outcome> r) { p_later.set_value(std::move(r)); });
+  gate->release();
+  REQUIRE(holder.get_future().get());
+  REQUIRE(p_other.get_future().get());
+  auto mine = p_own.get_future().get();
+  REQUIRE(mine);
+  REQUIRE(p_later.get_future().get());
+  // The held commit, then the one before, the own one and the one after
+  // (shared, the three would have been one).
+  CHECK(store->stats().commits - commits == 4);
+  REQUIRE(mine->added == 2);
+  CHECK(mine->last_date_added == mine->first_date_added + 1);
+  // greenie's view: its GREEN and RED versions, consecutive.
+  std::vector<micros> seen;
+  auto r = store->begin_read();
+  r.scan(*c, 0, visibility{tlp_level::green, "greenie"}, [&](const object_record& rec) {
+    if (rec.publisher == "greenie") seen.push_back(rec.date_added);
+    return true;
+  });
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[1] == seen[0] + 1);
+}
+
 // Before: the server scanned every stored version and filtered in the
 // callback, so a green reader's page over N red versions read all N (and
 // with more than 200,000 said more:true with nothing in it). The scan with a
