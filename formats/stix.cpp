@@ -865,6 +865,36 @@ bool is_dictionary_property(std::string_view k) {
   return one_of(k, k_names);
 }
 
+// S 7.2.3.1: a selector is a path of property names and "[N]" list indexes
+// joined by '.', and it MUST refer to a property or list item present in the
+// marked object.
+bool selector_resolves(json_view at, std::string_view selector) {
+  if (selector.empty()) return false;
+  while (true) {
+    const auto dot = selector.find('.');
+    const auto seg = selector.substr(0, dot);
+    if (seg.empty()) return false;
+    if (seg.size() >= 3 && seg.front() == '[' && seg.back() == ']') {
+      const auto digits = seg.substr(1, seg.size() - 2);
+      if (digits.size() > 9 || !std::all_of(digits.begin(), digits.end(), is_digit) ||
+          !at.is_array()) {
+        return false;
+      }
+      std::size_t index = 0;
+      for (char c : digits) index = index * 10 + static_cast<std::size_t>(c - '0');
+      if (index >= at.size()) return false;
+      at = at.value_at(index);
+    } else {
+      if (!at.is_object()) return false;
+      const auto next = at.get(seg);
+      if (!next) return false;
+      at = *next;
+    }
+    if (dot == std::string_view::npos) return true;
+    selector.remove_prefix(dot + 1);
+  }
+}
+
 enum class object_kind : std::uint8_t { sdo, sro, sco, meta };
 
 class validator;
@@ -996,6 +1026,7 @@ class validator {
   bool check_hashes(const json_view& v);
   bool check_extension_property_names(const json_view& ext);
   bool check_embedded_timestamps(const json_view& o, const type_entry* entry);
+  bool check_embedded_refs(const json_view& o, const json_view& dict);
   bool check_x509_v3_extensions(const json_view& o);
   bool check_pebinary_timestamp(const json_view& ext);
   bool check_tlp_content();
@@ -1513,6 +1544,18 @@ bool validator::check_granular_markings(const json_view& v) {
     }
     if (!opt_ref_types(m, "marking_ref", {"marking-definition"})) return false;
     if (!opt_language_tag(m, "lang", "7.2.3")) return false;
+    if (selectors.is_array()) {
+      scope ss(*this, "selectors");
+      for (std::size_t j = 0; j < selectors.size(); ++j) {
+        const auto sel = selectors.value_at(j).as_string();
+        if (!selector_resolves(obj_, sel)) {
+          scope sj(*this, j);
+          return bad(quote(sel) +
+                     " does not select a property or list item present in this object (STIX "
+                     "2.1 section 7.2.3.1: property names and [N] list indexes joined by '.')");
+        }
+      }
+    }
   }
   return true;
 }
@@ -1894,13 +1937,23 @@ bool validator::check_observed_data() {
     // like any other (S 2.13, 2.16).
     const auto dict = *obj_.get("objects");
     scope s(*this, "objects");
+    if (dict.size() == 0) return bad("must hold at least one object (STIX 2.1 section 4.14)");
     for (std::size_t i = 0; i < dict.size(); ++i) {
       const auto o = dict.value_at(i);
-      if (!o.is_object()) continue;
-      const auto t = o.get("type");
       scope si(*this, dict.key_at(i));
-      if (!check_embedded_timestamps(o,
-                                     t && t->is_string() ? find_type(t->as_string()) : nullptr)) {
+      if (!o.is_object()) {
+        return bad(std::string("must be a cyber-observable object, not ") + kind_name(o));
+      }
+      // Each entry is an SCO: it names its type like any STIX object.
+      const auto t = o.get("type");
+      if (!t) return bad_at("type", "missing; every object in objects names its type");
+      if (!t->is_string() || !is_type_name(t->as_string())) {
+        return bad_at("type", (t->is_string() ? quote(t->as_string()) : t->dump()) +
+                                  " is not a STIX type name (3-250 characters a-z, 0-9 and "
+                                  "single hyphens, starting with a letter)");
+      }
+      if (!check_embedded_refs(o, dict) ||
+          !check_embedded_timestamps(o, find_type(t->as_string()))) {
         return false;
       }
     }
@@ -2115,6 +2168,42 @@ bool validator::check_embedded_timestamps(const json_view& o, const type_entry* 
   return true;
 }
 
+// Inside the deprecated objects dictionary, the *_ref and *_refs of an SCO
+// (and of its extensions) hold keys of that dictionary, not STIX ids (S 4.14;
+// the STIX 2.0 form it keeps): each MUST name an object present there.
+bool validator::check_embedded_refs(const json_view& o, const json_view& dict) {
+  auto resolves = [&](const json_view& ref) {
+    return ref.is_string() && dict.get(ref.as_string()).has_value();
+  };
+  auto why = [&](const json_view& ref) {
+    return (ref.is_string() ? quote(ref.as_string()) : ref.dump()) +
+           " is not a key of this observed-data's objects (STIX 2.1 section 4.14: references "
+           "between the objects name their keys)";
+  };
+  for (std::size_t i = 0; i < o.size(); ++i) {
+    const auto key = o.key_at(i);
+    const auto v = o.value_at(i);
+    if (key == "extensions" && v.is_object()) {
+      scope se(*this, key);
+      for (std::size_t e = 0; e < v.size(); ++e) {
+        scope sn(*this, v.key_at(e));
+        if (v.value_at(e).is_object() && !check_embedded_refs(v.value_at(e), dict)) return false;
+      }
+    } else if (ends_with(key, "_ref")) {
+      if (!resolves(v)) return bad_at(key, why(v));
+    } else if (ends_with(key, "_refs") && v.is_array()) {
+      scope s(*this, key);
+      for (std::size_t j = 0; j < v.size(); ++j) {
+        if (!resolves(v.value_at(j))) {
+          scope sj(*this, j);
+          return bad(why(v.value_at(j)));
+        }
+      }
+    }
+  }
+  return true;
+}
+
 bool validator::check_mac_addr() {
   std::string_view v;
   if (!need_string(obj_, "value", "a mac-addr requires it", &v)) return false;
@@ -2184,6 +2273,8 @@ bool validator::check_network_traffic() {
   if (auto a = obj_.get("is_active"); a && a->as_bool() && obj_.get("end")) {
     return bad_at("end", "must not be present while is_active is true");
   }
+  // S 6.12: end MUST be greater than or equal to start.
+  if (!seen_order(obj_, "start", "end", false)) return false;
   for (auto key : {"src_ref", "dst_ref"}) {
     if (!opt_ref_types(obj_, key, {"ipv4-addr", "ipv6-addr", "mac-addr", "domain-name"})) {
       return false;
@@ -2307,6 +2398,18 @@ bool validator::check_marking_definition() {
       }
     }
   }
+  if (auto gm = obj_.get("granular_markings"); gm && gm->is_array()) {
+    for (std::size_t i = 0; i < gm->size(); ++i) {
+      const auto ref = gm->value_at(i).get("marking_ref");
+      if (ref && ref->is_string() && ref->as_string() == id_) {
+        scope s(*this, "granular_markings");
+        scope si(*this, i);
+        return bad_at("marking_ref",
+                      "a marking-definition must not refer to itself (STIX 2.1 "
+                      "section 7.2: no circular markings)");
+      }
+    }
+  }
   return true;
 }
 
@@ -2353,6 +2456,11 @@ bool validator::check_tlp_content() {
     const auto key = ref.key_at(i);
     const auto want = ref.value_at(i);
     const auto have = obj_.get(key);
+    // name is optional on a marking-definition, and the TLP 1.0 objects as
+    // STIX 2.0 published them (still in wide use, and valid to independent
+    // validators) have none; with it absent the object still says nothing
+    // the published one does not. TLP 2.0 was only ever published named.
+    if (!have && key == "name" && tlp1) continue;
     if (!have) return differs(key, "missing");
     const bool same =
         key == "created"
@@ -2390,6 +2498,14 @@ bool validator::check_language_content() {
     if (!v.is_object()) {
       return bad_at(contents.key_at(i), std::string("must be an object, not ") + kind_name(v));
     }
+    // S 7.1: the keys of each language are the names of the translated
+    // properties, so they follow the property name rules (S 3.1).
+    scope sl(*this, contents.key_at(i));
+    for (std::size_t j = 0; j < v.size(); ++j) {
+      if (!is_property_name(v.key_at(j))) {
+        return bad_at(v.key_at(j), std::string(k_property_name_rule));
+      }
+    }
   }
   return true;
 }
@@ -2403,13 +2519,24 @@ bool validator::check_extension_definition() {
       !opt_string_list(obj_, "extension_properties")) {
     return false;
   }
-  scope s(*this, "extension_types");
-  for (std::size_t i = 0; i < types.size(); ++i) {
-    const auto t = types.value_at(i).as_string();
-    if (!one_of(t, k_extension_types)) {
-      scope si(*this, i);
-      return bad(quote(t) + " is not one of " + list_text(k_extension_types));
+  bool toplevel = false;
+  {
+    scope s(*this, "extension_types");
+    for (std::size_t i = 0; i < types.size(); ++i) {
+      const auto t = types.value_at(i).as_string();
+      if (!one_of(t, k_extension_types)) {
+        scope si(*this, i);
+        return bad(quote(t) + " is not one of " + list_text(k_extension_types));
+      }
+      toplevel = toplevel || t == "toplevel-property-extension";
     }
+  }
+  // S 7.3: extension_properties names the properties a toplevel property
+  // extension adds, and MUST only be used with that extension type.
+  if (obj_.get("extension_properties") && !toplevel) {
+    return bad_at("extension_properties",
+                  "must only be used when extension_types includes "
+                  "'toplevel-property-extension' (STIX 2.1 section 7.3)");
   }
   return true;
 }

@@ -1,0 +1,341 @@
+// Verdicts of an independent STIX 2.1 validator's test cases, replayed on
+// Cairn's validator: objects written for Cairn after what each case tests,
+// grouped by rule. Where the independent validator only warns (a SHOULD of
+// the spec), Cairn accepts; where it finds a MUST broken, Cairn refuses and
+// names the property.
+
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "formats/stix.hpp"
+
+using namespace cairn::formats;
+
+namespace {
+
+cairn::result<stix_object_info> check(const std::string& text) {
+  auto doc = parse_json(text);
+  INFO(text);
+  REQUIRE(doc);
+  return validate_stix_object(doc->root());
+}
+
+void accepts(const std::string& text) {
+  auto r = check(text);
+  INFO(text);
+  INFO((r ? std::string() : r.error().to_string()));
+  CHECK(r);
+}
+
+// Refused, with the JSON pointer of the offending property.
+void refuses(const std::string& text, const std::string& where) {
+  auto r = check(text);
+  INFO(text);
+  REQUIRE(!r);
+  INFO(r.error().to_string());
+  CHECK(r.error().where == where);
+}
+
+// Replaces the first occurrence of `from` (which must be there).
+std::string with(std::string text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  return text.replace(at, from.size(), to);
+}
+
+const std::string k_observed = R"({
+  "type": "observed-data", "spec_version": "2.1",
+  "id": "observed-data--4f1a2c7e-3d38-4a4e-9a5d-0e7f1b2c3d4e",
+  "created": "2020-03-01T10:00:00.000Z", "modified": "2020-03-01T10:00:00.000Z",
+  "first_observed": "2020-02-28T08:00:00Z", "last_observed": "2020-02-28T09:00:00Z",
+  "number_observed": 3,
+  "objects": {
+    "0": {"type": "file", "name": "bundle.tar", "hashes": {"MD5": "0123456789ABCDEF0123456789ABCDEF"},
+          "extensions": {"archive-ext": {"contains_refs": ["1"]}}},
+    "1": {"type": "file", "name": "inner.so"}
+  },
+  "granular_markings": [{"marking_ref": "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da",
+                         "selectors": ["objects.0.name"]}]
+})";
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// S 6.8, 6.9: ipv4-addr / ipv6-addr value is an address or CIDR block.
+
+TEST_CASE("conformance: ip address values and CIDR prefixes", "[stix][conformance]") {
+  const std::string v4 = R"({"type": "ipv4-addr", "spec_version": "2.1",
+    "id": "ipv4-addr--0b6c8c52-5a2f-5b71-9b3e-2f4d4c1c8e10", "value": "VALUE"})";
+  for (const char* ok : {"203.0.113.9", "10.1.0.0/0", "10.1.0.0/7", "10.1.0.7/32"}) {
+    accepts(with(v4, "VALUE", ok));
+  }
+  for (const char* no :
+       {"bar", "300.300.300.300", "10.1.0.0/", "10.1.0.0/40", "10.1.0.0/x", "10.1.0.0/08"}) {
+    refuses(with(v4, "VALUE", no), "/value");
+  }
+  const std::string v6 = R"({"type": "ipv6-addr", "spec_version": "2.1",
+    "id": "ipv6-addr--0b6c8c52-5a2f-5b71-9b3e-2f4d4c1c8e10", "value": "VALUE"})";
+  for (const char* ok :
+       {"2001:0db8:0000:0000:0000:ff00:0042:8329", "2001:0db8:0000:0000:0000:ff00:0042:8329/0",
+        "2001:0db8:0000:0000:0000:ff00:0042:8329/9", "2001:0db8:0000:0000:0000:ff00:0042:8329/128",
+        "2001:db8::/32", "::1", "::ffff:192.0.2.1"}) {
+    accepts(with(v6, "VALUE", ok));
+  }
+  for (const char* no :
+       {"bar", "2001:0db8:0000:0000:0000:ff00:0042:8329/",
+        "2001:0db8:0000:0000:0000:ff00:0042:8329/130", "2001:0db8:0000:0000:0000:ff00:0042:8329/x",
+        "2001:0db8:0000:0000:0000:ff00:0042:8329/00",
+        "2001:0db8:0000:0000:0000:ff00:0042:8329/04"}) {
+    refuses(with(v6, "VALUE", no), "/value");
+  }
+}
+
+// ---------------------------------------------------------------------------
+// S 4.14 observed-data, with the deprecated objects dictionary.
+
+TEST_CASE("conformance: observed-data with objects", "[stix][conformance]") {
+  accepts(k_observed);
+  // S 4.14: number_observed is 1 to 999,999,999.
+  refuses(with(k_observed, "\"number_observed\": 3", "\"number_observed\": -2"),
+          "/number_observed");
+  // Custom properties with dictionary values of any key length (2.1 has no
+  // minimum dictionary key length).
+  accepts(with(
+      k_observed, "\"name\": \"inner.so\"",
+      R"("name": "inner.so", "x_acme_dict": {"averyveryverylongdictionarykeyname": {"k": "v"}})"));
+  // A custom hash name in a pebinary header: only a SHOULD (hash-algorithm-ov).
+  accepts(with(
+      k_observed, R"("archive-ext": {"contains_refs": ["1"]})",
+      R"("archive-ext": {"contains_refs": ["1"]}, "windows-pebinary-ext": {"pe_type": "dll", "optional_header": {"hashes": {"x_acme": "00FF00FF00FF00FF"}}})"));
+}
+
+// ---------------------------------------------------------------------------
+// S 7.2.3: granular markings.
+
+TEST_CASE("conformance: granular marking selectors resolve in the object", "[stix][conformance]") {
+  accepts(with(k_observed, "objects.0.name", "objects.0.extensions.archive-ext.contains_refs.[0]"));
+  accepts(with(k_observed, "objects.0.name", "granular_markings.[0].selectors"));
+  accepts(with(k_observed, "objects.0.name", "id"));
+  // S 7.2.3.1: a selector MUST refer to a property or list item present in
+  // the object. Before: any string list was accepted.
+  refuses(with(k_observed, "objects.0.name", "nosuchproperty"), "/granular_markings/0/selectors/0");
+  // An index past the end of the list.
+  refuses(with(k_observed, "objects.0.name", "objects.0.extensions.archive-ext.contains_refs.[4]"),
+          "/granular_markings/0/selectors/0");
+  // An index into something that is not a list.
+  refuses(with(k_observed, "objects.0.name", "objects.[0].extensions"),
+          "/granular_markings/0/selectors/0");
+  // A property of a list item that is a string.
+  refuses(
+      with(k_observed, "objects.0.name", "objects.0.extensions.archive-ext.contains_refs.[0].type"),
+      "/granular_markings/0/selectors/0");
+  refuses(with(k_observed, "objects.0.name", ""), "/granular_markings/0/selectors/0");
+  refuses(with(k_observed, "objects.0.name", "objects..0"), "/granular_markings/0/selectors/0");
+}
+
+// ---------------------------------------------------------------------------
+// S 7.2.1: marking definitions.
+
+TEST_CASE("conformance: marking definitions", "[stix][conformance]") {
+  const std::string statement = R"({"type": "marking-definition", "spec_version": "2.1",
+    "id": "marking-definition--5a1c3e7b-9d2f-4b6a-8c0e-1f2a3b4c5d6e",
+    "created": "2019-05-05T00:00:00.000Z", "definition_type": "statement",
+    "definition": {"statement": "Copyright 2019, Example Corp"}})";
+  accepts(statement);
+  // Marking an object's own properties with its own id is circular: before,
+  // the self-reference in granular_markings was accepted.
+  refuses(
+      with(
+          statement, "\"definition_type\"",
+          R"("granular_markings": [{"marking_ref": "marking-definition--5a1c3e7b-9d2f-4b6a-8c0e-1f2a3b4c5d6e", "selectors": ["definition"]}], "definition_type")"),
+      "/granular_markings/0/marking_ref");
+  refuses(
+      with(
+          statement, "\"definition_type\"",
+          R"("object_marking_refs": ["marking-definition--5a1c3e7b-9d2f-4b6a-8c0e-1f2a3b4c5d6e"], "definition_type")"),
+      "/object_marking_refs/0");
+  refuses(
+      with(
+          statement, "\"definition_type\"",
+          R"("granular_markings": [{"marking_ref": "indicator--5a1c3e7b-9d2f-4b6a-8c0e-1f2a3b4c5d6e", "selectors": ["definition"]}], "definition_type")"),
+      "/granular_markings/0/marking_ref");
+  refuses(
+      with(
+          statement, "\"definition_type\"",
+          R"("granular_markings": [{"marking_ref": "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9", "selectors": ["[0]"]}], "definition_type")"),
+      "/granular_markings/0/selectors/0");
+  accepts(with(
+      statement, "\"definition_type\"",
+      R"("granular_markings": [{"marking_ref": "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9", "selectors": ["definition.statement"]}], "definition_type")"));
+  // Without extensions, definition_type and definition are required.
+  refuses(R"({"type": "marking-definition", "spec_version": "2.1",
+    "id": "marking-definition--5a1c3e7b-9d2f-4b6a-8c0e-1f2a3b4c5d6e",
+    "created": "2019-05-05T00:00:00.000Z"})",
+          "/definition_type");
+  // With a property extension instead, they may go.
+  accepts(R"({"type": "marking-definition", "spec_version": "2.1",
+    "id": "marking-definition--5a1c3e7b-9d2f-4b6a-8c0e-1f2a3b4c5d6e",
+    "created": "2019-05-05T00:00:00.000Z",
+    "extensions": {"extension-definition--1d7b3e0a-6c9f-4f4e-9a52-33c0b7d0e5aa":
+      {"extension_type": "property-extension", "handling_note": "do not forward"}}})");
+}
+
+TEST_CASE("conformance: TLP 1.0 marking definitions", "[stix][conformance]") {
+  const std::string green = R"({"type": "marking-definition", "spec_version": "2.1",
+    "id": "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da",
+    "created": "2017-01-20T00:00:00.000Z", "definition_type": "tlp",
+    "definition": {"tlp": "green"}})";
+  // The TLP:GREEN object without its optional name (as STIX 2.0 published
+  // it): the independent validator accepts it. Before: refused with
+  // "/name: missing".
+  accepts(green);
+  accepts(with(green, "\"definition_type\"", "\"name\": \"TLP:GREEN\", \"definition_type\""));
+  // A name other than the published one is still refused.
+  refuses(with(green, "\"definition_type\"", "\"name\": \"TLP:RED\", \"definition_type\""),
+          "/name");
+  refuses(with(green, "\"green\"", "21"), "/definition/tlp");
+  refuses(with(green, "\"green\"", "\"red\""), "/id");
+}
+
+// ---------------------------------------------------------------------------
+// S 7.3 extension definitions and S 11.1 extensions.
+
+TEST_CASE("conformance: extension definitions", "[stix][conformance]") {
+  const std::string def = R"({"type": "extension-definition", "spec_version": "2.1",
+    "id": "extension-definition--7c5e0c3a-2b1f-4d8e-9f6a-5b4c3d2e1f0a",
+    "created_by_ref": "identity--2b1f7c5e-0c3a-4d8e-9f6a-5b4c3d2e1f0a",
+    "created": "2021-06-01T12:00:00.123456Z", "modified": "2021-06-01T12:00:00.123456Z",
+    "name": "Acme widget", "description": "A new SDO type, acme-widget",
+    "schema": "https://example.com/schemas/acme-widget.json", "version": "1.0.0",
+    "extension_types": ["new-sdo"]})";
+  accepts(def);
+  refuses(with(def, "\"new-sdo\"", "\"new-widget\""), "/extension_types/0");
+  // Description missing is only a SHOULD.
+  accepts(with(def, "\"description\": \"A new SDO type, acme-widget\",", ""));
+  // S 7.3: extension_properties only with toplevel-property-extension.
+  // Before: accepted alongside new-sdo alone.
+  refuses(with(def, "\"extension_types\"",
+               "\"extension_properties\": [\"x_acme_level\"], \"extension_types\""),
+          "/extension_properties");
+  accepts(with(with(def, "\"new-sdo\"", "\"toplevel-property-extension\""), "\"extension_types\"",
+               "\"extension_properties\": [\"x_acme_level\"], \"extension_types\""));
+  // A toplevel-property-extension without extension_properties: a SHOULD.
+  accepts(with(def, "\"new-sdo\"", "\"toplevel-property-extension\""));
+
+  const std::string sdo = R"({"type": "acme-widget", "spec_version": "2.1",
+    "id": "acme-widget--9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b",
+    "created": "2021-06-02T12:00:00.123456Z", "modified": "2021-06-02T12:00:00.123456Z",
+    "name": "widget one", "widget_color": "blue", "widget_size": 4,
+    "extensions": {"extension-definition--7c5e0c3a-2b1f-4d8e-9f6a-5b4c3d2e1f0a":
+      {"extension_type": "new-sdo"}}})";
+  accepts(sdo);
+  refuses(with(sdo, "{\"extension_type\": \"new-sdo\"}", "{\"extension_type\": [\"new-sdo\"]}"),
+          "/extensions/extension-definition--7c5e0c3a-2b1f-4d8e-9f6a-5b4c3d2e1f0a/extension_type");
+  // A toplevel-property-extension's properties sit on the object itself.
+  accepts(R"({"type": "indicator", "spec_version": "2.1",
+    "id": "indicator--0d3c2b1a-9f8e-4d7c-8b6a-5f4e3d2c1b0a",
+    "created": "2021-06-02T12:00:00.000Z", "modified": "2021-06-02T12:00:00.000Z",
+    "pattern": "[url:value = 'http://example.com/x']", "pattern_type": "stix",
+    "valid_from": "2021-06-02T12:00:00Z", "x_acme_level": 3, "acme_owner": "blue team",
+    "extensions": {"extension-definition--7c5e0c3a-2b1f-4d8e-9f6a-5b4c3d2e1f0a":
+      {"extension_type": "toplevel-property-extension"}}})");
+}
+
+// ---------------------------------------------------------------------------
+// S 11.2 custom objects.
+
+TEST_CASE("conformance: custom objects", "[stix][conformance]") {
+  const std::string custom = R"({"type": "x-acme-widget", "spec_version": "2.1",
+    "id": "x-acme-widget--3c2b1a0f-9e8d-4c7b-a6f5-e4d3c2b1a0f9",
+    "created": "2018-08-01T00:00:00.000Z", "modified": "2018-08-01T00:00:00.000Z",
+    "widget_count": 14, "widget_note": "hi"})";
+  accepts(custom);
+  // A type without the x- prefix is only a SHOULD.
+  accepts(with(with(custom, "\"x-acme-widget\"", "\"acme-widget\""), "x-acme-widget--",
+               "acme-widget--"));
+  refuses(with(custom, "\"created\": \"2018-08-01T00:00:00.000Z\",", ""), "/created");
+  refuses(with(custom, "\"modified\": \"2018-08-01T00:00:00.000Z\",", ""), "/modified");
+  refuses(with(with(custom, "\"x-acme-widget\"", "\"acme_widget\""), "x-acme-widget--",
+               "acme_widget--"),
+          "/type");
+}
+
+// ---------------------------------------------------------------------------
+// S 7.1 language content.
+
+TEST_CASE("conformance: language content", "[stix][conformance]") {
+  const std::string lc = R"({"type": "language-content", "spec_version": "2.1",
+    "id": "language-content--6b5a4f3e-2d1c-4b0a-9f8e-7d6c5b4a3f2e",
+    "created": "2019-02-08T21:31:22.007Z", "modified": "2019-02-08T21:31:22.007Z",
+    "object_ref": "identity--1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+    "object_modified": "2018-08-08T15:50:10.983Z",
+    "contents": {"fr": {"description": "société"}}})";
+  accepts(lc);
+  refuses(with(lc, "\"fr\"", "\"français\""), "/contents/français");
+  // S 7.1: the keys inside a language are the translated properties' names.
+  // Before: any key was accepted.
+  refuses(with(lc, "\"description\"", "\"d\""), "/contents/fr/d");
+  refuses(with(lc, "2019-02-08T21:31:22.007Z", "2019-02-30T21:31:22.007Z"), "/created");
+  // created later than modified.
+  refuses(with(lc, "2019-02-08T21:31:22.007Z", "2019-02-08T21:31:22.007123Z"), "/modified");
+}
+
+// S 4.14: the entries of the deprecated objects dictionary are SCOs, and
+// their references name keys of the dictionary. Before: any entry, and any
+// reference, was accepted.
+TEST_CASE("conformance: observed-data objects entries", "[stix][conformance]") {
+  const std::string no_type = R"({"name": "inner.so"})";
+  refuses(with(k_observed, R"({"type": "file", "name": "inner.so"})", no_type), "/objects/1/type");
+  for (const char* bad : {"x--widget", "WIDGET", "w"}) {
+    refuses(with(k_observed, R"("type": "file", "name": "inner.so")",
+                 std::string("\"type\": \"") + bad + "\", \"name\": \"inner.so\""),
+            "/objects/1/type");
+  }
+  refuses(with(k_observed, R"({"type": "file", "name": "inner.so"})", "\"inner.so\""),
+          "/objects/1");
+  // A custom SCO type is fine.
+  accepts(with(k_observed, R"("type": "file", "name": "inner.so")",
+               R"("type": "x-acme-gadget", "gadget": "inner")"));
+  refuses(with(k_observed, R"("contains_refs": ["1"])", R"("contains_refs": ["7"])"),
+          "/objects/0/extensions/archive-ext/contains_refs/0");
+  refuses(with(k_observed, R"("name": "inner.so")",
+               R"("name": "inner.so", "parent_directory_ref": "5")"),
+          "/objects/1/parent_directory_ref");
+  accepts(with(with(k_observed, R"("name": "inner.so")",
+                    R"("name": "inner.so", "parent_directory_ref": "2")"),
+               R"("1": {)", R"("2": {"type": "directory", "path": "/usr/lib"}, "1": {)"));
+  refuses(R"({"type": "observed-data", "spec_version": "2.1",
+    "id": "observed-data--4f1a2c7e-3d38-4a4e-9a5d-0e7f1b2c3d4e",
+    "created": "2020-03-01T10:00:00.000Z", "modified": "2020-03-01T10:00:00.000Z",
+    "first_observed": "2020-02-28T08:00:00Z", "last_observed": "2020-02-28T09:00:00Z",
+    "number_observed": 3, "objects": {}})",
+          "/objects");
+}
+
+// ---------------------------------------------------------------------------
+// S 6.12 network traffic.
+
+TEST_CASE("conformance: network traffic", "[stix][conformance]") {
+  const std::string nt = R"({"type": "network-traffic", "spec_version": "2.1",
+    "id": "network-traffic--5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c1b",
+    "src_ref": "ipv4-addr--0b6c8c52-5a2f-5b71-9b3e-2f4d4c1c8e10",
+    "src_port": 51234, "dst_port": 443, "protocols": ["ipv4", "tcp", "tls"]})";
+  accepts(nt);
+  refuses(with(nt, "\"src_ref\": \"ipv4-addr--0b6c8c52-5a2f-5b71-9b3e-2f4d4c1c8e10\",", ""), "");
+  refuses(with(nt, "\"protocols\"", "\"x_protocols\""), "/protocols");
+  refuses(with(nt, "51234", "70000"), "/src_port");
+  // A missing port or an unknown protocol name is a SHOULD.
+  accepts(with(nt, "\"dst_port\": 443,", ""));
+  accepts(with(nt, "\"tls\"", "\"x_acme_proto\""));
+  refuses(with(nt, "\"protocols\"",
+               "\"is_active\": true, \"end\": \"2020-01-01T00:00:00Z\", \"protocols\""),
+          "/end");
+  accepts(with(nt, "\"protocols\"", "\"is_active\": true, \"protocols\""));
+  // S 6.12: end MUST be greater than or equal to start. Before: an end
+  // before start was accepted.
+  const std::string times =
+      "\"start\": \"2020-01-01T10:00:00.000Z\", \"end\": \"END\", \"protocols\"";
+  accepts(with(nt, "\"protocols\"", with(times, "END", "2020-01-01T10:00:00.000Z")));
+  accepts(with(nt, "\"protocols\"", with(times, "END", "2020-01-02T10:00:00.000Z")));
+  refuses(with(nt, "\"protocols\"", with(times, "END", "2019-12-31T10:00:00.000Z")), "/end");
+}
