@@ -815,6 +815,57 @@ bool is_language_tag(std::string_view tag) {
   return i == n;
 }
 
+// S 6.14: software languages are ISO 639-2 codes: the registry's codes
+// (bibliographic and terminology forms; iso-codes' list of ISO 639-2) and
+// the range qaa-qtz reserved for local use. Case-insensitive.
+bool is_iso639_2(std::string_view s) {
+  static constexpr std::array<std::string_view, 506> k_codes{
+      "aar", "abk", "ace", "ach", "ada", "ady", "afa", "afh", "afr", "ain", "aka", "akk", "alb",
+      "ale", "alg", "alt", "amh", "ang", "anp", "apa", "ara", "arc", "arg", "arm", "arn", "arp",
+      "art", "arw", "asm", "ast", "ath", "aus", "ava", "ave", "awa", "aym", "aze", "bad", "bai",
+      "bak", "bal", "bam", "ban", "baq", "bas", "bat", "bej", "bel", "bem", "ben", "ber", "bho",
+      "bih", "bik", "bin", "bis", "bla", "bnt", "bod", "bos", "bra", "bre", "btk", "bua", "bug",
+      "bul", "bur", "byn", "cad", "cai", "car", "cat", "cau", "ceb", "cel", "ces", "cha", "chb",
+      "che", "chg", "chi", "chk", "chm", "chn", "cho", "chp", "chr", "chu", "chv", "chy", "cmc",
+      "cnr", "cop", "cor", "cos", "cpe", "cpf", "cpp", "cre", "crh", "crp", "csb", "cus", "cym",
+      "cze", "dak", "dan", "dar", "day", "del", "den", "deu", "dgr", "din", "div", "doi", "dra",
+      "dsb", "dua", "dum", "dut", "dyu", "dzo", "efi", "egy", "eka", "ell", "elx", "eng", "enm",
+      "epo", "est", "eus", "ewe", "ewo", "fan", "fao", "fas", "fat", "fij", "fil", "fin", "fiu",
+      "fon", "fra", "fre", "frm", "fro", "frr", "frs", "fry", "ful", "fur", "gaa", "gay", "gba",
+      "gem", "geo", "ger", "gez", "gil", "gla", "gle", "glg", "glv", "gmh", "goh", "gon", "gor",
+      "got", "grb", "grc", "gre", "grn", "gsw", "guj", "gwi", "hai", "hat", "hau", "haw", "heb",
+      "her", "hil", "him", "hin", "hit", "hmn", "hmo", "hrv", "hsb", "hun", "hup", "hye", "iba",
+      "ibo", "ice", "ido", "iii", "ijo", "iku", "ile", "ilo", "ina", "inc", "ind", "ine", "inh",
+      "ipk", "ira", "iro", "isl", "ita", "jav", "jbo", "jpn", "jpr", "jrb", "kaa", "kab", "kac",
+      "kal", "kam", "kan", "kar", "kas", "kat", "kau", "kaw", "kaz", "kbd", "kha", "khi", "khm",
+      "kho", "kik", "kin", "kir", "kmb", "kok", "kom", "kon", "kor", "kos", "kpe", "krc", "krl",
+      "kro", "kru", "kua", "kum", "kur", "kut", "lad", "lah", "lam", "lao", "lat", "lav", "lez",
+      "lim", "lin", "lit", "lol", "loz", "ltz", "lua", "lub", "lug", "lui", "lun", "luo", "lus",
+      "mac", "mad", "mag", "mah", "mai", "mak", "mal", "man", "mao", "map", "mar", "mas", "may",
+      "mdf", "mdr", "men", "mga", "mic", "min", "mis", "mkd", "mkh", "mlg", "mlt", "mnc", "mni",
+      "mno", "moh", "mon", "mos", "mri", "msa", "mul", "mun", "mus", "mwl", "mwr", "mya", "myn",
+      "myv", "nah", "nai", "nap", "nau", "nav", "nbl", "nde", "ndo", "nds", "nep", "new", "nia",
+      "nic", "niu", "nld", "nno", "nob", "nog", "non", "nor", "nqo", "nso", "nub", "nwc", "nya",
+      "nym", "nyn", "nyo", "nzi", "oci", "oji", "ori", "orm", "osa", "oss", "ota", "oto", "paa",
+      "pag", "pal", "pam", "pan", "pap", "pau", "peo", "per", "phi", "phn", "pli", "pol", "pon",
+      "por", "pra", "pro", "pus", "que", "raj", "rap", "rar", "roa", "roh", "rom", "ron", "rum",
+      "run", "rup", "rus", "sad", "sag", "sah", "sai", "sal", "sam", "san", "sas", "sat", "scn",
+      "sco", "sel", "sem", "sga", "sgn", "shn", "sid", "sin", "sio", "sit", "sla", "slk", "slo",
+      "slv", "sma", "sme", "smi", "smj", "smn", "smo", "sms", "sna", "snd", "snk", "sog", "som",
+      "son", "sot", "spa", "sqi", "srd", "srn", "srp", "srr", "ssa", "ssw", "suk", "sun", "sus",
+      "sux", "swa", "swe", "syc", "syr", "tah", "tai", "tam", "tat", "tel", "tem", "ter", "tet",
+      "tgk", "tgl", "tha", "tib", "tig", "tir", "tiv", "tkl", "tlh", "tli", "tmh", "tog", "ton",
+      "tpi", "tsi", "tsn", "tso", "tuk", "tum", "tup", "tur", "tut", "tvl", "twi", "tyv", "udm",
+      "uga", "uig", "ukr", "umb", "und", "urd", "uzb", "vai", "ven", "vie", "vol", "vot", "wak",
+      "wal", "war", "was", "wel", "wen", "wln", "wol", "xal", "xho", "yao", "yap", "yid", "yor",
+      "ypk", "zap", "zbl", "zen", "zgh", "zha", "zho", "znd", "zul", "zun", "zxx", "zza"};
+  if (s.size() != 3 || !std::all_of(s.begin(), s.end(), is_alpha)) return false;
+  const std::array<char, 3> c{to_lower(s[0]), to_lower(s[1]), to_lower(s[2])};
+  const std::string_view code(c.data(), 3);
+  if (code >= "qaa" && code <= "qtz") return true;
+  return std::binary_search(k_codes.begin(), k_codes.end(), code);
+}
+
 // The JSON schema's forms for the two sources the STIX 2.1 examples name
 // (S 2.5; common/external-reference.json): CVE-YYYY-NNNN (four or more
 // digits, no leading zero beyond four) and CAPEC-N.
@@ -913,6 +964,14 @@ struct type_entry {
 class validator {
  public:
   explicit validator(const json_view& obj) : obj_(obj) {}
+  // An SCO in observed-data's deprecated objects dictionary: messages carry
+  // the parent's path, and its references name keys of `dict`.
+  validator(const json_view& obj, const validator& parent, const json_view& dict)
+      : path_(parent.path_),
+        depth_(parent.depth_),
+        base_depth_(parent.depth_),
+        obj_(obj),
+        dict_(&dict) {}
 
   result<stix_object_info> run();
 
@@ -961,6 +1020,7 @@ class validator {
   static constexpr std::size_t k_max_path = 32;
   std::array<segment, k_max_path> path_{};
   std::size_t depth_ = 0;
+  std::size_t base_depth_ = 0;  // depth of the object's own members, minus one
 
   void push(std::string_view key) {
     if (depth_ < k_max_path) path_[depth_] = {key, 0, false};
@@ -1025,8 +1085,9 @@ class validator {
   bool check_predefined_extension(std::string_view name, const json_view& ext);
   bool check_hashes(const json_view& v);
   bool check_extension_property_names(const json_view& ext);
-  bool check_embedded_timestamps(const json_view& o, const type_entry* entry);
-  bool check_embedded_refs(const json_view& o, const json_view& dict);
+  bool check_embedded_sco();
+  bool check_embedded_ref(const json_view& ref, std::string_view key);
+  std::string_view ref_type(std::string_view ref) const;
   bool check_x509_v3_extensions(const json_view& o);
   bool check_pebinary_timestamp(const json_view& ext);
   bool check_tlp_content();
@@ -1036,6 +1097,7 @@ class validator {
   bool walk_inner(const json_view& v, bool strict);
 
   const json_view& obj_;
+  const json_view* dict_ = nullptr;    // set for an SCO inside observed-data objects
   const type_entry* entry_ = nullptr;  // nullptr: a custom type
   std::string_view type_;
   std::string_view id_;
@@ -1270,7 +1332,7 @@ bool validator::opt_ref_types(const json_view& o, std::string_view key,
   auto v = o.get(key);
   if (!v) return true;
   auto one = [&](const json_view& ref) {
-    const auto t = stix_id_type(ref.as_string());
+    const auto t = ref_type(ref.as_string());
     if (std::find(types.begin(), types.end(), t) != types.end()) return true;
     std::string allowed;
     for (auto a : types) allowed += (allowed.empty() ? "" : " or ") + std::string(a);
@@ -1289,7 +1351,7 @@ bool validator::no_ref_types(const json_view& o, std::string_view key,
                              std::initializer_list<std::string_view> types, std::string_view why) {
   auto v = o.get(key);
   if (!v || !v->is_string()) return true;
-  const auto t = stix_id_type(v->as_string());
+  const auto t = ref_type(v->as_string());
   if (std::find(types.begin(), types.end(), t) != types.end()) {
     return bad_at(
         key, quote(v->as_string()) + " points at a " + std::string(t) + "; " + std::string(why));
@@ -1440,7 +1502,7 @@ bool validator::check_common() {
   json_view v;
   if (entry_ && needs_created && !need(obj_, "created", {}, v)) return false;
   if (entry_ && versioned && !need(obj_, "modified", {}, v)) return false;
-  if (!entry_ && !declares_new_sco()) {
+  if (!entry_ && !dict_ && !declares_new_sco()) {
     constexpr std::string_view why =
         "a custom object requires it (STIX 2.1 section 11.2; only a new SCO type declared with "
         "an extension of extension_type \"new-sco\" goes without)";
@@ -1636,8 +1698,10 @@ bool validator::check_predefined_extension(std::string_view name, const json_vie
   // The path of the message names the extension.
   constexpr std::string_view why = "the extension requires it";
   if (name == "archive-ext") {
+    // S 6.7.2: the archive contains files and directories.
     json_view refs;
-    return need(ext, "contains_refs", why, refs);
+    return need(ext, "contains_refs", why, refs) &&
+           opt_ref_types(ext, "contains_refs", {"file", "directory"});
   }
   if (name == "windows-pebinary-ext") {
     return need_string(ext, "pe_type", why) && check_pebinary_timestamp(ext);
@@ -1745,6 +1809,15 @@ bool validator::walk_members(const json_view& o, bool strict) {
 
 bool validator::walk_value(const json_view& v, std::string_view key, bool strict) {
   scope s(*this, key);
+  if (strict && dict_ && (ends_with(key, "_ref") || ends_with(key, "_refs"))) {
+    if (!v.is_array()) return check_embedded_ref(v, key);
+    if (v.size() == 0) return bad("must not be an empty list (leave the property out instead)");
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      scope si(*this, i);
+      if (!check_embedded_ref(v.value_at(i), key)) return false;
+    }
+    return true;
+  }
   if (strict) {
     if (ends_with(key, "_ref")) {
       if (!v.is_string()) {
@@ -1797,7 +1870,7 @@ bool validator::walk_value(const json_view& v, std::string_view key, bool strict
       return true;
     }
     if (key == "hashes" && !check_hashes(v)) return false;
-    if (key == "extensions" && depth_ == 1 && v.is_object()) {
+    if (key == "extensions" && depth_ == base_depth_ + 1 && v.is_object()) {
       // check_extensions looks at the names; the contents follow the
       // property rules.
       for (std::size_t i = 0; i < v.size(); ++i) {
@@ -1933,11 +2006,11 @@ bool validator::check_observed_data() {
     return bad_at("objects", "must be an object (a dictionary of observables)");
   }
   if (objects) {
-    // The deprecated container holds SCOs whose timestamps are timestamps
-    // like any other (S 2.13, 2.16).
+    // The deprecated container holds SCOs, each checked as one (S 4.14).
     const auto dict = *obj_.get("objects");
     scope s(*this, "objects");
     if (dict.size() == 0) return bad("must hold at least one object (STIX 2.1 section 4.14)");
+    // First every entry's type, which the references between them rely on.
     for (std::size_t i = 0; i < dict.size(); ++i) {
       const auto o = dict.value_at(i);
       scope si(*this, dict.key_at(i));
@@ -1952,8 +2025,13 @@ bool validator::check_observed_data() {
                                   " is not a STIX type name (3-250 characters a-z, 0-9 and "
                                   "single hyphens, starting with a letter)");
       }
-      if (!check_embedded_refs(o, dict) ||
-          !check_embedded_timestamps(o, find_type(t->as_string()))) {
+    }
+    for (std::size_t i = 0; i < dict.size(); ++i) {
+      const auto o = dict.value_at(i);
+      scope si(*this, dict.key_at(i));
+      validator inner(o, *this, dict);
+      if (!inner.check_embedded_sco()) {
+        error_ = std::move(inner.error_);
         return false;
       }
     }
@@ -2067,7 +2145,9 @@ bool validator::check_autonomous_system() {
 }
 
 bool validator::check_directory() {
-  return need_string(obj_, "path", "a directory requires it");
+  // S 6.4: contains_refs MUST refer to file or directory objects.
+  return need_string(obj_, "path", "a directory requires it") &&
+         opt_ref_types(obj_, "contains_refs", {"file", "directory"});
 }
 
 bool validator::check_value() {
@@ -2122,6 +2202,18 @@ bool validator::check_email_addr() {
 bool validator::check_software() {
   std::string_view cpe;
   if (!need_string(obj_, "name", {}) || !opt_string(obj_, "cpe", &cpe)) return false;
+  if (auto langs = obj_.get("languages"); langs && langs->is_array()) {
+    scope s(*this, "languages");
+    for (std::size_t i = 0; i < langs->size(); ++i) {
+      const auto l = langs->value_at(i);
+      if (!l.is_string() || !is_iso639_2(l.as_string())) {
+        scope si(*this, i);
+        return bad((l.is_string() ? quote(l.as_string()) : l.dump()) +
+                   " is not an ISO 639-2 language code (STIX 2.1 section 6.14), such as 'eng' or "
+                   "'fre'");
+      }
+    }
+  }
   if (obj_.get("cpe") && !is_cpe23(cpe)) {
     return bad_at("cpe", quote(cpe) +
                              " is not a CPE 2.3 formatted string (STIX 2.1 section 6.14), such as "
@@ -2148,60 +2240,60 @@ bool validator::check_pebinary_timestamp(const json_view& ext) {
   return check_timestamp(ext, "time_date_stamp", 0, nullptr);
 }
 
-// The timestamps of an SCO inside observed-data's deprecated objects:
-// those of its type, of its PE binary extension and of its X.509 v3
-// extensions (at the top level, check_common and the type checks do this).
-bool validator::check_embedded_timestamps(const json_view& o, const type_entry* entry) {
-  if (entry) {
-    for (auto key : entry->timestamps) {
-      if (!key.empty() && !check_timestamp(o, key, 0, nullptr)) return false;
+// An SCO inside observed-data's deprecated objects (S 4.14) follows the
+// rules of its type like any SCO, except that it needs no id or
+// spec_version and that its references name keys of the dictionary.
+bool validator::check_embedded_sco() {
+  type_ = obj_.get("type")->as_string();
+  entry_ = find_type(type_);
+  if (entry_ && entry_->kind != object_kind::sco) {
+    return bad_at("type", with_article(type_) +
+                              " is not a cyber-observable object; objects holds SCOs only (STIX "
+                              "2.1 section 4.14)");
+  }
+  if (auto id = obj_.get("id")) {
+    if (!id->is_string()) {
+      return bad_at("id", std::string("must be a string, not ") + kind_name(*id));
+    }
+    id_ = id->as_string();
+    if (!is_stix_id(id_)) {
+      return bad_at("id", quote(id_) + " is not a valid STIX identifier: " + id_problem(id_));
+    }
+    if (stix_id_type(id_) != type_) {
+      return bad_at(
+          "id", quote(id_) + " must start with the object's type, '" + std::string(type_) + "--'");
     }
   }
-  if (!check_x509_v3_extensions(o)) return false;
-  if (auto ext = o.get("extensions"); ext && ext->is_object()) {
-    if (auto pe = ext->get("windows-pebinary-ext"); pe && pe->is_object()) {
-      scope s1(*this, "extensions");
-      scope s2(*this, "windows-pebinary-ext");
-      if (!check_pebinary_timestamp(*pe)) return false;
-    }
-  }
-  return true;
+  if (obj_.get("spec_version") && !check_spec_version()) return false;
+  return check_property_names() && walk_members(obj_, true) && check_common() &&
+         (!entry_ || (this->*(entry_->check))());
 }
 
-// Inside the deprecated objects dictionary, the *_ref and *_refs of an SCO
-// (and of its extensions) hold keys of that dictionary, not STIX ids (S 4.14;
-// the STIX 2.0 form it keeps): each MUST name an object present there.
-bool validator::check_embedded_refs(const json_view& o, const json_view& dict) {
-  auto resolves = [&](const json_view& ref) {
-    return ref.is_string() && dict.get(ref.as_string()).has_value();
-  };
-  auto why = [&](const json_view& ref) {
-    return (ref.is_string() ? quote(ref.as_string()) : ref.dump()) +
-           " is not a key of this observed-data's objects (STIX 2.1 section 4.14: references "
-           "between the objects name their keys)";
-  };
-  for (std::size_t i = 0; i < o.size(); ++i) {
-    const auto key = o.key_at(i);
-    const auto v = o.value_at(i);
-    if (key == "extensions" && v.is_object()) {
-      scope se(*this, key);
-      for (std::size_t e = 0; e < v.size(); ++e) {
-        scope sn(*this, v.key_at(e));
-        if (v.value_at(e).is_object() && !check_embedded_refs(v.value_at(e), dict)) return false;
-      }
-    } else if (ends_with(key, "_ref")) {
-      if (!resolves(v)) return bad_at(key, why(v));
-    } else if (ends_with(key, "_refs") && v.is_array()) {
-      scope s(*this, key);
-      for (std::size_t j = 0; j < v.size(); ++j) {
-        if (!resolves(v.value_at(j))) {
-          scope sj(*this, j);
-          return bad(why(v.value_at(j)));
-        }
-      }
+// A reference inside the objects dictionary names one of its keys; the
+// markings an SCO carries (and a created_by_ref) stay STIX identifiers.
+bool validator::check_embedded_ref(const json_view& ref, std::string_view key) {
+  if (!ref.is_string()) {
+    return bad(std::string("must be a key of this observed-data's objects, not ") + kind_name(ref));
+  }
+  const auto r = ref.as_string();
+  if (dict_->get(r)) return true;
+  const bool marking =
+      key == "object_marking_refs" || key == "marking_ref" || key == "created_by_ref";
+  if (marking && is_stix_id(r)) return true;
+  return bad(quote(r) +
+             " is not a key of this observed-data's objects (STIX 2.1 section 4.14: references "
+             "between the objects name their keys)");
+}
+
+// The type a reference points at: the id's prefix, or inside the objects
+// dictionary the type of the entry it names.
+std::string_view validator::ref_type(std::string_view ref) const {
+  if (dict_) {
+    if (auto target = dict_->get(ref); target && target->is_object()) {
+      if (auto t = target->get("type"); t && t->is_string()) return t->as_string();
     }
   }
-  return true;
+  return stix_id_type(ref);
 }
 
 bool validator::check_mac_addr() {

@@ -294,8 +294,8 @@ TEST_CASE("conformance: observed-data objects entries", "[stix][conformance]") {
   refuses(with(k_observed, R"({"type": "file", "name": "inner.so"})", "\"inner.so\""),
           "/objects/1");
   // A custom SCO type is fine.
-  accepts(with(k_observed, R"("type": "file", "name": "inner.so")",
-               R"("type": "x-acme-gadget", "gadget": "inner")"));
+  accepts(
+      with(k_observed, R"("1": {)", R"("2": {"type": "x-acme-gadget", "gadget": "g"}, "1": {)"));
   refuses(with(k_observed, R"("contains_refs": ["1"])", R"("contains_refs": ["7"])"),
           "/objects/0/extensions/archive-ext/contains_refs/0");
   refuses(with(k_observed, R"("name": "inner.so")",
@@ -338,4 +338,100 @@ TEST_CASE("conformance: network traffic", "[stix][conformance]") {
   accepts(with(nt, "\"protocols\"", with(times, "END", "2020-01-01T10:00:00.000Z")));
   accepts(with(nt, "\"protocols\"", with(times, "END", "2020-01-02T10:00:00.000Z")));
   refuses(with(nt, "\"protocols\"", with(times, "END", "2019-12-31T10:00:00.000Z")), "/end");
+}
+
+// S 4.14: each entry of the deprecated objects dictionary follows the rules
+// of its SCO type (S 6), its references naming keys of the dictionary.
+// Before: apart from timestamps, the entries were not checked at all.
+TEST_CASE("conformance: observed-data objects entries follow their SCO rules",
+          "[stix][conformance]") {
+  auto add = [](const std::string& entry) {
+    return with(k_observed, R"("1": {)", "\"2\": " + entry + ", \"1\": {");
+  };
+  // S 6.17 registry key hive.
+  refuses(add(R"({"type": "windows-registry-key", "key": "HKCU\\Software\\Acme"})"),
+          "/objects/2/key");
+  accepts(add(R"({"type": "windows-registry-key", "key": "hkey_current_user\\Software\\Acme"})"));
+  // S 6.5: no display name in the value.
+  refuses(add(R"({"type": "email-addr", "value": "Jane Roe <jroe@example.org>"})"),
+          "/objects/2/value");
+  accepts(
+      add(R"({"type": "email-addr", "value": "jroe@example.org", "display_name": "Jane Roe"})"));
+  // S 6.6: body_multipart only when is_multipart is true; body_raw_ref names
+  // an entry.
+  refuses(add(R"({"type": "email-message", "is_multipart": false,
+                  "body_multipart": [{"body": "hi", "content_type": "text/plain"}]})"),
+          "/objects/2/body_multipart");
+  accepts(add(R"({"type": "email-message", "is_multipart": false, "body": "hi"})"));
+  refuses(add(R"({"type": "email-message", "is_multipart": true,
+                  "body_multipart": [{"body": "hi"}, {"body_raw_ref": "42"}]})"),
+          "/objects/2/body_multipart/1/body_raw_ref");
+  accepts(add(R"({"type": "email-message", "is_multipart": true,
+                  "body_multipart": [{"body": "hi"}, {"body_raw_ref": "1"}]})"));
+  refuses(add(R"({"type": "email-message", "is_multipart": false, "from_ref": "1"})"),
+          "/objects/2/from_ref");
+  // S 6.1 artifact: payload_bin xor url, base64.
+  refuses(add(R"({"type": "artifact", "payload_bin": "aGVsbG8=", "url": "https://example.com/a",
+                  "hashes": {"MD5": "0123456789ABCDEF0123456789ABCDEF"}})"),
+          "/objects/2/url");
+  accepts(add(R"({"type": "artifact", "payload_bin": "aGVsbG8=", "mime_type": "text/plain"})"));
+  refuses(add(R"({"type": "artifact", "payload_bin": "not base64"})"), "/objects/2/payload_bin");
+  refuses(
+      add(R"({"type": "artifact", "payload_bin": "aGVsbG8=", "encryption_algorithm": "rot13"})"),
+      "/objects/2/encryption_algorithm");
+  // An unregistered MIME type is only a SHOULD (S 6.1 "SHOULD be one of the
+  // values defined in the Template column in the IANA media type registry").
+  accepts(add(R"({"type": "artifact", "url": "https://example.com/a", "mime_type": "x-acme/blob",
+                  "hashes": {"MD5": "0123456789ABCDEF0123456789ABCDEF"}})"));
+  // S 3.9.1 character sets.
+  refuses(add(R"({"type": "directory", "path": "C:\\Temp", "path_enc": "no.such.set"})"),
+          "/objects/2/path_enc");
+  accepts(add(R"({"type": "directory", "path": "C:\\Temp", "path_enc": "US-ASCII"})"));
+  accepts(
+      with(k_observed, R"("name": "inner.so")", R"("name": "inner.so", "name_enc": "ISO-8859-2")"));
+  // S 6.4: contains_refs name files or directories.
+  accepts(add(R"({"type": "directory", "path": "/tmp", "contains_refs": ["0", "1"]})"));
+  refuses(add(R"({"type": "directory", "path": "/tmp", "contains_refs": ["99"]})"),
+          "/objects/2/contains_refs/0");
+  refuses(with(add(R"({"type": "directory", "path": "/tmp", "contains_refs": ["3"]})"), R"("1": {)",
+               R"("3": {"type": "ipv4-addr", "value": "198.51.100.7"}, "1": {)"),
+          "/objects/2/contains_refs/0");
+  // S 6.7.2: an archive holds files and directories.
+  accepts(with(add(R"({"type": "directory", "path": "/tmp"})"), R"("contains_refs": ["1"])",
+               R"("contains_refs": ["1", "2"])"));
+  // S 6.14: software languages are ISO 639-2 codes.
+  refuses(add(R"({"type": "software", "name": "editor", "languages": ["eng", "zzz"]})"),
+          "/objects/2/languages/1");
+  accepts(
+      add(R"({"type": "software", "name": "editor", "languages": ["eng", "fre", "fra", "qab"]})"));
+  // S 3.8 reserved property names and S 3.1 property names.
+  refuses(with(k_observed, R"("name": "inner.so")", R"("name": "inner.so", "action": true)"),
+          "/objects/1/action");
+  refuses(with(k_observed, R"("name": "inner.so")", R"("name": "inner.so", "Bad-Name": 1)"),
+          "/objects/1/Bad-Name");
+  // Only SCOs belong there.
+  refuses(add(R"({"type": "malware", "name": "x", "is_family": true})"), "/objects/2/type");
+  // A marking reference stays a STIX id.
+  accepts(with(
+      k_observed, R"("name": "inner.so")",
+      R"("name": "inner.so", "object_marking_refs": ["marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"])"));
+  // Should-level matters stay accepted: a process priority not ending in
+  // _CLASS, custom members of x509 v3 extensions or registry values.
+  accepts(add(R"({"type": "process", "pid": 314, "extensions": {"windows-process-ext":
+                  {"aslr_enabled": true, "priority": "HIGH_PRIORITY"}}})"));
+  accepts(add(R"({"type": "windows-registry-key", "key": "HKEY_LOCAL_MACHINE\\System",
+                  "values": [{"name": "Foo", "data": "q", "data_type": "REG_SZ", "note": "n"}]})"));
+}
+
+// S 6.14 at the top level too.
+TEST_CASE("conformance: software languages", "[stix][conformance]") {
+  const std::string sw = R"({"type": "software", "spec_version": "2.1",
+    "id": "software--1a2b3c4d-5e6f-5a7b-8c9d-0e1f2a3b4c5d", "name": "Word",
+    "languages": ["LANGS"]})";
+  accepts(with(sw, "LANGS", "eng"));
+  accepts(with(sw, "LANGS", "ger"));
+  accepts(with(sw, "LANGS", "deu"));
+  // Before: any string was accepted.
+  refuses(with(sw, "LANGS", "bbb"), "/languages/0");
+  refuses(with(sw, "LANGS", "en"), "/languages/0");
 }
