@@ -2132,6 +2132,12 @@ bool validator::check_artifact() {
       !opt_string(obj_, "decryption_key")) {
     return false;
   }
+  // S 6.1: "The value of this property MUST be a valid URL".
+  if (auto u = obj_.get("url"); u && !is_url(u->as_string())) {
+    return bad_at("url", quote(u->as_string()) +
+                             " is not a URL (RFC 3986; STIX 2.1 section 6.1), such as "
+                             "'https://example.com/sample.bin'");
+  }
   if (obj_.get("decryption_key") && !obj_.get("encryption_algorithm")) {
     return bad_at("decryption_key", "must not be present without encryption_algorithm");
   }

@@ -435,3 +435,85 @@ TEST_CASE("conformance: software languages", "[stix][conformance]") {
   refuses(with(sw, "LANGS", "bbb"), "/languages/0");
   refuses(with(sw, "LANGS", "en"), "/languages/0");
 }
+
+// S 6.1: an artifact's url is a URL. Before: any string was accepted.
+TEST_CASE("conformance: artifact url", "[stix][conformance]") {
+  const std::string art = R"({"type": "artifact", "spec_version": "2.1",
+    "id": "artifact--6f5e4d3c-2b1a-4f0e-9d8c-7b6a5f4e3d2c", "url": "URL", "mime_type": "text/plain",
+    "hashes": {"SHA-256": "6db12788c37247f2316052e142f42f4b259d6561751e5f401a1ae2a6df9c674b"}})";
+  accepts(with(art, "URL", "https://files.example.net/drop/a.txt"));
+  accepts(with(art, "URL", "ftp://[2001:db8::7]:2121/pub/a.txt"));
+  refuses(with(art, "URL", "sample"), "/url");
+  refuses(with(art, "URL", "https://files.example.net/a b.txt"), "/url");
+}
+
+// ---------------------------------------------------------------------------
+// S 3.2, 2.16: timestamps.
+
+TEST_CASE("conformance: timestamps are real dates and times", "[stix][conformance]") {
+  const std::string ap = R"({"type": "attack-pattern", "spec_version": "2.1",
+    "id": "attack-pattern--2c1b0a9f-8e7d-4c6b-9a5f-4e3d2c1b0a9f",
+    "created": "2016-02-12T08:17:27.000Z", "modified": "MOD", "name": "Phish",
+    "external_references": [{"source_name": "capec", "external_id": "CAPEC-98"}]})";
+  accepts(with(ap, "MOD", "2016-02-12T08:17:27.000Z"));
+  accepts(with(ap, "MOD", "2016-02-29T08:17:27.000Z"));
+  for (const char* bad :
+       {"2016-13-12T08:17:27.000Z", "2016-03-42T08:17:27.000Z", "2016-03-00T08:17:27.000Z",
+        "2016-03-12T99:17:27.000Z", "2016-03-12T08:99:27.000Z", "2016-11-31T08:17:27.000Z",
+        "2017-02-29T08:17:27.000Z"}) {
+    refuses(with(ap, "MOD", bad), "/modified");
+  }
+  // created may carry more digits than modified; only the order counts.
+  refuses(with(with(ap, "MOD", "2016-02-12T08:17:27.000Z"),
+               "\"2016-02-12T08:17:27.000Z\", \"modified\"",
+               "\"2016-02-12T08:17:27.000036Z\", \"modified\""),
+          "/modified");
+  refuses(with(R"({"type": "report", "spec_version": "2.1",
+    "id": "report--9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "name": "r",
+    "created": "2015-12-21T19:59:11.000Z", "modified": "2016-05-21T19:59:11.000Z",
+    "published": "PUB", "object_refs": ["indicator--26ffb872-1dd9-446e-b6f5-d58527e5b5d2"]})",
+               "PUB", "2016-11-31T08:17:27.000000Z"),
+          "/published");
+}
+
+// ---------------------------------------------------------------------------
+// S 2.5 external references, S 2.7 hashes, S 3.1 property names.
+
+TEST_CASE("conformance: external references, hashes and property names", "[stix][conformance]") {
+  const std::string vuln = R"({"type": "vulnerability", "spec_version": "2.1",
+    "id": "vulnerability--7e6d5c4b-3a2f-4e1d-8c0b-9a8f7e6d5c4b",
+    "created": "2016-05-12T08:17:27.000Z", "modified": "2016-05-12T08:17:27.000Z",
+    "name": "CVE-2016-1234", "external_references": [{"source_name": "cve", "external_id": "CVE-2016-1234"}]})";
+  accepts(vuln);
+  for (const char* bad : {"2016-1234", "CVE-20161234", "CVE-2016-abc", "cve-2016-1234"}) {
+    refuses(with(vuln, "\"CVE-2016-1234\"}", std::string("\"") + bad + "\"}"),
+            "/external_references/0/external_id");
+  }
+  refuses(with(vuln, "\"cve\"", "\"CVE\""), "/external_references/0/source_name");
+  // A url without hashes is a SHOULD.
+  accepts(with(
+      vuln, R"({"source_name": "cve", "external_id": "CVE-2016-1234"})",
+      R"({"source_name": "veris", "external_id": "0001AA7F", "url": "https://example.com/x.json"})"));
+  refuses(with(vuln, R"(, "external_id": "CVE-2016-1234")", ""), "/external_references/0");
+  refuses(with(with(vuln, "\"cve\"", "\"capec\""), "\"CVE-2016-1234\"}", "\"CAPEC-abc\"}"),
+          "/external_references/0/external_id");
+
+  // Hash names: an unknown name of 3+ characters is a SHOULD (hash-algorithm-ov),
+  // under 3 characters a MUST.
+  const std::string file = R"({"type": "file", "spec_version": "2.1",
+    "id": "file--3b2a1f0e-9d8c-5b7a-a6f5-e4d3c2b1a0f9", "name": "a.exe",
+    "hashes": {"NAME": "8D98A25E9D0662B1F4CA3BF22D6F53E9"}})";
+  accepts(with(file, "NAME", "abcdefghijklmnopqrstuvwxyz0123456789"));
+  accepts(with(file, "NAME", "MD5"));
+  refuses(with(file, "NAME", "MD"), "/hashes/MD");
+
+  // Custom property names: x_ prefixes and plain names are SHOULDs;
+  // a hyphen breaks the MUST of S 3.1.
+  accepts(with(vuln, "\"name\"", "\"x_acme_rank\": 5, \"rank\": 5, \"name\""));
+  refuses(with(vuln, "\"name\"", "\"x-acme\": 5, \"name\""), "/x-acme");
+  refuses(with(vuln, "\"name\"", "\"ab\": 5, \"name\""), "/ab");
+  // A property extension's members follow the same rules.
+  accepts(with(
+      vuln, "\"name\"",
+      R"("extensions": {"extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e": {"extension_type": "property-extension", "rank": 5, "toxicity": 8}}, "name")"));
+}
