@@ -517,3 +517,20 @@ TEST_CASE("conformance: external references, hashes and property names", "[stix]
       vuln, "\"name\"",
       R"("extensions": {"extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e": {"extension_type": "property-extension", "rank": 5, "toxicity": 8}}, "name")"));
 }
+
+// S 3.9.1: *_enc values are names from the IANA Character Sets registry,
+// aliases included. Before: only some 200 names in common use were known,
+// so registered names such as iso-ir-100 or IBM273 were refused.
+TEST_CASE("conformance: IANA character set names and aliases", "[stix][conformance]") {
+  const std::string dir = R"({"type": "directory", "spec_version": "2.1",
+    "id": "directory--4c3b2a1f-0e9d-5c8b-a7f6-e5d4c3b2a1f0", "path": "/srv", "path_enc": "ENC"})";
+  for (const char* ok : {"US-ASCII", "utf-8", "ISO-8859-2", "iso-ir-100", "IBM273", "csISOLatin1",
+                         "ANSI_X3.4-1968", "ISO_646.irv:1991", "ISO-8859-1-Windows-3.0-Latin-1",
+                         "NF_Z_62-010_(1973)", "Windows-31J", "ebcdic-us-37+euro", "ISO-8859-11",
+                         "CP50220", "Extended_UNIX_Code_Packed_Format_for_Japanese"}) {
+    accepts(with(dir, "ENC", ok));
+  }
+  for (const char* no : {"no.such.set", "x-mac-roman", "UTF-9", ""}) {
+    refuses(with(dir, "ENC", no), "/path_enc");
+  }
+}
