@@ -2607,7 +2607,7 @@ bool validator::check_indicator() {
   }
   if (!seen_order(obj_, "valid_from", "valid_until", true)) return false;
   if (pattern_type == "stix") {
-    if (auto r = validate_stix_pattern(pattern); !r) {
+    if (auto r = validate_stix_pattern(pattern, true); !r) {
       return bad_at("pattern", "not a valid STIX pattern: " + r.error().message);
     }
   }

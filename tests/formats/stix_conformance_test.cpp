@@ -8,6 +8,7 @@
 #include <string>
 
 #include "formats/stix.hpp"
+#include "formats/stix_pattern.hpp"
 
 using namespace cairn::formats;
 
@@ -533,4 +534,123 @@ TEST_CASE("conformance: IANA character set names and aliases", "[stix][conforman
   for (const char* no : {"no.such.set", "x-mac-roman", "UTF-9", ""}) {
     refuses(with(dir, "ENC", no), "/path_enc");
   }
+}
+
+// ---------------------------------------------------------------------------
+// Valid forms the value checks must not refuse.
+
+TEST_CASE("conformance: valid value forms are accepted", "[stix][conformance]") {
+  auto sco = [](const std::string& type, const std::string& members) {
+    return R"({"type": ")" + type + R"(", "spec_version": "2.1", "id": ")" + type +
+           R"(--0b6c8c52-5a2f-5b71-9b3e-2f4d4c1c8e10", )" + members + "}";
+  };
+  for (const char* url :
+       {"http://example.com", "https://example.com/",
+        "https://user:pw@example.com:8443/a/b?c=d&e=f#g", "http://127.0.0.1:8080/x",
+        "http://[2001:db8::1]/", "http://[::ffff:192.0.2.1]:80/",
+        "ftp://ftp.example.org/pub/file.tar.gz", "file:///C:/Windows/System32/calc.exe",
+        "mailto:jdoe@example.com", "urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66",
+        "https://example.com/%7Euser/path%20with%20space", "http://example.com/a;b=c/d!$&'()*+,=",
+        "hxxp://defanged.example.com/x", "http://xn--nxasmq6b.example/", "http://example.com?q",
+        "http://example.com/#frag/with?chars", "data:text/plain;base64,SGVsbG8="}) {
+    INFO(url);
+    accepts(sco("url", std::string("\"value\": \"") + url + "\""));
+  }
+  for (const char* mail :
+       {"jdoe@example.com", "j.doe+tag@sub.example.co.uk", "\\\"john doe\\\"@example.com",
+        "user@[192.0.2.1]", "user@[IPv6:2001:db8::1]", "o'brien@example.ie", "x@localhost",
+        "用户@例子.广告", "a!#$%&'*+/=?^_`{|}~-b@example.com"}) {
+    INFO(mail);
+    accepts(sco("email-addr", std::string("\"value\": \"") + mail + "\""));
+  }
+  for (const char* v6 : {"::", "::1", "::1/128", "2001:db8::", "2001:DB8::A:B", "fe80::1:2:3:4:5:6",
+                         "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8", "64:ff9b::192.0.2.33",
+                         "2001:db8:0:0:0:0:2:1", "2001:db8::/32"}) {
+    INFO(v6);
+    accepts(sco("ipv6-addr", std::string("\"value\": \"") + v6 + "\""));
+  }
+  for (const char* v4 : {"0.0.0.0", "255.255.255.255", "10.0.0.0/8", "0.0.0.0/0"}) {
+    INFO(v4);
+    accepts(sco("ipv4-addr", std::string("\"value\": \"") + v4 + "\""));
+  }
+  for (const char* cpe :
+       {"cpe:2.3:a:microsoft:word:2000:*:*:*:*:*:*:*",
+        "cpe:2.3:o:microsoft:windows_10:1607:*:*:*:*:*:x64:*",
+        "cpe:2.3:a:hp:insight_diagnostics:7.4.0.1570:-:*:*:online:win2003:x64:*",
+        "cpe:2.3:a:foo\\\\:bar:baz:1.0:*:*:*:*:*:*:*",
+        "cpe:2.3:a:microsoft:internet_explorer:8.\\\\*:sp?:*:*:*:*:*:*",
+        "cpe:2.3:a:acme:tool\\\\(x86\\\\):1.0:*:*:en\\\\-us:*:*:*:*",
+        "cpe:2.3:h:cisco:asa_5510:-:*:*:*:*:*:*:*", "cpe:2.3:*:*:*:*:*:*:*:*:*:*:*",
+        "cpe:2.3:a:vendor:product:1.0:*:*:*:*:*:*:\\\\!note"}) {
+    INFO(cpe);
+    accepts(sco("software", std::string("\"name\": \"n\", \"cpe\": \"") + cpe + "\""));
+  }
+  for (const char* key : {"HKEY_LOCAL_MACHINE\\\\SOFTWARE\\\\Microsoft", "HKEY_LOCAL_MACHINE",
+                          "hkey_current_user\\\\Software", "HKEY_USERS\\\\S-1-5-21\\\\Software",
+                          "HKEY_CLASSES_ROOT\\\\.exe", "HKEY_CURRENT_CONFIG\\\\System"}) {
+    INFO(key);
+    accepts(sco("windows-registry-key", std::string("\"key\": \"") + key + "\""));
+  }
+  const std::string id = R"({"type": "identity", "spec_version": "2.1",
+    "id": "identity--5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a", "created": "2020-01-01T00:00:00.000Z",
+    "modified": "2020-01-01T00:00:00.000Z", "name": "ACME", "identity_class": "corporation", MORE})";
+  for (const char* lang :
+       {"en", "en-US", "zh-Hant-TW", "es-419", "sl-rozaj-biske", "de-CH-1901", "x-private",
+        "en-a-bbb-x-a-ccc", "i-klingon", "sgn-BE-FR", "yue-Hant", "zh-cmn-Hans-CN"}) {
+    INFO(lang);
+    accepts(with(id, "MORE", std::string("\"lang\": \"") + lang + "\""));
+  }
+  // Custom properties, toplevel-property-extension properties, and
+  // extensions of every extension_type.
+  accepts(with(
+      id, "MORE",
+      R"("x_acme_score": 4, "acme_region": "emea", "x_acme_nested": {"Key With Spaces": [1, 2]},
+                  "extensions": {"extension-definition--71736db5-10db-43d3-b0e3-65cf81601fe1": {"extension_type": "property-extension", "rank": 1},
+                                 "extension-definition--a932fcc6-e032-476c-826f-cb970a5a1ade": {"extension_type": "toplevel-property-extension"},
+                                 "x-acme-ext": {"anything": true}})"));
+  // confidence 0 and 100 are in range.
+  accepts(with(id, "MORE", "\"confidence\": 0"));
+  accepts(with(id, "MORE", "\"confidence\": 100"));
+  refuses(with(id, "MORE", "\"confidence\": 101"), "/confidence");
+  refuses(with(id, "MORE", "\"confidence\": -1"), "/confidence");
+  // Open vocabularies are SHOULDs: any identity_class, indicator pattern_type.
+  accepts(R"({"type": "indicator", "spec_version": "2.1",
+    "id": "indicator--1e0f9a8b-7c6d-4e5f-8a3b-2c1d0e9f8a7b", "created": "2020-01-01T00:00:00.000Z",
+    "modified": "2020-01-01T00:00:00.000Z", "pattern": "rule x { condition: true }",
+    "pattern_type": "acme-rules", "valid_from": "2020-01-01T00:00:00Z",
+    "indicator_types": ["acme-specific"]})");
+}
+
+// S 9: patterns of pattern_type "stix".
+TEST_CASE("conformance: indicator patterns", "[stix][conformance]") {
+  const std::string ind = R"({"type": "indicator", "spec_version": "2.1",
+    "id": "indicator--8a7b6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d", "created": "2020-01-01T00:00:00.000Z",
+    "modified": "2020-01-01T00:00:00.000Z", "pattern_type": "stix",
+    "valid_from": "2020-01-01T00:00:00Z", "pattern": "PATTERN"})";
+  for (const char* ok :
+       {"[file:hashes.'SHA-256' = "
+        "'aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f']",
+        "[x-acme-gadget:x_acme_name = 'something']", "[file:x_acme_name = 'something']",
+        "[gadget:name = 'something']", "[windows-registry-key:values[*].data = 'badstuff']",
+        "[windows-registry-key:key LIKE 'HKEY_LOCAL_MACHINE\\\\\\\\Foo\\\\\\\\Bar%']"}) {
+    INFO(ok);
+    accepts(with(ind, "PATTERN", ok));
+  }
+  for (const char* bad : {"[file:hashes.\\\"SHA-256\\\" = "
+                          "'aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f']",
+                          "[ab:yz = 'something']"}) {
+    INFO(bad);
+    refuses(with(ind, "PATTERN", bad), "/pattern");
+  }
+}
+
+// S 3.1 names in an indicator's pattern: types and properties of 3 or more
+// characters. Before: "[ab:yz = 'something']" was accepted in an indicator.
+// The bare pattern grammar still takes short names.
+TEST_CASE("conformance: names in indicator patterns", "[stix][conformance]") {
+  CHECK(validate_stix_pattern("[ab:yz = 'something']"));
+  CHECK(!validate_stix_pattern("[ab:name = 'something']", true));
+  CHECK(!validate_stix_pattern("[file:nm = 'something']", true));
+  CHECK(validate_stix_pattern("[file:id = 'file--0b6c8c52-5a2f-5b71-9b3e-2f4d4c1c8e10']", true));
+  CHECK(validate_stix_pattern("[x-acme-gadget:x_acme_name = 'something']", true));
 }
