@@ -1773,6 +1773,7 @@ class validator {
   bool check_x509_v3_extensions(const json_view& o);
   bool check_pebinary_timestamp(const json_view& ext);
   bool check_tlp_content();
+  bool check_ref_targets();
   bool declares_new_sco() const;
   bool walk_members(const json_view& o, bool strict);
   bool walk_value(const json_view& v, std::string_view key, bool strict);
@@ -2213,6 +2214,83 @@ bool validator::check_common() {
   if (entry_) {
     for (auto key : entry_->timestamps) {
       if (!key.empty() && !check_timestamp(obj_, key, 0, nullptr)) return false;
+    }
+  }
+  return check_ref_targets();
+}
+
+// The reference properties whose targets STIX 2.1 fixes ("The object(s)
+// referenced MUST be of type ..."), sections 4.11, 4.12 and 6. An empty
+// extension means a property of the object itself.
+bool validator::check_ref_targets() {
+  struct rule {
+    std::string_view type;
+    std::string_view extension;
+    std::string_view key;
+    std::initializer_list<std::string_view> targets;
+  };
+  static const std::array<rule, 22> k_rules{{
+      {"malware", {}, "operating_system_refs", {"software"}},
+      {"malware", {}, "sample_refs", {"file", "artifact"}},
+      {"malware-analysis", {}, "host_vm_ref", {"software"}},
+      {"malware-analysis", {}, "operating_system_ref", {"software"}},
+      {"malware-analysis", {}, "installed_software_refs", {"software"}},
+      {"malware-analysis", {}, "sample_ref", {"file", "network-traffic", "artifact"}},
+      {"domain-name", {}, "resolves_to_refs", {"ipv4-addr", "ipv6-addr", "domain-name"}},
+      {"email-addr", {}, "belongs_to_ref", {"user-account"}},
+      {"file", {}, "content_ref", {"artifact"}},
+      {"ipv4-addr", {}, "resolves_to_refs", {"mac-addr"}},
+      {"ipv4-addr", {}, "belongs_to_refs", {"autonomous-system"}},
+      {"ipv6-addr", {}, "resolves_to_refs", {"mac-addr"}},
+      {"ipv6-addr", {}, "belongs_to_refs", {"autonomous-system"}},
+      {"network-traffic", {}, "src_payload_ref", {"artifact"}},
+      {"network-traffic", {}, "dst_payload_ref", {"artifact"}},
+      {"network-traffic", {}, "encapsulates_refs", {"network-traffic"}},
+      {"network-traffic", {}, "encapsulated_by_ref", {"network-traffic"}},
+      {"network-traffic", "http-request-ext", "message_body_data_ref", {"artifact"}},
+      {"process", {}, "opened_connection_refs", {"network-traffic"}},
+      {"process", {}, "creator_user_ref", {"user-account"}},
+      {"process", {}, "image_ref", {"file"}},
+      {"windows-registry-key", {}, "creator_user_ref", {"user-account"}},
+  }};
+  for (const auto& r : k_rules) {
+    if (r.type != type_) continue;
+    if (r.extension.empty()) {
+      if (!opt_ref_types(obj_, r.key, r.targets)) return false;
+      continue;
+    }
+    auto exts = obj_.get("extensions");
+    if (!exts || !exts->is_object()) continue;
+    if (auto ext = exts->get(r.extension); ext && ext->is_object()) {
+      scope s1(*this, "extensions");
+      scope s2(*this, r.extension);
+      if (!opt_ref_types(*ext, r.key, r.targets)) return false;
+    }
+  }
+  if (type_ == "process") {
+    if (!opt_ref_types(obj_, "parent_ref", {"process"}) ||
+        !opt_ref_types(obj_, "child_refs", {"process"})) {
+      return false;
+    }
+    if (auto exts = obj_.get("extensions"); exts && exts->is_object()) {
+      if (auto svc = exts->get("windows-service-ext"); svc && svc->is_object()) {
+        scope s1(*this, "extensions");
+        scope s2(*this, "windows-service-ext");
+        if (!opt_ref_types(*svc, "service_dll_refs", {"file"})) return false;
+      }
+    }
+  }
+  if (type_ == "email-message") {
+    // S 6.6.2: a MIME part's body_raw_ref is an artifact or a file.
+    if (auto parts = obj_.get("body_multipart"); parts && parts->is_array()) {
+      scope s(*this, "body_multipart");
+      for (std::size_t i = 0; i < parts->size(); ++i) {
+        scope si(*this, i);
+        if (parts->value_at(i).is_object() &&
+            !opt_ref_types(parts->value_at(i), "body_raw_ref", {"artifact", "file"})) {
+          return false;
+        }
+      }
     }
   }
   return true;

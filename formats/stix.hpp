@@ -76,7 +76,8 @@ struct stix_object_info {
 // a marking-definition does not mark itself; extension_properties only
 // with a toplevel-property-extension; language-content keys per language
 // are property names; network-traffic end >= start; directory and
-// archive-ext contains_refs name files or directories; software languages
+// archive-ext contains_refs name files or directories, and the other
+// references whose target types S 4.11, 4.12 and 6 fix point at those types; software languages
 // are ISO 639-2 codes; an artifact's url is a URL; *_enc names come from
 // the IANA Character Sets registry (names and aliases); types and first
 // properties named in an indicator's STIX pattern have 3+ characters; and

@@ -654,3 +654,76 @@ TEST_CASE("conformance: names in indicator patterns", "[stix][conformance]") {
   CHECK(validate_stix_pattern("[file:id = 'file--0b6c8c52-5a2f-5b71-9b3e-2f4d4c1c8e10']", true));
   CHECK(validate_stix_pattern("[x-acme-gadget:x_acme_name = 'something']", true));
 }
+
+// S 4.11, 4.12, 6: "The object referenced MUST be of type ...". Before:
+// these references were only checked to be STIX ids.
+TEST_CASE("conformance: reference targets fixed by the spec", "[stix][conformance]") {
+  const std::string ma = R"({"type": "malware-analysis", "spec_version": "2.1",
+    "id": "malware-analysis--3d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a", "created": "2020-01-01T00:00:00.000Z",
+    "modified": "2020-01-01T00:00:00.000Z", "product": "sandbox", "result": "malicious", MORE})";
+  const std::string sw = "\"software--a4186d48-a4de-5146-af88-6cec55e65c69\"";
+  accepts(with(ma, "MORE", "\"host_vm_ref\": " + sw));
+  accepts(with(ma, "MORE", "\"installed_software_refs\": [" + sw + "]"));
+  accepts(with(ma, "MORE", R"("sample_ref": "file--0b6c8c52-5a2f-5b71-9b3e-2f4d4c1c8e10")"));
+  refuses(with(ma, "MORE", R"("host_vm_ref": "identity--a4186d48-a4de-4146-af88-6cec55e65c69")"),
+          "/host_vm_ref");
+  refuses(
+      with(ma, "MORE", R"("operating_system_ref": "file--0b6c8c52-5a2f-5b71-9b3e-2f4d4c1c8e10")"),
+      "/operating_system_ref");
+  refuses(with(ma, "MORE", R"("sample_ref": "indicator--a4186d48-a4de-4146-af88-6cec55e65c69")"),
+          "/sample_ref");
+  refuses(R"({"type": "malware", "spec_version": "2.1",
+    "id": "malware--3d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a", "created": "2020-01-01T00:00:00.000Z",
+    "modified": "2020-01-01T00:00:00.000Z", "is_family": false,
+    "sample_refs": ["file--0b6c8c52-5a2f-5b71-9b3e-2f4d4c1c8e10", "url--0b6c8c52-5a2f-5b71-9b3e-2f4d4c1c8e10"]})",
+          "/sample_refs/1");
+
+  const std::string ip = R"({"type": "ipv4-addr", "spec_version": "2.1",
+    "id": "ipv4-addr--0b6c8c52-5a2f-5b71-9b3e-2f4d4c1c8e10", "value": "198.51.100.3", MORE})";
+  accepts(with(ip, "MORE",
+               R"("resolves_to_refs": ["mac-addr--65cfcf98-8a6e-5a1b-8f61-379ac4f92d00"])"));
+  refuses(with(ip, "MORE",
+               R"("resolves_to_refs": ["domain-name--65cfcf98-8a6e-5a1b-8f61-379ac4f92d00"])"),
+          "/resolves_to_refs/0");
+  refuses(
+      with(ip, "MORE", R"("belongs_to_refs": ["identity--65cfcf98-8a6e-4a1b-8f61-379ac4f92d00"])"),
+      "/belongs_to_refs/0");
+  const std::string proc = R"({"type": "process", "spec_version": "2.1",
+    "id": "process--0b6c8c52-5a2f-4b71-9b3e-2f4d4c1c8e10", "pid": 4, MORE})";
+  accepts(with(proc, "MORE", R"("image_ref": "file--0b6c8c52-5a2f-5b71-9b3e-2f4d4c1c8e10")"));
+  refuses(with(proc, "MORE", R"("parent_ref": "file--0b6c8c52-5a2f-5b71-9b3e-2f4d4c1c8e10")"),
+          "/parent_ref");
+  refuses(
+      with(
+          proc, "MORE",
+          R"("extensions": {"windows-service-ext": {"service_name": "s", "service_dll_refs": ["process--0b6c8c52-5a2f-4b71-9b3e-2f4d4c1c8e10"]}})"),
+      "/extensions/windows-service-ext/service_dll_refs/0");
+  refuses(R"({"type": "network-traffic", "spec_version": "2.1",
+    "id": "network-traffic--5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c1b",
+    "dst_ref": "ipv4-addr--0b6c8c52-5a2f-5b71-9b3e-2f4d4c1c8e10", "protocols": ["tcp"],
+    "extensions": {"http-request-ext": {"request_method": "get", "request_value": "/",
+      "message_body_data_ref": "file--0b6c8c52-5a2f-5b71-9b3e-2f4d4c1c8e10"}}})",
+          "/extensions/http-request-ext/message_body_data_ref");
+
+  // Inside observed-data's objects the target is the entry the key names.
+  auto add = [](const std::string& entry) {
+    return with(k_observed, R"("1": {)", "\"2\": " + entry + ", \"1\": {");
+  };
+  accepts(add(R"({"type": "process", "pid": 4, "image_ref": "1"})"));
+  refuses(add(R"({"type": "process", "pid": 4, "image_ref": "2"})"), "/objects/2/image_ref");
+  refuses(add(R"({"type": "email-message", "is_multipart": true,
+                  "body_multipart": [{"body": "hi"}, {"body_raw_ref": "2"}]})"),
+          "/objects/2/body_multipart/1/body_raw_ref");
+}
+
+// S 4.4: last_seen >= first_seen, compared as instants whatever the digits.
+TEST_CASE("conformance: seen orderings with sub-millisecond digits", "[stix][conformance]") {
+  const std::string c = R"({"type": "campaign", "spec_version": "2.1",
+    "id": "campaign--6c5b4a3f-2e1d-4c0b-9a8f-7e6d5c4b3a2f", "created": "2023-03-17T13:37:42.596Z",
+    "modified": "2023-09-27T20:12:54.984Z", "name": "Dream", "first_seen": "FIRST",
+    "last_seen": "2020-08-01T04:00:00.000Z"})";
+  accepts(with(c, "FIRST", "2019-09-01T04:00:00.000Z"));
+  accepts(with(c, "FIRST", "2020-08-01T04:00:00Z"));
+  refuses(with(c, "FIRST", "2020-08-01T04:00:00.000123Z"), "/last_seen");
+  refuses(with(c, "FIRST", "2019-09-31T04:00:00.000Z"), "/first_seen");
+}
