@@ -727,3 +727,17 @@ TEST_CASE("conformance: seen orderings with sub-millisecond digits", "[stix][con
   refuses(with(c, "FIRST", "2020-08-01T04:00:00.000123Z"), "/last_seen");
   refuses(with(c, "FIRST", "2019-09-31T04:00:00.000Z"), "/first_seen");
 }
+
+// S 6.1 artifact inside observed-data objects: the independent validator's
+// valid encrypted artifact, and a decryption_key without an algorithm.
+TEST_CASE("conformance: encrypted artifacts in observed-data objects", "[stix][conformance]") {
+  auto add = [](const std::string& entry) {
+    return with(k_observed, R"("1": {)", "\"2\": " + entry + ", \"1\": {");
+  };
+  accepts(add(R"({"type": "artifact", "mime_type": "application/zip",
+                  "payload_bin": "UEsDBAoAAAAAAA==", "encryption_algorithm": "mime-type-indicated",
+                  "decryption_key": "infected"})"));
+  refuses(add(R"({"type": "artifact", "mime_type": "application/zip",
+                  "payload_bin": "UEsDBAoAAAAAAA==", "decryption_key": "infected"})"),
+          "/objects/2/decryption_key");
+}
