@@ -537,220 +537,902 @@ bool is_cpe23(std::string_view s) {
 }
 
 // S 3.9.1: *_enc names the encoding with its name in the IANA Character
-// Sets registry. The registry's names and aliases of the character sets in
-// common use (lower case; compared case-insensitively, as the registry
-// says).
+// Sets registry: every name and alias the registry lists (lower case;
+// compared case-insensitively, as the registry says), sorted for the
+// binary search.
 bool is_charset_name(std::string_view s) {
-  static constexpr std::string_view k_names[] = {"437",
-                                                 "850",
-                                                 "852",
-                                                 "855",
-                                                 "857",
-                                                 "860",
-                                                 "861",
-                                                 "862",
-                                                 "863",
-                                                 "865",
-                                                 "866",
-                                                 "869",
-                                                 "ansi_x3.4-1968",
-                                                 "ansi_x3.4-1986",
-                                                 "arabic",
-                                                 "asmo-708",
-                                                 "big5",
-                                                 "big5-hkscs",
-                                                 "bocu-1",
-                                                 "cesu-8",
-                                                 "cp-gr",
-                                                 "cp037",
-                                                 "cp367",
-                                                 "cp437",
-                                                 "cp775",
-                                                 "cp819",
-                                                 "cp850",
-                                                 "cp852",
-                                                 "cp855",
-                                                 "cp857",
-                                                 "cp860",
-                                                 "cp861",
-                                                 "cp862",
-                                                 "cp863",
-                                                 "cp864",
-                                                 "cp865",
-                                                 "cp866",
-                                                 "cp869",
-                                                 "cp936",
-                                                 "csascii",
-                                                 "csbig5",
-                                                 "cseuckr",
-                                                 "cseucpkdfmtjapanese",
-                                                 "csgb2312",
-                                                 "csibm037",
-                                                 "csibm866",
-                                                 "csiso2022jp",
-                                                 "csiso2022jp2",
-                                                 "csiso2022kr",
-                                                 "csisolatin1",
-                                                 "csisolatin2",
-                                                 "csisolatin3",
-                                                 "csisolatin4",
-                                                 "csisolatin5",
-                                                 "csisolatin6",
-                                                 "csisolatinarabic",
-                                                 "csisolatincyrillic",
-                                                 "csisolatingreek",
-                                                 "csisolatinhebrew",
-                                                 "cskoi8r",
-                                                 "csksc56011987",
-                                                 "csmacintosh",
-                                                 "cspc850multilingual",
-                                                 "cspc862latinhebrew",
-                                                 "cspc8codepage437",
-                                                 "csshiftjis",
-                                                 "csucs4",
-                                                 "csunicode",
-                                                 "csutf16",
-                                                 "csutf16be",
-                                                 "csutf16le",
-                                                 "csutf32",
-                                                 "csutf32be",
-                                                 "csutf32le",
-                                                 "csutf7",
-                                                 "csutf8",
-                                                 "cswindows1250",
-                                                 "cswindows1251",
-                                                 "cswindows1252",
-                                                 "cswindows1253",
-                                                 "cswindows1254",
-                                                 "cswindows1255",
-                                                 "cswindows1256",
-                                                 "cswindows1257",
-                                                 "cswindows1258",
-                                                 "cswindows31j",
-                                                 "cswindows874",
-                                                 "cyrillic",
-                                                 "ebcdic-cp-ca",
-                                                 "ebcdic-cp-nl",
-                                                 "ebcdic-cp-us",
-                                                 "ebcdic-cp-wt",
-                                                 "ecma-114",
-                                                 "ecma-118",
-                                                 "elot_928",
-                                                 "euc-jp",
-                                                 "euc-kr",
-                                                 "extended_unix_code_packed_format_for_japanese",
-                                                 "gb18030",
-                                                 "gb2312",
-                                                 "gbk",
-                                                 "greek",
-                                                 "greek8",
-                                                 "hebrew",
-                                                 "hz-gb-2312",
-                                                 "ibm00858",
-                                                 "ibm037",
-                                                 "ibm1047",
-                                                 "ibm367",
-                                                 "ibm437",
-                                                 "ibm775",
-                                                 "ibm819",
-                                                 "ibm850",
-                                                 "ibm852",
-                                                 "ibm855",
-                                                 "ibm857",
-                                                 "ibm860",
-                                                 "ibm861",
-                                                 "ibm862",
-                                                 "ibm863",
-                                                 "ibm864",
-                                                 "ibm865",
-                                                 "ibm866",
-                                                 "ibm869",
-                                                 "iso-10646-ucs-2",
-                                                 "iso-10646-ucs-4",
-                                                 "iso-2022-cn",
-                                                 "iso-2022-cn-ext",
-                                                 "iso-2022-jp",
-                                                 "iso-2022-jp-2",
-                                                 "iso-2022-kr",
-                                                 "iso-8859-1",
-                                                 "iso-8859-10",
-                                                 "iso-8859-13",
-                                                 "iso-8859-14",
-                                                 "iso-8859-15",
-                                                 "iso-8859-16",
-                                                 "iso-8859-2",
-                                                 "iso-8859-3",
-                                                 "iso-8859-4",
-                                                 "iso-8859-5",
-                                                 "iso-8859-6",
-                                                 "iso-8859-7",
-                                                 "iso-8859-8",
-                                                 "iso-8859-9",
-                                                 "iso646-us",
-                                                 "iso_646.irv:1991",
-                                                 "iso_8859-1",
-                                                 "iso_8859-15",
-                                                 "iso_8859-1:1987",
-                                                 "iso_8859-2",
-                                                 "iso_8859-2:1987",
-                                                 "iso_8859-5",
-                                                 "iso_8859-5:1988",
-                                                 "iso_8859-9",
-                                                 "iso_8859-9:1989",
-                                                 "koi8-r",
-                                                 "koi8-u",
-                                                 "korean",
-                                                 "ks_c_5601-1987",
-                                                 "ks_c_5601-1989",
-                                                 "ksc_5601",
-                                                 "l1",
-                                                 "l2",
-                                                 "l3",
-                                                 "l4",
-                                                 "l5",
-                                                 "l6",
-                                                 "latin-9",
-                                                 "latin1",
-                                                 "latin2",
-                                                 "latin3",
-                                                 "latin4",
-                                                 "latin5",
-                                                 "latin6",
-                                                 "mac",
-                                                 "macintosh",
-                                                 "ms936",
-                                                 "ms_kanji",
-                                                 "scsu",
-                                                 "shift_jis",
-                                                 "tis-620",
-                                                 "us",
-                                                 "us-ascii",
-                                                 "utf-16",
-                                                 "utf-16be",
-                                                 "utf-16le",
-                                                 "utf-32",
-                                                 "utf-32be",
-                                                 "utf-32le",
-                                                 "utf-7",
-                                                 "utf-8",
-                                                 "viscii",
-                                                 "windows-1250",
-                                                 "windows-1251",
-                                                 "windows-1252",
-                                                 "windows-1253",
-                                                 "windows-1254",
-                                                 "windows-1255",
-                                                 "windows-1256",
-                                                 "windows-1257",
-                                                 "windows-1258",
-                                                 "windows-31j",
-                                                 "windows-874",
-                                                 "windows-936"};
+  static constexpr std::array<std::string_view, 885> k_names{
+      "437",
+      "850",
+      "851",
+      "852",
+      "855",
+      "857",
+      "860",
+      "861",
+      "862",
+      "863",
+      "865",
+      "866",
+      "869",
+      "904",
+      "adobe-standard-encoding",
+      "adobe-symbol-encoding",
+      "ami-1251",
+      "ami1251",
+      "amiga-1251",
+      "amiga1251",
+      "ansi_x3.110-1983",
+      "ansi_x3.4-1968",
+      "ansi_x3.4-1986",
+      "arabic",
+      "arabic7",
+      "asmo-708",
+      "asmo_449",
+      "big5",
+      "big5-hkscs",
+      "bocu-1",
+      "brf",
+      "bs_4730",
+      "bs_viewdata",
+      "ca",
+      "ccsid00858",
+      "ccsid00924",
+      "ccsid01140",
+      "ccsid01141",
+      "ccsid01142",
+      "ccsid01143",
+      "ccsid01144",
+      "ccsid01145",
+      "ccsid01146",
+      "ccsid01147",
+      "ccsid01148",
+      "ccsid01149",
+      "cesu-8",
+      "chinese",
+      "cn",
+      "cp-ar",
+      "cp-gr",
+      "cp-is",
+      "cp00858",
+      "cp00924",
+      "cp01140",
+      "cp01141",
+      "cp01142",
+      "cp01143",
+      "cp01144",
+      "cp01145",
+      "cp01146",
+      "cp01147",
+      "cp01148",
+      "cp01149",
+      "cp037",
+      "cp038",
+      "cp1026",
+      "cp154",
+      "cp273",
+      "cp274",
+      "cp275",
+      "cp278",
+      "cp280",
+      "cp281",
+      "cp284",
+      "cp285",
+      "cp290",
+      "cp297",
+      "cp367",
+      "cp420",
+      "cp423",
+      "cp424",
+      "cp437",
+      "cp500",
+      "cp50220",
+      "cp51932",
+      "cp775",
+      "cp819",
+      "cp850",
+      "cp851",
+      "cp852",
+      "cp855",
+      "cp857",
+      "cp860",
+      "cp861",
+      "cp862",
+      "cp863",
+      "cp864",
+      "cp865",
+      "cp866",
+      "cp868",
+      "cp869",
+      "cp870",
+      "cp871",
+      "cp880",
+      "cp891",
+      "cp903",
+      "cp904",
+      "cp905",
+      "cp918",
+      "cp936",
+      "csa7-1",
+      "csa7-2",
+      "csa71",
+      "csa72",
+      "csa_t500-1983",
+      "csa_z243.4-1985-1",
+      "csa_z243.4-1985-2",
+      "csa_z243.4-1985-gr",
+      "csadobestandardencoding",
+      "csamiga1251",
+      "csascii",
+      "csbig5",
+      "csbig5hkscs",
+      "csbocu-1",
+      "csbocu1",
+      "csbrf",
+      "cscesu-8",
+      "cscesu8",
+      "cscp50220",
+      "cscp51932",
+      "csdecmcs",
+      "csdkus",
+      "csebcdicatdea",
+      "csebcdiccafr",
+      "csebcdicdkno",
+      "csebcdicdknoa",
+      "csebcdices",
+      "csebcdicesa",
+      "csebcdicess",
+      "csebcdicfise",
+      "csebcdicfisea",
+      "csebcdicfr",
+      "csebcdicit",
+      "csebcdicpt",
+      "csebcdicuk",
+      "csebcdicus",
+      "cseucfixwidjapanese",
+      "cseuckr",
+      "cseucpkdfmtjapanese",
+      "csgb18030",
+      "csgb2312",
+      "csgbk",
+      "cshalfwidthkatakana",
+      "cshpdesktop",
+      "cshplegal",
+      "cshpmath8",
+      "cshppifont",
+      "cshppsmath",
+      "cshproman8",
+      "csibbm904",
+      "csibm00858",
+      "csibm00924",
+      "csibm01140",
+      "csibm01141",
+      "csibm01142",
+      "csibm01143",
+      "csibm01144",
+      "csibm01145",
+      "csibm01146",
+      "csibm01147",
+      "csibm01148",
+      "csibm01149",
+      "csibm037",
+      "csibm038",
+      "csibm1026",
+      "csibm1047",
+      "csibm273",
+      "csibm274",
+      "csibm275",
+      "csibm277",
+      "csibm278",
+      "csibm280",
+      "csibm281",
+      "csibm284",
+      "csibm285",
+      "csibm290",
+      "csibm297",
+      "csibm420",
+      "csibm423",
+      "csibm424",
+      "csibm500",
+      "csibm851",
+      "csibm855",
+      "csibm857",
+      "csibm860",
+      "csibm861",
+      "csibm863",
+      "csibm864",
+      "csibm865",
+      "csibm866",
+      "csibm868",
+      "csibm869",
+      "csibm870",
+      "csibm871",
+      "csibm880",
+      "csibm891",
+      "csibm903",
+      "csibm905",
+      "csibm918",
+      "csibmebcdicatde",
+      "csibmsymbols",
+      "csibmthai",
+      "csinvariant",
+      "csiso102t617bit",
+      "csiso10367box",
+      "csiso103t618bit",
+      "csiso10646utf1",
+      "csiso10swedish",
+      "csiso111ecmacyrillic",
+      "csiso115481",
+      "csiso11swedishfornames",
+      "csiso121canadian1",
+      "csiso122canadian2",
+      "csiso123csaz24341985gr",
+      "csiso128t101g2",
+      "csiso139csn369103",
+      "csiso13jisc6220jp",
+      "csiso141jusib1002",
+      "csiso143iecp271",
+      "csiso146serbian",
+      "csiso147macedonian",
+      "csiso14jisc6220ro",
+      "csiso150",
+      "csiso150greekccitt",
+      "csiso151cuba",
+      "csiso153gost1976874",
+      "csiso158lap",
+      "csiso159jisx02121990",
+      "csiso15italian",
+      "csiso16portuguese",
+      "csiso17spanish",
+      "csiso18greek7old",
+      "csiso19latingreek",
+      "csiso2022cn",
+      "csiso2022cnext",
+      "csiso2022jp",
+      "csiso2022jp2",
+      "csiso2022kr",
+      "csiso2033",
+      "csiso21german",
+      "csiso25french",
+      "csiso27latingreek1",
+      "csiso2intlrefversion",
+      "csiso42jisc62261978",
+      "csiso47bsviewdata",
+      "csiso49inis",
+      "csiso4unitedkingdom",
+      "csiso50inis8",
+      "csiso51iniscyrillic",
+      "csiso54271981",
+      "csiso5427cyrillic",
+      "csiso5428greek",
+      "csiso57gb1988",
+      "csiso58gb231280",
+      "csiso60danishnorwegian",
+      "csiso60norwegian1",
+      "csiso61norwegian2",
+      "csiso646basic1983",
+      "csiso646danish",
+      "csiso6937add",
+      "csiso69french",
+      "csiso70videotexsupp1",
+      "csiso84portuguese2",
+      "csiso85spanish2",
+      "csiso86hungarian",
+      "csiso87jisx0208",
+      "csiso885913",
+      "csiso885914",
+      "csiso885915",
+      "csiso885916",
+      "csiso88596e",
+      "csiso88596i",
+      "csiso88598e",
+      "csiso88598i",
+      "csiso8859supp",
+      "csiso88greek7",
+      "csiso89asmo449",
+      "csiso90",
+      "csiso91jisc62291984a",
+      "csiso92jisc62991984b",
+      "csiso93jis62291984badd",
+      "csiso94jis62291984hand",
+      "csiso95jis62291984handadd",
+      "csiso96jisc62291984kana",
+      "csiso99naplps",
+      "csisolatin1",
+      "csisolatin2",
+      "csisolatin3",
+      "csisolatin4",
+      "csisolatin5",
+      "csisolatin6",
+      "csisolatinarabic",
+      "csisolatincyrillic",
+      "csisolatingreek",
+      "csisolatinhebrew",
+      "csisotextcomm",
+      "csjisencoding",
+      "cskoi7switched",
+      "cskoi8r",
+      "cskoi8u",
+      "csksc56011987",
+      "csksc5636",
+      "cskz1048",
+      "csmacintosh",
+      "csmicrosoftpublishing",
+      "csmnem",
+      "csmnemonic",
+      "csn_369103",
+      "csnatsdano",
+      "csnatsdanoadd",
+      "csnatssefi",
+      "csnatssefiadd",
+      "csosdebcdicdf03irv",
+      "csosdebcdicdf041",
+      "csosdebcdicdf0415",
+      "cspc775baltic",
+      "cspc850multilingual",
+      "cspc862latinhebrew",
+      "cspc8codepage437",
+      "cspc8danishnorwegian",
+      "cspc8turkish",
+      "cspcp852",
+      "csptcp154",
+      "csscsu",
+      "csshiftjis",
+      "cstis620",
+      "cstscii",
+      "csucs4",
+      "csunicode",
+      "csunicode11",
+      "csunicode11utf7",
+      "csunicodeascii",
+      "csunicodeibm1261",
+      "csunicodeibm1264",
+      "csunicodeibm1265",
+      "csunicodeibm1268",
+      "csunicodeibm1276",
+      "csunicodejapanese",
+      "csunicodelatin1",
+      "csunknown8bit",
+      "csusdk",
+      "csutf16",
+      "csutf16be",
+      "csutf16le",
+      "csutf32",
+      "csutf32be",
+      "csutf32le",
+      "csutf7",
+      "csutf8",
+      "csventurainternational",
+      "csventuramath",
+      "csventuraus",
+      "csviqr",
+      "csviscii",
+      "cswindows1250",
+      "cswindows1251",
+      "cswindows1252",
+      "cswindows1253",
+      "cswindows1254",
+      "cswindows1255",
+      "cswindows1256",
+      "cswindows1257",
+      "cswindows1258",
+      "cswindows30latin1",
+      "cswindows31j",
+      "cswindows31latin1",
+      "cswindows31latin2",
+      "cswindows31latin5",
+      "cswindows874",
+      "cuba",
+      "cyrillic",
+      "cyrillic-asian",
+      "de",
+      "dec",
+      "dec-mcs",
+      "din_66003",
+      "dk",
+      "dk-us",
+      "ds2089",
+      "ds_2089",
+      "e13b",
+      "ebcdic-at-de",
+      "ebcdic-at-de-a",
+      "ebcdic-be",
+      "ebcdic-br",
+      "ebcdic-ca-fr",
+      "ebcdic-cp-ar1",
+      "ebcdic-cp-ar2",
+      "ebcdic-cp-be",
+      "ebcdic-cp-ca",
+      "ebcdic-cp-ch",
+      "ebcdic-cp-dk",
+      "ebcdic-cp-es",
+      "ebcdic-cp-fi",
+      "ebcdic-cp-fr",
+      "ebcdic-cp-gb",
+      "ebcdic-cp-gr",
+      "ebcdic-cp-he",
+      "ebcdic-cp-is",
+      "ebcdic-cp-it",
+      "ebcdic-cp-nl",
+      "ebcdic-cp-no",
+      "ebcdic-cp-roece",
+      "ebcdic-cp-se",
+      "ebcdic-cp-tr",
+      "ebcdic-cp-us",
+      "ebcdic-cp-wt",
+      "ebcdic-cp-yu",
+      "ebcdic-cyrillic",
+      "ebcdic-de-273+euro",
+      "ebcdic-dk-277+euro",
+      "ebcdic-dk-no",
+      "ebcdic-dk-no-a",
+      "ebcdic-es",
+      "ebcdic-es-284+euro",
+      "ebcdic-es-a",
+      "ebcdic-es-s",
+      "ebcdic-fi-278+euro",
+      "ebcdic-fi-se",
+      "ebcdic-fi-se-a",
+      "ebcdic-fr",
+      "ebcdic-fr-297+euro",
+      "ebcdic-gb-285+euro",
+      "ebcdic-int",
+      "ebcdic-international-500+euro",
+      "ebcdic-is-871+euro",
+      "ebcdic-it",
+      "ebcdic-it-280+euro",
+      "ebcdic-jp-e",
+      "ebcdic-jp-kana",
+      "ebcdic-latin9--euro",
+      "ebcdic-no-277+euro",
+      "ebcdic-pt",
+      "ebcdic-se-278+euro",
+      "ebcdic-uk",
+      "ebcdic-us",
+      "ebcdic-us-37+euro",
+      "ecma-114",
+      "ecma-118",
+      "ecma-cyrillic",
+      "elot_928",
+      "es",
+      "es2",
+      "euc-jp",
+      "euc-kr",
+      "extended_unix_code_fixed_width_for_japanese",
+      "extended_unix_code_packed_format_for_japanese",
+      "fi",
+      "fr",
+      "gb",
+      "gb18030",
+      "gb2312",
+      "gb_1988-80",
+      "gb_2312-80",
+      "gbk",
+      "gost_19768-74",
+      "greek",
+      "greek-ccitt",
+      "greek7",
+      "greek7-old",
+      "greek8",
+      "hebrew",
+      "hp-desktop",
+      "hp-legal",
+      "hp-math8",
+      "hp-pi-font",
+      "hp-roman8",
+      "hu",
+      "hz-gb-2312",
+      "ibm-1047",
+      "ibm-symbols",
+      "ibm-thai",
+      "ibm00858",
+      "ibm00924",
+      "ibm01140",
+      "ibm01141",
+      "ibm01142",
+      "ibm01143",
+      "ibm01144",
+      "ibm01145",
+      "ibm01146",
+      "ibm01147",
+      "ibm01148",
+      "ibm01149",
+      "ibm037",
+      "ibm038",
+      "ibm1026",
+      "ibm1047",
+      "ibm273",
+      "ibm274",
+      "ibm275",
+      "ibm277",
+      "ibm278",
+      "ibm280",
+      "ibm281",
+      "ibm284",
+      "ibm285",
+      "ibm290",
+      "ibm297",
+      "ibm367",
+      "ibm420",
+      "ibm423",
+      "ibm424",
+      "ibm437",
+      "ibm500",
+      "ibm775",
+      "ibm819",
+      "ibm850",
+      "ibm851",
+      "ibm852",
+      "ibm855",
+      "ibm857",
+      "ibm860",
+      "ibm861",
+      "ibm862",
+      "ibm863",
+      "ibm864",
+      "ibm865",
+      "ibm866",
+      "ibm868",
+      "ibm869",
+      "ibm870",
+      "ibm871",
+      "ibm880",
+      "ibm891",
+      "ibm903",
+      "ibm904",
+      "ibm905",
+      "ibm918",
+      "iec_p27-1",
+      "inis",
+      "inis-8",
+      "inis-cyrillic",
+      "invariant",
+      "irv",
+      "iso-10646",
+      "iso-10646-j-1",
+      "iso-10646-ucs-2",
+      "iso-10646-ucs-4",
+      "iso-10646-ucs-basic",
+      "iso-10646-unicode-latin1",
+      "iso-10646-utf-1",
+      "iso-11548-1",
+      "iso-2022-cn",
+      "iso-2022-cn-ext",
+      "iso-2022-jp",
+      "iso-2022-jp-2",
+      "iso-2022-kr",
+      "iso-8859-1",
+      "iso-8859-1-windows-3.0-latin-1",
+      "iso-8859-1-windows-3.1-latin-1",
+      "iso-8859-10",
+      "iso-8859-11",
+      "iso-8859-13",
+      "iso-8859-14",
+      "iso-8859-15",
+      "iso-8859-16",
+      "iso-8859-2",
+      "iso-8859-2-windows-latin-2",
+      "iso-8859-3",
+      "iso-8859-4",
+      "iso-8859-5",
+      "iso-8859-6",
+      "iso-8859-6-e",
+      "iso-8859-6-i",
+      "iso-8859-7",
+      "iso-8859-8",
+      "iso-8859-8-e",
+      "iso-8859-8-i",
+      "iso-8859-9",
+      "iso-8859-9-windows-latin-5",
+      "iso-celtic",
+      "iso-ir-10",
+      "iso-ir-100",
+      "iso-ir-101",
+      "iso-ir-102",
+      "iso-ir-103",
+      "iso-ir-109",
+      "iso-ir-11",
+      "iso-ir-110",
+      "iso-ir-111",
+      "iso-ir-121",
+      "iso-ir-122",
+      "iso-ir-123",
+      "iso-ir-126",
+      "iso-ir-127",
+      "iso-ir-128",
+      "iso-ir-13",
+      "iso-ir-138",
+      "iso-ir-139",
+      "iso-ir-14",
+      "iso-ir-141",
+      "iso-ir-142",
+      "iso-ir-143",
+      "iso-ir-144",
+      "iso-ir-146",
+      "iso-ir-147",
+      "iso-ir-148",
+      "iso-ir-149",
+      "iso-ir-15",
+      "iso-ir-150",
+      "iso-ir-151",
+      "iso-ir-152",
+      "iso-ir-153",
+      "iso-ir-154",
+      "iso-ir-155",
+      "iso-ir-157",
+      "iso-ir-158",
+      "iso-ir-159",
+      "iso-ir-16",
+      "iso-ir-17",
+      "iso-ir-18",
+      "iso-ir-19",
+      "iso-ir-199",
+      "iso-ir-2",
+      "iso-ir-21",
+      "iso-ir-226",
+      "iso-ir-25",
+      "iso-ir-27",
+      "iso-ir-37",
+      "iso-ir-4",
+      "iso-ir-42",
+      "iso-ir-47",
+      "iso-ir-49",
+      "iso-ir-50",
+      "iso-ir-51",
+      "iso-ir-54",
+      "iso-ir-55",
+      "iso-ir-57",
+      "iso-ir-58",
+      "iso-ir-6",
+      "iso-ir-60",
+      "iso-ir-61",
+      "iso-ir-69",
+      "iso-ir-70",
+      "iso-ir-8-1",
+      "iso-ir-8-2",
+      "iso-ir-84",
+      "iso-ir-85",
+      "iso-ir-86",
+      "iso-ir-87",
+      "iso-ir-88",
+      "iso-ir-89",
+      "iso-ir-9-1",
+      "iso-ir-9-2",
+      "iso-ir-90",
+      "iso-ir-91",
+      "iso-ir-92",
+      "iso-ir-93",
+      "iso-ir-94",
+      "iso-ir-95",
+      "iso-ir-96",
+      "iso-ir-98",
+      "iso-ir-99",
+      "iso-unicode-ibm-1261",
+      "iso-unicode-ibm-1264",
+      "iso-unicode-ibm-1265",
+      "iso-unicode-ibm-1268",
+      "iso-unicode-ibm-1276",
+      "iso5427cyrillic1981",
+      "iso646-ca",
+      "iso646-ca2",
+      "iso646-cn",
+      "iso646-cu",
+      "iso646-de",
+      "iso646-dk",
+      "iso646-es",
+      "iso646-es2",
+      "iso646-fi",
+      "iso646-fr",
+      "iso646-fr1",
+      "iso646-gb",
+      "iso646-hu",
+      "iso646-it",
+      "iso646-jp",
+      "iso646-jp-ocr-b",
+      "iso646-kr",
+      "iso646-no",
+      "iso646-no2",
+      "iso646-pt",
+      "iso646-pt2",
+      "iso646-se",
+      "iso646-se2",
+      "iso646-us",
+      "iso646-yu",
+      "iso_10367-box",
+      "iso_11548-1",
+      "iso_2033-1983",
+      "iso_5427",
+      "iso_5427:1981",
+      "iso_5428:1980",
+      "iso_646.basic:1983",
+      "iso_646.irv:1983",
+      "iso_646.irv:1991",
+      "iso_6937-2-25",
+      "iso_6937-2-add",
+      "iso_8859-1",
+      "iso_8859-10:1992",
+      "iso_8859-14",
+      "iso_8859-14:1998",
+      "iso_8859-15",
+      "iso_8859-16",
+      "iso_8859-16:2001",
+      "iso_8859-1:1987",
+      "iso_8859-2",
+      "iso_8859-2:1987",
+      "iso_8859-3",
+      "iso_8859-3:1988",
+      "iso_8859-4",
+      "iso_8859-4:1988",
+      "iso_8859-5",
+      "iso_8859-5:1988",
+      "iso_8859-6",
+      "iso_8859-6-e",
+      "iso_8859-6-i",
+      "iso_8859-6:1987",
+      "iso_8859-7",
+      "iso_8859-7:1987",
+      "iso_8859-8",
+      "iso_8859-8-e",
+      "iso_8859-8-i",
+      "iso_8859-8:1988",
+      "iso_8859-9",
+      "iso_8859-9:1989",
+      "iso_8859-supp",
+      "iso_9036",
+      "iso_tr_11548-1",
+      "it",
+      "jis_c6220-1969",
+      "jis_c6220-1969-jp",
+      "jis_c6220-1969-ro",
+      "jis_c6226-1978",
+      "jis_c6226-1983",
+      "jis_c6229-1984-a",
+      "jis_c6229-1984-b",
+      "jis_c6229-1984-b-add",
+      "jis_c6229-1984-hand",
+      "jis_c6229-1984-hand-add",
+      "jis_c6229-1984-kana",
+      "jis_encoding",
+      "jis_x0201",
+      "jis_x0208-1983",
+      "jis_x0212-1990",
+      "jp",
+      "jp-ocr-a",
+      "jp-ocr-b",
+      "jp-ocr-b-add",
+      "jp-ocr-hand",
+      "jp-ocr-hand-add",
+      "js",
+      "jus_i.b1.002",
+      "jus_i.b1.003-mac",
+      "jus_i.b1.003-serb",
+      "katakana",
+      "koi7-switched",
+      "koi8-e",
+      "koi8-r",
+      "koi8-u",
+      "korean",
+      "ks_c_5601-1987",
+      "ks_c_5601-1989",
+      "ksc5636",
+      "ksc_5601",
+      "kz-1048",
+      "l1",
+      "l10",
+      "l2",
+      "l3",
+      "l4",
+      "l5",
+      "l6",
+      "l8",
+      "lap",
+      "latin-9",
+      "latin-greek",
+      "latin-greek-1",
+      "latin-lap",
+      "latin1",
+      "latin1-2-5",
+      "latin10",
+      "latin2",
+      "latin3",
+      "latin4",
+      "latin5",
+      "latin6",
+      "latin8",
+      "mac",
+      "macedonian",
+      "macintosh",
+      "microsoft-publishing",
+      "mnem",
+      "mnemonic",
+      "ms936",
+      "ms_kanji",
+      "msz_7795.3",
+      "naplps",
+      "nats-dano",
+      "nats-dano-add",
+      "nats-sefi",
+      "nats-sefi-add",
+      "nc_nc00-10:81",
+      "nf_z_62-010",
+      "nf_z_62-010_(1973)",
+      "no",
+      "no2",
+      "ns_4551-1",
+      "ns_4551-2",
+      "osd_ebcdic_df03_irv",
+      "osd_ebcdic_df04_1",
+      "osd_ebcdic_df04_15",
+      "pc-multilingual-850+euro",
+      "pc8-danish-norwegian",
+      "pc8-turkish",
+      "pt",
+      "pt154",
+      "pt2",
+      "ptcp154",
+      "r8",
+      "ref",
+      "rk1048",
+      "roman8",
+      "scsu",
+      "se",
+      "se2",
+      "sen_850200_b",
+      "sen_850200_c",
+      "serbian",
+      "shift_jis",
+      "st_sev_358-88",
+      "strk1048-2002",
+      "t.101-g2",
+      "t.61",
+      "t.61-7bit",
+      "t.61-8bit",
+      "tis-620",
+      "tscii",
+      "uk",
+      "unicode-1-1",
+      "unicode-1-1-utf-7",
+      "unknown-8bit",
+      "us",
+      "us-ascii",
+      "us-dk",
+      "utf-16",
+      "utf-16be",
+      "utf-16le",
+      "utf-32",
+      "utf-32be",
+      "utf-32le",
+      "utf-7",
+      "utf-8",
+      "ventura-international",
+      "ventura-math",
+      "ventura-us",
+      "videotex-suppl",
+      "viqr",
+      "viscii",
+      "windows-1250",
+      "windows-1251",
+      "windows-1252",
+      "windows-1253",
+      "windows-1254",
+      "windows-1255",
+      "windows-1256",
+      "windows-1257",
+      "windows-1258",
+      "windows-31j",
+      "windows-874",
+      "windows-936",
+      "x0201",
+      "x0201-7",
+      "x0208",
+      "x0212",
+      "yu"};
+  static_assert(std::is_sorted(k_names.begin(), k_names.end()));
   if (s.empty() || s.size() > 64) return false;
   std::array<char, 64> buf{};
   for (std::size_t i = 0; i < s.size(); ++i) buf[i] = to_lower(s[i]);
   const std::string_view lower(buf.data(), s.size());
-  return std::find(std::begin(k_names), std::end(k_names), lower) != std::end(k_names);
+  return std::binary_search(k_names.begin(), k_names.end(), lower);
 }
 
 // RFC 5646 section 2.1 (well-formed tags), case-insensitive:
@@ -815,6 +1497,57 @@ bool is_language_tag(std::string_view tag) {
   return i == n;
 }
 
+// S 6.14: software languages are ISO 639-2 codes: the registry's codes
+// (bibliographic and terminology forms; iso-codes' list of ISO 639-2) and
+// the range qaa-qtz reserved for local use. Case-insensitive.
+bool is_iso639_2(std::string_view s) {
+  static constexpr std::array<std::string_view, 506> k_codes{
+      "aar", "abk", "ace", "ach", "ada", "ady", "afa", "afh", "afr", "ain", "aka", "akk", "alb",
+      "ale", "alg", "alt", "amh", "ang", "anp", "apa", "ara", "arc", "arg", "arm", "arn", "arp",
+      "art", "arw", "asm", "ast", "ath", "aus", "ava", "ave", "awa", "aym", "aze", "bad", "bai",
+      "bak", "bal", "bam", "ban", "baq", "bas", "bat", "bej", "bel", "bem", "ben", "ber", "bho",
+      "bih", "bik", "bin", "bis", "bla", "bnt", "bod", "bos", "bra", "bre", "btk", "bua", "bug",
+      "bul", "bur", "byn", "cad", "cai", "car", "cat", "cau", "ceb", "cel", "ces", "cha", "chb",
+      "che", "chg", "chi", "chk", "chm", "chn", "cho", "chp", "chr", "chu", "chv", "chy", "cmc",
+      "cnr", "cop", "cor", "cos", "cpe", "cpf", "cpp", "cre", "crh", "crp", "csb", "cus", "cym",
+      "cze", "dak", "dan", "dar", "day", "del", "den", "deu", "dgr", "din", "div", "doi", "dra",
+      "dsb", "dua", "dum", "dut", "dyu", "dzo", "efi", "egy", "eka", "ell", "elx", "eng", "enm",
+      "epo", "est", "eus", "ewe", "ewo", "fan", "fao", "fas", "fat", "fij", "fil", "fin", "fiu",
+      "fon", "fra", "fre", "frm", "fro", "frr", "frs", "fry", "ful", "fur", "gaa", "gay", "gba",
+      "gem", "geo", "ger", "gez", "gil", "gla", "gle", "glg", "glv", "gmh", "goh", "gon", "gor",
+      "got", "grb", "grc", "gre", "grn", "gsw", "guj", "gwi", "hai", "hat", "hau", "haw", "heb",
+      "her", "hil", "him", "hin", "hit", "hmn", "hmo", "hrv", "hsb", "hun", "hup", "hye", "iba",
+      "ibo", "ice", "ido", "iii", "ijo", "iku", "ile", "ilo", "ina", "inc", "ind", "ine", "inh",
+      "ipk", "ira", "iro", "isl", "ita", "jav", "jbo", "jpn", "jpr", "jrb", "kaa", "kab", "kac",
+      "kal", "kam", "kan", "kar", "kas", "kat", "kau", "kaw", "kaz", "kbd", "kha", "khi", "khm",
+      "kho", "kik", "kin", "kir", "kmb", "kok", "kom", "kon", "kor", "kos", "kpe", "krc", "krl",
+      "kro", "kru", "kua", "kum", "kur", "kut", "lad", "lah", "lam", "lao", "lat", "lav", "lez",
+      "lim", "lin", "lit", "lol", "loz", "ltz", "lua", "lub", "lug", "lui", "lun", "luo", "lus",
+      "mac", "mad", "mag", "mah", "mai", "mak", "mal", "man", "mao", "map", "mar", "mas", "may",
+      "mdf", "mdr", "men", "mga", "mic", "min", "mis", "mkd", "mkh", "mlg", "mlt", "mnc", "mni",
+      "mno", "moh", "mon", "mos", "mri", "msa", "mul", "mun", "mus", "mwl", "mwr", "mya", "myn",
+      "myv", "nah", "nai", "nap", "nau", "nav", "nbl", "nde", "ndo", "nds", "nep", "new", "nia",
+      "nic", "niu", "nld", "nno", "nob", "nog", "non", "nor", "nqo", "nso", "nub", "nwc", "nya",
+      "nym", "nyn", "nyo", "nzi", "oci", "oji", "ori", "orm", "osa", "oss", "ota", "oto", "paa",
+      "pag", "pal", "pam", "pan", "pap", "pau", "peo", "per", "phi", "phn", "pli", "pol", "pon",
+      "por", "pra", "pro", "pus", "que", "raj", "rap", "rar", "roa", "roh", "rom", "ron", "rum",
+      "run", "rup", "rus", "sad", "sag", "sah", "sai", "sal", "sam", "san", "sas", "sat", "scn",
+      "sco", "sel", "sem", "sga", "sgn", "shn", "sid", "sin", "sio", "sit", "sla", "slk", "slo",
+      "slv", "sma", "sme", "smi", "smj", "smn", "smo", "sms", "sna", "snd", "snk", "sog", "som",
+      "son", "sot", "spa", "sqi", "srd", "srn", "srp", "srr", "ssa", "ssw", "suk", "sun", "sus",
+      "sux", "swa", "swe", "syc", "syr", "tah", "tai", "tam", "tat", "tel", "tem", "ter", "tet",
+      "tgk", "tgl", "tha", "tib", "tig", "tir", "tiv", "tkl", "tlh", "tli", "tmh", "tog", "ton",
+      "tpi", "tsi", "tsn", "tso", "tuk", "tum", "tup", "tur", "tut", "tvl", "twi", "tyv", "udm",
+      "uga", "uig", "ukr", "umb", "und", "urd", "uzb", "vai", "ven", "vie", "vol", "vot", "wak",
+      "wal", "war", "was", "wel", "wen", "wln", "wol", "xal", "xho", "yao", "yap", "yid", "yor",
+      "ypk", "zap", "zbl", "zen", "zgh", "zha", "zho", "znd", "zul", "zun", "zxx", "zza"};
+  if (s.size() != 3 || !std::all_of(s.begin(), s.end(), is_alpha)) return false;
+  const std::array<char, 3> c{to_lower(s[0]), to_lower(s[1]), to_lower(s[2])};
+  const std::string_view code(c.data(), 3);
+  if (code >= "qaa" && code <= "qtz") return true;
+  return std::binary_search(k_codes.begin(), k_codes.end(), code);
+}
+
 // The JSON schema's forms for the two sources the STIX 2.1 examples name
 // (S 2.5; common/external-reference.json): CVE-YYYY-NNNN (four or more
 // digits, no leading zero beyond four) and CAPEC-N.
@@ -865,6 +1598,36 @@ bool is_dictionary_property(std::string_view k) {
   return one_of(k, k_names);
 }
 
+// S 7.2.3.1: a selector is a path of property names and "[N]" list indexes
+// joined by '.', and it MUST refer to a property or list item present in the
+// marked object.
+bool selector_resolves(json_view at, std::string_view selector) {
+  if (selector.empty()) return false;
+  while (true) {
+    const auto dot = selector.find('.');
+    const auto seg = selector.substr(0, dot);
+    if (seg.empty()) return false;
+    if (seg.size() >= 3 && seg.front() == '[' && seg.back() == ']') {
+      const auto digits = seg.substr(1, seg.size() - 2);
+      if (digits.size() > 9 || !std::all_of(digits.begin(), digits.end(), is_digit) ||
+          !at.is_array()) {
+        return false;
+      }
+      std::size_t index = 0;
+      for (char c : digits) index = index * 10 + static_cast<std::size_t>(c - '0');
+      if (index >= at.size()) return false;
+      at = at.value_at(index);
+    } else {
+      if (!at.is_object()) return false;
+      const auto next = at.get(seg);
+      if (!next) return false;
+      at = *next;
+    }
+    if (dot == std::string_view::npos) return true;
+    selector.remove_prefix(dot + 1);
+  }
+}
+
 enum class object_kind : std::uint8_t { sdo, sro, sco, meta };
 
 class validator;
@@ -883,6 +1646,14 @@ struct type_entry {
 class validator {
  public:
   explicit validator(const json_view& obj) : obj_(obj) {}
+  // An SCO in observed-data's deprecated objects dictionary: messages carry
+  // the parent's path, and its references name keys of `dict`.
+  validator(const json_view& obj, const validator& parent, const json_view& dict)
+      : path_(parent.path_),
+        depth_(parent.depth_),
+        base_depth_(parent.depth_),
+        obj_(obj),
+        dict_(&dict) {}
 
   result<stix_object_info> run();
 
@@ -931,6 +1702,7 @@ class validator {
   static constexpr std::size_t k_max_path = 32;
   std::array<segment, k_max_path> path_{};
   std::size_t depth_ = 0;
+  std::size_t base_depth_ = 0;  // depth of the object's own members, minus one
 
   void push(std::string_view key) {
     if (depth_ < k_max_path) path_[depth_] = {key, 0, false};
@@ -995,16 +1767,20 @@ class validator {
   bool check_predefined_extension(std::string_view name, const json_view& ext);
   bool check_hashes(const json_view& v);
   bool check_extension_property_names(const json_view& ext);
-  bool check_embedded_timestamps(const json_view& o, const type_entry* entry);
+  bool check_embedded_sco();
+  bool check_embedded_ref(const json_view& ref, std::string_view key);
+  std::string_view ref_type(std::string_view ref) const;
   bool check_x509_v3_extensions(const json_view& o);
   bool check_pebinary_timestamp(const json_view& ext);
   bool check_tlp_content();
+  bool check_ref_targets();
   bool declares_new_sco() const;
   bool walk_members(const json_view& o, bool strict);
   bool walk_value(const json_view& v, std::string_view key, bool strict);
   bool walk_inner(const json_view& v, bool strict);
 
   const json_view& obj_;
+  const json_view* dict_ = nullptr;    // set for an SCO inside observed-data objects
   const type_entry* entry_ = nullptr;  // nullptr: a custom type
   std::string_view type_;
   std::string_view id_;
@@ -1239,7 +2015,7 @@ bool validator::opt_ref_types(const json_view& o, std::string_view key,
   auto v = o.get(key);
   if (!v) return true;
   auto one = [&](const json_view& ref) {
-    const auto t = stix_id_type(ref.as_string());
+    const auto t = ref_type(ref.as_string());
     if (std::find(types.begin(), types.end(), t) != types.end()) return true;
     std::string allowed;
     for (auto a : types) allowed += (allowed.empty() ? "" : " or ") + std::string(a);
@@ -1258,7 +2034,7 @@ bool validator::no_ref_types(const json_view& o, std::string_view key,
                              std::initializer_list<std::string_view> types, std::string_view why) {
   auto v = o.get(key);
   if (!v || !v->is_string()) return true;
-  const auto t = stix_id_type(v->as_string());
+  const auto t = ref_type(v->as_string());
   if (std::find(types.begin(), types.end(), t) != types.end()) {
     return bad_at(
         key, quote(v->as_string()) + " points at a " + std::string(t) + "; " + std::string(why));
@@ -1409,7 +2185,7 @@ bool validator::check_common() {
   json_view v;
   if (entry_ && needs_created && !need(obj_, "created", {}, v)) return false;
   if (entry_ && versioned && !need(obj_, "modified", {}, v)) return false;
-  if (!entry_ && !declares_new_sco()) {
+  if (!entry_ && !dict_ && !declares_new_sco()) {
     constexpr std::string_view why =
         "a custom object requires it (STIX 2.1 section 11.2; only a new SCO type declared with "
         "an extension of extension_type \"new-sco\" goes without)";
@@ -1438,6 +2214,83 @@ bool validator::check_common() {
   if (entry_) {
     for (auto key : entry_->timestamps) {
       if (!key.empty() && !check_timestamp(obj_, key, 0, nullptr)) return false;
+    }
+  }
+  return check_ref_targets();
+}
+
+// The reference properties whose targets STIX 2.1 fixes ("The object(s)
+// referenced MUST be of type ..."), sections 4.11, 4.12 and 6. An empty
+// extension means a property of the object itself.
+bool validator::check_ref_targets() {
+  struct rule {
+    std::string_view type;
+    std::string_view extension;
+    std::string_view key;
+    std::initializer_list<std::string_view> targets;
+  };
+  static const std::array<rule, 22> k_rules{{
+      {"malware", {}, "operating_system_refs", {"software"}},
+      {"malware", {}, "sample_refs", {"file", "artifact"}},
+      {"malware-analysis", {}, "host_vm_ref", {"software"}},
+      {"malware-analysis", {}, "operating_system_ref", {"software"}},
+      {"malware-analysis", {}, "installed_software_refs", {"software"}},
+      {"malware-analysis", {}, "sample_ref", {"file", "network-traffic", "artifact"}},
+      {"domain-name", {}, "resolves_to_refs", {"ipv4-addr", "ipv6-addr", "domain-name"}},
+      {"email-addr", {}, "belongs_to_ref", {"user-account"}},
+      {"file", {}, "content_ref", {"artifact"}},
+      {"ipv4-addr", {}, "resolves_to_refs", {"mac-addr"}},
+      {"ipv4-addr", {}, "belongs_to_refs", {"autonomous-system"}},
+      {"ipv6-addr", {}, "resolves_to_refs", {"mac-addr"}},
+      {"ipv6-addr", {}, "belongs_to_refs", {"autonomous-system"}},
+      {"network-traffic", {}, "src_payload_ref", {"artifact"}},
+      {"network-traffic", {}, "dst_payload_ref", {"artifact"}},
+      {"network-traffic", {}, "encapsulates_refs", {"network-traffic"}},
+      {"network-traffic", {}, "encapsulated_by_ref", {"network-traffic"}},
+      {"network-traffic", "http-request-ext", "message_body_data_ref", {"artifact"}},
+      {"process", {}, "opened_connection_refs", {"network-traffic"}},
+      {"process", {}, "creator_user_ref", {"user-account"}},
+      {"process", {}, "image_ref", {"file"}},
+      {"windows-registry-key", {}, "creator_user_ref", {"user-account"}},
+  }};
+  for (const auto& r : k_rules) {
+    if (r.type != type_) continue;
+    if (r.extension.empty()) {
+      if (!opt_ref_types(obj_, r.key, r.targets)) return false;
+      continue;
+    }
+    auto exts = obj_.get("extensions");
+    if (!exts || !exts->is_object()) continue;
+    if (auto ext = exts->get(r.extension); ext && ext->is_object()) {
+      scope s1(*this, "extensions");
+      scope s2(*this, r.extension);
+      if (!opt_ref_types(*ext, r.key, r.targets)) return false;
+    }
+  }
+  if (type_ == "process") {
+    if (!opt_ref_types(obj_, "parent_ref", {"process"}) ||
+        !opt_ref_types(obj_, "child_refs", {"process"})) {
+      return false;
+    }
+    if (auto exts = obj_.get("extensions"); exts && exts->is_object()) {
+      if (auto svc = exts->get("windows-service-ext"); svc && svc->is_object()) {
+        scope s1(*this, "extensions");
+        scope s2(*this, "windows-service-ext");
+        if (!opt_ref_types(*svc, "service_dll_refs", {"file"})) return false;
+      }
+    }
+  }
+  if (type_ == "email-message") {
+    // S 6.6.2: a MIME part's body_raw_ref is an artifact or a file.
+    if (auto parts = obj_.get("body_multipart"); parts && parts->is_array()) {
+      scope s(*this, "body_multipart");
+      for (std::size_t i = 0; i < parts->size(); ++i) {
+        scope si(*this, i);
+        if (parts->value_at(i).is_object() &&
+            !opt_ref_types(parts->value_at(i), "body_raw_ref", {"artifact", "file"})) {
+          return false;
+        }
+      }
     }
   }
   return true;
@@ -1513,6 +2366,18 @@ bool validator::check_granular_markings(const json_view& v) {
     }
     if (!opt_ref_types(m, "marking_ref", {"marking-definition"})) return false;
     if (!opt_language_tag(m, "lang", "7.2.3")) return false;
+    if (selectors.is_array()) {
+      scope ss(*this, "selectors");
+      for (std::size_t j = 0; j < selectors.size(); ++j) {
+        const auto sel = selectors.value_at(j).as_string();
+        if (!selector_resolves(obj_, sel)) {
+          scope sj(*this, j);
+          return bad(quote(sel) +
+                     " does not select a property or list item present in this object (STIX "
+                     "2.1 section 7.2.3.1: property names and [N] list indexes joined by '.')");
+        }
+      }
+    }
   }
   return true;
 }
@@ -1593,8 +2458,10 @@ bool validator::check_predefined_extension(std::string_view name, const json_vie
   // The path of the message names the extension.
   constexpr std::string_view why = "the extension requires it";
   if (name == "archive-ext") {
+    // S 6.7.2: the archive contains files and directories.
     json_view refs;
-    return need(ext, "contains_refs", why, refs);
+    return need(ext, "contains_refs", why, refs) &&
+           opt_ref_types(ext, "contains_refs", {"file", "directory"});
   }
   if (name == "windows-pebinary-ext") {
     return need_string(ext, "pe_type", why) && check_pebinary_timestamp(ext);
@@ -1702,6 +2569,15 @@ bool validator::walk_members(const json_view& o, bool strict) {
 
 bool validator::walk_value(const json_view& v, std::string_view key, bool strict) {
   scope s(*this, key);
+  if (strict && dict_ && (ends_with(key, "_ref") || ends_with(key, "_refs"))) {
+    if (!v.is_array()) return check_embedded_ref(v, key);
+    if (v.size() == 0) return bad("must not be an empty list (leave the property out instead)");
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      scope si(*this, i);
+      if (!check_embedded_ref(v.value_at(i), key)) return false;
+    }
+    return true;
+  }
   if (strict) {
     if (ends_with(key, "_ref")) {
       if (!v.is_string()) {
@@ -1754,7 +2630,7 @@ bool validator::walk_value(const json_view& v, std::string_view key, bool strict
       return true;
     }
     if (key == "hashes" && !check_hashes(v)) return false;
-    if (key == "extensions" && depth_ == 1 && v.is_object()) {
+    if (key == "extensions" && depth_ == base_depth_ + 1 && v.is_object()) {
       // check_extensions looks at the names; the contents follow the
       // property rules.
       for (std::size_t i = 0; i < v.size(); ++i) {
@@ -1809,7 +2685,7 @@ bool validator::check_indicator() {
   }
   if (!seen_order(obj_, "valid_from", "valid_until", true)) return false;
   if (pattern_type == "stix") {
-    if (auto r = validate_stix_pattern(pattern); !r) {
+    if (auto r = validate_stix_pattern(pattern, true); !r) {
       return bad_at("pattern", "not a valid STIX pattern: " + r.error().message);
     }
   }
@@ -1890,17 +2766,32 @@ bool validator::check_observed_data() {
     return bad_at("objects", "must be an object (a dictionary of observables)");
   }
   if (objects) {
-    // The deprecated container holds SCOs whose timestamps are timestamps
-    // like any other (S 2.13, 2.16).
+    // The deprecated container holds SCOs, each checked as one (S 4.14).
     const auto dict = *obj_.get("objects");
     scope s(*this, "objects");
+    if (dict.size() == 0) return bad("must hold at least one object (STIX 2.1 section 4.14)");
+    // First every entry's type, which the references between them rely on.
     for (std::size_t i = 0; i < dict.size(); ++i) {
       const auto o = dict.value_at(i);
-      if (!o.is_object()) continue;
-      const auto t = o.get("type");
       scope si(*this, dict.key_at(i));
-      if (!check_embedded_timestamps(o,
-                                     t && t->is_string() ? find_type(t->as_string()) : nullptr)) {
+      if (!o.is_object()) {
+        return bad(std::string("must be a cyber-observable object, not ") + kind_name(o));
+      }
+      // Each entry is an SCO: it names its type like any STIX object.
+      const auto t = o.get("type");
+      if (!t) return bad_at("type", "missing; every object in objects names its type");
+      if (!t->is_string() || !is_type_name(t->as_string())) {
+        return bad_at("type", (t->is_string() ? quote(t->as_string()) : t->dump()) +
+                                  " is not a STIX type name (3-250 characters a-z, 0-9 and "
+                                  "single hyphens, starting with a letter)");
+      }
+    }
+    for (std::size_t i = 0; i < dict.size(); ++i) {
+      const auto o = dict.value_at(i);
+      scope si(*this, dict.key_at(i));
+      validator inner(o, *this, dict);
+      if (!inner.check_embedded_sco()) {
+        error_ = std::move(inner.error_);
         return false;
       }
     }
@@ -2001,6 +2892,12 @@ bool validator::check_artifact() {
       !opt_string(obj_, "decryption_key")) {
     return false;
   }
+  // S 6.1: "The value of this property MUST be a valid URL".
+  if (auto u = obj_.get("url"); u && !is_url(u->as_string())) {
+    return bad_at("url", quote(u->as_string()) +
+                             " is not a URL (RFC 3986; STIX 2.1 section 6.1), such as "
+                             "'https://example.com/sample.bin'");
+  }
   if (obj_.get("decryption_key") && !obj_.get("encryption_algorithm")) {
     return bad_at("decryption_key", "must not be present without encryption_algorithm");
   }
@@ -2014,7 +2911,9 @@ bool validator::check_autonomous_system() {
 }
 
 bool validator::check_directory() {
-  return need_string(obj_, "path", "a directory requires it");
+  // S 6.4: contains_refs MUST refer to file or directory objects.
+  return need_string(obj_, "path", "a directory requires it") &&
+         opt_ref_types(obj_, "contains_refs", {"file", "directory"});
 }
 
 bool validator::check_value() {
@@ -2069,6 +2968,18 @@ bool validator::check_email_addr() {
 bool validator::check_software() {
   std::string_view cpe;
   if (!need_string(obj_, "name", {}) || !opt_string(obj_, "cpe", &cpe)) return false;
+  if (auto langs = obj_.get("languages"); langs && langs->is_array()) {
+    scope s(*this, "languages");
+    for (std::size_t i = 0; i < langs->size(); ++i) {
+      const auto l = langs->value_at(i);
+      if (!l.is_string() || !is_iso639_2(l.as_string())) {
+        scope si(*this, i);
+        return bad((l.is_string() ? quote(l.as_string()) : l.dump()) +
+                   " is not an ISO 639-2 language code (STIX 2.1 section 6.14), such as 'eng' or "
+                   "'fre'");
+      }
+    }
+  }
   if (obj_.get("cpe") && !is_cpe23(cpe)) {
     return bad_at("cpe", quote(cpe) +
                              " is not a CPE 2.3 formatted string (STIX 2.1 section 6.14), such as "
@@ -2095,24 +3006,60 @@ bool validator::check_pebinary_timestamp(const json_view& ext) {
   return check_timestamp(ext, "time_date_stamp", 0, nullptr);
 }
 
-// The timestamps of an SCO inside observed-data's deprecated objects:
-// those of its type, of its PE binary extension and of its X.509 v3
-// extensions (at the top level, check_common and the type checks do this).
-bool validator::check_embedded_timestamps(const json_view& o, const type_entry* entry) {
-  if (entry) {
-    for (auto key : entry->timestamps) {
-      if (!key.empty() && !check_timestamp(o, key, 0, nullptr)) return false;
+// An SCO inside observed-data's deprecated objects (S 4.14) follows the
+// rules of its type like any SCO, except that it needs no id or
+// spec_version and that its references name keys of the dictionary.
+bool validator::check_embedded_sco() {
+  type_ = obj_.get("type")->as_string();
+  entry_ = find_type(type_);
+  if (entry_ && entry_->kind != object_kind::sco) {
+    return bad_at("type", with_article(type_) +
+                              " is not a cyber-observable object; objects holds SCOs only (STIX "
+                              "2.1 section 4.14)");
+  }
+  if (auto id = obj_.get("id")) {
+    if (!id->is_string()) {
+      return bad_at("id", std::string("must be a string, not ") + kind_name(*id));
+    }
+    id_ = id->as_string();
+    if (!is_stix_id(id_)) {
+      return bad_at("id", quote(id_) + " is not a valid STIX identifier: " + id_problem(id_));
+    }
+    if (stix_id_type(id_) != type_) {
+      return bad_at(
+          "id", quote(id_) + " must start with the object's type, '" + std::string(type_) + "--'");
     }
   }
-  if (!check_x509_v3_extensions(o)) return false;
-  if (auto ext = o.get("extensions"); ext && ext->is_object()) {
-    if (auto pe = ext->get("windows-pebinary-ext"); pe && pe->is_object()) {
-      scope s1(*this, "extensions");
-      scope s2(*this, "windows-pebinary-ext");
-      if (!check_pebinary_timestamp(*pe)) return false;
+  if (obj_.get("spec_version") && !check_spec_version()) return false;
+  return check_property_names() && walk_members(obj_, true) && check_common() &&
+         (!entry_ || (this->*(entry_->check))());
+}
+
+// A reference inside the objects dictionary names one of its keys; the
+// markings an SCO carries (and a created_by_ref) stay STIX identifiers.
+bool validator::check_embedded_ref(const json_view& ref, std::string_view key) {
+  if (!ref.is_string()) {
+    return bad(std::string("must be a key of this observed-data's objects, not ") + kind_name(ref));
+  }
+  const auto r = ref.as_string();
+  if (dict_->get(r)) return true;
+  const bool marking =
+      key == "object_marking_refs" || key == "marking_ref" || key == "created_by_ref";
+  if (marking && is_stix_id(r)) return true;
+  return bad(quote(r) +
+             " is not a key of this observed-data's objects (STIX 2.1 section 4.14: references "
+             "between the objects name their keys)");
+}
+
+// The type a reference points at: the id's prefix, or inside the objects
+// dictionary the type of the entry it names.
+std::string_view validator::ref_type(std::string_view ref) const {
+  if (dict_) {
+    if (auto target = dict_->get(ref); target && target->is_object()) {
+      if (auto t = target->get("type"); t && t->is_string()) return t->as_string();
     }
   }
-  return true;
+  return stix_id_type(ref);
 }
 
 bool validator::check_mac_addr() {
@@ -2184,6 +3131,8 @@ bool validator::check_network_traffic() {
   if (auto a = obj_.get("is_active"); a && a->as_bool() && obj_.get("end")) {
     return bad_at("end", "must not be present while is_active is true");
   }
+  // S 6.12: end MUST be greater than or equal to start.
+  if (!seen_order(obj_, "start", "end", false)) return false;
   for (auto key : {"src_ref", "dst_ref"}) {
     if (!opt_ref_types(obj_, key, {"ipv4-addr", "ipv6-addr", "mac-addr", "domain-name"})) {
       return false;
@@ -2307,6 +3256,18 @@ bool validator::check_marking_definition() {
       }
     }
   }
+  if (auto gm = obj_.get("granular_markings"); gm && gm->is_array()) {
+    for (std::size_t i = 0; i < gm->size(); ++i) {
+      const auto ref = gm->value_at(i).get("marking_ref");
+      if (ref && ref->is_string() && ref->as_string() == id_) {
+        scope s(*this, "granular_markings");
+        scope si(*this, i);
+        return bad_at("marking_ref",
+                      "a marking-definition must not refer to itself (STIX 2.1 "
+                      "section 7.2: no circular markings)");
+      }
+    }
+  }
   return true;
 }
 
@@ -2353,6 +3314,11 @@ bool validator::check_tlp_content() {
     const auto key = ref.key_at(i);
     const auto want = ref.value_at(i);
     const auto have = obj_.get(key);
+    // name is optional on a marking-definition, and the TLP 1.0 objects as
+    // STIX 2.0 published them (still in wide use, and valid to independent
+    // validators) have none; with it absent the object still says nothing
+    // the published one does not. TLP 2.0 was only ever published named.
+    if (!have && key == "name" && tlp1) continue;
     if (!have) return differs(key, "missing");
     const bool same =
         key == "created"
@@ -2390,6 +3356,14 @@ bool validator::check_language_content() {
     if (!v.is_object()) {
       return bad_at(contents.key_at(i), std::string("must be an object, not ") + kind_name(v));
     }
+    // S 7.1: the keys of each language are the names of the translated
+    // properties, so they follow the property name rules (S 3.1).
+    scope sl(*this, contents.key_at(i));
+    for (std::size_t j = 0; j < v.size(); ++j) {
+      if (!is_property_name(v.key_at(j))) {
+        return bad_at(v.key_at(j), std::string(k_property_name_rule));
+      }
+    }
   }
   return true;
 }
@@ -2403,13 +3377,24 @@ bool validator::check_extension_definition() {
       !opt_string_list(obj_, "extension_properties")) {
     return false;
   }
-  scope s(*this, "extension_types");
-  for (std::size_t i = 0; i < types.size(); ++i) {
-    const auto t = types.value_at(i).as_string();
-    if (!one_of(t, k_extension_types)) {
-      scope si(*this, i);
-      return bad(quote(t) + " is not one of " + list_text(k_extension_types));
+  bool toplevel = false;
+  {
+    scope s(*this, "extension_types");
+    for (std::size_t i = 0; i < types.size(); ++i) {
+      const auto t = types.value_at(i).as_string();
+      if (!one_of(t, k_extension_types)) {
+        scope si(*this, i);
+        return bad(quote(t) + " is not one of " + list_text(k_extension_types));
+      }
+      toplevel = toplevel || t == "toplevel-property-extension";
     }
+  }
+  // S 7.3: extension_properties names the properties a toplevel property
+  // extension adds, and MUST only be used with that extension type.
+  if (obj_.get("extension_properties") && !toplevel) {
+    return bad_at("extension_properties",
+                  "must only be used when extension_types includes "
+                  "'toplevel-property-extension' (STIX 2.1 section 7.3)");
   }
   return true;
 }

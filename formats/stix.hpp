@@ -69,10 +69,23 @@ struct stix_object_info {
 // valid_from, last_seen >= first_seen, ranges of counts, ports, confidence);
 // the closed enumerations of section 10; the predefined SCO extensions'
 // required properties; observed-data object_refs point at SCOs or SROs
-// (at least one SCO); and that the fixed TLP 1.0 / 2.0 marking-definition
-// ids carry exactly the published TLP object (every property, compared as
-// parsed JSON), while TLP is never defined under any other id. Only the
-// first problem found is reported.
+// (at least one SCO); each entry of observed-data's deprecated objects is
+// checked as an SCO of its type (no id or spec_version needed) whose
+// references name keys of that dictionary; granular marking selectors
+// resolve to a property or list item present in the object (S 7.2.3.1);
+// a marking-definition does not mark itself; extension_properties only
+// with a toplevel-property-extension; language-content keys per language
+// are property names; network-traffic end >= start; directory and
+// archive-ext contains_refs name files or directories, and the other
+// references whose target types S 4.11, 4.12 and 6 fix point at those types; software languages
+// are ISO 639-2 codes; an artifact's url is a URL; *_enc names come from
+// the IANA Character Sets registry (names and aliases); types and first
+// properties named in an indicator's STIX pattern have 3+ characters; and
+// that the fixed TLP 1.0 / 2.0 marking-definition ids carry exactly the
+// published TLP object (every property, compared as parsed JSON; a TLP 1.0
+// object may leave out its optional name, as STIX 2.0 published it), while
+// TLP is never defined under any other id. Only the first problem found is
+// reported.
 //
 // Thread-safe: no shared state. obj is only read.
 result<stix_object_info> validate_stix_object(const json_view& obj);

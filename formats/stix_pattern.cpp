@@ -511,7 +511,8 @@ struct pending_error {
 // Recursive descent over the grammar; one instance per pattern.
 class pattern_parser {
  public:
-  explicit pattern_parser(std::string_view text) : text_(text), lexer_(text) {}
+  pattern_parser(std::string_view text, bool stix_names)
+      : text_(text), lexer_(text), stix_names_(stix_names) {}
 
   result<void> run() {
     if (auto missing = missing_brackets()) {
@@ -834,13 +835,19 @@ class pattern_parser {
 
   // The rules stix2-validator applies to the objects a pattern names:
   // types are lower-case, the first property matches [a-z0-9_]. The minimum
-  // length of 3 that stix2-validator also asks for is not applied, since
-  // the pattern validator's own test cases use names like 'x' and 'a'.
+  // length of 3 that stix2-validator also asks for applies with stix_names
+  // only, since the pattern validator's own test cases use names like 'x'
+  // and 'a'.
   void check_names(const path_info& path) {
-    if (!valid_type_name(path.type)) {
-      name_.set(path.offset, quoted(path.type) + " is not a valid observable type name");
-    } else if (!valid_property_name(path.first)) {
-      name_.set(path.offset, quoted(path.first) + " is not a valid observable property name");
+    const bool short_type = stix_names_ && path.type.size() < 3;
+    const bool short_property = stix_names_ && path.first.size() < 3 && path.first != "id";
+    if (!valid_type_name(path.type) || short_type) {
+      name_.set(path.offset, quoted(path.type) + " is not a valid observable type name" +
+                                 (short_type ? " (3-250 characters; STIX 2.1 section 3.1)" : ""));
+    } else if (!valid_property_name(path.first) || short_property) {
+      name_.set(path.offset,
+                quoted(path.first) + " is not a valid observable property name" +
+                    (short_property ? " (3-250 characters; STIX 2.1 section 3.1)" : ""));
     }
   }
 
@@ -859,12 +866,13 @@ class pattern_parser {
   pending_error qualifier_;
   pending_error hash_;
   pending_error name_;
+  bool stix_names_ = false;
 };
 
 }  // namespace
 
-result<void> validate_stix_pattern(std::string_view pattern) {
-  return pattern_parser(pattern).run();
+result<void> validate_stix_pattern(std::string_view pattern, bool stix_names) {
+  return pattern_parser(pattern, stix_names).run();
 }
 
 }  // namespace cairn::formats

@@ -16,6 +16,11 @@ namespace cairn::formats {
 // length, which the caller bounds; brackets and parentheses may nest at most
 // 64 levels. Semantic errors use the OASIS validator's wording
 // ("offset 1: 'f00' is not a valid SHA-256 hash").
-result<void> validate_stix_pattern(std::string_view pattern);
+//
+// With `stix_names`, the object types and first properties a pattern names
+// must also be STIX names of at least 3 characters (STIX 2.1 section 3.1;
+// "id" is the one shorter property): the rule for an indicator's pattern.
+// The bare grammar, and the pattern validator's own cases, allow shorter.
+result<void> validate_stix_pattern(std::string_view pattern, bool stix_names = false);
 
 }  // namespace cairn::formats

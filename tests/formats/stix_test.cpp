@@ -360,8 +360,10 @@ TEST_CASE("object_marking_refs point at marking-definitions", "[stix][common]") 
 TEST_CASE("granular_markings: selectors and exactly one of marking_ref or lang", "[stix][common]") {
   const std::string ref = std::string("\"marking_ref\":") + k_tlp_green;
   accepted(indicator().set("granular_markings", "[{\"selectors\":[\"pattern\"]," + ref + "}]"));
-  accepted(
-      indicator().set("granular_markings", "[{\"selectors\":[\"description\"],\"lang\":\"de\"}]"));
+  // A selector names a property present in the object (S 7.2.3.1).
+  accepted(indicator()
+               .str("description", "Beschreibung")
+               .set("granular_markings", "[{\"selectors\":[\"description\"],\"lang\":\"de\"}]"));
   refused(indicator().set("granular_markings", "[{" + ref + "}]"), "/granular_markings/0/selectors",
           "selectors: missing");
   refused(indicator().set("granular_markings", "[{\"selectors\":[]," + ref + "}]"),
@@ -1487,7 +1489,9 @@ TEST_CASE("TLP marking-definitions are exactly the published objects (S 7.2.1.4)
                                       "[{\"selectors\":[\"name\"],\"lang\":\"en\"}]"),
             "/granular_markings", why);
     refused(exact_tlp1(id, level).str("description", "mine"), "/description", why);
-    refused(exact_tlp1(id, level).drop("name"), "/name", why);
+    // name is optional: the TLP 1.0 objects as STIX 2.0 published them have
+    // none, and independent validators accept them (this was refused before).
+    accepted(exact_tlp1(id, level).drop("name"));
     refused(exact_tlp1(id, level).str("name", "TLP:" + level), "/name", why);
     refused(exact_tlp1(id, level).str("created", "2017-01-20T00:00:00.001Z"), "/created", why);
     refused(exact_tlp1(id, level).set("created_by_ref", k_identity), "/created_by_ref", why);
@@ -1500,6 +1504,7 @@ TEST_CASE("TLP marking-definitions are exactly the published objects (S 7.2.1.4)
             "/granular_markings", why);
     refused(exact_tlp2(id, level).str("created", "2017-01-20T00:00:00.000Z"), "/created", why);
     refused(exact_tlp2(id, level).str("name", "TLP"), "/name", why);
+    refused(exact_tlp2(id, level).drop("name"), "/name", why);
     refused(
         exact_tlp2(id, level).set("extensions", "{\"" + std::string(k_tlp2_ext) +
                                                     "\":{\"extension_type\":\"property-extension\","
@@ -1536,8 +1541,10 @@ TEST_CASE("lang and granular markings' lang are RFC 5646 language tags (S 3.2, 7
   for (const char* tag : {"en", "de-DE", "zh-Hant-TW", "es-419"}) {
     INFO(tag);
     accepted(indicator().str("lang", tag));
-    accepted(indicator().set("granular_markings",
-                             std::string("[{\"selectors\":[\"name\"],\"lang\":\"") + tag + "\"}]"));
+    accepted(indicator()
+                 .str("name", "n")
+                 .set("granular_markings",
+                      std::string("[{\"selectors\":[\"name\"],\"lang\":\"") + tag + "\"}]"));
   }
   refused(indicator().str("lang", "English"), "/lang",
           "is not an RFC 5646 language tag (STIX 2.1 section 3.2)");
