@@ -69,6 +69,7 @@ void session::on_handshake(beast::error_code ec) {
 void session::wait_for_request() {
   if (stopping_) return shutdown();
   busy_ = false;
+  head_request_ = false;
   if (buffer_.size() > 0) {
     // Pipelined bytes already here: the request deadline starts now.
     beast::get_lowest_layer(stream_).expires_after(limits_.request_timeout);
@@ -149,6 +150,7 @@ void session::on_header(beast::error_code ec) {
   }
   const auto& header = parser_->get().base();
   version_ = header.version();
+  head_request_ = header.method() == http::verb::head;
   if (auto problem = framing_problem(header)) return refuse(http::status::bad_request, *problem);
   // Authentication and the rights come first: a request that will be
   // refused has its body neither read nor buffered.
@@ -217,6 +219,11 @@ void session::send(response res, bool close) {
   close = close || stopping_;
   res.keep_alive(!close);
   res.prepare_payload();
+  if (head_request_) {
+    // RFC 9110 9.3.2: the answer to HEAD has the header fields of the
+    // answer to GET, and no body.
+    res.body().clear();
+  }
   pending_ = std::make_shared<response>(std::move(res));
   beast::get_lowest_layer(stream_).expires_after(limits_.request_timeout);
   http::async_write(stream_, *pending_,

@@ -77,6 +77,7 @@ class session : public std::enable_shared_from_this<session> {
   std::shared_ptr<response> pending_;
   std::shared_ptr<head_context> context_;  // of the request being read
   unsigned version_ = 11;
+  bool head_request_ = false;  // the request being answered is a HEAD
   bool busy_ = false;
   bool closed_ = false;
   bool linger_ = false;  // a refused request may have left bytes unread

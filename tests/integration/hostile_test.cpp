@@ -198,6 +198,27 @@ TEST_CASE("every request smuggling vector is refused with 400 and a closed conne
   CHECK(page->objects.empty());
 }
 
+// RFC 9110 9.3.2: an answer to HEAD carries no body. Before: the 405 to a
+// HEAD carried its TAXII error body (body.empty() failed), bytes a client
+// that follows HTTP does not read as part of that answer.
+TEST_CASE("an answer to HEAD has no body, and the connection stays in step", "[hostile]") {
+  test_server srv;
+  auto c = connect(srv);
+  c.set_timeout(10s);
+  REQUIRE(c.write("HEAD /taxii2/ HTTP/1.1\r\nHost: 127.0.0.1\r\n" + basic_admin() +
+                  "Accept: " + k_taxii +
+                  "\r\n\r\n"
+                  "GET /cairn/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  auto head = c.read_response(true);
+  REQUIRE(head);
+  CHECK(head->status == 405);
+  CHECK(head->body.empty());
+  auto health = c.read_response();
+  REQUIRE(health);
+  CHECK(health->status == 200);
+  CHECK(health->body == R"({"status":"ok"})");
+}
+
 TEST_CASE("oversized heads, bodies, JSON and pages get clear errors", "[hostile]") {
   test_server srv;
   SECTION("a head over max_header_bytes is 431") {
