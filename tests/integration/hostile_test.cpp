@@ -199,8 +199,9 @@ TEST_CASE("every request smuggling vector is refused with 400 and a closed conne
 }
 
 // RFC 9110 9.3.2: an answer to HEAD carries no body. Before: the 405 to a
-// HEAD carried its TAXII error body (body.empty() failed), bytes a client
-// that follows HTTP does not read as part of that answer.
+// HEAD carried its TAXII error body, which a client that follows HTTP does
+// not read, so the next answer on the connection could not be parsed (the
+// health check's REQUIRE failed).
 TEST_CASE("an answer to HEAD has no body, and the connection stays in step", "[hostile]") {
   test_server srv;
   auto c = connect(srv);
