@@ -78,8 +78,8 @@ TEST_CASE("cairnd demo serves the scenario and the corpus with working accounts"
     // The files that hold secrets (password hashes, the TLS key, the audit
     // signing key), and the folder, are for the owner only. Before:
     // cairn.json was written 0644 and the folder made 0755 (under umask 022).
-    for (const auto& secret : {dir, dir / "cairn.json", dir / "server.key",
-                               dir / "data" / "audit-signing.key"}) {
+    for (const auto& secret :
+         {dir, dir / "cairn.json", dir / "server.key", dir / "data" / "audit-signing.key"}) {
       struct stat st {};
       INFO(secret.string());
       REQUIRE(::stat(secret.c_str(), &st) == 0);
