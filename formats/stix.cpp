@@ -1675,6 +1675,7 @@ class validator {
   bool check_autonomous_system();
   bool check_directory();
   bool check_value();
+  bool check_value_form(bool (*ok)(std::string_view), std::string_view not_what);
   bool check_ipv4_addr();
   bool check_ipv6_addr();
   bool check_url();
@@ -2920,49 +2921,36 @@ bool validator::check_value() {
   return need_string(obj_, "value", {});
 }
 
-bool validator::check_ipv4_addr() {
+// An SCO whose value must have one form (ok), with the reason given when not.
+bool validator::check_value_form(bool (*ok)(std::string_view), std::string_view not_what) {
   std::string_view v;
   if (!need_string(obj_, "value", {}, &v)) return false;
-  if (!is_ip_or_cidr(v, false)) {
-    return bad_at("value", quote(v) +
-                               " is not an IPv4 address or CIDR block (STIX 2.1 section 6.8), such "
-                               "as '198.51.100.3' or '10.2.4.0/24'");
-  }
+  if (!ok(v)) return bad_at("value", quote(v) + " is not " + std::string(not_what));
   return true;
+}
+
+bool validator::check_ipv4_addr() {
+  return check_value_form([](std::string_view v) { return is_ip_or_cidr(v, false); },
+                          "an IPv4 address or CIDR block (STIX 2.1 section 6.8), such as "
+                          "'198.51.100.3' or '10.2.4.0/24'");
 }
 
 bool validator::check_ipv6_addr() {
-  std::string_view v;
-  if (!need_string(obj_, "value", {}, &v)) return false;
-  if (!is_ip_or_cidr(v, true)) {
-    return bad_at("value", quote(v) +
-                               " is not an IPv6 address or CIDR block (STIX 2.1 section 6.9), such "
-                               "as '2001:db8::1' or '2001:db8::/96'");
-  }
-  return true;
+  return check_value_form([](std::string_view v) { return is_ip_or_cidr(v, true); },
+                          "an IPv6 address or CIDR block (STIX 2.1 section 6.9), such as "
+                          "'2001:db8::1' or '2001:db8::/96'");
 }
 
 bool validator::check_url() {
-  std::string_view v;
-  if (!need_string(obj_, "value", {}, &v)) return false;
-  if (!is_url(v)) {
-    return bad_at("value", quote(v) +
-                               " is not a URL (RFC 3986; STIX 2.1 section 6.15), such as "
-                               "'https://example.com/path?q=1'");
-  }
-  return true;
+  return check_value_form(is_url,
+                          "a URL (RFC 3986; STIX 2.1 section 6.15), such as "
+                          "'https://example.com/path?q=1'");
 }
 
 bool validator::check_email_addr() {
-  std::string_view v;
-  if (!need_string(obj_, "value", {}, &v)) return false;
-  if (!is_addr_spec(v)) {
-    return bad_at("value", quote(v) +
-                               " is not an email address without a display name (STIX 2.1 "
-                               "section 6.5), such as 'jdoe@example.com'; a display name goes in "
-                               "display_name");
-  }
-  return true;
+  return check_value_form(is_addr_spec,
+                          "an email address without a display name (STIX 2.1 section 6.5), such "
+                          "as 'jdoe@example.com'; a display name goes in display_name");
 }
 
 bool validator::check_software() {
