@@ -235,6 +235,15 @@ int run_demo(std::span<const std::string_view> args, std::ostream& out, std::ost
   if (made_dir) fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
   const fs::path config_path = dir / "cairn.json";
   const bool fresh = !fs::exists(config_path);
+  if (!fresh) {
+    // A folder made by an earlier release may leave the config (password
+    // hashes) and the folder readable by others: make them the owner's only.
+    for (const auto& p : {dir, config_path, dir / "server.key"}) {
+      std::error_code ignored;
+      fs::permissions(p, fs::perms::group_all | fs::perms::others_all, fs::perm_options::remove,
+                      ignored);
+    }
+  }
   std::vector<demo_account> accounts;
   if (fresh) {
     if (auto r = make_self_signed(dir / "server.pem", dir / "server.key"); !r) {

@@ -126,11 +126,26 @@ TEST_CASE("cairnd demo serves the scenario and the corpus with working accounts"
     CHECK(green_intel < all_intel);
     CHECK(count(*partner, "reference") > 400);
   }
+  // As an earlier release left them (0755 folder, 0644 config).
+  fs::permissions(dir,
+                  fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read |
+                      fs::perms::others_exec,
+                  fs::perm_options::add);
+  fs::permissions(dir / "cairn.json", fs::perms::group_read | fs::perms::others_read,
+                  fs::perm_options::add);
   {
     // A second run reuses the folder: same accounts, no second load.
     demo_process demo(dir, root / "out2.txt");
     auto text = demo.wait_ready();
     CHECK(text.find("Loaded") == std::string::npos);
+    // The reused folder and config are the owner's only again. Before: they
+    // kept the modes an earlier release gave them.
+    for (const auto& secret : {dir, dir / "cairn.json"}) {
+      struct stat st {};
+      INFO(secret.string());
+      REQUIRE(::stat(secret.c_str(), &st) == 0);
+      CHECK((st.st_mode & 077) == 0);
+    }
     const auto port = capture(text, "https://127\\.0\\.0\\.1:(\\d+)/taxii2/");
     clients::client_options o;
     o.url = "https://127.0.0.1:" + port + "/taxii2/";
