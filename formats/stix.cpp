@@ -1759,6 +1759,7 @@ class validator {
   // ---- common properties and generic rules ----
   bool check_type_and_id();
   bool check_spec_version();
+  bool check_id(const json_view& id);
   bool check_property_names();
   bool check_common();
   bool check_external_references(const json_view& v);
@@ -2101,15 +2102,7 @@ bool validator::check_type_and_id() {
 
   auto id = obj_.get("id");
   if (!id) return bad_at("id", "missing; every STIX object needs an id");
-  if (!id->is_string()) return bad_at("id", std::string("must be a string, not ") + kind_name(*id));
-  id_ = id->as_string();
-  if (!is_stix_id(id_)) {
-    return bad_at("id", quote(id_) + " is not a valid STIX identifier: " + id_problem(id_));
-  }
-  if (stix_id_type(id_) != type_) {
-    return bad_at(
-        "id", quote(id_) + " must start with the object's type, '" + std::string(type_) + "--'");
-  }
+  if (!check_id(*id)) return false;
   return true;
 }
 
@@ -2994,6 +2987,20 @@ bool validator::check_pebinary_timestamp(const json_view& ext) {
   return check_timestamp(ext, "time_date_stamp", 0, nullptr);
 }
 
+// The object's id: a STIX identifier of the object's own type (S 2.9).
+bool validator::check_id(const json_view& id) {
+  if (!id.is_string()) return bad_at("id", std::string("must be a string, not ") + kind_name(id));
+  id_ = id.as_string();
+  if (!is_stix_id(id_)) {
+    return bad_at("id", quote(id_) + " is not a valid STIX identifier: " + id_problem(id_));
+  }
+  if (stix_id_type(id_) != type_) {
+    return bad_at(
+        "id", quote(id_) + " must start with the object's type, '" + std::string(type_) + "--'");
+  }
+  return true;
+}
+
 // An SCO inside observed-data's deprecated objects (S 4.14) follows the
 // rules of its type like any SCO, except that it needs no id or
 // spec_version and that its references name keys of the dictionary.
@@ -3005,19 +3012,7 @@ bool validator::check_embedded_sco() {
                               " is not a cyber-observable object; objects holds SCOs only (STIX "
                               "2.1 section 4.14)");
   }
-  if (auto id = obj_.get("id")) {
-    if (!id->is_string()) {
-      return bad_at("id", std::string("must be a string, not ") + kind_name(*id));
-    }
-    id_ = id->as_string();
-    if (!is_stix_id(id_)) {
-      return bad_at("id", quote(id_) + " is not a valid STIX identifier: " + id_problem(id_));
-    }
-    if (stix_id_type(id_) != type_) {
-      return bad_at(
-          "id", quote(id_) + " must start with the object's type, '" + std::string(type_) + "--'");
-    }
-  }
+  if (auto id = obj_.get("id"); id && !check_id(*id)) return false;
   if (obj_.get("spec_version") && !check_spec_version()) return false;
   return check_property_names() && walk_members(obj_, true) && check_common() &&
          (!entry_ || (this->*(entry_->check))());
