@@ -98,7 +98,10 @@ result<void> exchange::apply(config cfg) {
   loaded.action = "config";
   loaded.sha256 = cfg.sha256;
   snap->cfg = std::make_shared<const config>(std::move(cfg));
-  current_.store(std::move(snap));
+  {
+    std::lock_guard lock(current_mutex_);
+    current_ = std::move(snap);
+  }
   audit_->record(std::move(loaded));
   return {};
 }

@@ -128,6 +128,8 @@ TEST_CASE("stress: concurrent publishers, pullers and reloads", "[stress]") {
   }
   for (auto& t : threads) t.join();
   INFO("first failure: " << first_error);
+  // A server that stopped under load says why in its log (a sanitizer report).
+  INFO("server log:\n" << (failures == 0 ? std::string("(not shown)") : srv.log_text()));
   CHECK(failures == 0);
   CHECK(static_cast<int>(acked.size()) == publishers * requests * per_request);
 
