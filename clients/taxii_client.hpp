@@ -31,6 +31,7 @@
 #include "clients/http.hpp"
 #include "clients/raw_connection.hpp"
 #include "formats/error.hpp"
+#include "formats/taxii.hpp"
 
 namespace cairn::clients {
 
@@ -89,11 +90,7 @@ struct envelope_page {
   std::size_t body_bytes = 0;        // size of the response body
 };
 
-struct status_detail {
-  std::string id;
-  std::string version;
-  std::string message;
-};
+using formats::status_detail;
 
 struct status_info {
   std::string id;

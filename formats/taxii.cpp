@@ -8,7 +8,7 @@ void optional_member(json_writer& w, std::string_view key, std::string_view valu
   if (!value.empty()) w.member(key, value);
 }
 
-void write_entries(json_writer& w, std::string_view key, const std::vector<status_entry>& list) {
+void write_entries(json_writer& w, std::string_view key, const std::vector<status_detail>& list) {
   if (list.empty()) return;
   w.key(key).begin_array();
   for (const auto& e : list) {

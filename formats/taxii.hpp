@@ -44,8 +44,9 @@ void write_collection(json_writer& w, const collection_resource& c);
 std::string write_collection(const collection_resource& c);
 std::string write_collections(const std::vector<collection_resource>& cs);
 
-// TAXII status-details.
-struct status_entry {
+// One entry of a status resource's successes, failures or pendings (TAXII
+// 4.3.1 status-details); the one type storage, server and clients use.
+struct status_detail {
   std::string id;
   std::string version;
   std::string message;
@@ -54,9 +55,9 @@ struct status_resource {
   std::string id;
   bool complete = true;
   micros request_timestamp = 0;
-  std::vector<status_entry> successes;
-  std::vector<status_entry> failures;
-  std::vector<status_entry> pendings;
+  std::vector<status_detail> successes;
+  std::vector<status_detail> failures;
+  std::vector<status_detail> pendings;
 };
 std::string write_status(const status_resource& s);
 

@@ -270,15 +270,9 @@ response taxii_service::status(const taxii_call& c, std::string_view status_id) 
   r.id = s->id;
   r.complete = s->complete();
   r.request_timestamp = s->request_timestamp;
-  auto copy = [](const std::vector<storage::status_detail>& in) {
-    std::vector<formats::status_entry> out;
-    out.reserve(in.size());
-    for (const auto& d : in) out.push_back({d.id, d.version, d.message});
-    return out;
-  };
-  r.successes = copy(s->successes);
-  r.failures = copy(s->failures);
-  r.pendings = copy(s->pendings);
+  r.successes = std::move(s->successes);
+  r.failures = std::move(s->failures);
+  r.pendings = std::move(s->pendings);
   return taxii_response(http::status::ok, formats::write_status(r), c.req.version());
 }
 

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "formats/error.hpp"
+#include "formats/taxii.hpp"
 #include "formats/time.hpp"
 #include "formats/tlp.hpp"
 
@@ -98,11 +99,7 @@ struct object_record {
   bool id_copy = false;
 };
 
-struct status_detail {
-  std::string id;
-  std::string version;
-  std::string message;  // may be empty
-};
+using formats::status_detail;
 
 // A TAXII status resource as stored.
 struct status_record {
