@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -18,10 +19,6 @@
 #include "server/daemon.hpp"
 #include "server/exchange.hpp"
 #include "server/tls.hpp"
-
-#ifndef CAIRN_SOURCE_DIR
-#define CAIRN_SOURCE_DIR "."
-#endif
 
 namespace cairn::server {
 
@@ -178,14 +175,16 @@ std::size_t load_content(exchange& ex, storage::collection_key key, std::string_
   return r->added;
 }
 
-fs::path find_corpus(const std::string& given) {
-  if (!given.empty()) return given;
-  for (fs::path p : {fs::path(CAIRN_SOURCE_DIR) / ".." / "shared" / "corpus" / "valid",
-                     fs::path("..") / "shared" / "corpus" / "valid"}) {
-    std::error_code ec;
-    if (fs::is_directory(p, ec)) return p;
+// The .json files of a folder the user named, in name order.
+std::vector<fs::path> corpus_files(const fs::path& dir, std::ostream& err) {
+  std::vector<fs::path> paths;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().extension() == ".json") paths.push_back(it->path());
   }
-  return {};
+  if (ec) err << "demo: cannot read " << dir.string() << ": " << ec.message() << "\n";
+  std::sort(paths.begin(), paths.end());
+  return paths;
 }
 
 }  // namespace
@@ -289,16 +288,12 @@ int run_demo(std::span<const std::string_view> args, std::ostream& out, std::ost
     const auto reference = *snap->key_of("sharing", k_reference_collection);
     std::size_t n_intel = load_content(**ex, intel, demo_scenario_json(), "publisher",
                                        formats::tlp_level::amber, err, "scenario");
-    std::size_t n_ref = 0;
+    // The reference examples are built in; --corpus adds a folder's files.
+    std::size_t n_ref = load_content(**ex, reference, demo_reference_json(), "publisher",
+                                     formats::tlp_level::clear, err, "reference examples");
     std::size_t files = 0;
-    const auto corpus = find_corpus(corpus_arg);
-    if (!corpus.empty()) {
-      std::vector<fs::path> paths;
-      for (const auto& e : fs::directory_iterator(corpus)) {
-        if (e.path().extension() == ".json") paths.push_back(e.path());
-      }
-      std::sort(paths.begin(), paths.end());
-      for (const auto& p : paths) {
+    if (!corpus_arg.empty()) {
+      for (const auto& p : corpus_files(corpus_arg, err)) {
         std::ifstream in(p, std::ios::binary);
         std::stringstream ss;
         ss << in.rdbuf();
@@ -306,13 +301,13 @@ int run_demo(std::span<const std::string_view> args, std::ostream& out, std::ost
                               err, p.filename().string());
         ++files;
       }
-    } else {
-      err << "demo: the sample corpus (../shared/corpus/valid) was not found; pass --corpus DIR\n";
     }
     ex->reset();
     std::ofstream(marker) << "loaded\n";
     out << "Loaded " << n_intel << " scenario objects into 'intel' and " << n_ref
-        << " objects from " << files << " corpus files into 'reference'.\n";
+        << " reference objects";
+    if (!corpus_arg.empty()) out << " (" << files << " files from " << corpus_arg << ")";
+    out << " into 'reference'.\n";
   }
 
   // The banner goes out once the listener is up, with the port it really got.

@@ -1,5 +1,8 @@
-// `cairnd demo`: creates its folder, loads the scenario and the corpus, prints
-// working credentials, serves; a second run reuses the folder.
+// `cairnd demo`: creates its folder, loads the scenario and the built-in
+// reference examples, prints working credentials, serves; a second run reuses
+// the folder.
+#include "server/demo.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -12,6 +15,7 @@
 #include <regex>
 #include <thread>
 
+#include "formats/stix.hpp"
 #include "test_server.hpp"
 
 using namespace cairn;
@@ -23,11 +27,14 @@ struct demo_process {
   int pid = -1;
   fs::path out;
 
-  demo_process(const fs::path& dir, const fs::path& out_file) : out(out_file) {
+  // Runs `cairnd demo --dir DIR` in the folder cwd (the test's own when empty).
+  demo_process(const fs::path& dir, const fs::path& out_file, const fs::path& cwd = {})
+      : out(out_file) {
     const std::string binary = std::string(CAIRN_BINARY_DIR) + "/server/cairnd";
     pid = fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
+      if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) _exit(126);
       int fd = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
       dup2(fd, 1);
       int err = ::open((out_file.string() + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -60,6 +67,28 @@ std::string capture(const std::string& text, const std::string& pattern) {
   std::smatch m;
   REQUIRE(std::regex_search(text, m, std::regex(pattern)));
   return m[1];
+}
+
+// Every object of a collection the client may see, all versions.
+std::size_t count_objects(clients::taxii_client& c, const std::string& collection) {
+  clients::object_filters f;
+  f.versions = {"all"};
+  std::size_t n = 0;
+  while (true) {
+    auto p = c.get_objects("/sharing/", collection, f);
+    REQUIRE(p);
+    n += p->objects.size();
+    if (!p->more) break;
+    f.next = p->next;
+  }
+  return n;
+}
+
+// The objects built into cairnd for the `reference` collection.
+std::size_t builtin_reference_objects() {
+  auto parsed = formats::parse_stix_content(server::demo_reference_json(), {}, 100000);
+  REQUIRE(parsed);
+  return parsed->size();
 }
 
 }  // namespace
@@ -101,19 +130,7 @@ TEST_CASE("cairnd demo serves the scenario and the corpus with working accounts"
     REQUIRE(disc);
     CHECK(disc->title == "Cairn demo exchange");
 
-    auto count = [](clients::taxii_client& c, const std::string& collection) {
-      clients::object_filters f;
-      f.versions = {"all"};
-      std::size_t n = 0;
-      while (true) {
-        auto p = c.get_objects("/sharing/", collection, f);
-        REQUIRE(p);
-        n += p->objects.size();
-        if (!p->more) break;
-        f.next = p->next;
-      }
-      return n;
-    };
+    auto count = count_objects;
     o.user = "publisher";
     o.password = publisher_password;
     auto publisher = clients::taxii_client::make(o);
@@ -124,7 +141,11 @@ TEST_CASE("cairnd demo serves the scenario and the corpus with working accounts"
     // The partner is cleared for green: amber and red scenario objects are withheld.
     CHECK(green_intel > 0);
     CHECK(green_intel < all_intel);
-    CHECK(count(*partner, "reference") > 400);
+    // The reference collection holds the built-in examples (before: every
+    // file of ../shared/corpus/valid, more than 400 objects, when that folder
+    // was there, and nothing otherwise).
+    CHECK(count(*publisher, "reference") == builtin_reference_objects());
+    CHECK(count(*partner, "reference") > 0);
   }
   // As an earlier release left them (0755 folder, 0644 config).
   fs::permissions(dir,
@@ -155,6 +176,47 @@ TEST_CASE("cairnd demo serves the scenario and the corpus with working accounts"
     auto partner = clients::taxii_client::make(o);
     REQUIRE(partner);
     CHECK(partner->discovery());
+  }
+  std::error_code ec;
+  fs::remove_all(root, ec);
+}
+
+TEST_CASE("cairnd demo started in an empty folder serves the built-in reference examples") {
+  // Before: the demo read its reference examples from ../shared/corpus/valid
+  // (or the source tree's sibling), which a clone does not have, and served
+  // an empty `reference` collection. The data must be inside cairnd.
+  const auto binary = testing::read_file(std::string(CAIRN_BINARY_DIR) + "/server/cairnd");
+  REQUIRE(!binary.empty());
+  CHECK(binary.find("shared/corpus") == std::string::npos);
+  CHECK(binary.find("corpus/valid") == std::string::npos);
+
+  char tmpl[] = "/tmp/cairn-demo-empty-XXXXXX";
+  REQUIRE(mkdtemp(tmpl));
+  const fs::path root = tmpl;
+  const fs::path cwd = root / "empty";
+  fs::create_directories(cwd);
+  {
+    demo_process demo("demo", root / "out.txt", cwd);
+    auto text = demo.wait_ready();
+    const auto expected = builtin_reference_objects();
+    CHECK(expected >= 30);
+    CHECK(text.find("and " + std::to_string(expected) + " reference objects into 'reference'") !=
+          std::string::npos);
+    const auto port = capture(text, "https://127\\.0\\.0\\.1:(\\d+)/taxii2/");
+    clients::client_options o;
+    o.url = "https://127.0.0.1:" + port + "/taxii2/";
+    o.cacert_file = (cwd / "demo" / "server.pem").string();
+    o.user = "publisher";
+    o.password = capture(text, "publisher: user publisher  password (\\S+)");
+    o.retries = 0;
+    auto publisher = clients::taxii_client::make(o);
+    REQUIRE(publisher);
+    CHECK(count_objects(*publisher, "reference") == expected);
+    o.user = "partner";
+    o.password = capture(text, "partner: user partner  password (\\S+)");
+    auto partner = clients::taxii_client::make(o);
+    REQUIRE(partner);
+    CHECK(count_objects(*partner, "reference") > 0);
   }
   std::error_code ec;
   fs::remove_all(root, ec);
