@@ -18,13 +18,107 @@ namespace asio = boost::asio;
 
 namespace {
 
-session_limits limits_of(const config& cfg) {
-  session_limits l;
-  l.handshake_timeout = std::chrono::seconds(cfg.limits.handshake_timeout_s);
-  l.idle_timeout = std::chrono::seconds(cfg.limits.idle_timeout_s);
-  l.request_timeout = std::chrono::seconds(cfg.limits.request_timeout_s);
-  l.max_header_bytes = cfg.limits.max_header_bytes;
-  return l;
+// The listener's share of the limits; a reload changes them too.
+void apply_limits(listener& l, const limits_config& limits) {
+  session_limits s;
+  s.handshake_timeout = std::chrono::seconds(limits.handshake_timeout_s);
+  s.idle_timeout = std::chrono::seconds(limits.idle_timeout_s);
+  s.request_timeout = std::chrono::seconds(limits.request_timeout_s);
+  s.max_header_bytes = limits.max_header_bytes;
+  l.set_limits(s, limits.max_connections, limits.max_connections_per_address);
+}
+
+// The TLS context (certificate, client CA, CRL) is built once at start; say
+// so rather than let an operator believe a new CRL is in force.
+void warn_tls_is_not_reloaded(const tls_config& fresh, const tls_config& running, logger& log) {
+  const bool verifies_clients = running.client_ca.has_value();
+  if (fresh.cert != running.cert || fresh.key != running.key ||
+      fresh.client_ca != running.client_ca || fresh.crl != running.crl || verifies_clients) {
+    log.warn("tls settings and files are read at start only; restart to apply changes",
+             {{"client_ca", fresh.client_ca ? fresh.client_ca->string() : ""},
+              {"crl", fresh.crl ? fresh.crl->string() : ""}});
+  }
+}
+
+// SIGHUP: a good config applies to the next request on every connection; a
+// bad one is refused with a logged error and the old config stays.
+void reload(const std::filesystem::path& config_path, exchange& ex, listener& l, logger& log) {
+  auto fresh = load_config(config_path);
+  if (!fresh) {
+    log.error("config reload refused; the old config stays", {{"problems", fresh.error().message}});
+    return;
+  }
+  const std::string sha = fresh->sha256;
+  warn_tls_is_not_reloaded(fresh->tls, ex.current()->cfg->tls, log);
+  const auto limits = fresh->limits;
+  if (auto r = ex.apply(std::move(*fresh)); !r) {
+    log.error("config reload failed; the old config stays", {{"reason", r.error().message}});
+    return;
+  }
+  apply_limits(l, limits);
+  log.info("config loaded", {{"path", config_path.string()}, {"sha256", sha}});
+}
+
+// SIGINT/SIGTERM: stop accepting, then stop io once every session has ended
+// or the shutdown timeout has passed.
+class graceful_stop {
+ public:
+  graceful_stop(asio::io_context& io, listener& l, std::chrono::seconds timeout)
+      : io_(io), listener_(l), timer_(io), timeout_(timeout) {}
+
+  bool stopping() const { return stopping_; }
+  void begin() {
+    stopping_ = true;
+    listener_.stop();
+    deadline_ = std::chrono::steady_clock::now() + timeout_;
+    wait_for_sessions();
+  }
+
+ private:
+  void wait_for_sessions() {
+    if (listener_.live_sessions() == 0 || std::chrono::steady_clock::now() >= deadline_) {
+      io_.stop();
+      return;
+    }
+    timer_.expires_after(std::chrono::milliseconds(20));
+    timer_.async_wait([this](boost::system::error_code) { wait_for_sessions(); });
+  }
+
+  asio::io_context& io_;
+  listener& listener_;
+  asio::steady_timer timer_;
+  std::chrono::seconds timeout_;
+  std::chrono::steady_clock::time_point deadline_;
+  bool stopping_ = false;
+};
+
+// Counted auth failures reach the log within one interval, even when no
+// other event comes; the exchange writes the rest when it closes.
+class audit_count_flusher {
+ public:
+  audit_count_flusher(asio::io_context& io, exchange& ex) : ex_(ex), timer_(io) { schedule(); }
+
+ private:
+  void schedule() {
+    timer_.expires_after(audit_limiter::flush_interval);
+    timer_.async_wait([this](boost::system::error_code e) {
+      if (e) return;
+      ex_.audit_limits().flush(ex_.audit());
+      schedule();
+    });
+  }
+
+  exchange& ex_;
+  asio::steady_timer timer_;
+};
+
+// Runs io on every core (at least two threads) until it stops.
+void run_threads(asio::io_context& io) {
+  const unsigned n_threads = std::max(2u, std::thread::hardware_concurrency());
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < n_threads; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : threads) t.join();
 }
 
 }  // namespace
@@ -42,10 +136,7 @@ int serve(const std::filesystem::path& config_path, logger& log, const serve_hoo
     return 1;
   }
   const auto listen = cfg->listen;
-  const auto limits = limits_of(*cfg);
-  const auto max_connections = cfg->limits.max_connections;
-  const auto per_address = cfg->limits.max_connections_per_address;
-  const auto shutdown_timeout = std::chrono::seconds(cfg->limits.shutdown_timeout_s);
+  const auto limits = cfg->limits;
   auto ex = exchange::open(std::move(*cfg), log);
   if (!ex) {
     log.error("store failed to open", {{"reason", ex.error().message}});
@@ -66,77 +157,22 @@ int serve(const std::filesystem::path& config_path, logger& log, const serve_hoo
     return 1;
   }
   auto l = *lst;
-  l->set_limits(limits, max_connections, per_address);
+  apply_limits(*l, limits);
   l->start();
 
-  bool stopping = false;
-  asio::steady_timer drain_timer(io);
-  auto deadline = std::chrono::steady_clock::now();
-  std::function<void()> drain = [&] {
-    if (l->live_sessions() == 0 || std::chrono::steady_clock::now() >= deadline) {
-      io.stop();
-      return;
-    }
-    drain_timer.expires_after(std::chrono::milliseconds(20));
-    drain_timer.async_wait([&](boost::system::error_code) { drain(); });
-  };
-
-  // Counted auth failures reach the log within one interval, even when no
-  // other event comes; the exchange writes the rest when it closes.
-  asio::steady_timer audit_flush_timer(io);
-  std::function<void()> flush_audit_counts = [&] {
-    audit_flush_timer.expires_after(audit_limiter::flush_interval);
-    audit_flush_timer.async_wait([&](boost::system::error_code e) {
-      if (e) return;
-      (*ex)->audit_limits().flush((*ex)->audit());
-      flush_audit_counts();
-    });
-  };
-  flush_audit_counts();
-
+  graceful_stop stop(io, *l, std::chrono::seconds(limits.shutdown_timeout_s));
+  audit_count_flusher flusher(io, **ex);
   asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   std::function<void()> wait_signal = [&] {
     signals.async_wait([&](boost::system::error_code e, int sig) {
       if (e) return;
       if (sig == SIGHUP) {
-        auto fresh = load_config(config_path);
-        if (!fresh) {
-          log.error("config reload refused; the old config stays",
-                    {{"problems", fresh.error().message}});
-        } else {
-          const std::string sha = fresh->sha256;
-          // The TLS context (certificate, client CA, CRL) is built once at
-          // start; say so rather than let an operator believe a new CRL is
-          // in force.
-          const auto before = (*ex)->current();
-          const auto& running = before->cfg->tls;
-          const bool verifies_clients = running.client_ca.has_value();
-          if (fresh->tls.cert != running.cert || fresh->tls.key != running.key ||
-              fresh->tls.client_ca != running.client_ca || fresh->tls.crl != running.crl ||
-              verifies_clients) {
-            log.warn("tls settings and files are read at start only; restart to apply changes",
-                     {{"client_ca", fresh->tls.client_ca ? fresh->tls.client_ca->string() : ""},
-                      {"crl", fresh->tls.crl ? fresh->tls.crl->string() : ""}});
-          }
-          auto new_limits = limits_of(*fresh);
-          const auto new_max = fresh->limits.max_connections;
-          const auto new_per_address = fresh->limits.max_connections_per_address;
-          if (auto r = (*ex)->apply(std::move(*fresh)); !r) {
-            log.error("config reload failed; the old config stays",
-                      {{"reason", r.error().message}});
-          } else {
-            l->set_limits(new_limits, new_max, new_per_address);
-            log.info("config loaded", {{"path", config_path.string()}, {"sha256", sha}});
-          }
-        }
+        reload(config_path, **ex, *l, log);
         return wait_signal();
       }
-      if (stopping) return;
-      stopping = true;
+      if (stop.stopping()) return;
       log.info("stopping", {{"signal", sig}});
-      l->stop();
-      deadline = std::chrono::steady_clock::now() + shutdown_timeout;
-      drain();
+      stop.begin();
     });
   };
   wait_signal();
@@ -147,12 +183,7 @@ int serve(const std::filesystem::path& config_path, logger& log, const serve_hoo
             {"url", "https://" + listen.host + ":" + std::to_string(l->port()) + "/taxii2/"}});
   if (hooks.on_listening) hooks.on_listening(l->port());
 
-  const unsigned n_threads = std::max(2u, std::thread::hardware_concurrency());
-  std::vector<std::thread> threads;
-  for (unsigned i = 1; i < n_threads; ++i) threads.emplace_back([&io] { io.run(); });
-  io.run();
-  for (auto& t : threads) t.join();
-
+  run_threads(io);
   ex->reset();  // drains the writer: queued commits finish before exit
   log.info("stopped");
   return 0;
