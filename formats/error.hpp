@@ -12,7 +12,7 @@ struct error {
   std::string message;
   // Where the problem is, when it is inside a document: a JSON pointer
   // ("/objects/3/created") or empty.
-  std::string where;
+  std::string where{};
 
   std::string to_string() const { return where.empty() ? message : where + ": " + message; }
 };

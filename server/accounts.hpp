@@ -32,12 +32,12 @@ struct account {
   std::string name;
   formats::tlp_level clearance = formats::tlp_level::clear;
   bool auditor = false;
-  std::optional<std::string> password_hash;
-  std::set<collection_ref> readable;  // resolved from read ("*" expanded)
+  std::optional<std::string> password_hash{};
+  std::set<collection_ref> readable{};  // resolved from read ("*" expanded)
   // Auditors: the records of `readable` and those that name no collection
   // only, because read is a list of collections (not empty, no "*").
   bool audit_scoped = false;
-  std::set<collection_ref> writable;  // resolved from write
+  std::set<collection_ref> writable{};  // resolved from write
 
   // By exact collection id (no alias resolution; see account_table).
   bool can_read(std::string_view api_root, std::string_view collection_id) const;

@@ -23,7 +23,7 @@ struct version_filter {
   bool all = false;
   bool first = false;
   bool last = false;
-  std::vector<std::string> time_keys;  // formats::stix_time_key of exact timestamps
+  std::vector<std::string> time_keys{};  // formats::stix_time_key of exact timestamps
 };
 
 struct taxii_query {

@@ -27,7 +27,7 @@ struct taxii_call {
   storage::collection_key key = 0;
   std::string object_id;
   respond_fn respond;
-  std::string remote;  // the peer's address, for the audit record
+  std::string remote{};  // the peer's address, for the audit record
   // When set, the endpoints add every object version the response carries
   // (see audit_service::pull).
   storage::audit_delivery* delivered = nullptr;
