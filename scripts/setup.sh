@@ -5,6 +5,7 @@ packages=(
   build-essential g++ cmake ninja-build pkg-config
   libboost-dev libssl-dev openssl liblmdb-dev lmdb-utils rapidjson-dev catch2
   ca-certificates curl
+  clang-format-16 clang-tidy-16
 )
 missing=()
 for p in "${packages[@]}"; do

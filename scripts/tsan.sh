@@ -8,8 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${CAIRN_TSAN_BUILD:-build-tsan}
 # shellcheck disable=SC2086 # CAIRN_CMAKE_ARGS is a list of options
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAIRN_TSAN=ON ${CAIRN_CMAKE_ARGS:-} \
-  >/dev/null
+cmake --preset tsan -B "$build" ${CAIRN_CMAKE_ARGS:-} >/dev/null
 ninja -C "$build" -j"$(nproc)" cairnd stress_tests storage_fault_tests
 # The options reach cairnd too (the test forks it): either process stops at
 # its first report; the test reads cairnd's reports from its log.

@@ -89,7 +89,7 @@ fi
 # ---- build ----------------------------------------------------------------
 if [ ! -f "$build_dir/build.ninja" ]; then
   say "configuring $build_dir"
-  cmake -S "$repo" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  (cd "$repo" && cmake --preset bench -B "$build_dir" >/dev/null)
 fi
 say "building cairnd and cairn-bench in $build_dir"
 timeout 3600 ninja -C "$build_dir" -j"$(nproc)" cairnd cairn-bench >/dev/null ||

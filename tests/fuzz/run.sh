@@ -34,8 +34,8 @@ if [ -z "$cxx" ] || [ ! -e /usr/lib/llvm-16/lib/clang/16/lib/linux/libclang_rt.f
 fi
 
 # shellcheck disable=SC2086 # CAIRN_CMAKE_ARGS is a list of options
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="$cxx" \
-  -DCAIRN_FUZZ=ON -DCAIRN_CORPUS_DIR="$corpus_dir" ${CAIRN_CMAKE_ARGS:-} >/dev/null
+cmake --preset fuzz -B "$build" -DCMAKE_CXX_COMPILER="$cxx" -DCAIRN_CORPUS_DIR="$corpus_dir" \
+  ${CAIRN_CMAKE_ARGS:-} >/dev/null
 ninja -C "$build" -j"$(nproc)" "${targets[@]}"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
