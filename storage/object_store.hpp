@@ -178,7 +178,7 @@ struct publish_outcome {
 struct delete_request {
   collection_key collection = 0;
   std::vector<micros> positions;
-  remove_companion companion;  // optional; gets the positions this job deleted
+  remove_companion companion{};  // optional; gets the positions this job deleted
 };
 
 // What one reader may receive (the sharing policy of server/policy.hpp):
