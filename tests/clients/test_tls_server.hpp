@@ -1,6 +1,7 @@
 #pragma once
-// Test fixtures for the client: a throw-away PKI made with OpenSSL APIs, and a
-// tiny HTTPS server on 127.0.0.1 (port 0) whose answers a test scripts.
+// Test fixtures for the client: a tiny HTTPS server on 127.0.0.1 (port 0)
+// whose answers a test scripts (its PKI and temporary folders come from
+// tests/support).
 // The server runs one thread per connection with blocking Beast I/O; it is
 // for tests only and has no limits worth the name.
 
@@ -14,36 +15,14 @@
 #include <vector>
 
 #include "clients/http.hpp"
+#include "support/pki.hpp"
+#include "support/temp_dir.hpp"
 
 namespace cairn::clients::testing {
 
-// A CA and a leaf certificate signed by it, as PEM text and as files in dir.
-struct test_pki {
-  std::filesystem::path dir;
-  std::string ca_pem;
-  std::string cert_pem;  // the leaf
-  std::string key_pem;   // the leaf's key
-  std::filesystem::path ca_file, cert_file, key_file;
-};
-
-// Makes a CA named ca_name and a leaf with the given subjectAltName
-// ("DNS:localhost,IP:127.0.0.1"); files go in dir (created). Throws on OpenSSL
-// failure (test set-up only).
-test_pki make_test_pki(const std::filesystem::path& dir, const std::string& ca_name,
-                       const std::string& subject_alt_name);
-
-// A fresh temporary directory, removed by the destructor.
-class temp_dir {
- public:
-  temp_dir();
-  ~temp_dir();
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using cairn::testing::make_test_pki;
+using cairn::testing::temp_dir;
+using cairn::testing::test_pki;
 
 struct test_request {
   std::string method;

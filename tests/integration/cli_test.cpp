@@ -41,19 +41,7 @@ struct cli_result {
 };
 
 // A temporary folder for one test's files.
-struct work_dir {
-  fs::path path;
-  work_dir() {
-    char tmpl[] = "/tmp/cairn-cli-test-XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~work_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path operator/(const std::string& name) const { return path / name; }
-};
+using work_dir = temp_dir;
 
 void write_text(const fs::path& p, const std::string& text) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);

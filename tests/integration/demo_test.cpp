@@ -94,9 +94,8 @@ std::size_t builtin_reference_objects() {
 }  // namespace
 
 TEST_CASE("cairnd demo serves the scenario and the corpus with working accounts") {
-  char tmpl[] = "/tmp/cairn-demo-test-XXXXXX";
-  REQUIRE(mkdtemp(tmpl));
-  const fs::path root = tmpl;
+  const testing::temp_dir temp("cairn-demo-test");
+  const fs::path& root = temp.path();
   const fs::path dir = root / "demo";
   std::string partner_password;
   {
@@ -177,8 +176,6 @@ TEST_CASE("cairnd demo serves the scenario and the corpus with working accounts"
     REQUIRE(partner);
     CHECK(partner->discovery());
   }
-  std::error_code ec;
-  fs::remove_all(root, ec);
 }
 
 TEST_CASE("cairnd demo started in an empty folder serves the built-in reference examples") {
@@ -190,9 +187,8 @@ TEST_CASE("cairnd demo started in an empty folder serves the built-in reference 
   CHECK(binary.find("shared/corpus") == std::string::npos);
   CHECK(binary.find("corpus/valid") == std::string::npos);
 
-  char tmpl[] = "/tmp/cairn-demo-empty-XXXXXX";
-  REQUIRE(mkdtemp(tmpl));
-  const fs::path root = tmpl;
+  const testing::temp_dir temp("cairn-demo-empty");
+  const fs::path& root = temp.path();
   const fs::path cwd = root / "empty";
   fs::create_directories(cwd);
   {
@@ -218,6 +214,4 @@ TEST_CASE("cairnd demo started in an empty folder serves the built-in reference 
     REQUIRE(partner);
     CHECK(count_objects(*partner, "reference") > 0);
   }
-  std::error_code ec;
-  fs::remove_all(root, ec);
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "formats/json.hpp"
+#include "support/skip.hpp"
 #include "test_server.hpp"
 
 using namespace cairn;
@@ -161,8 +162,7 @@ TEST_CASE("a small map grows up to max_map_size, then writes get 507 and reads g
 TEST_CASE("a file system without space: 507/503, nothing acknowledged lost, reads go on",
           "[storage-faults]") {
   if (::geteuid() != 0) {
-    WARN("skipped: needs root to mount a size-limited tmpfs");
-    return;
+    CAIRN_SKIP("needs root to mount a size-limited tmpfs");
   }
   auto setup = default_setup();
   // The map may grow far beyond the file system: the disk runs out first.
@@ -170,8 +170,7 @@ TEST_CASE("a file system without space: 507/503, nothing acknowledged lost, read
   test_server srv(setup, false);
   tmpfs_mount fs(srv.dir() / "data", 3u << 20);
   if (!fs.mounted()) {
-    WARN("skipped: cannot mount a tmpfs here (no CAP_SYS_ADMIN?)");
-    return;
+    CAIRN_SKIP("cannot mount a tmpfs here (no CAP_SYS_ADMIN?)");
   }
   srv.start();
 

@@ -39,19 +39,7 @@ std::string hash_for_test(const std::string& secret) {
   return it->second;
 }
 
-void write_file(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
 }  // namespace
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 server_setup default_setup() {
   server_setup s;
@@ -75,10 +63,8 @@ server_setup default_setup() {
   return s;
 }
 
-test_server::test_server(server_setup setup, bool start_now) : setup_(std::move(setup)) {
-  char tmpl[] = "/tmp/cairn-test-XXXXXX";
-  REQUIRE(mkdtemp(tmpl) != nullptr);
-  dir_ = tmpl;
+test_server::test_server(server_setup setup, bool start_now)
+    : setup_(std::move(setup)), temp_("cairn-test"), dir_(temp_.path()) {
   REQUIRE(server::make_self_signed(dir_ / "server.pem", dir_ / "server.key"));
   write_file(config_path(), config_text(setup_));
   if (start_now) start();
@@ -86,8 +72,6 @@ test_server::test_server(server_setup setup, bool start_now) : setup_(std::move(
 
 test_server::~test_server() {
   if (pid_ > 0) stop(SIGKILL);
-  std::error_code ec;
-  fs::remove_all(dir_, ec);
 }
 
 std::string test_server::config_text(const server_setup& setup) const {

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "clients/taxii_client.hpp"
+#include "support/files.hpp"
+#include "support/temp_dir.hpp"
 
 namespace cairn::testing {
 
@@ -19,8 +21,8 @@ struct test_account {
   std::vector<std::string> write;
   std::string clearance = "red";
   bool auditor = false;
-  std::string token;               // set: a token_hashes entry is made for it
-  std::string client_cert_sha256;  // set: written as the account's fingerprint
+  std::string token{};               // set: a token_hashes entry is made for it
+  std::string client_cert_sha256{};  // set: written as the account's fingerprint
 };
 
 struct test_collection {
@@ -83,6 +85,7 @@ class test_server {
 
  private:
   server_setup setup_;
+  temp_dir temp_;  // removed after the server stops
   std::filesystem::path dir_;
   int pid_ = -1;
   unsigned short port_ = 0;
@@ -99,7 +102,5 @@ std::string random_stix_id(const std::string& type);
 
 // Every object of every file in corpus/valid, minified.
 std::vector<std::string> valid_corpus_objects();
-
-std::string read_file(const std::filesystem::path& p);
 
 }  // namespace cairn::testing

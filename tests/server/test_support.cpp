@@ -12,31 +12,12 @@
 #include <stdexcept>
 
 #include "server/credentials.hpp"
+#include "support/files.hpp"
 
 namespace cairn::server::test {
 
-temp_dir::temp_dir() {
-  unsigned char r[8];
-  RAND_bytes(r, sizeof r);
-  std::string name = "cairn-server-test-";
-  for (unsigned char c : r) {
-    static constexpr char hex[] = "0123456789abcdef";
-    name += hex[c >> 4];
-    name += hex[c & 0xf];
-  }
-  path_ = std::filesystem::temp_directory_path() / name;
-  std::filesystem::create_directories(path_);
-}
-
-temp_dir::~temp_dir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 void write_text(const std::filesystem::path& path, std::string_view text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(text.data(), static_cast<std::streamsize>(text.size()));
-  if (!out) throw std::runtime_error("cannot write " + path.string());
+  cairn::testing::write_file(path, text);
 }
 
 const std::string& password_hash(const std::string& password) {
@@ -53,10 +34,7 @@ const std::string& password_hash(const std::string& password) {
 }
 
 std::string read_text(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return cairn::testing::read_file(path);
 }
 
 issued_certificate make_ca(const std::string& name) {

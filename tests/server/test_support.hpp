@@ -13,22 +13,12 @@
 #include <vector>
 
 #include "server/tls.hpp"
+#include "support/temp_dir.hpp"
 
 namespace cairn::server::test {
 
 // A fresh folder under the system temp dir, removed with everything in it.
-class temp_dir {
- public:
-  temp_dir();
-  ~temp_dir();
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(std::string_view name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
+using cairn::testing::temp_dir;
 
 void write_text(const std::filesystem::path& path, std::string_view text);
 

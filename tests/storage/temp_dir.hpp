@@ -1,33 +1,21 @@
 #pragma once
-// A fresh directory under $TMPDIR (or /tmp), removed with its contents.
+// The storage tests' temporary folder: tests/support's, with its path as a
+// string (the storage API takes strings).
 
-#include <cstdlib>
-#include <filesystem>
-#include <stdexcept>
 #include <string>
+
+#include "support/temp_dir.hpp"
 
 namespace cairn::storage::testing {
 
 class temp_dir {
  public:
-  temp_dir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base && *base ? base : "/tmp") + "/cairn-storage-XXXXXX";
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-
   const std::string& path() const { return path_; }
   std::string sub(const std::string& name) const { return path_ + "/" + name; }
 
  private:
-  std::string path_;
+  cairn::testing::temp_dir dir_{"cairn-storage"};
+  std::string path_ = dir_.path().string();
 };
 
 }  // namespace cairn::storage::testing
