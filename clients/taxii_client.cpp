@@ -5,6 +5,7 @@
 #include <random>
 #include <thread>
 
+#include "formats/base64.hpp"
 #include "formats/json.hpp"
 #include "formats/stix.hpp"
 
@@ -326,7 +327,7 @@ result<taxii_client> taxii_client::make(client_options options) {
     if (options.user.find(':') != std::string::npos) {
       return fail("a user name for Basic authentication cannot hold ':'");
     }
-    c.authorization_ = "Basic " + base64_encode(options.user + ":" + options.password);
+    c.authorization_ = "Basic " + formats::base64_encode(options.user + ":" + options.password);
   }
   if (has_crlf(c.authorization_)) return fail("credentials must not hold line breaks");
   c.user_agent_ = options.user_agent.empty() ? std::string(default_user_agent) : options.user_agent;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "formats/base64.hpp"
 #include "formats/ed25519.hpp"
 
 namespace cairn::formats {

@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "formats/hex.hpp"
+
 namespace cairn::formats {
 
 namespace {
@@ -97,7 +99,6 @@ result<void> check_tree(const value_t& v, const json_limits& limits, std::string
 }
 
 void append_escaped(std::string& out, std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
   // Most strings need no escape at all: copy runs of plain bytes in one go
   // (this is on the path of every stored object and every response).
   std::size_t plain = 0;
@@ -114,10 +115,7 @@ void append_escaped(std::string& out, std::string_view s) {
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
-      default:
-        out += "\\u00";
-        out += hex[c >> 4];
-        out += hex[c & 0xf];
+      default: out += "\\u00"; append_hex(out, c);
     }
   }
   out.append(s.data() + plain, s.size() - plain);

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <mutex>
 
+#include "formats/base64.hpp"
 #include "tests/clients/test_tls_server.hpp"
 
 using namespace cairn::clients;
@@ -238,7 +239,8 @@ TEST_CASE("requests carry the TAXII and authentication headers", "[clients][http
     REQUIRE(client->request("GET", "/taxii2/"));
     REQUIRE(client->request("POST", "/api/collections/x/objects/", {}, R"({"objects":[]})"));
     REQUIRE(seen.size() == 2);
-    CHECK(seen[0].header("Authorization") == "Basic " + base64_encode("acme:s3cret"));
+    CHECK(seen[0].header("Authorization") ==
+          "Basic " + cairn::formats::base64_encode("acme:s3cret"));
     CHECK(seen[0].header("Accept") == "application/taxii+json;version=2.1");
     CHECK(seen[0].header("User-Agent") == "cairn-test/1");
     CHECK(seen[0].header("Host") == "127.0.0.1:" + std::to_string(server.port()));

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "formats/base64.hpp"
 #include "formats/ed25519.hpp"
 #include "formats/json.hpp"
 
