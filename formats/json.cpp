@@ -254,7 +254,8 @@ void dump_value(const value_t& v, std::string& out) {
   }
 }
 
-void canonical_value(const value_t& v, std::string& out) {
+void canonical_value(const value_t& v, std::string& out,
+                     std::span<const std::string_view> skip = {}) {
   switch (v.GetType()) {
     case rapidjson::kNumberType:
       if (v.IsInt64() && std::llabs(v.GetInt64()) < (1LL << 53)) {
@@ -277,8 +278,9 @@ void canonical_value(const value_t& v, std::string& out) {
     case rapidjson::kObjectType: {
       std::vector<std::pair<std::u16string, const value_t::Member*>> members;
       for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
-        members.emplace_back(
-            to_utf16(std::string_view(it->name.GetString(), it->name.GetStringLength())), &*it);
+        const std::string_view name(it->name.GetString(), it->name.GetStringLength());
+        if (std::find(skip.begin(), skip.end(), name) != skip.end()) continue;
+        members.emplace_back(to_utf16(name), &*it);
       }
       std::sort(members.begin(), members.end(),
                 [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -450,11 +452,15 @@ std::string json_escape(std::string_view s) {
   return out;
 }
 
-std::string canonical_json(const json_view& v) {
+std::string canonical_json(const json_view& v, std::span<const std::string_view> skip) {
   std::string out;
   if (!v.v_) return "null";
-  canonical_value(val(v.v_), out);
+  canonical_value(val(v.v_), out, skip);
   return out;
+}
+
+bool canonical_key_less(std::string_view a, std::string_view b) {
+  return to_utf16(a) < to_utf16(b);
 }
 
 // ---- json_writer ----
