@@ -14,12 +14,6 @@ bio_ptr memory_bio(std::string_view text) {
   return bio_ptr(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
 }
 
-std::string bio_text(BIO* b) {
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(b, &data);
-  return n > 0 ? std::string(data, static_cast<std::size_t>(n)) : std::string();
-}
-
 evp_pkey_ptr read_public(std::string_view pem) {
   if (pem.size() > 4096) return nullptr;
   auto in = memory_bio(pem);
@@ -57,18 +51,13 @@ result<ed25519_key> ed25519_key::from_private_pem(std::string_view pem) {
 }
 
 std::string ed25519_key::private_pem() const {
-  bio_ptr out(BIO_new(BIO_s_mem()));
-  if (!out ||
-      PEM_write_bio_PrivateKey(out.get(), key_.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
-    return {};
-  }
-  return bio_text(out.get());
+  return private_key_pem(key_.get());
 }
 
 std::string ed25519_key::public_pem() const {
   bio_ptr out(BIO_new(BIO_s_mem()));
   if (!out || PEM_write_bio_PUBKEY(out.get(), key_.get()) != 1) return {};
-  return bio_text(out.get());
+  return memory_bio_text(out.get());
 }
 
 std::string ed25519_key::sign(std::string_view message) const {
@@ -103,7 +92,7 @@ std::string ed25519_public_pem_of(std::string_view raw) {
       EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(raw.data()), raw.size()));
   bio_ptr out(BIO_new(BIO_s_mem()));
   if (!k || !out || PEM_write_bio_PUBKEY(out.get(), k.get()) != 1) return {};
-  return bio_text(out.get());
+  return memory_bio_text(out.get());
 }
 
 bool ed25519_verify(std::string_view public_pem, std::string_view message,

@@ -41,12 +41,6 @@ std::unexpected<error> ssl_fail(const std::string& what) {
   return fail(what + ": " + openssl_errors());
 }
 
-std::string bio_contents(BIO* bio) {
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio, &data);
-  return n > 0 ? std::string(data, static_cast<std::size_t>(n)) : std::string();
-}
-
 result<void> add_extension(X509* cert, X509V3_CTX* ctx, int nid, const std::string& value) {
   x509_extension_ptr ext(X509V3_EXT_conf_nid(nullptr, ctx, nid, value.c_str()));
   if (!ext) return ssl_fail("certificate extension " + std::string(OBJ_nid2sn(nid)) + "=" + value);
@@ -149,16 +143,11 @@ std::optional<std::string> peer_certificate_sha256(const SSL* ssl) {
 std::string issued_certificate::cert_pem() const {
   bio_ptr bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio_X509(bio.get(), cert_.get()) != 1) return {};
-  return bio_contents(bio.get());
+  return formats::memory_bio_text(bio.get());
 }
 
 std::string issued_certificate::key_pem() const {
-  bio_ptr bio(BIO_new(BIO_s_mem()));
-  if (!bio ||
-      PEM_write_bio_PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
-    return {};
-  }
-  return bio_contents(bio.get());
+  return formats::private_key_pem(key_.get());
 }
 
 result<issued_certificate> issue_certificate(const certificate_spec& spec,

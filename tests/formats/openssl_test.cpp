@@ -48,3 +48,20 @@ TEST_CASE("OpenSSL owning pointers own and free what they hold", "[formats][open
   x509_extension_ptr ext(X509V3_EXT_conf_nid(nullptr, nullptr, NID_basic_constraints, "CA:FALSE"));
   CHECK(ext);
 }
+
+TEST_CASE("memory_bio_text and private_key_pem write PEM through a memory BIO",
+          "[formats][openssl]") {
+  bio_ptr empty(BIO_new(BIO_s_mem()));
+  REQUIRE(empty);
+  CHECK(memory_bio_text(empty.get()).empty());
+
+  evp_pkey_ptr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
+  REQUIRE(key);
+  const std::string pem = private_key_pem(key.get());
+  CHECK(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+  // It reads back as the same key.
+  bio_ptr in(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  evp_pkey_ptr back(PEM_read_bio_PrivateKey(in.get(), nullptr, nullptr, nullptr));
+  REQUIRE(back);
+  CHECK(EVP_PKEY_eq(key.get(), back.get()) == 1);
+}
