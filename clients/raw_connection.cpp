@@ -14,6 +14,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "formats/hex.hpp"
+
 namespace cairn::clients {
 
 namespace asio = boost::asio;
@@ -382,13 +384,7 @@ std::string raw_connection::peer_certificate_sha256() const {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (X509_digest(cert, EVP_sha256(), md, &len) != 1) return {};
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
+  return formats::hex_encode(md, len);
 }
 
 std::string raw_connection::tls_version() const {

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "formats/json.hpp"
+#include "formats/secret_file.hpp"
 #include "formats/stix.hpp"
 #include "server/config.hpp"
 #include "server/credentials.hpp"
@@ -39,24 +40,6 @@ std::string random_password() {
   std::string out;
   for (unsigned char b : bytes) out += alphabet[b % (sizeof alphabet - 1)];
   return out;
-}
-
-// Writes a file that holds secrets: readable by the owner only, whatever the
-// umask, and never through a file someone else made readable before.
-result<void> write_private_file(const fs::path& path, std::string_view text) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return fail("cannot write " + path.string());
-  bool ok = ::fchmod(fd, 0600) == 0;
-  std::size_t done = 0;
-  while (ok && done < text.size()) {
-    const auto n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    ok = n > 0;
-    if (ok) done += static_cast<std::size_t>(n);
-  }
-  ok = ::close(fd) == 0 && ok;
-  if (!ok) return fail("cannot write " + path.string());
-  return {};
 }
 
 struct demo_account {
@@ -263,7 +246,9 @@ int run_demo(std::span<const std::string_view> args, std::ostream& out, std::ost
       hashes.push_back(std::move(*h));
     }
     // The config holds the password hashes.
-    if (auto w = write_private_file(config_path, make_config(dir, port, accounts, hashes)); !w) {
+    if (auto w = formats::write_secret_file(config_path, make_config(dir, port, accounts, hashes),
+                                            formats::if_file_exists::replace);
+        !w) {
       err << "cairnd demo: " << w.error().message << "\n";
       return 1;
     }

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "formats/secret_file.hpp"
 #include "server/audit_service.hpp"
 
 namespace cairn::server {
@@ -34,13 +35,11 @@ result<std::string> load_or_create_secret(const std::string& path) {
   }
   unsigned char bytes[32];
   if (RAND_bytes(bytes, sizeof bytes) != 1) return fail("no randomness for " + path);
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return fail("cannot create " + path + ": " + std::strerror(errno));
-  const bool ok =
-      ::write(fd, bytes, sizeof bytes) == static_cast<ssize_t>(sizeof bytes) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) return fail("cannot write " + path);
-  return std::string(reinterpret_cast<const char*>(bytes), sizeof bytes);
+  std::string secret(reinterpret_cast<const char*>(bytes), sizeof bytes);
+  if (auto w = formats::write_secret_file(path, secret, formats::if_file_exists::fail); !w) {
+    return std::unexpected(w.error());
+  }
+  return secret;
 }
 
 exchange::exchange(logger& log) : log_(log) {}

@@ -3,14 +3,17 @@
 #include <algorithm>
 #include <vector>
 
+#include "formats/ascii.hpp"
 #include "formats/taxii.hpp"
 #include "server/audit_service.hpp"
 #include "server/query.hpp"
 #include "server/responses.hpp"
 #include "server/taxii_service.hpp"
-#include "server/text.hpp"
 
 namespace cairn::server {
+
+using formats::ascii_lower;
+using formats::trim_ows;
 
 namespace {
 

@@ -17,7 +17,9 @@
 #include <sstream>
 #include <thread>
 
+#include "formats/base64.hpp"
 #include "formats/ed25519.hpp"
+#include "formats/secret_file.hpp"
 #include "formats/time.hpp"
 #include "storage/audit_codec.hpp"
 #include "storage/codec.hpp"
@@ -472,15 +474,11 @@ result<std::string> read_file(const std::string& path) {
 
 result<void> write_new_file(const std::string& path, std::string_view text, mode_t mode,
                             bool exclusive) {
-  const std::string tmp = exclusive ? path : path + ".tmp";
-  const int fd =
-      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC), mode);
-  if (fd < 0) return fail("cannot create " + tmp + ": " + std::strerror(errno));
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                  ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) return fail("cannot write " + tmp);
-  if (!exclusive && std::rename(tmp.c_str(), path.c_str()) != 0) {
+  using formats::if_file_exists;
+  if (exclusive) return formats::write_secret_file(path, text, if_file_exists::fail, mode);
+  const std::string tmp = path + ".tmp";
+  if (auto w = formats::write_secret_file(tmp, text, if_file_exists::replace, mode); !w) return w;
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     return fail("cannot rename " + tmp + ": " + std::strerror(errno));
   }
   return {};
