@@ -1,5 +1,6 @@
 #include "clients/raw_connection.hpp"
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -92,7 +93,11 @@ result<std::shared_ptr<const tls_context>> tls_context::make(const client_option
     }
     m->ctx.use_private_key_file(options.client_key_file, ssl::context::pem, ec);
     if (ec) {
-      if (ec.message().find("mismatch") != std::string::npos) {
+      // OpenSSL checks the key against the certificate as it loads it.
+      const auto code = static_cast<unsigned long>(ec.value());
+      if (ec.category() == asio::error::get_ssl_category() && ERR_GET_LIB(code) == ERR_LIB_X509 &&
+          (ERR_GET_REASON(code) == X509_R_KEY_VALUES_MISMATCH ||
+           ERR_GET_REASON(code) == X509_R_KEY_TYPE_MISMATCH)) {
         return fail("the client key " + options.client_key_file +
                     " does not match the certificate " + options.client_cert_file);
       }

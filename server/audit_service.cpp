@@ -178,10 +178,8 @@ void records(exchange& ex, const snapshot& snap, const account& who, const reque
     return respond(json_response(http::status::ok, R"({"records":[],"more":false})", version));
   auto page = ex.audit().query(q);
   if (!page) {
-    const bool too_many = page.error().message.find("too many records") != std::string::npos;
     return respond(
-        error_response(too_many ? http::status::bad_request : http::status::internal_server_error,
-                       page.error().message, version));
+        error_response(http_status_for(page.error().code), page.error().message, version));
   }
   std::size_t bytes = 64;
   for (const auto& r : page->records) bytes += r.size() + 1;
@@ -207,7 +205,9 @@ void checkpoint(exchange& ex, const request& req, const respond_fn& respond) {
   const unsigned version = req.version();
   auto send = [respond, version](result<formats::audit_checkpoint> c) {
     if (!c) {
-      return respond(error_response(http::status::service_unavailable,
+      // An empty log has none yet: one comes with the first record.
+      const errc code = c.error().code == errc::not_found ? errc::unavailable : c.error().code;
+      return respond(error_response(http_status_for(code),
                                     "no audit checkpoint: " + c.error().message, version));
     }
     respond(json_response(http::status::ok, formats::checkpoint_json(*c), version));
@@ -218,7 +218,7 @@ void checkpoint(exchange& ex, const request& req, const respond_fn& respond) {
   }
   auto latest = ex.audit().checkpoint();
   if (!latest) return send(std::unexpected(latest.error()));
-  if (!*latest) return send(fail("the log is empty"));
+  if (!*latest) return send(fail(errc::not_found, "the log is empty"));
   send(std::move(**latest));
 }
 
@@ -234,7 +234,7 @@ void proof(exchange& ex, const request& req, std::string_view query, const respo
   }
   auto n = ex.audit().size();
   if (!n)
-    return respond(error_response(http::status::internal_server_error, n.error().message, version));
+    return respond(error_response(http_status_for(n.error().code), n.error().message, version));
   if (seq == 0 || seq > size || size > *n) {
     return respond(bad_request("an inclusion proof needs 1 <= seq <= tree_size <= " +
                                    std::to_string(*n) + " (the log's size)",
@@ -243,7 +243,7 @@ void proof(exchange& ex, const request& req, std::string_view query, const respo
   auto path = ex.audit().inclusion_proof(seq, size);
   if (!path) {
     return respond(
-        error_response(http::status::internal_server_error, path.error().message, version));
+        error_response(http_status_for(path.error().code), path.error().message, version));
   }
   respond(json_response(http::status::ok,
                         "{\"seq\":" + std::to_string(seq) + ",\"tree_size\":" +
@@ -263,7 +263,7 @@ void consistency(exchange& ex, const request& req, std::string_view query,
   }
   auto n = ex.audit().size();
   if (!n)
-    return respond(error_response(http::status::internal_server_error, n.error().message, version));
+    return respond(error_response(http_status_for(n.error().code), n.error().message, version));
   if (from == 0 || from > to || to > *n) {
     return respond(bad_request(
         "a consistency proof needs 1 <= from <= to <= " + std::to_string(*n) + " (the log's size)",
@@ -272,7 +272,7 @@ void consistency(exchange& ex, const request& req, std::string_view query,
   auto path = ex.audit().consistency_proof(from, to);
   if (!path) {
     return respond(
-        error_response(http::status::internal_server_error, path.error().message, version));
+        error_response(http_status_for(path.error().code), path.error().message, version));
   }
   respond(json_response(http::status::ok,
                         "{\"from\":" + std::to_string(from) + ",\"to\":" + std::to_string(to) +
@@ -460,7 +460,7 @@ void audit_service::pull(taxii_call& c, response (*endpoint)(const taxii_call& c
       std::move(e), [respond = c.respond, held, version](result<std::uint64_t> seq) {
         if (!seq) {
           return respond(error_response(
-              http::status::service_unavailable,
+              http_status_for(seq.error().code),
               "the delivery could not be recorded, so nothing was sent: " + seq.error().message,
               version));
         }

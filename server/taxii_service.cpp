@@ -409,13 +409,9 @@ void taxii_service::add_objects(taxii_call c) {
   auto respond = std::move(c.respond);
   c.ex.store().publish(std::move(pr), [respond, version](result<storage::publish_outcome> out) {
     if (!out) {
-      // A full map or a full disk (ENOSPC, EDQUOT) is 507; other failures 503.
-      const auto& why = out.error().message;
-      const bool full = why.find("full") != std::string::npos ||
-                        why.find("No space left") != std::string::npos ||
-                        why.find("quota") != std::string::npos;
+      // A full map or a full disk (ENOSPC, EDQUOT) is 507; a failed commit 503.
       return respond(error_response(
-          full ? http::status::insufficient_storage : http::status::service_unavailable,
+          http_status_for(out.error().code),
           "the objects could not be stored: " + out.error().message + "; nothing was added",
           version));
     }
@@ -491,7 +487,7 @@ void taxii_service::delete_object(taxii_call c) {
   auto respond = std::move(c.respond);
   c.ex.store().remove(std::move(d), [respond, version](result<std::size_t> out) {
     if (!out) {
-      return respond(error_response(http::status::service_unavailable,
+      return respond(error_response(http_status_for(out.error().code),
                                     "the object could not be deleted: " + out.error().message,
                                     version));
     }

@@ -419,7 +419,7 @@ class checkpoint_job final : public write_job {
   void complete(std::optional<error> failure) override {
     if (!done_) return;
     if (failure) return done_(std::unexpected(std::move(*failure)));
-    if (!out_) return done_(fail("the audit log is empty"));
+    if (!out_) return done_(fail(errc::not_found, "the audit log is empty"));
     done_(std::move(*out_));
   }
 
@@ -459,7 +459,7 @@ class reader {
 };
 
 std::unexpected<cairn::error> read_failure(const lmdb::error& e) {
-  return fail("the audit log cannot be read: " + e.message);
+  return fail(e.kind(), "the audit log cannot be read: " + e.message);
 }
 
 result<std::string> read_file(const std::string& path) {
@@ -570,7 +570,7 @@ result<std::unique_ptr<audit_log>> audit_log::open(object_store& store, audit_op
   std::promise<result<formats::audit_checkpoint>> first;
   auto signed_now = first.get_future();
   log->checkpoint_now([&first](result<formats::audit_checkpoint> c) { first.set_value(c); });
-  if (auto c = signed_now.get(); !c && c.error().message != "the audit log is empty") {
+  if (auto c = signed_now.get(); !c && c.error().code != errc::not_found) {
     return fail("cannot write an audit checkpoint: " + c.error().message);
   }
 
@@ -609,7 +609,7 @@ void audit_log::close() {
 void audit_log::record(audit_entry entry, std::function<void(result<std::uint64_t>)> done) {
   auto act = ac::action_of(entry.action);
   auto refuse = [&](std::string why) {
-    if (done) done(fail(std::move(why)));
+    if (done) done(fail(errc::internal, std::move(why)));
   };
   if (!act) return refuse("unknown audit action '" + entry.action + "'");
   if (!entry.delivered.empty() && entry.key == 0) {
@@ -711,18 +711,18 @@ void audit_log::checkpoint_now(std::function<void(result<formats::audit_checkpoi
 
 result<std::optional<formats::audit_checkpoint>> audit_log::checkpoint() const {
   reader r(*impl_);
-  if (!r.ok()) return fail("the audit log cannot be read: " + r.error());
+  if (!r.ok()) return fail(errc::io, "the audit log cannot be read: " + r.error());
   auto json = impl_->latest_checkpoint_json(r.txn());
   if (!json) return read_failure(json.error());
   if (!*json) return std::optional<formats::audit_checkpoint>();
   auto c = formats::parse_checkpoint(**json);
-  if (!c) return fail("the latest audit checkpoint is damaged: " + c.error().message);
+  if (!c) return fail(errc::io, "the latest audit checkpoint is damaged: " + c.error().message);
   return std::optional<formats::audit_checkpoint>(std::move(*c));
 }
 
 result<std::uint64_t> audit_log::size() const {
   reader r(*impl_);
-  if (!r.ok()) return fail("the audit log cannot be read: " + r.error());
+  if (!r.ok()) return fail(errc::io, "the audit log cannot be read: " + r.error());
   auto last = impl_->last_of(r.txn());
   if (!last) return read_failure(last.error());
   return last->seq;
@@ -874,7 +874,7 @@ std::vector<index_walk> walks_for(const audit_dbs& db, const audit_query& q) {
 
 result<std::optional<std::string>> audit_log::record_json(std::uint64_t seq) const {
   reader r(*impl_);
-  if (!r.ok()) return fail("the audit log cannot be read: " + r.error());
+  if (!r.ok()) return fail(errc::io, "the audit log cannot be read: " + r.error());
   renderer out(*impl_, r.txn());
   ac::record_fields f;
   auto found = out.fields(seq, f);
@@ -914,11 +914,12 @@ result<audit_page> audit_log::query(const audit_query& q) const {
         return true;
       });
     }
-    if (txn.last_error()) return fail("the store cannot be read: " + txn.last_error()->message);
+    if (txn.last_error())
+      return fail(errc::io, "the store cannot be read: " + txn.last_error()->message);
   }
 
   reader r(a);
-  if (!r.ok()) return fail("the audit log cannot be read: " + r.error());
+  if (!r.ok()) return fail(errc::io, "the audit log cannot be read: " + r.error());
   renderer out(a, r.txn());
   auto last = a.last_of(r.txn());
   if (!last) return read_failure(last.error());
@@ -1004,8 +1005,9 @@ result<audit_page> audit_log::query(const audit_query& q) const {
              found = cur->get(k, v, MDB_NEXT)) {
           if (seq < lo || seq > hi) continue;
           if (++examined > k_max_object_candidates) {
-            return fail("object " + q.object +
-                        " is in too many records for one query: narrow it with since and until");
+            return fail(errc::too_many, "object " + q.object +
+                                            " is in too many records for one query: narrow it "
+                                            "with since and until");
           }
           // The range covers p; the runs say whether p itself went out.
           if (ac::bin_covers(v, p)) seqs.push_back(seq);
@@ -1086,7 +1088,7 @@ result<audit_page> audit_log::query(const audit_query& q) const {
       bool found_record = true;
       if (whole_log) {
         if (!ac::decode_record(next->value, f))
-          return fail("audit record " + std::to_string(seq) + " is damaged");
+          return fail(errc::io, "audit record " + std::to_string(seq) + " is damaged");
       } else {
         auto got = out.fields(seq, f);
         if (!got) return read_failure(got.error());
@@ -1108,7 +1110,7 @@ result<audit_page> audit_log::query(const audit_query& q) const {
 
 result<digest> audit_log::root(std::uint64_t tree_size) const {
   reader r(*impl_);
-  if (!r.ok()) return fail("the audit log cannot be read: " + r.error());
+  if (!r.ok()) return fail(errc::io, "the audit log cannot be read: " + r.error());
   auto last = impl_->last_of(r.txn());
   if (!last) return read_failure(last.error());
   if (tree_size > last->seq)
@@ -1121,7 +1123,7 @@ result<digest> audit_log::root(std::uint64_t tree_size) const {
 result<std::vector<digest>> audit_log::inclusion_proof(std::uint64_t seq,
                                                        std::uint64_t tree_size) const {
   reader r(*impl_);
-  if (!r.ok()) return fail("the audit log cannot be read: " + r.error());
+  if (!r.ok()) return fail(errc::io, "the audit log cannot be read: " + r.error());
   auto last = impl_->last_of(r.txn());
   if (!last) return read_failure(last.error());
   if (seq == 0 || seq > tree_size || tree_size > last->seq) {
@@ -1139,7 +1141,7 @@ result<std::vector<digest>> audit_log::inclusion_proof(std::uint64_t seq,
 result<std::vector<digest>> audit_log::consistency_proof(std::uint64_t from,
                                                          std::uint64_t to) const {
   reader r(*impl_);
-  if (!r.ok()) return fail("the audit log cannot be read: " + r.error());
+  if (!r.ok()) return fail(errc::io, "the audit log cannot be read: " + r.error());
   auto last = impl_->last_of(r.txn());
   if (!last) return read_failure(last.error());
   if (from == 0 || from > to || to > last->seq) {

@@ -186,7 +186,8 @@ TEST_CASE("audit log: a publish and its record commit together, or neither does"
 
   fail_commits = 1;
   auto failed = fx.try_publish(fx.a(), "alice", batch(100, 3));
-  CHECK_FALSE(failed);
+  REQUIRE_FALSE(failed);
+  CHECK(failed.error().code == cairn::errc::unavailable);
   fail_commits = 0;
 
   auto records = query_all(fx.log());
@@ -486,6 +487,11 @@ TEST_CASE("audit log: checkpoints every N records, at open when needed and at cl
   {
     audit_fixture fx(dir.path(), 50);
     CHECK_FALSE(*fx.log().checkpoint());  // an empty log has none
+    std::promise<result<formats::audit_checkpoint>> none;
+    fx.log().checkpoint_now([&](result<formats::audit_checkpoint> x) { none.set_value(x); });
+    auto empty = none.get_future().get();
+    REQUIRE_FALSE(empty);
+    CHECK(empty.error().code == cairn::errc::not_found);
     for (int i = 0; i < 120; ++i) fx.record(audit_fixture::entry("denied", "bob", fx.a(), 403));
     auto c = fx.log().checkpoint();
     REQUIRE(c);
@@ -582,7 +588,8 @@ TEST_CASE("audit log: bad entries are refused at once") {
   fx.log().record(audit_fixture::entry("read", "bob", 0, 200),
                   [&](result<std::uint64_t> r) { got = r; });
   REQUIRE(got.has_value());
-  CHECK_FALSE(got->has_value());
+  REQUIRE_FALSE(got->has_value());
+  CHECK(got->error().code == cairn::errc::internal);  // the server's own mistake, not a client's
   audit_entry e = audit_fixture::entry("pull", "bob", 0, 200);
   e.delivered.add(5, "indicator--x", "2026-01-01T00:00:00Z");
   got.reset();
