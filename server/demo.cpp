@@ -165,10 +165,9 @@ std::size_t load_content(exchange& ex, storage::collection_key key, std::string_
   for (const auto& [root_and_id, k] : ex.current()->keys) {
     if (k == key) recorded.collection = root_and_id.substr(root_and_id.find('/') + 1);
   }
-  ex.audit().attach(pr, std::move(recorded));
   std::promise<result<storage::publish_outcome>> done;
   auto fut = done.get_future();
-  ex.store().publish(std::move(pr),
+  ex.store().publish(std::move(pr), std::move(recorded),
                      [&done](result<storage::publish_outcome> r) { done.set_value(std::move(r)); });
   auto r = fut.get();
   if (!r) {

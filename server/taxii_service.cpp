@@ -14,7 +14,7 @@ namespace cairn::server {
 namespace {
 
 using storage::object_record;
-using storage::read_txn;
+using read_txn = storage::reader;
 
 // How many stored versions one page request may examine before it answers
 // with what it has (more: true), so that a sparse filter cannot make one
@@ -258,7 +258,8 @@ response taxii_service::api_root(const taxii_call& c) {
 }
 
 response taxii_service::status(const taxii_call& c, std::string_view status_id) {
-  auto txn = c.ex.store().begin_read();
+  const auto reading = c.ex.store().begin_read();
+  const read_txn& txn = *reading;
   auto s = txn.status(status_id);
   // Only the account that made the request may see its status.
   if (!s || s->owner != c.who.name || s->api_root != c.root) {
@@ -294,7 +295,8 @@ response taxii_service::get_objects(const taxii_call& c) {
   response error;
   auto s = prepare(c, error);
   if (!s) return error;
-  auto txn = c.ex.store().begin_read();
+  const auto reading = c.ex.store().begin_read();
+  const read_txn& txn = *reading;
   formats::envelope_writer w;
   auto p = select(txn, c, s->q, s->start, s->q.ids, true, c.snap.cfg->limits.max_page_bytes,
                   [&](const object_record& r) { w.add_object(r.json); });
@@ -308,7 +310,8 @@ response taxii_service::manifest(const taxii_call& c) {
   response error;
   auto s = prepare(c, error);
   if (!s) return error;
-  auto txn = c.ex.store().begin_read();
+  const auto reading = c.ex.store().begin_read();
+  const read_txn& txn = *reading;
   formats::manifest_writer w;
   // Entries are small (no object JSON): bounded by the count alone.
   auto p = select(txn, c, s->q, s->start, s->q.ids, true, 0,
@@ -323,7 +326,8 @@ response taxii_service::get_object(const taxii_call& c) {
   response error;
   auto s = prepare(c, error);
   if (!s) return error;
-  auto txn = c.ex.store().begin_read();
+  const auto reading = c.ex.store().begin_read();
+  const read_txn& txn = *reading;
   if (!any_visible_version(txn, c)) return not_found_object(c);
   s->q.types.clear();  // the object endpoint filters by version and spec_version only
   formats::envelope_writer w;
@@ -339,7 +343,8 @@ response taxii_service::versions(const taxii_call& c) {
   response error;
   auto s = prepare(c, error);
   if (!s) return error;
-  auto txn = c.ex.store().begin_read();
+  const auto reading = c.ex.store().begin_read();
+  const read_txn& txn = *reading;
   if (!any_visible_version(txn, c)) return not_found_object(c);
   s->q.types.clear();
   formats::versions_writer w;
@@ -405,9 +410,9 @@ void taxii_service::add_objects(taxii_call c) {
   pr.own_commit = std::any_of(pr.objects.begin(), pr.objects.end(),
                               [&](const auto& o) { return !cleared_for(c.who, o.tlp); });
   // The publish record commits with the objects, or neither does.
-  c.ex.audit().attach(pr, audit_service::entry(c, "publish", 202));
+  auto record = audit_service::entry(c, "publish", 202);
   auto respond = std::move(c.respond);
-  c.ex.store().publish(std::move(pr), [respond, version](result<storage::publish_outcome> out) {
+  auto stored = [respond, version](result<storage::publish_outcome> out) {
     if (!out) {
       // A full map or a full disk (ENOSPC, EDQUOT) is 507; other failures 503.
       const auto& why = out.error().message;
@@ -428,7 +433,8 @@ void taxii_service::add_objects(taxii_call c) {
     for (const auto& d : s.failures) r.failures.push_back({d.id, d.version, d.message});
     for (const auto& d : s.pendings) r.pendings.push_back({d.id, d.version, d.message});
     respond(taxii_response(http::status::accepted, formats::write_status(r), version));
-  });
+  };
+  c.ex.store().publish(std::move(pr), std::move(record), std::move(stored));
 }
 
 void taxii_service::delete_object(taxii_call c) {
@@ -444,7 +450,8 @@ void taxii_service::delete_object(taxii_call c) {
   storage::delete_request d;
   d.collection = c.key;
   {
-    auto txn = c.ex.store().begin_read();
+    const auto reading = c.ex.store().begin_read();
+    const read_txn& txn = *reading;
     if (!any_visible_version(txn, c)) return c.respond(not_found_object(c));
     // Every copy of a matching version that the account may receive goes,
     // hidden later copies too: a deleted version must not come back as
@@ -487,9 +494,10 @@ void taxii_service::delete_object(taxii_call c) {
     return c.respond(error_response(
         http::status::not_found, "no version of " + c.object_id + " matches the filters", version));
   }
-  c.ex.audit().attach(d, audit_service::entry(c, "delete", 200));
+  // The delete record commits with the deletion, or neither does.
+  auto record = audit_service::entry(c, "delete", 200);
   auto respond = std::move(c.respond);
-  c.ex.store().remove(std::move(d), [respond, version](result<std::size_t> out) {
+  c.ex.store().remove(std::move(d), std::move(record), [respond, version](result<std::size_t> out) {
     if (!out) {
       return respond(error_response(http::status::service_unavailable,
                                     "the object could not be deleted: " + out.error().message,
