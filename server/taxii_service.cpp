@@ -6,6 +6,7 @@
 #include "formats/taxii.hpp"
 #include "server/audit_service.hpp"
 #include "server/policy.hpp"
+#include "server/publishing.hpp"
 #include "server/query.hpp"
 #include "server/responses.hpp"
 
@@ -373,42 +374,7 @@ void taxii_service::add_objects(taxii_call c) {
     return c.respond(error_response(http::status::unprocessable_entity,
                                     "the envelope holds no objects", version));
   }
-  storage::publish_request pr;
-  pr.collection = c.key;
-  pr.publisher = c.who.name;
-  // Only a version the publisher may receive makes its object a duplicate:
-  // otherwise the status would report a withheld version, and the
-  // publisher's own copy would then be withheld from it (an oracle for what
-  // is held). Such an object is stored as the publisher's.
-  pr.duplicate_if = [who = account{c.who.name, c.who.clearance}](const object_record& r) {
-    return may_receive(who, r);
-  };
-  pr.status.id = formats::new_uuid_v4();
-  pr.status.owner = c.who.name;
-  pr.status.api_root = std::string(c.root);
-  pr.status.request_timestamp = formats::now_micros();
-  pr.objects.reserve(parsed->size());
-  for (auto& entry : *parsed) {
-    if (!entry.info) {
-      pr.status.failures.push_back({entry.id, entry.version, entry.problem.to_string()});
-      continue;
-    }
-    auto& info = *entry.info;
-    storage::new_object o;
-    o.id = std::move(info.id);
-    o.type = std::move(info.type);
-    o.version = std::move(info.version);
-    o.spec_version = std::move(info.spec_version);
-    o.tlp = info.tlp.value_or(c.collection->default_tlp);
-    o.json = std::move(info.json);
-    pr.objects.push_back(std::move(o));
-  }
-  // The publisher receives its own versions above its clearance. Numbered
-  // with other publishes of the same commit, those would come after the
-  // others' versions of the levels in between, which it may not receive: the
-  // gap would count them. Alone in its commit, nothing lies between.
-  pr.own_commit = std::any_of(pr.objects.begin(), pr.objects.end(),
-                              [&](const auto& o) { return !cleared_for(c.who, o.tlp); });
+  const publication where{&c.who, c.key, std::string(c.root), c.collection->default_tlp};
   // The publish record commits with the objects, or neither does.
   auto record = audit_service::entry(c, "publish", 202);
   auto respond = std::move(c.respond);
@@ -434,7 +400,7 @@ void taxii_service::add_objects(taxii_call c) {
     for (const auto& d : s.pendings) r.pendings.push_back({d.id, d.version, d.message});
     respond(taxii_response(http::status::accepted, formats::write_status(r), version));
   };
-  c.ex.store().publish(std::move(pr), std::move(record), std::move(stored));
+  server::publish(c.ex.store(), where, std::move(*parsed), std::move(record), std::move(stored));
 }
 
 void taxii_service::delete_object(taxii_call c) {
