@@ -19,7 +19,8 @@
 // checkpoint_interval while records arrive, on demand (checkpoint_now), and
 // at close().
 //
-// Threads: record(), attach(), queries and proofs from any thread. Queries
+// Threads: record(), queries and proofs from any thread; the
+// write_*_record() calls on the writer thread, inside a job. Queries
 // run in their own short read transactions; none blocks on the writer, and
 // the deadlock rule of object_store applies (never wait for a done() while
 // holding a read_txn). done() callbacks run on the writer thread after the

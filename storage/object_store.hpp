@@ -142,7 +142,9 @@ class object_store {
   // unknown; valid in every txn that began after the key was handed out.
   lmdb::dbi objects_database(collection_key c) const;
 
-  // Stops accepting jobs; already queued jobs are committed. Idempotent.
+  // For a store alone in its database (open(options)): stops accepting
+  // jobs; already queued jobs are committed. Idempotent. A shared database
+  // is closed by its owner (lmdb_store).
   void close();
 
   // Any thread. Blocks while the map is being grown, or while max_readers
