@@ -88,7 +88,7 @@ int serve(const std::filesystem::path& config_path, logger& log, const serve_hoo
     audit_flush_timer.expires_after(audit_limiter::flush_interval);
     audit_flush_timer.async_wait([&](boost::system::error_code e) {
       if (e) return;
-      (*ex)->audit_limits().flush((*ex)->audit());
+      (*ex)->audit_limits().flush((*ex)->store());
       flush_audit_counts();
     });
   };

@@ -14,9 +14,9 @@
 #include "formats/json.hpp"
 #include "formats/merkle.hpp"
 #include "storage/audit_codec.hpp"
+#include "storage/database.hpp"
 #include "storage/faults.hpp"
 #include "storage/lmdb.hpp"
-#include "storage/store_access.hpp"
 #include "tests/storage/audit_fixture.hpp"
 #include "tests/storage/temp_dir.hpp"
 
@@ -76,12 +76,11 @@ std::vector<new_object> batch(int first, int count, collection_key = 0) {
 }
 
 // The raw value of record seq, read straight from LMDB.
-std::string raw_record(object_store& store, std::uint64_t seq) {
-  store_access a = store.access();
-  a.guard->enter_shared();
+std::string raw_record(database& db, std::uint64_t seq) {
+  db.guard().enter_shared();
   std::string out;
   {
-    auto t = lmdb::txn::begin(*a.env, nullptr, MDB_RDONLY);
+    auto t = lmdb::txn::begin(db.env(), nullptr, MDB_RDONLY);
     REQUIRE(t);
     auto d = lmdb::dbi::open(*t, "audit", 0);
     REQUIRE(d);
@@ -92,7 +91,7 @@ std::string raw_record(object_store& store, std::uint64_t seq) {
     REQUIRE(*v);
     out.assign(**v);
   }
-  a.guard->leave_shared();
+  db.guard().leave_shared();
   return out;
 }
 
@@ -229,14 +228,14 @@ TEST_CASE("audit log: a pull record lists every version the page carried, and st
     CHECK(objects[i].version == pulled[i].version);
   }
   // Stored as runs of positions, not as 858 ids (about 80 KB).
-  const std::string raw = raw_record(fx.store(), records[0].record.seq);
+  const std::string raw = raw_record(fx.db(), records[0].record.seq);
   CHECK(raw.size() < 1200);
   CHECK(records[0].json.size() > 60'000);
 
   // A page of consecutive versions costs a few bytes.
   auto whole = fx.pull(fx.a(), "carol", 0, 1000);
   REQUIRE(whole.size() == 1000);
-  CHECK(raw_record(fx.store(), *fx.log().size()).size() < 150);
+  CHECK(raw_record(fx.db(), *fx.log().size()).size() < 150);
 }
 
 TEST_CASE("audit log: queries by object, account, collection, action and time, with paging") {
