@@ -305,6 +305,18 @@ TEST_CASE("store contract: duplicates, equal instants and later copies", "[store
     REQUIRE(earlier);
     CHECK_FALSE(earlier->later_copy);
     CHECK_FALSE(r->earlier_copy(*earlier));
+    // Copies of one version are neither before nor after each other.
+    CHECK(r->version_rank(*later).first);
+    CHECK(r->version_rank(*later).last);
+
+    // A third copy, flagged too, is not earlier than the second.
+    auto none = [](const object_record&) { return false; };
+    auto third = f.publish({object(object_id(1), "2026-01-01T00:00:01Z")}, "carol", none);
+    REQUIRE(third);
+    auto not_red = [](const object_record& r) { return r.tlp != tlp_level::red; };
+    auto r2 = f.s().begin_read();
+    CHECK_FALSE(r2->earlier_copy(*r2->at(f.key, copy->first_date_added), not_red));
+    CHECK(r2->earlier_copy(*r2->at(f.key, third->first_date_added), not_red));
 
     // Within one request, the second copy is a duplicate of the first.
     auto twice = f.publish({object(object_id(2), v1), object(object_id(2), v1)});
