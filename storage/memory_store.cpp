@@ -418,8 +418,8 @@ namespace {
 
 class memory_reader final : public reader {
  public:
-  memory_reader(std::shared_ptr<const state> s, micros now, micros retention)
-      : state_(std::move(s)), now_(now), retention_(retention) {}
+  memory_reader(std::shared_ptr<const state> s, std::function<micros()> now, micros retention)
+      : state_(std::move(s)), now_(std::move(now)), retention_(retention) {}
 
   void scan(collection_key c, micros after, const visibility& who,
             const record_fn& fn) const override {
@@ -492,7 +492,7 @@ class memory_reader final : public reader {
 
   std::optional<status_record> status(std::string_view status_id) const override {
     auto s = state_->statuses.find(status_id);
-    if (s == state_->statuses.end() || s->second.stored_at + retention_ <= now_) {
+    if (s == state_->statuses.end() || s->second.stored_at + retention_ <= now_()) {
       return std::nullopt;
     }
     return s->second.status;
@@ -508,7 +508,7 @@ class memory_reader final : public reader {
   }
 
   std::shared_ptr<const state> state_;
-  micros now_;
+  std::function<micros()> now_;  // the store's clock: statuses expire by it
   micros retention_;
   mutable std::uint64_t read_ = 0;
   std::optional<error> no_error_;
@@ -623,7 +623,9 @@ void memory_store::record(audit_entry entry, std::function<void(result<std::uint
 }
 
 std::unique_ptr<reader> memory_store::begin_read() const {
-  return std::make_unique<memory_reader>(impl_->snapshot(), impl_->now(), impl_->retention);
+  const impl* store = impl_.get();
+  return std::make_unique<memory_reader>(
+      impl_->snapshot(), [store] { return store->now(); }, impl_->retention);
 }
 
 result<audit_page> memory_store::audit_records(const audit_query& q) const {
