@@ -11,6 +11,7 @@
 #include <span>
 #include <thread>
 
+#include "formats/base64.hpp"
 #include "formats/ed25519.hpp"
 
 namespace cairn::storage {

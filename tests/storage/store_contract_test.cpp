@@ -13,8 +13,11 @@
 #include <vector>
 
 #include "formats/audit_record.hpp"
+#include "formats/base64.hpp"
 #include "formats/ed25519.hpp"
 #include "formats/json.hpp"
+#include "storage/faults.hpp"
+#include "storage/lmdb_store.hpp"
 #include "storage/memory_store.hpp"
 #include "storage/store.hpp"
 #include "temp_dir.hpp"
@@ -42,10 +45,26 @@ std::unique_ptr<store> make_memory_store(const contract_options& o) {
   return std::move(*s);
 }
 
+std::unique_ptr<store> make_lmdb_store(const contract_options& o) {
+  auto faults = std::make_shared<store_faults>();
+  faults->clock = o.clock;
+  faults->before_commit = o.before_commit;
+  lmdb_store_options l;
+  l.path = o.dir + "/store";
+  l.map_size = std::size_t{8} << 20;
+  l.faults = std::move(faults);
+  l.key_path = o.dir + "/audit-signing.key";
+  l.public_key_path = o.dir + "/audit-signing.pub";
+  auto s = open_lmdb_store(l);
+  REQUIRE(s);
+  return std::move(*s);
+}
+
 // Every implementation of the seam: one line each.
 const std::vector<std::pair<std::string, store_factory>>& backends() {
   static const std::vector<std::pair<std::string, store_factory>> all = {
       {"memory", make_memory_store},
+      {"lmdb", make_lmdb_store},
   };
   return all;
 }
