@@ -195,16 +195,30 @@ result<void> resolve_connection(client_options& c, const connection_flags& flags
   return {};
 }
 
-result<cli_args> parse_cli_args(const std::vector<std::string>& args, const env_lookup& env) {
-  cli_args out;
-  std::size_t i = 0;
-  // Options may come before the command too ("cairn --url U discover").
-  std::vector<std::pair<std::string, std::string>> given;  // option, value
+namespace {
+
+// The words of a command line, before they are checked against the command.
+struct scanned_words {
+  std::vector<std::pair<std::string, std::string>> options;  // option, value
   std::vector<std::string> positionals;
+};
+
+const option_spec* find_option(std::string_view name) {
+  const option_spec* spec = nullptr;
+  for (const auto& o : options_table) {
+    if (o.name == name) spec = &o;
+  }
+  return spec;
+}
+
+// Splits args into the command (and `help`), options with their values and
+// positionals. Options may come before the command too ("cairn --url U
+// discover"); after "--" every word is a positional.
+result<scanned_words> scan_words(const std::vector<std::string>& args, cli_args& out) {
+  scanned_words words;
   bool after_double_dash = false;
   bool help_word = false;
-
-  for (; i < args.size(); ++i) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (after_double_dash || a == "-" || a.empty() || a.front() != '-') {
       if (out.command == cli_command::none && !help_word) {
@@ -228,7 +242,7 @@ result<cli_args> parse_cli_args(const std::vector<std::string>& args, const env_
         out.command = c->command;
         continue;
       }
-      positionals.push_back(a);
+      words.positionals.push_back(a);
       continue;
     }
     if (a == "--") {
@@ -241,10 +255,7 @@ result<cli_args> parse_cli_args(const std::vector<std::string>& args, const env_
       name = a.substr(0, eq);
       inline_value = a.substr(eq + 1);
     }
-    const option_spec* spec = nullptr;
-    for (const auto& o : options_table) {
-      if (o.name == name) spec = &o;
-    }
+    const option_spec* spec = find_option(name);
     if (!spec) return fail("unknown option " + name);
     std::string value;
     if (spec->takes_value) {
@@ -257,131 +268,119 @@ result<cli_args> parse_cli_args(const std::vector<std::string>& args, const env_
     } else if (inline_value) {
       return fail(name + " takes no value");
     }
-    given.emplace_back(name, value);
+    words.options.emplace_back(name, value);
   }
+  return words;
+}
 
-  for (const auto& [name, value] : given) {
-    if (name == "--help" || name == "-h") out.help = true;
+// Stores one option (already known to exist and to suit the command) in out;
+// --user goes to user_flag, for resolve_connection().
+result<void> apply_option(const std::string& name, const std::string& value, cli_args& out,
+                          std::optional<std::string>& user_flag) {
+  auto& c = out.connection;
+  if (name == "--url") {
+    c.url = value;
+  } else if (name == "--user") {
+    user_flag = value;
+  } else if (name == "--password-file") {
+    out.password_file = value;
+  } else if (name == "--token-file") {
+    out.token_file = value;
+  } else if (name == "--cert") {
+    c.client_cert_file = value;
+  } else if (name == "--key") {
+    c.client_key_file = value;
+  } else if (name == "--cacert") {
+    c.cacert_file = value;
+  } else if (name == "--pin") {
+    c.pinned_cert_sha256 = value;
+  } else if (name == "--insecure") {
+    c.insecure = true;
+    out.insecure_warning = true;
+  } else if (name == "--timeout") {
+    auto n = parse_count(name, value, 1, 3600);
+    if (!n) return std::unexpected(n.error());
+    c.timeout = std::chrono::seconds(*n);
+  } else if (name == "--retries") {
+    auto n = parse_count(name, value, 0, 20);
+    if (!n) return std::unexpected(n.error());
+    c.retries = static_cast<int>(*n);
+  } else if (name == "--root") {
+    out.root = value;
+  } else if (name == "--json") {
+    out.json = true;
+  } else if (name == "--quiet" || name == "-q") {
+    out.quiet = true;
+  } else if (name == "--batch") {
+    auto n = parse_count(name, value, 1, 100000);
+    if (!n) return std::unexpected(n.error());
+    out.batch_objects = static_cast<std::size_t>(*n);
+  } else if (name == "--wait") {
+    auto n = parse_count(name, value, 0, 86400);
+    if (!n) return std::unexpected(n.error());
+    out.status_wait = std::chrono::seconds(*n);
+  } else if (name == "--since") {
+    if (auto r = check_time(name, value); !r) return std::unexpected(r.error());
+    out.since = value;
+  } else if (name == "--until") {
+    if (auto r = check_time(name, value); !r) return std::unexpected(r.error());
+    out.until = value;
+  } else if (name == "--type") {
+    for (auto& t : split_list(value)) out.types.push_back(std::move(t));
+  } else if (name == "--id") {
+    for (auto& t : split_list(value)) out.ids.push_back(std::move(t));
+  } else if (name == "--version") {
+    for (auto& t : split_list(value)) out.versions.push_back(std::move(t));
+  } else if (name == "--spec-version") {
+    for (auto& t : split_list(value)) out.spec_versions.push_back(std::move(t));
+  } else if (name == "--limit") {
+    auto n = parse_count(name, value, 1, 1000000);
+    if (!n) return std::unexpected(n.error());
+    out.page_limit = *n;
+  } else if (name == "--state") {
+    out.state_file = value;
+  } else if (name == "--out") {
+    out.out_file = value;
+  } else if (name == "--format") {
+    if (value == "bundle") {
+      out.format = output_format::bundle;
+    } else if (value == "jsonl") {
+      out.format = output_format::jsonl;
+    } else {
+      return fail("--format is bundle or jsonl, not \"" + value + "\"");
+    }
+  } else if (name == "--versions") {
+    out.list_versions = true;
+  } else if (name == "--object") {
+    out.audit_object = value;
+  } else if (name == "--account") {
+    out.audit_account = value;
+  } else if (name == "--collection") {
+    out.audit_collection = value;
+  } else if (name == "--action") {
+    out.audit_action = value;
+  } else if (name == "--record") {
+    out.record_file = value;
+  } else if (name == "--checkpoint") {
+    out.checkpoint_file = value;
+  } else if (name == "--public-key") {
+    out.public_key_file = value;
   }
-  if (out.help) return out;
-  if (out.command == cli_command::none) {
-    return fail(
-        "no command given; the commands are discover, collections, publish, pull, get, "
-        "manifest, status, delete and audit (see cairn --help)");
-  }
-  const command_spec& cmd = spec_of(out.command);
-  const std::string usage = "usage: cairn " + std::string(cmd.name) +
-                            (cmd.positional_usage.empty() ? "" : " ") +
-                            std::string(cmd.positional_usage) + " [options]";
+  return {};
+}
 
-  std::optional<std::string> user_flag;
-  for (const auto& [name, value] : given) {
-    const option_spec* spec = nullptr;
-    for (const auto& o : options_table) {
-      if (o.name == name) spec = &o;
-    }
-    if (!(spec->commands & bit(out.command))) {
-      return fail("cairn " + std::string(cmd.name) + " does not take " + name);
-    }
-    auto& c = out.connection;
-    if (spec->takes_value && value.empty()) return fail(name + " needs a non-empty value");
-    if (name == "--url") {
-      c.url = value;
-    } else if (name == "--user") {
-      user_flag = value;
-    } else if (name == "--password-file") {
-      out.password_file = value;
-    } else if (name == "--token-file") {
-      out.token_file = value;
-    } else if (name == "--cert") {
-      c.client_cert_file = value;
-    } else if (name == "--key") {
-      c.client_key_file = value;
-    } else if (name == "--cacert") {
-      c.cacert_file = value;
-    } else if (name == "--pin") {
-      c.pinned_cert_sha256 = value;
-    } else if (name == "--insecure") {
-      c.insecure = true;
-      out.insecure_warning = true;
-    } else if (name == "--timeout") {
-      auto n = parse_count(name, value, 1, 3600);
-      if (!n) return std::unexpected(n.error());
-      c.timeout = std::chrono::seconds(*n);
-    } else if (name == "--retries") {
-      auto n = parse_count(name, value, 0, 20);
-      if (!n) return std::unexpected(n.error());
-      c.retries = static_cast<int>(*n);
-    } else if (name == "--root") {
-      out.root = value;
-    } else if (name == "--json") {
-      out.json = true;
-    } else if (name == "--quiet" || name == "-q") {
-      out.quiet = true;
-    } else if (name == "--batch") {
-      auto n = parse_count(name, value, 1, 100000);
-      if (!n) return std::unexpected(n.error());
-      out.batch_objects = static_cast<std::size_t>(*n);
-    } else if (name == "--wait") {
-      auto n = parse_count(name, value, 0, 86400);
-      if (!n) return std::unexpected(n.error());
-      out.status_wait = std::chrono::seconds(*n);
-    } else if (name == "--since") {
-      if (auto r = check_time(name, value); !r) return std::unexpected(r.error());
-      out.since = value;
-    } else if (name == "--until") {
-      if (auto r = check_time(name, value); !r) return std::unexpected(r.error());
-      out.until = value;
-    } else if (name == "--type") {
-      for (auto& t : split_list(value)) out.types.push_back(std::move(t));
-    } else if (name == "--id") {
-      for (auto& t : split_list(value)) out.ids.push_back(std::move(t));
-    } else if (name == "--version") {
-      for (auto& t : split_list(value)) out.versions.push_back(std::move(t));
-    } else if (name == "--spec-version") {
-      for (auto& t : split_list(value)) out.spec_versions.push_back(std::move(t));
-    } else if (name == "--limit") {
-      auto n = parse_count(name, value, 1, 1000000);
-      if (!n) return std::unexpected(n.error());
-      out.page_limit = *n;
-    } else if (name == "--state") {
-      out.state_file = value;
-    } else if (name == "--out") {
-      out.out_file = value;
-    } else if (name == "--format") {
-      if (value == "bundle") {
-        out.format = output_format::bundle;
-      } else if (value == "jsonl") {
-        out.format = output_format::jsonl;
-      } else {
-        return fail("--format is bundle or jsonl, not \"" + value + "\"");
-      }
-    } else if (name == "--versions") {
-      out.list_versions = true;
-    } else if (name == "--object") {
-      out.audit_object = value;
-    } else if (name == "--account") {
-      out.audit_account = value;
-    } else if (name == "--collection") {
-      out.audit_collection = value;
-    } else if (name == "--action") {
-      out.audit_action = value;
-    } else if (name == "--record") {
-      out.record_file = value;
-    } else if (name == "--checkpoint") {
-      out.checkpoint_file = value;
-    } else if (name == "--public-key") {
-      out.public_key_file = value;
-    }
-  }
+// The positionals against the command's usage, and the combinations of
+// options that the table of options alone does not rule out.
+result<void> check_combinations(const command_spec& cmd, const cli_args& out) {
   if (!out.versions.empty()) {
     if (auto r = check_versions(out.versions); !r) return std::unexpected(r.error());
   }
-
-  if (positionals.size() < cmd.min_positionals || positionals.size() > cmd.max_positionals) {
-    return fail(usage);
+  if (out.positionals.size() < cmd.min_positionals ||
+      out.positionals.size() > cmd.max_positionals) {
+    return fail("usage: cairn " + std::string(cmd.name) +
+                (cmd.positional_usage.empty() ? "" : " ") + std::string(cmd.positional_usage) +
+                " [options]");
   }
-  out.positionals = std::move(positionals);
   if (out.command == cli_command::audit) {
     const bool verify = !out.positionals.empty();
     if (verify && out.positionals[0] != "verify-proof") {
@@ -401,6 +400,39 @@ result<cli_args> parse_cli_args(const std::vector<std::string>& args, const env_
   if (out.list_versions && !out.versions.empty()) {
     return fail("get --versions lists every version; it takes no --version");
   }
+  return {};
+}
+
+}  // namespace
+
+result<cli_args> parse_cli_args(const std::vector<std::string>& args, const env_lookup& env) {
+  cli_args out;
+  auto words = scan_words(args, out);
+  if (!words) return std::unexpected(words.error());
+  for (const auto& [name, value] : words->options) {
+    if (name == "--help" || name == "-h") out.help = true;
+  }
+  if (out.help) return out;
+  if (out.command == cli_command::none) {
+    return fail(
+        "no command given; the commands are discover, collections, publish, pull, get, "
+        "manifest, status, delete and audit (see cairn --help)");
+  }
+  const command_spec& cmd = spec_of(out.command);
+
+  std::optional<std::string> user_flag;
+  for (const auto& [name, value] : words->options) {
+    const option_spec* spec = find_option(name);  // known: scan_words() checked it
+    if (!(spec->commands & bit(out.command))) {
+      return fail("cairn " + std::string(cmd.name) + " does not take " + name);
+    }
+    if (spec->takes_value && value.empty()) {
+      return fail(name + " needs a non-empty value");
+    }
+    if (auto r = apply_option(name, value, out, user_flag); !r) return std::unexpected(r.error());
+  }
+  out.positionals = std::move(words->positionals);
+  if (auto r = check_combinations(cmd, out); !r) return std::unexpected(r.error());
 
   connection_flags flags;
   flags.user = user_flag;

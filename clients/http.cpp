@@ -10,25 +10,16 @@
 #include <charconv>
 #include <chrono>
 
+#include "formats/hex.hpp"
 #include "formats/json.hpp"
 
 namespace cairn::clients {
 
 namespace {
 
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 bool is_unreserved(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '.' || c == '_' || c == '~';
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 bool all_digits(std::string_view s) {
@@ -47,7 +38,7 @@ std::string printable_excerpt(std::string_view text, std::size_t max) {
     const auto u = static_cast<unsigned char>(c);
     out += (u < 0x20 || u == 0x7f) ? ' ' : c;
   }
-  std::string_view t = trim(out);
+  std::string_view t = formats::trim_ows(out);
   return std::string(t);
 }
 
@@ -107,7 +98,7 @@ result<url_parts> parse_url(std::string_view url) {
   boost::asio::ip::make_address(out.host, ec);
   out.host_is_ip = !ec;
   if (!out.host_is_ip) {
-    std::transform(out.host.begin(), out.host.end(), out.host.begin(), lower);
+    out.host = formats::ascii_lower(out.host);
   } else if (out.host.find(':') != std::string::npos && out.host.find('%') != std::string::npos) {
     return fail("IPv6 zone identifiers are not supported in URLs");
   }
@@ -143,33 +134,22 @@ std::optional<std::string> http_response::header(std::string_view name) const {
 }
 
 std::string percent_encode(std::string_view text, std::string_view keep) {
-  static constexpr char hex[] = "0123456789ABCDEF";
   std::string out;
   out.reserve(text.size());
   for (char c : text) {
     if (is_unreserved(c) || keep.find(c) != std::string_view::npos) {
       out += c;
     } else {
-      const auto u = static_cast<unsigned char>(c);
       out += '%';
-      out += hex[u >> 4];
-      out += hex[u & 15];
+      formats::append_hex(out, static_cast<unsigned char>(c), formats::hex_case::upper);
     }
   }
   return out;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
                                                       std::int64_t now_seconds) {
-  value = trim(value);
+  value = formats::trim_ows(value);
   if (all_digits(value)) {
     if (value.size() > 9) return std::chrono::seconds(999999999);  // caller bounds it
     std::int64_t n = 0;
@@ -257,15 +237,6 @@ std::string describe_error_response(unsigned status, std::string_view reason,
     case 413: out += " (the request body is larger than the server accepts)"; break;
     default: break;
   }
-  return out;
-}
-
-std::string base64_encode(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(data.data()),
-                                static_cast<int>(data.size()));
-  out.resize(static_cast<std::size_t>(n));
   return out;
 }
 

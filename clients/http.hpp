@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "formats/ascii.hpp"
 #include "formats/error.hpp"
 
 namespace cairn::clients {
@@ -54,8 +55,8 @@ struct http_response {
 // characters in keep.
 std::string percent_encode(std::string_view text, std::string_view keep = {});
 
-// Case-insensitive ASCII comparison.
-bool iequals(std::string_view a, std::string_view b);
+// Case-insensitive ASCII comparison (clients use it on header names).
+using formats::iequals;
 
 // Retry-After (RFC 9110 10.2.3): delay-seconds or an IMF-fixdate. now is the
 // client's wall clock in seconds since the epoch (a seam for tests). A date in
@@ -73,8 +74,5 @@ std::string_view reason_phrase(unsigned status);
 // TAXII 2.1 server) and 413 (body too large).
 std::string describe_error_response(unsigned status, std::string_view reason,
                                     std::string_view body);
-
-// RFC 4648 base64 (with padding), for Basic authentication.
-std::string base64_encode(std::string_view data);
 
 }  // namespace cairn::clients

@@ -1,5 +1,6 @@
 #include "clients/raw_connection.hpp"
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -13,6 +14,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+
+#include "formats/hex.hpp"
 
 namespace cairn::clients {
 
@@ -90,7 +93,11 @@ result<std::shared_ptr<const tls_context>> tls_context::make(const client_option
     }
     m->ctx.use_private_key_file(options.client_key_file, ssl::context::pem, ec);
     if (ec) {
-      if (ec.message().find("mismatch") != std::string::npos) {
+      // OpenSSL checks the key against the certificate as it loads it.
+      const auto code = static_cast<unsigned long>(ec.value());
+      if (ec.category() == asio::error::get_ssl_category() && ERR_GET_LIB(code) == ERR_LIB_X509 &&
+          (ERR_GET_REASON(code) == X509_R_KEY_VALUES_MISMATCH ||
+           ERR_GET_REASON(code) == X509_R_KEY_TYPE_MISMATCH)) {
         return fail("the client key " + options.client_key_file +
                     " does not match the certificate " + options.client_cert_file);
       }
@@ -382,13 +389,7 @@ std::string raw_connection::peer_certificate_sha256() const {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (X509_digest(cert, EVP_sha256(), md, &len) != 1) return {};
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
+  return formats::hex_encode(md, len);
 }
 
 std::string raw_connection::tls_version() const {

@@ -3,6 +3,8 @@
 #include <array>
 #include <cstdio>
 
+#include "formats/hex.hpp"
+
 namespace cairn::clients {
 
 namespace {
@@ -31,11 +33,11 @@ std::string uuid_v4(rng& r) {
 }
 
 std::string hex(rng& r, std::size_t digits) {
-  static constexpr char h[] = "0123456789abcdef";
   std::string out;
   while (out.size() < digits) {
     std::uint64_t v = r.next();
-    for (int i = 0; i < 16 && out.size() < digits; ++i, v >>= 4) out += h[v & 15];
+    for (int i = 0; i < 16 && out.size() < digits; ++i, v >>= 4)
+      out += formats::hex_digit(static_cast<unsigned>(v));
   }
   return out;
 }

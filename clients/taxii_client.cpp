@@ -5,6 +5,7 @@
 #include <random>
 #include <thread>
 
+#include "formats/base64.hpp"
 #include "formats/json.hpp"
 #include "formats/stix.hpp"
 
@@ -34,117 +35,6 @@ std::string with_slash(std::string path) {
   return path;
 }
 
-// ---- reading TAXII resources through formats/json.hpp ----
-
-result<formats::json_document> parse_resource(std::string_view json, std::string_view what) {
-  formats::json_limits limits;
-  limits.max_bytes = std::max<std::size_t>(limits.max_bytes, json.size());
-  auto doc = formats::parse_json(json, limits);
-  if (!doc) {
-    return fail("the server sent a " + std::string(what) +
-                " that is not valid JSON: " + doc.error().to_string());
-  }
-  if (!doc->root().is_object()) {
-    return fail("the server sent a " + std::string(what) + " that is not a JSON object");
-  }
-  return std::move(*doc);
-}
-
-// Readers of optional members: absent leaves out unchanged, a wrong type fails.
-result<void> read_string(json_view obj, std::string_view key, std::string& out,
-                         std::string_view what) {
-  auto v = obj.get(key);
-  if (!v) return {};
-  if (!v->is_string()) {
-    return fail(std::string(what) + ": \"" + std::string(key) + "\" is not a string");
-  }
-  out = std::string(v->as_string());
-  return {};
-}
-
-result<void> read_bool(json_view obj, std::string_view key, bool& out, std::string_view what) {
-  auto v = obj.get(key);
-  if (!v) return {};
-  if (!v->is_bool()) {
-    return fail(std::string(what) + ": \"" + std::string(key) + "\" is not true or false");
-  }
-  out = v->as_bool();
-  return {};
-}
-
-result<void> read_int(json_view obj, std::string_view key, std::int64_t& out,
-                      std::string_view what) {
-  auto v = obj.get(key);
-  if (!v) return {};
-  if (!v->is_integer()) {
-    return fail(std::string(what) + ": \"" + std::string(key) + "\" is not an integer");
-  }
-  out = v->as_int();
-  return {};
-}
-
-result<void> read_strings(json_view obj, std::string_view key, std::vector<std::string>& out,
-                          std::string_view what) {
-  auto v = obj.get(key);
-  if (!v) return {};
-  if (!v->is_array()) {
-    return fail(std::string(what) + ": \"" + std::string(key) + "\" is not a list");
-  }
-  for (std::size_t i = 0; i < v->size(); ++i) {
-    auto item = v->value_at(i);
-    if (!item.is_string()) {
-      return fail(std::string(what) + ": \"" + std::string(key) + "\" holds a non-string");
-    }
-    out.emplace_back(item.as_string());
-  }
-  return {};
-}
-
-#define CAIRN_TRY(expr)                                            \
-  do {                                                             \
-    if (auto r_ = (expr); !r_) return std::unexpected(r_.error()); \
-  } while (0)
-
-result<collection_info> collection_from(json_view c) {
-  collection_info out;
-  constexpr std::string_view what = "collection";
-  if (!c.is_object()) return fail("a collection is not a JSON object");
-  CAIRN_TRY(read_string(c, "id", out.id, what));
-  CAIRN_TRY(read_string(c, "title", out.title, what));
-  CAIRN_TRY(read_string(c, "description", out.description, what));
-  CAIRN_TRY(read_string(c, "alias", out.alias, what));
-  CAIRN_TRY(read_bool(c, "can_read", out.can_read, what));
-  CAIRN_TRY(read_bool(c, "can_write", out.can_write, what));
-  CAIRN_TRY(read_strings(c, "media_types", out.media_types, what));
-  if (out.id.empty()) return fail("a collection has no \"id\"");
-  out.json = c.dump();
-  return out;
-}
-
-result<std::vector<status_detail>> details_from(json_view obj, std::string_view key) {
-  std::vector<status_detail> out;
-  auto v = obj.get(key);
-  if (!v) return out;
-  if (!v->is_array()) return fail("status: \"" + std::string(key) + "\" is not a list");
-  out.reserve(v->size());
-  for (std::size_t i = 0; i < v->size(); ++i) {
-    auto d = v->value_at(i);
-    status_detail detail;
-    if (d.is_string()) {
-      // TAXII 2.0 servers list bare ids.
-      detail.id = std::string(d.as_string());
-    } else if (d.is_object()) {
-      CAIRN_TRY(read_string(d, "id", detail.id, "status detail"));
-      CAIRN_TRY(read_string(d, "version", detail.version, "status detail"));
-      CAIRN_TRY(read_string(d, "message", detail.message, "status detail"));
-    } else {
-      return fail("status: an entry of \"" + std::string(key) + "\" is not an object");
-    }
-    out.push_back(std::move(detail));
-  }
-  return out;
-}
-
 }  // namespace
 
 // ---- object_filters ----
@@ -172,140 +62,6 @@ std::string object_filters::to_query() const {
   return q;
 }
 
-// ---- resource parsers ----
-
-result<discovery_info> parse_discovery(std::string_view json) {
-  auto doc = parse_resource(json, "discovery resource");
-  if (!doc) return std::unexpected(doc.error());
-  const auto root = doc->root();
-  discovery_info out;
-  constexpr std::string_view what = "discovery";
-  CAIRN_TRY(read_string(root, "title", out.title, what));
-  CAIRN_TRY(read_string(root, "description", out.description, what));
-  CAIRN_TRY(read_string(root, "contact", out.contact, what));
-  CAIRN_TRY(read_string(root, "default", out.default_root, what));
-  CAIRN_TRY(read_strings(root, "api_roots", out.api_roots, what));
-  out.json = root.dump();
-  return out;
-}
-
-result<api_root_info> parse_api_root(std::string_view json) {
-  auto doc = parse_resource(json, "API root resource");
-  if (!doc) return std::unexpected(doc.error());
-  const auto root = doc->root();
-  api_root_info out;
-  constexpr std::string_view what = "API root";
-  CAIRN_TRY(read_string(root, "title", out.title, what));
-  CAIRN_TRY(read_string(root, "description", out.description, what));
-  CAIRN_TRY(read_strings(root, "versions", out.versions, what));
-  CAIRN_TRY(read_int(root, "max_content_length", out.max_content_length, what));
-  out.json = root.dump();
-  return out;
-}
-
-result<std::vector<collection_info>> parse_collections(std::string_view json) {
-  auto doc = parse_resource(json, "collections resource");
-  if (!doc) return std::unexpected(doc.error());
-  std::vector<collection_info> out;
-  auto list = doc->root().get("collections");
-  if (!list) return out;  // no collections: {} (T 5.1.1)
-  if (!list->is_array()) return fail("collections: \"collections\" is not a list");
-  for (std::size_t i = 0; i < list->size(); ++i) {
-    auto c = collection_from(list->value_at(i));
-    if (!c) return std::unexpected(c.error());
-    out.push_back(std::move(*c));
-  }
-  return out;
-}
-
-result<collection_info> parse_collection(std::string_view json) {
-  auto doc = parse_resource(json, "collection resource");
-  if (!doc) return std::unexpected(doc.error());
-  return collection_from(doc->root());
-}
-
-result<envelope_page> parse_envelope_page(std::string_view json) {
-  auto doc = parse_resource(json, "envelope");
-  if (!doc) return std::unexpected(doc.error());
-  const auto root = doc->root();
-  envelope_page out;
-  out.body_bytes = json.size();
-  CAIRN_TRY(read_bool(root, "more", out.more, "envelope"));
-  CAIRN_TRY(read_string(root, "next", out.next, "envelope"));
-  if (auto objects = root.get("objects")) {
-    if (!objects->is_array()) return fail("envelope: \"objects\" is not a list");
-    out.objects.reserve(objects->size());
-    for (std::size_t i = 0; i < objects->size(); ++i) {
-      auto o = objects->value_at(i);
-      if (!o.is_object())
-        return fail("envelope: object " + std::to_string(i) + " is not an object");
-      out.objects.push_back(o.dump());
-    }
-  }
-  return out;
-}
-
-result<status_info> parse_status(std::string_view json) {
-  auto doc = parse_resource(json, "status resource");
-  if (!doc) return std::unexpected(doc.error());
-  const auto root = doc->root();
-  status_info out;
-  constexpr std::string_view what = "status";
-  CAIRN_TRY(read_string(root, "id", out.id, what));
-  CAIRN_TRY(read_string(root, "status", out.status, what));
-  CAIRN_TRY(read_string(root, "request_timestamp", out.request_timestamp, what));
-  CAIRN_TRY(read_int(root, "total_count", out.total_count, what));
-  CAIRN_TRY(read_int(root, "success_count", out.success_count, what));
-  CAIRN_TRY(read_int(root, "failure_count", out.failure_count, what));
-  CAIRN_TRY(read_int(root, "pending_count", out.pending_count, what));
-  auto successes = details_from(root, "successes");
-  if (!successes) return std::unexpected(successes.error());
-  auto failures = details_from(root, "failures");
-  if (!failures) return std::unexpected(failures.error());
-  auto pendings = details_from(root, "pendings");
-  if (!pendings) return std::unexpected(pendings.error());
-  out.successes = std::move(*successes);
-  out.failures = std::move(*failures);
-  out.pendings = std::move(*pendings);
-  if (out.id.empty() || out.status.empty()) return fail("status: \"id\" or \"status\" is missing");
-  out.json = root.dump();
-  return out;
-}
-
-result<manifest_page> parse_manifest(std::string_view json) {
-  auto doc = parse_resource(json, "manifest");
-  if (!doc) return std::unexpected(doc.error());
-  const auto root = doc->root();
-  manifest_page out;
-  CAIRN_TRY(read_bool(root, "more", out.more, "manifest"));
-  CAIRN_TRY(read_string(root, "next", out.next, "manifest"));
-  if (auto objects = root.get("objects")) {
-    if (!objects->is_array()) return fail("manifest: \"objects\" is not a list");
-    for (std::size_t i = 0; i < objects->size(); ++i) {
-      auto r = objects->value_at(i);
-      if (!r.is_object()) return fail("manifest: a record is not an object");
-      manifest_record rec;
-      CAIRN_TRY(read_string(r, "id", rec.id, "manifest record"));
-      CAIRN_TRY(read_string(r, "date_added", rec.date_added, "manifest record"));
-      CAIRN_TRY(read_string(r, "version", rec.version, "manifest record"));
-      CAIRN_TRY(read_string(r, "media_type", rec.media_type, "manifest record"));
-      out.objects.push_back(std::move(rec));
-    }
-  }
-  return out;
-}
-
-result<versions_page> parse_versions(std::string_view json) {
-  auto doc = parse_resource(json, "versions resource");
-  if (!doc) return std::unexpected(doc.error());
-  const auto root = doc->root();
-  versions_page out;
-  CAIRN_TRY(read_bool(root, "more", out.more, "versions"));
-  CAIRN_TRY(read_string(root, "next", out.next, "versions"));
-  CAIRN_TRY(read_strings(root, "versions", out.versions, "versions"));
-  return out;
-}
-
 // ---- taxii_client ----
 
 taxii_client::taxii_client(taxii_client&&) noexcept = default;
@@ -326,7 +82,7 @@ result<taxii_client> taxii_client::make(client_options options) {
     if (options.user.find(':') != std::string::npos) {
       return fail("a user name for Basic authentication cannot hold ':'");
     }
-    c.authorization_ = "Basic " + base64_encode(options.user + ":" + options.password);
+    c.authorization_ = "Basic " + formats::base64_encode(options.user + ":" + options.password);
   }
   if (has_crlf(c.authorization_)) return fail("credentials must not hold line breaks");
   c.user_agent_ = options.user_agent.empty() ? std::string(default_user_agent) : options.user_agent;
@@ -483,7 +239,7 @@ result<discovery_info> taxii_client::discovery() {
   const std::string target = server_.path.ends_with("taxii2/") ? server_.path : "/taxii2/";
   auto response = expect_ok("GET", target);
   if (!response) return std::unexpected(response.error());
-  return parse_discovery(response->body);
+  return formats::read_discovery(response->body);
 }
 
 result<std::string> taxii_client::resolve_api_root(std::string_view name) {
@@ -554,20 +310,20 @@ void take_date_headers(const http_response& r, std::string& first, std::string& 
 result<api_root_info> taxii_client::api_root(std::string_view root) {
   auto response = expect_ok("GET", root);
   if (!response) return std::unexpected(response.error());
-  return parse_api_root(response->body);
+  return formats::read_api_root(response->body);
 }
 
 result<std::vector<collection_info>> taxii_client::collections(std::string_view root) {
   auto response = expect_ok("GET", std::string(root) + "collections/");
   if (!response) return std::unexpected(response.error());
-  return parse_collections(response->body);
+  return formats::read_collections(response->body);
 }
 
 result<collection_info> taxii_client::collection(std::string_view root,
                                                  std::string_view collection) {
   auto response = expect_ok("GET", collection_path(root, collection));
   if (!response) return std::unexpected(response.error());
-  return parse_collection(response->body);
+  return formats::read_collection(response->body);
 }
 
 std::string taxii_client::resolve_collection(std::string_view root, std::string_view id_or_alias) {
@@ -586,7 +342,7 @@ result<envelope_page> taxii_client::get_objects(std::string_view root, std::stri
   auto response =
       expect_ok("GET", collection_path(root, collection) + "objects/" + filters.to_query());
   if (!response) return std::unexpected(response.error());
-  auto page = parse_envelope_page(response->body);
+  auto page = formats::read_envelope(response->body);
   if (!page) return page;
   take_date_headers(*response, page->date_added_first, page->date_added_last);
   return page;
@@ -596,13 +352,13 @@ result<status_info> taxii_client::add_objects(std::string_view root, std::string
                                               std::string_view envelope_json) {
   auto response = expect_ok("POST", collection_path(root, collection) + "objects/", envelope_json);
   if (!response) return std::unexpected(response.error());
-  return parse_status(response->body);
+  return formats::read_status(response->body);
 }
 
 result<status_info> taxii_client::get_status(std::string_view root, std::string_view status_id) {
   auto response = expect_ok("GET", std::string(root) + "status/" + percent_encode(status_id) + "/");
   if (!response) return std::unexpected(response.error());
-  return parse_status(response->body);
+  return formats::read_status(response->body);
 }
 
 result<status_info> taxii_client::wait_for_status(std::string_view root, status_info status,
@@ -626,7 +382,7 @@ result<envelope_page> taxii_client::get_object(std::string_view root, std::strin
   auto response = expect_ok("GET", collection_path(root, collection) + "objects/" +
                                        percent_encode(object_id) + "/" + filters.to_query());
   if (!response) return std::unexpected(response.error());
-  auto page = parse_envelope_page(response->body);
+  auto page = formats::read_envelope(response->body);
   if (!page) return page;
   take_date_headers(*response, page->date_added_first, page->date_added_last);
   return page;
@@ -648,7 +404,7 @@ result<versions_page> taxii_client::versions(std::string_view root, std::string_
       expect_ok("GET", collection_path(root, collection) + "objects/" + percent_encode(object_id) +
                            "/versions/" + filters.to_query());
   if (!response) return std::unexpected(response.error());
-  auto page = parse_versions(response->body);
+  auto page = formats::read_versions(response->body);
   if (!page) return page;
   take_date_headers(*response, page->date_added_first, page->date_added_last);
   return page;
@@ -659,7 +415,7 @@ result<manifest_page> taxii_client::manifest(std::string_view root, std::string_
   auto response =
       expect_ok("GET", collection_path(root, collection) + "manifest/" + filters.to_query());
   if (!response) return std::unexpected(response.error());
-  auto page = parse_manifest(response->body);
+  auto page = formats::read_manifest(response->body);
   if (!page) return page;
   take_date_headers(*response, page->date_added_first, page->date_added_last);
   return page;

@@ -32,10 +32,11 @@
 #include "clients/raw_connection.hpp"
 #include "formats/error.hpp"
 #include "formats/taxii.hpp"
+#include "formats/taxii_read.hpp"
 
 namespace cairn::clients {
 
-inline constexpr std::string_view taxii_media_type = "application/taxii+json;version=2.1";
+using formats::taxii_media_type;
 
 // The query of the objects, object, manifest and versions endpoints (T 3.4).
 // Empty members are left out of the query.
@@ -52,95 +53,16 @@ struct object_filters {
   std::string to_query() const;
 };
 
-struct discovery_info {
-  std::string title;
-  std::string description;
-  std::string contact;
-  std::string default_root;            // as the server wrote it; may be empty
-  std::vector<std::string> api_roots;  // as the server wrote them
-  std::string json;                    // the resource, minified
-};
-
-struct api_root_info {
-  std::string title;
-  std::string description;
-  std::vector<std::string> versions;
-  std::int64_t max_content_length = 0;
-  std::string json;
-};
-
-struct collection_info {
-  std::string id;
-  std::string title;
-  std::string description;
-  std::string alias;
-  bool can_read = false;
-  bool can_write = false;
-  std::vector<std::string> media_types;
-  std::string json;
-};
-
-// One page of GET objects / GET object.
-struct envelope_page {
-  bool more = false;
-  std::string next;
-  std::vector<std::string> objects;  // each object minified
-  std::string date_added_first;      // X-TAXII-Date-Added-First ("" when absent)
-  std::string date_added_last;       // X-TAXII-Date-Added-Last ("" when absent)
-  std::size_t body_bytes = 0;        // size of the response body
-};
-
+// The resources as formats/taxii_read.hpp reads them.
+using formats::api_root_info;
+using formats::collection_info;
+using formats::discovery_info;
+using formats::envelope_page;
+using formats::manifest_page;
+using formats::manifest_record;
 using formats::status_detail;
-
-struct status_info {
-  std::string id;
-  std::string status;  // "complete" or "pending"
-  std::string request_timestamp;
-  std::int64_t total_count = 0;
-  std::int64_t success_count = 0;
-  std::int64_t failure_count = 0;
-  std::int64_t pending_count = 0;
-  std::vector<status_detail> successes;
-  std::vector<status_detail> failures;
-  std::vector<status_detail> pendings;
-  std::string json;
-
-  bool complete() const { return status == "complete"; }
-};
-
-struct manifest_record {
-  std::string id;
-  std::string date_added;
-  std::string version;
-  std::string media_type;
-};
-
-struct manifest_page {
-  bool more = false;
-  std::string next;
-  std::vector<manifest_record> objects;
-  std::string date_added_first;
-  std::string date_added_last;
-};
-
-struct versions_page {
-  bool more = false;
-  std::string next;
-  std::vector<std::string> versions;
-  std::string date_added_first;
-  std::string date_added_last;
-};
-
-// Parsers of TAXII resources (pure; exposed for tests). Missing optional
-// members are left empty; a wrong type of a present member is an error.
-result<discovery_info> parse_discovery(std::string_view json);
-result<api_root_info> parse_api_root(std::string_view json);
-result<std::vector<collection_info>> parse_collections(std::string_view json);
-result<collection_info> parse_collection(std::string_view json);
-result<envelope_page> parse_envelope_page(std::string_view json);
-result<status_info> parse_status(std::string_view json);
-result<manifest_page> parse_manifest(std::string_view json);
-result<versions_page> parse_versions(std::string_view json);
+using formats::status_info;
+using formats::versions_page;
 
 class taxii_client {
  public:

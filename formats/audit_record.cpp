@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "formats/base64.hpp"
 #include "formats/ed25519.hpp"
 
 namespace cairn::formats {
@@ -26,22 +27,19 @@ void member(std::string& out, std::string_view key, std::string_view value) {
   out += "\",";
 }
 
-std::vector<char16_t> utf16(std::string_view s);
-
 // "accounts":{...}, with its names in RFC 8785 order; nothing when empty.
 void accounts_member(std::string& out, const std::map<std::string, std::uint64_t>& accounts) {
   if (accounts.empty()) return;
-  std::vector<std::pair<std::vector<char16_t>, const std::pair<const std::string, std::uint64_t>*>>
-      sorted;
-  for (const auto& a : accounts) sorted.emplace_back(utf16(a.first), &a);
+  std::vector<const std::pair<const std::string, std::uint64_t>*> sorted;
+  for (const auto& a : accounts) sorted.push_back(&a);
   std::sort(sorted.begin(), sorted.end(),
-            [](const auto& x, const auto& y) { return x.first < y.first; });
+            [](const auto* x, const auto* y) { return canonical_key_less(x->first, y->first); });
   out += "\"accounts\":{";
   for (std::size_t i = 0; i < sorted.size(); ++i) {
     if (i > 0) out += ',';
-    quoted(out, sorted[i].second->first);
+    quoted(out, sorted[i]->first);
     out += ':';
-    out += std::to_string(sorted[i].second->second);
+    out += std::to_string(sorted[i]->second);
   }
   out += "},";
 }
@@ -79,38 +77,6 @@ void tail(std::string& out, const audit_record& r, std::string_view objects_json
   out += "\"time\":";
   quoted(out, r.time);
   out += '}';
-}
-
-// RFC 8785 orders member names by their UTF-16 code units.
-std::vector<char16_t> utf16(std::string_view s) {
-  std::vector<char16_t> out;
-  for (std::size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    char32_t cp = c;
-    std::size_t n = 1;
-    if (c >= 0xf0) {
-      cp = c & 0x07;
-      n = 4;
-    } else if (c >= 0xe0) {
-      cp = c & 0x0f;
-      n = 3;
-    } else if (c >= 0xc0) {
-      cp = c & 0x1f;
-      n = 2;
-    }
-    for (std::size_t k = 1; k < n && i + k < s.size(); ++k) {
-      cp = cp << 6 | (static_cast<unsigned char>(s[i + k]) & 0x3f);
-    }
-    i += n;
-    if (cp >= 0x10000) {
-      cp -= 0x10000;
-      out.push_back(static_cast<char16_t>(0xd800 + (cp >> 10)));
-      out.push_back(static_cast<char16_t>(0xdc00 + (cp & 0x3ff)));
-    } else {
-      out.push_back(static_cast<char16_t>(cp));
-    }
-  }
-  return out;
 }
 
 result<std::string> string_member(const json_view& v, std::string_view key) {
@@ -190,23 +156,9 @@ std::string audit_record_json(const audit_record& r, std::string_view objects_js
 
 result<std::string> audit_body_of(const json_view& v) {
   if (!v.is_object()) return fail("an audit record must be a JSON object");
-  std::vector<std::pair<std::vector<char16_t>, std::size_t>> keys;
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    const auto k = v.key_at(i);
-    if (k == "prev" || k == "hash") continue;
-    keys.emplace_back(utf16(k), i);
-  }
-  std::sort(keys.begin(), keys.end());
-  std::string out = "{";
-  for (std::size_t n = 0; n < keys.size(); ++n) {
-    const std::size_t i = keys[n].second;
-    if (n > 0) out += ',';
-    quoted(out, v.key_at(i));
-    out += ':';
-    out += canonical_json(v.value_at(i));
-  }
-  out += '}';
-  return out;
+  // The chain members are what the body is hashed into, not part of it.
+  static constexpr std::array<std::string_view, 2> chain_members = {"prev", "hash"};
+  return canonical_json(v, chain_members);
 }
 
 result<audit_record> parse_audit_record(const json_view& v) {

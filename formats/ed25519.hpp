@@ -1,6 +1,6 @@
 #pragma once
 // Ed25519 signing keys (RFC 8032) through OpenSSL's EVP interface, with PEM
-// in and out, and strict base64 for signatures. Used for the audit log's
+// in and out (signatures travel as formats/base64.hpp). Used for the audit log's
 // signed checkpoints: the server signs, anyone holding the public key checks.
 //
 // An ed25519_key owns its EVP_PKEY (move-only). Signing and verifying are
@@ -54,11 +54,5 @@ std::string ed25519_public_pem_of(std::string_view raw);
 // Does signature (64 raw bytes) sign message under the public key (PEM)?
 bool ed25519_verify(std::string_view public_pem, std::string_view message,
                     std::string_view signature);
-
-// Standard base64 with padding (RFC 4648 section 4).
-std::string base64_encode(std::string_view bytes);
-// std::nullopt unless text is exactly the padded standard encoding of some
-// bytes (no white space, canonical trailing bits).
-std::optional<std::string> base64_decode(std::string_view text);
 
 }  // namespace cairn::formats

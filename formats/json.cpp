@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "formats/hex.hpp"
+
 namespace cairn::formats {
 
 namespace {
@@ -97,7 +99,6 @@ result<void> check_tree(const value_t& v, const json_limits& limits, std::string
 }
 
 void append_escaped(std::string& out, std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
   // Most strings need no escape at all: copy runs of plain bytes in one go
   // (this is on the path of every stored object and every response).
   std::size_t plain = 0;
@@ -114,10 +115,7 @@ void append_escaped(std::string& out, std::string_view s) {
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
-      default:
-        out += "\\u00";
-        out += hex[c >> 4];
-        out += hex[c & 0xf];
+      default: out += "\\u00"; append_hex(out, c);
     }
   }
   out.append(s.data() + plain, s.size() - plain);
@@ -256,7 +254,8 @@ void dump_value(const value_t& v, std::string& out) {
   }
 }
 
-void canonical_value(const value_t& v, std::string& out) {
+void canonical_value(const value_t& v, std::string& out,
+                     std::span<const std::string_view> skip = {}) {
   switch (v.GetType()) {
     case rapidjson::kNumberType:
       if (v.IsInt64() && std::llabs(v.GetInt64()) < (1LL << 53)) {
@@ -279,8 +278,9 @@ void canonical_value(const value_t& v, std::string& out) {
     case rapidjson::kObjectType: {
       std::vector<std::pair<std::u16string, const value_t::Member*>> members;
       for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
-        members.emplace_back(
-            to_utf16(std::string_view(it->name.GetString(), it->name.GetStringLength())), &*it);
+        const std::string_view name(it->name.GetString(), it->name.GetStringLength());
+        if (std::find(skip.begin(), skip.end(), name) != skip.end()) continue;
+        members.emplace_back(to_utf16(name), &*it);
       }
       std::sort(members.begin(), members.end(),
                 [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -452,11 +452,15 @@ std::string json_escape(std::string_view s) {
   return out;
 }
 
-std::string canonical_json(const json_view& v) {
+std::string canonical_json(const json_view& v, std::span<const std::string_view> skip) {
   std::string out;
   if (!v.v_) return "null";
-  canonical_value(val(v.v_), out);
+  canonical_value(val(v.v_), out, skip);
   return out;
+}
+
+bool canonical_key_less(std::string_view a, std::string_view b) {
+  return to_utf16(a) < to_utf16(b);
 }
 
 // ---- json_writer ----

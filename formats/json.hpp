@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -64,7 +65,7 @@ class json_view {
 
  private:
   friend class json_document;
-  friend std::string canonical_json(const json_view& v);
+  friend std::string canonical_json(const json_view& v, std::span<const std::string_view> skip);
   explicit json_view(const void* v) : v_(v) {}
   const void* v_ = nullptr;
 };
@@ -128,6 +129,12 @@ class json_writer {
 
 // RFC 8785 (JSON Canonicalization Scheme) serialisation of a value: members
 // sorted by UTF-16 code units, no white space, ECMAScript number formatting.
-std::string canonical_json(const json_view& v);
+// When v is an object, its members named in skip are left out (only at the
+// top level), e.g. a record's own hash when the hash is computed over it.
+std::string canonical_json(const json_view& v, std::span<const std::string_view> skip = {});
+
+// Does member name a come before b in RFC 8785 order (by UTF-16 code units)?
+// For writing canonical JSON by hand.
+bool canonical_key_less(std::string_view a, std::string_view b);
 
 }  // namespace cairn::formats

@@ -5,6 +5,9 @@
 #include <bit>
 #include <cstring>
 
+#include "formats/hex.hpp"
+#include "formats/openssl.hpp"
+
 namespace cairn::formats::merkle {
 
 namespace {
@@ -12,12 +15,8 @@ namespace {
 // One digest context per thread, reused: EVP_MD_CTX_new per hash would cost
 // more than hashing a node.
 struct sha256_context {
-  EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  ~sha256_context() {
-    EVP_MD_CTX_free(ctx);
-    EVP_MD_free(md);
-  }
+  evp_md_ptr md{EVP_MD_fetch(nullptr, "SHA256", nullptr)};
+  evp_md_ctx_ptr ctx{EVP_MD_CTX_new()};
 };
 
 // SHA-256 of one prefix byte and up to two parts, without copying them.
@@ -27,11 +26,11 @@ digest hash_parts(const std::uint8_t* prefix, std::string_view a, std::string_vi
   unsigned int n = 0;
   // Only allocation failure makes these fail; a zero digest then never
   // matches a real one.
-  if (c.md == nullptr || c.ctx == nullptr || EVP_DigestInit_ex(c.ctx, c.md, nullptr) != 1 ||
-      (prefix && EVP_DigestUpdate(c.ctx, prefix, 1) != 1) ||
-      EVP_DigestUpdate(c.ctx, a.data(), a.size()) != 1 ||
-      (!b.empty() && EVP_DigestUpdate(c.ctx, b.data(), b.size()) != 1) ||
-      EVP_DigestFinal_ex(c.ctx, out.data(), &n) != 1) {
+  if (!c.md || !c.ctx || EVP_DigestInit_ex(c.ctx.get(), c.md.get(), nullptr) != 1 ||
+      (prefix && EVP_DigestUpdate(c.ctx.get(), prefix, 1) != 1) ||
+      EVP_DigestUpdate(c.ctx.get(), a.data(), a.size()) != 1 ||
+      (!b.empty() && EVP_DigestUpdate(c.ctx.get(), b.data(), b.size()) != 1) ||
+      EVP_DigestFinal_ex(c.ctx.get(), out.data(), &n) != 1) {
     out.fill(0);
   }
   return out;
@@ -89,30 +88,15 @@ digest empty_root() {
 }
 
 std::string to_hex(const digest& d) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out(64, '0');
-  for (std::size_t i = 0; i < d.size(); ++i) {
-    out[2 * i] = hex[d[i] >> 4];
-    out[2 * i + 1] = hex[d[i] & 0xf];
-  }
-  return out;
+  return hex_encode(d.data(), d.size());
 }
 
 std::optional<digest> from_hex(std::string_view hex) {
   if (hex.size() != 64) return std::nullopt;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
+  auto bytes = hex_decode(hex);
+  if (!bytes) return std::nullopt;
   digest d;
-  for (std::size_t i = 0; i < d.size(); ++i) {
-    const int hi = nibble(hex[2 * i]);
-    const int lo = nibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    d[i] = static_cast<std::uint8_t>(hi << 4 | lo);
-  }
+  std::memcpy(d.data(), bytes->data(), d.size());
   return d;
 }
 

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <stdexcept>
 
+#include "formats/ascii.hpp"
+#include "formats/hex.hpp"
 #include "formats/stix_pattern.hpp"
 #include "formats/time.hpp"
 
@@ -244,17 +246,6 @@ constexpr std::array<hash_algorithm, 14> k_hash_algorithms{{
     {"WHIRLPOOL", hash_shape::hex, 128},
 }};
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (is_upper(x)) x = static_cast<char>(x - 'A' + 'a');
-    if (is_upper(y)) y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 // "blocksize:hash:hash", the ssdeep piecewise hash.
 bool is_ssdeep(std::string_view s) {
   const auto c1 = s.find(':');
@@ -278,9 +269,6 @@ constexpr bool is_alpha(char c) {
 }
 constexpr bool is_alnum(char c) {
   return is_alpha(c) || is_digit(c);
-}
-constexpr char to_lower(char c) {
-  return is_upper(c) ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
 // A decimal number without leading zeros (RFC 3986 dec-octet style), at
@@ -469,7 +457,7 @@ bool starts_with_full_hive(std::string_view key) {
   const auto hive = key.substr(0, key.find('\\'));
   for (auto h : k_hives) {
     if (hive.size() == h.size() && std::equal(h.begin(), h.end(), hive.begin(), [](char a, char b) {
-          return to_lower(a) == to_lower(b);
+          return ascii_lower(a) == ascii_lower(b);
         })) {
       return true;
     }
@@ -1430,7 +1418,7 @@ bool is_charset_name(std::string_view s) {
   static_assert(std::is_sorted(k_names.begin(), k_names.end()));
   if (s.empty() || s.size() > 64) return false;
   std::array<char, 64> buf{};
-  for (std::size_t i = 0; i < s.size(); ++i) buf[i] = to_lower(s[i]);
+  for (std::size_t i = 0; i < s.size(); ++i) buf[i] = ascii_lower(s[i]);
   const std::string_view lower(buf.data(), s.size());
   return std::binary_search(k_names.begin(), k_names.end(), lower);
 }
@@ -1450,7 +1438,7 @@ bool is_language_tag(std::string_view tag) {
       "zh-min-nan", "zh-xiang"};
   if (tag.empty() || tag.size() > 128) return false;
   std::array<char, 128> buf{};
-  for (std::size_t i = 0; i < tag.size(); ++i) buf[i] = to_lower(tag[i]);
+  for (std::size_t i = 0; i < tag.size(); ++i) buf[i] = ascii_lower(tag[i]);
   const std::string_view t(buf.data(), tag.size());
   if (one_of(t, k_grandfathered)) return true;
 
@@ -1542,7 +1530,7 @@ bool is_iso639_2(std::string_view s) {
       "wal", "war", "was", "wel", "wen", "wln", "wol", "xal", "xho", "yao", "yap", "yid", "yor",
       "ypk", "zap", "zbl", "zen", "zgh", "zha", "zho", "znd", "zul", "zun", "zxx", "zza"};
   if (s.size() != 3 || !std::all_of(s.begin(), s.end(), is_alpha)) return false;
-  const std::array<char, 3> c{to_lower(s[0]), to_lower(s[1]), to_lower(s[2])};
+  const std::array<char, 3> c{ascii_lower(s[0]), ascii_lower(s[1]), ascii_lower(s[2])};
   const std::string_view code(c.data(), 3);
   if (code >= "qaa" && code <= "qtz") return true;
   return std::binary_search(k_codes.begin(), k_codes.end(), code);
@@ -3437,13 +3425,11 @@ std::string new_uuid_v4() {
   }
   b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
   b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
-  static constexpr char hex[] = "0123456789abcdef";
   std::string out;
   out.reserve(36);
   for (int i = 0; i < 16; ++i) {
     if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
-    out += hex[b[i] >> 4];
-    out += hex[b[i] & 0x0F];
+    append_hex(out, b[i]);
   }
   return out;
 }

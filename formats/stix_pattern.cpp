@@ -6,6 +6,9 @@
 #include <string>
 #include <utility>
 
+#include "formats/ascii.hpp"
+#include "formats/hex.hpp"
+
 // The language accepted here is the one of STIXPattern.g4 as the OASIS
 // pattern validator (stix2patterns, STIX 2.1) builds it: ANTLR lexing by
 // longest match, keywords upper-case only, `NOT? EXISTS path`,
@@ -118,14 +121,6 @@ bool is_ident_char(char c) {
 
 char ascii_upper(char c) {
   return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (ascii_upper(a[i]) != ascii_upper(b[i])) return false;
-  }
-  return true;
 }
 
 // Length in bytes of the grammar's whitespace at s[p], or 0. Besides ASCII
@@ -377,7 +372,6 @@ std::string unescape_string(std::string_view token_text) {
 // Pattern text quoted for an error message: shortened, and with anything but
 // printable ASCII escaped so that the message is safe in logs and JSON.
 std::string quoted(std::string_view text) {
-  constexpr std::string_view hex_digits = "0123456789abcdef";
   std::string out = "'";
   for (std::size_t i = 0; i < text.size() && i < max_quoted_in_message; ++i) {
     const auto b = static_cast<unsigned char>(text[i]);
@@ -387,8 +381,7 @@ std::string quoted(std::string_view text) {
       out.push_back(static_cast<char>(b));
     } else {
       out += "\\x";
-      out.push_back(hex_digits[b >> 4]);
-      out.push_back(hex_digits[b & 0xF]);
+      append_hex(out, b);
     }
   }
   if (text.size() > max_quoted_in_message) out += "...";

@@ -5,6 +5,8 @@
 #include <cctype>
 #include <string>
 
+#include "formats/ascii.hpp"
+
 namespace cairn::formats {
 
 namespace {
@@ -31,9 +33,7 @@ constexpr std::array<marking, 9> k_markings{{
 }  // namespace
 
 std::optional<tlp_level> parse_tlp_name(std::string_view name) {
-  std::string lower(name);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string lower = ascii_lower(name);
   if (lower == "clear" || lower == "white") return tlp_level::clear;
   if (lower == "green") return tlp_level::green;
   if (lower == "amber") return tlp_level::amber;
@@ -55,9 +55,7 @@ std::string_view tlp_name(tlp_level level) {
 
 std::optional<tlp_level> tlp_of_marking(std::string_view id) {
   // Ids are case-exact in STIX, but UUID hex digits may come in upper case.
-  std::string lower(id);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string lower = ascii_lower(id);
   for (const auto& m : k_markings) {
     if (m.id == lower) return m.level;
   }

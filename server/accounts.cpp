@@ -6,10 +6,16 @@
 #include <map>
 #include <tuple>
 
-#include "server/base64.hpp"
-#include "server/text.hpp"
+#include "formats/ascii.hpp"
+#include "formats/base64.hpp"
 
 namespace cairn::server {
+
+using formats::base64_alphabet;
+using formats::base64_decode;
+using formats::base64_encode;
+using formats::base64_padding;
+using formats::iequals;
 
 namespace {
 

@@ -176,12 +176,10 @@ void records(exchange& ex, const snapshot& snap, const account& who, const reque
 
   if (out_of_scope)
     return respond(json_response(http::status::ok, R"({"records":[],"more":false})", version));
-  auto page = ex.audit().query(q);
+  auto page = ex.store().audit_records(q);
   if (!page) {
-    const bool too_many = page.error().message.find("too many records") != std::string::npos;
     return respond(
-        error_response(too_many ? http::status::bad_request : http::status::internal_server_error,
-                       page.error().message, version));
+        error_response(http_status_for(page.error().code), page.error().message, version));
   }
   std::size_t bytes = 64;
   for (const auto& r : page->records) bytes += r.size() + 1;
@@ -207,18 +205,20 @@ void checkpoint(exchange& ex, const request& req, const respond_fn& respond) {
   const unsigned version = req.version();
   auto send = [respond, version](result<formats::audit_checkpoint> c) {
     if (!c) {
-      return respond(error_response(http::status::service_unavailable,
+      // An empty log has none yet: one comes with the first record.
+      const errc code = c.error().code == errc::not_found ? errc::unavailable : c.error().code;
+      return respond(error_response(http_status_for(code),
                                     "no audit checkpoint: " + c.error().message, version));
     }
     respond(json_response(http::status::ok, formats::checkpoint_json(*c), version));
   };
   if (ex.audit_limits().fresh_checkpoint_allowed()) {
     // Signs one covering the whole log if it grew; answered after the commit.
-    return ex.audit().checkpoint_now(std::move(send));
+    return ex.store().checkpoint_now(std::move(send));
   }
-  auto latest = ex.audit().checkpoint();
+  auto latest = ex.store().checkpoint();
   if (!latest) return send(std::unexpected(latest.error()));
-  if (!*latest) return send(fail("the log is empty"));
+  if (!*latest) return send(fail(errc::not_found, "the log is empty"));
   send(std::move(**latest));
 }
 
@@ -232,18 +232,18 @@ void proof(exchange& ex, const request& req, std::string_view query, const respo
     return respond(
         bad_request("seq and tree_size must be given as non-negative integers", version));
   }
-  auto n = ex.audit().size();
+  auto n = ex.store().audit_size();
   if (!n)
-    return respond(error_response(http::status::internal_server_error, n.error().message, version));
+    return respond(error_response(http_status_for(n.error().code), n.error().message, version));
   if (seq == 0 || seq > size || size > *n) {
     return respond(bad_request("an inclusion proof needs 1 <= seq <= tree_size <= " +
                                    std::to_string(*n) + " (the log's size)",
                                version));
   }
-  auto path = ex.audit().inclusion_proof(seq, size);
+  auto path = ex.store().inclusion_proof(seq, size);
   if (!path) {
     return respond(
-        error_response(http::status::internal_server_error, path.error().message, version));
+        error_response(http_status_for(path.error().code), path.error().message, version));
   }
   respond(json_response(http::status::ok,
                         "{\"seq\":" + std::to_string(seq) + ",\"tree_size\":" +
@@ -261,18 +261,18 @@ void consistency(exchange& ex, const request& req, std::string_view query,
   if (!count_param(*p, "from", from) || !count_param(*p, "to", to)) {
     return respond(bad_request("from and to must be given as non-negative integers", version));
   }
-  auto n = ex.audit().size();
+  auto n = ex.store().audit_size();
   if (!n)
-    return respond(error_response(http::status::internal_server_error, n.error().message, version));
+    return respond(error_response(http_status_for(n.error().code), n.error().message, version));
   if (from == 0 || from > to || to > *n) {
     return respond(bad_request(
         "a consistency proof needs 1 <= from <= to <= " + std::to_string(*n) + " (the log's size)",
         version));
   }
-  auto path = ex.audit().consistency_proof(from, to);
+  auto path = ex.store().consistency_proof(from, to);
   if (!path) {
     return respond(
-        error_response(http::status::internal_server_error, path.error().message, version));
+        error_response(http_status_for(path.error().code), path.error().message, version));
   }
   respond(json_response(http::status::ok,
                         "{\"from\":" + std::to_string(from) + ",\"to\":" + std::to_string(to) +
@@ -306,7 +306,7 @@ storage::audit_entry audit_limiter::counter(const std::string& remote, window& w
   return e;
 }
 
-void audit_limiter::auth_failure(storage::audit_log& log, const std::string& remote,
+void audit_limiter::auth_failure(storage::store& log, const std::string& remote,
                                  const std::string& account, int status, clock::time_point now) {
   constexpr auto minute = std::chrono::minutes(1);
   std::optional<storage::audit_entry> earlier;  // the counts of a window that ended unflushed
@@ -351,7 +351,7 @@ void audit_limiter::auth_failure(storage::audit_log& log, const std::string& rem
   }
 }
 
-void audit_limiter::flush(storage::audit_log& log, clock::time_point now) {
+void audit_limiter::flush(storage::store& log, clock::time_point now) {
   std::vector<storage::audit_entry> out;
   {
     std::lock_guard lock(mutex_);
@@ -452,15 +452,15 @@ void audit_service::pull(taxii_call& c, response (*endpoint)(const taxii_call& c
   e.delivered = std::move(delivered);
   if (record_after_response()) {
     c.respond(std::move(res));
-    return c.ex.audit().record(std::move(e));
+    return c.ex.store().record(std::move(e));
   }
   const unsigned version = c.req.version();
   auto held = std::make_shared<response>(std::move(res));
-  c.ex.audit().record(
+  c.ex.store().record(
       std::move(e), [respond = c.respond, held, version](result<std::uint64_t> seq) {
         if (!seq) {
           return respond(error_response(
-              http::status::service_unavailable,
+              http_status_for(seq.error().code),
               "the delivery could not be recorded, so nothing was sent: " + seq.error().message,
               version));
         }
@@ -477,14 +477,14 @@ void audit_service::denied(exchange& ex, const account& who, const peer_info& pe
   e.api_root = std::string(api_root);
   e.collection = std::string(collection_id.substr(0, k_max_collection_bytes));
   e.status = status;
-  ex.audit().record(std::move(e));
+  ex.store().record(std::move(e));
 }
 
 void audit_service::auth_failure(exchange& ex, const snapshot& snap, const peer_info& peer,
                                  std::string_view claimed, int status) {
   std::string account;
   if (!claimed.empty() && snap.accounts->find(claimed)) account = std::string(claimed);
-  ex.audit_limits().auth_failure(ex.audit(), peer.remote_address, account, status);
+  ex.audit_limits().auth_failure(ex.store(), peer.remote_address, account, status);
 }
 
 }  // namespace cairn::server

@@ -3,12 +3,13 @@
 // INTERFACE.md (GET /cairn/v1/audit, .../checkpoint, .../proof,
 // .../consistency; auditor accounts only), and the hooks through which the
 // router and the TAXII endpoints record what they publish, deliver, delete
-// and refuse (storage/audit_log.hpp keeps the records).
+// and refuse (the store keeps the records: storage/store.hpp).
 //
 // Delivery rule: a pull's response (objects, object, versions, manifest) is
 // held until its record is durable, and sent from the commit's callback; if
 // the record cannot be stored, the client gets a 503 and nothing of the page.
-// Publishes and deletes are recorded in their own transaction (attach()).
+// Publishes and deletes are recorded in their own transaction (store::publish()
+// and store::remove() take the record).
 // Denied requests, authentication failures and config loads are recorded
 // without delaying the response.
 //
@@ -32,7 +33,7 @@
 
 #include "server/http.hpp"
 #include "server/taxii_service.hpp"
-#include "storage/audit_log.hpp"
+#include "storage/store.hpp"
 
 namespace cairn::server {
 
@@ -69,12 +70,12 @@ class audit_limiter {
   // the claimed name when it is a known account, else empty. The budget is
   // per address_key(remote) (throttle.hpp: IPv6 by /64), and a counter
   // record's remote is that key.
-  void auth_failure(storage::audit_log& log, const std::string& remote, const std::string& account,
+  void auth_failure(storage::store& log, const std::string& remote, const std::string& account,
                     int status, clock::time_point now = clock::now());
   // Writes the counter records of every failure counted since the last
   // flush, and forgets the windows that have ended. Called every
   // flush_interval, and at shutdown.
-  void flush(storage::audit_log& log, clock::time_point now = clock::now());
+  void flush(storage::store& log, clock::time_point now = clock::now());
 
   // True at most once a second: may GET .../checkpoint sign a fresh one?
   bool fresh_checkpoint_allowed(clock::time_point now = clock::now());

@@ -14,9 +14,16 @@
 #include <charconv>
 #include <memory>
 
-#include "server/base64.hpp"
+#include "formats/base64.hpp"
+#include "formats/hex.hpp"
+#include "formats/openssl.hpp"
 
 namespace cairn::server {
+
+using formats::base64_alphabet;
+using formats::base64_decode;
+using formats::base64_encode;
+using formats::base64_padding;
 
 namespace {
 
@@ -32,19 +39,13 @@ static_assert(std::uint64_t{128} * 8 * (std::uint64_t{1} << 14) >= scrypt_bounds
 
 std::atomic<std::uint64_t> g_scrypt_evaluations{0};
 
-struct kdf_deleter {
-  void operator()(EVP_KDF* k) const { EVP_KDF_free(k); }
-};
-struct kdf_ctx_deleter {
-  void operator()(EVP_KDF_CTX* c) const { EVP_KDF_CTX_free(c); }
-};
-using kdf_ptr = std::unique_ptr<EVP_KDF, kdf_deleter>;
-using kdf_ctx_ptr = std::unique_ptr<EVP_KDF_CTX, kdf_ctx_deleter>;
+using formats::evp_kdf_ctx_ptr;
+using formats::evp_kdf_ptr;
 
 // Fetching an algorithm walks the provider tables; do it once. A fetched
 // EVP_KDF may be shared between threads.
 EVP_KDF* scrypt_kdf() {
-  static const kdf_ptr kdf(EVP_KDF_fetch(nullptr, "SCRYPT", nullptr));
+  static const evp_kdf_ptr kdf(EVP_KDF_fetch(nullptr, "SCRYPT", nullptr));
   return kdf.get();
 }
 
@@ -80,7 +81,7 @@ result<std::string> run_scrypt(std::string_view secret, std::string_view salt,
   if (auto ok = check_bounds(params); !ok) return std::unexpected(ok.error());
   EVP_KDF* kdf = scrypt_kdf();
   if (kdf == nullptr) return fail("OpenSSL has no SCRYPT KDF");
-  kdf_ctx_ptr ctx(EVP_KDF_CTX_new(kdf));
+  evp_kdf_ctx_ptr ctx(EVP_KDF_CTX_new(kdf));
   if (!ctx) return fail("EVP_KDF_CTX_new failed");
 
   // OpenSSL wants a non-null pointer even for an empty password.
@@ -118,17 +119,6 @@ std::optional<unsigned> parse_decimal(std::string_view s) {
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
   return v;
-}
-
-std::string to_hex(const unsigned char* p, std::size_t n) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (std::size_t i = 0; i < n; ++i) {
-    out += digits[p[i] >> 4];
-    out += digits[p[i] & 0xf];
-  }
-  return out;
 }
 
 void append_length_prefixed(std::string& out, std::string_view s) {
@@ -261,7 +251,7 @@ bool verify_token(std::string_view token, std::string_view hash) {
 std::string sha256_hex(std::string_view bytes) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
-  return to_hex(digest, sizeof digest);
+  return formats::hex_encode(digest, sizeof digest);
 }
 
 bool constant_time_equal(std::string_view a, std::string_view b) {

@@ -103,7 +103,7 @@ class audit_count_flusher {
     timer_.expires_after(audit_limiter::flush_interval);
     timer_.async_wait([this](boost::system::error_code e) {
       if (e) return;
-      ex_.audit_limits().flush(ex_.audit());
+      ex_.audit_limits().flush(ex_.store());
       schedule();
     });
   }

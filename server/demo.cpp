@@ -13,11 +13,13 @@
 #include <sstream>
 
 #include "formats/json.hpp"
+#include "formats/secret_file.hpp"
 #include "formats/stix.hpp"
 #include "server/config.hpp"
 #include "server/credentials.hpp"
 #include "server/daemon.hpp"
 #include "server/exchange.hpp"
+#include "server/publishing.hpp"
 #include "server/tls.hpp"
 
 namespace cairn::server {
@@ -36,24 +38,6 @@ std::string random_password() {
   std::string out;
   for (unsigned char b : bytes) out += alphabet[b % (sizeof alphabet - 1)];
   return out;
-}
-
-// Writes a file that holds secrets: readable by the owner only, whatever the
-// umask, and never through a file someone else made readable before.
-result<void> write_private_file(const fs::path& path, std::string_view text) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return fail("cannot write " + path.string());
-  bool ok = ::fchmod(fd, 0600) == 0;
-  std::size_t done = 0;
-  while (ok && done < text.size()) {
-    const auto n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    ok = n > 0;
-    if (ok) done += static_cast<std::size_t>(n);
-  }
-  ok = ::close(fd) == 0 && ok;
-  if (!ok) return fail("cannot write " + path.string());
-  return {};
 }
 
 struct demo_account {
@@ -134,39 +118,28 @@ std::size_t load_content(exchange& ex, storage::collection_key key, std::string_
     err << "demo: skipping " << name << ": " << parsed.error().to_string() << "\n";
     return 0;
   }
-  storage::publish_request pr;
-  pr.collection = key;
-  pr.publisher = std::string(publisher);
-  pr.status.id = formats::new_uuid_v4();
-  pr.status.owner = pr.publisher;
-  pr.status.api_root = "sharing";
-  pr.status.request_timestamp = formats::now_micros();
-  for (auto& p : *parsed) {
-    if (!p.info) continue;
-    storage::new_object o;
-    o.id = p.info->id;
-    o.type = p.info->type;
-    o.version = p.info->version;
-    o.spec_version = p.info->spec_version;
-    o.tlp = p.info->tlp.value_or(default_tlp);
-    o.json = std::move(p.info->json);
-    pr.objects.push_back(std::move(o));
+  // Invalid objects are left out of the sample data.
+  std::erase_if(*parsed, [](const formats::parsed_object& p) { return !p.info; });
+  if (parsed->empty()) return 0;
+  // The sample data enters the store and the sharing record like any publish.
+  const auto owner = ex.current()->accounts->find(publisher);
+  if (!owner) {
+    err << "demo: skipping " << name << ": the config has no account " << publisher << "\n";
+    return 0;
   }
-  if (pr.objects.empty()) return 0;
-  // The sample data enters the sharing record like any publish.
+  const publication where{owner.get(), key, "sharing", default_tlp};
   storage::audit_entry recorded;
   recorded.action = "publish";
-  recorded.account = pr.publisher;
+  recorded.account = std::string(publisher);
   recorded.api_root = "sharing";
   recorded.status = 202;
   for (const auto& [root_and_id, k] : ex.current()->keys) {
     if (k == key) recorded.collection = root_and_id.substr(root_and_id.find('/') + 1);
   }
-  ex.audit().attach(pr, std::move(recorded));
   std::promise<result<storage::publish_outcome>> done;
   auto fut = done.get_future();
-  ex.store().publish(std::move(pr),
-                     [&done](result<storage::publish_outcome> r) { done.set_value(std::move(r)); });
+  publish(ex.store(), where, std::move(*parsed), std::move(recorded),
+          [&done](result<storage::publish_outcome> r) { done.set_value(std::move(r)); });
   auto r = fut.get();
   if (!r) {
     err << "demo: storing " << name << " failed: " << r.error().message << "\n";
@@ -262,7 +235,9 @@ int run_demo(std::span<const std::string_view> args, std::ostream& out, std::ost
       hashes.push_back(std::move(*h));
     }
     // The config holds the password hashes.
-    if (auto w = write_private_file(config_path, make_config(dir, port, accounts, hashes)); !w) {
+    if (auto w = formats::write_secret_file(config_path, make_config(dir, port, accounts, hashes),
+                                            formats::if_file_exists::replace);
+        !w) {
       err << "cairnd demo: " << w.error().message << "\n";
       return 1;
     }

@@ -9,7 +9,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "formats/secret_file.hpp"
 #include "server/audit_service.hpp"
+#include "storage/lmdb_store.hpp"
 
 namespace cairn::server {
 
@@ -34,47 +36,49 @@ result<std::string> load_or_create_secret(const std::string& path) {
   }
   unsigned char bytes[32];
   if (RAND_bytes(bytes, sizeof bytes) != 1) return fail("no randomness for " + path);
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return fail("cannot create " + path + ": " + std::strerror(errno));
-  const bool ok =
-      ::write(fd, bytes, sizeof bytes) == static_cast<ssize_t>(sizeof bytes) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) return fail("cannot write " + path);
-  return std::string(reinterpret_cast<const char*>(bytes), sizeof bytes);
+  std::string secret(reinterpret_cast<const char*>(bytes), sizeof bytes);
+  if (auto w = formats::write_secret_file(path, secret, formats::if_file_exists::fail); !w) {
+    return std::unexpected(w.error());
+  }
+  return secret;
 }
 
 exchange::exchange(logger& log) : log_(log) {}
 
 exchange::~exchange() {
-  if (audit_) {
-    if (audit_limits_) audit_limits_->flush(*audit_);
-    audit_->close();  // the last checkpoint, while the writer still runs
+  if (store_) {
+    if (audit_limits_) audit_limits_->flush(*store_);
+    store_->close();  // commits what is queued, with a last checkpoint
   }
-  audit_.reset();
-  if (store_) store_->close();
 }
 
 result<std::unique_ptr<exchange>> exchange::open(config cfg, logger& log) {
+  std::error_code ec;
+  std::filesystem::create_directories(cfg.data_dir, ec);
+  if (ec) {
+    return fail("cannot create the data directory " + cfg.data_dir.string() + ": " + ec.message());
+  }
+  storage::lmdb_store_options options;
+  options.path = (cfg.data_dir / "store").string();
+  if (cfg.storage.map_size) options.map_size = *cfg.storage.map_size;
+  if (cfg.storage.max_map_size) options.max_map_size = *cfg.storage.max_map_size;
+  options.notice = [&log](std::string_view what) { log.info(what); };
+  options.key_path = (cfg.data_dir / "audit-signing.key").string();
+  options.public_key_path = (cfg.data_dir / "audit-signing.pub").string();
+  auto store = storage::open_lmdb_store(options);
+  if (!store) return std::unexpected(store.error());
+  return open(std::move(cfg), log, std::move(*store));
+}
+
+result<std::unique_ptr<exchange>> exchange::open(config cfg, logger& log,
+                                                 std::unique_ptr<storage::store> store) {
   std::unique_ptr<exchange> ex(new exchange(log));
   std::error_code ec;
   std::filesystem::create_directories(cfg.data_dir, ec);
   if (ec) {
     return fail("cannot create the data directory " + cfg.data_dir.string() + ": " + ec.message());
   }
-  storage::store_options options;
-  options.path = (cfg.data_dir / "store").string();
-  if (cfg.storage.map_size) options.map_size = *cfg.storage.map_size;
-  if (cfg.storage.max_map_size) options.max_map_size = *cfg.storage.max_map_size;
-  options.notice = [&log](std::string_view what) { log.info(what); };
-  auto store = storage::object_store::open(options);
-  if (!store) return std::unexpected(store.error());
-  ex->store_ = std::move(*store);
-  storage::audit_options audit_options;
-  audit_options.key_path = (cfg.data_dir / "audit-signing.key").string();
-  audit_options.public_key_path = (cfg.data_dir / "audit-signing.pub").string();
-  auto audit = storage::audit_log::open(*ex->store_, std::move(audit_options));
-  if (!audit) return std::unexpected(audit.error());
-  ex->audit_ = std::move(*audit);
+  ex->store_ = std::move(store);
   ex->audit_limits_ = std::make_unique<audit_limiter>();
   auto key = load_or_create_secret((cfg.data_dir / "page-token.key").string());
   if (!key) return std::unexpected(key.error());
@@ -102,7 +106,7 @@ result<void> exchange::apply(config cfg) {
     std::lock_guard lock(current_mutex_);
     current_ = std::move(snap);
   }
-  audit_->record(std::move(loaded));
+  store_->record(std::move(loaded));
   return {};
 }
 

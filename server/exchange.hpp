@@ -1,5 +1,6 @@
 #pragma once
-// The running exchange: the object store and its audit log, the current configuration snapshot
+// The running exchange: the store (objects, statuses and the audit log, through
+// the storage seam), the current configuration snapshot
 // (swapped whole on reload, so a request sees one consistent config), and the
 // secrets the server keeps in its data directory.
 //
@@ -15,8 +16,7 @@
 #include "server/config.hpp"
 #include "server/log.hpp"
 #include "server/query.hpp"
-#include "storage/audit_log.hpp"
-#include "storage/object_store.hpp"
+#include "storage/store.hpp"
 
 namespace cairn::server {
 
@@ -37,6 +37,10 @@ class exchange {
   // Opens the store and the audit log (its signing key in
   // cfg.data_dir/audit-signing.key) in cfg.data_dir and applies cfg.
   static result<std::unique_ptr<exchange>> open(config cfg, logger& log);
+  // The same with a store already open (the API tests pass an in-memory
+  // one); cfg.data_dir holds the page-token key.
+  static result<std::unique_ptr<exchange>> open(config cfg, logger& log,
+                                                std::unique_ptr<storage::store> store);
   ~exchange();
 
   std::shared_ptr<const snapshot> current() const {
@@ -49,8 +53,7 @@ class exchange {
   // SHA-256). Requests already running keep the old one.
   result<void> apply(config cfg);
 
-  storage::object_store& store() { return *store_; }
-  storage::audit_log& audit() { return *audit_; }
+  storage::store& store() { return *store_; }
   audit_limiter& audit_limits() { return *audit_limits_; }
   const page_token_codec& tokens() const { return *tokens_; }
   logger& log() { return log_; }
@@ -58,8 +61,7 @@ class exchange {
  private:
   explicit exchange(logger& log);  // out of line: audit_limiter is incomplete here
   logger& log_;
-  std::unique_ptr<storage::object_store> store_;
-  std::unique_ptr<storage::audit_log> audit_;  // closed before the store
+  std::unique_ptr<storage::store> store_;
   std::unique_ptr<audit_limiter> audit_limits_;
   std::unique_ptr<page_token_codec> tokens_;
   // A mutex, not std::atomic<std::shared_ptr>: g++ 12's atomic shared_ptr

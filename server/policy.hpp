@@ -4,7 +4,7 @@
 // object, versions, manifest, counts, more/next, the date headers) asks here.
 
 #include "server/accounts.hpp"
-#include "storage/object_store.hpp"
+#include "storage/store.hpp"
 
 namespace cairn::server {
 

@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <vector>
 
-#include "server/text.hpp"
+#include "formats/ascii.hpp"
 
 namespace cairn::server {
+
+using formats::ascii_lower;
+using formats::trim_ows;
 
 std::optional<std::size_t> find_head_end(std::string_view data) {
   const auto crlf = data.find("\r\n\r\n");

@@ -22,6 +22,19 @@ response error_response(http::status status, std::string_view description, unsig
       version);
 }
 
+http::status http_status_for(errc code) {
+  switch (code) {
+    case errc::invalid_input: return http::status::bad_request;
+    case errc::not_found: return http::status::not_found;
+    case errc::too_many: return http::status::bad_request;
+    case errc::storage_full: return http::status::insufficient_storage;
+    case errc::unavailable: return http::status::service_unavailable;
+    case errc::io: return http::status::internal_server_error;
+    case errc::internal: return http::status::internal_server_error;
+  }
+  return http::status::internal_server_error;
+}
+
 response json_response(http::status status, std::string body, unsigned version) {
   response res{status, version};
   res.set(http::field::server, "cairn");

@@ -3,14 +3,18 @@
 #include <algorithm>
 #include <vector>
 
+#include "formats/ascii.hpp"
 #include "formats/taxii.hpp"
 #include "server/audit_service.hpp"
 #include "server/query.hpp"
 #include "server/responses.hpp"
+#include "server/route_table.hpp"
 #include "server/taxii_service.hpp"
-#include "server/text.hpp"
 
 namespace cairn::server {
+
+using formats::ascii_lower;
+using formats::trim_ows;
 
 namespace {
 
@@ -123,13 +127,82 @@ struct head_context {
   std::shared_ptr<const snapshot> snap;
   std::shared_ptr<const account> who;  // null for the health endpoint only
   endpoint what = endpoint::health;
-  std::vector<std::string> segs;      // the decoded path segments
+  path_params params;                 // the route's: root, collection, status, object, what
   const std::string* root = nullptr;  // the API root's name, in snap's config
   const api_root_config* root_cfg = nullptr;
   const collection_config* collection = nullptr;
 };
 
 using endpoint = head_context::endpoint;
+
+namespace {
+
+// The rights on its collection that an endpoint needs beyond seeing it (a
+// collection the account has no right on at all is a 404 for it).
+enum class right { none, read, write, read_write };
+
+struct route {
+  endpoint what;
+  right needs = right::none;
+  bool anonymous = false;      // answered before authentication
+  bool taxii = true;           // answers TAXII: the Accept header must allow it (406)
+  bool taxii_body = false;     // the body must be a TAXII envelope (415)
+  std::string_view verb = "";  // for a 403: "account 'x' may not <verb> this collection"
+};
+
+route_table<route> make_routes() {
+  using http::verb;
+  const std::optional<verb> any;
+  route_table<route> t;
+  t.add(verb::get, "/cairn/v1/health/", {.what = endpoint::health, .anonymous = true});
+  // The sharing record's endpoints answer JSON (auditors only) and judge
+  // their own methods.
+  t.add(any, "/cairn/v1/audit/", {.what = endpoint::audit, .taxii = false});
+  t.add(any, "/cairn/v1/audit/{what}/", {.what = endpoint::audit, .taxii = false});
+  t.add(verb::get, "/taxii2/", {.what = endpoint::discovery});
+  t.add(verb::get, "/{root}/", {.what = endpoint::api_root});
+  t.add(verb::get, "/{root}/status/{status}/", {.what = endpoint::status});
+  t.add(verb::get, "/{root}/collections/", {.what = endpoint::collections});
+  t.add(verb::get, "/{root}/collections/{collection}/", {.what = endpoint::collection});
+  t.add(verb::get, "/{root}/collections/{collection}/manifest/",
+        {.what = endpoint::manifest, .needs = right::read, .verb = "read"});
+  t.add(verb::get, "/{root}/collections/{collection}/objects/",
+        {.what = endpoint::get_objects, .needs = right::read, .verb = "read"});
+  t.add(verb::post, "/{root}/collections/{collection}/objects/",
+        {.what = endpoint::add_objects,
+         .needs = right::write,
+         .taxii_body = true,
+         .verb = "write to"});
+  t.add(verb::get, "/{root}/collections/{collection}/objects/{object}/",
+        {.what = endpoint::get_object, .needs = right::read, .verb = "read"});
+  // TAXII 5.7: deleting needs both rights.
+  t.add(verb::delete_, "/{root}/collections/{collection}/objects/{object}/",
+        {.what = endpoint::delete_object, .needs = right::read_write, .verb = "delete from"});
+  t.add(verb::get, "/{root}/collections/{collection}/objects/{object}/versions/",
+        {.what = endpoint::versions, .needs = right::read, .verb = "read"});
+  return t;
+}
+
+// What a path that is no endpoint names, so that the 404 says which part is
+// unknown: the API root, or the collection in it.
+route_table<bool> make_scopes() {
+  route_table<bool> t;
+  t.add(std::nullopt, "/{root}/", true);
+  t.add(std::nullopt, "/{root}/collections/{collection}/", true);
+  return t;
+}
+
+const route_table<route>& routes() {
+  static const route_table<route> table = make_routes();
+  return table;
+}
+
+const route_table<bool>& scopes() {
+  static const route_table<bool> table = make_scopes();
+  return table;
+}
+
+}  // namespace
 
 head_verdict router::judge_head(const request_header& header, const peer_info& peer) {
   auto ctx = std::make_shared<head_context>();
@@ -150,31 +223,17 @@ response router::transport_error(http::status status, const std::string& descrip
   return error_response(status, description, version);
 }
 
-std::optional<response> router::judge(const request_header& req, const peer_info& peer,
-                                      head_context& ctx) {
+std::expected<std::shared_ptr<const account>, response> router::authenticate(
+    const request_header& req, const peer_info& peer, const snapshot& snap) {
   const unsigned version = req.version();
-  const auto& snap = ctx.snap;
-  const std::string_view target(req.target().data(), req.target().size());
-  const std::string_view path = target.substr(0, target.find('?'));
-  ctx.segs = split_path(path);
-  const auto& segs = ctx.segs;
-  const auto method = req.method();
-
-  if (segs.size() == 3 && segs[0] == "cairn" && segs[1] == "v1" && segs[2] == "health") {
-    if (method != http::verb::get) return method_not_allowed(version, "GET");
-    ctx.what = endpoint::health;
-    return std::nullopt;
-  }
-
-  // Authentication comes before anything that could reveal what exists.
   // Failures are throttled (throttle.hpp): a refused attempt runs no KDF.
-  const auto& limits = snap->cfg->limits;
+  const auto& limits = snap.cfg->limits;
   std::shared_ptr<const account> who;
   // Failed authentication goes into the sharing record (audit_service.hpp).
   std::string claimed;
   auto auth_failed = [&](response res) {
-    audit_service::auth_failure(ex_, *snap, peer, claimed, res.result_int());
-    return res;
+    audit_service::auth_failure(ex_, snap, peer, claimed, res.result_int());
+    return std::unexpected(std::move(res));
   };
   const auto auth = req[http::field::authorization];
   if (!auth.empty()) {
@@ -191,11 +250,11 @@ std::optional<response> router::judge(const request_header& req, const peer_info
     throttle::auth_outcome out;
     if (auto* basic = std::get_if<basic_credentials>(&*creds)) {
       claimed = basic->user_id;
-      out = throttle_.authenticate_basic(*snap->accounts, basic->user_id, basic->password,
+      out = throttle_.authenticate_basic(*snap.accounts, basic->user_id, basic->password,
                                          peer.remote_address, limits);
     } else if (auto* bearer = std::get_if<bearer_credentials>(&*creds)) {
-      out = throttle_.authenticate_bearer(*snap->accounts, bearer->token, peer.remote_address,
-                                          limits);
+      out =
+          throttle_.authenticate_bearer(*snap.accounts, bearer->token, peer.remote_address, limits);
     }
     if (out.retry_after) {
       return auth_failed(throttled_response(*out.retry_after, k_auth_throttled, version));
@@ -204,7 +263,7 @@ std::optional<response> router::judge(const request_header& req, const peer_info
     if (!who) return auth_failed(unauthorized(version, "unknown account or wrong credentials"));
   } else if (!peer.cert_sha256.empty()) {
     auto out =
-        throttle_.authenticate_cert(*snap->accounts, peer.cert_sha256, peer.remote_address, limits);
+        throttle_.authenticate_cert(*snap.accounts, peer.cert_sha256, peer.remote_address, limits);
     if (out.retry_after) {
       return auth_failed(throttled_response(*out.retry_after, k_auth_throttled, version));
     }
@@ -215,22 +274,42 @@ std::optional<response> router::judge(const request_header& req, const peer_info
     }
   }
   if (!who) {
-    return unauthorized(version,
-                        "authentication is required (Basic, Bearer or a client certificate)");
+    return std::unexpected(unauthorized(
+        version, "authentication is required (Basic, Bearer or a client certificate)"));
   }
   if (auto d = throttle_.admit_request(who->name, limits, throttle::clock::now()); !d.allowed) {
-    return throttled_response(
-        d.retry_after, "account '" + who->name + "' is over its request rate limit", version);
+    return std::unexpected(throttled_response(
+        d.retry_after, "account '" + who->name + "' is over its request rate limit", version));
   }
-  ctx.who = who;
+  return who;
+}
 
-  // The sharing record's endpoints answer JSON (auditors only).
-  if (segs.size() >= 3 && segs.size() <= 4 && segs[0] == "cairn" && segs[1] == "v1" &&
-      segs[2] == "audit") {
-    ctx.what = endpoint::audit;
+std::optional<response> router::judge(const request_header& req, const peer_info& peer,
+                                      head_context& ctx) {
+  using outcome = route_table<route>::outcome;
+  const unsigned version = req.version();
+  const auto& snap = ctx.snap;
+  const std::string_view target(req.target().data(), req.target().size());
+  const auto segs = split_path(target.substr(0, target.find('?')));
+  auto m = routes().find(req.method(), segs);
+
+  // Only the health endpoint answers before authentication.
+  if (m.target && m.target->anonymous) {
+    if (m.result == outcome::method_not_allowed) return method_not_allowed(version, m.allow);
+    ctx.what = m.target->what;
     return std::nullopt;
   }
 
+  // Authentication comes before anything that could reveal what exists.
+  auto who = authenticate(req, peer, *snap);
+  if (!who) return std::move(who.error());
+  ctx.who = *who;
+
+  if (m.result == outcome::found && !m.target->taxii) {
+    ctx.what = m.target->what;
+    ctx.params = std::move(m.params);
+    return std::nullopt;
+  }
   if (!accepts_taxii(
           std::string_view(req[http::field::accept].data(), req[http::field::accept].size()))) {
     return error_response(http::status::not_acceptable,
@@ -238,98 +317,63 @@ std::optional<response> router::judge(const request_header& req, const peer_info
                           version);
   }
 
-  // Where a GET-only endpoint is reached.
-  auto get_only = [&](endpoint e) -> std::optional<response> {
-    if (method != http::verb::get) return method_not_allowed(version, "GET");
-    ctx.what = e;
-    return std::nullopt;
-  };
-
-  if (segs.size() == 1 && segs[0] == "taxii2") return get_only(endpoint::discovery);
-  if (segs.empty()) return error_response(http::status::not_found, "no such endpoint", version);
-
-  auto root_it = snap->cfg->api_roots.find(segs[0]);
-  if (root_it == snap->cfg->api_roots.end()) {
-    return error_response(http::status::not_found, "no API root named '" + segs[0] + "'", version);
+  // The API root and collection a path names are resolved before its
+  // method is judged, and for a path that is no endpoint too: the 404 says
+  // which part is unknown. A path longer than every endpoint names no
+  // collection.
+  path_params names = m.result == outcome::not_found ? scopes().prefix_params(segs) : m.params;
+  if (auto* name = names.find("root")) {
+    auto root_it = snap->cfg->api_roots.find(*name);
+    if (root_it == snap->cfg->api_roots.end()) {
+      return error_response(http::status::not_found, "no API root named '" + *name + "'", version);
+    }
+    ctx.root = &root_it->first;
+    ctx.root_cfg = &root_it->second;
   }
-  ctx.root = &root_it->first;
-  ctx.root_cfg = &root_it->second;
-  const std::string& root = root_it->first;
+  bool can_read = false;
+  bool can_write = false;
+  const auto* collection_name = names.find("collection");
+  if (collection_name && (m.result != outcome::not_found || segs.size() <= routes().depth())) {
+    const std::string& root = *ctx.root;
+    const auto* collection = snap->cfg->find_collection(root, *collection_name);
+    can_read = collection && ctx.who->can_read(root, collection->id);
+    can_write = collection && ctx.who->can_write(root, collection->id);
+    // A collection the account has no right on at all does not exist for it.
+    if (!collection || (!can_read && !can_write)) {
+      if (collection) audit_service::denied(ex_, *ctx.who, peer, root, collection->id, 404);
+      return error_response(http::status::not_found,
+                            "no collection '" + *collection_name + "' in this API root", version);
+    }
+    ctx.collection = collection;
+  }
 
-  if (segs.size() == 1) return get_only(endpoint::api_root);
-  if (segs[1] == "status" && segs.size() == 3) return get_only(endpoint::status);
-  if (segs[1] != "collections" || segs.size() > 6) {
+  if (m.result == outcome::not_found) {
     return error_response(http::status::not_found, "no such endpoint", version);
   }
-  if (segs.size() == 2) return get_only(endpoint::collections);
+  if (m.result == outcome::method_not_allowed) return method_not_allowed(version, m.allow);
 
-  const auto* collection = snap->cfg->find_collection(root, segs[2]);
-  const bool can_read = collection && who->can_read(root, collection->id);
-  const bool can_write = collection && who->can_write(root, collection->id);
-  // A collection the account has no right on at all does not exist for it.
-  if (!collection || (!can_read && !can_write)) {
-    if (collection) audit_service::denied(ex_, *who, peer, root, collection->id, 404);
-    return error_response(http::status::not_found,
-                          "no collection '" + segs[2] + "' in this API root", version);
-  }
-  ctx.collection = collection;
-  auto forbidden = [&](std::string_view what) {
-    audit_service::denied(ex_, *who, peer, root, collection->id, 403);
+  const route& r = *m.target;
+  const bool allowed = r.needs == right::none || (r.needs == right::read && can_read) ||
+                       (r.needs == right::write && can_write) ||
+                       (r.needs == right::read_write && can_read && can_write);
+  if (!allowed) {
+    audit_service::denied(ex_, *ctx.who, peer, *ctx.root, ctx.collection->id, 403);
     return error_response(
         http::status::forbidden,
-        "account '" + who->name + "' may not " + std::string(what) + " this collection", version);
-  };
-
-  if (segs.size() == 3) return get_only(endpoint::collection);
-  if (segs[3] == "manifest" && segs.size() == 4) {
-    if (method != http::verb::get) return method_not_allowed(version, "GET");
-    if (!can_read) return forbidden("read");
-    ctx.what = endpoint::manifest;
-    return std::nullopt;
+        "account '" + ctx.who->name + "' may not " + std::string(r.verb) + " this collection",
+        version);
   }
-  if (segs[3] != "objects") {
-    return error_response(http::status::not_found, "no such endpoint", version);
-  }
-  if (segs.size() == 4) {
-    if (method == http::verb::get) {
-      if (!can_read) return forbidden("read");
-      ctx.what = endpoint::get_objects;
-      return std::nullopt;
+  if (r.taxii_body) {
+    const auto ct = req[http::field::content_type];
+    if (!is_taxii_content_type(std::string_view(ct.data(), ct.size()))) {
+      return error_response(http::status::unsupported_media_type,
+                            "the body must be sent as " + std::string(formats::taxii_media_type),
+                            version);
     }
-    if (method == http::verb::post) {
-      if (!can_write) return forbidden("write to");
-      const auto ct = req[http::field::content_type];
-      if (!is_taxii_content_type(std::string_view(ct.data(), ct.size()))) {
-        return error_response(http::status::unsupported_media_type,
-                              "the body must be sent as " + std::string(formats::taxii_media_type),
-                              version);
-      }
-      ctx.what = endpoint::add_objects;
-      return std::nullopt;
-    }
-    return method_not_allowed(version, "GET, POST");
   }
-  if (segs.size() == 5) {
-    if (method == http::verb::get) {
-      if (!can_read) return forbidden("read");
-      ctx.what = endpoint::get_object;
-      return std::nullopt;
-    }
-    if (method == http::verb::delete_) {
-      // TAXII 5.7: deleting needs both rights (no right at all was a 404 above).
-      if (!can_read || !can_write) return forbidden("delete from");
-      ctx.what = endpoint::delete_object;
-      return std::nullopt;
-    }
-    return method_not_allowed(version, "GET, DELETE");
-  }
-  if (segs[5] == "versions") {
-    if (method != http::verb::get) return method_not_allowed(version, "GET");
-    if (!can_read) return forbidden("read");
-    ctx.what = endpoint::versions;
-    return std::nullopt;
-  }
-  return error_response(http::status::not_found, "no such endpoint", version);
+  ctx.what = r.what;
+  ctx.params = std::move(m.params);
+  return std::nullopt;
 }
 
 void router::handle(request req, const peer_info& peer, respond_fn respond) {
@@ -348,7 +392,6 @@ void router::handle(request req, const peer_info& peer, std::shared_ptr<head_con
   const std::string_view path = target.substr(0, qpos);
   const std::string_view query =
       qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1);
-  const auto& segs = ctx.segs;
 
   if (ctx.what == endpoint::health) {
     return respond(json_response(http::status::ok, R"({"status":"ok"})", version));
@@ -356,9 +399,10 @@ void router::handle(request req, const peer_info& peer, std::shared_ptr<head_con
   const snapshot& snap = *ctx.snap;
   const account& who = *ctx.who;
   if (ctx.what == endpoint::audit) {
-    return audit_service::handle(ex_, snap, who, req, peer,
-                                 segs.size() == 4 ? std::string_view(segs[3]) : std::string_view{},
-                                 query, std::move(respond));
+    return audit_service::handle(
+        ex_, snap, who, req, peer,
+        ctx.params.find("what") ? std::string_view(*ctx.params.find("what")) : std::string_view{},
+        query, std::move(respond));
   }
 
   taxii_call c{ex_, snap, who, req, path, query, {}, nullptr, nullptr, 0, {}, respond};
@@ -367,12 +411,12 @@ void router::handle(request req, const peer_info& peer, std::shared_ptr<head_con
   c.root_cfg = ctx.root_cfg;
   c.collection = ctx.collection;
   if (c.collection) c.key = snap.key_of(c.root, c.collection->id).value_or(0);
-  if (segs.size() >= 5) c.object_id = segs[4];
+  if (const auto* object = ctx.params.find("object")) c.object_id = *object;
 
   switch (ctx.what) {
     case endpoint::discovery: return respond(taxii_service::discovery(c));
     case endpoint::api_root: return respond(taxii_service::api_root(c));
-    case endpoint::status: return respond(taxii_service::status(c, segs[2]));
+    case endpoint::status: return respond(taxii_service::status(c, *ctx.params.find("status")));
     case endpoint::collections: return respond(taxii_service::collections(c));
     case endpoint::collection: return respond(taxii_service::collection(c));
     case endpoint::manifest: return audit_service::pull(c, taxii_service::manifest);

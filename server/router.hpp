@@ -1,8 +1,12 @@
 #pragma once
-// Maps HTTP requests to endpoints: authentication, media-type negotiation,
-// API root and collection resolution, collection rights (TAXII 5.x failure
-// rules), then the taxii_service or the extension endpoints. Knows nothing
+// Maps HTTP requests to endpoints: a route table (method + path pattern),
+// authentication, media-type negotiation, API root and collection
+// resolution, collection rights (TAXII 5.x failure rules), then the
+// taxii_service or the extension endpoints. Knows nothing
 // of sockets, so it is tested with plain request objects.
+
+#include <expected>
+#include <memory>
 
 #include "server/exchange.hpp"
 #include "server/http.hpp"
@@ -30,7 +34,14 @@ class router : public request_handler {
                            unsigned version) const override;
 
  private:
-  // The refusal for this head, or nothing with ctx filled in.
+  // Who is calling (throttled, failures recorded; the only place that
+  // authenticates), admitted against the account's request rate; or the
+  // refusal: 401 or 429.
+  std::expected<std::shared_ptr<const account>, response> authenticate(const request_header& header,
+                                                                       const peer_info& peer,
+                                                                       const snapshot& snap);
+  // The refusal for this head, or nothing with ctx filled in: the route
+  // (route_table.hpp), the caller, then what the path names and the rights.
   std::optional<response> judge(const request_header& header, const peer_info& peer,
                                 head_context& ctx);
 

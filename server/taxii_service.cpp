@@ -6,6 +6,7 @@
 #include "formats/taxii.hpp"
 #include "server/audit_service.hpp"
 #include "server/policy.hpp"
+#include "server/publishing.hpp"
 #include "server/query.hpp"
 #include "server/responses.hpp"
 
@@ -14,7 +15,7 @@ namespace cairn::server {
 namespace {
 
 using storage::object_record;
-using storage::read_txn;
+using read_txn = storage::reader;
 
 // How many stored versions one page request may examine before it answers
 // with what it has (more: true), so that a sparse filter cannot make one
@@ -258,7 +259,8 @@ response taxii_service::api_root(const taxii_call& c) {
 }
 
 response taxii_service::status(const taxii_call& c, std::string_view status_id) {
-  auto txn = c.ex.store().begin_read();
+  const auto reading = c.ex.store().begin_read();
+  const read_txn& txn = *reading;
   auto s = txn.status(status_id);
   // Only the account that made the request may see its status.
   if (!s || s->owner != c.who.name || s->api_root != c.root) {
@@ -294,7 +296,8 @@ response taxii_service::get_objects(const taxii_call& c) {
   response error;
   auto s = prepare(c, error);
   if (!s) return error;
-  auto txn = c.ex.store().begin_read();
+  const auto reading = c.ex.store().begin_read();
+  const read_txn& txn = *reading;
   formats::envelope_writer w;
   auto p = select(txn, c, s->q, s->start, s->q.ids, true, c.snap.cfg->limits.max_page_bytes,
                   [&](const object_record& r) { w.add_object(r.json); });
@@ -308,7 +311,8 @@ response taxii_service::manifest(const taxii_call& c) {
   response error;
   auto s = prepare(c, error);
   if (!s) return error;
-  auto txn = c.ex.store().begin_read();
+  const auto reading = c.ex.store().begin_read();
+  const read_txn& txn = *reading;
   formats::manifest_writer w;
   // Entries are small (no object JSON): bounded by the count alone.
   auto p = select(txn, c, s->q, s->start, s->q.ids, true, 0,
@@ -323,7 +327,8 @@ response taxii_service::get_object(const taxii_call& c) {
   response error;
   auto s = prepare(c, error);
   if (!s) return error;
-  auto txn = c.ex.store().begin_read();
+  const auto reading = c.ex.store().begin_read();
+  const read_txn& txn = *reading;
   if (!any_visible_version(txn, c)) return not_found_object(c);
   s->q.types.clear();  // the object endpoint filters by version and spec_version only
   formats::envelope_writer w;
@@ -339,7 +344,8 @@ response taxii_service::versions(const taxii_call& c) {
   response error;
   auto s = prepare(c, error);
   if (!s) return error;
-  auto txn = c.ex.store().begin_read();
+  const auto reading = c.ex.store().begin_read();
+  const read_txn& txn = *reading;
   if (!any_visible_version(txn, c)) return not_found_object(c);
   s->q.types.clear();
   formats::versions_writer w;
@@ -368,54 +374,15 @@ void taxii_service::add_objects(taxii_call c) {
     return c.respond(error_response(http::status::unprocessable_entity,
                                     "the envelope holds no objects", version));
   }
-  storage::publish_request pr;
-  pr.collection = c.key;
-  pr.publisher = c.who.name;
-  // Only a version the publisher may receive makes its object a duplicate:
-  // otherwise the status would report a withheld version, and the
-  // publisher's own copy would then be withheld from it (an oracle for what
-  // is held). Such an object is stored as the publisher's.
-  pr.duplicate_if = [who = account{c.who.name, c.who.clearance}](const object_record& r) {
-    return may_receive(who, r);
-  };
-  pr.status.id = formats::new_uuid_v4();
-  pr.status.owner = c.who.name;
-  pr.status.api_root = std::string(c.root);
-  pr.status.request_timestamp = formats::now_micros();
-  pr.objects.reserve(parsed->size());
-  for (auto& entry : *parsed) {
-    if (!entry.info) {
-      pr.status.failures.push_back({entry.id, entry.version, entry.problem.to_string()});
-      continue;
-    }
-    auto& info = *entry.info;
-    storage::new_object o;
-    o.id = std::move(info.id);
-    o.type = std::move(info.type);
-    o.version = std::move(info.version);
-    o.spec_version = std::move(info.spec_version);
-    o.tlp = info.tlp.value_or(c.collection->default_tlp);
-    o.json = std::move(info.json);
-    pr.objects.push_back(std::move(o));
-  }
-  // The publisher receives its own versions above its clearance. Numbered
-  // with other publishes of the same commit, those would come after the
-  // others' versions of the levels in between, which it may not receive: the
-  // gap would count them. Alone in its commit, nothing lies between.
-  pr.own_commit = std::any_of(pr.objects.begin(), pr.objects.end(),
-                              [&](const auto& o) { return !cleared_for(c.who, o.tlp); });
+  const publication where{&c.who, c.key, std::string(c.root), c.collection->default_tlp};
   // The publish record commits with the objects, or neither does.
-  c.ex.audit().attach(pr, audit_service::entry(c, "publish", 202));
+  auto record = audit_service::entry(c, "publish", 202);
   auto respond = std::move(c.respond);
-  c.ex.store().publish(std::move(pr), [respond, version](result<storage::publish_outcome> out) {
+  auto stored = [respond, version](result<storage::publish_outcome> out) {
     if (!out) {
-      // A full map or a full disk (ENOSPC, EDQUOT) is 507; other failures 503.
-      const auto& why = out.error().message;
-      const bool full = why.find("full") != std::string::npos ||
-                        why.find("No space left") != std::string::npos ||
-                        why.find("quota") != std::string::npos;
+      // A full map or a full disk (ENOSPC, EDQUOT) is 507; a failed commit 503.
       return respond(error_response(
-          full ? http::status::insufficient_storage : http::status::service_unavailable,
+          http_status_for(out.error().code),
           "the objects could not be stored: " + out.error().message + "; nothing was added",
           version));
     }
@@ -428,7 +395,8 @@ void taxii_service::add_objects(taxii_call c) {
     for (const auto& d : s.failures) r.failures.push_back({d.id, d.version, d.message});
     for (const auto& d : s.pendings) r.pendings.push_back({d.id, d.version, d.message});
     respond(taxii_response(http::status::accepted, formats::write_status(r), version));
-  });
+  };
+  server::publish(c.ex.store(), where, std::move(*parsed), std::move(record), std::move(stored));
 }
 
 void taxii_service::delete_object(taxii_call c) {
@@ -444,7 +412,8 @@ void taxii_service::delete_object(taxii_call c) {
   storage::delete_request d;
   d.collection = c.key;
   {
-    auto txn = c.ex.store().begin_read();
+    const auto reading = c.ex.store().begin_read();
+    const read_txn& txn = *reading;
     if (!any_visible_version(txn, c)) return c.respond(not_found_object(c));
     // Every copy of a matching version that the account may receive goes,
     // hidden later copies too: a deleted version must not come back as
@@ -487,11 +456,12 @@ void taxii_service::delete_object(taxii_call c) {
     return c.respond(error_response(
         http::status::not_found, "no version of " + c.object_id + " matches the filters", version));
   }
-  c.ex.audit().attach(d, audit_service::entry(c, "delete", 200));
+  // The delete record commits with the deletion, or neither does.
+  auto record = audit_service::entry(c, "delete", 200);
   auto respond = std::move(c.respond);
-  c.ex.store().remove(std::move(d), [respond, version](result<std::size_t> out) {
+  c.ex.store().remove(std::move(d), std::move(record), [respond, version](result<std::size_t> out) {
     if (!out) {
-      return respond(error_response(http::status::service_unavailable,
+      return respond(error_response(http_status_for(out.error().code),
                                     "the object could not be deleted: " + out.error().message,
                                     version));
     }

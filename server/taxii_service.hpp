@@ -9,7 +9,7 @@
 
 #include "server/exchange.hpp"
 #include "server/http.hpp"
-#include "storage/audit_log.hpp"
+#include "storage/store.hpp"
 
 namespace cairn::server {
 

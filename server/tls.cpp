@@ -13,25 +13,16 @@
 #include <cerrno>
 #include <cstring>
 
+#include "formats/hex.hpp"
+#include "formats/secret_file.hpp"
+
 namespace cairn::server {
 
 namespace {
 
-struct bio_deleter {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-struct bn_deleter {
-  void operator()(BIGNUM* b) const { BN_free(b); }
-};
-struct ext_deleter {
-  void operator()(X509_EXTENSION* e) const { X509_EXTENSION_free(e); }
-};
-struct name_stack_deleter {
-  void operator()(STACK_OF(X509_NAME) * s) const { sk_X509_NAME_pop_free(s, X509_NAME_free); }
-};
-using bio_ptr = std::unique_ptr<BIO, bio_deleter>;
-using bn_ptr = std::unique_ptr<BIGNUM, bn_deleter>;
-using ext_ptr = std::unique_ptr<X509_EXTENSION, ext_deleter>;
+using formats::bignum_ptr;
+using formats::bio_ptr;
+using formats::x509_extension_ptr;
 
 // Drains OpenSSL's error queue into one line (the queue is per thread, and a
 // stale entry would be blamed on the next call).
@@ -50,53 +41,10 @@ std::unexpected<error> ssl_fail(const std::string& what) {
   return fail(what + ": " + openssl_errors());
 }
 
-std::string to_hex(const unsigned char* p, std::size_t n) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (std::size_t i = 0; i < n; ++i) {
-    out += digits[p[i] >> 4];
-    out += digits[p[i] & 0xf];
-  }
-  return out;
-}
-
-std::string bio_contents(BIO* bio) {
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio, &data);
-  return n > 0 ? std::string(data, static_cast<std::size_t>(n)) : std::string();
-}
-
 result<void> add_extension(X509* cert, X509V3_CTX* ctx, int nid, const std::string& value) {
-  ext_ptr ext(X509V3_EXT_conf_nid(nullptr, ctx, nid, value.c_str()));
+  x509_extension_ptr ext(X509V3_EXT_conf_nid(nullptr, ctx, nid, value.c_str()));
   if (!ext) return ssl_fail("certificate extension " + std::string(OBJ_nid2sn(nid)) + "=" + value);
   if (X509_add_ext(cert, ext.get(), -1) != 1) return ssl_fail("X509_add_ext");
-  return {};
-}
-
-result<void> write_file(const std::filesystem::path& path, const std::string& data, mode_t mode) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return fail("cannot create " + path.string() + ": " + std::strerror(errno));
-  // An existing file keeps its old mode through O_CREAT; set it explicitly.
-  if (::fchmod(fd, mode) != 0) {
-    const int e = errno;
-    ::close(fd);
-    return fail("cannot set the mode of " + path.string() + ": " + std::strerror(e));
-  }
-  std::size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int e = errno;
-      ::close(fd);
-      return fail("cannot write " + path.string() + ": " + std::strerror(e));
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    return fail("cannot write " + path.string() + ": " + std::strerror(errno));
-  }
   return {};
 }
 
@@ -176,7 +124,7 @@ std::string certificate_sha256(const X509* cert) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (cert == nullptr || X509_digest(cert, EVP_sha256(), md, &len) != 1) return {};
-  return to_hex(md, len);
+  return formats::hex_encode(md, len);
 }
 
 std::optional<std::string> peer_certificate_sha256(const SSL* ssl) {
@@ -195,16 +143,11 @@ std::optional<std::string> peer_certificate_sha256(const SSL* ssl) {
 std::string issued_certificate::cert_pem() const {
   bio_ptr bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio_X509(bio.get(), cert_.get()) != 1) return {};
-  return bio_contents(bio.get());
+  return formats::memory_bio_text(bio.get());
 }
 
 std::string issued_certificate::key_pem() const {
-  bio_ptr bio(BIO_new(BIO_s_mem()));
-  if (!bio ||
-      PEM_write_bio_PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
-    return {};
-  }
-  return bio_contents(bio.get());
+  return formats::private_key_pem(key_.get());
 }
 
 result<issued_certificate> issue_certificate(const certificate_spec& spec,
@@ -232,7 +175,7 @@ result<issued_certificate> issue_certificate(const certificate_spec& spec,
   if (RAND_bytes(serial_bytes, sizeof serial_bytes) != 1) return ssl_fail("RAND_bytes");
   serial_bytes[0] &= 0x7f;
   serial_bytes[0] |= 0x40;  // no leading zero byte
-  bn_ptr serial(BN_bin2bn(serial_bytes, sizeof serial_bytes, nullptr));
+  bignum_ptr serial(BN_bin2bn(serial_bytes, sizeof serial_bytes, nullptr));
   if (!serial || !BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(cert.get()))) {
     return ssl_fail("setting the serial number");
   }
@@ -303,8 +246,11 @@ result<void> write_certificate_files(const issued_certificate& issued,
   const auto key_pem = issued.key_pem();
   const auto cert_pem = issued.cert_pem();
   if (key_pem.empty() || cert_pem.empty()) return ssl_fail("PEM encoding");
-  if (auto r = write_file(key_path, key_pem, 0600); !r) return r;
-  return write_file(cert_path, cert_pem, 0644);
+  if (auto r = formats::write_secret_file(key_path, key_pem, formats::if_file_exists::replace);
+      !r) {
+    return r;
+  }
+  return formats::write_secret_file(cert_path, cert_pem, formats::if_file_exists::replace, 0644);
 }
 
 result<void> make_self_signed(const std::filesystem::path& cert_path,

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "formats/error.hpp"
+#include "formats/openssl.hpp"
 #include "server/config.hpp"
 
 namespace cairn::server {
@@ -53,14 +54,8 @@ std::optional<std::string> peer_certificate_sha256(const SSL* ssl);
 
 // --- certificate generation ---------------------------------------------------
 
-struct evp_pkey_deleter {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-struct x509_deleter {
-  void operator()(X509* x) const { X509_free(x); }
-};
-using evp_pkey_ptr = std::unique_ptr<EVP_PKEY, evp_pkey_deleter>;
-using x509_ptr = std::unique_ptr<X509, x509_deleter>;
+using formats::evp_pkey_ptr;
+using formats::x509_ptr;
 
 struct certificate_spec {
   std::string common_name;

@@ -17,11 +17,13 @@
 #include <sstream>
 #include <thread>
 
+#include "formats/base64.hpp"
 #include "formats/ed25519.hpp"
+#include "formats/secret_file.hpp"
 #include "formats/time.hpp"
 #include "storage/audit_codec.hpp"
 #include "storage/codec.hpp"
-#include "storage/store_access.hpp"
+#include "storage/database.hpp"
 
 namespace cairn::storage {
 
@@ -84,8 +86,8 @@ struct last_record {
 
 // Everything the log's jobs and readers share.
 struct audit_core {
-  object_store* store = nullptr;
-  store_access access;
+  std::shared_ptr<database> dbase;
+  audit_log::sources from;
   audit_options options;
   std::optional<formats::ed25519_key> key;
   std::string public_pem;
@@ -100,7 +102,7 @@ struct audit_core {
   bool closed = false;
   std::thread timer;
 
-  micros now() const { return access.clock ? access.clock() : formats::now_micros(); }
+  micros now() const { return dbase->now(); }
 
   // ---- reading (any txn) ----
 
@@ -310,7 +312,7 @@ struct audit_core {
       f.explicit_objects.emplace_back(id, version);
     p.objects_json.clear();
     std::vector<std::string> ids;
-    auto ok = ac::expand_objects(t, access.objects(c), f, p.objects_json,
+    auto ok = ac::expand_objects(t, from.objects(c), f, p.objects_json,
                                  [&](micros, std::string_view id, std::string_view) {
                                    if (ids.empty() || ids.back() != id) ids.emplace_back(id);
                                  });
@@ -319,47 +321,6 @@ struct audit_core {
     if (p.act == ac::action::remove) p.object_ids = std::move(ids);
     return {};
   }
-};
-
-// Opens the log's databases. Solo: LMDB shares new db handles only after the
-// txn that opened them committed.
-class open_job final : public write_job {
- public:
-  open_job(audit_dbs& dbs, std::promise<result<void>> done) : dbs_(dbs), done_(std::move(done)) {}
-  std::size_t weight() const override { return 1024; }
-  bool solo() const override { return true; }
-
-  lmdb::status run(lmdb::txn& t) override {
-    const std::pair<const char*, lmdb::dbi*> all[] = {
-        {ac::db_records, &opened_.records},
-        {ac::db_leaves, &opened_.leaves},
-        {ac::db_nodes, &opened_.nodes},
-        {ac::db_checkpoints, &opened_.checkpoints},
-        {ac::db_by_account, &opened_.by_account},
-        {ac::db_by_collection, &opened_.by_collection},
-        {ac::db_by_action, &opened_.by_action},
-        {ac::db_by_object, &opened_.by_object},
-        {ac::db_bins, &opened_.bins},
-        {ac::db_meta, &opened_.meta},
-    };
-    for (auto [name, out] : all) {
-      auto d = lmdb::dbi::open(t, name, MDB_CREATE);
-      if (!d) return std::unexpected(d.error());
-      *out = *d;
-    }
-    return {};
-  }
-
-  void complete(std::optional<error> failure) override {
-    if (failure) return done_.set_value(std::unexpected(std::move(*failure)));
-    dbs_ = opened_;
-    done_.set_value({});
-  }
-
- private:
-  audit_dbs& dbs_;
-  audit_dbs opened_;
-  std::promise<result<void>> done_;
 };
 
 class record_job final : public write_job {
@@ -417,7 +378,7 @@ class checkpoint_job final : public write_job {
   void complete(std::optional<error> failure) override {
     if (!done_) return;
     if (failure) return done_(std::unexpected(std::move(*failure)));
-    if (!out_) return done_(fail("the audit log is empty"));
+    if (!out_) return done_(fail(errc::not_found, "the audit log is empty"));
     done_(std::move(*out_));
   }
 
@@ -428,23 +389,23 @@ class checkpoint_job final : public write_job {
 };
 
 // One read transaction of the log, holding a share of the map guard.
-class reader {
+class log_reader {
  public:
-  explicit reader(const audit_core& log) : log_(log) {
-    log_.access.guard->enter_shared();
-    auto t = lmdb::txn::begin(*log_.access.env, nullptr, MDB_RDONLY);
+  explicit log_reader(const audit_core& log) : log_(log) {
+    log_.dbase->guard().enter_shared();
+    auto t = lmdb::txn::begin(log_.dbase->env(), nullptr, MDB_RDONLY);
     if (t) {
       txn_ = std::move(*t);
     } else {
       error_ = t.error().message;
     }
   }
-  ~reader() {
+  ~log_reader() {
     txn_.abort();
-    log_.access.guard->leave_shared();
+    log_.dbase->guard().leave_shared();
   }
-  reader(const reader&) = delete;
-  reader& operator=(const reader&) = delete;
+  log_reader(const log_reader&) = delete;
+  log_reader& operator=(const log_reader&) = delete;
 
   bool ok() const { return txn_.active(); }
   const std::string& error() const { return error_; }
@@ -457,7 +418,7 @@ class reader {
 };
 
 std::unexpected<cairn::error> read_failure(const lmdb::error& e) {
-  return fail("the audit log cannot be read: " + e.message);
+  return fail(e.kind(), "the audit log cannot be read: " + e.message);
 }
 
 result<std::string> read_file(const std::string& path) {
@@ -472,15 +433,11 @@ result<std::string> read_file(const std::string& path) {
 
 result<void> write_new_file(const std::string& path, std::string_view text, mode_t mode,
                             bool exclusive) {
-  const std::string tmp = exclusive ? path : path + ".tmp";
-  const int fd =
-      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC), mode);
-  if (fd < 0) return fail("cannot create " + tmp + ": " + std::strerror(errno));
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                  ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) return fail("cannot write " + tmp);
-  if (!exclusive && std::rename(tmp.c_str(), path.c_str()) != 0) {
+  using formats::if_file_exists;
+  if (exclusive) return formats::write_secret_file(path, text, if_file_exists::fail, mode);
+  const std::string tmp = path + ".tmp";
+  if (auto w = formats::write_secret_file(tmp, text, if_file_exists::replace, mode); !w) return w;
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     return fail("cannot rename " + tmp + ": " + std::strerror(errno));
   }
   return {};
@@ -505,12 +462,6 @@ result<formats::ed25519_key> load_or_create_key(const audit_options& o) {
 
 }  // namespace
 
-// ---- audit_delivery -------------------------------------------------------------
-
-void audit_delivery::add(micros position, std::string_view id, std::string_view version) {
-  items_.push_back({position, std::string(id), std::string(version)});
-}
-
 // ---- audit_log ------------------------------------------------------------------
 
 struct audit_log::impl : audit_core {};
@@ -521,12 +472,13 @@ audit_log::~audit_log() {
   close();
 }
 
-result<std::unique_ptr<audit_log>> audit_log::open(object_store& store, audit_options options) {
+result<std::unique_ptr<audit_log>> audit_log::open(std::shared_ptr<database> db,
+                                                   audit_options options, sources from) {
   std::unique_ptr<audit_log> log(new audit_log());
   log->impl_ = std::make_unique<impl>();
   impl& a = *log->impl_;
-  a.store = &store;
-  a.access = store.access();
+  a.dbase = std::move(db);
+  a.from = std::move(from);
   a.options = std::move(options);
   if (a.options.checkpoint_records == 0) a.options.checkpoint_records = 1;
 
@@ -544,15 +496,15 @@ result<std::unique_ptr<audit_log>> audit_log::open(object_store& store, audit_op
     }
   }
 
-  std::promise<result<void>> opened;
-  auto done = opened.get_future();
-  a.access.writer->submit(std::make_unique<open_job>(a.db, std::move(opened)));
-  if (auto r = done.get(); !r) {
-    return fail("cannot open the audit log: " + r.error().message);
-  }
+  auto opened = a.dbase->create_databases(
+      {ac::db_records, ac::db_leaves, ac::db_nodes, ac::db_checkpoints, ac::db_by_account,
+       ac::db_by_collection, ac::db_by_action, ac::db_by_object, ac::db_bins, ac::db_meta});
+  if (!opened) return fail("cannot open the audit log: " + opened.error().message);
+  const auto& d = *opened;
+  a.db = audit_dbs{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9]};
 
   {
-    reader r(a);
+    log_reader r(a);
     if (!r.ok()) return fail("cannot open the audit log: " + r.error());
     auto cur = lmdb::cursor::open(r.txn(), a.db.meta);
     if (!cur) return read_failure(cur.error());
@@ -572,7 +524,7 @@ result<std::unique_ptr<audit_log>> audit_log::open(object_store& store, audit_op
   std::promise<result<formats::audit_checkpoint>> first;
   auto signed_now = first.get_future();
   log->checkpoint_now([&first](result<formats::audit_checkpoint> c) { first.set_value(c); });
-  if (auto c = signed_now.get(); !c && c.error().message != "the audit log is empty") {
+  if (auto c = signed_now.get(); !c && c.error().code != errc::not_found) {
     return fail("cannot write an audit checkpoint: " + c.error().message);
   }
 
@@ -600,7 +552,7 @@ void audit_log::close() {
   }
   a.timer_wake.notify_all();
   if (a.timer.joinable()) a.timer.join();
-  if (a.access.writer && !a.access.writer->on_writer_thread()) {
+  if (a.dbase && !a.dbase->writer().on_writer_thread()) {
     std::promise<void> done;
     auto finished = done.get_future();
     checkpoint_now([&done](result<formats::audit_checkpoint>) { done.set_value(); });
@@ -611,7 +563,7 @@ void audit_log::close() {
 void audit_log::record(audit_entry entry, std::function<void(result<std::uint64_t>)> done) {
   auto act = ac::action_of(entry.action);
   auto refuse = [&](std::string why) {
-    if (done) done(fail(std::move(why)));
+    if (done) done(fail(errc::internal, std::move(why)));
   };
   if (!act) return refuse("unknown audit action '" + entry.action + "'");
   if (!entry.delivered.empty() && entry.key == 0) {
@@ -633,7 +585,7 @@ void audit_log::record(audit_entry entry, std::function<void(result<std::uint64_
   p.head.suppressed = entry.suppressed;
   p.head.accounts = std::move(entry.accounts);
 
-  auto& items = entry.delivered.items_;
+  auto& items = entry.delivered.items;
   if (!items.empty()) {
     // Position order is the record's order; the JSON is built here, off the
     // writer thread.
@@ -656,75 +608,72 @@ void audit_log::record(audit_entry entry, std::function<void(result<std::uint64_
     p.key = entry.key;
     p.runs = ac::runs_of(positions);
   }
-  impl_->access.writer->submit(std::make_unique<record_job>(*impl_, std::move(p), std::move(done)));
+  impl_->dbase->writer().submit(
+      std::make_unique<record_job>(*impl_, std::move(p), std::move(done)));
 }
 
-void audit_log::attach(publish_request& request, audit_entry entry) {
-  auto p = std::make_shared<pending_record>();
-  p->act = ac::action::publish;
-  p->head.account = std::move(entry.account);
-  p->head.action = "publish";
-  p->head.remote = std::move(entry.remote);
-  p->head.api_root = std::move(entry.api_root);
-  p->head.collection = std::move(entry.collection);
-  p->head.status = entry.status;
-  const collection_key c = request.collection;
-  impl* a = impl_.get();
-  request.companion = [a, p, c](lmdb::txn& t, const publish_outcome& out) -> lmdb::status {
-    pending_record q = *p;  // each run starts over
-    // Exactly the versions this publish added: those of other publishes in
-    // the same commit may lie between them.
-    std::vector<micros> positions = out.added_positions;
-    const auto& successes = out.status.successes;
-    for (std::size_t i = std::min(out.added, successes.size()); i < successes.size(); ++i) {
-      q.explicit_objects.emplace_back(successes[i].id, successes[i].version);
-      q.object_ids.push_back(successes[i].id);
-    }
-    if (auto st = a->describe(t, q, c, std::move(positions)); !st) return st;
-    auto seq = a->append(t, q);
-    if (!seq) return std::unexpected(seq.error());
-    return {};
-  };
+namespace {
+
+// The head of a publish's or a delete's record (its objects come from the
+// job's outcome).
+pending_record head_of(ac::action act, std::string_view action, const audit_entry& entry) {
+  pending_record p;
+  p.act = act;
+  p.head.account = entry.account;
+  p.head.action = std::string(action);
+  p.head.remote = entry.remote;
+  p.head.api_root = entry.api_root;
+  p.head.collection = entry.collection;
+  p.head.status = entry.status;
+  return p;
 }
 
-void audit_log::attach(delete_request& request, audit_entry entry) {
-  auto p = std::make_shared<pending_record>();
-  p->act = ac::action::remove;
-  p->head.account = std::move(entry.account);
-  p->head.action = "delete";
-  p->head.remote = std::move(entry.remote);
-  p->head.api_root = std::move(entry.api_root);
-  p->head.collection = std::move(entry.collection);
-  p->head.status = entry.status;
-  const collection_key c = request.collection;
-  impl* a = impl_.get();
-  request.companion = [a, p, c](lmdb::txn& t, const std::vector<micros>& removed) -> lmdb::status {
-    pending_record q = *p;
-    if (auto st = a->describe(t, q, c, removed); !st) return st;
-    auto seq = a->append(t, q);
-    if (!seq) return std::unexpected(seq.error());
-    return {};
-  };
+}  // namespace
+
+lmdb::status audit_log::write_publish_record(lmdb::txn& t, const audit_entry& entry,
+                                             collection_key c, const publish_outcome& out) {
+  pending_record q = head_of(ac::action::publish, "publish", entry);
+  // Exactly the versions this publish added: those of other publishes in
+  // the same commit may lie between them.
+  std::vector<micros> positions = out.added_positions;
+  const auto& successes = out.status.successes;
+  for (std::size_t i = std::min(out.added, successes.size()); i < successes.size(); ++i) {
+    q.explicit_objects.emplace_back(successes[i].id, successes[i].version);
+    q.object_ids.push_back(successes[i].id);
+  }
+  if (auto st = impl_->describe(t, q, c, std::move(positions)); !st) return st;
+  auto seq = impl_->append(t, q);
+  if (!seq) return std::unexpected(seq.error());
+  return {};
+}
+
+lmdb::status audit_log::write_delete_record(lmdb::txn& t, const audit_entry& entry,
+                                            collection_key c, const std::vector<micros>& removed) {
+  pending_record q = head_of(ac::action::remove, "delete", entry);
+  if (auto st = impl_->describe(t, q, c, removed); !st) return st;
+  auto seq = impl_->append(t, q);
+  if (!seq) return std::unexpected(seq.error());
+  return {};
 }
 
 void audit_log::checkpoint_now(std::function<void(result<formats::audit_checkpoint>)> done) {
-  impl_->access.writer->submit(std::make_unique<checkpoint_job>(*impl_, std::move(done)));
+  impl_->dbase->writer().submit(std::make_unique<checkpoint_job>(*impl_, std::move(done)));
 }
 
 result<std::optional<formats::audit_checkpoint>> audit_log::checkpoint() const {
-  reader r(*impl_);
-  if (!r.ok()) return fail("the audit log cannot be read: " + r.error());
+  log_reader r(*impl_);
+  if (!r.ok()) return fail(errc::io, "the audit log cannot be read: " + r.error());
   auto json = impl_->latest_checkpoint_json(r.txn());
   if (!json) return read_failure(json.error());
   if (!*json) return std::optional<formats::audit_checkpoint>();
   auto c = formats::parse_checkpoint(**json);
-  if (!c) return fail("the latest audit checkpoint is damaged: " + c.error().message);
+  if (!c) return fail(errc::io, "the latest audit checkpoint is damaged: " + c.error().message);
   return std::optional<formats::audit_checkpoint>(std::move(*c));
 }
 
 result<std::uint64_t> audit_log::size() const {
-  reader r(*impl_);
-  if (!r.ok()) return fail("the audit log cannot be read: " + r.error());
+  log_reader r(*impl_);
+  if (!r.ok()) return fail(errc::io, "the audit log cannot be read: " + r.error());
   auto last = impl_->last_of(r.txn());
   if (!last) return read_failure(last.error());
   return last->seq;
@@ -777,7 +726,7 @@ class renderer {
       }
     }
     std::string objects_json;
-    auto ok = ac::expand_objects(t_, f.runs.empty() ? lmdb::dbi{} : log_.access.objects(f.key), f,
+    auto ok = ac::expand_objects(t_, f.runs.empty() ? lmdb::dbi{} : log_.from.objects(f.key), f,
                                  objects_json);
     if (!ok) return std::unexpected(ok.error());
     if (!*ok) {
@@ -875,8 +824,8 @@ std::vector<index_walk> walks_for(const audit_dbs& db, const audit_query& q) {
 }  // namespace
 
 result<std::optional<std::string>> audit_log::record_json(std::uint64_t seq) const {
-  reader r(*impl_);
-  if (!r.ok()) return fail("the audit log cannot be read: " + r.error());
+  log_reader r(*impl_);
+  if (!r.ok()) return fail(errc::io, "the audit log cannot be read: " + r.error());
   renderer out(*impl_, r.txn());
   ac::record_fields f;
   auto found = out.fields(seq, f);
@@ -887,165 +836,225 @@ result<std::optional<std::string>> audit_log::record_json(std::uint64_t seq) con
   return std::optional<std::string>(std::move(*json));
 }
 
-result<audit_page> audit_log::query(const audit_query& q) const {
-  const impl& a = *impl_;
-  const std::size_t limit = std::clamp<std::size_t>(q.limit, 1, max_audit_limit);
-  if (!q.action.empty() && !ac::action_of(q.action)) {
-    return fail("unknown action '" + q.action + "'");
-  }
+namespace {
 
-  // Object queries start from the object's live versions, read from the
-  // store before the log's own txn (one map-guard share at a time).
-  std::vector<std::pair<collection_key, micros>> positions;
-  if (!q.object.empty()) {
-    std::vector<collection_key> keys;
-    {
-      std::lock_guard lock(a.collections_mutex);
-      for (const collection_key c : a.collections) {
-        // Out of scope, the object's versions are not even looked up.
-        if (!q.scope ||
-            std::find(q.scope->keys.begin(), q.scope->keys.end(), c) != q.scope->keys.end()) {
-          keys.push_back(c);
-        }
-      }
-    }
-    auto txn = a.store->begin_read();
-    for (const collection_key c : keys) {
-      txn.versions(c, q.object, [&](const object_record& r) {
-        positions.emplace_back(c, r.date_added);
-        return true;
-      });
-    }
-    if (txn.last_error()) return fail("the store cannot be read: " + txn.last_error()->message);
-  }
+// The seqs a query can match: [lo, hi] (empty when lo > hi), from its
+// paging point and its time bounds.
+struct seq_range {
+  std::uint64_t lo = 1;
+  std::uint64_t hi = 0;
+  bool holds(std::uint64_t seq) const { return seq >= lo && seq <= hi; }
+};
 
-  reader r(a);
-  if (!r.ok()) return fail("the audit log cannot be read: " + r.error());
-  renderer out(a, r.txn());
-  auto last = a.last_of(r.txn());
-  if (!last) return read_failure(last.error());
-  const std::uint64_t size = last->seq;
-
-  std::uint64_t lo = q.after + 1;
-  std::uint64_t hi = size;
+lmdb::result<seq_range> range_of(const audit_query& q, renderer& out, std::uint64_t size) {
+  seq_range r{q.after + 1, size};
   if (q.since) {
     auto s = out.first_at_or_after(*q.since, size);
-    if (!s) return read_failure(s.error());
-    lo = std::max(lo, *s);
+    if (!s) return std::unexpected(s.error());
+    r.lo = std::max(r.lo, *s);
   }
   if (q.until && *q.until < std::numeric_limits<micros>::max()) {
     auto u = out.first_at_or_after(*q.until + 1, size);
-    if (!u) return read_failure(u.error());
-    hi = std::min(hi, *u - 1);
+    if (!u) return std::unexpected(u.error());
+    r.hi = std::min(r.hi, *u - 1);
   }
+  return r;
+}
 
-  audit_page page;
-  std::size_t objects = 0;
-  std::size_t examined = 0;
-  // Offers one candidate (in increasing seq order); false to stop.
-  auto offer = [&](std::uint64_t seq, const ac::record_fields& f) -> lmdb::result<bool> {
-    if (!matches(f, q)) return true;
-    if (page.records.size() == limit || (objects >= max_audit_page_objects && objects > 0)) {
+// A page filled from candidates offered in increasing seq order.
+class page_builder {
+ public:
+  page_builder(const audit_query& q, renderer& out)
+      : q_(q), out_(out), limit_(std::clamp<std::size_t>(q.limit, 1, max_audit_limit)) {}
+
+  // Adds the record if it matches the query; false once the page is full
+  // (then page.more is set).
+  lmdb::result<bool> offer(std::uint64_t seq, const ac::record_fields& f) {
+    if (!matches(f, q_)) return true;
+    if (page.records.size() == limit_ || (objects_ >= max_audit_page_objects && objects_ > 0)) {
       page.more = true;
       return false;
     }
     std::size_t n = 0;
-    auto json = out.json(seq, f, &n);
+    auto json = out_.json(seq, f, &n);
     if (!json) return std::unexpected(json.error());
     page.records.push_back(std::move(*json));
     page.resume = seq;
-    objects += n;
+    objects_ += n;
     return true;
-  };
+  }
 
-  if (!q.object.empty()) {
-    std::vector<std::uint64_t> seqs;
-    const auto id_hash = ac::key_hash(q.object);
-    const std::string_view id_prefix = view(id_hash);
-    // Records that name the object by id: deletes and explicit entries. A
-    // delete also gives the positions of versions no longer live.
-    {
-      auto cur = lmdb::cursor::open(r.txn(), a.db.by_object);
-      if (!cur) return read_failure(cur.error());
+  audit_page page;
+
+ private:
+  const audit_query& q_;
+  renderer& out_;
+  const std::size_t limit_;
+  std::size_t objects_ = 0;
+};
+
+using position_list = std::vector<std::pair<collection_key, micros>>;
+
+// The collections whose versions of the object a query looks up: every
+// collection with records, within the scope (out of scope, the object's
+// versions are not even looked up).
+std::vector<collection_key> object_collections(const audit_core& a, const audit_query& q) {
+  std::vector<collection_key> keys;
+  std::lock_guard lock(a.collections_mutex);
+  for (const collection_key c : a.collections) {
+    if (!q.scope ||
+        std::find(q.scope->keys.begin(), q.scope->keys.end(), c) != q.scope->keys.end()) {
+      keys.push_back(c);
+    }
+  }
+  return keys;
+}
+
+// The records that name q.object by id (deletes and explicit entries) go to
+// seqs; a delete also gives the positions of versions no longer live, which
+// go to positions.
+lmdb::status records_naming(const audit_core& a, const lmdb::txn& t, renderer& out,
+                            const audit_query& q, std::vector<std::uint64_t>& seqs,
+                            position_list& positions) {
+  const auto id_hash = ac::key_hash(q.object);
+  const std::string_view id_prefix = view(id_hash);
+  auto cur = lmdb::cursor::open(t, a.db.by_object);
+  if (!cur) return std::unexpected(cur.error());
+  std::string_view k;
+  std::string_view v;
+  auto found = cur->seek(id_prefix, k, v);
+  for (; found && *found && k.starts_with(id_prefix); found = cur->get(k, v, MDB_NEXT)) {
+    const std::uint64_t seq = ac::u64_of(k.substr(8));
+    ac::record_fields f;
+    auto got = out.fields(seq, f);
+    if (!got) return std::unexpected(got.error());
+    if (!*got || !in_scope(f, q.scope)) continue;
+    bool named = false;
+    std::string unused;
+    auto ok = ac::expand_objects(t, f.runs.empty() ? lmdb::dbi{} : a.from.objects(f.key), f, unused,
+                                 [&](micros at, std::string_view id, std::string_view) {
+                                   if (id != q.object) return;
+                                   named = true;
+                                   if (at != 0) positions.emplace_back(f.key, at);
+                                 });
+    if (!ok) return std::unexpected(ok.error());
+    if (named) seqs.push_back(seq);
+  }
+  if (!found) return std::unexpected(found.error());
+  return {};
+}
+
+// The records in range whose runs cover one of the positions, found bin by
+// bin, go to seqs. Fails when there are too many to examine.
+result<void> records_covering(const audit_core& a, const lmdb::txn& t, const audit_query& q,
+                              const position_list& positions, seq_range range,
+                              std::vector<std::uint64_t>& seqs) {
+  auto cur = lmdb::cursor::open(t, a.db.bins);
+  if (!cur) return read_failure(cur.error());
+  std::size_t examined = 0;
+  for (const auto& [c, p] : positions) {
+    for (unsigned h = 0; h < ac::bin_heights; ++h) {
+      const ac::bin_probe b = ac::probe(c, h, p);
       std::string_view k;
       std::string_view v;
-      auto found = cur->seek(id_prefix, k, v);
-      for (; found && *found && k.starts_with(id_prefix); found = cur->get(k, v, MDB_NEXT)) {
-        const std::uint64_t seq = ac::u64_of(k.substr(8));
-        ac::record_fields f;
-        auto got = out.fields(seq, f);
-        if (!got) return read_failure(got.error());
-        if (!*got || !in_scope(f, q.scope)) continue;
-        bool named = false;
-        std::string unused;
-        auto ok =
-            ac::expand_objects(r.txn(), f.runs.empty() ? lmdb::dbi{} : a.access.objects(f.key), f,
-                               unused, [&](micros at, std::string_view id, std::string_view) {
-                                 if (id != q.object) return;
-                                 named = true;
-                                 if (at != 0) positions.emplace_back(f.key, at);
-                               });
-        if (!ok) return read_failure(ok.error());
-        if (named) seqs.push_back(seq);
+      std::uint64_t seq = 0;
+      auto found = cur->seek(b.prefix, k, v);
+      for (; found && *found && k.starts_with(b.prefix) && ac::probe_hit(b, k, p, seq);
+           found = cur->get(k, v, MDB_NEXT)) {
+        if (!range.holds(seq)) continue;
+        if (++examined > k_max_object_candidates) {
+          return fail(errc::too_many, "object " + q.object +
+                      " is in too many records for one query: narrow it with since and until");
+        }
+        // The range covers p; the runs say whether p itself went out.
+        if (ac::bin_covers(v, p)) seqs.push_back(seq);
       }
       if (!found) return read_failure(found.error());
     }
-    std::sort(positions.begin(), positions.end());
-    positions.erase(std::unique(positions.begin(), positions.end()), positions.end());
-    // Records whose runs cover one of the positions, found bin by bin.
-    auto cur = lmdb::cursor::open(r.txn(), a.db.bins);
-    if (!cur) return read_failure(cur.error());
-    for (const auto& [c, p] : positions) {
-      for (unsigned h = 0; h < ac::bin_heights; ++h) {
-        const ac::bin_probe b = ac::probe(c, h, p);
-        std::string_view k;
-        std::string_view v;
-        std::uint64_t seq = 0;
-        auto found = cur->seek(b.prefix, k, v);
-        for (; found && *found && k.starts_with(b.prefix) && ac::probe_hit(b, k, p, seq);
-             found = cur->get(k, v, MDB_NEXT)) {
-          if (seq < lo || seq > hi) continue;
-          if (++examined > k_max_object_candidates) {
-            return fail("object " + q.object +
-                        " is in too many records for one query: narrow it with since and until");
-          }
-          // The range covers p; the runs say whether p itself went out.
-          if (ac::bin_covers(v, p)) seqs.push_back(seq);
-        }
-        if (!found) return read_failure(found.error());
-      }
+  }
+  return {};
+}
+
+// An object query: the records that name the object, or whose runs cover
+// one of its versions' positions (live ones, read from the store first, and
+// deleted ones, found through the deletes).
+result<audit_page> query_object(const audit_core& a, const lmdb::txn& t, renderer& out,
+                                const audit_query& q, seq_range range, position_list positions) {
+  page_builder page(q, out);
+  std::vector<std::uint64_t> seqs;
+  if (auto st = records_naming(a, t, out, q, seqs, positions); !st) {
+    return read_failure(st.error());
+  }
+  std::sort(positions.begin(), positions.end());
+  positions.erase(std::unique(positions.begin(), positions.end()), positions.end());
+  if (auto covered = records_covering(a, t, q, positions, range, seqs); !covered) {
+    return std::unexpected(covered.error());
+  }
+  std::sort(seqs.begin(), seqs.end());
+  seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
+  for (const std::uint64_t seq : seqs) {
+    if (!range.holds(seq)) continue;
+    ac::record_fields f;
+    auto got = out.fields(seq, f);
+    if (!got) return read_failure(got.error());
+    if (!*got) continue;
+    auto go_on = page.offer(seq, f);
+    if (!go_on) return read_failure(go_on.error());
+    if (!*go_on) break;
+  }
+  return std::move(page.page);
+}
+
+// One index walked from a seq on, merged with the others in seq order.
+class merged_walk {
+ public:
+  // Opens a cursor per walk, each at its first entry from seq lo.
+  static lmdb::result<merged_walk> open(const lmdb::txn& t, const std::vector<index_walk>& plan,
+                                        std::uint64_t lo) {
+    merged_walk m;
+    m.walks_.reserve(plan.size());
+    const auto lo_key = ac::u64_key(lo);
+    for (const auto& p : plan) {
+      auto cur = lmdb::cursor::open(t, p.index);
+      if (!cur) return std::unexpected(cur.error());
+      m.walks_.push_back({std::move(*cur), p.prefix, 0, {}});
+      std::string start = p.prefix;
+      start.append(lo_key.begin(), lo_key.end());
+      std::string_view k;
+      std::string_view v;
+      auto found = m.walks_.back().cur.seek(start, k, v);
+      if (auto st = settle(m.walks_.back(), found, k, v); !st) return std::unexpected(st.error());
     }
-    std::sort(seqs.begin(), seqs.end());
-    seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
-    for (const std::uint64_t seq : seqs) {
-      if (seq < lo || seq > hi) continue;
-      ac::record_fields f;
-      auto got = out.fields(seq, f);
-      if (!got) return read_failure(got.error());
-      if (!*got) continue;
-      auto go_on = offer(seq, f);
-      if (!go_on) return read_failure(go_on.error());
-      if (!*go_on) break;
-    }
-    return page;
+    return m;
   }
 
-  // Other queries walk one index (or the log itself), or merge a few, in
-  // seq order.
-  if (lo > hi) return page;
-  const auto plan = walks_for(a.db, q);
-  const bool whole_log = plan.size() == 1 && plan[0].index.handle() == a.db.records.handle();
+  // The walk at the lowest seq, or nullptr when all are done.
   struct walk_state {
     lmdb::cursor cur;
     std::string_view prefix;
     std::uint64_t seq = 0;  // the current entry's; 0 once done
     std::string_view value;
   };
-  std::vector<walk_state> walks;
-  walks.reserve(plan.size());
-  // Moves w to its next entry under its prefix (its first from `start`).
-  auto settle = [&](walk_state& w, lmdb::result<bool> found, std::string_view k,
-                    std::string_view v) -> lmdb::status {
+  walk_state* lowest() {
+    walk_state* next = nullptr;
+    for (auto& w : walks_) {
+      if (w.seq != 0 && (!next || w.seq < next->seq)) next = &w;
+    }
+    return next;
+  }
+
+  // Moves w to its next entry.
+  static lmdb::status advance(walk_state& w) {
+    std::string_view k;
+    std::string_view v;
+    auto found = w.cur.get(k, v, MDB_NEXT);
+    return settle(w, found, k, v);
+  }
+
+ private:
+  // Moves w to the first entry under its prefix from where found left it.
+  static lmdb::status settle(walk_state& w, lmdb::result<bool> found, std::string_view k,
+                             std::string_view v) {
     for (; found && *found && k.starts_with(w.prefix); found = w.cur.get(k, v, MDB_NEXT)) {
       if (k.size() != w.prefix.size() + 8) continue;
       w.seq = ac::u64_of(k.substr(w.prefix.size()));
@@ -1055,62 +1064,84 @@ result<audit_page> audit_log::query(const audit_query& q) const {
     if (!found) return std::unexpected(found.error());
     w.seq = 0;
     return {};
-  };
-  const auto lo_key = ac::u64_key(lo);
-  for (const auto& p : plan) {
-    auto cur = lmdb::cursor::open(r.txn(), p.index);
-    if (!cur) return read_failure(cur.error());
-    walks.push_back({std::move(*cur), p.prefix, 0, {}});
-    std::string start = p.prefix;
-    start.append(lo_key.begin(), lo_key.end());
-    std::string_view k;
-    std::string_view v;
-    auto found = walks.back().cur.seek(start, k, v);
-    if (auto st = settle(walks.back(), found, k, v); !st) return read_failure(st.error());
   }
+
+  std::vector<walk_state> walks_;
+};
+
+// Any other query: walks one index (or the log itself), or merges a few,
+// in seq order, examining at most max_audit_examined records.
+result<audit_page> query_walk(const audit_core& a, const lmdb::txn& t, renderer& out,
+                              const audit_query& q, seq_range range) {
+  page_builder page(q, out);
+  if (range.lo > range.hi) return std::move(page.page);
+  const auto plan = walks_for(a.db, q);
+  const bool whole_log = plan.size() == 1 && plan[0].index.handle() == a.db.records.handle();
+  auto walks = merged_walk::open(t, plan, range.lo);
+  if (!walks) return read_failure(walks.error());
+  std::size_t examined = 0;
   std::uint64_t previous = 0;
-  for (;;) {
-    walk_state* next = nullptr;
-    for (auto& w : walks) {
-      if (w.seq != 0 && (!next || w.seq < next->seq)) next = &w;
-    }
-    if (!next) break;
+  while (auto* next = walks->lowest()) {
     const std::uint64_t seq = next->seq;
-    if (seq > hi) break;
+    if (seq > range.hi) break;
     if (seq != previous) {  // a record two walks hold is offered once
       previous = seq;
       if (++examined > max_audit_examined) {
-        page.more = true;
-        page.resume = seq - 1;
+        page.page.more = true;
+        page.page.resume = seq - 1;
         break;
       }
       ac::record_fields f;
       bool found_record = true;
       if (whole_log) {
         if (!ac::decode_record(next->value, f))
-          return fail("audit record " + std::to_string(seq) + " is damaged");
+          return fail(errc::io, "audit record " + std::to_string(seq) + " is damaged");
       } else {
         auto got = out.fields(seq, f);
         if (!got) return read_failure(got.error());
         found_record = *got;
       }
       if (found_record) {
-        auto go_on = offer(seq, f);
+        auto go_on = page.offer(seq, f);
         if (!go_on) return read_failure(go_on.error());
         if (!*go_on) break;
       }
     }
-    std::string_view k;
-    std::string_view v;
-    auto found = next->cur.get(k, v, MDB_NEXT);
-    if (auto st = settle(*next, found, k, v); !st) return read_failure(st.error());
+    if (auto st = merged_walk::advance(*next); !st) return read_failure(st.error());
   }
-  return page;
+  return std::move(page.page);
+}
+
+}  // namespace
+
+result<audit_page> audit_log::query(const audit_query& q) const {
+  const impl& a = *impl_;
+  if (!q.action.empty() && !ac::action_of(q.action)) {
+    return fail("unknown action '" + q.action + "'");
+  }
+  // Object queries start from the object's live versions, read from the
+  // store before the log's own txn (one map-guard share at a time).
+  position_list positions;
+  if (!q.object.empty()) {
+    auto live = a.from.live_versions(q.object, object_collections(a, q));
+    if (!live) return std::unexpected(live.error());
+    positions = std::move(*live);
+  }
+
+  log_reader r(a);
+  if (!r.ok()) return fail(errc::io, "the audit log cannot be read: " + r.error());
+  renderer out(a, r.txn());
+  auto last = a.last_of(r.txn());
+  if (!last) return read_failure(last.error());
+  auto range = range_of(q, out, last->seq);
+  if (!range) return read_failure(range.error());
+  if (!q.object.empty()) return query_object(a, r.txn(), out, q, *range, std::move(positions));
+  return query_walk(a, r.txn(), out, q, *range);
 }
 
 result<digest> audit_log::root(std::uint64_t tree_size) const {
-  reader r(*impl_);
-  if (!r.ok()) return fail("the audit log cannot be read: " + r.error());
+  log_reader r(*impl_);
+  if (!r.ok()) return fail(errc::io, "the audit log cannot be read: " + r.error());
   auto last = impl_->last_of(r.txn());
   if (!last) return read_failure(last.error());
   if (tree_size > last->seq)
@@ -1122,8 +1153,8 @@ result<digest> audit_log::root(std::uint64_t tree_size) const {
 
 result<std::vector<digest>> audit_log::inclusion_proof(std::uint64_t seq,
                                                        std::uint64_t tree_size) const {
-  reader r(*impl_);
-  if (!r.ok()) return fail("the audit log cannot be read: " + r.error());
+  log_reader r(*impl_);
+  if (!r.ok()) return fail(errc::io, "the audit log cannot be read: " + r.error());
   auto last = impl_->last_of(r.txn());
   if (!last) return read_failure(last.error());
   if (seq == 0 || seq > tree_size || tree_size > last->seq) {
@@ -1140,8 +1171,8 @@ result<std::vector<digest>> audit_log::inclusion_proof(std::uint64_t seq,
 
 result<std::vector<digest>> audit_log::consistency_proof(std::uint64_t from,
                                                          std::uint64_t to) const {
-  reader r(*impl_);
-  if (!r.ok()) return fail("the audit log cannot be read: " + r.error());
+  log_reader r(*impl_);
+  if (!r.ok()) return fail(errc::io, "the audit log cannot be read: " + r.error());
   auto last = impl_->last_of(r.txn());
   if (!last) return read_failure(last.error());
   if (from == 0 || from > to || to > last->seq) {

@@ -5,12 +5,13 @@
 // leaves of an RFC 9162 Merkle tree, and checkpoints signed with an Ed25519
 // key kept beside the store.
 //
-// Storage: named databases in the object store's LMDB environment, written by
-// the store's single writer (storage/audit_codec.hpp has the layout). So a
-// publish or a delete and its record commit in one transaction (attach()),
-// and the records of many concurrent pulls share one durable commit (group
-// commit). A pull record is stored compactly, as runs of date_added positions
-// in the collection, and expanded to the INTERFACE form (every id and
+// storage/ only (server/ uses store.hpp). Storage: named databases of a
+// storage::database, which the object store shares, written by its single
+// writer (storage/audit_codec.hpp has the layout). So a publish or a delete
+// and its record commit in one transaction (lmdb_store runs the publish job
+// and write_publish_record() in one job), and the records of many
+// concurrent pulls share one durable commit (group commit). A pull record is stored compactly, as
+// runs of date_added positions in the collection, and expanded to the INTERFACE form (every id and
 // version) when read or verified.
 //
 // Checkpoints: one at open, then whenever 10,000 records have been added
@@ -18,13 +19,14 @@
 // checkpoint_interval while records arrive, on demand (checkpoint_now), and
 // at close().
 //
-// Threads: record(), attach(), queries and proofs from any thread. Queries
+// Threads: record(), queries and proofs from any thread; the
+// write_*_record() calls on the writer thread, inside a job. Queries
 // run in their own short read transactions; none blocks on the writer, and
 // the deadlock rule of object_store applies (never wait for a done() while
 // holding a read_txn). done() callbacks run on the writer thread after the
 // commit: they must only post work elsewhere. open() and close() belong to the
 // control thread. The audit_log must be closed (or destroyed) before its
-// object_store.
+// database's writer stops.
 //
 // Secrets: records hold names, addresses, collection and object ids and the
 // SHA-256 of config files; never a password, token or key.
@@ -38,50 +40,18 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "formats/audit_record.hpp"
 #include "formats/error.hpp"
 #include "formats/merkle.hpp"
-#include "storage/object_store.hpp"
+#include "storage/lmdb.hpp"
+#include "storage/store.hpp"
 
 namespace cairn::storage {
 
-// The object versions a response carried, with their positions (date_added)
-// in one collection. Filled on an I/O thread while the response is built,
-// in any order; duplicates are dropped.
-class audit_delivery {
- public:
-  void add(micros position, std::string_view id, std::string_view version);
-  bool empty() const { return items_.empty(); }
-  std::size_t size() const { return items_.size(); }
-
- private:
-  friend class audit_log;
-  struct item {
-    micros position = 0;
-    std::string id;
-    std::string version;
-  };
-  std::vector<item> items_;
-};
-
-// What to record. The log adds seq, time, prev and hash.
-struct audit_entry {
-  std::string action;   // publish, pull, delete, denied, auth-failure, config
-  std::string account;  // empty when unknown
-  std::string remote;   // peer address
-  std::string api_root;
-  std::string collection;        // TAXII collection id, or empty
-  int status = 0;                // HTTP status answered
-  std::string sha256;            // config records: the file's SHA-256, hex
-  std::uint64_t suppressed = 0;  // auth-failure counter records
-  // Counter records: failures per account name (counts >= 1), indexed like
-  // `account` so that the account filter finds them.
-  std::map<std::string, std::uint64_t> accounts;
-  collection_key key = 0;    // the collection of `delivered`
-  audit_delivery delivered;  // pull records: the versions the response carried
-};
+class database;  // storage/database.hpp
 
 struct audit_options {
   // The Ed25519 signing key (PKCS#8 PEM), created with mode 0600 when
@@ -92,47 +62,31 @@ struct audit_options {
   std::uint64_t checkpoint_records = 10'000;
 };
 
-// The records one auditor may see: those that name no collection, and those
-// of these collections (api_root, collection id) with their store keys.
-struct audit_scope {
-  std::set<std::pair<std::string, std::string>> collections;
-  std::vector<collection_key> keys;
-};
-
-// Filters of GET /cairn/v1/audit; empty strings and nullopt match anything.
-struct audit_query {
-  std::string object;      // STIX id: records whose objects include it
-  std::string account;     // the record's account, or a counter record's accounts
-  std::string collection;  // collection id
-  std::string action;
-  std::optional<micros> since;  // time >= since
-  std::optional<micros> until;  // time <= until
-  std::uint64_t after = 0;      // paging: only records with a greater seq
-  std::size_t limit = 100;      // 1..1000 records
-  // Set: only records in scope, found through the collection and action
-  // indexes (not a walk of the whole log) when no other index applies.
-  std::optional<audit_scope> scope;
-};
-
-struct audit_page {
-  std::vector<std::string> records;  // INTERFACE JSON, canonical, in seq order
-  bool more = false;                 // more may match after `resume`
-  std::uint64_t resume = 0;          // seq to continue after, when more
-};
-
-// Limits of one query: records examined, and objects listed in one page (a
-// pull record can list 1,000 versions).
-inline constexpr std::size_t max_audit_examined = 200'000;
-inline constexpr std::size_t max_audit_page_objects = 100'000;
-inline constexpr std::size_t max_audit_limit = 1000;
-
 class audit_log {
  public:
-  // Opens (creating if needed) the log's databases in store's environment,
-  // loads or creates the signing key, records nothing, and writes a first
-  // checkpoint if the log has records its latest checkpoint does not cover.
-  // store must outlive the log. Blocks until the databases are open.
-  static result<std::unique_ptr<audit_log>> open(object_store& store, audit_options options);
+  // The named databases the log opens in its database.
+  static constexpr unsigned databases = 16;
+
+  // What the log reads of the objects, given by the owner of both (the
+  // object store's, in lmdb_store).
+  struct sources {
+    // The objects database of a collection (a zero handle when unknown):
+    // pull, publish and delete records are stored as positions in it and
+    // expanded to ids and versions when read.
+    std::function<lmdb::dbi(collection_key)> objects;
+    // The positions of an object's live versions in each of these
+    // collections, for object queries. Any thread; a snapshot of its own.
+    std::function<result<std::vector<std::pair<collection_key, micros>>>(
+        std::string_view object_id, const std::vector<collection_key>& keys)>
+        live_versions;
+  };
+
+  // Opens (creating if needed) the log's databases in db, whose writer must
+  // be running, loads or creates the signing key, records nothing, and
+  // writes a first checkpoint if the log has records its latest checkpoint
+  // does not cover. Blocks until the databases are open.
+  static result<std::unique_ptr<audit_log>> open(std::shared_ptr<database> db,
+                                                 audit_options options, sources from);
   ~audit_log();
   audit_log(const audit_log&) = delete;
   audit_log& operator=(const audit_log&) = delete;
@@ -143,12 +97,16 @@ class audit_log {
   // fails at once on this thread.
   void record(audit_entry entry, std::function<void(result<std::uint64_t>)> done = {});
 
-  // Makes the publish also append its record, in the same transaction: every
-  // version it added (by position) and every duplicate it accepted. entry
-  // gives account, remote, api_root, collection and status.
-  void attach(publish_request& request, audit_entry entry);
+  // Appends the record of a publish in t, the publish's own transaction,
+  // after its writes: every version it added (by position) and every
+  // duplicate it accepted. entry gives account, remote, api_root,
+  // collection and status. Writer thread; may run more than once for one
+  // publish (a batch is re-run after the map grew), each run starting over.
+  lmdb::status write_publish_record(lmdb::txn& t, const audit_entry& entry, collection_key c,
+                                    const publish_outcome& out);
   // The same for a delete: the versions it removed.
-  void attach(delete_request& request, audit_entry entry);
+  lmdb::status write_delete_record(lmdb::txn& t, const audit_entry& entry, collection_key c,
+                                   const std::vector<micros>& removed);
 
   // Signs a checkpoint of the whole log unless the latest already covers it;
   // done gets the latest checkpoint either way (writer thread).

@@ -1,5 +1,7 @@
 #include "storage/lmdb.hpp"
 
+#include <cerrno>
+
 namespace cairn::storage::lmdb {
 
 namespace {
@@ -30,6 +32,30 @@ const char* code_name(int rc) {
 }
 
 }  // namespace
+
+cairn::errc kind_of(int rc) {
+  switch (rc) {
+    case MDB_MAP_FULL:
+    case ENOSPC:
+    case EDQUOT: return cairn::errc::storage_full;
+    case MDB_NOTFOUND: return cairn::errc::not_found;
+    case MDB_READERS_FULL:
+    case MDB_TXN_FULL:
+    case MDB_MAP_RESIZED:
+    case ENOMEM:
+    case EAGAIN:
+    case EBUSY: return cairn::errc::unavailable;
+    case EINVAL:
+    case MDB_KEYEXIST:
+    case MDB_DBS_FULL:
+    case MDB_BAD_RSLOT:
+    case MDB_BAD_TXN:
+    case MDB_BAD_VALSIZE:
+    case MDB_BAD_DBI:
+    case MDB_INCOMPATIBLE: return cairn::errc::internal;
+    default: return cairn::errc::io;  // EIO, EACCES, MDB_CORRUPTED, MDB_PANIC, ...
+  }
+}
 
 std::unexpected<error> failure(const char* op, int rc) {
   std::string message = op;

@@ -26,13 +26,20 @@
 
 namespace cairn::storage::lmdb {
 
+// The kind of trouble an LMDB (MDB_*) or errno code is: MDB_MAP_FULL, ENOSPC
+// and EDQUOT are storage_full, EIO and damage (MDB_CORRUPTED, ...) io, a
+// transient shortage (MDB_READERS_FULL, ENOMEM, ...) unavailable, misuse
+// (EINVAL, MDB_BAD_*) internal.
+cairn::errc kind_of(int rc);
+
 // An LMDB (MDB_*) or errno code with a message that names the operation.
 struct error {
   int code = 0;
   std::string message;  // "mdb_put: MDB_MAP_FULL: Environment mapsize limit reached"
 
   bool map_full() const { return code == MDB_MAP_FULL; }
-  cairn::error to_error() const { return cairn::error{message, {}}; }
+  cairn::errc kind() const { return kind_of(code); }
+  cairn::error to_error() const { return cairn::error{message, {}, kind()}; }
 };
 
 template <class T>

@@ -1,9 +1,5 @@
 #include "storage/object_store.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -18,11 +14,11 @@
 #include <utility>
 
 #include "storage/codec.hpp"
+#include "storage/database.hpp"
 #include "storage/faults.hpp"
 #include "storage/lmdb.hpp"
 #include "storage/map_guard.hpp"
 #include "storage/object_walk.hpp"
-#include "storage/store_access.hpp"
 #include "storage/writer.hpp"
 
 namespace cairn::storage {
@@ -36,10 +32,6 @@ constexpr std::size_t k_purge_per_job = 10'000;  // keeps a purge from making on
 // 1: objects keyed by date_added alone. 2: keyed by (level, date_added),
 // with the by_publisher index and levels in by_id values (codec.hpp).
 constexpr std::uint32_t k_schema = 2;
-constexpr unsigned k_fixed_dbs =
-    32;  // the databases besides objects/<key>: ours and the audit log's
-constexpr std::size_t k_min_map_size = std::size_t{1} << 20;
-constexpr std::size_t k_page = 4096;
 constexpr std::size_t k_max_status_id_bytes = 256;
 
 constexpr std::string_view k_meta_schema = "schema";
@@ -66,34 +58,6 @@ std::string last_added_meta_key(collection_key c) {
 std::string objects_db_name(collection_key c) {
   return "objects/" + std::to_string(c);
 }
-
-// An flock on <dir>/cairn.lock: LMDB's own locking allows several processes,
-// but growing the map safely needs this process to be the only one.
-class dir_lock {
- public:
-  dir_lock() = default;
-  dir_lock(const dir_lock&) = delete;
-  dir_lock& operator=(const dir_lock&) = delete;
-  ~dir_lock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-
-  result<void> acquire(const std::string& dir) {
-    const std::string path = dir + "/cairn.lock";
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd_ < 0) return fail("cannot open " + path + ": " + std::strerror(errno));
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      if (errno == EWOULDBLOCK) {
-        return fail("the data directory " + dir + " is in use by another store");
-      }
-      return fail("cannot lock " + path + ": " + std::strerror(errno));
-    }
-    return {};
-  }
-
- private:
-  int fd_ = -1;
-};
 
 // The new versions that the publish jobs of one commit add, numbered together
 // (see publish_outcome in object_store.hpp). Built by the jobs' prepare()
@@ -172,9 +136,8 @@ struct commit_plan {
 struct store_core {
   store_options options;
   micros status_retention = 0;
-  dir_lock lock;
-  lmdb::env env;
-  std::unique_ptr<map_guard> guard;
+  std::shared_ptr<database> db;
+  bool own_db = false;  // opened by object_store::open(options) alone
   lmdb::dbi by_id;
   lmdb::dbi by_publisher;
   lmdb::dbi status;
@@ -188,13 +151,9 @@ struct store_core {
   std::atomic<collection_key> published{0};
   std::atomic<micros> next_purge{0};
   std::atomic<std::uint64_t> purged{0};
-  commit_plan plan;                         // writer thread only
-  std::unique_ptr<storage::writer> writer;  // last: stopped before the env closes
+  commit_plan plan;  // writer thread only
 
-  micros now() const {
-    const auto& f = options.faults;
-    return f && f->clock ? f->clock() : formats::now_micros();
-  }
+  micros now() const { return db->now(); }
 
   // The objects db of c, or a zero handle when c is not (yet) known to a
   // reader whose snapshot knows keys up to bound.
@@ -300,11 +259,11 @@ lmdb::result<stored_copies> find_entry(lmdb::cursor& ids, const lmdb::txn& t, lm
 
 // Reads a collection's key in a short read txn of its own.
 result<std::optional<collection_key>> find_collection(const store_core& s, std::string_view id) {
-  s.guard->enter_shared();
+  s.db->guard().enter_shared();
   std::optional<collection_key> found;
   lmdb::status st;
   {
-    auto t = lmdb::txn::begin(s.env, nullptr, MDB_RDONLY);
+    auto t = lmdb::txn::begin(s.db->env(), nullptr, MDB_RDONLY);
     if (!t) {
       st = std::unexpected(t.error());
     } else if (auto v = s.meta.find(*t, collection_meta_key(id)); !v) {
@@ -313,17 +272,17 @@ result<std::optional<collection_key>> find_collection(const store_core& s, std::
       found = codec::get_u32be((*v)->data());
     }
   }
-  s.guard->leave_shared();
+  s.db->guard().leave_shared();
   if (!st) return fail(st.error().message);
   return found;
 }
 
 // ---- write jobs ---------------------------------------------------------------
 
-class publish_job final : public write_job {
+class publish_job_impl final : public publish_job {
  public:
-  publish_job(store_core& store, publish_request request,
-              std::function<void(result<publish_outcome>)> done)
+  publish_job_impl(store_core& store, publish_request request,
+                   std::function<void(result<publish_outcome>)> done)
       : store_(store), request_(std::move(request)), done_(std::move(done)) {
     weight_ = 256 + request_.status.id.size();
     for (const auto& o : request_.objects) weight_ += o.json.size() + 2 * o.id.size() + 128;
@@ -624,9 +583,10 @@ class publish_job final : public write_job {
     listed_added.insert(listed_added.end(), std::make_move_iterator(out_.status.successes.begin()),
                         std::make_move_iterator(out_.status.successes.end()));
     out_.status.successes = std::move(listed_added);
-    if (request_.companion) return request_.companion(t, out_);
     return {};
   }
+
+  const publish_outcome& outcome() const override { return out_; }
 
   void complete(std::optional<error> failure) override {
     if (!done_) return;
@@ -707,10 +667,10 @@ class publish_job final : public write_job {
   publish_outcome out_;
 };
 
-class remove_job final : public write_job {
+class remove_job_impl final : public remove_job {
  public:
-  remove_job(store_core& store, delete_request request,
-             std::function<void(result<std::size_t>)> done)
+  remove_job_impl(store_core& store, delete_request request,
+                  std::function<void(result<std::size_t>)> done)
       : store_(store), request_(std::move(request)), done_(std::move(done)) {}
 
   std::size_t weight() const override { return 64 + 64 * request_.positions.size(); }
@@ -752,11 +712,12 @@ class remove_job final : public write_job {
       }
       if (auto st = objects.put(t, position.view(), tombstone); !st) return st;
       ++removed_;
-      if (request_.companion) removed_positions_.push_back(at);
+      removed_positions_.push_back(at);
     }
-    if (request_.companion) return request_.companion(t, removed_positions_);
     return {};
   }
+
+  const std::vector<micros>& removed() const override { return removed_positions_; }
 
   void complete(std::optional<error> failure) override {
     if (!done_) return;
@@ -772,7 +733,7 @@ class remove_job final : public write_job {
   delete_request request_;
   std::function<void(result<std::size_t>)> done_;
   std::size_t removed_ = 0;
-  std::vector<micros> removed_positions_;  // for the companion
+  std::vector<micros> removed_positions_;
 };
 
 // Assigns a collection key and creates its objects db. Solo: LMDB shares a
@@ -891,7 +852,7 @@ void store_core::maybe_purge() {
   micros due = next_purge.load();
   if (t < due) return;
   if (!next_purge.compare_exchange_strong(due, t + k_purge_interval)) return;
-  writer->submit(std::make_unique<purge_job>(*this));
+  db->writer().submit(std::make_unique<purge_job>(*this));
 }
 
 // Schema 1 to 2, in the open txn (all or nothing): each collection's
@@ -1000,7 +961,7 @@ result<void> open_databases(store_core& s, bool& map_full) {
     map_full = e.map_full();
     return fail("cannot open the store: " + e.message);
   };
-  auto t = lmdb::txn::begin(s.env);
+  auto t = lmdb::txn::begin(s.db->env());
   if (!t) return open_failed(t.error());
   auto open_db = [&](const char* name, lmdb::dbi& out) -> lmdb::status {
     auto d = lmdb::dbi::open(*t, name, MDB_CREATE);
@@ -1115,42 +1076,19 @@ object_store::~object_store() {
   close();
 }
 
-result<std::unique_ptr<object_store>> object_store::open(const store_options& options) {
-  if (options.path.empty()) return fail("the store needs a data directory");
-  if (options.max_readers == 0) return fail("max_readers must be at least 1");
+result<std::unique_ptr<object_store>> object_store::open(std::shared_ptr<database> db,
+                                                         const store_options& options) {
   if (options.max_collections == 0 || options.max_collections > 100'000) {
     return fail("max_collections must be between 1 and 100000");
   }
-  const std::size_t map_size = std::max(options.map_size, k_min_map_size) / k_page * k_page;
-  const std::size_t max_map_size = options.max_map_size / k_page * k_page;
-  if (max_map_size < map_size) return fail("max_map_size is below map_size");
+  if (!db || db->started()) return fail("the object store opens before its writer starts");
 
   std::unique_ptr<object_store> store(new object_store());
   store->impl_ = std::make_unique<impl>();
   store_core& s = *store->impl_;
+  s.db = std::move(db);
   s.options = options;
-  s.options.map_size = map_size;
-  s.options.max_map_size = max_map_size;
   s.status_retention = std::max(options.status_retention, k_min_status_retention);
-
-  std::error_code ec;
-  std::filesystem::create_directories(options.path, ec);
-  if (ec) return fail("cannot create the data directory " + options.path + ": " + ec.message());
-  if (auto locked = s.lock.acquire(options.path); !locked) return std::unexpected(locked.error());
-
-  auto e = lmdb::env::create();
-  if (!e) return fail(e.error().message);
-  s.env = std::move(*e);
-  lmdb::status st = s.env.set_maxreaders(options.max_readers);
-  if (st) st = s.env.set_maxdbs(k_fixed_dbs + options.max_collections);
-  if (st) st = s.env.set_mapsize(map_size);
-  // MDB_NOTLS: a read txn may be begun on one thread and used on another.
-  if (st) st = s.env.open(options.path.c_str(), MDB_NOTLS, 0600);
-  if (!st) return fail("cannot open the store in " + options.path + ": " + st.error().message);
-  // Slots of readers that died without ending their txn would pin old pages.
-  if (auto cleared = s.env.reader_check(); !cleared) return fail(cleared.error().message);
-
-  s.guard = std::make_unique<map_guard>(options.max_readers);
   s.objects = std::make_unique<std::atomic<MDB_dbi>[]>(options.max_collections + 1);
   for (;;) {
     bool map_full = false;
@@ -1158,22 +1096,36 @@ result<std::unique_ptr<object_store>> object_store::open(const store_options& op
     if (opened) break;
     // A migration copies each collection once more before dropping the old
     // copy: grow the map as the writer would, up to max_map_size.
-    const std::size_t current = s.env.info() ? s.env.info()->me_mapsize : map_size;
-    if (!map_full || current >= max_map_size) return std::unexpected(opened.error());
-    if (auto grown = s.env.set_mapsize(std::min(current * 2 / k_page * k_page, max_map_size));
-        !grown) {
-      return fail("cannot grow the map for the migration: " + grown.error().message);
-    }
+    if (!map_full) return std::unexpected(opened.error());
+    auto grown = s.db->setup_grow();
+    if (!grown) return fail("cannot grow the map for the migration: " + grown.error().message);
+    if (!*grown) return std::unexpected(opened.error());
   }
+  return store;
+}
 
-  writer_options w;
-  w.max_map_size = max_map_size;
-  s.writer = std::make_unique<writer>(s.env, *s.guard, w, options.faults);
+result<std::unique_ptr<object_store>> object_store::open(const store_options& options) {
+  if (options.max_collections == 0 || options.max_collections > 100'000) {
+    return fail("max_collections must be between 1 and 100000");
+  }
+  database_options d;
+  d.path = options.path;
+  d.map_size = options.map_size;
+  d.max_map_size = options.max_map_size;
+  d.max_readers = options.max_readers;
+  d.max_databases = databases(options.max_collections);
+  d.faults = options.faults;
+  auto db = database::open(d);
+  if (!db) return std::unexpected(db.error());
+  auto store = open(*db, options);
+  if (!store) return store;
+  (*store)->impl_->own_db = true;
+  (*db)->start();
   return store;
 }
 
 void object_store::close() {
-  if (impl_ && impl_->writer) impl_->writer->close();
+  if (impl_ && impl_->own_db) impl_->db->close();
 }
 
 result<collection_key> object_store::collection(std::string_view collection_id) {
@@ -1184,60 +1136,62 @@ result<collection_key> object_store::collection(std::string_view collection_id) 
   auto known = find_collection(*impl_, collection_id);
   if (!known) return std::unexpected(known.error());
   if (*known && **known <= impl_->published.load(std::memory_order_acquire)) return **known;
-  if (impl_->writer->on_writer_thread()) {
+  storage::writer& w = impl_->db->writer();
+  if (w.on_writer_thread()) {
     return fail("object_store::collection() must not be called on the writer thread");
   }
   std::promise<result<collection_key>> promise;
   auto done = promise.get_future();
-  impl_->writer->submit(
+  w.submit(
       std::make_unique<collection_job>(*impl_, std::string(collection_id), std::move(promise)));
   return done.get();
 }
 
+std::unique_ptr<publish_job> object_store::publish_job_of(
+    publish_request request, std::function<void(result<publish_outcome>)> done) {
+  return std::make_unique<publish_job_impl>(*impl_, std::move(request), std::move(done));
+}
+
+std::unique_ptr<remove_job> object_store::remove_job_of(
+    delete_request request, std::function<void(result<std::size_t>)> done) {
+  return std::make_unique<remove_job_impl>(*impl_, std::move(request), std::move(done));
+}
+
 void object_store::publish(publish_request request,
                            std::function<void(result<publish_outcome>)> done) {
-  impl_->writer->submit(std::make_unique<publish_job>(*impl_, std::move(request), std::move(done)));
-  impl_->maybe_purge();
+  impl_->db->writer().submit(publish_job_of(std::move(request), std::move(done)));
+  maybe_purge();
 }
 
 void object_store::remove(delete_request request, std::function<void(result<std::size_t>)> done) {
-  impl_->writer->submit(std::make_unique<remove_job>(*impl_, std::move(request), std::move(done)));
+  impl_->db->writer().submit(remove_job_of(std::move(request), std::move(done)));
+}
+
+void object_store::maybe_purge() {
+  impl_->maybe_purge();
+}
+
+lmdb::dbi object_store::objects_database(collection_key c) const {
+  return impl_->objects_dbi(c, impl_->published.load());
 }
 
 std::size_t object_store::map_size() const {
-  return impl_->writer->map_size();
+  return impl_->db->map_size();
 }
 
 std::size_t object_store::used_bytes() const {
-  impl_->guard->enter_shared();
-  auto info = impl_->env.info();
-  auto st = impl_->env.stat();
-  impl_->guard->leave_shared();
-  if (!info || !st) return 0;
-  return (info->me_last_pgno + 1) * st->ms_psize;
-}
-
-store_access object_store::access() const {
-  store_core& s = *impl_;
-  store_access a;
-  a.env = &s.env;
-  a.guard = s.guard.get();
-  a.writer = s.writer.get();
-  a.objects = [&s](collection_key c) { return s.objects_dbi(c, s.published.load()); };
-  a.clock = [&s] { return s.now(); };
-  a.faults = s.options.faults;
-  a.path = s.options.path;
-  return a;
+  return impl_->db->used_bytes();
 }
 
 store_stats object_store::stats() const {
-  const writer_stats w = impl_->writer->stats();
+  const writer_stats w = impl_->db->writer().stats();
   store_stats s;
   s.commits = w.commits;
   s.failed_commits = w.failed_commits;
   s.jobs = w.jobs;
   s.map_resizes = w.map_resizes;
   s.statuses_purged = impl_->purged.load();
+  s.capacity_bytes = impl_->db->map_size();
   return s;
 }
 
@@ -1255,7 +1209,7 @@ struct read_txn::impl {
   impl& operator=(const impl&) = delete;
   ~impl() {
     txn.abort();
-    if (store) store->guard->leave_shared(owner);
+    if (store) store->db->guard().leave_shared(owner);
   }
 
   void note(const lmdb::error& e) {
@@ -1306,12 +1260,12 @@ read_txn::~read_txn() = default;
 read_txn object_store::begin_read() const {
   read_txn r;
   r.impl_ = std::make_unique<read_txn::impl>();
-  r.impl_->owner = impl_->guard->enter_shared();
+  r.impl_->owner = impl_->db->guard().enter_shared();
   r.impl_->store = impl_.get();
   // The bound is read before the snapshot is taken: every key up to it was
   // committed before, so the snapshot has its db.
   r.impl_->bound = impl_->published.load(std::memory_order_acquire);
-  auto t = lmdb::txn::begin(impl_->env, nullptr, MDB_RDONLY);
+  auto t = lmdb::txn::begin(impl_->db->env(), nullptr, MDB_RDONLY);
   if (t) {
     r.impl_->txn = std::move(*t);
   } else {

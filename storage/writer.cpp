@@ -14,6 +14,12 @@ std::size_t round_up(std::size_t n, std::size_t to) {
   return (n + to - 1) / to * to;
 }
 
+// A write that could not begin or commit changed nothing: full if LMDB or the
+// disk ran out of room, otherwise unavailable (it may work when retried).
+errc write_failure_kind(const lmdb::error& e) {
+  return e.kind() == errc::storage_full ? errc::storage_full : errc::unavailable;
+}
+
 }  // namespace
 
 writer::writer(lmdb::env& env, map_guard& guard, writer_options options,
@@ -37,7 +43,7 @@ bool writer::submit(std::unique_ptr<write_job> job) {
       return true;
     }
   }
-  complete(*job, error{"the store is closed", {}});
+  complete(*job, error{"the store is closed", {}, errc::unavailable});
   return false;
 }
 
@@ -134,7 +140,9 @@ writer::outcome writer::attempt(batch& jobs, bool isolate,
   auto parent = lmdb::txn::begin(env_);
   if (!parent) {
     if (parent.error().map_full()) return outcome::map_full;
-    batch_failure = error{"cannot begin a write transaction: " + parent.error().message, {}};
+    batch_failure = error{"cannot begin a write transaction: " + parent.error().message,
+                          {},
+                          write_failure_kind(parent.error())};
     return outcome::failed;
   }
 
@@ -187,15 +195,16 @@ writer::outcome writer::attempt(batch& jobs, bool isolate,
     if (const int rc = faults_->before_commit()) {
       parent->abort();
       ++failed_commits_;
-      batch_failure =
-          error{"commit failed: " + lmdb::failure("mdb_txn_commit", rc).error().message, {}};
+      const lmdb::error failed = lmdb::failure("mdb_txn_commit", rc).error();
+      batch_failure = error{"commit failed: " + failed.message, {}, write_failure_kind(failed)};
       return outcome::failed;
     }
   }
   if (auto committed = parent->commit(); !committed) {
     if (committed.error().map_full()) return outcome::map_full;
     ++failed_commits_;
-    batch_failure = error{"commit failed: " + committed.error().message, {}};
+    batch_failure = error{
+        "commit failed: " + committed.error().message, {}, write_failure_kind(committed.error())};
     return outcome::failed;
   }
   ++commits_;
@@ -208,7 +217,8 @@ bool writer::grow(std::size_t weight, std::optional<error>& why_not) {
   if (current >= limit) {
     why_not = error{"storage full: the store reached its maximum size of " + std::to_string(limit) +
                         " bytes (max_map_size)",
-                    {}};
+                    {},
+                    errc::storage_full};
     return false;
   }
   std::size_t wanted = std::max(current * 2, current + 2 * weight);
@@ -221,7 +231,8 @@ bool writer::grow(std::size_t weight, std::optional<error>& why_not) {
   guard_.leave_exclusive();
 
   if (!resized) {
-    why_not = error{"storage full: cannot grow the map: " + resized.error().message, {}};
+    why_not = error{
+        "storage full: cannot grow the map: " + resized.error().message, {}, errc::storage_full};
     return false;
   }
   map_size_ = now;

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <map>
 
+#include "formats/base64.hpp"
 #include "formats/json.hpp"
 #include "formats/time.hpp"
 
@@ -86,7 +87,7 @@ void fake_taxii::add_object(const std::string& json) {
 }
 
 test_reply fake_taxii::handle(const test_request& req) {
-  const std::string expected = "Basic " + base64_encode(user + ":" + password);
+  const std::string expected = "Basic " + formats::base64_encode(user + ":" + password);
   if (req.header("Authorization") != expected) {
     test_reply r = error_reply(401, "Authentication required");
     r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"fake\"");

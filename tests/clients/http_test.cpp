@@ -118,17 +118,3 @@ TEST_CASE("describe_error_response turns TAXII errors into one line", "[clients]
   // A long body is cut.
   CHECK(describe_error_response(500, "", std::string(5000, 'x')).size() < 300);
 }
-
-TEST_CASE("base64_encode follows RFC 4648", "[clients][http]") {
-  CHECK(base64_encode("") == "");
-  CHECK(base64_encode("f") == "Zg==");
-  CHECK(base64_encode("fo") == "Zm8=");
-  CHECK(base64_encode("foo") == "Zm9v");
-  CHECK(base64_encode("user:pass") == "dXNlcjpwYXNz");
-}
-
-TEST_CASE("iequals compares ASCII without case", "[clients][http]") {
-  CHECK(iequals("Retry-After", "retry-after"));
-  CHECK_FALSE(iequals("Retry-After", "retry-afte"));
-  CHECK_FALSE(iequals("a", "b"));
-}

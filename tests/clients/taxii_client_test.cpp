@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <mutex>
 
+#include "formats/base64.hpp"
 #include "tests/clients/test_tls_server.hpp"
 
 using namespace cairn::clients;
@@ -238,7 +239,8 @@ TEST_CASE("requests carry the TAXII and authentication headers", "[clients][http
     REQUIRE(client->request("GET", "/taxii2/"));
     REQUIRE(client->request("POST", "/api/collections/x/objects/", {}, R"({"objects":[]})"));
     REQUIRE(seen.size() == 2);
-    CHECK(seen[0].header("Authorization") == "Basic " + base64_encode("acme:s3cret"));
+    CHECK(seen[0].header("Authorization") ==
+          "Basic " + cairn::formats::base64_encode("acme:s3cret"));
     CHECK(seen[0].header("Accept") == "application/taxii+json;version=2.1");
     CHECK(seen[0].header("User-Agent") == "cairn-test/1");
     CHECK(seen[0].header("Host") == "127.0.0.1:" + std::to_string(server.port()));
@@ -570,20 +572,6 @@ TEST_CASE("object_filters build TAXII queries", "[clients][taxii]") {
   CHECK(f.to_query() ==
         "?next=a%2Bb%2Fc%3D&match[id]=indicator--1,indicator--2&match[version]=all"
         "&match[spec_version]=2.1");
-}
-
-TEST_CASE("resource parsers refuse wrong types", "[clients][taxii]") {
-  CHECK_FALSE(parse_discovery("[]"));
-  CHECK_FALSE(parse_discovery(R"({"title":1})"));
-  CHECK_FALSE(parse_api_root(R"({"title":"x","max_content_length":"big"})"));
-  CHECK_FALSE(parse_envelope_page(R"({"objects":{}})"));
-  CHECK_FALSE(parse_envelope_page(R"({"objects":[1]})"));
-  CHECK_FALSE(parse_status(R"({"status":"complete"})"));
-  CHECK_FALSE(parse_collections(R"({"collections":[{"title":"no id"}]})"));
-  auto empty = parse_envelope_page("{}");
-  REQUIRE(empty);
-  CHECK(empty->objects.empty());
-  CHECK_FALSE(empty->more);
 }
 
 TEST_CASE("raw_connection sends arbitrary bytes and reads what comes back", "[clients][raw]") {

@@ -3,29 +3,18 @@
 
 #include <catch2/catch.hpp>
 
+#include "formats/base64.hpp"
 #include "formats/ed25519.hpp"
+#include "formats/hex.hpp"
 #include "formats/json.hpp"
 
 using namespace cairn::formats;
 
 namespace {
 
+// The bytes of hex digits written in the test (always valid).
 std::string unhex(std::string_view hex) {
-  std::string out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-  }
-  return out;
-}
-
-std::string hex(std::string_view bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
+  return hex_decode(hex).value();
 }
 
 // A PKCS#8 PEM for a raw Ed25519 seed (RFC 8410 section 7).
@@ -212,7 +201,7 @@ TEST_CASE("ed25519: RFC 8032 section 7.1 test vectors") {
     CHECK(ed25519_public_bytes(key->public_pem()) == unhex(v.pub));
     CHECK(ed25519_public_bytes(public_pem_of(v.pub)) == unhex(v.pub));
     const std::string sig = key->sign(unhex(v.message));
-    CHECK(hex(sig) == v.signature);
+    CHECK(hex_encode(sig) == v.signature);
     CHECK(ed25519_verify(public_pem_of(v.pub), unhex(v.message), sig));
     std::string bad = sig;
     bad[10] ^= 1;

@@ -1,5 +1,6 @@
 #include "formats/json.hpp"
 
+#include <array>
 #include <catch2/catch.hpp>
 
 using namespace cairn::formats;
@@ -86,4 +87,29 @@ TEST_CASE("canonical_json follows RFC 8785") {
   CHECK(canonical_json(order->root()) ==
         "{\"\\r\":2,\"1\":4,\"\xc2\x80\":5,\"\xc3\xb6\":6,\"\xe2\x82\xac\":1,\"\xf0\x9f\x98\x80\":"
         "3}");
+}
+
+TEST_CASE("canonical_json leaves out the top-level members it is told to skip") {
+  auto doc = parse_json(R"({"hash":"h","b":{"hash":"kept","prev":1},"prev":"p","a":[{"hash":2}]})");
+  REQUIRE(doc);
+  static constexpr std::array<std::string_view, 2> skip = {"prev", "hash"};
+  // Only the top level: the nested "hash" and "prev" stay.
+  CHECK(canonical_json(doc->root(), skip) == R"({"a":[{"hash":2}],"b":{"hash":"kept","prev":1}})");
+  CHECK(canonical_json(doc->root()) ==
+        R"({"a":[{"hash":2}],"b":{"hash":"kept","prev":1},"hash":"h","prev":"p"})");
+  // Not an object: nothing to skip.
+  auto list = parse_json(R"(["prev","hash"])");
+  REQUIRE(list);
+  CHECK(canonical_json(list->root(), skip) == R"(["prev","hash"])");
+}
+
+TEST_CASE("canonical_key_less orders names by UTF-16 code units") {
+  CHECK(canonical_key_less("a", "b"));
+  CHECK_FALSE(canonical_key_less("b", "a"));
+  CHECK_FALSE(canonical_key_less("a", "a"));
+  CHECK(canonical_key_less("1", "a"));
+  // U+20AC (one unit 0x20AC) sorts before U+1F600 (surrogates 0xD83D 0xDE00).
+  CHECK(canonical_key_less("\xe2\x82\xac", "\xf0\x9f\x98\x80"));
+  // U+FB01 (0xFB01) sorts after U+1F600 (0xD83D...), unlike by code point.
+  CHECK(canonical_key_less("\xf0\x9f\x98\x80", "\xef\xac\x81"));
 }

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <fstream>
 
+#include "formats/base64.hpp"
 #include "formats/json.hpp"
 #include "server/credentials.hpp"
 #include "server/tls.hpp"
@@ -64,7 +65,7 @@ clients::taxii_client anonymous(const test_server& srv) {
 }
 
 std::string b64(const std::string& s) {
-  return clients::base64_encode(s);
+  return formats::base64_encode(s);
 }
 
 // --- a small PKI --------------------------------------------------------------

@@ -139,7 +139,7 @@ TEST_CASE("the invalid corpus posted over TAXII: every bad object is a failure w
     REQUIRE(r);
     INFO(e.path().filename().string() << ": " << r->body.substr(0, 400));
     if (r->status == 202) {
-      auto s = clients::parse_status(r->body);
+      auto s = formats::read_status(r->body);
       REQUIRE(s);
       CHECK(s->failure_count > 0);
       for (const auto& f : s->failures) CHECK(!f.message.empty());

@@ -2,10 +2,11 @@
 
 #include <catch2/catch.hpp>
 
-#include "server/base64.hpp"
+#include "formats/base64.hpp"
 #include "tests/server/test_support.hpp"
 
 using namespace cairn::server;
+using cairn::formats::base64_encode;
 using cairn::formats::tlp_level;
 
 namespace {

@@ -19,12 +19,12 @@ using namespace std::chrono_literals;
 namespace {
 
 // Every record once n are in the log (the limiter writes without waiting).
-std::vector<formats::audit_record> records_once(storage::audit_log& log, std::uint64_t n) {
-  for (int i = 0; i < 500 && *log.size() < n; ++i) std::this_thread::sleep_for(10ms);
-  REQUIRE(*log.size() == n);
+std::vector<formats::audit_record> records_once(storage::store& log, std::uint64_t n) {
+  for (int i = 0; i < 500 && *log.audit_size() < n; ++i) std::this_thread::sleep_for(10ms);
+  REQUIRE(*log.audit_size() == n);
   storage::audit_query q;
   q.limit = 1000;
-  auto page = log.query(q);
+  auto page = log.audit_records(q);
   REQUIRE(page);
   std::vector<formats::audit_record> out;
   for (const auto& json : page->records) {
@@ -52,18 +52,18 @@ TEST_CASE("audit limiter: each flush writes what was counted, naming the account
   audit_limiter limiter(budget);
   const auto t0 = audit_limiter::clock::now();
   const std::string a = "192.0.2.1";
-  limiter.auth_failure(fx.log(), a, "alice", 401, t0);
-  limiter.auth_failure(fx.log(), a, "", 401, t0);  // the budget: written one by one
-  limiter.auth_failure(fx.log(), a, "alice", 401, t0 + 1s);
-  limiter.auth_failure(fx.log(), a, "bob", 401, t0 + 1s);
-  limiter.auth_failure(fx.log(), a, "", 401, t0 + 1s);       // no known name
-  limiter.auth_failure(fx.log(), a, "carol", 429, t0 + 2s);  // a third name: under "*"
-  limiter.auth_failure(fx.log(), a, "bob", 401, t0 + 2s);
-  limiter.auth_failure(fx.log(), a, std::string(65, 'x'), 401, t0 + 2s);  // too long: "*"
+  limiter.auth_failure(fx.seam(), a, "alice", 401, t0);
+  limiter.auth_failure(fx.seam(), a, "", 401, t0);  // the budget: written one by one
+  limiter.auth_failure(fx.seam(), a, "alice", 401, t0 + 1s);
+  limiter.auth_failure(fx.seam(), a, "bob", 401, t0 + 1s);
+  limiter.auth_failure(fx.seam(), a, "", 401, t0 + 1s);       // no known name
+  limiter.auth_failure(fx.seam(), a, "carol", 429, t0 + 2s);  // a third name: under "*"
+  limiter.auth_failure(fx.seam(), a, "bob", 401, t0 + 2s);
+  limiter.auth_failure(fx.seam(), a, std::string(65, 'x'), 401, t0 + 2s);  // too long: "*"
 
   // Within the minute, with no further failure.
-  limiter.flush(fx.log(), t0 + 5s);
-  auto records = records_once(fx.log(), 3);
+  limiter.flush(fx.seam(), t0 + 5s);
+  auto records = records_once(fx.seam(), 3);
   CHECK(records[0].account == "alice");
   CHECK(records[0].suppressed == 0);
   CHECK(records[1].account.empty());
@@ -77,24 +77,24 @@ TEST_CASE("audit limiter: each flush writes what was counted, naming the account
 
   // Nothing new, nothing written; new failures in the same minute are
   // counted again (the budget is spent) and written at the next flush.
-  limiter.flush(fx.log(), t0 + 10s);
-  limiter.auth_failure(fx.log(), a, "bob", 401, t0 + 11s);
-  limiter.flush(fx.log(), t0 + 15s);
-  records = records_once(fx.log(), 4);
+  limiter.flush(fx.seam(), t0 + 10s);
+  limiter.auth_failure(fx.seam(), a, "bob", 401, t0 + 11s);
+  limiter.flush(fx.seam(), t0 + 15s);
+  records = records_once(fx.seam(), 4);
   CHECK(records[3].suppressed == 1);
   CHECK(records[3].accounts == counts{{"bob", 1}});
 
   // A new minute: the budget is back.
-  limiter.auth_failure(fx.log(), a, "bob", 401, t0 + 61s);
-  limiter.flush(fx.log(), t0 + 65s);
-  records = records_once(fx.log(), 5);
+  limiter.auth_failure(fx.seam(), a, "bob", 401, t0 + 61s);
+  limiter.flush(fx.seam(), t0 + 65s);
+  records = records_once(fx.seam(), 5);
   CHECK(records[4].suppressed == 0);
   CHECK(records[4].account == "bob");
 
   // The account filter finds the counters that name the account.
   storage::audit_query q;
   q.account = "bob";
-  auto page = fx.log().query(q);
+  auto page = fx.seam().audit_records(q);
   REQUIRE(page);
   CHECK(page->records.size() == 3);  // two counters and the one written at +61 s
 }
@@ -118,11 +118,11 @@ TEST_CASE("audit limiter: a flush writes a bounded number of counter records") {
                                                                         {"192.0.2.5", 1},
                                                                         {"192.0.2.6", 1}}) {
     for (int i = 0; i < times; ++i) {
-      limiter.auth_failure(fx.log(), address, "acct" + std::to_string(n++ % 3), 401, t0);
+      limiter.auth_failure(fx.seam(), address, "acct" + std::to_string(n++ % 3), 401, t0);
     }
   }
-  limiter.flush(fx.log(), t0 + 5s);
-  auto records = records_once(fx.log(), 3);
+  limiter.flush(fx.seam(), t0 + 5s);
+  auto records = records_once(fx.seam(), 3);
   std::map<std::string, std::uint64_t> by_remote;
   std::uint64_t total = 0;
   for (const auto& r : records) {
@@ -147,11 +147,11 @@ TEST_CASE("audit limiter: IPv6 addresses of one /64 share one budget") {
   audit_limiter limiter(budget);
   const auto t0 = audit_limiter::clock::now();
   for (int i = 1; i <= 6; ++i) {
-    limiter.auth_failure(fx.log(), "2001:db8:1:2::" + std::to_string(i), "alice", 401, t0);
+    limiter.auth_failure(fx.seam(), "2001:db8:1:2::" + std::to_string(i), "alice", 401, t0);
   }
-  limiter.auth_failure(fx.log(), "2001:db8:1:3::1", "alice", 401, t0);  // another /64
-  limiter.flush(fx.log(), t0 + 5s);
-  auto records = records_once(fx.log(), 4);
+  limiter.auth_failure(fx.seam(), "2001:db8:1:3::1", "alice", 401, t0);  // another /64
+  limiter.flush(fx.seam(), t0 + 5s);
+  auto records = records_once(fx.seam(), 4);
   CHECK(records[0].remote == "2001:db8:1:2::1");  // written ones keep the full address
   CHECK(records[1].remote == "2001:db8:1:2::2");
   CHECK(records[2].remote == "2001:db8:1:3::1");

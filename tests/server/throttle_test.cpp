@@ -8,13 +8,14 @@
 #include <future>
 #include <sstream>
 
+#include "formats/base64.hpp"
 #include "formats/json.hpp"
-#include "server/base64.hpp"
 #include "server/exchange.hpp"
 #include "server/router.hpp"
 #include "test_support.hpp"
 
 using namespace cairn::server;
+using cairn::formats::base64_encode;
 using namespace std::chrono_literals;
 
 namespace {

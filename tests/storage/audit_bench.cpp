@@ -22,9 +22,8 @@
 #include <vector>
 
 #include "formats/json.hpp"
-#include "storage/audit_log.hpp"
 #include "storage/audit_verifier.hpp"
-#include "storage/object_store.hpp"
+#include "storage/lmdb_store.hpp"
 
 using namespace cairn;
 using namespace cairn::storage;
@@ -88,19 +87,13 @@ int main(int argc, char** argv) {
     remove_dir = true;
   }
 
-  store_options so;
+  lmdb_store_options so;
   so.path = dir + "/store";
-  auto store = object_store::open(so);
+  so.key_path = dir + "/audit-signing.key";
+  so.public_key_path = dir + "/audit-signing.pub";
+  auto store = open_lmdb_store(so);
   if (!store) {
     std::fprintf(stderr, "%s\n", store.error().message.c_str());
-    return 1;
-  }
-  audit_options ao;
-  ao.key_path = dir + "/audit-signing.key";
-  ao.public_key_path = dir + "/audit-signing.pub";
-  auto log = audit_log::open(**store, ao);
-  if (!log) {
-    std::fprintf(stderr, "%s\n", log.error().message.c_str());
     return 1;
   }
   const collection_key c = *(*store)->collection("bench/indicators");
@@ -131,10 +124,10 @@ int main(int argc, char** argv) {
     e.api_root = "bench";
     e.collection = "indicators";
     e.status = 202;
-    (*log)->attach(r, std::move(e));
     std::promise<void> done;
     auto f = done.get_future();
-    (*store)->publish(std::move(r), [&](result<publish_outcome>) { done.set_value(); });
+    (*store)->publish(std::move(r), std::move(e),
+                      [&](result<publish_outcome>) { done.set_value(); });
     f.wait();
   }
   std::printf("published %llu objects in %.1f s\n", static_cast<unsigned long long>(objects),
@@ -143,12 +136,12 @@ int main(int argc, char** argv) {
   std::vector<version> all;
   {
     auto txn = (*store)->begin_read();
-    txn.scan(c, 0, [&](const object_record& r) {
+    txn->scan(c, 0, visibility{}, [&](const object_record& r) {
       all.push_back({r.date_added, std::string(r.id), std::string(r.version)});
       return true;
     });
   }
-  const std::size_t before = (*store)->used_bytes();
+  const std::size_t before = (*store)->stats().used_bytes;
 
   // Partners pull the collection from the start, page by page; one version
   // in ten (red) is withheld from all but the first partner of each hundred.
@@ -178,7 +171,7 @@ int main(int argc, char** argv) {
         ++delivered;
       }
       ++made;
-      (*log)->record(std::move(e), [&](result<std::uint64_t> s) {
+      (*store)->record(std::move(e), [&](result<std::uint64_t> s) {
         if (!s) ++failed;
         ++committed;
       });
@@ -189,8 +182,8 @@ int main(int argc, char** argv) {
   }
   while (committed.load() < made) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   const double build = seconds_since(t0);
-  if (queries_only) made = *(*log)->size();
-  const std::size_t after = (*store)->used_bytes();
+  if (queries_only) made = *(*store)->audit_size();
+  const std::size_t after = (*store)->stats().used_bytes;
   std::printf(
       "pull records: %llu (%llu failed) carrying %llu versions, in %.1f s = %.0f records/s, "
       "%.0f versions/s\n",
@@ -215,11 +208,11 @@ int main(int argc, char** argv) {
     // Finding every record that carried X, rendering only the first.
     q.limit = 1;
     auto t = clock_type::now();
-    if (!(*log)->query(q)) return 1;
+    if (!(*store)->audit_records(q)) return 1;
     lookup.push_back(seconds_since(t) * 1000);
     q.limit = 100;
     t = clock_type::now();
-    auto pg = (*log)->query(q);
+    auto pg = (*store)->audit_records(q);
     first_page.push_back(seconds_since(t) * 1000);
     if (!pg) {
       std::fprintf(stderr, "query failed: %s\n", pg.error().message.c_str());
@@ -230,7 +223,7 @@ int main(int argc, char** argv) {
     std::size_t n = 0;
     q.limit = max_audit_limit;
     for (;;) {
-      auto more = (*log)->query(q);
+      auto more = (*store)->audit_records(q);
       if (!more) return 1;
       n += more->records.size();
       if (!more->more) break;
@@ -251,8 +244,6 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(made), first_page[first_page.size() / 2], first_page.back(),
       static_cast<double>(matched) / full.size(), full[full.size() / 2], full.back());
 
-  (*log)->close();
-  log->reset();
   (*store)->close();
   store->reset();
   if (verify) {

@@ -1,7 +1,8 @@
 #pragma once
-// An object store with its audit log in a directory, and the traffic the
-// server makes: publishes and deletes with their records in the same commit,
-// pulls recorded with the versions they carried, other records.
+// An LMDB store (objects and audit log) in a directory, and the traffic the
+// server makes: publishes and deletes with their records in the same commit
+// (through the seam), pulls recorded with the versions they carried, other
+// records. store() and log() are its parts, for tests of the parts.
 
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -14,6 +15,8 @@
 
 #include "formats/stix.hpp"
 #include "storage/audit_log.hpp"
+#include "storage/lmdb_store.hpp"
+#include "storage/lmdb_store_parts.hpp"
 #include "storage/object_store.hpp"
 
 namespace cairn::storage::testing {
@@ -54,20 +57,16 @@ class audit_fixture {
   explicit audit_fixture(const std::string& dir, std::uint64_t checkpoint_records = 10'000,
                          std::shared_ptr<store_faults> faults = {})
       : dir_(dir) {
-    store_options so;
+    lmdb_store_options so;
     so.path = dir + "/store";
     so.faults = std::move(faults);
-    auto s = object_store::open(so);
+    so.key_path = dir + "/audit-signing.key";
+    so.public_key_path = dir + "/audit-signing.pub";
+    so.checkpoint_records = checkpoint_records;
+    so.checkpoint_interval = std::chrono::hours(1);
+    auto s = open_lmdb_store(so);
     REQUIRE(s);
     store_ = std::move(*s);
-    audit_options ao;
-    ao.key_path = dir + "/audit-signing.key";
-    ao.public_key_path = dir + "/audit-signing.pub";
-    ao.checkpoint_records = checkpoint_records;
-    ao.checkpoint_interval = std::chrono::hours(1);
-    auto l = audit_log::open(*store_, ao);
-    REQUIRE(l);
-    log_ = std::move(*l);
     auto a = store_->collection("api1/coll-a");
     auto b = store_->collection("api1/coll-b");
     REQUIRE(a);
@@ -77,8 +76,10 @@ class audit_fixture {
   }
   ~audit_fixture() { close(); }
 
-  object_store& store() { return *store_; }
-  audit_log& log() { return *log_; }
+  storage::store& seam() { return *store_; }
+  object_store& store() { return objects_of(*store_); }
+  audit_log& log() { return audit_of(*store_); }
+  storage::database& db() { return database_of(*store_); }
   collection_key a() const { return a_; }
   collection_key b() const { return b_; }
   static std::string collection_id(collection_key c) { return "coll-" + std::to_string(c); }
@@ -92,10 +93,14 @@ class audit_fixture {
     r.collection = c;
     r.publisher = account;
     r.objects = std::move(objects);
-    if (audited) log_->attach(r, entry("publish", account, c, 202));
     std::promise<result<publish_outcome>> p;
     auto f = p.get_future();
-    store_->publish(std::move(r), [&p](result<publish_outcome> o) { p.set_value(std::move(o)); });
+    auto done = [&p](result<publish_outcome> o) { p.set_value(std::move(o)); };
+    if (audited) {
+      store_->publish(std::move(r), entry("publish", account, c, 202), std::move(done));
+    } else {
+      store().publish(std::move(r), std::move(done));
+    }
     auto out = f.get();
     REQUIRE(out);
     return *out;
@@ -108,10 +113,10 @@ class audit_fixture {
     r.collection = c;
     r.publisher = account;
     r.objects = std::move(objects);
-    log_->attach(r, entry("publish", account, c, 202));
     std::promise<result<publish_outcome>> p;
     auto f = p.get_future();
-    store_->publish(std::move(r), [&p](result<publish_outcome> o) { p.set_value(std::move(o)); });
+    store_->publish(std::move(r), entry("publish", account, c, 202),
+                    [&p](result<publish_outcome> o) { p.set_value(std::move(o)); });
     return f.get();
   }
 
@@ -123,7 +128,7 @@ class audit_fixture {
     std::vector<delivered_version> out;
     audit_entry e = entry("pull", account, c, 200);
     {
-      auto txn = store_->begin_read();
+      auto txn = store().begin_read();
       txn.scan(c, after, [&](const object_record& r) {
         if (take && !take(r)) return true;
         out.push_back({r.date_added, std::string(r.id), std::string(r.version)});
@@ -140,16 +145,16 @@ class audit_fixture {
     delete_request d;
     d.collection = c;
     {
-      auto txn = store_->begin_read();
+      auto txn = store().begin_read();
       txn.versions(c, id, [&](const object_record& r) {
         d.positions.push_back(r.date_added);
         return true;
       });
     }
-    log_->attach(d, entry("delete", account, c, 200));
     std::promise<result<std::size_t>> p;
     auto f = p.get_future();
-    store_->remove(std::move(d), [&p](result<std::size_t> n) { p.set_value(std::move(n)); });
+    store_->remove(std::move(d), entry("delete", account, c, 200),
+                   [&p](result<std::size_t> n) { p.set_value(std::move(n)); });
     auto n = f.get();
     REQUIRE(n);
     return *n;
@@ -158,7 +163,7 @@ class audit_fixture {
   std::uint64_t record(audit_entry e) {
     std::promise<result<std::uint64_t>> p;
     auto f = p.get_future();
-    log_->record(std::move(e), [&p](result<std::uint64_t> s) { p.set_value(std::move(s)); });
+    store_->record(std::move(e), [&p](result<std::uint64_t> s) { p.set_value(std::move(s)); });
     auto seq = f.get();
     REQUIRE(seq);
     return *seq;
@@ -176,16 +181,13 @@ class audit_fixture {
   }
 
   void close() {
-    if (log_) log_->close();
-    log_.reset();
     if (store_) store_->close();
     store_.reset();
   }
 
  private:
   std::string dir_;
-  std::unique_ptr<object_store> store_;
-  std::unique_ptr<audit_log> log_;
+  std::unique_ptr<storage::store> store_;
   collection_key a_ = 0;
   collection_key b_ = 0;
 };

@@ -13,6 +13,7 @@
 #include <random>
 
 #include "formats/audit_record.hpp"
+#include "formats/base64.hpp"
 #include "formats/ed25519.hpp"
 #include "formats/time.hpp"
 #include "storage/audit_codec.hpp"

@@ -1,6 +1,7 @@
 #include "storage/lmdb.hpp"
 
 #include <catch2/catch.hpp>
+#include <cerrno>
 #include <cstring>
 #include <string>
 
@@ -195,12 +196,33 @@ TEST_CASE("lmdb: a full map is reported as map_full and growing the map cures it
   REQUIRE_FALSE(full);
   CHECK(full.error().map_full());
   CHECK(full.error().to_error().message.find("MDB_MAP_FULL") != std::string::npos);
+  CHECK(full.error().to_error().code == cairn::errc::storage_full);
 
   REQUIRE(e.set_mapsize(std::size_t{8} << 20));
   CHECK(fill(1000));
   auto info = e.info();
   REQUIRE(info);
   CHECK(info->me_mapsize == std::size_t{8} << 20);
+}
+
+TEST_CASE("lmdb: return codes map to error codes by the kind of trouble") {
+  using cairn::errc;
+  CHECK(lmdb::kind_of(MDB_MAP_FULL) == errc::storage_full);
+  CHECK(lmdb::kind_of(ENOSPC) == errc::storage_full);
+  CHECK(lmdb::kind_of(EDQUOT) == errc::storage_full);
+  CHECK(lmdb::kind_of(MDB_NOTFOUND) == errc::not_found);
+  CHECK(lmdb::kind_of(EIO) == errc::io);
+  CHECK(lmdb::kind_of(MDB_CORRUPTED) == errc::io);
+  CHECK(lmdb::kind_of(MDB_PAGE_NOTFOUND) == errc::io);
+  CHECK(lmdb::kind_of(MDB_READERS_FULL) == errc::unavailable);
+  CHECK(lmdb::kind_of(ENOMEM) == errc::unavailable);
+  CHECK(lmdb::kind_of(EINVAL) == errc::internal);
+  CHECK(lmdb::kind_of(MDB_BAD_TXN) == errc::internal);
+
+  auto f = lmdb::failure("mdb_txn_commit", EIO);
+  CHECK(f.error().kind() == errc::io);
+  CHECK(f.error().to_error().code == errc::io);
+  CHECK(f.error().to_error().message == f.error().message);
 }
 
 TEST_CASE("lmdb: reader_check finds nothing to clear in a healthy environment") {

@@ -785,6 +785,7 @@ TEST_CASE("object_store: at max_map_size big jobs fail, data and reads stay, sma
   auto too_big = publish_sync(*store, make_request(*c, huge));
   REQUIRE_FALSE(too_big);
   CHECK(too_big.error().message.find("storage full") != std::string::npos);
+  CHECK(too_big.error().code == cairn::errc::storage_full);
   CHECK(store->map_size() == std::size_t{2} << 20);
   CHECK(scan_all(*store, *c) == before);
 
@@ -805,6 +806,7 @@ TEST_CASE("object_store: at max_map_size big jobs fail, data and reads stay, sma
   auto big = big_done.get_future().get();
   REQUIRE_FALSE(big);
   CHECK(big.error().message.find("storage full") != std::string::npos);
+  CHECK(big.error().code == cairn::errc::storage_full);
   auto small = small_done.get_future().get();
   REQUIRE(small);
   CHECK(small->added == 1);
@@ -833,6 +835,7 @@ TEST_CASE("object_store: a failed commit acknowledges nothing and stores nothing
     REQUIRE_FALSE(lost);
     CHECK(lost.error().message.find("commit failed") != std::string::npos);
     CHECK(lost.error().message.find("Input/output error") != std::string::npos);
+    CHECK(lost.error().code == cairn::errc::unavailable);  // may work when retried
     CHECK(store->stats().failed_commits == 1);
     CHECK(scan_all(*store, c).size() == 1);
     CHECK_FALSE(store->begin_read().status("bbbbbbbb-0000-4000-8000-000000000001"));
@@ -840,6 +843,7 @@ TEST_CASE("object_store: a failed commit acknowledges nothing and stores nothing
     *fail_next = ENOSPC;
     auto removed = remove_sync(*store, {c, {scan_all(*store, c)[0].date_added}});
     REQUIRE_FALSE(removed);
+    CHECK(removed.error().code == cairn::errc::storage_full);
     CHECK(scan_all(*store, c).size() == 1);
 
     // The store goes on after the failure.
@@ -902,7 +906,8 @@ TEST_CASE("object_store: close() stops accepting jobs and is idempotent") {
   store->publish(make_request(*c, {make_object(object_id(2), stix_time(1))}),
                  [&](result<publish_outcome> r) {
                    called = true;
-                   CHECK_FALSE(r);
+                   REQUIRE_FALSE(r);
+                   CHECK(r.error().code == cairn::errc::unavailable);
                  });
   CHECK(called);  // at once, on this thread
   CHECK_FALSE(store->collection("new one"));

@@ -1,9 +1,9 @@
-#include "server/base64.hpp"
+#include "formats/base64.hpp"
 
 #include <array>
 #include <cstdint>
 
-namespace cairn::server {
+namespace cairn::formats {
 
 namespace {
 
@@ -96,4 +96,4 @@ std::optional<std::string> base64_decode(std::string_view text, base64_alphabet 
   return out;
 }
 
-}  // namespace cairn::server
+}  // namespace cairn::formats

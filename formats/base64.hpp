@@ -1,5 +1,5 @@
 #pragma once
-// Strict base64 (RFC 4648) for credentials: the standard alphabet with or
+// Strict base64 (RFC 4648): the standard alphabet with or
 // without padding, and the URL-safe alphabet without padding. Decoding refuses
 // white space, characters outside the alphabet, wrong padding and
 // non-canonical trailing bits, so that one byte string has exactly one
@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace cairn::server {
+namespace cairn::formats {
 
 enum class base64_alphabet { standard, url };
 enum class base64_padding { required, none };
@@ -24,4 +24,4 @@ std::optional<std::string> base64_decode(std::string_view text,
                                          base64_alphabet alphabet = base64_alphabet::standard,
                                          base64_padding padding = base64_padding::required);
 
-}  // namespace cairn::server
+}  // namespace cairn::formats

@@ -1,0 +1,202 @@
+// The LMDB backend through the seam only (store.hpp, lmdb_store.hpp): a
+// publish or a delete and its audit record are one transaction.
+
+#include "storage/lmdb_store.hpp"
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "formats/audit_record.hpp"
+#include "formats/json.hpp"
+#include "storage/faults.hpp"
+#include "tests/storage/temp_dir.hpp"
+
+using namespace cairn;
+using namespace cairn::storage;
+using cairn::storage::testing::temp_dir;
+
+namespace {
+
+struct opened {
+  std::unique_ptr<store> s;
+  collection_key c = 0;
+};
+
+opened open_store(const temp_dir& dir, std::shared_ptr<store_faults> faults) {
+  lmdb_store_options o;
+  o.path = dir.sub("store");
+  o.key_path = dir.sub("audit.key");
+  o.public_key_path = dir.sub("audit.pub");
+  o.faults = std::move(faults);
+  auto s = open_lmdb_store(o);
+  REQUIRE(s);
+  auto c = (*s)->collection("api1/coll");
+  REQUIRE(c);
+  return {std::move(*s), *c};
+}
+
+new_object object(int n) {
+  new_object o;
+  o.id = "indicator--00000000-0000-4000-8000-00000000000" + std::to_string(n);
+  o.type = "indicator";
+  o.version = "2026-01-01T00:00:00.000Z";
+  o.spec_version = "2.1";
+  o.tlp = formats::tlp_level::green;
+  o.json = R"({"type":"indicator","id":")" + o.id + R"("})";
+  return o;
+}
+
+audit_entry entry(std::string action, int status) {
+  audit_entry e;
+  e.action = std::move(action);
+  e.account = "alice";
+  e.remote = "127.0.0.1";
+  e.api_root = "api1";
+  e.collection = "coll";
+  e.status = status;
+  return e;
+}
+
+result<publish_outcome> publish(store& s, collection_key c, std::vector<new_object> objects) {
+  publish_request r;
+  r.collection = c;
+  r.publisher = "alice";
+  r.objects = std::move(objects);
+  r.status.id = "status-1";
+  r.status.owner = "alice";
+  r.status.api_root = "api1";
+  std::promise<result<publish_outcome>> p;
+  auto f = p.get_future();
+  s.publish(std::move(r), entry("publish", 202),
+            [&p](result<publish_outcome> o) { p.set_value(std::move(o)); });
+  return f.get();
+}
+
+std::vector<micros> positions(const store& s, collection_key c) {
+  std::vector<micros> out;
+  auto txn = s.begin_read();
+  txn->scan(c, 0, visibility{}, [&](const object_record& r) {
+    out.push_back(r.date_added);
+    return true;
+  });
+  return out;
+}
+
+std::vector<formats::audit_record> records(const store& s) {
+  audit_query q;
+  q.limit = max_audit_limit;
+  auto page = s.audit_records(q);
+  REQUIRE(page);
+  std::vector<formats::audit_record> out;
+  for (const auto& json : page->records) {
+    auto doc = formats::parse_json(json);
+    REQUIRE(doc);
+    auto r = formats::parse_audit_record(doc->root());
+    REQUIRE(r);
+    out.push_back(std::move(*r));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("lmdb_store: a publish stores its objects and its audit record together") {
+  temp_dir dir;
+  auto faults = std::make_shared<store_faults>();
+  std::atomic<bool> fail_commit{false};
+  faults->before_commit = [&] { return fail_commit.load() ? EIO : 0; };
+  auto [s, c] = open_store(dir, faults);
+
+  auto out = publish(*s, c, {object(1), object(2)});
+  REQUIRE(out);
+  CHECK(out->added == 2);
+  CHECK(positions(*s, c).size() == 2);
+  auto status = s->begin_read()->status("status-1");
+  REQUIRE(status);
+  CHECK(status->successes.size() == 2);
+  auto recorded = records(*s);
+  REQUIRE(recorded.size() == 1);
+  CHECK(recorded[0].action == "publish");
+  CHECK(recorded[0].account == "alice");
+  REQUIRE(recorded[0].objects.size() == 2);
+  CHECK(*s->audit_size() == 1);
+
+  // A failed commit keeps out both the objects and the record.
+  fail_commit = true;
+  auto failed = publish(*s, c, {object(3), object(4)});
+  fail_commit = false;
+  CHECK_FALSE(failed);
+  CHECK(positions(*s, c).size() == 2);
+  CHECK(records(*s).size() == 1);
+  CHECK(*s->audit_size() == 1);
+  CHECK(s->stats().failed_commits >= 1);
+}
+
+TEST_CASE("lmdb_store: a delete and its audit record commit together, or neither does") {
+  temp_dir dir;
+  auto faults = std::make_shared<store_faults>();
+  std::atomic<bool> fail_commit{false};
+  faults->before_commit = [&] { return fail_commit.load() ? EIO : 0; };
+  auto [s, c] = open_store(dir, faults);
+  REQUIRE(publish(*s, c, {object(1), object(2)}));
+  const auto stored = positions(*s, c);
+  REQUIRE(stored.size() == 2);
+
+  auto remove = [&](std::vector<micros> at) {
+    delete_request d;
+    d.collection = c;
+    d.positions = std::move(at);
+    std::promise<result<std::size_t>> p;
+    auto f = p.get_future();
+    s->remove(std::move(d), entry("delete", 200),
+              [&p](result<std::size_t> n) { p.set_value(std::move(n)); });
+    return f.get();
+  };
+
+  fail_commit = true;
+  CHECK_FALSE(remove({stored[0]}));
+  fail_commit = false;
+  CHECK(positions(*s, c).size() == 2);
+  CHECK(records(*s).size() == 1);
+
+  auto removed = remove({stored[0]});
+  REQUIRE(removed);
+  CHECK(*removed == 1);
+  CHECK(positions(*s, c) == std::vector<micros>{stored[1]});
+  auto recorded = records(*s);
+  REQUIRE(recorded.size() == 2);
+  CHECK(recorded[1].action == "delete");
+  REQUIRE(recorded[1].objects.size() == 1);
+  CHECK(recorded[1].objects[0].id == object(1).id);
+}
+
+TEST_CASE("lmdb_store: concurrent publishes each get their record") {
+  temp_dir dir;
+  auto [s, c] = open_store(dir, nullptr);
+  constexpr int n = 64;
+  std::vector<std::promise<result<publish_outcome>>> promises(n);
+  std::vector<std::future<result<publish_outcome>>> futures;
+  for (auto& p : promises) futures.push_back(p.get_future());
+  for (int i = 0; i < n; ++i) {
+    publish_request r;
+    r.collection = c;
+    r.publisher = "alice";
+    new_object o = object(0);
+    o.id = "indicator--00000000-0000-4000-8000-" + std::string(12 - std::to_string(i).size(), '0') +
+           std::to_string(i);
+    r.objects.push_back(std::move(o));
+    s->publish(std::move(r), entry("publish", 202),
+               [&p = promises[i]](result<publish_outcome> out) { p.set_value(std::move(out)); });
+  }
+  for (auto& f : futures) REQUIRE(f.get());
+  const auto after = s->stats();
+  CHECK(positions(*s, c).size() == n);
+  CHECK(records(*s).size() == n);
+  CHECK(after.capacity_bytes > 0);
+  CHECK(after.used_bytes > 0);
+}

@@ -1,0 +1,804 @@
+// The contract of the storage seam (storage/store.hpp): what every backend
+// must do, written against storage::store alone. Each test case runs once per
+// backend in backends(), as a section named after it.
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "formats/audit_record.hpp"
+#include "formats/base64.hpp"
+#include "formats/ed25519.hpp"
+#include "formats/json.hpp"
+#include "storage/faults.hpp"
+#include "storage/lmdb_store.hpp"
+#include "storage/memory_store.hpp"
+#include "storage/store.hpp"
+#include "temp_dir.hpp"
+
+namespace cairn::storage {
+namespace {
+
+using formats::tlp_level;
+namespace merkle = formats::merkle;
+
+// What a backend gets from the suite.
+struct contract_options {
+  std::string dir;                     // a fresh, empty directory
+  std::function<micros()> clock;       // for date_added, audit times and status expiry
+  std::function<int()> before_commit;  // a non-zero errno fails that commit
+};
+using store_factory = std::function<std::unique_ptr<store>(const contract_options&)>;
+
+std::unique_ptr<store> make_memory_store(const contract_options& o) {
+  memory_store_options m;
+  m.clock = o.clock;
+  m.before_commit = o.before_commit;
+  auto s = memory_store::open(std::move(m));
+  REQUIRE(s);
+  return std::move(*s);
+}
+
+std::unique_ptr<store> make_lmdb_store(const contract_options& o) {
+  auto faults = std::make_shared<store_faults>();
+  faults->clock = o.clock;
+  faults->before_commit = o.before_commit;
+  lmdb_store_options l;
+  l.path = o.dir + "/store";
+  l.map_size = std::size_t{8} << 20;
+  l.faults = std::move(faults);
+  l.key_path = o.dir + "/audit-signing.key";
+  l.public_key_path = o.dir + "/audit-signing.pub";
+  auto s = open_lmdb_store(l);
+  REQUIRE(s);
+  return std::move(*s);
+}
+
+// Every implementation of the seam: one line each.
+const std::vector<std::pair<std::string, store_factory>>& backends() {
+  static const std::vector<std::pair<std::string, store_factory>> all = {
+      {"memory", make_memory_store},
+      {"lmdb", make_lmdb_store},
+  };
+  return all;
+}
+
+#define FOR_EACH_BACKEND(make) \
+  for (const auto& [backend_name, make] : backends()) DYNAMIC_SECTION(backend_name)
+
+micros at_time(std::string_view text) {
+  return formats::parse_rfc3339(text).value();
+}
+const micros t0 = at_time("2026-11-27T10:00:00Z");
+constexpr micros k_hour = micros{3600} * 1'000'000;
+
+std::string object_id(int n) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "indicator--%08x-0000-4000-8000-000000000000", n);
+  return buf;
+}
+
+new_object object(const std::string& id, std::string version, tlp_level tlp = tlp_level::green) {
+  new_object o;
+  o.id = id;
+  o.type = "indicator";
+  o.version = std::move(version);
+  o.spec_version = "2.1";
+  o.tlp = tlp;
+  o.json = R"({"id":")" + id + R"(","modified":")" + o.version + R"("})";
+  return o;
+}
+
+// A store with a settable clock and fault, and blocking forms of the writes.
+class fixture {
+ public:
+  explicit fixture(const store_factory& make) {
+    contract_options o;
+    o.dir = dir_.path();
+    o.clock = [this] { return now.load(); };
+    o.before_commit = [this] { return fault.exchange(0); };
+    store_ = make(o);
+    key = collection("root/one").value();
+  }
+  ~fixture() { store_->close(); }
+
+  store& s() { return *store_; }
+  result<collection_key> collection(std::string_view id) { return store_->collection(id); }
+
+  result<publish_outcome> publish(std::vector<new_object> objects, std::string publisher = "alice",
+                                  std::function<bool(const object_record&)> duplicate_if = {},
+                                  std::string status_id = {}) {
+    publish_request r;
+    r.collection = key;
+    r.publisher = publisher;
+    r.objects = std::move(objects);
+    r.status.id = std::move(status_id);
+    r.status.owner = publisher;
+    r.status.api_root = "root";
+    r.status.request_timestamp = now;
+    r.duplicate_if = std::move(duplicate_if);
+    audit_entry e;
+    e.account = publisher;
+    e.remote = "127.0.0.1";
+    e.api_root = "root";
+    e.collection = "one";
+    e.status = 202;
+    return publish(std::move(r), std::move(e));
+  }
+  result<publish_outcome> publish(publish_request r, audit_entry e) {
+    std::promise<result<publish_outcome>> p;
+    store_->publish(std::move(r), std::move(e),
+                    [&](result<publish_outcome> out) { p.set_value(std::move(out)); });
+    return p.get_future().get();
+  }
+  result<std::size_t> remove(std::vector<micros> positions, collection_key c = 0) {
+    delete_request r;
+    r.collection = c ? c : key;
+    r.positions = std::move(positions);
+    audit_entry e;
+    e.account = "admin";
+    e.api_root = "root";
+    e.collection = "one";
+    e.status = 200;
+    std::promise<result<std::size_t>> p;
+    store_->remove(std::move(r), std::move(e), [&](result<std::size_t> n) { p.set_value(n); });
+    return p.get_future().get();
+  }
+  result<std::uint64_t> record(audit_entry e) {
+    std::promise<result<std::uint64_t>> p;
+    store_->record(std::move(e), [&](result<std::uint64_t> seq) { p.set_value(seq); });
+    return p.get_future().get();
+  }
+  result<formats::audit_checkpoint> checkpoint_now() {
+    std::promise<result<formats::audit_checkpoint>> p;
+    store_->checkpoint_now([&](result<formats::audit_checkpoint> c) { p.set_value(std::move(c)); });
+    return p.get_future().get();
+  }
+
+  // Everything `who` may read after `after`, as (id, version) pairs.
+  std::vector<std::pair<std::string, std::string>> scan(visibility who = {}, micros after = 0) {
+    std::vector<std::pair<std::string, std::string>> out;
+    auto r = store_->begin_read();
+    r->scan(key, after, who, [&](const object_record& rec) {
+      out.emplace_back(rec.id, rec.version);
+      return true;
+    });
+    return out;
+  }
+
+  std::atomic<micros> now{t0};
+  std::atomic<int> fault{0};
+  collection_key key = 0;
+
+ private:
+  testing::temp_dir dir_;
+  std::unique_ptr<store> store_;
+};
+
+// Record seq as JSON, parsed.
+formats::audit_record audit_record_at(store& s, std::uint64_t seq) {
+  auto json = s.audit_record_json(seq);
+  REQUIRE(json);
+  REQUIRE(*json);
+  auto doc = formats::parse_json(**json);
+  REQUIRE(doc);
+  auto r = formats::parse_audit_record(doc->root());
+  REQUIRE(r);
+  return *r;
+}
+
+std::vector<std::uint64_t> seqs_of(const audit_page& page) {
+  std::vector<std::uint64_t> out;
+  for (const auto& json : page.records) {
+    auto doc = formats::parse_json(json);
+    REQUIRE(doc);
+    out.push_back(static_cast<std::uint64_t>(doc->root().get("seq")->as_int()));
+  }
+  return out;
+}
+
+using pairs = std::vector<std::pair<std::string, std::string>>;
+const std::string v1 = "2026-01-01T00:00:00.000Z";
+const std::string v2 = "2026-02-01T00:00:00.000Z";
+const std::string v3 = "2026-03-01T00:00:00.000Z";
+
+TEST_CASE("store contract: collection keys run from 1, one per id", "[store][contract]") {
+  FOR_EACH_BACKEND(make) {
+    fixture f(make);
+    CHECK(f.key == 1);
+    CHECK(f.collection("root/two").value() == 2);
+    CHECK(f.collection("root/one").value() == 1);
+    CHECK(f.collection(std::string(256, 'c')).value() == 3);
+    CHECK_FALSE(f.collection(""));
+    CHECK_FALSE(f.collection(std::string(257, 'c')));
+  }
+}
+
+TEST_CASE("store contract: a publish stores versions, its status and its record",
+          "[store][contract]") {
+  FOR_EACH_BACKEND(make) {
+    fixture f(make);
+    auto out = f.publish({object(object_id(1), v1), object(object_id(2), v2, tlp_level::amber)},
+                         "alice", {}, "status-1");
+    REQUIRE(out);
+    CHECK(out->added == 2);
+    CHECK(out->duplicates == 0);
+    CHECK(out->added_positions == std::vector<micros>{t0, t0 + 1});
+    CHECK(out->first_date_added == t0);
+    CHECK(out->last_date_added == t0 + 1);
+    REQUIRE(out->status.successes.size() == 2);
+    CHECK(out->status.successes[0].id == object_id(1));
+    CHECK(out->status.successes[1].version == v2);
+
+    auto r = f.s().begin_read();
+    auto rec = r->at(f.key, t0 + 1);
+    REQUIRE(rec);
+    CHECK(rec->collection == f.key);
+    CHECK(rec->id == object_id(2));
+    CHECK(rec->version == v2);
+    CHECK(rec->spec_version == "2.1");
+    CHECK(rec->publisher == "alice");
+    CHECK(rec->tlp == tlp_level::amber);
+    CHECK(rec->json == object(object_id(2), v2).json);
+    CHECK_FALSE(rec->later_copy);
+    CHECK_FALSE(r->at(f.key, t0 + 2));
+    CHECK(f.scan() == pairs{{object_id(1), v1}, {object_id(2), v2}});
+
+    auto status = r->status("status-1");
+    REQUIRE(status);
+    CHECK(status->owner == "alice");
+    CHECK(status->api_root == "root");
+    CHECK(status->request_timestamp == t0);
+    CHECK(status->successes.size() == 2);
+    CHECK(status->complete());
+
+    CHECK(f.s().audit_size().value() == 1);
+    auto a = audit_record_at(f.s(), 1);
+    CHECK(a.action == "publish");
+    CHECK(a.account == "alice");
+    CHECK(a.remote == "127.0.0.1");
+    CHECK(a.collection == "one");
+    CHECK(a.status == 202);
+    CHECK(a.time == formats::format_taxii_time(t0));
+    CHECK(a.objects == std::vector<formats::audit_object>{{object_id(1), v1}, {object_id(2), v2}});
+  }
+}
+
+TEST_CASE("store contract: invalid objects fail alone, a bad job fails whole",
+          "[store][contract]") {
+  FOR_EACH_BACKEND(make) {
+    fixture f(make);
+    auto out = f.publish({object("", v1), object(std::string(301, 'x'), v1),
+                          object(object_id(1), "2026-13-01T00:00:00Z"), object(object_id(2), v1)});
+    REQUIRE(out);
+    CHECK(out->added == 1);
+    REQUIRE(out->status.failures.size() == 3);
+    CHECK(out->status.failures[2].id == object_id(1));
+    CHECK(out->status.failures[2].message.starts_with("version is not a STIX timestamp"));
+    CHECK(f.scan() == pairs{{object_id(2), v1}});
+
+    publish_request unknown;
+    unknown.collection = 99;
+    unknown.objects = {object(object_id(3), v1)};
+    audit_entry e;
+    e.collection = "x";
+    CHECK_FALSE(f.publish(std::move(unknown), std::move(e)));
+    CHECK(f.s().audit_size().value() == 1);
+  }
+}
+
+TEST_CASE("store contract: duplicates, equal instants and later copies", "[store][contract]") {
+  FOR_EACH_BACKEND(make) {
+    fixture f(make);
+    REQUIRE(f.publish({object(object_id(1), "2026-01-01T00:00:01Z", tlp_level::red)}, "bob"));
+    // The same instant written otherwise is the same version.
+    auto again = f.publish({object(object_id(1), "2026-01-01T00:00:01.000Z")}, "alice");
+    REQUIRE(again);
+    CHECK(again->added == 0);
+    CHECK(again->duplicates == 1);
+    REQUIRE(again->status.successes.size() == 1);
+    CHECK(again->status.successes[0].version == "2026-01-01T00:00:01.000Z");
+    CHECK(audit_record_at(f.s(), 2).objects ==
+          std::vector<formats::audit_object>{{object_id(1), "2026-01-01T00:00:01.000Z"}});
+
+    // A copy the publisher may not receive does not make a duplicate: stored
+    // as a later copy, behind the earlier one.
+    auto may_receive = [](const object_record& r) { return r.tlp <= tlp_level::green; };
+    auto copy = f.publish({object(object_id(1), "2026-01-01T00:00:01Z")}, "alice", may_receive);
+    REQUIRE(copy);
+    CHECK(copy->added == 1);
+    auto r = f.s().begin_read();
+    auto later = r->at(f.key, copy->first_date_added);
+    REQUIRE(later);
+    CHECK(later->later_copy);
+    CHECK_FALSE(later->id_copy);
+    CHECK(r->earlier_copy(*later));
+    CHECK_FALSE(r->earlier_copy(*later, may_receive));
+    auto earlier = r->at(f.key, t0);
+    REQUIRE(earlier);
+    CHECK_FALSE(earlier->later_copy);
+    CHECK_FALSE(r->earlier_copy(*earlier));
+    // Copies of one version are neither before nor after each other.
+    CHECK(r->version_rank(*later).first);
+    CHECK(r->version_rank(*later).last);
+
+    // A third copy, flagged too, is not earlier than the second.
+    auto none = [](const object_record&) { return false; };
+    auto third = f.publish({object(object_id(1), "2026-01-01T00:00:01Z")}, "carol", none);
+    REQUIRE(third);
+    auto not_red = [](const object_record& r) { return r.tlp != tlp_level::red; };
+    auto r2 = f.s().begin_read();
+    CHECK_FALSE(r2->earlier_copy(*r2->at(f.key, copy->first_date_added), not_red));
+    CHECK(r2->earlier_copy(*r2->at(f.key, third->first_date_added), not_red));
+
+    // Within one request, the second copy is a duplicate of the first.
+    auto twice = f.publish({object(object_id(2), v1), object(object_id(2), v1)});
+    REQUIRE(twice);
+    CHECK(twice->added == 1);
+    CHECK(twice->duplicates == 1);
+  }
+}
+
+TEST_CASE("store contract: objects without a version", "[store][contract]") {
+  FOR_EACH_BACKEND(make) {
+    fixture f(make);
+    auto first = f.publish({object(object_id(1), "")});
+    REQUIRE(first);
+    CHECK(first->added == 1);
+    const std::string assigned = formats::format_taxii_time(first->first_date_added);
+    CHECK(first->status.successes.at(0).version == assigned);
+    CHECK(f.scan() == pairs{{object_id(1), assigned}});
+
+    // A duplicate when its id is stored, reported with the stored version.
+    f.now = t0 + k_hour;
+    auto second = f.publish({object(object_id(1), "")});
+    REQUIRE(second);
+    CHECK(second->added == 0);
+    CHECK(second->duplicates == 1);
+    CHECK(second->status.successes.at(0).version == assigned);
+
+    // With a version of its id it may not receive: an id copy.
+    REQUIRE(f.publish({object(object_id(2), v1, tlp_level::red)}, "bob"));
+    auto copy = f.publish({object(object_id(2), "")}, "alice",
+                          [](const object_record& r) { return r.tlp != tlp_level::red; });
+    REQUIRE(copy);
+    CHECK(copy->added == 1);
+    auto r = f.s().begin_read();
+    auto rec = r->at(f.key, copy->first_date_added);
+    REQUIRE(rec);
+    CHECK(rec->later_copy);
+    CHECK(rec->id_copy);
+    CHECK(rec->version == formats::format_taxii_time(copy->first_date_added));
+    CHECK(r->earlier_copy(*rec));
+  }
+}
+
+TEST_CASE("store contract: one publish is numbered by TLP level, from max(now, last + 1)",
+          "[store][contract]") {
+  FOR_EACH_BACKEND(make) {
+    fixture f(make);
+    auto out = f.publish(
+        {object(object_id(1), v1, tlp_level::red), object(object_id(2), v1, tlp_level::clear),
+         object(object_id(3), v1, tlp_level::amber), object(object_id(4), v1, tlp_level::green),
+         object(object_id(5), v1, tlp_level::clear)});
+    REQUIRE(out);
+    auto r = f.s().begin_read();
+    const std::vector<int> order = {2, 5, 4, 3, 1};  // clear, clear, green, amber, red
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      auto rec = r->at(f.key, t0 + static_cast<micros>(i));
+      REQUIRE(rec);
+      CHECK(rec->id == object_id(order[i]));
+    }
+    // Added versions first in the status, in position order.
+    CHECK(out->status.successes.at(0).id == object_id(2));
+    CHECK(out->status.successes.at(4).id == object_id(1));
+
+    // The clock has not moved: the next publish starts after the last.
+    auto next = f.publish({object(object_id(6), v1)});
+    REQUIRE(next);
+    CHECK(next->first_date_added == t0 + 5);
+    // It has: the next starts at now.
+    f.now = t0 + k_hour;
+    auto later = f.publish({object(object_id(7), v1)});
+    REQUIRE(later);
+    CHECK(later->first_date_added == t0 + k_hour);
+  }
+}
+
+TEST_CASE("store contract: a scan passes only what the reader may receive", "[store][contract]") {
+  FOR_EACH_BACKEND(make) {
+    fixture f(make);
+    REQUIRE(f.publish(
+        {object(object_id(1), v1, tlp_level::clear), object(object_id(2), v1, tlp_level::red),
+         object(object_id(3), v1, tlp_level::amber)},
+        "bob"));
+    REQUIRE(f.publish(
+        {object(object_id(4), v1, tlp_level::red), object(object_id(5), v1, tlp_level::green)},
+        "alice"));
+    // Positions: 1 (clear), 3 (amber), 2 (red), then 5 (green), 4 (red).
+    auto r = f.s().begin_read();
+    std::vector<std::string> seen;
+    r->scan(f.key, 0, {tlp_level::green, "alice"}, [&](const object_record& rec) {
+      CHECK((rec.tlp <= tlp_level::green || rec.publisher == "alice"));
+      seen.emplace_back(rec.id);
+      return true;
+    });
+    CHECK(seen == std::vector<std::string>{object_id(1), object_id(5), object_id(4)});
+
+    CHECK(f.scan({tlp_level::green, ""}) == pairs{{object_id(1), v1}, {object_id(5), v1}});
+    CHECK(f.scan({tlp_level::red, ""}).size() == 5);
+    // After a position, and stopping when fn says so.
+    CHECK(f.scan({tlp_level::red, ""}, t0 + 2) == pairs{{object_id(5), v1}, {object_id(4), v1}});
+    int calls = 0;
+    r->scan(f.key, 0, {}, [&](const object_record&) { return ++calls < 2; });
+    CHECK(calls == 2);
+    // An unknown collection has nothing.
+    calls = 0;
+    r->scan(99, 0, {}, [&](const object_record&) { return ++calls > 0; });
+    CHECK(calls == 0);
+  }
+}
+
+TEST_CASE("store contract: versions in STIX timestamp order, and their rank", "[store][contract]") {
+  FOR_EACH_BACKEND(make) {
+    fixture f(make);
+    const std::string id = object_id(1);
+    REQUIRE(f.publish({object(id, v2), object(id, v3, tlp_level::red), object(id, v1)}));
+    REQUIRE(f.publish({object(object_id(2), v1)}));
+    auto r = f.s().begin_read();
+    std::vector<object_record> all;
+    r->versions(f.key, id, [&](const object_record& rec) {
+      all.push_back(rec);
+      return true;
+    });
+    REQUIRE(all.size() == 3);
+    CHECK(all[0].version == v1);
+    CHECK(all[1].version == v2);
+    CHECK(all[2].version == v3);
+
+    CHECK(r->version_rank(all[0]).first);
+    CHECK_FALSE(r->version_rank(all[0]).last);
+    CHECK_FALSE(r->version_rank(all[1]).first);
+    CHECK_FALSE(r->version_rank(all[1]).last);
+    CHECK(r->version_rank(all[2]).last);
+    // Counting only what a green reader may receive, v2 is the last.
+    auto green = [](const object_record& rec) { return rec.tlp <= tlp_level::green; };
+    CHECK(r->version_rank(all[1], green).last);
+    CHECK_FALSE(r->version_rank(all[1], green).first);
+    // A version that is not live has no rank.
+    object_record gone = all[0];
+    gone.date_added = t0 + 1000;
+    CHECK_FALSE(r->version_rank(gone).first);
+    CHECK_FALSE(r->version_rank(gone).last);
+  }
+}
+
+TEST_CASE("store contract: remove deletes by position, with its record", "[store][contract]") {
+  FOR_EACH_BACKEND(make) {
+    fixture f(make);
+    REQUIRE(
+        f.publish({object(object_id(1), v1), object(object_id(1), v2), object(object_id(2), v1)}));
+    auto removed = f.remove({t0 + 1, t0, t0 + 1, t0 + 50});
+    REQUIRE(removed);
+    CHECK(*removed == 2);
+    CHECK(f.scan() == pairs{{object_id(2), v1}});
+    auto r = f.s().begin_read();
+    CHECK_FALSE(r->at(f.key, t0));
+    int versions = 0;
+    r->versions(f.key, object_id(1), [&](const object_record&) { return ++versions > 0; });
+    CHECK(versions == 0);
+
+    auto a = audit_record_at(f.s(), 2);
+    CHECK(a.action == "delete");
+    CHECK(a.account == "admin");
+    CHECK(a.objects == std::vector<formats::audit_object>{{object_id(1), v1}, {object_id(1), v2}});
+    CHECK(f.remove({t0}).value() == 0);  // already deleted
+    CHECK_FALSE(f.remove({t0}, 99));     // unknown collection
+    // Deleting does not give a position out again.
+    auto next = f.publish({object(object_id(3), v1)});
+    REQUIRE(next);
+    CHECK(next->first_date_added == t0 + 3);
+  }
+}
+
+TEST_CASE("store contract: statuses are kept for their retention", "[store][contract]") {
+  FOR_EACH_BACKEND(make) {
+    fixture f(make);
+    REQUIRE(f.publish({object(object_id(1), v1), object("", v1)}, "alice", {}, "s-1"));
+    REQUIRE(f.publish({object(object_id(2), v1)}, "alice", {}, ""));
+    {
+      auto r = f.s().begin_read();
+      auto s = r->status("s-1");
+      REQUIRE(s);
+      CHECK(s->owner == "alice");
+      CHECK(s->successes.size() == 1);
+      CHECK(s->failures.size() == 1);
+      CHECK_FALSE(r->status(""));
+      CHECK_FALSE(r->status("unknown"));
+    }
+    f.now = t0 + 47 * k_hour;
+    CHECK(f.s().begin_read()->status("s-1"));
+    f.now = t0 + 48 * k_hour;
+    CHECK_FALSE(f.s().begin_read()->status("s-1"));
+  }
+}
+
+TEST_CASE("store contract: records chain from seq 1; pulls list what they delivered",
+          "[store][contract]") {
+  FOR_EACH_BACKEND(make) {
+    fixture f(make);
+    REQUIRE(f.publish({object(object_id(1), v1), object(object_id(2), v1)}));
+    audit_entry pull;
+    pull.action = "pull";
+    pull.account = "carol";
+    pull.api_root = "root";
+    pull.collection = "one";
+    pull.status = 200;
+    pull.key = f.key;
+    pull.delivered.add(t0 + 1, object_id(2), v1);
+    pull.delivered.add(t0, object_id(1), v1);
+    pull.delivered.add(t0 + 1, object_id(2), v1);
+    CHECK(f.record(pull).value() == 2);
+    audit_entry config;
+    config.action = "config";
+    config.sha256 = std::string(64, 'a');
+    f.now = t0 + 5;
+    CHECK(f.record(config).value() == 3);
+
+    auto p = audit_record_at(f.s(), 2);
+    CHECK(p.action == "pull");
+    CHECK(p.objects == std::vector<formats::audit_object>{{object_id(1), v1}, {object_id(2), v1}});
+    CHECK(audit_record_at(f.s(), 3).sha256 == std::string(64, 'a'));
+    CHECK(audit_record_at(f.s(), 3).time == formats::format_taxii_time(t0 + 5));
+
+    merkle::digest prev{};
+    for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+      auto json = f.s().audit_record_json(seq).value().value();
+      auto doc = formats::parse_json(json);
+      REQUIRE(doc);
+      auto body = formats::audit_body_of(doc->root());
+      REQUIRE(body);
+      auto r = audit_record_at(f.s(), seq);
+      CHECK(r.seq == seq);
+      CHECK(r.prev == prev);
+      CHECK(r.hash == formats::audit_chain_hash(prev, *body));
+      prev = r.hash;
+    }
+    CHECK_FALSE(f.s().audit_record_json(4).value());
+    CHECK_FALSE(f.s().audit_record_json(0).value());
+
+    // Refused at once, on this thread.
+    auto refused = [&](audit_entry e) {
+      std::optional<result<std::uint64_t>> got;
+      const auto caller = std::this_thread::get_id();
+      f.s().record(std::move(e), [&](result<std::uint64_t> r) {
+        CHECK(std::this_thread::get_id() == caller);
+        got = r;
+      });
+      return got && !*got;
+    };
+    audit_entry unknown;
+    unknown.action = "steal";
+    CHECK(refused(unknown));
+    audit_entry keyless = pull;
+    keyless.key = 0;
+    CHECK(refused(keyless));
+    audit_entry nameless = pull;
+    nameless.collection.clear();
+    CHECK(refused(nameless));
+    CHECK(f.s().audit_size().value() == 3);
+  }
+}
+
+TEST_CASE("store contract: audit queries filter and page", "[store][contract]") {
+  FOR_EACH_BACKEND(make) {
+    fixture f(make);
+    const collection_key other = f.collection("root/two").value();
+    REQUIRE(f.publish({object(object_id(1), v1)}, "alice"));  // 1
+    f.now = t0 + 10;
+    audit_entry pull;  // 2
+    pull.action = "pull";
+    pull.account = "bob";
+    pull.api_root = "root";
+    pull.collection = "one";
+    pull.key = f.key;
+    pull.delivered.add(t0, object_id(1), v1);
+    REQUIRE(f.record(pull));
+    f.now = t0 + 20;
+    audit_entry counter;  // 3
+    counter.action = "auth-failure";
+    counter.remote = "10.0.0.1";
+    counter.suppressed = 4;
+    counter.accounts = {{"bob", 3}};
+    REQUIRE(f.record(counter));
+    f.now = t0 + 30;
+    audit_entry other_pull;  // 4
+    other_pull.action = "pull";
+    other_pull.account = "bob";
+    other_pull.api_root = "root";
+    other_pull.collection = "two";
+    other_pull.key = other;
+    REQUIRE(f.record(other_pull));
+    REQUIRE(f.remove({t0}));  // 5
+
+    auto query = [&](audit_query q) { return seqs_of(f.s().audit_records(q).value()); };
+    using seqs = std::vector<std::uint64_t>;
+    CHECK(query({}) == seqs{1, 2, 3, 4, 5});
+    audit_query q;
+    q.object = object_id(1);
+    CHECK(query(q) == seqs{1, 2, 5});
+    q = {};
+    q.account = "bob";
+    CHECK(query(q) == seqs{2, 3, 4});
+    q = {};
+    q.collection = "two";
+    CHECK(query(q) == seqs{4});
+    q = {};
+    q.action = "pull";
+    CHECK(query(q) == seqs{2, 4});
+    q = {};
+    q.since = t0 + 10;
+    q.until = t0 + 20;
+    CHECK(query(q) == seqs{2, 3});
+    q = {};
+    q.scope = audit_scope{{{"root", "one"}}, {f.key}};
+    CHECK(query(q) == seqs{1, 2, 3, 5});
+    q.object = object_id(1);
+    q.scope = audit_scope{{{"root", "two"}}, {other}};
+    CHECK(query(q).empty());
+    q = {};
+    q.action = "steal";
+    CHECK_FALSE(f.s().audit_records(q));
+
+    // Paging: limit, more and resume.
+    q = {};
+    q.limit = 2;
+    auto page = f.s().audit_records(q).value();
+    CHECK(seqs_of(page) == seqs{1, 2});
+    CHECK(page.more);
+    CHECK(page.resume == 2);
+    q.after = page.resume;
+    page = f.s().audit_records(q).value();
+    CHECK(seqs_of(page) == seqs{3, 4});
+    q.after = page.resume;
+    page = f.s().audit_records(q).value();
+    CHECK(seqs_of(page) == seqs{5});
+    CHECK_FALSE(page.more);
+    q = {};
+    q.limit = 0;  // at least one
+    CHECK(seqs_of(f.s().audit_records(q).value()) == seqs{1});
+  }
+}
+
+TEST_CASE("store contract: proofs verify, checkpoints are signed", "[store][contract]") {
+  FOR_EACH_BACKEND(make) {
+    fixture f(make);
+    CHECK_FALSE(f.checkpoint_now());  // nothing to sign
+    CHECK_FALSE(f.s().checkpoint().value());
+    for (int i = 1; i <= 5; ++i) REQUIRE(f.publish({object(object_id(i), v1)}));
+
+    std::vector<merkle::digest> leaves;
+    for (std::uint64_t seq = 1; seq <= 5; ++seq) {
+      auto json = f.s().audit_record_json(seq).value().value();
+      auto doc = formats::parse_json(json);
+      REQUIRE(doc);
+      leaves.push_back(merkle::leaf_hash(formats::audit_body_of(doc->root()).value()));
+    }
+    CHECK(f.s().audit_root(5).value() == merkle::root_of(leaves));
+    CHECK(f.s().audit_root(0).value() == merkle::empty_root());
+    CHECK_FALSE(f.s().audit_root(6));
+    for (std::uint64_t size = 1; size <= 5; ++size) {
+      const auto root = f.s().audit_root(size).value();
+      for (std::uint64_t seq = 1; seq <= size; ++seq) {
+        auto proof = f.s().inclusion_proof(seq, size);
+        REQUIRE(proof);
+        CHECK(merkle::verify_inclusion(seq - 1, size, leaves[seq - 1], *proof, root));
+      }
+      auto consistency = f.s().consistency_proof(size, 5);
+      REQUIRE(consistency);
+      CHECK(merkle::verify_consistency(size, 5, root, f.s().audit_root(5).value(), *consistency));
+    }
+    CHECK_FALSE(f.s().inclusion_proof(0, 5));
+    CHECK_FALSE(f.s().inclusion_proof(3, 6));
+    CHECK_FALSE(f.s().consistency_proof(0, 5));
+    CHECK_FALSE(f.s().consistency_proof(4, 3));
+
+    auto c = f.checkpoint_now();
+    REQUIRE(c);
+    CHECK(c->tree_size == 5);
+    CHECK(c->root_hash == f.s().audit_root(5).value());
+    CHECK(c->chain_hash == audit_record_at(f.s(), 5).hash);
+    CHECK(formats::checkpoint_signature_ok(*c, f.s().public_key_pem()));
+    auto sig = formats::base64_decode(c->signature);
+    REQUIRE(sig);
+    CHECK(
+        formats::ed25519_verify(f.s().public_key_pem(), formats::checkpoint_signed_text(*c), *sig));
+    auto latest = f.s().checkpoint().value();
+    REQUIRE(latest);
+    CHECK(latest->tree_size == 5);
+    // Covered already: the same checkpoint.
+    CHECK(f.checkpoint_now().value().signature == c->signature);
+  }
+}
+
+TEST_CASE("store contract: a reader is a snapshot", "[store][contract]") {
+  FOR_EACH_BACKEND(make) {
+    fixture f(make);
+    REQUIRE(f.publish({object(object_id(1), v1)}, "alice", {}, "s-1"));
+    auto before = f.s().begin_read();
+    auto kept = before->at(f.key, t0);
+    REQUIRE(kept);
+
+    REQUIRE(f.publish({object(object_id(2), v1)}, "alice", {}, "s-2"));
+    REQUIRE(f.remove({t0}));
+
+    std::vector<std::string> seen;
+    before->scan(f.key, 0, {}, [&](const object_record& r) {
+      seen.emplace_back(r.id);
+      return true;
+    });
+    CHECK(seen == std::vector<std::string>{object_id(1)});
+    CHECK(before->at(f.key, t0));
+    CHECK_FALSE(before->status("s-2"));
+    CHECK(kept->id == object_id(1));  // its views live as long as the reader
+    CHECK(kept->json == object(object_id(1), v1).json);
+
+    CHECK(f.scan() == pairs{{object_id(2), v1}});
+  }
+}
+
+TEST_CASE("store contract: a failed commit stores neither objects nor record",
+          "[store][contract]") {
+  FOR_EACH_BACKEND(make) {
+    fixture f(make);
+    REQUIRE(f.publish({object(object_id(1), v1)}));
+    const auto failed_before = f.s().stats().failed_commits;
+    f.fault = EIO;
+    auto out = f.publish({object(object_id(2), v1)}, "alice", {}, "s-2");
+    CHECK_FALSE(out);
+    CHECK(f.s().stats().failed_commits == failed_before + 1);
+    CHECK(f.scan() == pairs{{object_id(1), v1}});
+    CHECK_FALSE(f.s().begin_read()->status("s-2"));
+    CHECK(f.s().audit_size().value() == 1);
+
+    f.fault = EIO;
+    CHECK_FALSE(f.remove({t0}));
+    CHECK(f.scan().size() == 1);
+    CHECK(f.s().audit_size().value() == 1);
+
+    // The next write goes through, at the next position.
+    auto next = f.publish({object(object_id(2), v1)});
+    REQUIRE(next);
+    CHECK(next->first_date_added == t0 + 1);
+    CHECK(f.s().audit_size().value() == 2);
+  }
+}
+
+TEST_CASE("store contract: callbacks run on the store's thread and may not block on it",
+          "[store][contract]") {
+  FOR_EACH_BACKEND(make) {
+    fixture f(make);
+    std::promise<std::pair<std::thread::id, bool>> p;
+    publish_request request;
+    request.collection = f.key;
+    request.objects = {object(object_id(1), v1)};
+    audit_entry entry;
+    entry.collection = "one";
+    f.s().publish(std::move(request), std::move(entry), [&](result<publish_outcome>) {
+      // Blocking on the store from here would deadlock: refused.
+      p.set_value({std::this_thread::get_id(), f.s().collection("root/new").has_value()});
+    });
+    auto [thread, created] = p.get_future().get();
+    CHECK(thread != std::this_thread::get_id());
+    CHECK_FALSE(created);
+  }
+}
+
+}  // namespace
+}  // namespace cairn::storage
