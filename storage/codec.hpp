@@ -67,7 +67,7 @@
 #include <vector>
 
 #include "formats/tlp.hpp"
-#include "storage/object_store.hpp"
+#include "storage/store.hpp"
 
 namespace cairn::storage::codec {
 

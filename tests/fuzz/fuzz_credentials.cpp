@@ -8,8 +8,8 @@
 #include <string_view>
 #include <variant>
 
-#include "server/accounts.hpp"
-#include "server/credentials.hpp"
+#include "server/auth/accounts.hpp"
+#include "server/config/credentials.hpp"
 
 using namespace cairn::server;
 

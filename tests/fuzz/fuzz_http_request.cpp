@@ -20,12 +20,12 @@
 #include <string_view>
 #include <system_error>
 
-#include "server/config.hpp"
-#include "server/credentials.hpp"
-#include "server/exchange.hpp"
-#include "server/log.hpp"
-#include "server/request_checks.hpp"
-#include "server/router.hpp"
+#include "server/config/config.hpp"
+#include "server/config/credentials.hpp"
+#include "server/api/exchange.hpp"
+#include "server/config/log.hpp"
+#include "server/transport/request_checks.hpp"
+#include "server/api/router.hpp"
 
 using namespace cairn::server;
 

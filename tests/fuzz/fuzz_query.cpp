@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "server/query.hpp"
+#include "server/api/query.hpp"
 
 using namespace cairn::server;
 

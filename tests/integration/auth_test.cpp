@@ -15,8 +15,8 @@
 
 #include "formats/base64.hpp"
 #include "formats/json.hpp"
-#include "server/credentials.hpp"
-#include "server/tls.hpp"
+#include "server/config/credentials.hpp"
+#include "server/transport/tls.hpp"
 #include "test_server.hpp"
 
 using namespace cairn;

@@ -25,7 +25,7 @@
 
 #include "formats/json.hpp"
 #include "formats/stix.hpp"
-#include "server/tls.hpp"
+#include "server/transport/tls.hpp"
 #include "test_server.hpp"
 
 using namespace cairn;

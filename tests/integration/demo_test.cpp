@@ -1,7 +1,7 @@
 // `cairnd demo`: creates its folder, loads the scenario and the built-in
 // reference examples, prints working credentials, serves; a second run reuses
 // the folder.
-#include "server/demo.hpp"
+#include "server/app/demo.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

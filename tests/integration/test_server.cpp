@@ -14,8 +14,8 @@
 
 #include "formats/json.hpp"
 #include "formats/stix.hpp"
-#include "server/credentials.hpp"
-#include "server/tls.hpp"
+#include "server/config/credentials.hpp"
+#include "server/transport/tls.hpp"
 
 namespace cairn::testing {
 

@@ -1,4 +1,4 @@
-#include "server/accounts.hpp"
+#include "server/auth/accounts.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -6,7 +6,7 @@
 
 #include "formats/audit_record.hpp"
 #include "formats/json.hpp"
-#include "server/audit_service.hpp"
+#include "server/api/audit_service.hpp"
 #include "tests/storage/audit_fixture.hpp"
 #include "tests/storage/temp_dir.hpp"
 

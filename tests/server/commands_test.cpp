@@ -1,10 +1,10 @@
-#include "server/commands.hpp"
+#include "server/app/commands.hpp"
 
 #include <catch2/catch.hpp>
 #include <sstream>
 #include <vector>
 
-#include "server/credentials.hpp"
+#include "server/config/credentials.hpp"
 #include "tests/server/test_support.hpp"
 
 using namespace cairn::server;

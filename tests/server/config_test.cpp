@@ -1,10 +1,10 @@
-#include "server/config.hpp"
+#include "server/config/config.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "server/credentials.hpp"
+#include "server/config/credentials.hpp"
 #include "tests/server/test_support.hpp"
 
 using namespace cairn::server;

@@ -1,4 +1,4 @@
-#include "server/credentials.hpp"
+#include "server/config/credentials.hpp"
 
 #include <catch2/catch.hpp>
 #include <set>

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "formats/stix.hpp"
-#include "server/demo.hpp"
+#include "server/app/demo.hpp"
 
 using namespace cairn;
 

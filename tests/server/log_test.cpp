@@ -1,4 +1,4 @@
-#include "server/log.hpp"
+#include "server/config/log.hpp"
 
 #include <catch2/catch.hpp>
 #include <sstream>

@@ -1,7 +1,7 @@
 // The sharing policy's two halves against a table written here, not taken
 // from the code under test: the TLP level of an object (formats/tlp.hpp, at
 // ingest) and may_receive (server/policy.hpp, at delivery).
-#include "server/policy.hpp"
+#include "server/auth/policy.hpp"
 
 #include <catch2/catch.hpp>
 #include <map>

@@ -1,7 +1,7 @@
 // The one publish path of server/ (POST .../objects/ and the demo): the
 // request it builds from parsed objects under the sharing policy.
 
-#include "server/publishing.hpp"
+#include "server/api/publishing.hpp"
 
 #include <catch2/catch.hpp>
 #include <string>

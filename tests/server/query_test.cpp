@@ -1,6 +1,6 @@
 // The `next` page tokens of server/query.hpp: bound to account, path and
 // filters, tamper-evident, and opaque (the position is not readable).
-#include "server/query.hpp"
+#include "server/api/query.hpp"
 
 #include <catch2/catch.hpp>
 #include <random>

@@ -1,4 +1,4 @@
-#include "server/request_checks.hpp"
+#include "server/transport/request_checks.hpp"
 
 #include <boost/asio/buffer.hpp>
 #include <catch2/catch.hpp>

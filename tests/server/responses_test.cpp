@@ -1,4 +1,4 @@
-#include "server/responses.hpp"
+#include "server/transport/responses.hpp"
 
 #include <catch2/catch.hpp>
 

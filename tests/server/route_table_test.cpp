@@ -1,4 +1,4 @@
-#include "server/route_table.hpp"
+#include "server/api/route_table.hpp"
 
 #include <catch2/catch.hpp>
 #include <string>

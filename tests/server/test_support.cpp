@@ -11,7 +11,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "server/credentials.hpp"
+#include "server/config/credentials.hpp"
 #include "support/files.hpp"
 
 namespace cairn::server::test {

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "server/tls.hpp"
+#include "server/transport/tls.hpp"
 #include "support/temp_dir.hpp"
 
 namespace cairn::server::test {

@@ -2,7 +2,8 @@
 // times, the KDF budget of password guessing counted exactly with
 // scrypt_evaluations(), and the router wiring (429, Retry-After, a TAXII
 // error body) with requests from several remote addresses.
-#include "server/throttle.hpp"
+#include "server/auth/throttle.hpp"
+#include "server/transport/address.hpp"
 
 #include <catch2/catch.hpp>
 #include <future>
@@ -10,8 +11,8 @@
 
 #include "formats/base64.hpp"
 #include "formats/json.hpp"
-#include "server/exchange.hpp"
-#include "server/router.hpp"
+#include "server/api/exchange.hpp"
+#include "server/api/router.hpp"
 #include "test_support.hpp"
 
 using namespace cairn::server;

@@ -1,0 +1,113 @@
+#include "server/api/exchange.hpp"
+
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "formats/secret_file.hpp"
+#include "server/api/audit_limits.hpp"
+#include "storage/lmdb_store.hpp"
+
+namespace cairn::server {
+
+std::optional<storage::collection_key> snapshot::key_of(std::string_view root,
+                                                        std::string_view collection_id) const {
+  std::string k(root);
+  k += '/';
+  k += collection_id;
+  auto it = keys.find(k);
+  if (it == keys.end()) return std::nullopt;
+  return it->second;
+}
+
+result<std::string> load_or_create_secret(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (in) {
+    char buf[64];
+    in.read(buf, sizeof buf);
+    const auto n = static_cast<std::size_t>(in.gcount());
+    if (n < 32) return fail("the secret file " + path + " is shorter than 32 bytes");
+    return std::string(buf, n);
+  }
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) return fail("no randomness for " + path);
+  std::string secret(reinterpret_cast<const char*>(bytes), sizeof bytes);
+  if (auto w = formats::write_secret_file(path, secret, formats::if_file_exists::fail); !w) {
+    return std::unexpected(w.error());
+  }
+  return secret;
+}
+
+exchange::exchange(logger& log) : log_(log) {}
+
+exchange::~exchange() {
+  if (store_) {
+    if (audit_limits_) audit_limits_->flush(*store_);
+    store_->close();  // commits what is queued, with a last checkpoint
+  }
+}
+
+result<std::unique_ptr<exchange>> exchange::open(config cfg, logger& log) {
+  std::error_code ec;
+  std::filesystem::create_directories(cfg.data_dir, ec);
+  if (ec) {
+    return fail("cannot create the data directory " + cfg.data_dir.string() + ": " + ec.message());
+  }
+  storage::lmdb_store_options options;
+  options.path = (cfg.data_dir / "store").string();
+  if (cfg.storage.map_size) options.map_size = *cfg.storage.map_size;
+  if (cfg.storage.max_map_size) options.max_map_size = *cfg.storage.max_map_size;
+  options.notice = [&log](std::string_view what) { log.info(what); };
+  options.key_path = (cfg.data_dir / "audit-signing.key").string();
+  options.public_key_path = (cfg.data_dir / "audit-signing.pub").string();
+  auto store = storage::open_lmdb_store(options);
+  if (!store) return std::unexpected(store.error());
+  return open(std::move(cfg), log, std::move(*store));
+}
+
+result<std::unique_ptr<exchange>> exchange::open(config cfg, logger& log,
+                                                 std::unique_ptr<storage::store> store) {
+  std::unique_ptr<exchange> ex(new exchange(log));
+  std::error_code ec;
+  std::filesystem::create_directories(cfg.data_dir, ec);
+  if (ec) {
+    return fail("cannot create the data directory " + cfg.data_dir.string() + ": " + ec.message());
+  }
+  ex->store_ = std::move(store);
+  ex->audit_limits_ = std::make_unique<audit_limiter>();
+  auto key = load_or_create_secret((cfg.data_dir / "page-token.key").string());
+  if (!key) return std::unexpected(key.error());
+  ex->tokens_ = std::make_unique<page_token_codec>(std::move(*key));
+  if (auto r = ex->apply(std::move(cfg)); !r) return std::unexpected(r.error());
+  return ex;
+}
+
+result<void> exchange::apply(config cfg) {
+  auto snap = std::make_shared<snapshot>();
+  for (const auto& [root, rc] : cfg.api_roots) {
+    for (const auto& c : rc.collections) {
+      std::string name = root + "/" + c.id;
+      auto key = store_->collection(name);
+      if (!key) return std::unexpected(key.error());
+      snap->keys.emplace(std::move(name), *key);
+    }
+  }
+  snap->accounts = std::make_shared<const account_table>(cfg);
+  storage::audit_entry loaded;
+  loaded.action = "config";
+  loaded.sha256 = cfg.sha256;
+  snap->cfg = std::make_shared<const config>(std::move(cfg));
+  {
+    std::lock_guard lock(current_mutex_);
+    current_ = std::move(snap);
+  }
+  store_->record(std::move(loaded));
+  return {};
+}
+
+}  // namespace cairn::server

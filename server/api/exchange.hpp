@@ -1,0 +1,78 @@
+#pragma once
+// The running exchange: the store (objects, statuses and the audit log, through
+// the storage seam), the current configuration snapshot
+// (swapped whole on reload, so a request sees one consistent config), and the
+// secrets the server keeps in its data directory.
+//
+// Threading: current() from any thread; apply() from the control thread only.
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "formats/error.hpp"
+#include "server/auth/accounts.hpp"
+#include "server/config/config.hpp"
+#include "server/config/log.hpp"
+#include "server/api/query.hpp"
+#include "storage/store.hpp"
+
+namespace cairn::server {
+
+class audit_limiter;  // server/api/audit_limits.hpp
+
+struct snapshot {
+  std::shared_ptr<const config> cfg;
+  std::shared_ptr<const account_table> accounts;
+  // "<api root>/<collection id>" -> store key
+  std::map<std::string, storage::collection_key, std::less<>> keys;
+
+  std::optional<storage::collection_key> key_of(std::string_view root,
+                                                std::string_view collection_id) const;
+};
+
+class exchange {
+ public:
+  // Opens the store and the audit log (its signing key in
+  // cfg.data_dir/audit-signing.key) in cfg.data_dir and applies cfg.
+  static result<std::unique_ptr<exchange>> open(config cfg, logger& log);
+  // The same with a store already open (the API tests pass an in-memory
+  // one); cfg.data_dir holds the page-token key.
+  static result<std::unique_ptr<exchange>> open(config cfg, logger& log,
+                                                std::unique_ptr<storage::store> store);
+  ~exchange();
+
+  std::shared_ptr<const snapshot> current() const {
+    std::lock_guard lock(current_mutex_);
+    return current_;
+  }
+
+  // Builds a snapshot from cfg (assigning store keys to new collections) and
+  // makes it current, and records the load (a config record with the file's
+  // SHA-256). Requests already running keep the old one.
+  result<void> apply(config cfg);
+
+  storage::store& store() { return *store_; }
+  audit_limiter& audit_limits() { return *audit_limits_; }
+  const page_token_codec& tokens() const { return *tokens_; }
+  logger& log() { return log_; }
+
+ private:
+  explicit exchange(logger& log);  // out of line: audit_limiter is incomplete here
+  logger& log_;
+  std::unique_ptr<storage::store> store_;
+  std::unique_ptr<audit_limiter> audit_limits_;
+  std::unique_ptr<page_token_codec> tokens_;
+  // A mutex, not std::atomic<std::shared_ptr>: g++ 12's atomic shared_ptr
+  // takes a lock ThreadSanitizer cannot see, which it reports as a race on
+  // every reload. The critical section is one reference count.
+  mutable std::mutex current_mutex_;
+  std::shared_ptr<const snapshot> current_;
+};
+
+// Reads the secret file at path (creating it with 32 random bytes, mode 0600,
+// when missing).
+result<std::string> load_or_create_secret(const std::string& path);
+
+}  // namespace cairn::server

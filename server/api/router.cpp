@@ -1,0 +1,434 @@
+#include "server/api/router.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "formats/ascii.hpp"
+#include "formats/taxii.hpp"
+#include "server/api/audit_service.hpp"
+#include "server/api/query.hpp"
+#include "server/transport/responses.hpp"
+#include "server/api/route_table.hpp"
+#include "server/api/taxii_service.hpp"
+
+namespace cairn::server {
+
+using formats::ascii_lower;
+using formats::trim_ows;
+
+namespace {
+
+// Only POST .../objects/ takes a body. Other requests of an authenticated
+// account may carry a small one, which is read and ignored; a request that
+// needs no credentials (health) a tiny one.
+constexpr std::uint64_t k_small_body = 64 * 1024;
+constexpr std::uint64_t k_anonymous_body = 1024;
+
+constexpr std::string_view k_auth_throttled =
+    "too many failed authentication attempts for this account or from this address";
+
+struct media_type {
+  std::string type;     // "application/taxii+json", lower case
+  std::string version;  // the version parameter, or empty
+};
+
+media_type parse_media_type(std::string_view text) {
+  media_type m;
+  auto semi = text.find(';');
+  m.type = ascii_lower(trim_ows(text.substr(0, semi)));
+  while (semi != std::string_view::npos) {
+    text.remove_prefix(semi + 1);
+    semi = text.find(';');
+    auto param = trim_ows(text.substr(0, semi));
+    auto eq = param.find('=');
+    if (eq == std::string_view::npos) continue;
+    if (ascii_lower(trim_ows(param.substr(0, eq))) == "version") {
+      auto v = trim_ows(param.substr(eq + 1));
+      if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+      m.version = std::string(v);
+    }
+  }
+  return m;
+}
+
+bool is_taxii_type(const media_type& m) {
+  return (m.type == "application/taxii+json" || m.type == "application/vnd.oasis.taxii+json") &&
+         (m.version.empty() || m.version == "2.1");
+}
+
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < path.size()) {
+    auto slash = path.find('/', start);
+    auto seg = path.substr(start, slash == std::string_view::npos ? path.npos : slash - start);
+    if (!seg.empty()) {
+      auto decoded = percent_decode(seg);
+      out.push_back(decoded ? *decoded : std::string(seg));
+    }
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return out;
+}
+
+response unauthorized(unsigned version, std::string_view why) {
+  auto res = error_response(http::status::unauthorized, why, version);
+  res.set(http::field::www_authenticate, "Basic realm=\"cairn\"");
+  return res;
+}
+
+response method_not_allowed(unsigned version, std::string_view allow) {
+  auto res = error_response(http::status::method_not_allowed,
+                            "this endpoint allows " + std::string(allow), version);
+  res.set(http::field::allow, std::string(allow));
+  return res;
+}
+
+}  // namespace
+
+bool accepts_taxii(std::string_view accept) {
+  if (trim_ows(accept).empty()) return true;
+  std::size_t start = 0;
+  while (start <= accept.size()) {
+    auto comma = accept.find(',', start);
+    auto range =
+        accept.substr(start, comma == std::string_view::npos ? accept.npos : comma - start);
+    auto m = parse_media_type(range);
+    if (is_taxii_type(m) || m.type == "*/*" || m.type == "application/*") return true;
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return false;
+}
+
+bool is_taxii_content_type(std::string_view content_type) {
+  return is_taxii_type(parse_media_type(content_type));
+}
+
+// What judge_head() learnt from a head, for handle(): the config the request
+// is served under, the caller, and the endpoint with what it names.
+struct head_context {
+  enum class endpoint {
+    health,
+    audit,
+    discovery,
+    api_root,
+    status,
+    collections,
+    collection,
+    manifest,
+    get_objects,
+    add_objects,
+    get_object,
+    delete_object,
+    versions,
+  };
+  std::shared_ptr<const snapshot> snap;
+  std::shared_ptr<const account> who;  // null for the health endpoint only
+  endpoint what = endpoint::health;
+  path_params params;                 // the route's: root, collection, status, object, what
+  const std::string* root = nullptr;  // the API root's name, in snap's config
+  const api_root_config* root_cfg = nullptr;
+  const collection_config* collection = nullptr;
+};
+
+using endpoint = head_context::endpoint;
+
+namespace {
+
+// The rights on its collection that an endpoint needs beyond seeing it (a
+// collection the account has no right on at all is a 404 for it).
+enum class right { none, read, write, read_write };
+
+struct route {
+  endpoint what;
+  right needs = right::none;
+  bool anonymous = false;      // answered before authentication
+  bool taxii = true;           // answers TAXII: the Accept header must allow it (406)
+  bool taxii_body = false;     // the body must be a TAXII envelope (415)
+  std::string_view verb = "";  // for a 403: "account 'x' may not <verb> this collection"
+};
+
+route_table<route> make_routes() {
+  using http::verb;
+  const std::optional<verb> any;
+  route_table<route> t;
+  t.add(verb::get, "/cairn/v1/health/", {.what = endpoint::health, .anonymous = true});
+  // The sharing record's endpoints answer JSON (auditors only) and judge
+  // their own methods.
+  t.add(any, "/cairn/v1/audit/", {.what = endpoint::audit, .taxii = false});
+  t.add(any, "/cairn/v1/audit/{what}/", {.what = endpoint::audit, .taxii = false});
+  t.add(verb::get, "/taxii2/", {.what = endpoint::discovery});
+  t.add(verb::get, "/{root}/", {.what = endpoint::api_root});
+  t.add(verb::get, "/{root}/status/{status}/", {.what = endpoint::status});
+  t.add(verb::get, "/{root}/collections/", {.what = endpoint::collections});
+  t.add(verb::get, "/{root}/collections/{collection}/", {.what = endpoint::collection});
+  t.add(verb::get, "/{root}/collections/{collection}/manifest/",
+        {.what = endpoint::manifest, .needs = right::read, .verb = "read"});
+  t.add(verb::get, "/{root}/collections/{collection}/objects/",
+        {.what = endpoint::get_objects, .needs = right::read, .verb = "read"});
+  t.add(verb::post, "/{root}/collections/{collection}/objects/",
+        {.what = endpoint::add_objects,
+         .needs = right::write,
+         .taxii_body = true,
+         .verb = "write to"});
+  t.add(verb::get, "/{root}/collections/{collection}/objects/{object}/",
+        {.what = endpoint::get_object, .needs = right::read, .verb = "read"});
+  // TAXII 5.7: deleting needs both rights.
+  t.add(verb::delete_, "/{root}/collections/{collection}/objects/{object}/",
+        {.what = endpoint::delete_object, .needs = right::read_write, .verb = "delete from"});
+  t.add(verb::get, "/{root}/collections/{collection}/objects/{object}/versions/",
+        {.what = endpoint::versions, .needs = right::read, .verb = "read"});
+  return t;
+}
+
+// What a path that is no endpoint names, so that the 404 says which part is
+// unknown: the API root, or the collection in it.
+route_table<bool> make_scopes() {
+  route_table<bool> t;
+  t.add(std::nullopt, "/{root}/", true);
+  t.add(std::nullopt, "/{root}/collections/{collection}/", true);
+  return t;
+}
+
+const route_table<route>& routes() {
+  static const route_table<route> table = make_routes();
+  return table;
+}
+
+const route_table<bool>& scopes() {
+  static const route_table<bool> table = make_scopes();
+  return table;
+}
+
+}  // namespace
+
+head_verdict router::judge_head(const request_header& header, const peer_info& peer) {
+  auto ctx = std::make_shared<head_context>();
+  ctx->snap = ex_.current();
+  if (auto refusal = judge(header, peer, *ctx)) return {std::move(refusal), 0, nullptr};
+  head_verdict v;
+  if (ctx->what == endpoint::add_objects) {
+    v.body_limit = ctx->snap->cfg->limits.max_content_length;
+  } else {
+    v.body_limit = ctx->who ? k_small_body : k_anonymous_body;
+  }
+  v.context = std::move(ctx);
+  return v;
+}
+
+response router::transport_error(http::status status, const std::string& description,
+                                 unsigned version) const {
+  return error_response(status, description, version);
+}
+
+std::expected<std::shared_ptr<const account>, response> router::authenticate(
+    const request_header& req, const peer_info& peer, const snapshot& snap) {
+  const unsigned version = req.version();
+  // Failures are throttled (throttle.hpp): a refused attempt runs no KDF.
+  const auto& limits = snap.cfg->limits;
+  std::shared_ptr<const account> who;
+  // Failed authentication goes into the sharing record (audit_service.hpp).
+  std::string claimed;
+  auto auth_failed = [&](response res) {
+    audit_service::auth_failure(ex_, snap, peer, claimed, res.result_int());
+    return std::unexpected(std::move(res));
+  };
+  const auto auth = req[http::field::authorization];
+  if (!auth.empty()) {
+    auto creds = parse_authorization(std::string_view(auth.data(), auth.size()));
+    if (!creds) {
+      if (auto d =
+              throttle_.record_cheap_failure(peer.remote_address, limits, throttle::clock::now());
+          !d.allowed) {
+        return auth_failed(throttled_response(d.retry_after, k_auth_throttled, version));
+      }
+      return auth_failed(unauthorized(version, "the Authorization header is not usable: " +
+                                                   std::string(to_string(creds.error()))));
+    }
+    throttle::auth_outcome out;
+    if (auto* basic = std::get_if<basic_credentials>(&*creds)) {
+      claimed = basic->user_id;
+      out = throttle_.authenticate_basic(*snap.accounts, basic->user_id, basic->password,
+                                         peer.remote_address, limits);
+    } else if (auto* bearer = std::get_if<bearer_credentials>(&*creds)) {
+      out =
+          throttle_.authenticate_bearer(*snap.accounts, bearer->token, peer.remote_address, limits);
+    }
+    if (out.retry_after) {
+      return auth_failed(throttled_response(*out.retry_after, k_auth_throttled, version));
+    }
+    who = std::move(out.who);
+    if (!who) return auth_failed(unauthorized(version, "unknown account or wrong credentials"));
+  } else if (!peer.cert_sha256.empty()) {
+    auto out =
+        throttle_.authenticate_cert(*snap.accounts, peer.cert_sha256, peer.remote_address, limits);
+    if (out.retry_after) {
+      return auth_failed(throttled_response(*out.retry_after, k_auth_throttled, version));
+    }
+    who = std::move(out.who);
+    if (!who) {
+      return auth_failed(
+          unauthorized(version, "the client certificate belongs to no account on this server"));
+    }
+  }
+  if (!who) {
+    return std::unexpected(unauthorized(
+        version, "authentication is required (Basic, Bearer or a client certificate)"));
+  }
+  if (auto d = throttle_.admit_request(who->name, limits, throttle::clock::now()); !d.allowed) {
+    return std::unexpected(throttled_response(
+        d.retry_after, "account '" + who->name + "' is over its request rate limit", version));
+  }
+  return who;
+}
+
+std::optional<response> router::judge(const request_header& req, const peer_info& peer,
+                                      head_context& ctx) {
+  using outcome = route_table<route>::outcome;
+  const unsigned version = req.version();
+  const auto& snap = ctx.snap;
+  const std::string_view target(req.target().data(), req.target().size());
+  const auto segs = split_path(target.substr(0, target.find('?')));
+  auto m = routes().find(req.method(), segs);
+
+  // Only the health endpoint answers before authentication.
+  if (m.target && m.target->anonymous) {
+    if (m.result == outcome::method_not_allowed) return method_not_allowed(version, m.allow);
+    ctx.what = m.target->what;
+    return std::nullopt;
+  }
+
+  // Authentication comes before anything that could reveal what exists.
+  auto who = authenticate(req, peer, *snap);
+  if (!who) return std::move(who.error());
+  ctx.who = *who;
+
+  if (m.result == outcome::found && !m.target->taxii) {
+    ctx.what = m.target->what;
+    ctx.params = std::move(m.params);
+    return std::nullopt;
+  }
+  if (!accepts_taxii(
+          std::string_view(req[http::field::accept].data(), req[http::field::accept].size()))) {
+    return error_response(http::status::not_acceptable,
+                          "this server answers with " + std::string(formats::taxii_media_type),
+                          version);
+  }
+
+  // The API root and collection a path names are resolved before its
+  // method is judged, and for a path that is no endpoint too: the 404 says
+  // which part is unknown. A path longer than every endpoint names no
+  // collection.
+  path_params names = m.result == outcome::not_found ? scopes().prefix_params(segs) : m.params;
+  if (auto* name = names.find("root")) {
+    auto root_it = snap->cfg->api_roots.find(*name);
+    if (root_it == snap->cfg->api_roots.end()) {
+      return error_response(http::status::not_found, "no API root named '" + *name + "'", version);
+    }
+    ctx.root = &root_it->first;
+    ctx.root_cfg = &root_it->second;
+  }
+  bool can_read = false;
+  bool can_write = false;
+  const auto* collection_name = names.find("collection");
+  if (collection_name && (m.result != outcome::not_found || segs.size() <= routes().depth())) {
+    const std::string& root = *ctx.root;
+    const auto* collection = snap->cfg->find_collection(root, *collection_name);
+    can_read = collection && ctx.who->can_read(root, collection->id);
+    can_write = collection && ctx.who->can_write(root, collection->id);
+    // A collection the account has no right on at all does not exist for it.
+    if (!collection || (!can_read && !can_write)) {
+      if (collection) audit_service::denied(ex_, *ctx.who, peer, root, collection->id, 404);
+      return error_response(http::status::not_found,
+                            "no collection '" + *collection_name + "' in this API root", version);
+    }
+    ctx.collection = collection;
+  }
+
+  if (m.result == outcome::not_found) {
+    return error_response(http::status::not_found, "no such endpoint", version);
+  }
+  if (m.result == outcome::method_not_allowed) return method_not_allowed(version, m.allow);
+
+  const route& r = *m.target;
+  const bool allowed = r.needs == right::none || (r.needs == right::read && can_read) ||
+                       (r.needs == right::write && can_write) ||
+                       (r.needs == right::read_write && can_read && can_write);
+  if (!allowed) {
+    audit_service::denied(ex_, *ctx.who, peer, *ctx.root, ctx.collection->id, 403);
+    return error_response(
+        http::status::forbidden,
+        "account '" + ctx.who->name + "' may not " + std::string(r.verb) + " this collection",
+        version);
+  }
+  if (r.taxii_body) {
+    const auto ct = req[http::field::content_type];
+    if (!is_taxii_content_type(std::string_view(ct.data(), ct.size()))) {
+      return error_response(http::status::unsupported_media_type,
+                            "the body must be sent as " + std::string(formats::taxii_media_type),
+                            version);
+    }
+  }
+  ctx.what = r.what;
+  ctx.params = std::move(m.params);
+  return std::nullopt;
+}
+
+void router::handle(request req, const peer_info& peer, respond_fn respond) {
+  auto verdict = judge_head(req.base(), peer);
+  if (verdict.refusal) return respond(std::move(*verdict.refusal));
+  handle(std::move(req), peer, std::move(verdict.context), std::move(respond));
+}
+
+void router::handle(request req, const peer_info& peer, std::shared_ptr<head_context> context,
+                    respond_fn respond) {
+  if (!context) return handle(std::move(req), peer, std::move(respond));
+  const head_context& ctx = *context;
+  const unsigned version = req.version();
+  const std::string_view target(req.target().data(), req.target().size());
+  const auto qpos = target.find('?');
+  const std::string_view path = target.substr(0, qpos);
+  const std::string_view query =
+      qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1);
+
+  if (ctx.what == endpoint::health) {
+    return respond(json_response(http::status::ok, R"({"status":"ok"})", version));
+  }
+  const snapshot& snap = *ctx.snap;
+  const account& who = *ctx.who;
+  if (ctx.what == endpoint::audit) {
+    return audit_service::handle(
+        ex_, snap, who, req, peer,
+        ctx.params.find("what") ? std::string_view(*ctx.params.find("what")) : std::string_view{},
+        query, std::move(respond));
+  }
+
+  taxii_call c{ex_, snap, who, req, path, query, {}, nullptr, nullptr, 0, {}, respond};
+  c.remote = peer.remote_address;
+  if (ctx.root) c.root = *ctx.root;
+  c.root_cfg = ctx.root_cfg;
+  c.collection = ctx.collection;
+  if (c.collection) c.key = snap.key_of(c.root, c.collection->id).value_or(0);
+  if (const auto* object = ctx.params.find("object")) c.object_id = *object;
+
+  switch (ctx.what) {
+    case endpoint::discovery: return respond(taxii_service::discovery(c));
+    case endpoint::api_root: return respond(taxii_service::api_root(c));
+    case endpoint::status: return respond(taxii_service::status(c, *ctx.params.find("status")));
+    case endpoint::collections: return respond(taxii_service::collections(c));
+    case endpoint::collection: return respond(taxii_service::collection(c));
+    case endpoint::manifest: return audit_service::pull(c, taxii_service::manifest);
+    case endpoint::get_objects: return audit_service::pull(c, taxii_service::get_objects);
+    case endpoint::add_objects: return taxii_service::add_objects(std::move(c));
+    case endpoint::get_object: return audit_service::pull(c, taxii_service::get_object);
+    case endpoint::delete_object: return taxii_service::delete_object(std::move(c));
+    case endpoint::versions: return audit_service::pull(c, taxii_service::versions);
+    case endpoint::health:
+    case endpoint::audit: break;
+  }
+  respond(error_response(http::status::not_found, "no such endpoint", version));
+}
+
+}  // namespace cairn::server
