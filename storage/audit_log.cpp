@@ -963,8 +963,9 @@ result<void> records_covering(const audit_core& a, const lmdb::txn& t, const aud
            found = cur->get(k, v, MDB_NEXT)) {
         if (!range.holds(seq)) continue;
         if (++examined > k_max_object_candidates) {
-          return fail(errc::too_many, "object " + q.object +
-                      " is in too many records for one query: narrow it with since and until");
+          return fail(errc::too_many,
+                      "object " + q.object +
+                          " is in too many records for one query: narrow it with since and until");
         }
         // The range covers p; the runs say whether p itself went out.
         if (ac::bin_covers(v, p)) seqs.push_back(seq);

@@ -89,7 +89,8 @@ class lmdb_store final : public store {
           return true;
         });
       }
-      if (txn.last_error()) return fail(errc::io, "the store cannot be read: " + txn.last_error()->message);
+      if (txn.last_error())
+        return fail(errc::io, "the store cannot be read: " + txn.last_error()->message);
       return out;
     };
     auto log = audit_log::open(db_, std::move(ao), std::move(from));

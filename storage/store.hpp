@@ -209,10 +209,10 @@ inline constexpr std::size_t max_audit_limit = 1000;
 // ---------------------------------------------------------------- health
 
 struct store_stats {
-  std::uint64_t commits = 0;         // durable commits of write transactions
-  std::uint64_t failed_commits = 0;  // commits that failed (nothing acknowledged)
-  std::uint64_t jobs = 0;            // write jobs completed, successfully or not
-  std::uint64_t map_resizes = 0;     // embedded backend: times the file grew
+  std::uint64_t commits = 0;          // durable commits of write transactions
+  std::uint64_t failed_commits = 0;   // commits that failed (nothing acknowledged)
+  std::uint64_t jobs = 0;             // write jobs completed, successfully or not
+  std::uint64_t map_resizes = 0;      // embedded backend: times the file grew
   std::uint64_t statuses_purged = 0;  // expired statuses removed
   std::size_t capacity_bytes = 0;     // embedded backend: current map size (0: unbounded)
   std::size_t used_bytes = 0;
@@ -316,8 +316,8 @@ class store {
   // RFC 9162 proofs and roots over the records (seq is 1-based).
   virtual result<std::vector<formats::merkle::digest>> inclusion_proof(
       std::uint64_t seq, std::uint64_t tree_size) const = 0;
-  virtual result<std::vector<formats::merkle::digest>> consistency_proof(std::uint64_t from,
-                                                                         std::uint64_t to) const = 0;
+  virtual result<std::vector<formats::merkle::digest>> consistency_proof(
+      std::uint64_t from, std::uint64_t to) const = 0;
   virtual result<formats::merkle::digest> audit_root(std::uint64_t tree_size) const = 0;
   // The checkpoint signing key's public half (PEM).
   virtual const std::string& public_key_pem() const = 0;

@@ -12,11 +12,11 @@
 #include "formats/json.hpp"
 #include "formats/merkle.hpp"
 #include "formats/time.hpp"
-#include "server/auth/accounts.hpp"
 #include "server/api/exchange.hpp"
 #include "server/api/query.hpp"
-#include "server/transport/responses.hpp"
+#include "server/auth/accounts.hpp"
 #include "server/auth/throttle.hpp"
+#include "server/transport/responses.hpp"
 
 namespace cairn::server {
 

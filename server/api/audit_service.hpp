@@ -23,9 +23,9 @@
 #include <string>
 #include <string_view>
 
-#include "server/transport/http.hpp"
 #include "server/api/audit_limits.hpp"
 #include "server/api/call.hpp"
+#include "server/transport/http.hpp"
 #include "storage/store.hpp"
 
 namespace cairn::server {
@@ -33,7 +33,6 @@ namespace cairn::server {
 class exchange;
 struct snapshot;
 struct account;
-
 
 class audit_service {
  public:

@@ -12,10 +12,10 @@
 #include <string>
 
 #include "formats/error.hpp"
+#include "server/api/query.hpp"
 #include "server/auth/accounts.hpp"
 #include "server/config/config.hpp"
 #include "server/config/log.hpp"
-#include "server/api/query.hpp"
 #include "storage/store.hpp"
 
 namespace cairn::server {

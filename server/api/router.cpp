@@ -7,9 +7,9 @@
 #include "formats/taxii.hpp"
 #include "server/api/audit_service.hpp"
 #include "server/api/query.hpp"
-#include "server/transport/responses.hpp"
 #include "server/api/route_table.hpp"
 #include "server/api/taxii_service.hpp"
+#include "server/transport/responses.hpp"
 
 namespace cairn::server {
 

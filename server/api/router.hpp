@@ -9,8 +9,8 @@
 #include <memory>
 
 #include "server/api/exchange.hpp"
-#include "server/transport/http.hpp"
 #include "server/auth/throttle.hpp"
+#include "server/transport/http.hpp"
 
 namespace cairn::server {
 

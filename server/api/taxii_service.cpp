@@ -5,9 +5,9 @@
 #include "formats/stix.hpp"
 #include "formats/taxii.hpp"
 #include "server/api/audit_service.hpp"
-#include "server/auth/policy.hpp"
 #include "server/api/publishing.hpp"
 #include "server/api/query.hpp"
+#include "server/auth/policy.hpp"
 #include "server/transport/responses.hpp"
 
 namespace cairn::server {

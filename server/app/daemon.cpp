@@ -8,8 +8,8 @@
 
 #include "server/api/audit_service.hpp"
 #include "server/api/exchange.hpp"
-#include "server/transport/listener.hpp"
 #include "server/api/router.hpp"
+#include "server/transport/listener.hpp"
 #include "server/transport/tls.hpp"
 
 namespace cairn::server {

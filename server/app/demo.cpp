@@ -15,11 +15,11 @@
 #include "formats/json.hpp"
 #include "formats/secret_file.hpp"
 #include "formats/stix.hpp"
-#include "server/config/config.hpp"
-#include "server/config/credentials.hpp"
-#include "server/app/daemon.hpp"
 #include "server/api/exchange.hpp"
 #include "server/api/publishing.hpp"
+#include "server/app/daemon.hpp"
+#include "server/config/config.hpp"
+#include "server/config/credentials.hpp"
 #include "server/transport/tls.hpp"
 
 namespace cairn::server {

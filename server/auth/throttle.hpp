@@ -145,7 +145,6 @@ class throttle {
   table accounts_;
 };
 
-
 // The 429 answer: a TAXII error resource and Retry-After in seconds.
 response throttled_response(std::chrono::seconds retry_after, std::string_view description,
                             unsigned version);

@@ -20,12 +20,12 @@
 #include <string_view>
 #include <system_error>
 
+#include "server/api/exchange.hpp"
+#include "server/api/router.hpp"
 #include "server/config/config.hpp"
 #include "server/config/credentials.hpp"
-#include "server/api/exchange.hpp"
 #include "server/config/log.hpp"
 #include "server/transport/request_checks.hpp"
-#include "server/api/router.hpp"
 
 using namespace cairn::server;
 

@@ -5,9 +5,9 @@
 #include <sstream>
 
 #include "formats/json.hpp"
-#include "server/config/credentials.hpp"
 #include "server/api/exchange.hpp"
 #include "server/api/router.hpp"
+#include "server/config/credentials.hpp"
 #include "test_support.hpp"
 
 using namespace cairn::server;

@@ -3,7 +3,6 @@
 // scrypt_evaluations(), and the router wiring (429, Retry-After, a TAXII
 // error body) with requests from several remote addresses.
 #include "server/auth/throttle.hpp"
-#include "server/transport/address.hpp"
 
 #include <catch2/catch.hpp>
 #include <future>
@@ -13,6 +12,7 @@
 #include "formats/json.hpp"
 #include "server/api/exchange.hpp"
 #include "server/api/router.hpp"
+#include "server/transport/address.hpp"
 #include "test_support.hpp"
 
 using namespace cairn::server;
