@@ -182,29 +182,11 @@ lmdb_store& parts(store& s) {
 }  // namespace
 
 result<std::unique_ptr<store>> open_lmdb_store(const lmdb_store_options& options) {
-  if (options.max_collections == 0 || options.max_collections > 100'000) {
-    return fail("max_collections must be between 1 and 100000");
-  }
-  database_options d;
-  d.path = options.path;
-  d.map_size = options.map_size;
-  d.max_map_size = options.max_map_size;
-  d.max_readers = options.max_readers;
-  d.max_databases = object_store::databases(options.max_collections) + audit_log::databases;
-  d.faults = options.faults;
-  auto db = database::open(d);
+  auto d = object_store::environment(options, audit_log::databases);
+  if (!d) return std::unexpected(d.error());
+  auto db = database::open(*d);
   if (!db) return std::unexpected(db.error());
-
-  store_options so;
-  so.path = options.path;
-  so.map_size = options.map_size;
-  so.max_map_size = options.max_map_size;
-  so.max_readers = options.max_readers;
-  so.status_retention = options.status_retention;
-  so.max_collections = options.max_collections;
-  so.faults = options.faults;
-  so.notice = options.notice;
-  auto objects = object_store::open(*db, so);
+  auto objects = object_store::open(*db, options);
   if (!objects) return std::unexpected(objects.error());
   (*db)->start();
 

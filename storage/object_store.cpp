@@ -1104,7 +1104,7 @@ result<std::unique_ptr<object_store>> object_store::open(std::shared_ptr<databas
   return store;
 }
 
-result<std::unique_ptr<object_store>> object_store::open(const store_options& options) {
+result<database_options> object_store::environment(const store_options& options, unsigned extra) {
   if (options.max_collections == 0 || options.max_collections > 100'000) {
     return fail("max_collections must be between 1 and 100000");
   }
@@ -1113,9 +1113,15 @@ result<std::unique_ptr<object_store>> object_store::open(const store_options& op
   d.map_size = options.map_size;
   d.max_map_size = options.max_map_size;
   d.max_readers = options.max_readers;
-  d.max_databases = databases(options.max_collections);
+  d.max_databases = databases(options.max_collections) + extra;
   d.faults = options.faults;
-  auto db = database::open(d);
+  return d;
+}
+
+result<std::unique_ptr<object_store>> object_store::open(const store_options& options) {
+  auto d = environment(options);
+  if (!d) return std::unexpected(d.error());
+  auto db = database::open(*d);
   if (!db) return std::unexpected(db.error());
   auto store = open(*db, options);
   if (!store) return store;

@@ -31,7 +31,9 @@
 #include <vector>
 
 #include "formats/error.hpp"
+#include "storage/database.hpp"
 #include "storage/lmdb.hpp"
+#include "storage/lmdb_options.hpp"
 #include "storage/store.hpp"
 #include "storage/writer.hpp"
 
@@ -39,19 +41,6 @@ namespace cairn::storage {
 
 struct store_faults;  // storage/faults.hpp: test seams
 class database;       // storage/database.hpp
-
-struct store_options {
-  std::string path;                                 // data directory (created if missing)
-  std::size_t map_size = std::size_t{1} << 30;      // initial LMDB map size
-  std::size_t max_map_size = std::size_t{1} << 40;  // the map never grows beyond this
-  unsigned max_readers = 510;
-  micros status_retention = micros{48} * 3600 * 1'000'000;  // at least 24 h (TAXII 4.3)
-  unsigned max_collections = 1000;                          // collection keys run from 1 to this
-  std::shared_ptr<store_faults> faults;                     // tests only: fault injection and clock
-  // Told, during open() only, of one-off events worth a log line (a store
-  // migrated to the current layout). Optional.
-  std::function<void(std::string_view)> notice;
-};
 
 // The types of publish(), remove() and reads are those of the seam
 // (store.hpp). About date_added within one commit: the new versions of all
@@ -89,6 +78,11 @@ class object_store {
   // The named databases the store needs besides objects/<key>, with room to
   // spare, and in all for max_collections (database_options::max_databases).
   static constexpr unsigned fixed_databases = 16;
+  // The environment options for a store with these options and `extra`
+  // databases beside the object store's own; fails for a max_collections
+  // out of range.
+  static result<database_options> environment(const store_options& options, unsigned extra = 0);
+
   static constexpr unsigned databases(unsigned max_collections) {
     return fixed_databases + max_collections;
   }
