@@ -56,7 +56,7 @@ struct limits_config {
   std::uint32_t max_header_bytes = 16384;
   std::uint32_t max_json_depth = 64;
   std::uint32_t shutdown_timeout_s = 10;  // draining in-flight requests on SIGTERM
-  // Abuse limits (server/throttle.hpp). Requests per authenticated account:
+  // Abuse limits (server/auth/throttle.hpp). Requests per authenticated account:
   // a token bucket refilled at requests_per_second (0: no limit) holding at
   // most request_burst.
   std::uint32_t requests_per_second = 2000;

@@ -1,5 +1,5 @@
 // The HTTP request path as a session drives it, minus the socket: our raw
-// head checks (server/request_checks.hpp), Beast's parser with the session's
+// head checks (server/transport/request_checks.hpp), Beast's parser with the session's
 // limits, our framing checks, the body limit, then the router (authentication,
 // negotiation, routing, policy, the TAXII endpoints) over a real store in a
 // temporary directory. Invariant: every request that reaches the router gets

@@ -1,6 +1,6 @@
 // The sharing policy's two halves against a table written here, not taken
 // from the code under test: the TLP level of an object (formats/tlp.hpp, at
-// ingest) and may_receive (server/policy.hpp, at delivery).
+// ingest) and may_receive (server/auth/policy.hpp, at delivery).
 #include "server/auth/policy.hpp"
 
 #include <catch2/catch.hpp>

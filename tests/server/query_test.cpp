@@ -1,4 +1,4 @@
-// The `next` page tokens of server/query.hpp: bound to account, path and
+// The `next` page tokens of server/api/query.hpp: bound to account, path and
 // filters, tamper-evident, and opaque (the position is not readable).
 #include "server/api/query.hpp"
 

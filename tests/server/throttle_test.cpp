@@ -1,4 +1,4 @@
-// The abuse limits of server/throttle.hpp: token buckets driven with explicit
+// The abuse limits of server/auth/throttle.hpp: token buckets driven with explicit
 // times, the KDF budget of password guessing counted exactly with
 // scrypt_evaluations(), and the router wiring (429, Retry-After, a TAXII
 // error body) with requests from several remote addresses.
