@@ -174,7 +174,10 @@ struct memory_store::impl {
     if (rc == 0 && options.before_commit) rc = options.before_commit();
     if (rc != 0) {
       ++failed_commits;
-      return fail("commit failed: " + std::string(std::strerror(rc)));
+      // As the LMDB store's writer: a full disk or quota is storage_full, any
+      // other failed commit may succeed later.
+      const errc kind = rc == ENOSPC || rc == EDQUOT ? errc::storage_full : errc::unavailable;
+      return fail(kind, "commit failed: " + std::string(std::strerror(rc)));
     }
     {
       std::lock_guard lock(state_mutex);
@@ -217,7 +220,7 @@ struct memory_store::impl {
 
   result<formats::audit_checkpoint> checkpoint_change(state& s) const {
     if (s.checkpoint && s.checkpoint->tree_size >= s.audit.size()) return *s.checkpoint;
-    if (s.audit.empty()) return fail("the audit log is empty");
+    if (s.audit.empty()) return fail(errc::not_found, "the audit log is empty");
     return sign(s);
   }
 
@@ -564,7 +567,7 @@ result<collection_key> memory_store::collection(std::string_view collection_id) 
       return key;
     }));
   });
-  if (!queued) return fail("the store is closed");
+  if (!queued) return fail(errc::unavailable, "the store is closed");
   return done.get();
 }
 
@@ -575,7 +578,7 @@ void memory_store::publish(publish_request request, audit_entry record,
         [&](state& s) { return impl_->apply_publish(s, request, record); });
     if (done) done(std::move(out));
   };
-  if (!impl_->submit(std::move(job)) && done) done(fail("the store is closed"));
+  if (!impl_->submit(std::move(job)) && done) done(fail(errc::unavailable, "the store is closed"));
 }
 
 void memory_store::remove(delete_request request, audit_entry record,
@@ -585,7 +588,7 @@ void memory_store::remove(delete_request request, audit_entry record,
         [&](state& s) { return impl_->apply_remove(s, request, record); });
     if (done) done(std::move(out));
   };
-  if (!impl_->submit(std::move(job)) && done) done(fail("the store is closed"));
+  if (!impl_->submit(std::move(job)) && done) done(fail(errc::unavailable, "the store is closed"));
 }
 
 void memory_store::record(audit_entry entry, std::function<void(result<std::uint64_t>)> done) {
@@ -694,7 +697,7 @@ void memory_store::checkpoint_now(std::function<void(result<formats::audit_check
         [&](state& s) { return impl_->checkpoint_change(s); });
     if (done) done(std::move(out));
   };
-  if (!impl_->submit(std::move(job)) && done) done(fail("the store is closed"));
+  if (!impl_->submit(std::move(job)) && done) done(fail(errc::unavailable, "the store is closed"));
 }
 
 result<std::vector<merkle::digest>> memory_store::inclusion_proof(std::uint64_t seq,

@@ -2,13 +2,10 @@
 // 404, 405, 406 and 415 a request gets, in which order the checks run, the
 // description that says which part of the path is unknown, and Allow.
 #include <catch2/catch.hpp>
-#include <sstream>
 
+#include "api_fixture.hpp"
 #include "formats/json.hpp"
-#include "server/api/exchange.hpp"
-#include "server/api/router.hpp"
 #include "server/config/credentials.hpp"
-#include "test_support.hpp"
 
 using namespace cairn::server;
 
@@ -19,8 +16,8 @@ const std::string k_closed = "0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5";
 const std::string k_reader = "cairn_reader_token_0123456789abcdef01234567";
 const std::string k_writer = "cairn_writer_token_0123456789abcdef01234567";
 
-std::string config_text(const std::string& data_dir) {
-  return R"({"listen": "127.0.0.1:0", "data_dir": ")" + data_dir + R"(",
+std::string config_text() {
+  return R"({"listen": "127.0.0.1:0", "data_dir": "data",
     "tls": {"cert": "c", "key": "k"},
     "discovery": {"title": "t", "default": "r"},
     "api_roots": {"r": {"title": "r", "collections": [
@@ -37,45 +34,20 @@ std::string config_text(const std::string& data_dir) {
     ]})";
 }
 
+// The router on an exchange with an in-memory store (api_fixture.hpp).
 struct fixture {
-  test::temp_dir dir;
-  std::ostringstream log_stream;
-  logger log{log_stream};
-  std::unique_ptr<exchange> ex;
-  std::unique_ptr<router> r;
-
-  fixture() {
-    auto cfg = parse_config(config_text((dir / "data").string()), "/");
-    REQUIRE(cfg);
-    auto opened = exchange::open(std::move(*cfg), log);
-    REQUIRE(opened);
-    ex = std::move(*opened);
-    r = std::make_unique<router>(*ex);
-  }
+  test::api_fixture api{config_text()};
 
   // The refusal of this head; fails when the head is let through.
   response refusal(http::verb method, const std::string& target, const std::string& token,
                    const std::string& accept = {}, const std::string& content_type = {}) {
-    request_header h;
-    h.method(method);
-    h.target(target);
-    h.version(11);
-    if (!token.empty()) h.set(http::field::authorization, "Bearer " + token);
-    if (!accept.empty()) h.set(http::field::accept, accept);
-    if (!content_type.empty()) h.set(http::field::content_type, content_type);
-    auto v = r->judge_head(h, peer_info{"10.0.0.1", {}});
+    auto v = api.judge(method, target, token, accept, content_type);
     REQUIRE(v.refusal);
     return std::move(*v.refusal);
   }
 
   bool passes(http::verb method, const std::string& target, const std::string& token) {
-    request_header h;
-    h.method(method);
-    h.target(target);
-    h.version(11);
-    if (!token.empty()) h.set(http::field::authorization, "Bearer " + token);
-    h.set(http::field::content_type, "application/taxii+json;version=2.1");
-    return !r->judge_head(h, peer_info{"10.0.0.1", {}}).refusal;
+    return !api.judge(method, target, token, {}, "application/taxii+json;version=2.1").refusal;
   }
 };
 

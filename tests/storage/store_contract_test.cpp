@@ -679,7 +679,9 @@ TEST_CASE("store contract: audit queries filter and page", "[store][contract]") 
 TEST_CASE("store contract: proofs verify, checkpoints are signed", "[store][contract]") {
   FOR_EACH_BACKEND(make) {
     fixture f(make);
-    CHECK_FALSE(f.checkpoint_now());  // nothing to sign
+    auto none = f.checkpoint_now();  // nothing to sign
+    REQUIRE_FALSE(none);
+    CHECK(none.error().code == errc::not_found);  // the server answers 503: none yet
     CHECK_FALSE(f.s().checkpoint().value());
     for (int i = 1; i <= 5; ++i) REQUIRE(f.publish({object(object_id(i), v1)}));
 
@@ -761,22 +763,39 @@ TEST_CASE("store contract: a failed commit stores neither objects nor record",
     const auto failed_before = f.s().stats().failed_commits;
     f.fault = EIO;
     auto out = f.publish({object(object_id(2), v1)}, "alice", {}, "s-2");
-    CHECK_FALSE(out);
+    REQUIRE_FALSE(out);
+    // Not the caller's mistake: it may work later (the server's 503).
+    CHECK(out.error().code == errc::unavailable);
     CHECK(f.s().stats().failed_commits == failed_before + 1);
     CHECK(f.scan() == pairs{{object_id(1), v1}});
     CHECK_FALSE(f.s().begin_read()->status("s-2"));
     CHECK(f.s().audit_size().value() == 1);
 
     f.fault = EIO;
-    CHECK_FALSE(f.remove({t0}));
+    auto removed = f.remove({t0});
+    REQUIRE_FALSE(removed);
+    CHECK(removed.error().code == errc::unavailable);
     CHECK(f.scan().size() == 1);
     CHECK(f.s().audit_size().value() == 1);
+
+    // A full disk is told apart (the server's 507).
+    f.fault = ENOSPC;
+    out = f.publish({object(object_id(2), v1)});
+    REQUIRE_FALSE(out);
+    CHECK(out.error().code == errc::storage_full);
+    CHECK(f.scan().size() == 1);
 
     // The next write goes through, at the next position.
     auto next = f.publish({object(object_id(2), v1)});
     REQUIRE(next);
     CHECK(next->first_date_added == t0 + 1);
     CHECK(f.s().audit_size().value() == 2);
+
+    // A closed store refuses writes as a failed commit: nothing changed.
+    f.s().close();
+    out = f.publish({object(object_id(3), v1)});
+    REQUIRE_FALSE(out);
+    CHECK(out.error().code == errc::unavailable);
   }
 }
 

@@ -1,0 +1,447 @@
+// The TAXII API and the sharing record's endpoint as a client sees them,
+// through the router on an in-memory store (api_fixture.hpp): statuses,
+// headers and bodies of publish, objects, manifest, object, versions, status
+// and delete, paging, the TLP sharing policy, the audit records, and what a
+// failed commit answers.
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <vector>
+
+#include "api_fixture.hpp"
+#include "formats/json.hpp"
+#include "server/config/credentials.hpp"
+
+using namespace cairn::server;
+using cairn::formats::micros;
+
+namespace {
+
+const std::string k_collection = "5f0ab3f1-8c5e-4d2b-9e55-6d1a8b6f0e11";
+const std::string k_objects = "/r/collections/shared/objects/";
+const std::string k_manifest = "/r/collections/shared/manifest/";
+// pub publishes at red; partner reads at amber; auditor reads the record.
+const std::string k_pub = "cairn_pub_token_0123456789abcdef0123456789ab";
+const std::string k_partner = "cairn_partner_token_0123456789abcdef01234567";
+const std::string k_auditor = "cairn_auditor_token_0123456789abcdef01234567";
+
+constexpr std::string_view k_green = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
+constexpr std::string_view k_red = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1";
+constexpr micros k_second = 1'000'000;
+
+std::string config_text() {
+  return R"({"listen": "127.0.0.1:0", "data_dir": "data",
+    "tls": {"cert": "c", "key": "k"},
+    "discovery": {"title": "t", "default": "r"},
+    "api_roots": {"r": {"title": "r", "collections": [
+      {"id": ")" +
+         k_collection + R"(", "title": "shared", "alias": "shared"}]}},
+    "accounts": [
+      {"name": "pub", "token_hashes": [")" +
+         token_hash(k_pub) + R"("], "read": ["shared"], "write": ["shared"], "clearance": "red"},
+      {"name": "partner", "token_hashes": [")" +
+         token_hash(k_partner) + R"("], "read": ["shared"], "clearance": "amber"},
+      {"name": "auditor", "token_hashes": [")" +
+         token_hash(k_auditor) + R"("], "auditor": true}
+    ]})";
+}
+
+std::string id_of(int n) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "indicator--%08d-0000-4000-8000-000000000000", n);
+  return buf;
+}
+
+// Version v of object n: modified 2026-01-0v.
+std::string version_of(int v) {
+  return "2026-01-0" + std::to_string(v) + "T00:00:00.000Z";
+}
+
+// A valid indicator, minified as the store keeps and returns it.
+std::string indicator(int n, int v, std::string_view marking) {
+  return R"({"type":"indicator","spec_version":"2.1","id":")" + id_of(n) +
+         R"(","created":"2026-01-01T00:00:00.000Z","modified":")" + version_of(v) +
+         R"(","pattern":"[ipv4-addr:value = '198.51.100.7']","pattern_type":"stix",)" +
+         R"("valid_from":"2026-01-01T00:00:00Z","object_marking_refs":[")" + std::string(marking) +
+         R"("]})";
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ",") + i;
+  return out;
+}
+
+std::string envelope(const std::vector<std::string>& objects) {
+  return R"({"objects":[)" + join(objects) + "]}";
+}
+
+// A page as the server writes it: items under key, then more and next.
+std::string page(std::string_view key, const std::vector<std::string>& items, bool more,
+                 const std::string& next = {}) {
+  std::string out = "{";
+  if (!items.empty()) out += "\"" + std::string(key) + "\":[" + join(items) + "],";
+  out += more ? "\"more\":true" : "\"more\":false";
+  if (!next.empty()) out += ",\"next\":\"" + next + "\"";
+  return out + "}";
+}
+
+// The store's clock at epoch + offset, as TAXII writes times.
+std::string at(micros offset) {
+  return cairn::formats::format_taxii_time(test::api_epoch() + offset);
+}
+
+std::string manifest_entry(int n, int v, micros added) {
+  return R"({"id":")" + id_of(n) + R"(","date_added":")" + at(added) + R"(","version":")" +
+         version_of(v) + R"(","media_type":"application/stix+json;version=2.1"})";
+}
+
+std::string quoted(const std::string& s) {
+  return "\"" + s + "\"";
+}
+
+std::string error_body(int status, std::string_view title, const std::string& description) {
+  return R"({"title":")" + std::string(title) + R"(","description":")" + description +
+         R"(","http_status":")" + std::to_string(status) + R"("})";
+}
+
+std::string member(const response& res, std::string_view key) {
+  auto doc = cairn::formats::parse_json(res.body());
+  REQUIRE(doc);
+  auto m = doc->root().get(key);
+  REQUIRE(m);
+  return std::string(m->as_string());
+}
+
+// The exchange with three accounts, and requests as they send them.
+struct api : test::api_fixture {
+  api() : api_fixture(config_text()) {}
+
+  response get(const std::string& token, const std::string& target) {
+    return call({http::verb::get, target, token, {}});
+  }
+  response post(const std::string& token, const std::vector<std::string>& objects) {
+    return call({http::verb::post, k_objects, token, envelope(objects)});
+  }
+  response del(const std::string& token, const std::string& target) {
+    return call({http::verb::delete_, target, token, {}});
+  }
+  // pub publishes objects at the clock's time; the clock then moves a second.
+  void publish(const std::vector<std::string>& objects) {
+    REQUIRE(post(k_pub, objects).result_int() == 202);
+    now += k_second;
+  }
+};
+
+void check_taxii(const response& res, unsigned status) {
+  CHECK(res.result_int() == status);
+  CHECK(res[http::field::content_type] == "application/taxii+json;version=2.1");
+}
+
+void check_dates(const response& res, micros first, micros last) {
+  CHECK(std::string(res["X-TAXII-Date-Added-First"]) == at(first));
+  CHECK(std::string(res["X-TAXII-Date-Added-Last"]) == at(last));
+}
+
+void check_no_dates(const response& res) {
+  CHECK(res.find("X-TAXII-Date-Added-First") == res.end());
+  CHECK(res.find("X-TAXII-Date-Added-Last") == res.end());
+}
+
+}  // namespace
+
+TEST_CASE("api: a publish answers 202 with its status; the objects come back as sent") {
+  api f;
+  const auto a = indicator(1, 1, k_green);
+  const auto b = indicator(2, 1, k_green);
+  auto res = f.post(k_pub, {a, b});
+  check_taxii(res, 202);
+  // Its id is a new UUID and its request_timestamp the real time.
+  const auto id = member(res, "id");
+  CHECK(res.body() == R"({"id":")" + id + R"(","status":"complete","request_timestamp":")" +
+                          member(res, "request_timestamp") +
+                          R"(","total_count":2,"success_count":2,"successes":[)" + R"({"id":")" +
+                          id_of(1) + R"(","version":")" + version_of(1) + R"("},{"id":")" +
+                          id_of(2) + R"(","version":")" + version_of(1) +
+                          R"("}],"failure_count":0,"pending_count":0})");
+
+  res = f.get(k_partner, k_objects);
+  check_taxii(res, 200);
+  CHECK(res.body() == page("objects", {a, b}, false));
+  // One transaction: consecutive positions from the store's clock on.
+  check_dates(res, 0, 1);
+
+  // An empty collection: no list, no dates.
+  res = f.get(k_partner, "/r/collections/shared/objects/?match[type]=malware");
+  check_taxii(res, 200);
+  CHECK(res.body() == R"({"more":false})");
+  check_no_dates(res);
+}
+
+TEST_CASE("api: objects, manifest, object and versions page with limit and next") {
+  api f;
+  const auto a = indicator(1, 1, k_green);
+  const auto b = indicator(2, 1, k_green);
+  const auto c = indicator(3, 1, k_green);
+  f.publish({a});
+  f.publish({b});
+  f.publish({c});
+
+  auto res = f.get(k_partner, k_objects + "?limit=2");
+  check_taxii(res, 200);
+  auto next = member(res, "next");
+  CHECK(res.body() == page("objects", {a, b}, true, next));
+  check_dates(res, 0, k_second);
+  res = f.get(k_partner, k_objects + "?limit=2&next=" + next);
+  check_taxii(res, 200);
+  CHECK(res.body() == page("objects", {c}, false));
+  check_dates(res, 2 * k_second, 2 * k_second);
+
+  res = f.get(k_partner, k_manifest + "?limit=2");
+  check_taxii(res, 200);
+  next = member(res, "next");
+  CHECK(res.body() ==
+        page("objects", {manifest_entry(1, 1, 0), manifest_entry(2, 1, k_second)}, true, next));
+  check_dates(res, 0, k_second);
+  res = f.get(k_partner, k_manifest + "?limit=2&next=" + next);
+  CHECK(res.body() == page("objects", {manifest_entry(3, 1, 2 * k_second)}, false));
+  check_dates(res, 2 * k_second, 2 * k_second);
+
+  // A token is bound to its path and account.
+  res = f.get(k_partner, k_objects + "?limit=2&next=" + next);
+  check_taxii(res, 400);
+  CHECK(res.body() == error_body(400, "Bad Request",
+                                 "next: this token was not issued for this query, this account "
+                                 "and these filters (send the same filters as the first request)"));
+
+  // Three versions of one object.
+  const auto x2 = indicator(9, 2, k_green);
+  const auto x3 = indicator(9, 3, k_green);
+  f.publish({indicator(9, 1, k_green)});
+  f.publish({x2});
+  f.publish({x3});
+  const std::string x = k_objects + id_of(9) + "/";
+  res = f.get(k_partner, x + "versions/?limit=2");
+  check_taxii(res, 200);
+  next = member(res, "next");
+  CHECK(res.body() == page("versions", {quoted(version_of(1)), quoted(version_of(2))}, true, next));
+  check_dates(res, 3 * k_second, 4 * k_second);
+  res = f.get(k_partner, x + "versions/?limit=2&next=" + next);
+  CHECK(res.body() == page("versions", {quoted(version_of(3))}, false));
+  check_dates(res, 5 * k_second, 5 * k_second);
+
+  // The object endpoint gives the last version unless asked for more.
+  res = f.get(k_partner, x);
+  check_taxii(res, 200);
+  CHECK(res.body() == page("objects", {x3}, false));
+  check_dates(res, 5 * k_second, 5 * k_second);
+  res = f.get(k_partner, x + "?match[version]=all&limit=2");
+  next = member(res, "next");
+  CHECK(res.body() == page("objects", {indicator(9, 1, k_green), x2}, true, next));
+  res = f.get(k_partner, x + "?match[version]=all&limit=2&next=" + next);
+  CHECK(res.body() == page("objects", {x3}, false));
+}
+
+TEST_CASE("api: an account below an object's TLP level sees no trace of it") {
+  api f;
+  const auto a = indicator(1, 1, k_green);
+  const auto r = indicator(2, 1, k_red);
+  const auto b = indicator(3, 1, k_green);
+  const auto x1 = indicator(4, 1, k_green);
+  const auto x2 = indicator(4, 2, k_red);
+  const auto r_last = indicator(5, 1, k_red);
+  for (const auto& o : {a, r, b, x1, x2, r_last}) f.publish({o});  // at 0 s, 1 s, ... 5 s
+
+  // partner (amber): A, B and X's first version, without a gap or `more` for
+  // the red ones between and after them.
+  auto res = f.get(k_partner, k_objects);
+  check_taxii(res, 200);
+  CHECK(res.body() == page("objects", {a, b, x1}, false));
+  check_dates(res, 0, 3 * k_second);
+  res = f.get(k_partner, k_objects + "?limit=2");
+  auto next = member(res, "next");
+  CHECK(res.body() == page("objects", {a, b}, true, next));
+  check_dates(res, 0, 2 * k_second);
+  res = f.get(k_partner, k_objects + "?limit=2&next=" + next);
+  CHECK(res.body() == page("objects", {x1}, false));
+  check_dates(res, 3 * k_second, 3 * k_second);
+
+  res = f.get(k_partner, k_manifest);
+  CHECK(res.body() == page("objects",
+                           {manifest_entry(1, 1, 0), manifest_entry(3, 1, 2 * k_second),
+                            manifest_entry(4, 1, 3 * k_second)},
+                           false));
+  check_dates(res, 0, 3 * k_second);
+
+  // The red object does not exist for partner.
+  for (const auto& path : {k_objects + id_of(2) + "/", k_objects + id_of(2) + "/versions/"}) {
+    res = f.get(k_partner, path);
+    check_taxii(res, 404);
+    CHECK(res.body() ==
+          error_body(404, "Not Found", "no object " + id_of(2) + " in this collection"));
+  }
+  // X's red version neither shows nor makes the green one less than the last.
+  const std::string x = k_objects + id_of(4) + "/";
+  res = f.get(k_partner, x);
+  CHECK(res.body() == page("objects", {x1}, false));
+  check_dates(res, 3 * k_second, 3 * k_second);
+  res = f.get(k_partner, x + "versions/");
+  CHECK(res.body() == page("versions", {quoted(version_of(1))}, false));
+  check_dates(res, 3 * k_second, 3 * k_second);
+
+  // pub (red) sees everything: of X, its last version.
+  res = f.get(k_pub, k_objects);
+  CHECK(res.body() == page("objects", {a, r, b, x2, r_last}, false));
+  check_dates(res, 0, 5 * k_second);
+  res = f.get(k_pub, x);
+  CHECK(res.body() == page("objects", {x2}, false));
+}
+
+TEST_CASE("api: the status of a publish is its publisher's alone") {
+  api f;
+  // One valid object and one whose pattern does not parse.
+  auto broken = indicator(2, 1, k_green);
+  broken.replace(broken.find("198.51.100.7']"), 14, "198.51.100.7'");
+  auto posted = f.post(k_pub, {indicator(1, 1, k_green), broken});
+  check_taxii(posted, 202);
+  auto doc = cairn::formats::parse_json(posted.body());
+  REQUIRE(doc);
+  CHECK(doc->root().get("success_count")->as_int() == 1);
+  CHECK(doc->root().get("failure_count")->as_int() == 1);
+  CHECK(doc->root().get("failures")->value_at(0).get("id")->as_string() == id_of(2));
+  const auto id = member(posted, "id");
+
+  // The status resource says what the POST's answer said.
+  auto res = f.get(k_pub, "/r/status/" + id + "/");
+  check_taxii(res, 200);
+  CHECK(res.body() == posted.body());
+
+  for (const auto& token : {k_partner, k_auditor}) {
+    res = f.get(token, "/r/status/" + id + "/");
+    check_taxii(res, 404);
+    CHECK(res.body() == error_body(404, "Not Found", "no status " + id + " in this API root"));
+  }
+  res = f.get(k_pub, "/r/status/00000000-0000-4000-8000-000000000000/");
+  check_taxii(res, 404);
+}
+
+TEST_CASE("api: DELETE removes the versions its filter names, or all of them") {
+  api f;
+  const auto x2 = indicator(1, 2, k_green);
+  f.publish({indicator(1, 1, k_green), x2});
+  const std::string x = k_objects + id_of(1) + "/";
+
+  auto res = f.del(k_pub, x + "?match[version]=" + version_of(1));
+  check_taxii(res, 200);
+  CHECK(res.body().empty());
+  res = f.get(k_partner, x + "versions/");
+  CHECK(res.body() == page("versions", {quoted(version_of(2))}, false));
+
+  res = f.del(k_pub, x);
+  check_taxii(res, 200);
+  res = f.get(k_partner, x);
+  check_taxii(res, 404);
+  CHECK(res.body() ==
+        error_body(404, "Not Found", "no object " + id_of(1) + " in this collection"));
+  CHECK(f.get(k_partner, k_objects).body() == R"({"more":false})");
+  res = f.del(k_pub, x);
+  check_taxii(res, 404);
+  CHECK(res.body() ==
+        error_body(404, "Not Found", "no object " + id_of(1) + " in this collection"));
+}
+
+TEST_CASE("api: the audit endpoint shows auditors the publish and the pull") {
+  api f;
+  const auto a = indicator(1, 1, k_green);
+  f.publish({a});
+  f.now = test::api_epoch();  // every record at the epoch
+
+  // Only auditors; the refusal is recorded.
+  auto res = f.get(k_pub, "/cairn/v1/audit");
+  check_taxii(res, 403);
+  CHECK(res.body() == error_body(403, "Forbidden", "account 'pub' is not an auditor"));
+  // The pull is recorded before the objects are sent.
+  REQUIRE(f.get(k_partner, k_objects).body() == page("objects", {a}, false));
+
+  res = f.get(k_auditor, "/cairn/v1/audit");
+  CHECK(res.result_int() == 200);
+  CHECK(res[http::field::content_type] == "application/json");
+  auto doc = cairn::formats::parse_json(res.body());
+  REQUIRE(doc);
+  CHECK(doc->root().get("more")->as_bool() == false);
+  const auto records = *doc->root().get("records");
+  REQUIRE(records.size() == 4);
+  // Each record without its chain members (prev, hash), as canonical JSON.
+  static constexpr std::string_view chain[] = {"prev", "hash"};
+  auto body = [&](std::size_t i) { return canonical_json(records.value_at(i), chain); };
+  const std::string time = R"("time":")" + at(0) + R"("})";
+  const std::string objects =
+      R"("objects":[{"id":")" + id_of(1) + R"(","version":")" + version_of(1) + R"("}],)";
+  const std::string where = R"("api_root":"r","collection":")" + k_collection + R"(",)";
+  CHECK(body(0) == R"({"account":"","action":"config","api_root":"","collection":"","objects":[],)"
+                   R"("remote":"","seq":1,"sha256":")" +
+                       f.ex().current()->cfg->sha256 + R"(","status":0,)" + time);
+  CHECK(body(1) == R"({"account":"pub","action":"publish",)" + where + objects +
+                       R"("remote":"10.0.0.1","seq":2,"status":202,)" + time);
+  CHECK(body(2) ==
+        R"({"account":"pub","action":"denied","api_root":"","collection":"","objects":[],)"
+        R"("remote":"10.0.0.1","seq":3,"status":403,)" +
+            time);
+  CHECK(body(3) == R"({"account":"partner","action":"pull",)" + where + objects +
+                       R"("remote":"10.0.0.1","seq":4,"status":200,)" + time);
+
+  // Filtered by action and by object.
+  res = f.get(k_auditor, "/cairn/v1/audit?action=pull");
+  doc = cairn::formats::parse_json(res.body());
+  REQUIRE(doc);
+  REQUIRE(doc->root().get("records")->size() == 1);
+  CHECK(doc->root().get("records")->value_at(0).get("seq")->as_int() == 4);
+  res = f.get(k_auditor, "/cairn/v1/audit?object=" + id_of(1));
+  doc = cairn::formats::parse_json(res.body());
+  REQUIRE(doc);
+  CHECK(doc->root().get("records")->size() == 2);  // the publish and the pull
+}
+
+TEST_CASE("api: a failed commit answers a TAXII error, 503 or 507, and stores nothing") {
+  api f;
+  const auto a = indicator(1, 1, k_green);
+  const auto b = indicator(2, 1, k_green);
+
+  // A commit that may succeed later: 503.
+  f.store().fail_next_writes(1);
+  auto res = f.post(k_pub, {a});
+  check_taxii(res, 503);
+  CHECK(res.body() == error_body(503, "Service Unavailable",
+                                 "the objects could not be stored: commit failed: Input/output "
+                                 "error; nothing was added"));
+  CHECK(f.get(k_pub, k_objects).body() == R"({"more":false})");
+
+  // A full disk: 507.
+  f.fault = ENOSPC;
+  res = f.post(k_pub, {a});
+  check_taxii(res, 507);
+  CHECK(res.body() == error_body(507, "Insufficient Storage",
+                                 "the objects could not be stored: commit failed: No space left "
+                                 "on device; nothing was added"));
+  CHECK(f.get(k_pub, k_objects).body() == R"({"more":false})");
+
+  // The next write goes through.
+  f.publish({a, b});
+
+  // A pull whose record cannot be stored sends nothing of the page.
+  f.store().fail_next_writes(1);
+  res = f.get(k_partner, k_objects);
+  check_taxii(res, 503);
+  CHECK(res.body() == error_body(503, "Service Unavailable",
+                                 "the delivery could not be recorded, so nothing was sent: "
+                                 "commit failed: Input/output error"));
+
+  // A delete that cannot commit leaves the object.
+  f.store().fail_next_writes(1);
+  res = f.del(k_pub, k_objects + id_of(1) + "/");
+  check_taxii(res, 503);
+  CHECK(res.body() ==
+        error_body(503, "Service Unavailable",
+                   "the object could not be deleted: commit failed: Input/output error"));
+  CHECK(f.get(k_partner, k_objects).body() == page("objects", {a, b}, false));
+}
