@@ -1,7 +1,8 @@
 #pragma once
 // The storage seam: everything server/ asks of storage, as one interface that
-// the embedded LMDB backend (storage/lmdb_store.hpp) and the in-memory fake
-// of the API tests implement, and that a PostgreSQL backend will.
+// the embedded LMDB backend (storage/lmdb_store.hpp), the PostgreSQL
+// backend (storage/postgres_store.hpp) and the in-memory fake of the API
+// tests implement.
 //
 // One store holds the STIX objects of every collection, the TAXII status
 // resources and the sharing record (the audit log of INTERFACE.md). A publish
@@ -323,6 +324,10 @@ class store {
   virtual const std::string& public_key_pem() const = 0;
 
   virtual store_stats stats() const = 0;
+
+  // False while the backend cannot serve (a database that cannot be
+  // reached); the health endpoint then says "degraded". Cheap: no I/O.
+  virtual bool healthy() const { return true; }
 
   // Stops accepting writes, commits what is queued, writes a last
   // checkpoint. Idempotent; the destructor calls it.
