@@ -24,7 +24,8 @@ struct dump_progress {
 
 // store_path is the LMDB directory (data_dir/store). progress (optional) is
 // called now and then, and once at the end.
-result<dump_progress> dump_lmdb_store(const std::string& store_path, store_sink& sink,
-                                      const std::function<void(const dump_progress&)>& progress = {});
+result<dump_progress> dump_lmdb_store(
+    const std::string& store_path, store_sink& sink,
+    const std::function<void(const dump_progress&)>& progress = {});
 
 }  // namespace cairn::storage

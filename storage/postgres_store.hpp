@@ -49,11 +49,11 @@ namespace cairn::storage {
 inline constexpr int pg_schema_version = 1;
 
 struct pg_options {
-  std::string conninfo;  // libpq connection string
-  std::string password;  // from the config's password_file; empty: libpq's own means
+  std::string conninfo;    // libpq connection string
+  std::string password;    // from the config's password_file; empty: libpq's own means
   unsigned pool_size = 8;  // connections for reads; the writer has one more of its own
-  std::chrono::milliseconds connect_timeout{5000};    // one connection attempt
-  std::chrono::milliseconds acquire_timeout{5000};    // waiting for a pooled connection
+  std::chrono::milliseconds connect_timeout{5000};     // one connection attempt
+  std::chrono::milliseconds acquire_timeout{5000};     // waiting for a pooled connection
   std::chrono::milliseconds statement_timeout{30000};  // set on every connection
   // Told of events worth a log line (lost and regained connections). Optional.
   std::function<void(std::string_view)> notice;
@@ -77,8 +77,7 @@ enum class pg_init_outcome { created, already_current };
 // records public_key_pem as the deployment's audit key. A database already
 // at this version: already_current (nothing changed; a different recorded
 // key is an error). Another version: an error naming both versions.
-result<pg_init_outcome> pg_init_schema(const pg_options& options,
-                                       std::string_view public_key_pem);
+result<pg_init_outcome> pg_init_schema(const pg_options& options, std::string_view public_key_pem);
 
 // Opens the store: checks the schema version (an unknown one is refused,
 // with both versions in the message), loads the signing key and checks it
