@@ -24,6 +24,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "formats/error.hpp"
@@ -81,6 +82,7 @@ class rows {
   std::uint64_t affected() const;  // INSERT/UPDATE/DELETE row count
 
  private:
+  friend class connection;
   pg_result* r_ = nullptr;
 };
 
@@ -107,10 +109,15 @@ class connection {
 
   // The connection can no longer be used (lost, or a protocol error).
   bool broken() const;
+  // Inside a transaction block (begun, not yet committed or rolled back).
+  bool in_transaction() const;
 
  private:
   connection() = default;
+  // Takes a statement's result: rows, or the error it reports.
+  result<rows> finish(pg_result* r);
   pg_conn* c_ = nullptr;
+  bool broken_ = false;
   std::set<std::string, std::less<>> prepared_;
 };
 
