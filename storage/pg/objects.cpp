@@ -94,46 +94,61 @@ const pq::statement k_version_counts{
 // name. A reader who sees every level reads the primary key's range; any
 // other reads one objects_by_level range per level it sees, plus its own
 // versions above them (objects_by_publisher), merged by date_added: a
-// withheld version is never read.
+// withheld version is never read. The "ranked" forms add whether each
+// version's object has other live versions (column 9), for version_rank().
 struct scan_statements {
-  std::array<std::string, 2 * (k_top_level + 1)> names, sql;
-  std::array<pq::statement, 2 * (k_top_level + 1)> statements;
+  static constexpr std::size_t k_count = 4 * (k_top_level + 1);
+  std::array<std::string, k_count> names, sql;
+  std::array<pq::statement, k_count> statements;
 
-  static std::size_t slot(int level, bool own) { return static_cast<std::size_t>(level * 2 + own); }
+  static std::size_t slot(int level, bool own, bool ranked) {
+    return static_cast<std::size_t>(level * 4 + own * 2 + ranked);
+  }
 
   scan_statements() {
     const std::string range = " AND NOT deleted AND date_added > $2 ORDER BY date_added LIMIT $3)";
     for (int level = 0; level <= k_top_level; ++level) {
       for (const bool own : {false, true}) {
-        const std::size_t i = slot(level, own);
-        names[i] = "cairn_objects_scan_" + std::to_string(level) + (own ? "_own" : "");
-        std::string& q = sql[i];
-        if (level == k_top_level) {
-          q = "SELECT " CAIRN_VERSION_COLUMNS
-              " FROM objects WHERE collection = $1 AND date_added > $2 AND NOT deleted"
-              " ORDER BY date_added LIMIT $3";
-        } else {
-          q = "SELECT " CAIRN_VERSION_COLUMNS " FROM (";
-          for (int l = 0; l <= level; ++l) {
-            if (l > 0) q += " UNION ALL ";
-            q += "(SELECT " CAIRN_VERSION_COLUMNS " FROM objects WHERE collection = $1 AND tlp = " +
-                 std::to_string(l) + range;
+        for (const bool ranked : {false, true}) {
+          const std::size_t i = slot(level, own, ranked);
+          names[i] = "cairn_objects_scan_" + std::to_string(level) + (own ? "_own" : "") +
+                     (ranked ? "_ranked" : "");
+          // Deleted versions count too (an answer on the safe side: such a
+          // record takes version_rank()'s full path), so that the probe can
+          // be an index-only scan of objects_by_id.
+          const std::string others =
+              ranked ? ", EXISTS (SELECT 1 FROM objects o WHERE o.collection = $1 AND o.id = v.id"
+                       " AND o.date_added <> v.date_added)"
+                     : "";
+          std::string& q = sql[i];
+          q = "SELECT " CAIRN_VERSION_COLUMNS + others;
+          if (level == k_top_level) {
+            q += " FROM objects AS v WHERE collection = $1 AND date_added > $2 AND NOT deleted"
+                 " ORDER BY date_added LIMIT $3";
+          } else {
+            q += " FROM (";
+            for (int l = 0; l <= level; ++l) {
+              if (l > 0) q += " UNION ALL ";
+              q += "(SELECT " CAIRN_VERSION_COLUMNS
+                   " FROM objects WHERE collection = $1 AND tlp = " +
+                   std::to_string(l) + range;
+            }
+            if (own) {
+              q += " UNION ALL (SELECT " CAIRN_VERSION_COLUMNS
+                   " FROM objects WHERE collection = $1 AND publisher = $4 AND tlp > " +
+                   std::to_string(level) + range;
+            }
+            q += ") AS v ORDER BY date_added LIMIT $3";
           }
-          if (own) {
-            q += " UNION ALL (SELECT " CAIRN_VERSION_COLUMNS
-                 " FROM objects WHERE collection = $1 AND publisher = $4 AND tlp > " +
-                 std::to_string(level) + range;
-          }
-          q += ") AS v ORDER BY date_added LIMIT $3";
+          statements[i] = {names[i].c_str(), q.c_str()};
         }
-        statements[i] = {names[i].c_str(), q.c_str()};
       }
     }
   }
 
-  const pq::statement& get(int level, bool own) const {
+  const pq::statement& get(int level, bool own, bool ranked) const {
     level = std::clamp(level, 0, k_top_level);
-    return statements[slot(level, own && level < k_top_level)];
+    return statements[slot(level, own && level < k_top_level, ranked)];
   }
 };
 
@@ -478,16 +493,19 @@ class pg_reader final : public reader {
             const record_fn& fn) const override {
     const int level = static_cast<int>(who.max_level);
     const bool own = !who.publisher.empty();
-    const pq::statement& s = scans().get(level, own);
     micros from = after;
     for (;;) {
       pq::params p;
       p.integer(c).integer(from).integer(k_scan_chunk);
       if (own && level < k_top_level) p.text(who.publisher);
-      const pq::rows* r = run(s, p);
+      // Chunks come with what version_rank() needs while it is asked about
+      // them (the objects endpoint's default, match[version]=last).
+      const pq::rows* r = run(scans().get(level, own, rank_wanted_), p);
       if (!r) return;
       chunk_ = r;
+      chunk_ranked_ = rank_wanted_;
       chunk_collection_ = c;
+      rank_asked_ = false;
       const int n = r->size();
       for (int i = 0; i < n; ++i) {
         ++read_;
@@ -495,6 +513,7 @@ class pg_reader final : public reader {
         if (!fn(rec)) return;
         from = rec.date_added;
       }
+      rank_wanted_ = rank_asked_;
       if (n < k_scan_chunk) return;
     }
   }
@@ -619,9 +638,28 @@ class pg_reader final : public reader {
 
   // For a record of the last scan chunk: the position of its object's only
   // live version, 0 when it has none, std::nullopt when it has several (or
-  // r is not from that chunk).
+  // r is not from that chunk). A chunk read without column 9 asks for its
+  // ids' counts in one query.
   std::optional<micros> single_position(const object_record& r) const {
     if (!chunk_ || r.collection != chunk_collection_) return std::nullopt;
+    rank_asked_ = true;
+    if (chunk_ranked_) {
+      // Column 9: whether the object has other live versions.
+      int lo = 0, hi = chunk_->size();
+      while (lo < hi) {
+        const int mid = lo + (hi - lo) / 2;
+        if (chunk_->integer(mid, 0) < r.date_added) {
+          lo = mid + 1;
+        } else {
+          hi = mid;
+        }
+      }
+      if (lo == chunk_->size() || chunk_->integer(lo, 0) != r.date_added ||
+          chunk_->text(lo, 1) != r.id || chunk_->boolean(lo, 9)) {
+        return std::nullopt;
+      }
+      return r.date_added;
+    }
     if (counted_ != chunk_) {
       counted_ = chunk_;
       if (single_collection_ != r.collection) {
@@ -663,6 +701,9 @@ class pg_reader final : public reader {
   // The last scan chunk, and what its ids' version counts said (views into
   // kept_ rows; -1: several versions).
   mutable const pq::rows* chunk_ = nullptr;
+  mutable bool chunk_ranked_ = false;  // chunk_ has column 9
+  mutable bool rank_wanted_ = true;    // the next chunk gets column 9
+  mutable bool rank_asked_ = false;    // version_rank() asked about chunk_
   mutable collection_key chunk_collection_ = 0;
   mutable const pq::rows* counted_ = nullptr;
   mutable collection_key single_collection_ = 0;
