@@ -20,6 +20,7 @@
 #include "formats/time.hpp"
 #include "storage/pg/objects.hpp"
 #include "storage/pg/pq.hpp"
+#include "storage/pg/schema.hpp"
 
 using namespace cairn;
 using namespace cairn::storage;
@@ -65,26 +66,6 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-// Schema v1's objects and statuses tables (PG_DESIGN.md).
-const char* const k_schema = R"sql(
-CREATE TABLE collections (key integer PRIMARY KEY, name text NOT NULL UNIQUE,
-                          last_added bigint NOT NULL DEFAULT 0);
-CREATE TABLE objects (
-  collection integer NOT NULL, date_added bigint NOT NULL,
-  id text NOT NULL, version text NOT NULL, time_key text NOT NULL,
-  spec_version text NOT NULL, publisher text NOT NULL, tlp smallint NOT NULL,
-  later_copy boolean NOT NULL DEFAULT false, id_copy boolean NOT NULL DEFAULT false,
-  deleted boolean NOT NULL DEFAULT false,
-  json text NOT NULL,
-  PRIMARY KEY (collection, date_added));
-CREATE INDEX objects_by_id ON objects (collection, id, time_key, date_added);
-CREATE INDEX objects_by_level ON objects (collection, tlp, date_added) WHERE NOT deleted;
-CREATE INDEX objects_by_publisher ON objects (collection, publisher, date_added) WHERE NOT deleted;
-CREATE TABLE statuses (id text PRIMARY KEY, owner text NOT NULL, stored_at bigint NOT NULL,
-                       json text NOT NULL);
-CREATE INDEX statuses_by_age ON statuses (stored_at);
-)sql";
-
 int die(const std::string& what) {
   std::fprintf(stderr, "storage_pg_objects_bench: %s\n", what.c_str());
   return 1;
@@ -119,7 +100,7 @@ int main(int argc, char** argv) {
   auto w = pq::connection::open(o);
   if (!w) return die(w.error().message);
   pq::connection& c = **w;
-  if (auto r = c.exec(k_schema); !r) return die(r.error().message);
+  if (auto r = c.exec(pg::core_schema_sql); !r) return die(r.error().message);
   if (auto r = c.exec("INSERT INTO collections (key, name) VALUES (1, 'root/one')"); !r) {
     return die(r.error().message);
   }

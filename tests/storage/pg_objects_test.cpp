@@ -1,5 +1,5 @@
 // The PostgreSQL backend's objects part (storage/pg/objects.hpp) against a
-// real server: each test case gets a fresh database with schema v1. Without
+// real server: each test case gets a fresh database with the schema. Without
 // a server (CAIRN_TEST_PG unset) the cases that need one skip.
 
 #include <atomic>
@@ -13,6 +13,7 @@
 #include "formats/time.hpp"
 #include "storage/pg/objects.hpp"
 #include "storage/pg/pq.hpp"
+#include "storage/pg/schema.hpp"
 #include "support/pg.hpp"
 #include "support/skip.hpp"
 
@@ -27,28 +28,6 @@ const std::string v1 = "2026-01-01T00:00:00.000Z";
 const std::string v2 = "2026-02-01T00:00:00.000Z";
 const std::string v3 = "2026-03-01T00:00:00.000Z";
 
-// Schema v1's objects, statuses and collections tables (PG_DESIGN.md), as
-// storage/pg/schema.cpp creates them.
-const char* const k_schema = R"sql(
-CREATE TABLE collections (key integer PRIMARY KEY, name text NOT NULL UNIQUE,
-                          last_added bigint NOT NULL DEFAULT 0);
-CREATE TABLE objects (
-  collection integer NOT NULL, date_added bigint NOT NULL,
-  id text NOT NULL, version text NOT NULL, time_key text NOT NULL,
-  spec_version text NOT NULL, publisher text NOT NULL, tlp smallint NOT NULL,
-  later_copy boolean NOT NULL DEFAULT false, id_copy boolean NOT NULL DEFAULT false,
-  deleted boolean NOT NULL DEFAULT false,
-  json text NOT NULL,
-  PRIMARY KEY (collection, date_added));
-CREATE INDEX objects_by_id ON objects (collection, id, time_key, date_added);
-CREATE INDEX objects_by_level ON objects (collection, tlp, date_added) WHERE NOT deleted;
-CREATE INDEX objects_by_publisher ON objects (collection, publisher, date_added) WHERE NOT deleted;
-CREATE TABLE statuses (id text PRIMARY KEY, owner text NOT NULL, stored_at bigint NOT NULL,
-                       json text NOT NULL);
-CREATE INDEX statuses_by_age ON statuses (stored_at);
-INSERT INTO collections (key, name) VALUES (1, 'root/one'), (2, 'root/two');
-)sql";
-
 pg_options options(const std::string& conninfo) {
   pg_options o;
   o.conninfo = conninfo;
@@ -56,7 +35,8 @@ pg_options options(const std::string& conninfo) {
   return o;
 }
 
-// A fresh database of its own with the tables, dropped at the end.
+// A fresh database of its own with schema v1's tables but the audit log's
+// (not used here), dropped at the end.
 class database {
  public:
   explicit database(const std::string& server) : server_(server) {
@@ -65,9 +45,11 @@ class database {
     conninfo_ = *made;
     auto c = pq::connection::open(options(conninfo_));
     REQUIRE(c);
-    auto schema = (*c)->exec(k_schema);
+    auto schema = (*c)->exec(core_schema_sql);
     INFO((schema ? std::string() : schema.error().message));
     REQUIRE(schema);
+    REQUIRE(
+        (*c)->exec("INSERT INTO collections (key, name) VALUES (1, 'root/one'), (2, 'root/two')"));
     auto name = (*c)->exec("SELECT current_database()");
     REQUIRE(name);
     name_ = name->text(0, 0);
