@@ -47,6 +47,41 @@ const pq::statement k_insert_versions{
     " u.j FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],"
     " $8::smallint[], $9::integer[], $10::text[]) AS u(d, i, v, k, s, t, f, j)"};
 
+// The same with the long text columns joined by U+001F instead of as array
+// literals, which PostgreSQL parses several times faster (no quoting). Used
+// when no value is empty or holds that byte (JSON, ids and timestamps never
+// do).
+const pq::statement k_insert_joined{
+    "cairn_objects_insert_joined",
+    "INSERT INTO objects (collection, date_added, id, version, time_key, spec_version, publisher,"
+    " tlp, later_copy, id_copy, json)"
+    " SELECT $1::integer, u.d, u.i, u.v, u.k, u.s, $2::text, u.t, (u.f & 1) <> 0, (u.f & 2) <> 0,"
+    " u.j FROM unnest($3::bigint[], string_to_array($4::text, chr(31)),"
+    " string_to_array($5::text, chr(31)), string_to_array($6::text, chr(31)), $7::text[],"
+    " $8::smallint[], $9::integer[], string_to_array($10::text, chr(31)))"
+    " AS u(d, i, v, k, s, t, f, j)"};
+constexpr char k_separator = '\x1f';
+
+// values joined by k_separator, or std::nullopt when one of them is empty or
+// holds k_separator or a NUL (which would end the parameter early).
+std::optional<std::string> joined(const std::vector<std::string_view>& values) {
+  std::size_t size = values.size();
+  for (const std::string_view v : values) {
+    if (v.empty() || v.find(k_separator) != std::string_view::npos ||
+        v.find('\0') != std::string_view::npos) {
+      return std::nullopt;
+    }
+    size += v.size();
+  }
+  std::string out;
+  out.reserve(size);
+  for (const std::string_view v : values) {
+    if (!out.empty()) out += k_separator;
+    out.append(v);
+  }
+  return out;
+}
+
 const pq::statement k_insert_version{
     "cairn_objects_insert_one",
     "INSERT INTO objects (collection, date_added, id, version, time_key, spec_version, publisher,"
@@ -379,18 +414,25 @@ result<publish_result> publish(pq::connection& c, const publish_request& req, mi
       flags.push_back((v.later_copy ? 1 : 0) | (v.id_copy ? 2 : 0));
       json.push_back(o.json);
     }
+    auto joined_ids = joined(new_ids);
+    auto joined_versions = joined(versions);
+    auto joined_keys = joined(keys);
+    auto joined_json = joined(json);
+    const bool fast = joined_ids && joined_versions && joined_keys && joined_json;
     pq::params p;
-    p.integer(req.collection)
-        .text(req.publisher)
-        .integer_array(positions)
-        .text_array(new_ids)
-        .text_array(versions)
-        .text_array(keys)
-        .text_array(spec_versions)
-        .integer_array(levels)
-        .integer_array(flags)
-        .text_array(json);
-    auto inserted = c.run(k_insert_versions, p);
+    p.integer(req.collection).text(req.publisher).integer_array(positions);
+    if (fast) {
+      p.text(*joined_ids).text(*joined_versions).text(*joined_keys);
+    } else {
+      p.text_array(new_ids).text_array(versions).text_array(keys);
+    }
+    p.text_array(spec_versions).integer_array(levels).integer_array(flags);
+    if (fast) {
+      p.text(*joined_json);
+    } else {
+      p.text_array(json);
+    }
+    auto inserted = c.run(fast ? k_insert_joined : k_insert_versions, p);
     if (!inserted) return std::unexpected(inserted.error());
   }
 
