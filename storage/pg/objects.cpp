@@ -224,58 +224,68 @@ bool versions_order(const keyed_version& a, const keyed_version& b) {
   return a.record.date_added < b.record.date_added;
 }
 
-// Valid UTF-8 as it is (PostgreSQL's text refuses anything else); a byte
-// that does not belong to a well-formed sequence becomes U+FFFD.
-std::string valid_utf8(std::string_view s) {
-  auto sequence_length = [&](std::size_t i) -> std::size_t {
-    const auto b = static_cast<unsigned char>(s[i]);
-    std::size_t n = 0;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (b < 0x80) return 1;
-    if (b >= 0xC2 && b <= 0xDF) {
-      n = 2;
-    } else if (b >= 0xE0 && b <= 0xEF) {
-      n = 3;
-      if (b == 0xE0) lo = 0xA0;
-      if (b == 0xED) hi = 0x9F;
-    } else if (b >= 0xF0 && b <= 0xF4) {
-      n = 4;
-      if (b == 0xF0) lo = 0x90;
-      if (b == 0xF4) hi = 0x8F;
-    } else {
-      return 0;
-    }
-    if (i + n > s.size()) return 0;
-    for (std::size_t k = 1; k < n; ++k) {
-      const auto c = static_cast<unsigned char>(s[i + k]);
-      if (c < (k == 1 ? lo : 0x80) || c > (k == 1 ? hi : 0xBF)) return 0;
-    }
-    return n;
-  };
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size();) {
-    const std::size_t n = sequence_length(i);
+// The length of the well-formed UTF-8 sequence at s[i], 0 when there is none.
+std::size_t utf8_sequence(std::string_view s, std::size_t i) {
+  const auto b = static_cast<unsigned char>(s[i]);
+  if (b < 0x80) return 1;
+  std::size_t n = 0;
+  unsigned char lo = 0x80, hi = 0xBF;
+  if (b >= 0xC2 && b <= 0xDF) {
+    n = 2;
+  } else if (b >= 0xE0 && b <= 0xEF) {
+    n = 3;
+    if (b == 0xE0) lo = 0xA0;
+    if (b == 0xED) hi = 0x9F;
+  } else if (b >= 0xF0 && b <= 0xF4) {
+    n = 4;
+    if (b == 0xF0) lo = 0x90;
+    if (b == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k) {
+    const auto c = static_cast<unsigned char>(s[i + k]);
+    if (c < (k == 1 ? lo : 0x80) || c > (k == 1 ? hi : 0xBF)) return 0;
+  }
+  return n;
+}
+
+// s when it is valid UTF-8 (PostgreSQL's text refuses anything else);
+// otherwise a copy in scratch where each byte that does not belong to a
+// well-formed sequence is U+FFFD.
+std::string_view valid_utf8(std::string_view s, std::string& scratch) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const std::size_t n = utf8_sequence(s, i);
+    if (n == 0) break;
+    i += n;
+  }
+  if (i == s.size()) return s;
+  scratch.assign(s.substr(0, i));
+  while (i < s.size()) {
+    const std::size_t n = utf8_sequence(s, i);
     if (n == 0) {
-      out += "\xEF\xBF\xBD";
+      scratch += "\xEF\xBF\xBD";
       ++i;
     } else {
-      out.append(s.substr(i, n));
+      scratch.append(s.substr(i, n));
       i += n;
     }
   }
-  return out;
+  return scratch;
 }
 
 void write_details(formats::json_writer& w, std::string_view name,
                    const std::vector<status_detail>& details) {
+  std::string scratch;
   w.key(name).begin_array();
   for (const auto& d : details) {
-    w.begin_array()
-        .string(valid_utf8(d.id))
-        .string(valid_utf8(d.version))
-        .string(valid_utf8(d.message))
-        .end_array();
+    w.begin_array();
+    w.string(valid_utf8(d.id, scratch));
+    w.string(valid_utf8(d.version, scratch));
+    w.string(valid_utf8(d.message, scratch));
+    w.end_array();
   }
   w.end_array();
 }
@@ -315,11 +325,12 @@ result<std::uint64_t> purge_statuses(pq::connection& c, micros now, micros reten
 // ---------------------------------------------------------------- statuses
 
 std::string encode_status(const status_record& s) {
+  std::string scratch;
   formats::json_writer w;
   w.begin_object()
-      .member("id", valid_utf8(s.id))
-      .member("owner", valid_utf8(s.owner))
-      .member("api_root", valid_utf8(s.api_root))
+      .member("id", std::string(valid_utf8(s.id, scratch)))
+      .member("owner", std::string(valid_utf8(s.owner, scratch)))
+      .member("api_root", std::string(valid_utf8(s.api_root, scratch)))
       .member("request_timestamp", static_cast<std::int64_t>(s.request_timestamp));
   write_details(w, "successes", s.successes);
   write_details(w, "failures", s.failures);
@@ -440,12 +451,13 @@ result<publish_result> publish(pq::connection& c, const publish_request& req, mi
   const micros retention = retention_of(status_retention);
   const status_record& status = plan->outcome.status;
   if (!status.id.empty()) {
+    std::string scratch;
     auto purged = purge_statuses(c, now, retention);
     if (!purged) return std::unexpected(purged.error());
     out.statuses_purged = *purged;
     auto put = c.run(k_put_status, pq::params()
                                        .text(status.id)
-                                       .text(valid_utf8(status.owner))
+                                       .text(valid_utf8(status.owner, scratch))
                                        .integer(now)
                                        .text(encode_status(status)));
     if (!put) return std::unexpected(put.error());
@@ -504,9 +516,12 @@ result<void> import_status(pq::connection& c, const status_record& s, micros sto
   if (s.id.empty() || s.id.size() > max_status_id_bytes) {
     return fail("a status id must have 1 to " + std::to_string(max_status_id_bytes) + " bytes");
   }
-  auto r = c.run(
-      k_put_status,
-      pq::params().text(s.id).text(valid_utf8(s.owner)).integer(stored_at).text(encode_status(s)));
+  std::string scratch;
+  auto r = c.run(k_put_status, pq::params()
+                                   .text(s.id)
+                                   .text(valid_utf8(s.owner, scratch))
+                                   .integer(stored_at)
+                                   .text(encode_status(s)));
   if (!r) return std::unexpected(r.error());
   return {};
 }

@@ -149,7 +149,8 @@ int main(int argc, char** argv) {
   if (auto l = pool.acquire()) reader_pid = backend_pid(**l);
   server_cpu = cpu_seconds(reader_pid);
   client_cpu = cpu_seconds(::getpid());
-  const visibility who{static_cast<formats::tlp_level>(level), "alice"};
+  // A partner (not the publisher): levels above --level are withheld.
+  const visibility who{static_cast<formats::tlp_level>(level), "partner"};
   start = std::chrono::steady_clock::now();
   std::size_t pulled = 0, pages = 0, bytes = 0;
   micros after = 0;
