@@ -496,7 +496,7 @@ void pg_store::process(std::vector<job>& batch) {
     return;
   }
   if (conn_->broken()) return lost(batch, done.error());
-  if (batch.size() == 1 || std::exchange(whole_batch_failed_, false)) {
+  if (std::exchange(whole_batch_failed_, false) || batch.size() == 1) {
     for (job& j : batch) {
       ++jobs_;
       j.finish(done.error());
@@ -507,6 +507,7 @@ void pg_store::process(std::vector<job>& batch) {
     job& j = batch[i];
     j.reset();
     auto alone = commit_batch(std::span(&j, 1));
+    whole_batch_failed_ = false;
     if (!alone && conn_->broken()) return lost(std::span(batch).subspan(i), alone.error());
     ++jobs_;
     j.finish(alone ? std::nullopt : std::optional<error>(alone.error()));
