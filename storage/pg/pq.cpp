@@ -253,6 +253,10 @@ result<rows> connection::finish(pg_result* raw) {
   const std::string_view state = state_field ? state_field : "";
   const char* primary = PQresultErrorField(raw, PG_DIAG_MESSAGE_PRIMARY);
   std::string message = message_of(primary ? primary : PQresultErrorMessage(raw));
+  if (state == "53100" && PQstatus(c_) == CONNECTION_OK) {
+    // disk_full: told apart, as the LMDB store's full map (the server's 507).
+    return fail(errc::storage_full, "PostgreSQL: " + message + " (53100)");
+  }
   if (PQstatus(c_) != CONNECTION_OK || connection_state(state) || state.empty()) {
     // Without an SQLSTATE the error came from libpq itself (a lost socket).
     broken_ = true;

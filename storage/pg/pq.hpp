@@ -9,7 +9,8 @@
 // (SQLSTATE classes 08, 57P, 53) are errc::unavailable and leave the
 // connection broken() (the pool drops it); a serialization failure or
 // deadlock (40001, 40P01) is errc::unavailable too, on a usable connection;
-// anything else is errc::io with PostgreSQL's message (never a password).
+// a full disk (53100) is errc::storage_full; anything else is errc::io with
+// PostgreSQL's message (never a password).
 //
 // Threads: a connection is used by one thread at a time; the pool from any
 // thread.
