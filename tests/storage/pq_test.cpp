@@ -299,5 +299,6 @@ TEST_CASE("pq: the conninfo overrides the connection defaults, the client encodi
   CHECK(r->text(0, 0) == "node7");
   CHECK(r->text(0, 1) == "UTF8");
 }
+
 }  // namespace
 }  // namespace cairn::storage
