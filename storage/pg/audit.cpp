@@ -30,7 +30,7 @@ CREATE TABLE audit (
   runs bigint[],
   hash bytea NOT NULL,
   leaf bytea NOT NULL,
-  json text COMPRESSION lz4 NOT NULL);
+  json text NOT NULL);
 CREATE INDEX audit_by_time ON audit (time, seq);
 CREATE INDEX audit_by_collection ON audit (collection, seq);
 CREATE INDEX audit_by_action ON audit (action, seq);
@@ -694,16 +694,21 @@ const pq::statement& page_statement(driver d) {
 // The records that may list the object: those whose positions cover one of
 // its versions' (live or deleted) positions, with the position and runs to
 // check, and those naming it by id.
+// (The materialised CTE and the laterals' LIMIT and OFFSET 0 keep each
+// step an index probe per row, whatever the plan's estimates: the object's
+// versions by objects_by_id per collection, then audit_by_position per
+// version.)
 const pq::statement k_object_candidates{
     "audit_object_candidates",
-    "SELECT r.seq, p.date_added, r.runs FROM collections c "
-    "JOIN LATERAL (SELECT o.date_added FROM objects o WHERE o.collection = c.key "
-    "AND o.id = $1) p ON true "
-    "JOIN LATERAL (SELECT a.seq, a.runs FROM audit a WHERE a.key <> 0 AND "
+    "WITH pos AS MATERIALIZED (SELECT c.key, p.date_added FROM collections c "
+    "CROSS JOIN LATERAL (SELECT o.date_added FROM objects o WHERE o.collection = c.key "
+    "AND o.id = $1 LIMIT $8) p "
+    "WHERE NOT $2::boolean OR c.key = ANY($5::bigint[])) "
+    "SELECT r.seq, pos.date_added, r.runs FROM pos "
+    "CROSS JOIN LATERAL (SELECT a.seq, a.runs FROM audit a WHERE a.key <> 0 AND "
     "box(point(a.key, a.first_position), point(a.key, a.last_position)) @> "
-    "box(point(c.key, p.date_added), point(c.key, p.date_added)) "
-    "AND a.seq BETWEEN $3 AND $4) r ON true "
-    "WHERE NOT $2::boolean OR c.key = ANY($5::bigint[]) "
+    "box(point(pos.key, pos.date_added), point(pos.key, pos.date_added)) OFFSET 0) r "
+    "WHERE r.seq BETWEEN $3 AND $4 "
     "UNION ALL "
     "SELECT x.seq, NULL, NULL FROM audit_objects x JOIN audit a ON a.seq = x.seq "
     "WHERE x.object = $6 AND x.seq BETWEEN $3 AND $4 AND strpos(a.json, $7) > 0 "
