@@ -13,6 +13,7 @@
 
 #include "formats/base64.hpp"
 #include "formats/ed25519.hpp"
+#include "storage/publish_plan.hpp"
 
 namespace cairn::storage {
 
@@ -22,13 +23,7 @@ namespace {
 
 // The LMDB store's limits (storage/codec.hpp), so that both refuse the same.
 constexpr micros k_min_status_retention = micros{24} * 3600 * 1'000'000;
-constexpr std::size_t k_max_id_bytes = 300;
-constexpr std::size_t k_max_version_bytes = 64;
-constexpr std::size_t k_max_spec_version_bytes = 32;
-constexpr std::size_t k_max_publisher_bytes = 1024;
 constexpr std::size_t k_max_collection_id_bytes = 256;
-constexpr std::size_t k_max_status_id_bytes = 256;
-constexpr unsigned k_tlp_levels = 5;
 
 struct stored_version {
   collection_key collection = 0;
@@ -242,149 +237,35 @@ result<publish_outcome> memory_store::impl::apply_publish(state& s, const publis
   if (found == s.collections.end()) {
     return fail("unknown collection key " + std::to_string(req.collection));
   }
-  if (req.publisher.size() > k_max_publisher_bytes) {
-    return fail("publisher name longer than " + std::to_string(k_max_publisher_bytes) + " bytes");
-  }
-  if (req.status.id.size() > k_max_status_id_bytes) {
-    return fail("status id longer than " + std::to_string(k_max_status_id_bytes) + " bytes");
-  }
   collection_state& col = found->second;
   const micros time = now();
-
-  // What becomes of each object, decided in request order against the stored
-  // versions and the ones this request adds before it.
-  struct entry_t {
-    enum { failed, duplicate, added } kind = failed;
-    std::string why;          // failed
-    std::string dup_version;  // duplicate of a stored version
-    int dup_of = -1;          // duplicate of the entry with this index (added)
-    std::string time_key;
-    bool later_copy = false;
-    bool id_copy = false;
-    micros date_added = 0;  // added
-    std::string version;    // added: as stored
+  auto stored = [&](std::string_view id,
+                    const std::function<bool(const stored_version_view&)>& fn) {
+    for (const stored_version* v : versions_of(col, id)) {
+      if (!fn({v->view(), v->time_key})) return;
+    }
   };
-  std::vector<entry_t> entries(req.objects.size());
-  for (std::size_t i = 0; i < req.objects.size(); ++i) {
-    const new_object& obj = req.objects[i];
-    entry_t& e = entries[i];
-    if (obj.id.empty() || obj.id.size() > k_max_id_bytes) {
-      e.why = "object id is empty or longer than " + std::to_string(k_max_id_bytes) + " bytes";
-      continue;
-    }
-    if (obj.version.size() > k_max_version_bytes ||
-        obj.spec_version.size() > k_max_spec_version_bytes) {
-      e.why = "version or spec_version too long";
-      continue;
-    }
-    if (static_cast<unsigned>(obj.tlp) >= k_tlp_levels) {
-      e.why = "unknown TLP level";
-      continue;
-    }
-    if (!obj.version.empty()) {
-      auto key = formats::stix_time_key(obj.version);
-      if (!key) {
-        e.why = "version is not a STIX timestamp: " + key.error().message;
-        continue;
-      }
-      e.time_key = std::move(*key);
-    }
-    // A stored copy: same id and version (any version, without one).
-    bool any = false;
-    for (const stored_version* v : versions_of(col, obj.id)) {
-      if (!obj.version.empty() && v->time_key != e.time_key) continue;
-      any = true;
-      if (!req.duplicate_if || req.duplicate_if(v->view())) {
-        e.kind = entry_t::duplicate;
-        e.dup_version = obj.version.empty() ? v->version : obj.version;
-        break;
-      }
-    }
-    if (e.kind == entry_t::duplicate) continue;
-    e.later_copy = any;
-    e.id_copy = obj.version.empty() && any;
-    // A copy this request adds: not yet numbered, so date_added is 0 here.
-    for (std::size_t j = 0; j < i && e.kind != entry_t::duplicate; ++j) {
-      const new_object& p = req.objects[j];
-      if (entries[j].kind != entry_t::added || p.id != obj.id) continue;
-      if (!obj.version.empty() && (p.version.empty() || entries[j].time_key != e.time_key)) {
-        continue;
-      }
-      if (req.duplicate_if &&
-          !req.duplicate_if(object_record{req.collection, 0, p.id, p.version, p.spec_version,
-                                          req.publisher, p.tlp, p.json, false, false})) {
-        e.later_copy = true;
-        if (obj.version.empty()) e.id_copy = true;
-        continue;
-      }
-      e.kind = entry_t::duplicate;
-      e.dup_of = static_cast<int>(j);
-    }
-    if (e.kind != entry_t::duplicate) e.kind = entry_t::added;
-  }
+  auto plan = plan_publish(req, time, col.last, stored);
+  if (!plan) return std::unexpected(plan.error());
 
-  // Numbered together, by TLP level, then request order.
-  std::vector<std::size_t> added;
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    if (entries[i].kind == entry_t::added) added.push_back(i);
-  }
-  std::stable_sort(added.begin(), added.end(), [&](std::size_t a, std::size_t b) {
-    return req.objects[a].tlp < req.objects[b].tlp;
-  });
-  publish_outcome out;
-  out.status = req.status;
-  std::vector<status_detail> successes;
-  std::vector<formats::audit_object> recorded;
-  micros next = std::max(time, col.last + 1);
-  for (std::size_t i : added) {
-    const new_object& obj = req.objects[i];
-    entry_t& e = entries[i];
-    e.date_added = next++;
-    e.version = obj.version.empty() ? formats::format_taxii_time(e.date_added) : obj.version;
+  for (auto& added : plan->added) {
+    const new_object& obj = req.objects[added.index];
     auto v = std::make_shared<stored_version>();
     *v = {req.collection,
-          e.date_added,
+          added.date_added,
           obj.id,
-          e.version,
+          std::move(added.version),
           obj.spec_version,
           req.publisher,
           obj.json,
           obj.tlp,
-          e.later_copy,
-          e.id_copy,
-          obj.version.empty() ? formats::stix_time_key(e.version).value_or("") : e.time_key};
-    col.live.emplace(e.date_added, std::move(v));
-    col.last = e.date_added;
-    out.added_positions.push_back(e.date_added);
-    successes.push_back({obj.id, e.version, {}});
-    recorded.push_back({obj.id, e.version});
+          added.later_copy,
+          added.id_copy,
+          std::move(added.time_key)};
+    col.live.emplace(added.date_added, std::move(v));
   }
-  out.added = added.size();
-  if (!added.empty()) {
-    out.first_date_added = out.added_positions.front();
-    out.last_date_added = out.added_positions.back();
-  }
-
-  // Successes: added versions by position, the request's own, duplicates.
-  successes.insert(successes.end(), out.status.successes.begin(), out.status.successes.end());
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    const new_object& obj = req.objects[i];
-    const entry_t& e = entries[i];
-    if (e.kind == entry_t::failed) {
-      out.status.failures.push_back(
-          {obj.id.substr(0, k_max_id_bytes), obj.version.substr(0, k_max_version_bytes), e.why});
-    } else if (e.kind == entry_t::duplicate) {
-      ++out.duplicates;
-      const std::string& version = !obj.version.empty() ? obj.version
-                                   : e.dup_of < 0       ? e.dup_version
-                                                        : entries[e.dup_of].version;
-      successes.push_back({obj.id, version, {}});
-    }
-  }
-  for (std::size_t i = out.added; i < successes.size(); ++i) {
-    recorded.push_back({successes[i].id, successes[i].version});
-  }
-  out.status.successes = std::move(successes);
+  col.last = plan->last_added;
+  publish_outcome& out = plan->outcome;
 
   if (!out.status.id.empty()) {
     std::erase_if(s.statuses, [&](const auto& st) {
@@ -395,9 +276,9 @@ result<publish_outcome> memory_store::impl::apply_publish(state& s, const publis
     s.statuses[out.status.id] = {out.status, time};
   }
   formats::audit_record r = head_of(entry, "publish");
-  r.objects = std::move(recorded);
+  r.objects = std::move(plan->recorded);
   append(s, std::move(r));
-  return out;
+  return std::move(out);
 }
 
 result<std::size_t> memory_store::impl::apply_remove(state& s, const delete_request& req,

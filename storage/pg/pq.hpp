@@ -9,7 +9,8 @@
 // (SQLSTATE classes 08, 57P, 53) are errc::unavailable and leave the
 // connection broken() (the pool drops it); a serialization failure or
 // deadlock (40001, 40P01) is errc::unavailable too, on a usable connection;
-// anything else is errc::io with PostgreSQL's message (never a password).
+// a full disk (53100) is errc::storage_full; anything else is errc::io with
+// PostgreSQL's message (never a password).
 //
 // Threads: a connection is used by one thread at a time; the pool from any
 // thread.
@@ -24,6 +25,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "formats/error.hpp"
@@ -81,6 +83,7 @@ class rows {
   std::uint64_t affected() const;  // INSERT/UPDATE/DELETE row count
 
  private:
+  friend class connection;
   pg_result* r_ = nullptr;
 };
 
@@ -107,10 +110,15 @@ class connection {
 
   // The connection can no longer be used (lost, or a protocol error).
   bool broken() const;
+  // Inside a transaction block (begun, not yet committed or rolled back).
+  bool in_transaction() const;
 
  private:
   connection() = default;
+  // Takes a statement's result: rows, or the error it reports.
+  result<rows> finish(pg_result* r);
   pg_conn* c_ = nullptr;
+  bool broken_ = false;
   std::set<std::string, std::less<>> prepared_;
 };
 

@@ -1,0 +1,680 @@
+#include "storage/pg/objects.hpp"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+#include "formats/json.hpp"
+#include "formats/time.hpp"
+#include "storage/publish_plan.hpp"
+
+namespace cairn::storage::pg {
+
+namespace {
+
+// TAXII 4.3: a status is kept for at least 24 hours (as the other stores).
+constexpr micros k_min_status_retention = micros{24} * 3600 * 1'000'000;
+// Expired statuses are removed at most this often (per process): reads skip
+// them anyway, the purge only keeps the table small.
+constexpr micros k_purge_interval = micros{60} * 1'000'000;
+// Rows per scan query: a page that stops early reads at most this many more.
+constexpr int k_scan_chunk = 256;
+constexpr int k_top_level = static_cast<int>(formats::tlp_level::red);
+
+// The columns of a version as readers get them (see record_at()).
+#define CAIRN_VERSION_COLUMNS \
+  "date_added, id, version, spec_version, publisher, tlp, later_copy, id_copy, json"
+
+// The live versions of the request's ids, for the publish plan.
+const pq::statement k_versions_of_ids{
+    "cairn_objects_versions_of_ids",
+    "SELECT " CAIRN_VERSION_COLUMNS
+    ", time_key FROM objects"
+    " WHERE collection = $1 AND id = ANY($2::text[]) AND NOT deleted"};
+
+// One request's new versions, as parallel arrays (flags: 1 later_copy, 2 id_copy).
+const pq::statement k_insert_versions{
+    "cairn_objects_insert",
+    "INSERT INTO objects (collection, date_added, id, version, time_key, spec_version, publisher,"
+    " tlp, later_copy, id_copy, json)"
+    " SELECT $1::integer, u.d, u.i, u.v, u.k, u.s, $2::text, u.t, (u.f & 1) <> 0, (u.f & 2) <> 0,"
+    " u.j FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],"
+    " $8::smallint[], $9::integer[], $10::text[]) AS u(d, i, v, k, s, t, f, j)"};
+
+const pq::statement k_insert_version{
+    "cairn_objects_insert_one",
+    "INSERT INTO objects (collection, date_added, id, version, time_key, spec_version, publisher,"
+    " tlp, later_copy, id_copy, json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"};
+
+const pq::statement k_remove{
+    "cairn_objects_remove",
+    "UPDATE objects SET deleted = true"
+    " WHERE collection = $1 AND date_added = ANY($2::bigint[]) AND NOT deleted"
+    " RETURNING date_added, id, version"};
+
+const pq::statement k_put_status{
+    "cairn_statuses_put",
+    "INSERT INTO statuses (id, owner, stored_at, json) VALUES ($1, $2, $3, $4)"
+    " ON CONFLICT (id) DO UPDATE SET owner = EXCLUDED.owner, stored_at = EXCLUDED.stored_at,"
+    " json = EXCLUDED.json"};
+
+// At most k_purge_rows at a time, skipping rows another node's purge holds
+// (two writers purging at once neither wait for nor deadlock each other).
+constexpr int k_purge_rows = 10'000;
+const pq::statement k_purge_statuses{
+    "cairn_statuses_purge",
+    "DELETE FROM statuses WHERE id IN (SELECT id FROM statuses WHERE stored_at <= $1"
+    " ORDER BY stored_at LIMIT 10000 FOR UPDATE SKIP LOCKED)"};
+
+const pq::statement k_get_status{"cairn_statuses_get",
+                                 "SELECT json FROM statuses WHERE id = $1 AND stored_at > $2"};
+
+const pq::statement k_at{"cairn_objects_at",
+                         "SELECT " CAIRN_VERSION_COLUMNS
+                         " FROM objects WHERE collection = $1 AND date_added = $2 AND NOT deleted"};
+
+const pq::statement k_versions{"cairn_objects_versions",
+                               "SELECT " CAIRN_VERSION_COLUMNS
+                               ", time_key FROM objects"
+                               " WHERE collection = $1 AND id = $2 AND NOT deleted"};
+
+// How many live versions each id has (and where, when it is one).
+const pq::statement k_version_counts{
+    "cairn_objects_version_counts",
+    "SELECT id, count(*), min(date_added) FROM objects"
+    " WHERE collection = $1 AND id = ANY($2::text[]) AND NOT deleted GROUP BY id"};
+
+// Scans: $1 collection, $2 after, $3 rows, $4 the reader's own publisher
+// name. A reader who sees every level reads the primary key's range; any
+// other reads one objects_by_level range per level it sees, plus its own
+// versions above them (objects_by_publisher), merged by date_added: a
+// withheld version is never read.
+struct scan_statements {
+  std::array<std::string, 2 * (k_top_level + 1)> names, sql;
+  std::array<pq::statement, 2 * (k_top_level + 1)> statements;
+
+  static std::size_t slot(int level, bool own) { return static_cast<std::size_t>(level * 2 + own); }
+
+  scan_statements() {
+    const std::string range = " AND NOT deleted AND date_added > $2 ORDER BY date_added LIMIT $3)";
+    for (int level = 0; level <= k_top_level; ++level) {
+      for (const bool own : {false, true}) {
+        const std::size_t i = slot(level, own);
+        names[i] = "cairn_objects_scan_" + std::to_string(level) + (own ? "_own" : "");
+        std::string& q = sql[i];
+        if (level == k_top_level) {
+          q = "SELECT " CAIRN_VERSION_COLUMNS
+              " FROM objects WHERE collection = $1 AND date_added > $2 AND NOT deleted"
+              " ORDER BY date_added LIMIT $3";
+        } else {
+          q = "SELECT " CAIRN_VERSION_COLUMNS " FROM (";
+          for (int l = 0; l <= level; ++l) {
+            if (l > 0) q += " UNION ALL ";
+            q += "(SELECT " CAIRN_VERSION_COLUMNS " FROM objects WHERE collection = $1 AND tlp = " +
+                 std::to_string(l) + range;
+          }
+          if (own) {
+            q += " UNION ALL (SELECT " CAIRN_VERSION_COLUMNS
+                 " FROM objects WHERE collection = $1 AND publisher = $4 AND tlp > " +
+                 std::to_string(level) + range;
+          }
+          q += ") AS v ORDER BY date_added LIMIT $3";
+        }
+        statements[i] = {names[i].c_str(), q.c_str()};
+      }
+    }
+  }
+
+  const pq::statement& get(int level, bool own) const {
+    level = std::clamp(level, 0, k_top_level);
+    return statements[slot(level, own && level < k_top_level)];
+  }
+};
+
+const scan_statements& scans() {
+  static const scan_statements s;
+  return s;
+}
+
+micros retention_of(micros status_retention) {
+  return std::max(status_retention, k_min_status_retention);
+}
+
+// The version in row i of rows selected with CAIRN_VERSION_COLUMNS.
+object_record record_at(const pq::rows& r, int i, collection_key c) {
+  object_record o;
+  o.collection = c;
+  o.date_added = r.integer(i, 0);
+  o.id = r.text(i, 1);
+  o.version = r.text(i, 2);
+  o.spec_version = r.text(i, 3);
+  o.publisher = r.text(i, 4);
+  o.tlp =
+      static_cast<formats::tlp_level>(std::clamp<std::int64_t>(r.integer(i, 5), 0, k_top_level));
+  o.later_copy = r.boolean(i, 6);
+  o.id_copy = r.boolean(i, 7);
+  o.json = r.text(i, 8);
+  return o;
+}
+
+// A version with its time key (column 9), in versions() order.
+struct keyed_version {
+  object_record record;
+  std::string_view time_key;
+};
+
+bool versions_order(const keyed_version& a, const keyed_version& b) {
+  if (a.time_key != b.time_key) return a.time_key < b.time_key;
+  return a.record.date_added < b.record.date_added;
+}
+
+// Valid UTF-8 as it is (PostgreSQL's text refuses anything else); a byte
+// that does not belong to a well-formed sequence becomes U+FFFD.
+std::string valid_utf8(std::string_view s) {
+  auto sequence_length = [&](std::size_t i) -> std::size_t {
+    const auto b = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (b < 0x80) return 1;
+    if (b >= 0xC2 && b <= 0xDF) {
+      n = 2;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+      n = 3;
+      if (b == 0xE0) lo = 0xA0;
+      if (b == 0xED) hi = 0x9F;
+    } else if (b >= 0xF0 && b <= 0xF4) {
+      n = 4;
+      if (b == 0xF0) lo = 0x90;
+      if (b == 0xF4) hi = 0x8F;
+    } else {
+      return 0;
+    }
+    if (i + n > s.size()) return 0;
+    for (std::size_t k = 1; k < n; ++k) {
+      const auto c = static_cast<unsigned char>(s[i + k]);
+      if (c < (k == 1 ? lo : 0x80) || c > (k == 1 ? hi : 0xBF)) return 0;
+    }
+    return n;
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t n = sequence_length(i);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(s.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
+void write_details(formats::json_writer& w, std::string_view name,
+                   const std::vector<status_detail>& details) {
+  w.key(name).begin_array();
+  for (const auto& d : details) {
+    w.begin_array()
+        .string(valid_utf8(d.id))
+        .string(valid_utf8(d.version))
+        .string(valid_utf8(d.message))
+        .end_array();
+  }
+  w.end_array();
+}
+
+bool read_details(const formats::json_view& root, std::string_view name,
+                  std::vector<status_detail>& out) {
+  auto list = root.get(name);
+  if (!list || !list->is_array()) return false;
+  out.reserve(list->size());
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const formats::json_view d = list->value_at(i);
+    if (!d.is_array() || d.size() != 3) return false;
+    for (std::size_t k = 0; k < 3; ++k) {
+      if (!d.value_at(k).is_string()) return false;
+    }
+    out.push_back({std::string(d.value_at(0).as_string()), std::string(d.value_at(1).as_string()),
+                   std::string(d.value_at(2).as_string())});
+  }
+  return true;
+}
+
+result<std::uint64_t> purge_statuses(pq::connection& c, micros now, micros retention) {
+  // Once a minute per process, and whenever the clock went back (tests).
+  static std::atomic<micros> last_purge{0};
+  micros last = last_purge.load();
+  if (last != 0 && now >= last && now - last < k_purge_interval) return 0;
+  if (!last_purge.compare_exchange_strong(last, now)) return 0;  // another writer purges
+  auto gone = c.run(k_purge_statuses, pq::params().integer(now - retention));
+  if (!gone) return std::unexpected(gone.error());
+  // More left: the next publish goes on.
+  if (gone->affected() >= static_cast<std::uint64_t>(k_purge_rows)) last_purge = 0;
+  return gone->affected();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- statuses
+
+std::string encode_status(const status_record& s) {
+  formats::json_writer w;
+  w.begin_object()
+      .member("id", valid_utf8(s.id))
+      .member("owner", valid_utf8(s.owner))
+      .member("api_root", valid_utf8(s.api_root))
+      .member("request_timestamp", static_cast<std::int64_t>(s.request_timestamp));
+  write_details(w, "successes", s.successes);
+  write_details(w, "failures", s.failures);
+  write_details(w, "pendings", s.pendings);
+  w.end_object();
+  return w.take();
+}
+
+std::optional<status_record> decode_status(std::string_view json) {
+  auto doc = formats::parse_json(json);
+  if (!doc || !doc->root().is_object()) return std::nullopt;
+  const formats::json_view root = doc->root();
+  status_record s;
+  auto text = [&](std::string_view name, std::string& out) {
+    auto v = root.get(name);
+    if (!v || !v->is_string()) return false;
+    out = v->as_string();
+    return true;
+  };
+  auto stamp = root.get("request_timestamp");
+  if (!text("id", s.id) || !text("owner", s.owner) || !text("api_root", s.api_root) || !stamp ||
+      !stamp->is_integer()) {
+    return std::nullopt;
+  }
+  s.request_timestamp = stamp->as_int();
+  if (!read_details(root, "successes", s.successes) ||
+      !read_details(root, "failures", s.failures) || !read_details(root, "pendings", s.pendings)) {
+    return std::nullopt;
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------- writes
+
+result<publish_result> publish(pq::connection& c, const publish_request& req, micros now,
+                               micros& last_added, micros status_retention) {
+  // The stored versions of the request's ids, in one query.
+  std::vector<std::string_view> ids;
+  ids.reserve(req.objects.size());
+  for (const auto& o : req.objects) {
+    if (!o.id.empty() && o.id.size() <= max_object_id_bytes) ids.push_back(o.id);
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  pq::rows found;
+  std::vector<keyed_version> stored;
+  if (!ids.empty()) {
+    auto r = c.run(k_versions_of_ids, pq::params().integer(req.collection).text_array(ids));
+    if (!r) return std::unexpected(r.error());
+    found = std::move(*r);
+    stored.reserve(static_cast<std::size_t>(found.size()));
+    for (int i = 0; i < found.size(); ++i) {
+      stored.push_back({record_at(found, i, req.collection), found.text(i, 9)});
+    }
+    std::sort(stored.begin(), stored.end(), [](const keyed_version& a, const keyed_version& b) {
+      if (a.record.id != b.record.id) return a.record.id < b.record.id;
+      return versions_order(a, b);
+    });
+  }
+  auto lookup = [&](std::string_view id,
+                    const std::function<bool(const stored_version_view&)>& fn) {
+    auto first = std::lower_bound(
+        stored.begin(), stored.end(), id,
+        [](const keyed_version& v, std::string_view key) { return v.record.id < key; });
+    for (auto v = first; v != stored.end() && v->record.id == id; ++v) {
+      if (!fn({v->record, v->time_key})) return;
+    }
+  };
+  auto plan = plan_publish(req, now, last_added, lookup);
+  if (!plan) return std::unexpected(plan.error());
+
+  if (!plan->added.empty()) {
+    const std::size_t n = plan->added.size();
+    std::vector<std::int64_t> positions, levels, flags;
+    std::vector<std::string_view> new_ids, versions, keys, spec_versions, json;
+    positions.reserve(n);
+    levels.reserve(n);
+    flags.reserve(n);
+    new_ids.reserve(n);
+    versions.reserve(n);
+    keys.reserve(n);
+    spec_versions.reserve(n);
+    json.reserve(n);
+    for (const auto& v : plan->added) {
+      const new_object& o = req.objects[v.index];
+      positions.push_back(v.date_added);
+      new_ids.push_back(o.id);
+      versions.push_back(v.version);
+      keys.push_back(v.time_key);
+      spec_versions.push_back(o.spec_version);
+      levels.push_back(static_cast<std::int64_t>(o.tlp));
+      flags.push_back((v.later_copy ? 1 : 0) | (v.id_copy ? 2 : 0));
+      json.push_back(o.json);
+    }
+    pq::params p;
+    p.integer(req.collection)
+        .text(req.publisher)
+        .integer_array(positions)
+        .text_array(new_ids)
+        .text_array(versions)
+        .text_array(keys)
+        .text_array(spec_versions)
+        .integer_array(levels)
+        .integer_array(flags)
+        .text_array(json);
+    auto inserted = c.run(k_insert_versions, p);
+    if (!inserted) return std::unexpected(inserted.error());
+  }
+
+  publish_result out;
+  const micros retention = retention_of(status_retention);
+  const status_record& status = plan->outcome.status;
+  if (!status.id.empty()) {
+    auto purged = purge_statuses(c, now, retention);
+    if (!purged) return std::unexpected(purged.error());
+    out.statuses_purged = *purged;
+    auto put = c.run(k_put_status, pq::params()
+                                       .text(status.id)
+                                       .text(valid_utf8(status.owner))
+                                       .integer(now)
+                                       .text(encode_status(status)));
+    if (!put) return std::unexpected(put.error());
+  }
+  last_added = plan->last_added;
+  out.outcome = std::move(plan->outcome);
+  out.recorded = std::move(plan->recorded);
+  return out;
+}
+
+result<std::vector<formats::audit_object>> remove(pq::connection& c, const delete_request& req) {
+  std::vector<std::int64_t> positions(req.positions.begin(), req.positions.end());
+  std::sort(positions.begin(), positions.end());
+  positions.erase(std::unique(positions.begin(), positions.end()), positions.end());
+  std::vector<formats::audit_object> out;
+  if (positions.empty()) return out;
+  auto r = c.run(k_remove, pq::params().integer(req.collection).integer_array(positions));
+  if (!r) return std::unexpected(r.error());
+  std::vector<std::pair<micros, int>> order;
+  order.reserve(static_cast<std::size_t>(r->size()));
+  for (int i = 0; i < r->size(); ++i) order.emplace_back(r->integer(i, 0), i);
+  std::sort(order.begin(), order.end());
+  out.reserve(order.size());
+  for (const auto& [at, i] : order) {
+    out.push_back({std::string(r->text(i, 1)), std::string(r->text(i, 2))});
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- importer
+
+result<void> import_version(pq::connection& c, const object_record& v) {
+  auto key = formats::stix_time_key(v.version);
+  if (!key) {
+    return fail("version " + std::string(v.version) + " of " + std::string(v.id) +
+                " is not a STIX timestamp: " + key.error().message);
+  }
+  pq::params p;
+  p.integer(v.collection)
+      .integer(v.date_added)
+      .text(v.id)
+      .text(v.version)
+      .text(*key)
+      .text(v.spec_version)
+      .text(v.publisher)
+      .integer(static_cast<std::int64_t>(v.tlp))
+      .boolean(v.later_copy)
+      .boolean(v.id_copy)
+      .text(v.json);
+  auto r = c.run(k_insert_version, p);
+  if (!r) return std::unexpected(r.error());
+  return {};
+}
+
+result<void> import_status(pq::connection& c, const status_record& s, micros stored_at) {
+  if (s.id.empty() || s.id.size() > max_status_id_bytes) {
+    return fail("a status id must have 1 to " + std::to_string(max_status_id_bytes) + " bytes");
+  }
+  auto r = c.run(
+      k_put_status,
+      pq::params().text(s.id).text(valid_utf8(s.owner)).integer(stored_at).text(encode_status(s)));
+  if (!r) return std::unexpected(r.error());
+  return {};
+}
+
+// ---------------------------------------------------------------- reader
+
+namespace {
+
+class pg_reader final : public reader {
+ public:
+  pg_reader(result<pq::pool::lease> lease, std::function<micros()> now, micros retention)
+      : now_(std::move(now)), retention_(retention) {
+    if (lease && *lease) {
+      lease_ = std::move(*lease);
+    } else {
+      error_ = lease ? error{"no PostgreSQL connection", {}, errc::unavailable} : lease.error();
+      error_->code = errc::unavailable;
+    }
+  }
+
+  ~pg_reader() override {
+    if (lease_ && begun_) (*lease_)->rollback();  // read only: nothing to keep
+  }
+
+  void scan(collection_key c, micros after, const visibility& who,
+            const record_fn& fn) const override {
+    const int level = static_cast<int>(who.max_level);
+    const bool own = !who.publisher.empty();
+    const pq::statement& s = scans().get(level, own);
+    micros from = after;
+    for (;;) {
+      pq::params p;
+      p.integer(c).integer(from).integer(k_scan_chunk);
+      if (own && level < k_top_level) p.text(who.publisher);
+      const pq::rows* r = run(s, p);
+      if (!r) return;
+      chunk_ = r;
+      chunk_collection_ = c;
+      const int n = r->size();
+      for (int i = 0; i < n; ++i) {
+        ++read_;
+        const object_record rec = record_at(*r, i, c);
+        if (!fn(rec)) return;
+        from = rec.date_added;
+      }
+      if (n < k_scan_chunk) return;
+    }
+  }
+
+  void versions(collection_key c, std::string_view object_id, const record_fn& fn) const override {
+    for (const keyed_version& v : versions_of(c, object_id)) {
+      ++read_;
+      if (!fn(v.record)) return;
+    }
+  }
+
+  std::optional<object_record> at(collection_key c, micros date_added) const override {
+    if (auto known = by_position_.find({c, date_added}); known != by_position_.end()) {
+      ++read_;
+      return known->second;
+    }
+    const pq::rows* r = run(k_at, pq::params().integer(c).integer(date_added));
+    if (!r || r->size() == 0) return std::nullopt;
+    ++read_;
+    return record_at(*r, 0, c);
+  }
+
+  rank version_rank(const object_record& r, const record_fn& counts) const override {
+    // Most objects have one version: the scan's page learns which in one
+    // query instead of one per record.
+    if (auto single = single_position(r)) {
+      if (*single == 0 || *single != r.date_added) return {};  // not live here
+      return {true, true};
+    }
+    const auto& all = versions_of(r.collection, r.id);
+    auto self = std::find_if(all.begin(), all.end(), [&](const keyed_version& v) {
+      return v.record.date_added == r.date_added;
+    });
+    if (self == all.end()) return {};  // not a live version of this store
+    const std::string_view key = self->time_key;
+    rank out{true, true};
+    // Other copies of r's own version are neither before nor after it.
+    for (const keyed_version& v : all) {
+      if (v.time_key == key) continue;
+      ++read_;
+      if (counts && !counts(v.record)) continue;
+      if (v.time_key < key) out.first = false;
+      if (v.time_key > key) out.last = false;
+    }
+    return out;
+  }
+
+  bool earlier_copy(const object_record& r, const record_fn& counts) const override {
+    if (!r.later_copy) return false;
+    auto key = formats::stix_time_key(r.version);
+    if (!r.id_copy && !key) return false;
+    for (const keyed_version& v : versions_of(r.collection, r.id)) {
+      if (v.record.date_added == r.date_added || (!r.id_copy && v.time_key != *key)) continue;
+      // Stored before r: unflagged, or flagged at a lower position (one
+      // publish numbers its versions by level, not in request order).
+      if (v.record.later_copy && v.record.date_added > r.date_added) continue;
+      ++read_;
+      if (!counts || counts(v.record)) return true;
+    }
+    return false;
+  }
+
+  std::optional<status_record> status(std::string_view status_id) const override {
+    if (status_id.empty() || status_id.size() > max_status_id_bytes) return std::nullopt;
+    const micros now = now_ ? now_() : formats::now_micros();
+    const pq::rows* r = run(k_get_status, pq::params().text(status_id).integer(now - retention_));
+    if (!r || r->size() == 0) return std::nullopt;
+    auto s = decode_status(r->text(0, 0));
+    if (!s) note(error{"a stored status cannot be read", {}, errc::io});
+    return s;
+  }
+
+  std::uint64_t records_read() const override { return read_; }
+  const std::optional<error>& last_error() const override { return error_; }
+
+ private:
+  // The first error is kept; once the snapshot is lost, nothing is read.
+  void note(error e) const {
+    if (!error_) error_ = std::move(e);
+  }
+
+  // Runs s in the reader's transaction; its rows live as long as the reader
+  // (object_record views point into them). nullptr after any error.
+  const pq::rows* run(const pq::statement& s, const pq::params& p) const {
+    if (!lease_ || failed_) return nullptr;
+    if (!begun_) {
+      auto b = (*lease_)->begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      if (!b) {
+        failed_ = true;
+        note(b.error());
+        return nullptr;
+      }
+      begun_ = true;
+    }
+    auto r = (*lease_)->run(s, p);
+    if (!r) {
+      // The transaction is aborted (or the connection gone): its snapshot
+      // cannot be read any more.
+      failed_ = true;
+      note(r.error());
+      return nullptr;
+    }
+    kept_.push_back(std::move(*r));
+    return &kept_.back();
+  }
+
+  // The live versions of one object in versions() order, read once.
+  const std::vector<keyed_version>& versions_of(collection_key c, std::string_view id) const {
+    auto key = std::make_pair(c, std::string(id));
+    if (auto known = versions_.find(key); known != versions_.end()) return known->second;
+    std::vector<keyed_version> out;
+    if (const pq::rows* r = run(k_versions, pq::params().integer(c).text(id))) {
+      out.reserve(static_cast<std::size_t>(r->size()));
+      for (int i = 0; i < r->size(); ++i) {
+        out.push_back({record_at(*r, i, c), r->text(i, 9)});
+        by_position_.emplace(std::make_pair(c, out.back().record.date_added), out.back().record);
+      }
+      std::sort(out.begin(), out.end(), versions_order);
+    }
+    return versions_.emplace(std::move(key), std::move(out)).first->second;
+  }
+
+  // For a record of the last scan chunk: the position of its object's only
+  // live version, 0 when it has none, std::nullopt when it has several (or
+  // r is not from that chunk).
+  std::optional<micros> single_position(const object_record& r) const {
+    if (!chunk_ || r.collection != chunk_collection_) return std::nullopt;
+    if (counted_ != chunk_) {
+      counted_ = chunk_;
+      if (single_collection_ != r.collection) {
+        single_.clear();
+        single_collection_ = r.collection;
+      }
+      std::vector<std::string_view> ids;
+      for (int i = 0; i < chunk_->size(); ++i) {
+        const std::string_view id = chunk_->text(i, 1);
+        if (!single_.contains(id)) ids.push_back(id);
+      }
+      std::sort(ids.begin(), ids.end());
+      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+      if (!ids.empty()) {
+        const pq::rows* counts =
+            run(k_version_counts, pq::params().integer(r.collection).text_array(ids));
+        if (!counts) return std::nullopt;
+        for (const std::string_view id : ids) single_.emplace(id, 0);
+        for (int i = 0; i < counts->size(); ++i) {
+          single_[counts->text(i, 0)] = counts->integer(i, 1) == 1 ? counts->integer(i, 2) : -1;
+        }
+      }
+    }
+    auto known = single_.find(r.id);
+    if (known == single_.end() || known->second < 0) return std::nullopt;
+    return known->second;
+  }
+
+  mutable std::optional<pq::pool::lease> lease_;
+  std::function<micros()> now_;
+  micros retention_;
+  mutable bool begun_ = false;
+  mutable bool failed_ = false;
+  mutable std::optional<error> error_;
+  mutable std::deque<pq::rows> kept_;
+  mutable std::uint64_t read_ = 0;
+  mutable std::map<std::pair<collection_key, std::string>, std::vector<keyed_version>> versions_;
+  mutable std::map<std::pair<collection_key, micros>, object_record> by_position_;
+  // The last scan chunk, and what its ids' version counts said (views into
+  // kept_ rows; -1: several versions).
+  mutable const pq::rows* chunk_ = nullptr;
+  mutable collection_key chunk_collection_ = 0;
+  mutable const pq::rows* counted_ = nullptr;
+  mutable collection_key single_collection_ = 0;
+  mutable std::unordered_map<std::string_view, micros> single_;
+};
+
+}  // namespace
+
+std::unique_ptr<reader> make_reader(result<pq::pool::lease> lease, std::function<micros()> now,
+                                    micros status_retention) {
+  return std::make_unique<pg_reader>(std::move(lease), std::move(now),
+                                     retention_of(status_retention));
+}
+
+}  // namespace cairn::storage::pg

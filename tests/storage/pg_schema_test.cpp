@@ -1,0 +1,101 @@
+// The PostgreSQL schema (storage/pg/schema.hpp): cairnd db init creates it
+// once, finds it current after, and refuses a version or a key it does not
+// know. Against a real server; skipped, visibly, without one.
+
+#include <catch2/catch.hpp>
+#include <future>
+#include <set>
+#include <string>
+
+#include "formats/ed25519.hpp"
+#include "storage/pg/schema.hpp"
+#include "support/pg.hpp"
+#include "support/skip.hpp"
+
+namespace cairn::storage {
+namespace {
+
+std::string public_pem() {
+  auto key = formats::ed25519_key::generate();
+  REQUIRE(key);
+  return key->public_pem();
+}
+
+TEST_CASE("pg schema: db init creates version 1 with the key, then finds it current", "[pg]") {
+  if (!testing::test_pg_conninfo()) CAIRN_SKIP("no PostgreSQL server for tests (CAIRN_TEST_PG)");
+  pg_options o;
+  o.conninfo = testing::fresh_pg_database("pg_schema").value();
+  auto c = pq::connection::open(o);
+  REQUIRE(c);
+  auto none = pg::check_schema(**c);
+  REQUIRE_FALSE(none);
+  CHECK(none.error().message.find("db init") != std::string::npos);
+
+  const std::string pem = public_pem();
+  CHECK(pg_init_schema(o, pem).value() == pg_init_outcome::created);
+  auto info = pg::check_schema(**c);
+  REQUIRE(info);
+  CHECK(info->version == pg_schema_version);
+  CHECK(info->public_key == pem);
+  for (const char* table : {"cairn_meta", "collections", "objects", "statuses", "audit_head"}) {
+    const pq::statement exists{"test_exists", "SELECT to_regclass($1) IS NOT NULL"};
+    auto r = (*c)->run(exists, pq::params().text(table));
+    REQUIRE(r);
+    CHECK(r->boolean(0, 0));
+  }
+  auto head = (*c)->exec("SELECT seq, hash FROM audit_head");
+  REQUIRE(head);
+  REQUIRE(head->size() == 1);
+  CHECK(head->integer(0, 0) == 0);
+  CHECK(head->digest(0, 1) == formats::merkle::digest{});
+
+  CHECK(pg_init_schema(o, pem).value() == pg_init_outcome::already_current);
+  auto other = pg_init_schema(o, public_pem());
+  REQUIRE_FALSE(other);
+  CHECK(other.error().code == errc::invalid_input);
+  CHECK(pg::check_schema(**c)->public_key == pem);  // unchanged
+}
+
+TEST_CASE("pg schema: another version is refused with both versions in the message", "[pg]") {
+  if (!testing::test_pg_conninfo()) CAIRN_SKIP("no PostgreSQL server for tests (CAIRN_TEST_PG)");
+  pg_options o;
+  o.conninfo = testing::fresh_pg_database("pg_schema").value();
+  const std::string pem = public_pem();
+  REQUIRE(pg_init_schema(o, pem));
+  auto c = pq::connection::open(o);
+  REQUIRE(c);
+  REQUIRE((*c)->exec("UPDATE cairn_meta SET value = '7' WHERE key = 'schema_version'"));
+  auto checked = pg::check_schema(**c);
+  REQUIRE_FALSE(checked);
+  CHECK(checked.error().code == errc::invalid_input);
+  CHECK(checked.error().message == "database schema version 7, this cairnd knows 1");
+  auto init = pg_init_schema(o, pem);
+  REQUIRE_FALSE(init);
+  CHECK(init.error().code == errc::invalid_input);
+  CHECK(init.error().message == "database schema version 7, this cairnd knows 1");
+}
+
+TEST_CASE("pg schema: two concurrent db init create the schema once", "[pg]") {
+  if (!testing::test_pg_conninfo()) CAIRN_SKIP("no PostgreSQL server for tests (CAIRN_TEST_PG)");
+  pg_options o;
+  o.conninfo = testing::fresh_pg_database("pg_schema").value();
+  const std::string pem = public_pem();
+  auto first = std::async(std::launch::async, [&] { return pg_init_schema(o, pem); });
+  auto second = std::async(std::launch::async, [&] { return pg_init_schema(o, pem); });
+  auto x = first.get();
+  auto y = second.get();
+  REQUIRE(x);
+  REQUIRE(y);
+  CHECK(std::set{*x, *y} == std::set{pg_init_outcome::created, pg_init_outcome::already_current});
+}
+
+TEST_CASE("pg schema: no server is unavailable", "[pg]") {
+  pg_options o;
+  o.conninfo = "host=127.0.0.1 port=1 dbname=none user=none";
+  auto init = pg_init_schema(o, public_pem());
+  REQUIRE_FALSE(init);
+  CHECK(init.error().code == errc::unavailable);
+}
+
+}  // namespace
+}  // namespace cairn::storage
