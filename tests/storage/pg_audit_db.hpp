@@ -1,25 +1,16 @@
 #pragma once
-// A fresh database for the PostgreSQL audit log's tests: schema v1's tables
-// the log reads (collections, objects, audit_head) and the log's own.
+// A fresh database for the PostgreSQL audit log's tests (support/pg.hpp)
+// holding schema v1's tables the log reads (collections, objects,
+// audit_head) and the log's own, dropped again when the test is done.
 
-#include <unistd.h>
-
-#include <atomic>
-#include <cstdlib>
 #include <optional>
-#include <random>
 #include <string>
 
 #include "storage/pg/audit.hpp"
 #include "storage/pg/pq.hpp"
+#include "support/pg.hpp"
 
 namespace cairn::testing {
-
-inline std::optional<std::string> pg_audit_test_conninfo() {
-  const char* env = std::getenv("CAIRN_TEST_PG");
-  if (!env || !*env) return std::nullopt;
-  return std::string(env);
-}
 
 struct pg_audit_database {
   std::string name;
@@ -29,35 +20,31 @@ struct pg_audit_database {
 // Drops a database made by fresh_pg_audit_database (no connection to it may
 // remain).
 inline void drop_pg_audit_database(const std::string& name) {
-  auto base = pg_audit_test_conninfo();
+  auto base = test_pg_conninfo();
   if (!base) return;
-  storage::pg_options admin;
-  admin.conninfo = *base;
-  if (auto c = storage::pq::connection::open(admin)) {
+  auto admin = with_pg_database(*base, "postgres");
+  if (!admin) return;
+  storage::pg_options o;
+  o.conninfo = *admin;
+  if (auto c = storage::pq::connection::open(o)) {
     (void)(*c)->exec("DROP DATABASE IF EXISTS " + name);
   }
 }
 
-// A new database (named after prefix, the process and a counter) with the
-// tables; std::nullopt without a server to test against.
-inline std::optional<pg_audit_database> fresh_pg_audit_database(const std::string& prefix) {
-  auto base = pg_audit_test_conninfo();
-  if (!base) return std::nullopt;
-  static std::atomic<unsigned> counter{0};
-  std::random_device rd;
-  const std::string name = prefix + "_" + std::to_string(::getpid()) + "_" +
-                           std::to_string(counter++) + "_" + std::to_string(rd() % 100000);
-  storage::pg_options admin;
-  admin.conninfo = *base;
-  auto c = storage::pq::connection::open(admin);
-  if (!c) return std::nullopt;
-  if (!(*c)->exec("CREATE DATABASE " + name)) return std::nullopt;
+// std::nullopt without a server to test against.
+inline std::optional<pg_audit_database> fresh_pg_audit_database(std::string_view prefix) {
+  auto conninfo = fresh_pg_database(prefix);
+  if (!conninfo) return std::nullopt;
+  const auto at = conninfo->rfind("dbname=");
+  if (at == std::string::npos) return std::nullopt;
+  std::string name = conninfo->substr(at + 7);
+  name = name.substr(0, name.find(' '));
+  std::erase(name, '\'');  // quoted by with_pg_database
   storage::pg_options o;
-  o.conninfo = *base + " dbname=" + name;
+  o.conninfo = *conninfo;
   auto db = storage::pq::connection::open(o);
   if (!db) return std::nullopt;
   const std::string schema =
-      "CREATE TABLE cairn_meta (key text PRIMARY KEY, value text NOT NULL);"
       "CREATE TABLE collections (key integer PRIMARY KEY, name text NOT NULL UNIQUE,"
       " last_added bigint NOT NULL DEFAULT 0);"
       "CREATE TABLE objects (collection integer NOT NULL, date_added bigint NOT NULL,"
@@ -72,7 +59,7 @@ inline std::optional<pg_audit_database> fresh_pg_audit_database(const std::strin
       "INSERT INTO audit_head (seq, hash) VALUES (0, decode(repeat('00', 32), 'hex'));" +
       std::string(storage::pg::audit_schema_sql);
   if (!(*db)->exec(schema)) return std::nullopt;
-  return pg_audit_database{name, o.conninfo};
+  return pg_audit_database{name, *conninfo};
 }
 
 }  // namespace cairn::testing
