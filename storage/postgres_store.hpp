@@ -69,6 +69,10 @@ struct pg_store_options : pg_options {
   micros status_retention = micros{48} * 3600 * 1'000'000;  // at least 24 h (TAXII 4.3)
   unsigned max_collections = 1000;
   std::function<micros()> clock;  // tests: date_added, audit times, status expiry
+  // Tests: called on the writer thread before each COMMIT; a non-zero errno
+  // value fails the whole transaction as a failed commit would (ENOSPC,
+  // EDQUOT: errc::storage_full, others errc::unavailable).
+  std::function<int()> before_commit;
 };
 
 enum class pg_init_outcome { created, already_current };

@@ -89,7 +89,11 @@ struct db {
     }
     return out;
   }
-  void sql(std::string_view text) { REQUIRE(c->exec(text)); }
+  void sql(std::string_view text) {
+    auto done = c->exec(text);
+    INFO((done ? std::string() : done.error().message));
+    REQUIRE(done);
+  }
 };
 
 #define OPEN_DB(name)                                                  \
@@ -471,6 +475,44 @@ TEST_CASE("pg audit: a page stops at max_audit_page_objects", "[pg][audit]") {
   REQUIRE(d.write([&](pq::connection& c) { return log.append(c, std::move(v), t0); }));
   page = log.query(*d.c, {}).value();
   CHECK(page.records.size() == 3);  // 120,000 >= 100,000: the fourth waits
+  CHECK(page.more);
+  CHECK(page.resume == 3);
+}
+
+TEST_CASE("pg audit: a query examines at most max_audit_examined records, then resumes",
+          "[pg][audit]") {
+  OPEN_DB(d);
+  audit log(new_key(), {});
+  // Written directly (only the query's columns are real): bob's config
+  // records, then one pull of his past the examined limit.
+  const auto n = static_cast<std::int64_t>(max_audit_examined) + 5;
+  d.sql(
+      "INSERT INTO audit (seq, time, action, account, api_root, collection, objects, hash, "
+      "leaf, json) SELECT s, s, CASE WHEN s = " +
+      std::to_string(n) +
+      " THEN 2 ELSE 6 END, 'bob', '', '', 0, '\\x00'::bytea, '\\x00'::bytea, "
+      "'{\"seq\":' || s || '}' FROM generate_series(1, " +
+      std::to_string(n) +
+      ") s;"
+      "INSERT INTO audit_accounts SELECT 'bob', s FROM generate_series(1, " +
+      std::to_string(n) + ") s; UPDATE audit_head SET seq = " + std::to_string(n));
+  audit_query q;
+  q.account = "bob";
+  q.action = "pull";
+  auto page = log.query(*d.c, q).value();
+  CHECK(page.records.empty());
+  CHECK(page.more);
+  CHECK(page.resume == max_audit_examined);
+  q.after = page.resume;
+  page = log.query(*d.c, q).value();
+  CHECK(query_fixture::seqs_of(page) == std::vector<std::uint64_t>{static_cast<std::uint64_t>(n)});
+  CHECK_FALSE(page.more);
+  // Without a filter beyond the driver's, every candidate matches.
+  q = {};
+  q.account = "bob";
+  q.limit = 3;
+  page = log.query(*d.c, q).value();
+  CHECK(query_fixture::seqs_of(page) == std::vector<std::uint64_t>{1, 2, 3});
   CHECK(page.more);
   CHECK(page.resume == 3);
 }

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <functional>
 #include <future>
+#include <iostream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -19,7 +20,10 @@
 #include "storage/faults.hpp"
 #include "storage/lmdb_store.hpp"
 #include "storage/memory_store.hpp"
+#include "storage/postgres_store.hpp"
 #include "storage/store.hpp"
+#include "support/files.hpp"
+#include "support/pg.hpp"
 #include "temp_dir.hpp"
 
 namespace cairn::storage {
@@ -60,17 +64,52 @@ std::unique_ptr<store> make_lmdb_store(const contract_options& o) {
   return std::move(*s);
 }
 
+// A fresh database on the test server (support/pg.hpp), initialised with a
+// fresh signing key kept in the test's directory.
+std::unique_ptr<store> make_pg_store(const contract_options& o) {
+  auto conninfo = cairn::testing::fresh_pg_database("contract");
+  REQUIRE(conninfo);
+  auto key = formats::ed25519_key::generate();
+  REQUIRE(key);
+  pg_store_options p;
+  p.conninfo = *conninfo;
+  p.pool_size = 4;
+  p.key_path = o.dir + "/audit-signing.key";
+  cairn::testing::write_file(p.key_path, key->private_pem());
+  REQUIRE(pg_init_schema(p, key->public_pem()));
+  p.clock = o.clock;
+  p.before_commit = o.before_commit;
+  auto s = open_pg_store(p);
+  REQUIRE(s);
+  return std::move(*s);
+}
+
 // Every implementation of the seam: one line each.
 const std::vector<std::pair<std::string, store_factory>>& backends() {
   static const std::vector<std::pair<std::string, store_factory>> all = {
       {"memory", make_memory_store},
       {"lmdb", make_lmdb_store},
+      {"postgresql", make_pg_store},
   };
   return all;
 }
 
-#define FOR_EACH_BACKEND(make) \
-  for (const auto& [backend_name, make] : backends()) DYNAMIC_SECTION(backend_name)
+// Whether the backend can run here: PostgreSQL needs a server (CAIRN_TEST_PG
+// or the ctest fixture's file). Without one its section is skipped, with a
+// line on stderr, and the other backends still run (so the test case is not
+// reported as skipped: what ran, passed).
+bool backend_available(const std::string& name) {
+  if (name != "postgresql" || cairn::testing::test_pg_conninfo()) return true;
+  std::cerr << "SKIPPED section postgresql of " << Catch::getResultCapture().getCurrentTestName()
+            << ": no PostgreSQL server for tests (CAIRN_TEST_PG)\n";
+  return false;
+}
+
+#define FOR_EACH_BACKEND(make)                        \
+  for (const auto& [backend_name, make] : backends()) \
+    if (!backend_available(backend_name)) {           \
+    } else                                            \
+      DYNAMIC_SECTION(backend_name)
 
 micros at_time(std::string_view text) {
   return formats::parse_rfc3339(text).value();
