@@ -205,11 +205,13 @@ result<std::vector<digest>> range_hashes(pq::connection& c,
 
 // ---------------------------------------------------------------- appending
 
-const pq::statement k_lock_head{
-    "audit_lock_head",
-    "SELECT h.seq, h.hash, coalesce((SELECT a.time FROM audit a WHERE a.seq = h.seq), 0), "
-    "coalesce((SELECT max(tree_size) FROM audit_checkpoints), 0) "
-    "FROM audit_head h FOR UPDATE OF h"};
+// The head row, locked: appends on every node queue here, one after another.
+const pq::statement k_lock_head{"audit_lock_head", "SELECT seq, hash FROM audit_head FOR UPDATE"};
+// Read after the lock is held: a statement of its own, so that (READ
+// COMMITTED) it sees what the head's previous holder committed.
+const pq::statement k_head_details{"audit_head_details",
+                                   "SELECT coalesce((SELECT time FROM audit WHERE seq = $1), 0), "
+                                   "coalesce((SELECT max(tree_size) FROM audit_checkpoints), 0)"};
 
 // Everything one append writes, as parallel arrays (one statement).
 const pq::statement k_insert{
@@ -452,8 +454,10 @@ result<std::vector<std::uint64_t>> audit::append(pq::connection& c,
   const auto last_seq = static_cast<std::uint64_t>(head->integer(0, 0));
   auto last_hash = head->digest(0, 1);
   if (!last_hash) return damaged("audit_head's hash is malformed");
-  micros last_time = head->integer(0, 2);
-  const auto covered = static_cast<std::uint64_t>(head->integer(0, 3));
+  auto details = c.run(k_head_details, pq::params().integer(head->integer(0, 0)));
+  if (!details) return std::unexpected(details.error());
+  micros last_time = details->integer(0, 0);
+  const auto covered = static_cast<std::uint64_t>(details->integer(0, 1));
 
   batch b;
   node_map known;
@@ -691,7 +695,7 @@ result<audit_page> audit::query(pq::connection& c, const audit_query& q) const {
   const std::uint64_t hi = std::min<std::uint64_t>(
       size, static_cast<std::uint64_t>(std::max<std::int64_t>(range->integer(0, 2), 0)));
   audit_page page;
-  if (lo > hi) return page;
+  if (q.after >= size || lo > hi) return page;
 
   // The driver, as the LMDB log chooses its walk.
   driver d = driver::all;

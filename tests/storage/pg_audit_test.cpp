@@ -240,6 +240,42 @@ TEST_CASE("pg audit: records are byte for byte memory_store's, chained from seq 
   CHECK(log.size(*d.c).value() == entries.size());
 }
 
+TEST_CASE("pg audit: two writers append to one chain, times never going back", "[pg][audit]") {
+  OPEN_DB(d);
+  pg_options o = d.options();
+  auto other = pq::connection::open(o).value();
+  audit a(new_key(), {});
+  audit b(new_key(), {});
+  // a holds the head; b, whose clock is behind, waits for it.
+  REQUIRE(d.c->begin());
+  std::vector<audit_append> first;
+  first.push_back(pg::audit_append_of(sample_entries()[1]).value());
+  REQUIRE(a.append(*d.c, std::move(first), t0 + 100).value() == std::vector<std::uint64_t>{1});
+  auto waiting = std::async(std::launch::async, [&]() -> result<std::vector<std::uint64_t>> {
+    if (auto begun = other->begin(); !begun) return std::unexpected(begun.error());
+    std::vector<audit_append> second;
+    second.push_back(pg::audit_append_of(sample_entries()[3]).value());
+    auto seqs = b.append(*other, std::move(second), t0);
+    if (!seqs) return seqs;
+    if (auto done = other->commit(); !done) return std::unexpected(done.error());
+    return seqs;
+  });
+  CHECK(waiting.wait_for(std::chrono::milliseconds(200)) == std::future_status::timeout);
+  REQUIRE(d.c->commit());
+  CHECK(waiting.get().value() == std::vector<std::uint64_t>{2});
+
+  CHECK(a.size(*d.c).value() == 2);
+  auto second = formats::parse_json(a.record_json(*d.c, 2).value().value());
+  REQUIRE(second);
+  auto r2 = formats::parse_audit_record(second->root()).value();
+  auto r1 = formats::parse_audit_record(
+                formats::parse_json(a.record_json(*d.c, 1).value().value())->root())
+                .value();
+  CHECK(r2.prev == r1.hash);
+  CHECK(r2.time == formats::format_taxii_time(t0 + 100));
+  CHECK(verify_pg_audit_log(o, a.public_key_pem()).value().intact);
+}
+
 TEST_CASE("pg audit: roots and proofs from the stored tree match the tree in memory",
           "[pg][audit]") {
   OPEN_DB(d);
