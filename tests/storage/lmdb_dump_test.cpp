@@ -203,7 +203,10 @@ TEST_CASE("lmdb dump: every live version, status, record and checkpoint, as the 
     audit_entry pull = entry("pull", "coll");
     pull.status = 200;
     pull.key = c1;
-    for (micros at : a.added_positions) pull.delivered.add(at, "x", "y");
+    for (std::size_t i = 0; i < a.added_positions.size(); ++i) {
+      pull.delivered.add(a.added_positions[i], a.status.successes[i].id,
+                         a.status.successes[i].version);
+    }
     wait<std::uint64_t>([&](auto done) { s.record(std::move(pull), std::move(done)); });
     wait<formats::audit_checkpoint>([&](auto done) { s.checkpoint_now(std::move(done)); });
     delete_request del;

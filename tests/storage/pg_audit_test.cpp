@@ -101,6 +101,20 @@ struct db {
   if (!name##_opened) CAIRN_SKIP("no PostgreSQL (set CAIRN_TEST_PG)"); \
   db& name = *name##_opened
 
+// Versions object_id(n) (version v1) at positions t0 + n, n in [from, to],
+// in collection 1: what pulls in these tests deliver. A pull record keeps
+// only their positions and reads them back from here.
+void add_versions(db& d, int from, int to) {
+  d.sql(
+      "INSERT INTO collections (key, name) VALUES (1, 'root/one') ON CONFLICT DO NOTHING;"
+      "INSERT INTO objects (collection, date_added, id, version, time_key, spec_version, "
+      "publisher, tlp, json) SELECT 1, " +
+      std::to_string(t0) +
+      " + n, format('indicator--%s-0000-4000-8000-000000000000', lpad(to_hex(n), 8, '0')), '" + v1 +
+      "', 'k', '2.1', 'alice', 1, '{}' FROM generate_series(" + std::to_string(from) + ", " +
+      std::to_string(to) + ") n");
+}
+
 audit_entry pull_entry(std::string account, std::string collection, collection_key key,
                        std::vector<std::pair<micros, int>> delivered) {
   audit_entry e;
@@ -118,7 +132,7 @@ audit_entry pull_entry(std::string account, std::string collection, collection_k
 // Entries of every kind.
 std::vector<audit_entry> sample_entries() {
   std::vector<audit_entry> out;
-  out.push_back(pull_entry("carol", "one", 1, {{t0 + 2, 2}, {t0, 1}, {t0 + 2, 2}, {t0 + 1, 3}}));
+  out.push_back(pull_entry("carol", "one", 1, {{t0 + 2, 2}, {t0, 0}, {t0 + 2, 2}, {t0 + 1, 1}}));
   audit_entry config;
   config.action = "config";
   config.sha256 = std::string(64, 'a');
@@ -194,6 +208,7 @@ void append_configs(db& d, audit& log, std::uint64_t n, std::uint64_t batch, mic
 
 TEST_CASE("pg audit: records are byte for byte memory_store's, chained from seq 1", "[pg][audit]") {
   OPEN_DB(d);
+  add_versions(d, 0, 2);
   const auto entries = sample_entries();
   std::vector<micros> times = {t0 + 5, t0 + 3, t0 + 9, t0 + 9, t0 + 20};
   const auto expected = memory_records(entries, times);
@@ -487,6 +502,7 @@ TEST_CASE("pg audit: queries filter by every field and page", "[pg][audit]") {
 
 TEST_CASE("pg audit: a page stops at max_audit_page_objects", "[pg][audit]") {
   OPEN_DB(d);
+  add_versions(d, 0, 39'999);
   audit log(new_key(), {});
   // Three pulls of 40,000 versions each: two fill a page.
   for (int r = 0; r < 3; ++r) {
@@ -557,6 +573,7 @@ TEST_CASE("pg audit: an imported log reads back byte for byte and verifies", "[p
   OPEN_DB(d);
   // The source: a log with records of every kind and a checkpoint.
   OPEN_DB(src);
+  add_versions(src, 0, 2);
   audit source(new_key(), {.checkpoint_records = 3});
   std::vector<audit_append> all;
   for (const auto& e : sample_entries()) all.push_back(pg::audit_append_of(e).value());
