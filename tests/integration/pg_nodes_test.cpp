@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "formats/audit_record.hpp"
+#include "formats/ed25519.hpp"
 #include "formats/json.hpp"
 #include "formats/merkle.hpp"
 #include "formats/taxii_read.hpp"
@@ -490,6 +491,26 @@ TEST_CASE("SIGKILL of a node under publish load: the other node has every acknow
   CHECK(a.stop() == 0);
   CHECK(b.stop() == 0);
   check_audit_verify(b);
+}
+
+// Before: nothing tied a node's signing key to a database.
+TEST_CASE("a node whose signing key is not the deployment's refuses to start and says so") {
+  SKIP_WITHOUT_PG_CLUSTER();
+  test_server a(pg_setup());
+  test_server b(second_node(a), false);
+  auto other = formats::ed25519_key::generate();
+  REQUIRE(other);
+  write_file(b.dir() / "data" / "audit-signing.key", other->private_pem());
+  write_file(b.dir() / "data" / "audit-signing.pub", other->public_pem());
+  // Bounded: a node that serves anyway is killed after 60 s and fails here.
+  auto serve = b.run_cairnd({"serve", "--config", b.config_path().string()}, 60);
+  INFO(serve.output);
+  CHECK(serve.exit_code != 0);
+  CHECK(serve.exit_code < 128);
+  CHECK(serve.output.find("key") != std::string::npos);
+  // The deployment's own node goes on.
+  auto admin = a.client("admin");
+  CHECK(admin.add_objects("/api1/", "intel", batch_of(fresh_ids(3))));
 }
 
 namespace {
