@@ -1,6 +1,7 @@
 #include "storage/publish_plan.hpp"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "formats/time.hpp"
 
@@ -54,6 +55,9 @@ result<publish_plan> plan_publish(const publish_request& req, micros now, micros
   // Decided in request order against the stored versions and the ones this
   // request adds before each object.
   std::vector<entry> entries(req.objects.size());
+  // The objects added so far, by id, in request order.
+  std::unordered_map<std::string_view, std::vector<std::size_t>> added_by_id;
+  added_by_id.reserve(req.objects.size());
   for (std::size_t i = 0; i < req.objects.size(); ++i) {
     const new_object& obj = req.objects[i];
     entry& e = entries[i];
@@ -73,9 +77,10 @@ result<publish_plan> plan_publish(const publish_request& req, micros now, micros
     e.later_copy = any;
     e.id_copy = obj.version.empty() && any;
     // A copy this request adds: not yet numbered, so date_added is 0 here.
-    for (std::size_t j = 0; j < i && e.kind != entry::duplicate; ++j) {
+    auto& same_id = added_by_id[obj.id];
+    for (const std::size_t j : same_id) {
+      if (e.kind == entry::duplicate) break;
       const new_object& p = req.objects[j];
-      if (entries[j].kind != entry::added || p.id != obj.id) continue;
       if (!obj.version.empty() && (p.version.empty() || entries[j].time_key != e.time_key)) {
         continue;
       }
@@ -89,7 +94,10 @@ result<publish_plan> plan_publish(const publish_request& req, micros now, micros
       e.kind = entry::duplicate;
       e.dup_of = static_cast<int>(j);
     }
-    if (e.kind != entry::duplicate) e.kind = entry::added;
+    if (e.kind != entry::duplicate) {
+      e.kind = entry::added;
+      same_id.push_back(i);
+    }
   }
 
   // Numbered together, by TLP level, then request order.

@@ -219,11 +219,14 @@ pg_database() {  # NAME: creates a database in the cluster
 pg_config() {  # FILE DATA_DIR DATABASE
   write_config "$limits_extra" "$1" "$2" \
     "\"storage\": { \"backend\": \"postgresql\", \"conninfo\": \"${pg_conninfo/dbname=postgres/dbname=$3}\" }"
-  "$cairnd" check-config --config "$1" >&2 || die "the PostgreSQL benchmark config is refused"
+  "$cairnd" check-config --config "$1" >"$work/check-config.log" 2>&1 ||
+    die "the PostgreSQL benchmark config is refused: $(cat "$work/check-config.log")"
 }
 declare -A pg_figures
 # Measures publish and pull through one node, then two nodes on one database.
 pg_bench() {
+  export CAIRN_PASSWORD=$password
+  unset CAIRN_TOKEN CAIRN_USER CAIRN_URL
   pg_bindir=${CAIRN_PG_BINDIR:-/usr/lib/postgresql/15/bin}
   [ -x "$pg_bindir/psql" ] || pg_bindir=$(dirname "$(command -v psql || echo /nonexistent/psql)")
   [ -x "$pg_bindir/psql" ] ||

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include "formats/base64.hpp"
@@ -101,6 +102,64 @@ std::vector<std::string_view> views(const std::vector<std::string>& v) {
 
 std::unexpected<error> damaged(std::string what) {
   return fail(errc::io, "the audit log is damaged: " + std::move(what));
+}
+
+// ---------------------------------------------------------------- positions
+
+// A record whose first objects are versions at positions is stored with its
+// JSON without them ("objects" holds only the others), and they are put
+// back from the objects table (whose rows are never removed) when read.
+// (The LIMIT keeps the lookup a range scan of the objects' primary key per
+// run, whatever the plan's estimates.)
+const pq::statement k_versions{
+    "audit_versions",
+    "SELECT a.seq, o.date_added, o.id, o.version FROM audit a "
+    "CROSS JOIN LATERAL generate_subscripts(a.runs, 1) AS g(i) "
+    "CROSS JOIN LATERAL (SELECT o.date_added, o.id, o.version FROM objects o "
+    "WHERE o.collection = a.key AND o.date_added >= a.runs[g.i] "
+    "AND o.date_added < a.runs[g.i] + a.runs[g.i + 1] "
+    "ORDER BY o.date_added LIMIT a.runs[g.i + 1]) o "
+    "WHERE a.seq = ANY($1::bigint[]) AND a.key <> 0 AND g.i % 2 = 1"};
+
+// The positioned versions of these records, as the entries of their
+// "objects" arrays (comma-separated), and how many each has.
+struct positioned_entries {
+  std::string text;
+  std::size_t count = 0;
+};
+result<std::map<std::int64_t, positioned_entries>> versions_of(
+    pq::connection& c, const std::vector<std::int64_t>& seqs) {
+  std::map<std::int64_t, positioned_entries> out;
+  if (seqs.empty()) return out;
+  auto rows = c.run(k_versions, pq::params().integer_array(seqs));
+  if (!rows) return std::unexpected(rows.error());
+  std::vector<std::tuple<std::int64_t, std::int64_t, int>> order;  // seq, position, row
+  order.reserve(static_cast<std::size_t>(rows->size()));
+  for (int i = 0; i < rows->size(); ++i) {
+    order.emplace_back(rows->integer(i, 0), rows->integer(i, 1), i);
+  }
+  std::sort(order.begin(), order.end());
+  for (const auto& [seq, position, i] : order) {
+    auto& e = out[seq];
+    formats::append_audit_object(e.text, e.count == 0, rows->text(i, 2), rows->text(i, 3));
+    ++e.count;
+  }
+  return out;
+}
+
+// The record's JSON from its stored form and its positioned entries.
+result<std::string> full_json(std::string_view stored, const positioned_entries& entries) {
+  constexpr std::string_view k_member = "\"objects\":[";
+  const auto at = stored.find(k_member);
+  if (at == std::string_view::npos) return damaged("a record has no objects member");
+  const std::size_t split = at + k_member.size();
+  std::string out;
+  out.reserve(stored.size() + entries.text.size() + 1);
+  out.append(stored.substr(0, split));
+  out.append(entries.text);
+  if (entries.count > 0 && stored[split] != ']') out += ',';
+  out.append(stored.substr(split));
+  return out;
 }
 
 // ---------------------------------------------------------------- the tree
@@ -205,11 +264,13 @@ result<std::vector<digest>> range_hashes(pq::connection& c,
 
 // ---------------------------------------------------------------- appending
 
-const pq::statement k_lock_head{
-    "audit_lock_head",
-    "SELECT h.seq, h.hash, coalesce((SELECT a.time FROM audit a WHERE a.seq = h.seq), 0), "
-    "coalesce((SELECT max(tree_size) FROM audit_checkpoints), 0) "
-    "FROM audit_head h FOR UPDATE OF h"};
+// The head row, locked: appends on every node queue here, one after another.
+const pq::statement k_lock_head{"audit_lock_head", "SELECT seq, hash FROM audit_head FOR UPDATE"};
+// Read after the lock is held: a statement of its own, so that (READ
+// COMMITTED) it sees what the head's previous holder committed.
+const pq::statement k_head_details{"audit_head_details",
+                                   "SELECT coalesce((SELECT time FROM audit WHERE seq = $1), 0), "
+                                   "coalesce((SELECT max(tree_size) FROM audit_checkpoints), 0)"};
 
 // Everything one append writes, as parallel arrays (one statement).
 const pq::statement k_insert{
@@ -452,8 +513,10 @@ result<std::vector<std::uint64_t>> audit::append(pq::connection& c,
   const auto last_seq = static_cast<std::uint64_t>(head->integer(0, 0));
   auto last_hash = head->digest(0, 1);
   if (!last_hash) return damaged("audit_head's hash is malformed");
-  micros last_time = head->integer(0, 2);
-  const auto covered = static_cast<std::uint64_t>(head->integer(0, 3));
+  auto details = c.run(k_head_details, pq::params().integer(head->integer(0, 0)));
+  if (!details) return std::unexpected(details.error());
+  micros last_time = details->integer(0, 0);
+  const auto covered = static_cast<std::uint64_t>(details->integer(0, 1));
 
   batch b;
   node_map known;
@@ -478,7 +541,14 @@ result<std::vector<std::uint64_t>> audit::append(pq::connection& c,
         !std::is_sorted(a.positions.begin(), a.positions.end(), std::less_equal<>())) {
       a.positions.clear();  // not a position list: the objects go by id
     }
-    b.add(r, t, formats::audit_record_json(r, objects_json), leaf, a.key, a.positions);
+    std::string stored;
+    if (a.key != 0 && !a.positions.empty()) {
+      stored = formats::audit_record_json(
+          r, formats::audit_objects_json(std::span(r.objects).subspan(a.positions.size())));
+    } else {
+      stored = formats::audit_record_json(r, objects_json);
+    }
+    b.add(r, t, stored, leaf, a.key, a.positions);
     prev = r.hash;
     last_time = t;
     seqs.push_back(r.seq);
@@ -556,7 +626,7 @@ result<formats::audit_checkpoint> audit::checkpoint_now(pq::connection& c, micro
 namespace {
 
 const pq::statement k_size{"audit_size", "SELECT seq FROM audit_head"};
-const pq::statement k_record{"audit_record", "SELECT json FROM audit WHERE seq = $1"};
+const pq::statement k_record{"audit_record", "SELECT json, key FROM audit WHERE seq = $1"};
 
 result<std::uint64_t> log_size(pq::connection& c) {
   auto rows = c.run(k_size);
@@ -586,7 +656,7 @@ std::string page_sql(std::string_view driver) {
   s += driver;
   s += " AND seq BETWEEN $1 AND $2 ORDER BY seq LIMIT $3), "
        "c AS (SELECT seq, row_number() OVER (ORDER BY seq) AS rn FROM d), "
-       "m AS (SELECT c.seq, c.rn, a.objects, a.json FROM c JOIN audit a ON a.seq = c.seq "
+       "m AS (SELECT c.seq, c.rn, a.objects, a.json, a.key FROM c JOIN audit a ON a.seq = c.seq "
        "WHERE c.rn = $3 OR (($4::text IS NULL OR EXISTS (SELECT 1 FROM audit_accounts x "
        "WHERE x.account = $4 AND x.seq = a.seq)) "
        "AND ($5::text IS NULL OR a.collection = $5) "
@@ -595,7 +665,7 @@ std::string page_sql(std::string_view driver) {
        "unnest($8::text[], $9::text[]) AS s(r, i) WHERE s.r = a.api_root AND "
        "s.i = a.collection)))) "
        "SELECT seq, rn, objects, CASE WHEN coalesce(sum(objects) OVER w, 0) < $10 "
-       "THEN json END FROM m "
+       "THEN json END, key FROM m "
        "WINDOW w AS (ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) "
        "ORDER BY seq LIMIT $12";
   return s;
@@ -624,16 +694,21 @@ const pq::statement& page_statement(driver d) {
 // The records that may list the object: those whose positions cover one of
 // its versions' (live or deleted) positions, with the position and runs to
 // check, and those naming it by id.
+// (The materialised CTE and the laterals' LIMIT and OFFSET 0 keep each
+// step an index probe per row, whatever the plan's estimates: the object's
+// versions by objects_by_id per collection, then audit_by_position per
+// version.)
 const pq::statement k_object_candidates{
     "audit_object_candidates",
-    "SELECT r.seq, p.date_added, r.runs FROM collections c "
-    "JOIN LATERAL (SELECT o.date_added FROM objects o WHERE o.collection = c.key "
-    "AND o.id = $1) p ON true "
-    "JOIN LATERAL (SELECT a.seq, a.runs FROM audit a WHERE a.key <> 0 AND "
+    "WITH pos AS MATERIALIZED (SELECT c.key, p.date_added FROM collections c "
+    "CROSS JOIN LATERAL (SELECT o.date_added FROM objects o WHERE o.collection = c.key "
+    "AND o.id = $1 LIMIT $8) p "
+    "WHERE NOT $2::boolean OR c.key = ANY($5::bigint[])) "
+    "SELECT r.seq, pos.date_added, r.runs FROM pos "
+    "CROSS JOIN LATERAL (SELECT a.seq, a.runs FROM audit a WHERE a.key <> 0 AND "
     "box(point(a.key, a.first_position), point(a.key, a.last_position)) @> "
-    "box(point(c.key, p.date_added), point(c.key, p.date_added)) "
-    "AND a.seq BETWEEN $3 AND $4) r ON true "
-    "WHERE NOT $2::boolean OR c.key = ANY($5::bigint[]) "
+    "box(point(pos.key, pos.date_added), point(pos.key, pos.date_added)) OFFSET 0) r "
+    "WHERE r.seq BETWEEN $3 AND $4 "
     "UNION ALL "
     "SELECT x.seq, NULL, NULL FROM audit_objects x JOIN audit a ON a.seq = x.seq "
     "WHERE x.object = $6 AND x.seq BETWEEN $3 AND $4 AND strpos(a.json, $7) > 0 "
@@ -691,7 +766,7 @@ result<audit_page> audit::query(pq::connection& c, const audit_query& q) const {
   const std::uint64_t hi = std::min<std::uint64_t>(
       size, static_cast<std::uint64_t>(std::max<std::int64_t>(range->integer(0, 2), 0)));
   audit_page page;
-  if (lo > hi) return page;
+  if (q.after >= size || lo > hi) return page;
 
   // The driver, as the LMDB log chooses its walk.
   driver d = driver::all;
@@ -775,6 +850,7 @@ result<audit_page> audit::query(pq::connection& c, const audit_query& q) const {
   auto rows = c.run(page_statement(d), p);
   if (!rows) return std::unexpected(rows.error());
   std::size_t objects = 0;
+  std::vector<std::pair<std::size_t, std::uint64_t>> positioned;  // page index, seq
   for (int i = 0; i < rows->size(); ++i) {
     const auto seq = static_cast<std::uint64_t>(rows->integer(i, 0));
     if (d != driver::seqs && static_cast<std::size_t>(rows->integer(i, 1)) > max_audit_examined) {
@@ -788,8 +864,20 @@ result<audit_page> audit::query(pq::connection& c, const audit_query& q) const {
     }
     if (rows->is_null(i, 3)) return damaged("record " + std::to_string(seq) + " has no JSON");
     page.records.emplace_back(rows->text(i, 3));
+    if (rows->integer(i, 4) != 0) positioned.emplace_back(page.records.size() - 1, seq);
     page.resume = seq;
     objects += static_cast<std::size_t>(rows->integer(i, 2));
+  }
+  if (!positioned.empty()) {
+    std::vector<std::int64_t> seqs;
+    for (const auto& [index, seq] : positioned) seqs.push_back(static_cast<std::int64_t>(seq));
+    auto versions = versions_of(c, seqs);
+    if (!versions) return std::unexpected(versions.error());
+    for (const auto& [index, seq] : positioned) {
+      auto json = full_json(page.records[index], (*versions)[static_cast<std::int64_t>(seq)]);
+      if (!json) return std::unexpected(json.error());
+      page.records[index] = std::move(*json);
+    }
   }
   return page;
 }
@@ -803,7 +891,12 @@ result<std::optional<std::string>> audit::record_json(pq::connection& c, std::ui
   auto rows = c.run(k_record, p);
   if (!rows) return std::unexpected(rows.error());
   if (rows->size() == 0) return std::optional<std::string>();
-  return std::optional<std::string>(std::string(rows->text(0, 0)));
+  if (rows->integer(0, 1) == 0) return std::optional<std::string>(std::string(rows->text(0, 0)));
+  auto versions = versions_of(c, {static_cast<std::int64_t>(seq)});
+  if (!versions) return std::unexpected(versions.error());
+  auto json = full_json(rows->text(0, 0), (*versions)[static_cast<std::int64_t>(seq)]);
+  if (!json) return std::unexpected(json.error());
+  return std::optional<std::string>(std::move(*json));
 }
 
 result<std::uint64_t> audit::size(pq::connection& c) const {
@@ -1002,10 +1095,6 @@ const pq::statement k_counts{
     "(SELECT count(*) FROM audit_nodes), (SELECT count(*) FROM audit), h.seq, h.hash "
     "FROM audit_head h"};
 // The versions at positions, in the order asked (NULL where none).
-const pq::statement k_versions_at{
-    "audit_verify_versions",
-    "SELECT o.id, o.version FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS u(k, p, i) "
-    "LEFT JOIN objects o ON o.collection = u.k AND o.date_added = u.p ORDER BY u.i"};
 
 std::vector<micros> positions_of(std::string_view runs) {
   std::vector<micros> values;
@@ -1127,9 +1216,12 @@ class pg_verifier {
       auto rows = c_.run(k_walk, p);
       if (!rows) return std::unexpected(rows.error());
       if (rows->size() == 0) break;
-      std::vector<std::int64_t> at_keys;
-      std::vector<std::int64_t> at_positions;
-      std::vector<std::pair<std::uint64_t, formats::audit_object>> at_expected;
+      std::vector<std::int64_t> with_positions;
+      for (int i = 0; i < rows->size(); ++i) {
+        if (rows->integer(i, 7) != 0) with_positions.push_back(rows->integer(i, 0));
+      }
+      auto versions = pg::versions_of(c_, with_positions);
+      if (!versions) return std::unexpected(versions.error());
       for (int i = 0; i < rows->size(); ++i) {
         ++seq;
         const auto row_seq = static_cast<std::uint64_t>(rows->integer(i, 0));
@@ -1137,7 +1229,22 @@ class pg_verifier {
           return bad_record(
               seq, "is missing (the next record in the log is " + std::to_string(row_seq) + ")");
         }
-        const std::string_view json = rows->text(i, 13);
+        std::string json(rows->text(i, 13));
+        std::size_t positioned = 0;
+        if (rows->integer(i, 7) != 0) {
+          const auto positions = positions_of(rows->text(i, 10));
+          const auto& entries = (*versions)[rows->integer(i, 0)];
+          if (positions.empty() || positions.front() != rows->integer(i, 8) ||
+              positions.back() != rows->integer(i, 9) || entries.count != positions.size()) {
+            return bad_record(seq,
+                              "its positions are malformed or name versions the store "
+                              "does not hold");
+          }
+          auto full = pg::full_json(json, entries);
+          if (!full) return bad_record(seq, "its stored form is malformed");
+          json = std::move(*full);
+          positioned = positions.size();
+        }
         auto checked = pg::check_record_json(json);
         if (!checked) return bad_record(seq, checked.error().message);
         const formats::audit_record& r = checked->r;
@@ -1162,20 +1269,6 @@ class pg_verifier {
         if (!r.account.empty()) names.insert(r.account);
         for (const auto& [name, n] : r.accounts) names.insert(name);
         expected_accounts += names.size();
-        std::size_t positioned = 0;
-        if (rows->integer(i, 7) != 0) {
-          const auto positions = positions_of(rows->text(i, 10));
-          if (positions.empty() || positions.size() > r.objects.size() ||
-              positions.front() != rows->integer(i, 8) || positions.back() != rows->integer(i, 9)) {
-            return bad_record(seq, "its positions are malformed");
-          }
-          positioned = positions.size();
-          for (std::size_t j = 0; j < positions.size(); ++j) {
-            at_keys.push_back(rows->integer(i, 7));
-            at_positions.push_back(positions[j]);
-            at_expected.emplace_back(seq, r.objects[j]);
-          }
-        }
         std::set<std::int64_t> ids;
         for (std::size_t j = positioned; j < r.objects.size(); ++j) {
           ids.insert(pg::object_key(r.objects[j].id));
@@ -1199,22 +1292,6 @@ class pg_verifier {
       auto nodes_ok = check_nodes();
       if (!nodes_ok) return nodes_ok;
       if (!*nodes_ok) return false;
-      if (!at_keys.empty()) {
-        pq::params vp;
-        vp.integer_array(at_keys).integer_array(at_positions);
-        auto versions = c_.run(k_versions_at, vp);
-        if (!versions) return std::unexpected(versions.error());
-        if (static_cast<std::size_t>(versions->size()) != at_expected.size()) {
-          return bad(at_expected.front().first, "the positions of records cannot be read");
-        }
-        for (int j = 0; j < versions->size(); ++j) {
-          const auto& [s, o] = at_expected[static_cast<std::size_t>(j)];
-          if (versions->is_null(j, 0) || versions->text(j, 0) != o.id ||
-              versions->text(j, 1) != o.version) {
-            return bad_record(s, "its position index names another version than it lists");
-          }
-        }
-      }
     }
     if (next_checkpoint < stored.size()) {
       return bad(seq + 1, "checkpoint at tree size " +

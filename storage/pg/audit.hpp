@@ -7,17 +7,25 @@
 // store.hpp's audit_query with the same limits and paging.
 //
 // Layout (audit_schema_sql):
-//   audit              one row per record: its INTERFACE JSON verbatim (what
-//                      record_json returns), the columns the filters read,
-//                      its chain hash and leaf hash, and where its versions
-//                      are (a collection key, runs of date_added positions
-//                      and their first and last position, in a GiST index)
+//   audit              one row per record: the columns the filters read, its
+//                      chain hash and leaf hash, its INTERFACE JSON, and where
+//                      the versions it lists by position are (a collection
+//                      key, runs of date_added positions as (start, length)
+//                      pairs, and their first and last position, in a GiST
+//                      index). Those versions are left out of the stored
+//                      JSON's "objects" and read back, in position order, from
+//                      the objects table (whose rows are never removed) when
+//                      the record is read: a pull of 1,000 objects stores a
+//                      few numbers, not 1,000 ids and versions (as the LMDB
+//                      log does). Records without positions (imported ones,
+//                      and whatever objects a record names beyond them) keep
+//                      them in the JSON.
 //   audit_accounts     (account, seq) for the record's account and every name
 //                      of a counter record's accounts
 //   audit_objects      (hash of an object id, seq) for the objects a record
 //                      names without a position (duplicates of a publish,
 //                      deletes, imported records)
-//   audit_nodes        (height, index) -> hash of the complete subtree of
+//   audit_nodes        (height, idx) -> hash of the complete subtree of
 //                      2^height leaves, for heights 8, 16, ...: any other
 //                      range's hash is at most 255 stored hashes away, so no
 //                      root or proof reads all leaves
@@ -25,10 +33,10 @@
 // audit_head (schema v1, pg-core) holds the last seq and its hash; append()
 // locks it FOR UPDATE, so every node appends to one chain.
 //
-// A pull record lists up to thousands of versions; they cost no index entry
-// each: an object query finds the object's versions' positions in the
-// objects table (deleted rows stay there) and the records whose position
-// range covers them, then checks the runs.
+// An object query finds the object's versions' positions in the objects
+// table (deleted rows stay there) and the records whose position range
+// covers one of them, then checks their runs; and the records that name
+// the object by id through audit_objects.
 //
 // Threads: an audit object is shared; its members are const but for the
 // key. Each call uses the connection it is given, by one thread.

@@ -47,6 +47,41 @@ const pq::statement k_insert_versions{
     " u.j FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],"
     " $8::smallint[], $9::integer[], $10::text[]) AS u(d, i, v, k, s, t, f, j)"};
 
+// The same with the long text columns joined by U+001F instead of as array
+// literals, which PostgreSQL parses several times faster (no quoting). Used
+// when no value is empty or holds that byte (JSON, ids and timestamps never
+// do).
+const pq::statement k_insert_joined{
+    "cairn_objects_insert_joined",
+    "INSERT INTO objects (collection, date_added, id, version, time_key, spec_version, publisher,"
+    " tlp, later_copy, id_copy, json)"
+    " SELECT $1::integer, u.d, u.i, u.v, u.k, u.s, $2::text, u.t, (u.f & 1) <> 0, (u.f & 2) <> 0,"
+    " u.j FROM unnest($3::bigint[], string_to_array($4::text, chr(31)),"
+    " string_to_array($5::text, chr(31)), string_to_array($6::text, chr(31)), $7::text[],"
+    " $8::smallint[], $9::integer[], string_to_array($10::text, chr(31)))"
+    " AS u(d, i, v, k, s, t, f, j)"};
+constexpr char k_separator = '\x1f';
+
+// values joined by k_separator, or std::nullopt when one of them is empty or
+// holds k_separator or a NUL (which would end the parameter early).
+std::optional<std::string> joined(const std::vector<std::string_view>& values) {
+  std::size_t size = values.size();
+  for (const std::string_view v : values) {
+    if (v.empty() || v.find(k_separator) != std::string_view::npos ||
+        v.find('\0') != std::string_view::npos) {
+      return std::nullopt;
+    }
+    size += v.size();
+  }
+  std::string out;
+  out.reserve(size);
+  for (const std::string_view v : values) {
+    if (!out.empty()) out += k_separator;
+    out.append(v);
+  }
+  return out;
+}
+
 const pq::statement k_insert_version{
     "cairn_objects_insert_one",
     "INSERT INTO objects (collection, date_added, id, version, time_key, spec_version, publisher,"
@@ -94,46 +129,61 @@ const pq::statement k_version_counts{
 // name. A reader who sees every level reads the primary key's range; any
 // other reads one objects_by_level range per level it sees, plus its own
 // versions above them (objects_by_publisher), merged by date_added: a
-// withheld version is never read.
+// withheld version is never read. The "ranked" forms add whether each
+// version's object has other live versions (column 9), for version_rank().
 struct scan_statements {
-  std::array<std::string, 2 * (k_top_level + 1)> names, sql;
-  std::array<pq::statement, 2 * (k_top_level + 1)> statements;
+  static constexpr std::size_t k_count = 4 * (k_top_level + 1);
+  std::array<std::string, k_count> names, sql;
+  std::array<pq::statement, k_count> statements;
 
-  static std::size_t slot(int level, bool own) { return static_cast<std::size_t>(level * 2 + own); }
+  static std::size_t slot(int level, bool own, bool ranked) {
+    return static_cast<std::size_t>(level * 4 + own * 2 + ranked);
+  }
 
   scan_statements() {
     const std::string range = " AND NOT deleted AND date_added > $2 ORDER BY date_added LIMIT $3)";
     for (int level = 0; level <= k_top_level; ++level) {
       for (const bool own : {false, true}) {
-        const std::size_t i = slot(level, own);
-        names[i] = "cairn_objects_scan_" + std::to_string(level) + (own ? "_own" : "");
-        std::string& q = sql[i];
-        if (level == k_top_level) {
-          q = "SELECT " CAIRN_VERSION_COLUMNS
-              " FROM objects WHERE collection = $1 AND date_added > $2 AND NOT deleted"
-              " ORDER BY date_added LIMIT $3";
-        } else {
-          q = "SELECT " CAIRN_VERSION_COLUMNS " FROM (";
-          for (int l = 0; l <= level; ++l) {
-            if (l > 0) q += " UNION ALL ";
-            q += "(SELECT " CAIRN_VERSION_COLUMNS " FROM objects WHERE collection = $1 AND tlp = " +
-                 std::to_string(l) + range;
+        for (const bool ranked : {false, true}) {
+          const std::size_t i = slot(level, own, ranked);
+          names[i] = "cairn_objects_scan_" + std::to_string(level) + (own ? "_own" : "") +
+                     (ranked ? "_ranked" : "");
+          // Deleted versions count too (an answer on the safe side: such a
+          // record takes version_rank()'s full path), so that the probe can
+          // be an index-only scan of objects_by_id.
+          const std::string others =
+              ranked ? ", EXISTS (SELECT 1 FROM objects o WHERE o.collection = $1 AND o.id = v.id"
+                       " AND o.date_added <> v.date_added)"
+                     : "";
+          std::string& q = sql[i];
+          q = "SELECT " CAIRN_VERSION_COLUMNS + others;
+          if (level == k_top_level) {
+            q += " FROM objects AS v WHERE collection = $1 AND date_added > $2 AND NOT deleted"
+                 " ORDER BY date_added LIMIT $3";
+          } else {
+            q += " FROM (";
+            for (int l = 0; l <= level; ++l) {
+              if (l > 0) q += " UNION ALL ";
+              q += "(SELECT " CAIRN_VERSION_COLUMNS
+                   " FROM objects WHERE collection = $1 AND tlp = " +
+                   std::to_string(l) + range;
+            }
+            if (own) {
+              q += " UNION ALL (SELECT " CAIRN_VERSION_COLUMNS
+                   " FROM objects WHERE collection = $1 AND publisher = $4 AND tlp > " +
+                   std::to_string(level) + range;
+            }
+            q += ") AS v ORDER BY date_added LIMIT $3";
           }
-          if (own) {
-            q += " UNION ALL (SELECT " CAIRN_VERSION_COLUMNS
-                 " FROM objects WHERE collection = $1 AND publisher = $4 AND tlp > " +
-                 std::to_string(level) + range;
-          }
-          q += ") AS v ORDER BY date_added LIMIT $3";
+          statements[i] = {names[i].c_str(), q.c_str()};
         }
-        statements[i] = {names[i].c_str(), q.c_str()};
       }
     }
   }
 
-  const pq::statement& get(int level, bool own) const {
+  const pq::statement& get(int level, bool own, bool ranked) const {
     level = std::clamp(level, 0, k_top_level);
-    return statements[slot(level, own && level < k_top_level)];
+    return statements[slot(level, own && level < k_top_level, ranked)];
   }
 };
 
@@ -174,58 +224,68 @@ bool versions_order(const keyed_version& a, const keyed_version& b) {
   return a.record.date_added < b.record.date_added;
 }
 
-// Valid UTF-8 as it is (PostgreSQL's text refuses anything else); a byte
-// that does not belong to a well-formed sequence becomes U+FFFD.
-std::string valid_utf8(std::string_view s) {
-  auto sequence_length = [&](std::size_t i) -> std::size_t {
-    const auto b = static_cast<unsigned char>(s[i]);
-    std::size_t n = 0;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (b < 0x80) return 1;
-    if (b >= 0xC2 && b <= 0xDF) {
-      n = 2;
-    } else if (b >= 0xE0 && b <= 0xEF) {
-      n = 3;
-      if (b == 0xE0) lo = 0xA0;
-      if (b == 0xED) hi = 0x9F;
-    } else if (b >= 0xF0 && b <= 0xF4) {
-      n = 4;
-      if (b == 0xF0) lo = 0x90;
-      if (b == 0xF4) hi = 0x8F;
-    } else {
-      return 0;
-    }
-    if (i + n > s.size()) return 0;
-    for (std::size_t k = 1; k < n; ++k) {
-      const auto c = static_cast<unsigned char>(s[i + k]);
-      if (c < (k == 1 ? lo : 0x80) || c > (k == 1 ? hi : 0xBF)) return 0;
-    }
-    return n;
-  };
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size();) {
-    const std::size_t n = sequence_length(i);
+// The length of the well-formed UTF-8 sequence at s[i], 0 when there is none.
+std::size_t utf8_sequence(std::string_view s, std::size_t i) {
+  const auto b = static_cast<unsigned char>(s[i]);
+  if (b < 0x80) return 1;
+  std::size_t n = 0;
+  unsigned char lo = 0x80, hi = 0xBF;
+  if (b >= 0xC2 && b <= 0xDF) {
+    n = 2;
+  } else if (b >= 0xE0 && b <= 0xEF) {
+    n = 3;
+    if (b == 0xE0) lo = 0xA0;
+    if (b == 0xED) hi = 0x9F;
+  } else if (b >= 0xF0 && b <= 0xF4) {
+    n = 4;
+    if (b == 0xF0) lo = 0x90;
+    if (b == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k) {
+    const auto c = static_cast<unsigned char>(s[i + k]);
+    if (c < (k == 1 ? lo : 0x80) || c > (k == 1 ? hi : 0xBF)) return 0;
+  }
+  return n;
+}
+
+// s when it is valid UTF-8 (PostgreSQL's text refuses anything else);
+// otherwise a copy in scratch where each byte that does not belong to a
+// well-formed sequence is U+FFFD.
+std::string_view valid_utf8(std::string_view s, std::string& scratch) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const std::size_t n = utf8_sequence(s, i);
+    if (n == 0) break;
+    i += n;
+  }
+  if (i == s.size()) return s;
+  scratch.assign(s.substr(0, i));
+  while (i < s.size()) {
+    const std::size_t n = utf8_sequence(s, i);
     if (n == 0) {
-      out += "\xEF\xBF\xBD";
+      scratch += "\xEF\xBF\xBD";
       ++i;
     } else {
-      out.append(s.substr(i, n));
+      scratch.append(s.substr(i, n));
       i += n;
     }
   }
-  return out;
+  return scratch;
 }
 
 void write_details(formats::json_writer& w, std::string_view name,
                    const std::vector<status_detail>& details) {
+  std::string scratch;
   w.key(name).begin_array();
   for (const auto& d : details) {
-    w.begin_array()
-        .string(valid_utf8(d.id))
-        .string(valid_utf8(d.version))
-        .string(valid_utf8(d.message))
-        .end_array();
+    w.begin_array();
+    w.string(valid_utf8(d.id, scratch));
+    w.string(valid_utf8(d.version, scratch));
+    w.string(valid_utf8(d.message, scratch));
+    w.end_array();
   }
   w.end_array();
 }
@@ -265,11 +325,12 @@ result<std::uint64_t> purge_statuses(pq::connection& c, micros now, micros reten
 // ---------------------------------------------------------------- statuses
 
 std::string encode_status(const status_record& s) {
+  std::string scratch;
   formats::json_writer w;
   w.begin_object()
-      .member("id", valid_utf8(s.id))
-      .member("owner", valid_utf8(s.owner))
-      .member("api_root", valid_utf8(s.api_root))
+      .member("id", std::string(valid_utf8(s.id, scratch)))
+      .member("owner", std::string(valid_utf8(s.owner, scratch)))
+      .member("api_root", std::string(valid_utf8(s.api_root, scratch)))
       .member("request_timestamp", static_cast<std::int64_t>(s.request_timestamp));
   write_details(w, "successes", s.successes);
   write_details(w, "failures", s.failures);
@@ -364,18 +425,25 @@ result<publish_result> publish(pq::connection& c, const publish_request& req, mi
       flags.push_back((v.later_copy ? 1 : 0) | (v.id_copy ? 2 : 0));
       json.push_back(o.json);
     }
+    auto joined_ids = joined(new_ids);
+    auto joined_versions = joined(versions);
+    auto joined_keys = joined(keys);
+    auto joined_json = joined(json);
+    const bool fast = joined_ids && joined_versions && joined_keys && joined_json;
     pq::params p;
-    p.integer(req.collection)
-        .text(req.publisher)
-        .integer_array(positions)
-        .text_array(new_ids)
-        .text_array(versions)
-        .text_array(keys)
-        .text_array(spec_versions)
-        .integer_array(levels)
-        .integer_array(flags)
-        .text_array(json);
-    auto inserted = c.run(k_insert_versions, p);
+    p.integer(req.collection).text(req.publisher).integer_array(positions);
+    if (fast) {
+      p.text(*joined_ids).text(*joined_versions).text(*joined_keys);
+    } else {
+      p.text_array(new_ids).text_array(versions).text_array(keys);
+    }
+    p.text_array(spec_versions).integer_array(levels).integer_array(flags);
+    if (fast) {
+      p.text(*joined_json);
+    } else {
+      p.text_array(json);
+    }
+    auto inserted = c.run(fast ? k_insert_joined : k_insert_versions, p);
     if (!inserted) return std::unexpected(inserted.error());
   }
 
@@ -383,12 +451,13 @@ result<publish_result> publish(pq::connection& c, const publish_request& req, mi
   const micros retention = retention_of(status_retention);
   const status_record& status = plan->outcome.status;
   if (!status.id.empty()) {
+    std::string scratch;
     auto purged = purge_statuses(c, now, retention);
     if (!purged) return std::unexpected(purged.error());
     out.statuses_purged = *purged;
     auto put = c.run(k_put_status, pq::params()
                                        .text(status.id)
-                                       .text(valid_utf8(status.owner))
+                                       .text(valid_utf8(status.owner, scratch))
                                        .integer(now)
                                        .text(encode_status(status)));
     if (!put) return std::unexpected(put.error());
@@ -447,9 +516,12 @@ result<void> import_status(pq::connection& c, const status_record& s, micros sto
   if (s.id.empty() || s.id.size() > max_status_id_bytes) {
     return fail("a status id must have 1 to " + std::to_string(max_status_id_bytes) + " bytes");
   }
-  auto r = c.run(
-      k_put_status,
-      pq::params().text(s.id).text(valid_utf8(s.owner)).integer(stored_at).text(encode_status(s)));
+  std::string scratch;
+  auto r = c.run(k_put_status, pq::params()
+                                   .text(s.id)
+                                   .text(valid_utf8(s.owner, scratch))
+                                   .integer(stored_at)
+                                   .text(encode_status(s)));
   if (!r) return std::unexpected(r.error());
   return {};
 }
@@ -478,16 +550,19 @@ class pg_reader final : public reader {
             const record_fn& fn) const override {
     const int level = static_cast<int>(who.max_level);
     const bool own = !who.publisher.empty();
-    const pq::statement& s = scans().get(level, own);
     micros from = after;
     for (;;) {
       pq::params p;
       p.integer(c).integer(from).integer(k_scan_chunk);
       if (own && level < k_top_level) p.text(who.publisher);
-      const pq::rows* r = run(s, p);
+      // Chunks come with what version_rank() needs while it is asked about
+      // them (the objects endpoint's default, match[version]=last).
+      const pq::rows* r = run(scans().get(level, own, rank_wanted_), p);
       if (!r) return;
       chunk_ = r;
+      chunk_ranked_ = rank_wanted_;
       chunk_collection_ = c;
+      rank_asked_ = false;
       const int n = r->size();
       for (int i = 0; i < n; ++i) {
         ++read_;
@@ -495,6 +570,7 @@ class pg_reader final : public reader {
         if (!fn(rec)) return;
         from = rec.date_added;
       }
+      rank_wanted_ = rank_asked_;
       if (n < k_scan_chunk) return;
     }
   }
@@ -619,9 +695,28 @@ class pg_reader final : public reader {
 
   // For a record of the last scan chunk: the position of its object's only
   // live version, 0 when it has none, std::nullopt when it has several (or
-  // r is not from that chunk).
+  // r is not from that chunk). A chunk read without column 9 asks for its
+  // ids' counts in one query.
   std::optional<micros> single_position(const object_record& r) const {
     if (!chunk_ || r.collection != chunk_collection_) return std::nullopt;
+    rank_asked_ = true;
+    if (chunk_ranked_) {
+      // Column 9: whether the object has other live versions.
+      int lo = 0, hi = chunk_->size();
+      while (lo < hi) {
+        const int mid = lo + (hi - lo) / 2;
+        if (chunk_->integer(mid, 0) < r.date_added) {
+          lo = mid + 1;
+        } else {
+          hi = mid;
+        }
+      }
+      if (lo == chunk_->size() || chunk_->integer(lo, 0) != r.date_added ||
+          chunk_->text(lo, 1) != r.id || chunk_->boolean(lo, 9)) {
+        return std::nullopt;
+      }
+      return r.date_added;
+    }
     if (counted_ != chunk_) {
       counted_ = chunk_;
       if (single_collection_ != r.collection) {
@@ -663,6 +758,9 @@ class pg_reader final : public reader {
   // The last scan chunk, and what its ids' version counts said (views into
   // kept_ rows; -1: several versions).
   mutable const pq::rows* chunk_ = nullptr;
+  mutable bool chunk_ranked_ = false;  // chunk_ has column 9
+  mutable bool rank_wanted_ = true;    // the next chunk gets column 9
+  mutable bool rank_asked_ = false;    // version_rank() asked about chunk_
   mutable collection_key chunk_collection_ = 0;
   mutable const pq::rows* counted_ = nullptr;
   mutable collection_key single_collection_ = 0;

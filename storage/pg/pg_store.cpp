@@ -39,6 +39,10 @@ constexpr std::size_t k_max_batch_objects = 50'000;
 // Reconnection attempts of the writer: from the first to the longest wait.
 constexpr auto k_first_retry = std::chrono::milliseconds(100);
 constexpr auto k_longest_retry = std::chrono::seconds(2);
+// The writer runs ANALYZE when it has stored this many versions, then twice
+// as many, ... up to the last (see analyze_if_grown()).
+constexpr std::uint64_t k_first_analyze_at = 1000;
+constexpr std::uint64_t k_last_analyze_at = 1'000'000;
 
 const pq::statement k_lock_collections{
     "store_lock_collections",
@@ -237,6 +241,7 @@ class pg_store final : public store {
   void run_writer();
   std::vector<job> take_batch();  // queue_mutex_ held
   void checkpoint_if_due();
+  void analyze_if_grown();
   void process(std::vector<job>& batch);
   result<void> run_batch(std::span<job> jobs);
   result<void> commit_batch(std::span<job> jobs);
@@ -256,7 +261,9 @@ class pg_store final : public store {
   std::uint64_t appended_since_checkpoint_ = 0;
   steady::duration retry_wait_ = k_first_retry;
   steady::time_point next_retry_{};
-  bool whole_batch_failed_ = false;  // the test seam failed the last commit
+  bool whole_batch_failed_ = false;        // the test seam failed the last commit
+  std::uint64_t added_since_analyze_ = 0;  // versions this node stored
+  std::uint64_t analyze_at_ = k_first_analyze_at;
 
   std::mutex queue_mutex_;
   std::condition_variable wake_;
@@ -434,6 +441,7 @@ void pg_store::run_writer() {
       lock.unlock();
       process(batch);
       checkpoint_if_due();
+      analyze_if_grown();
       lock.lock();
       continue;
     }
@@ -447,6 +455,23 @@ void pg_store::run_writer() {
     probe_pool();
     lock.lock();
   }
+}
+
+// A new database's tables have no statistics until autovacuum's first
+// ANALYZE, which a busy server may be slow to run: meanwhile the planner
+// takes the tables for empty, and the statements prepared then (a generic
+// plan per connection) scan a whole collection for a few ids. So the
+// writer analyses when its own inserts have doubled the rows it has seen,
+// up to a size from which autovacuum keeps up. ANALYZE invalidates the
+// cached plans of every connection.
+void pg_store::analyze_if_grown() {
+  if (!conn_ || added_since_analyze_ < analyze_at_ || analyze_at_ > k_last_analyze_at) return;
+  auto analysed = conn_->exec("ANALYZE");
+  if (!analysed && conn_->broken()) {
+    connection_lost(analysed.error());
+    return;
+  }
+  analyze_at_ *= 2;
 }
 
 void pg_store::checkpoint_if_due() {
@@ -496,7 +521,7 @@ void pg_store::process(std::vector<job>& batch) {
     return;
   }
   if (conn_->broken()) return lost(batch, done.error());
-  if (batch.size() == 1 || std::exchange(whole_batch_failed_, false)) {
+  if (std::exchange(whole_batch_failed_, false) || batch.size() == 1) {
     for (job& j : batch) {
       ++jobs_;
       j.finish(done.error());
@@ -507,6 +532,7 @@ void pg_store::process(std::vector<job>& batch) {
     job& j = batch[i];
     j.reset();
     auto alone = commit_batch(std::span(&j, 1));
+    whole_batch_failed_ = false;
     if (!alone && conn_->broken()) return lost(std::span(batch).subspan(i), alone.error());
     ++jobs_;
     j.finish(alone ? std::nullopt : std::optional<error>(alone.error()));
@@ -535,6 +561,7 @@ result<void> pg_store::commit_batch(std::span<job> jobs) {
   for (const job& j : jobs) {
     if (j.failed) continue;
     purged_ += j.purged_out;
+    added_since_analyze_ += j.publish_out.added;
     if (j.what == job::kind::checkpoint)
       checkpointed = true;
     else

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "formats/audit_record.hpp"
+#include "formats/ed25519.hpp"
 #include "formats/json.hpp"
 #include "formats/merkle.hpp"
 #include "formats/taxii_read.hpp"
@@ -344,6 +345,36 @@ TEST_CASE("two nodes on one database: concurrent publishers and pullers on both 
   CHECK(published == acknowledged);
   CHECK(pulled_versions == delivered.load());
 
+  // Checkpoints: each node's is signed with the deployment's key, and the
+  // other node proves that the larger tree extends the smaller one.
+  const std::string public_pem = read_file(a.dir() / "data" / "audit-signing.pub");
+  std::vector<formats::audit_checkpoint> cps;
+  for (auto* auditor : {&auditor_a, &auditor_b}) {
+    auto r =
+        auditor->request("GET", "/cairn/v1/audit/checkpoint", {{"Accept", "application/json"}});
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    auto cp = formats::parse_checkpoint(r->body);
+    REQUIRE(cp);
+    CHECK(formats::checkpoint_signature_ok(*cp, public_pem));
+    cps.push_back(*cp);
+  }
+  std::sort(cps.begin(), cps.end(),
+            [](const auto& x, const auto& y) { return x.tree_size < y.tree_size; });
+  for (auto* auditor : {&auditor_b, &auditor_a}) {
+    auto r =
+        auditor->request("GET",
+                         "/cairn/v1/audit/consistency?from=" + std::to_string(cps[0].tree_size) +
+                             "&to=" + std::to_string(cps[1].tree_size),
+                         {{"Accept", "application/json"}});
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    auto d = formats::parse_json(r->body);
+    REQUIRE(d);
+    CHECK(merkle::verify_consistency(cps[0].tree_size, cps[1].tree_size, cps[0].root_hash,
+                                     cps[1].root_hash, proof_of(d->root(), "proof")));
+  }
+
   CHECK(a.stop() == 0);
   CHECK(b.stop() == 0);
   check_audit_verify(a);
@@ -441,15 +472,45 @@ TEST_CASE("SIGKILL of a node under publish load: the other node has every acknow
     CHECK(o->objects[0].find(id) != std::string::npos);
   }
 
-  // The log of the crash is one intact chain; the killed node comes back.
+  // The log of the crash is one intact chain, and it records every
+  // acknowledged publish; the killed node comes back.
   auto auditor_b = b.client("auditor");
-  check_one_chain(audit_log(auditor_b));
+  const auto log = audit_log(auditor_b);
+  check_one_chain(log);
+  std::set<std::string> recorded;
+  for (const auto& e : log) {
+    if (e.record.action != "publish") continue;
+    for (const auto& o : e.record.objects) recorded.insert(o.id);
+  }
+  std::size_t unrecorded = 0;
+  for (const auto& id : acknowledged) unrecorded += recorded.count(id) == 0 ? 1 : 0;
+  CHECK(unrecorded == 0);
   a.start();
   auto admin_a = a.client("admin");
   CHECK(full_manifest(admin_a, "intel").size() == m.size());
   CHECK(a.stop() == 0);
   CHECK(b.stop() == 0);
   check_audit_verify(b);
+}
+
+// Before: nothing tied a node's signing key to a database.
+TEST_CASE("a node whose signing key is not the deployment's refuses to start and says so") {
+  SKIP_WITHOUT_PG_CLUSTER();
+  test_server a(pg_setup());
+  test_server b(second_node(a), false);
+  auto other = formats::ed25519_key::generate();
+  REQUIRE(other);
+  write_file(b.dir() / "data" / "audit-signing.key", other->private_pem());
+  write_file(b.dir() / "data" / "audit-signing.pub", other->public_pem());
+  // Bounded: a node that serves anyway is killed after 60 s and fails here.
+  auto serve = b.run_cairnd({"serve", "--config", b.config_path().string()}, 60);
+  INFO(serve.output);
+  CHECK(serve.exit_code != 0);
+  CHECK(serve.exit_code < 128);
+  CHECK(serve.output.find("key") != std::string::npos);
+  // The deployment's own node goes on.
+  auto admin = a.client("admin");
+  CHECK(admin.add_objects("/api1/", "intel", batch_of(fresh_ids(3))));
 }
 
 namespace {

@@ -69,6 +69,17 @@ int main(int argc, char** argv) {
       }
       return e;
     };
+    // The versions pulls deliver: a pull record keeps their positions and
+    // reads them back from here.
+    c->exec(
+         "INSERT INTO collections (key, name) VALUES (1, 'root/one');"
+         "INSERT INTO objects (collection, date_added, id, version, time_key, spec_version, "
+         "publisher, tlp, json) SELECT 1, " +
+         std::to_string(t0) +
+         " + n, format('indicator--%s-0000-4000-8000-000000000000', lpad(to_hex(n), 8, '0')), "
+         "'" +
+         version + "', 'k', '2.1', 'alice', 1, '{}' FROM generate_series(0, 99999) n")
+        .value();
     std::vector<audit_entry> entries;
     for (std::uint64_t r = 0; r < records; ++r) entries.push_back(pull(r));
 
@@ -98,13 +109,6 @@ int main(int argc, char** argv) {
         listed / took, took / listed * 1e6, build / listed * 1e6);
     std::printf("  %.2f ms per record\n", took / static_cast<double>(records) * 1e3);
 
-    c->exec("INSERT INTO collections (key, name) VALUES (1, 'root/one')").value();
-    c->exec(
-         "INSERT INTO objects (collection, date_added, id, version, time_key, spec_version, "
-         "publisher, tlp, json) VALUES (1, " +
-         std::to_string(t0 + 4242) + ", '" + object_id(4242) + "', '" + version +
-         "', 'k', '2.1', 'alice', 1, '{}')")
-        .value();
     auto q = clock_type::now();
     audit_query who;
     who.object = object_id(4242);
@@ -118,6 +122,12 @@ int main(int argc, char** argv) {
     std::printf("inclusion proof (%zu hashes) and root: %.1f ms\n", proof ? proof->size() : 0,
                 seconds_since(q) * 1e3);
     auto size = c->exec("SELECT pg_total_relation_size('audit')").value();
+    q = clock_type::now();
+    audit_query all;
+    all.limit = 100;
+    auto listed_page = log.query(*c, all);
+    std::printf("a page of the log (%zu records): %.1f ms\n",
+                listed_page ? listed_page->records.size() : 0, seconds_since(q) * 1e3);
     std::printf("audit table: %.1f MB (%.1f bytes per listed object)\n",
                 static_cast<double>(size.integer(0, 0)) / 1e6,
                 static_cast<double>(size.integer(0, 0)) / listed);

@@ -101,6 +101,20 @@ struct db {
   if (!name##_opened) CAIRN_SKIP("no PostgreSQL (set CAIRN_TEST_PG)"); \
   db& name = *name##_opened
 
+// Versions object_id(n) (version v1) at positions t0 + n, n in [from, to],
+// in collection 1: what pulls in these tests deliver. A pull record keeps
+// only their positions and reads them back from here.
+void add_versions(db& d, int from, int to) {
+  d.sql(
+      "INSERT INTO collections (key, name) VALUES (1, 'root/one') ON CONFLICT DO NOTHING;"
+      "INSERT INTO objects (collection, date_added, id, version, time_key, spec_version, "
+      "publisher, tlp, json) SELECT 1, " +
+      std::to_string(t0) +
+      " + n, format('indicator--%s-0000-4000-8000-000000000000', lpad(to_hex(n), 8, '0')), '" + v1 +
+      "', 'k', '2.1', 'alice', 1, '{}' FROM generate_series(" + std::to_string(from) + ", " +
+      std::to_string(to) + ") n");
+}
+
 audit_entry pull_entry(std::string account, std::string collection, collection_key key,
                        std::vector<std::pair<micros, int>> delivered) {
   audit_entry e;
@@ -118,7 +132,7 @@ audit_entry pull_entry(std::string account, std::string collection, collection_k
 // Entries of every kind.
 std::vector<audit_entry> sample_entries() {
   std::vector<audit_entry> out;
-  out.push_back(pull_entry("carol", "one", 1, {{t0 + 2, 2}, {t0, 1}, {t0 + 2, 2}, {t0 + 1, 3}}));
+  out.push_back(pull_entry("carol", "one", 1, {{t0 + 2, 2}, {t0, 0}, {t0 + 2, 2}, {t0 + 1, 1}}));
   audit_entry config;
   config.action = "config";
   config.sha256 = std::string(64, 'a');
@@ -194,6 +208,7 @@ void append_configs(db& d, audit& log, std::uint64_t n, std::uint64_t batch, mic
 
 TEST_CASE("pg audit: records are byte for byte memory_store's, chained from seq 1", "[pg][audit]") {
   OPEN_DB(d);
+  add_versions(d, 0, 2);
   const auto entries = sample_entries();
   std::vector<micros> times = {t0 + 5, t0 + 3, t0 + 9, t0 + 9, t0 + 20};
   const auto expected = memory_records(entries, times);
@@ -238,6 +253,42 @@ TEST_CASE("pg audit: records are byte for byte memory_store's, chained from seq 
   REQUIRE(log.append(*d.c, std::move(lost), t0 + 30));
   d.c->rollback();
   CHECK(log.size(*d.c).value() == entries.size());
+}
+
+TEST_CASE("pg audit: two writers append to one chain, times never going back", "[pg][audit]") {
+  OPEN_DB(d);
+  pg_options o = d.options();
+  auto other = pq::connection::open(o).value();
+  audit a(new_key(), {});
+  audit b(new_key(), {});
+  // a holds the head; b, whose clock is behind, waits for it.
+  REQUIRE(d.c->begin());
+  std::vector<audit_append> first;
+  first.push_back(pg::audit_append_of(sample_entries()[1]).value());
+  REQUIRE(a.append(*d.c, std::move(first), t0 + 100).value() == std::vector<std::uint64_t>{1});
+  auto waiting = std::async(std::launch::async, [&]() -> result<std::vector<std::uint64_t>> {
+    if (auto begun = other->begin(); !begun) return std::unexpected(begun.error());
+    std::vector<audit_append> second;
+    second.push_back(pg::audit_append_of(sample_entries()[3]).value());
+    auto seqs = b.append(*other, std::move(second), t0);
+    if (!seqs) return seqs;
+    if (auto done = other->commit(); !done) return std::unexpected(done.error());
+    return seqs;
+  });
+  CHECK(waiting.wait_for(std::chrono::milliseconds(200)) == std::future_status::timeout);
+  REQUIRE(d.c->commit());
+  CHECK(waiting.get().value() == std::vector<std::uint64_t>{2});
+
+  CHECK(a.size(*d.c).value() == 2);
+  auto second = formats::parse_json(a.record_json(*d.c, 2).value().value());
+  REQUIRE(second);
+  auto r2 = formats::parse_audit_record(second->root()).value();
+  auto r1 = formats::parse_audit_record(
+                formats::parse_json(a.record_json(*d.c, 1).value().value())->root())
+                .value();
+  CHECK(r2.prev == r1.hash);
+  CHECK(r2.time == formats::format_taxii_time(t0 + 100));
+  CHECK(verify_pg_audit_log(o, a.public_key_pem()).value().intact);
 }
 
 TEST_CASE("pg audit: roots and proofs from the stored tree match the tree in memory",
@@ -451,6 +502,7 @@ TEST_CASE("pg audit: queries filter by every field and page", "[pg][audit]") {
 
 TEST_CASE("pg audit: a page stops at max_audit_page_objects", "[pg][audit]") {
   OPEN_DB(d);
+  add_versions(d, 0, 39'999);
   audit log(new_key(), {});
   // Three pulls of 40,000 versions each: two fill a page.
   for (int r = 0; r < 3; ++r) {
@@ -521,6 +573,7 @@ TEST_CASE("pg audit: an imported log reads back byte for byte and verifies", "[p
   OPEN_DB(d);
   // The source: a log with records of every kind and a checkpoint.
   OPEN_DB(src);
+  add_versions(src, 0, 2);
   audit source(new_key(), {.checkpoint_records = 3});
   std::vector<audit_append> all;
   for (const auto& e : sample_entries()) all.push_back(pg::audit_append_of(e).value());

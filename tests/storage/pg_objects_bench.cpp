@@ -6,7 +6,7 @@
 // database.
 //
 //   storage_pg_objects_bench --conninfo "host=... user=..." [--objects N] [--batch N]
-//                            [--page N] [--size BYTES] [--level 0-4]
+//                            [--page N] [--size BYTES] [--level 0-4] [--rank 0|1]
 
 #include <unistd.h>
 
@@ -20,6 +20,7 @@
 #include "formats/time.hpp"
 #include "storage/pg/objects.hpp"
 #include "storage/pg/pq.hpp"
+#include "storage/pg/schema.hpp"
 
 using namespace cairn;
 using namespace cairn::storage;
@@ -33,29 +34,37 @@ std::string arg(int argc, char** argv, const char* name, std::string fallback) {
   return fallback;
 }
 
+// CPU seconds a process has used (user + system), from /proc: the machine
+// is shared, so CPU per object says more than wall time.
+double cpu_seconds(long pid) {
+  std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (!f) return 0;
+  char buf[1024] = {};
+  const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  const char* p = std::strrchr(buf, ')');
+  if (!p || n == 0) return 0;
+  // Fields after the command: state is 3rd; utime and stime are 14th, 15th.
+  unsigned long utime = 0, stime = 0;
+  int field = 2;
+  for (const char* q = p + 1; *q && field < 15; ++q) {
+    if (*q == ' ') {
+      ++field;
+      if (field == 14) utime = std::strtoul(q + 1, nullptr, 10);
+      if (field == 15) stime = std::strtoul(q + 1, nullptr, 10);
+    }
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+long backend_pid(pq::connection& c) {
+  auto r = c.exec("SELECT pg_backend_pid()");
+  return r && r->size() == 1 ? static_cast<long>(r->integer(0, 0)) : 0;
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
-
-// Schema v1's objects and statuses tables (PG_DESIGN.md).
-const char* const k_schema = R"sql(
-CREATE TABLE collections (key integer PRIMARY KEY, name text NOT NULL UNIQUE,
-                          last_added bigint NOT NULL DEFAULT 0);
-CREATE TABLE objects (
-  collection integer NOT NULL, date_added bigint NOT NULL,
-  id text NOT NULL, version text NOT NULL, time_key text NOT NULL,
-  spec_version text NOT NULL, publisher text NOT NULL, tlp smallint NOT NULL,
-  later_copy boolean NOT NULL DEFAULT false, id_copy boolean NOT NULL DEFAULT false,
-  deleted boolean NOT NULL DEFAULT false,
-  json text NOT NULL,
-  PRIMARY KEY (collection, date_added));
-CREATE INDEX objects_by_id ON objects (collection, id, time_key, date_added);
-CREATE INDEX objects_by_level ON objects (collection, tlp, date_added) WHERE NOT deleted;
-CREATE INDEX objects_by_publisher ON objects (collection, publisher, date_added) WHERE NOT deleted;
-CREATE TABLE statuses (id text PRIMARY KEY, owner text NOT NULL, stored_at bigint NOT NULL,
-                       json text NOT NULL);
-CREATE INDEX statuses_by_age ON statuses (stored_at);
-)sql";
 
 int die(const std::string& what) {
   std::fprintf(stderr, "storage_pg_objects_bench: %s\n", what.c_str());
@@ -71,6 +80,8 @@ int main(int argc, char** argv) {
   const std::size_t page = std::stoul(arg(argc, argv, "--page", "1000"));
   const std::size_t size = std::stoul(arg(argc, argv, "--size", "400"));
   const int level = std::stoi(arg(argc, argv, "--level", "4"));
+  // 0: no version_rank per record (as match[version]=all).
+  const bool rank_each = arg(argc, argv, "--rank", "1") != "0";
   if (server.empty()) return die("--conninfo is required");
 
   pg_options o;
@@ -89,12 +100,15 @@ int main(int argc, char** argv) {
   auto w = pq::connection::open(o);
   if (!w) return die(w.error().message);
   pq::connection& c = **w;
-  if (auto r = c.exec(k_schema); !r) return die(r.error().message);
+  if (auto r = c.exec(pg::core_schema_sql); !r) return die(r.error().message);
   if (auto r = c.exec("INSERT INTO collections (key, name) VALUES (1, 'root/one')"); !r) {
     return die(r.error().message);
   }
 
   // Publish.
+  const long writer_pid = backend_pid(c);
+  double server_cpu = cpu_seconds(writer_pid);
+  double client_cpu = cpu_seconds(::getpid());
   micros now = formats::now_micros();
   micros last = 0;
   const std::string padding(size > 120 ? size - 120 : 0, 'x');
@@ -124,11 +138,19 @@ int main(int argc, char** argv) {
     if (auto k = c.commit(); !k) return die(k.error().message);
   }
   const double publish_s = seconds_since(start);
+  const double publish_server_cpu = cpu_seconds(writer_pid) - server_cpu;
+  const double publish_client_cpu = cpu_seconds(::getpid()) - client_cpu;
   (void)c.exec("ANALYZE objects");
 
   // Pull, page by page.
+  o.pool_size = 1;  // one reader at a time: one backend to measure
   pq::pool pool(o);
-  const visibility who{static_cast<formats::tlp_level>(level), "alice"};
+  long reader_pid = 0;
+  if (auto l = pool.acquire()) reader_pid = backend_pid(**l);
+  server_cpu = cpu_seconds(reader_pid);
+  client_cpu = cpu_seconds(::getpid());
+  // A partner (not the publisher): levels above --level are withheld.
+  const visibility who{static_cast<formats::tlp_level>(level), "partner"};
   start = std::chrono::steady_clock::now();
   std::size_t pulled = 0, pages = 0, bytes = 0;
   micros after = 0;
@@ -141,8 +163,7 @@ int main(int argc, char** argv) {
         more = true;
         return false;
       }
-      auto rank = r->version_rank(rec);
-      if (!rank.last) return true;
+      if (rank_each && !r->version_rank(rec).last) return true;
       ++n;
       bytes += rec.json.size();
       after = rec.date_added;
@@ -154,11 +175,19 @@ int main(int argc, char** argv) {
     if (!more) break;
   }
   const double pull_s = seconds_since(start);
-  std::printf("publish: %zu objects in batches of %zu: %.2f s, %.0f objects/s\n", objects, batch,
-              publish_s, static_cast<double>(objects) / publish_s);
+  const double pull_server_cpu = cpu_seconds(reader_pid) - server_cpu;
+  const double pull_client_cpu = cpu_seconds(::getpid()) - client_cpu;
+  auto per_object = [](double s, std::size_t n) { return s * 1e6 / static_cast<double>(n); };
   std::printf(
-      "pull:    %zu objects (level %d) in %zu pages of %zu: %.2f s, %.0f objects/s, %.1f MB\n",
+      "publish: %zu objects in batches of %zu: %.2f s, %.0f objects/s;"
+      " CPU per object: server %.1f us, client %.1f us\n",
+      objects, batch, publish_s, static_cast<double>(objects) / publish_s,
+      per_object(publish_server_cpu, objects), per_object(publish_client_cpu, objects));
+  std::printf(
+      "pull:    %zu objects (level %d) in %zu pages of %zu: %.2f s, %.0f objects/s, %.1f MB;"
+      " CPU per object: server %.1f us, client %.1f us\n",
       pulled, level, pages, page, pull_s, static_cast<double>(pulled) / pull_s,
-      static_cast<double>(bytes) / 1e6);
+      static_cast<double>(bytes) / 1e6, per_object(pull_server_cpu, pulled),
+      per_object(pull_client_cpu, pulled));
   return 0;
 }

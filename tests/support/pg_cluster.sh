@@ -51,10 +51,9 @@ find_bindir() {
     [ -x "$CAIRN_PG_BINDIR/initdb" ] && [ -x "$CAIRN_PG_BINDIR/pg_ctl" ] && echo "$CAIRN_PG_BINDIR"
     return 0
   fi
-  for d in /usr/lib/postgresql/15/bin; do
-    [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && { echo "$d"; return; }
-  done
-  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -rV); do
+  # Debian's folder for 15 first, then any other version's, newest first.
+  for d in /usr/lib/postgresql/15/bin \
+    $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -rV); do
     [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && { echo "$d"; return; }
   done
   d=$(command -v initdb 2>/dev/null || true)
