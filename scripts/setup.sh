@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Installs everything Cairn needs to build, test and run on Debian 12 (as root).
+# postgresql-15 is for the tests and the benchmark of the PostgreSQL backend:
+# they run their own throw-away clusters (tests/support/pg_cluster.sh), not
+# the package's system one.
 set -euo pipefail
 packages=(
   build-essential g++ cmake ninja-build pkg-config
   libboost-dev libssl-dev openssl liblmdb-dev lmdb-utils rapidjson-dev catch2
+  libpq-dev postgresql-15
   ca-certificates curl
   clang-format-16 clang-tidy-16
 )

@@ -8,11 +8,18 @@
 #      (default 30) each (scripts/fuzz.sh),
 #   3. a build with AddressSanitizer + UndefinedBehaviorSanitizer and the whole
 #      test suite again under ctest.
+# Each ctest run starts its own PostgreSQL cluster for the tests that need
+# one (as an unprivileged user, on a free 127.0.0.1 port, in a folder of the
+# build tree) and stops it at the end, also when tests fail.
 # Every build comes from a preset of CMakePresets.json (warnings are errors).
 # Ends with ctest's summary; exits non-zero if anything failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The tests of the PostgreSQL backend run against a real PostgreSQL 15 that a
+# ctest fixture starts (tests/support/pg_cluster.sh). setup.sh installed it:
+# here a missing PostgreSQL is a failure, not a skip.
+export CAIRN_REQUIRE_PG=1
 
 # Line tables only (-g1): sanitizer reports keep file and line, and the builds
 # are about a third faster than with full -g.

@@ -120,6 +120,7 @@ struct memory_store::impl {
   std::mutex close_mutex;  // one close() joins the writer
 
   std::atomic<unsigned> fail_next{0};
+  std::atomic<bool> unavailable{false};
   std::atomic<std::uint64_t> commits{0}, failed_commits{0}, jobs{0}, purged{0};
 
   micros now() const { return options.clock ? options.clock() : formats::now_micros(); }
@@ -158,6 +159,11 @@ struct memory_store::impl {
   // which replaces the current one unless change or the commit fails.
   template <class T, class F>
   result<T> commit(F&& change) {
+    if (unavailable) {
+      ++jobs;
+      ++failed_commits;
+      return fail(errc::unavailable, "the database cannot be reached");
+    }
     auto next = std::make_shared<state>(*snapshot());
     result<T> out = change(*next);
     ++jobs;
@@ -399,6 +405,26 @@ class memory_reader final : public reader {
   std::optional<error> no_error_;
 };
 
+// What a reader of an unreachable database sees.
+class unavailable_reader final : public reader {
+ public:
+  void scan(collection_key, micros, const visibility&, const record_fn&) const override {}
+  void versions(collection_key, std::string_view, const record_fn&) const override {}
+  std::optional<object_record> at(collection_key, micros) const override { return std::nullopt; }
+  rank version_rank(const object_record&, const record_fn&) const override { return {}; }
+  bool earlier_copy(const object_record&, const record_fn&) const override { return false; }
+  std::optional<status_record> status(std::string_view) const override { return std::nullopt; }
+  std::uint64_t records_read() const override { return 0; }
+  const std::optional<error>& last_error() const override { return error_; }
+
+ private:
+  std::optional<error> error_{error{"the database cannot be reached", {}, errc::unavailable}};
+};
+
+std::unexpected<error> unreachable() {
+  return fail(errc::unavailable, "the database cannot be reached");
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- store
@@ -419,6 +445,14 @@ result<std::unique_ptr<memory_store>> memory_store::open(memory_store_options op
 
 void memory_store::fail_next_writes(unsigned n) {
   impl_->fail_next += n;
+}
+
+void memory_store::set_unavailable(bool unavailable) {
+  impl_->unavailable = unavailable;
+}
+
+bool memory_store::healthy() const {
+  return !impl_->unavailable;
 }
 
 result<collection_key> memory_store::collection(std::string_view collection_id) {
@@ -508,6 +542,7 @@ void memory_store::record(audit_entry entry, std::function<void(result<std::uint
 }
 
 std::unique_ptr<reader> memory_store::begin_read() const {
+  if (impl_->unavailable) return std::make_unique<unavailable_reader>();
   const impl* store = impl_.get();
   return std::make_unique<memory_reader>(
       impl_->snapshot(), [store] { return store->now(); }, impl_->retention);
@@ -518,6 +553,7 @@ result<audit_page> memory_store::audit_records(const audit_query& q) const {
   if (!q.action.empty() && !formats::is_audit_action(q.action)) {
     return fail("unknown action '" + q.action + "'");
   }
+  if (impl_->unavailable) return unreachable();
   const auto s = impl_->snapshot();
   auto matches = [&](const audit_item& a) {
     const formats::audit_record& r = a.record;
@@ -559,16 +595,19 @@ result<audit_page> memory_store::audit_records(const audit_query& q) const {
 }
 
 result<std::optional<std::string>> memory_store::audit_record_json(std::uint64_t seq) const {
+  if (impl_->unavailable) return unreachable();
   const auto s = impl_->snapshot();
   if (seq == 0 || seq > s->audit.size()) return std::optional<std::string>();
   return std::optional<std::string>(s->audit[seq - 1]->json);
 }
 
 result<std::uint64_t> memory_store::audit_size() const {
+  if (impl_->unavailable) return unreachable();
   return impl_->snapshot()->audit.size();
 }
 
 result<std::optional<formats::audit_checkpoint>> memory_store::checkpoint() const {
+  if (impl_->unavailable) return unreachable();
   return impl_->snapshot()->checkpoint;
 }
 
@@ -583,6 +622,7 @@ void memory_store::checkpoint_now(std::function<void(result<formats::audit_check
 
 result<std::vector<merkle::digest>> memory_store::inclusion_proof(std::uint64_t seq,
                                                                   std::uint64_t tree_size) const {
+  if (impl_->unavailable) return unreachable();
   const auto s = impl_->snapshot();
   if (seq == 0 || seq > tree_size || tree_size > s->leaves.size()) {
     return fail("an inclusion proof needs 1 <= seq <= tree_size <= " +
@@ -594,6 +634,7 @@ result<std::vector<merkle::digest>> memory_store::inclusion_proof(std::uint64_t 
 
 result<std::vector<merkle::digest>> memory_store::consistency_proof(std::uint64_t from,
                                                                     std::uint64_t to) const {
+  if (impl_->unavailable) return unreachable();
   const auto s = impl_->snapshot();
   if (from == 0 || from > to || to > s->leaves.size()) {
     return fail("a consistency proof needs 1 <= from <= to <= " + std::to_string(s->leaves.size()));
@@ -603,6 +644,7 @@ result<std::vector<merkle::digest>> memory_store::consistency_proof(std::uint64_
 }
 
 result<merkle::digest> memory_store::audit_root(std::uint64_t tree_size) const {
+  if (impl_->unavailable) return unreachable();
   const auto s = impl_->snapshot();
   if (tree_size > s->leaves.size()) {
     return fail("the log has only " + std::to_string(s->leaves.size()) + " records");

@@ -14,7 +14,7 @@
 // its own (no group commit).
 //
 // Not modelled: map size and growth ("storage full"), damaged data
-// (reader::last_error() is always empty), the automatic checkpoints every
+// (reader::last_error() is empty unless set_unavailable()), the automatic checkpoints every
 // 10,000 records or every few minutes (checkpoint_now() and close() sign
 // one), and the query limit of examined records counts every record in the
 // seq range, not index entries.
@@ -49,6 +49,13 @@ class memory_store final : public store {
   // Makes the next n writes fail as failed commits (any errno), on top of
   // options.before_commit.
   void fail_next_writes(unsigned n = 1);
+
+  // Plays a database that cannot be reached (tests of the 503 paths): while
+  // set, writes fail with errc::unavailable and store nothing, readers find
+  // nothing and report errc::unavailable through last_error(), the audit
+  // log's reads fail with it, and healthy() is false.
+  void set_unavailable(bool unavailable);
+  bool healthy() const override;
 
   result<collection_key> collection(std::string_view collection_id) override;
   void publish(publish_request request, audit_entry record,

@@ -4,9 +4,10 @@
 #  2. the layers: formats <- storage <- server, formats <- clients; and inside
 #     server/ its parts, each using only those before it:
 #     config <- transport <- auth <- api <- app;
-#  3. no LMDB type reaches server/: no header that a server/ file includes,
-#     directly or through other headers, mentions lmdb (only the seam,
-#     storage/store.hpp, and the LMDB backend's LMDB-free header).
+#  3. no LMDB or libpq type reaches server/: no header that a server/ file
+#     includes, directly or through other headers, mentions lmdb or libpq
+#     (only the seam, storage/store.hpp, and the backends' headers free of
+#     them: lmdb_store.hpp, postgres_store.hpp).
 # Usage: tests/layering.sh [SOURCE_DIR]
 set -euo pipefail
 cd "${1:-$(dirname "$0")/..}"
@@ -75,6 +76,9 @@ while [ ${#queue[@]} -gt 0 ]; do
   if grep -qE 'lmdb::|MDB_[A-Za-z]|<lmdb\.h>|"storage/lmdb\.hpp"' "$h"; then
     fail "server/ sees $h, which holds an LMDB type"
   fi
+  if grep -qE 'PG(conn|result)|\bpg_(conn|result)\b|libpq-fe\.h|pq::|"storage/pg/' "$h"; then
+    fail "server/ sees $h, which holds a libpq type"
+  fi
   while read -r inc; do
     case "$inc" in storage/*) queue+=("$inc") ;; esac
   done < <(grep -oE '^#include "storage/[^"]+"' "$h" | sed -E 's/^#include "(.*)"/\1/')
@@ -84,4 +88,4 @@ if [ "$failures" -gt 0 ]; then
   echo "layering: $failures problem(s)" >&2
   exit 1
 fi
-echo "layering: ${#files[@]} files, no cycle, layers kept, server/ sees no LMDB type"
+echo "layering: ${#files[@]} files, no cycle, layers kept, server/ sees no LMDB or libpq type"

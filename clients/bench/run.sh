@@ -13,18 +13,38 @@
 #      PAGE_CONNECTIONS connections, discovery at 64 connections,
 #   5. prints Cairn's figures and the ratios to nginx and writes them as JSON.
 #
-# Usage: clients/bench/run.sh [--out FILE] [--objects N] [--seconds S]
-#                             [--publishers N] [--pullers N] [--page-connections N]
+# With --backend postgresql (or both), the PostgreSQL backend: the script
+# starts a PostgreSQL 15 cluster of its own in the temporary folder
+# (tests/support/pg_cluster.sh, on a free 127.0.0.1 port, fsync ON since the
+# figures claim durability) and measures the same publish and pull phases
+#   - through one node (its own database),
+#   - through two nodes on one database (another database): half the
+#     publishers on each node at the same time, then half the pullers on
+#     each, every puller reading the whole collection; the rates are the
+#     objects of both nodes over the wall-clock time of both.
+# "both" runs the LMDB steps above first, then these: the figures side by side.
+#
+# Usage: clients/bench/run.sh [--backend lmdb|postgresql|both] [--out FILE]
+#                             [--objects N] [--seconds S] [--publishers N]
+#                             [--pullers N] [--page-connections N]
 #                             [--connections N] [--build-dir DIR]
-# Environment: CAIRN_BUILD_DIR (default build), the same as --build-dir.
-# Needs: cmake/ninja (to build), curl, openssl; root to install nginx-light.
-# Everything listens on 127.0.0.1 only; every step has a time limit; cairnd
-# and nginx are stopped and the temporary folder removed on exit.
+#   --backend B   lmdb (default: steps 1-5), postgresql (one node and two
+#                 nodes on PostgreSQL, no nginx), or both
+#   --objects N   objects published per run (default 100000), in batches of
+#                 1,000 by --publishers (default 4); --pullers (default 4)
+#                 read them back in pages of 1,000
+# Environment: CAIRN_BUILD_DIR (default build), the same as --build-dir;
+# CAIRN_PG_BINDIR: PostgreSQL's binaries (default /usr/lib/postgresql/15/bin).
+# Needs: cmake/ninja (to build), curl, openssl; root to install nginx-light;
+# postgresql-15 for --backend postgresql (scripts/setup.sh installs it).
+# Everything listens on 127.0.0.1 only; every step has a time limit; cairnd,
+# nginx and PostgreSQL are stopped and the temporary folder removed on exit.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 build_dir=${CAIRN_BUILD_DIR:-$repo/build}
 out_file=""
+backend=lmdb
 objects=100000
 batch=1000
 publishers=4
@@ -37,6 +57,7 @@ connections=64
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
+    --backend) backend=$2; shift 2 ;;
     --out) out_file=$2; shift 2 ;;
     --objects) objects=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
@@ -52,6 +73,7 @@ done
 for n in "$objects" "$seconds" "$publishers" "$pullers" "$page_connections" "$connections"; do
   case "$n" in '' | *[!0-9]*) echo "run.sh: not a whole number: $n" >&2; exit 2 ;; esac
 done
+case "$backend" in lmdb | postgresql | both) ;; *) echo "run.sh: --backend is lmdb, postgresql or both" >&2; exit 2 ;; esac
 case "$build_dir" in /*) ;; *) build_dir=$PWD/$build_dir ;; esac
 [ -n "$out_file" ] || out_file=$build_dir/bench-results.json
 case "$out_file" in /*) ;; *) out_file=$PWD/$out_file ;; esac
@@ -65,7 +87,7 @@ for tool in curl openssl timeout; do
 done
 nginx_bin=$(command -v nginx || true)
 if [ -z "$nginx_bin" ] && [ -x /usr/sbin/nginx ]; then nginx_bin=/usr/sbin/nginx; fi
-if [ -z "$nginx_bin" ]; then
+if [ -z "$nginx_bin" ] && [ "$backend" != postgresql ]; then
   [ "$(id -u)" -eq 0 ] || die "nginx is missing: install nginx-light (as root: apt-get install nginx-light)"
   say "installing nginx-light"
   # The package must not start a system-wide nginx (on port 80): forbid
@@ -101,9 +123,13 @@ bench=$build_dir/clients/cairn-bench
 work=$(mktemp -d /tmp/cairn-bench-XXXXXX)
 cairnd_pid=""
 nginx_pid=""
+pg_nodes=()   # cairnd processes on PostgreSQL
+pg_dir=""     # the PostgreSQL cluster, once started
 cleanup() {
   [ -z "$nginx_pid" ] || { kill "$nginx_pid" 2>/dev/null || true; wait "$nginx_pid" 2>/dev/null || true; }
   [ -z "$cairnd_pid" ] || { kill "$cairnd_pid" 2>/dev/null || true; wait "$cairnd_pid" 2>/dev/null || true; }
+  for p in "${pg_nodes[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  [ -z "$pg_dir" ] || bash "$repo/tests/support/pg_cluster.sh" remove "$pg_dir" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -117,11 +143,12 @@ password_hash=$(printf '%s\n' "$password" | "$cairnd" hash-secret) || die "cairn
 collection_id=$(cat /proc/sys/kernel/random/uuid)
 root=bench
 
-write_config() {  # $1: extra members of "limits"
-  cat >"$work/cairn.json" <<EOF
+write_config() {  # $1: extra members of "limits"; [$2: file, $3: data_dir, $4: "storage" member]
+  cat >"${2:-$work/cairn.json}" <<EOF
 {
   "listen": "127.0.0.1:0",
-  "data_dir": "data",
+  "data_dir": "${3:-data}",${4:+
+  $4,}
   "tls": { "cert": "server.pem", "key": "server.key" },
   "limits": { "max_content_length": 10485760, "page_size": $page, "max_connections": 4096,
               "request_timeout_s": 30, "idle_timeout_s": 60$1 },
@@ -141,10 +168,198 @@ EOF
 }
 # One account carries the whole load: lift the per-account request rate limit
 # where this cairnd has one.
-write_config ', "requests_per_second": 0'
+limits_extra=', "requests_per_second": 0'
+write_config "$limits_extra"
 if ! "$cairnd" check-config --config "$work/cairn.json" >/dev/null 2>&1; then
+  limits_extra=''
   write_config ''
   "$cairnd" check-config --config "$work/cairn.json" >&2 || die "the benchmark config is refused"
+fi
+
+# ---- PostgreSQL (--backend postgresql or both) ------------------------------
+# Starts `cairnd serve --config $1` (log $2) and sets node_pid and node_url.
+start_node() {
+  "$cairnd" serve --config "$1" 2>"$2" </dev/null &
+  node_pid=$!
+  pg_nodes+=("$node_pid")
+  local port=""
+  for _ in $(seq 1 600); do
+    port=$(sed -n 's/.*"msg":"listening".*"port":\([0-9]*\).*/\1/p' "$2" | head -1)
+    [ -z "$port" ] || break
+    kill -0 "$node_pid" 2>/dev/null || die "cairnd exited: $(cat "$2")"
+    sleep 0.05
+  done
+  [ -n "$port" ] || die "cairnd did not start listening: $(cat "$2")"
+  node_url=https://127.0.0.1:$port/taxii2/
+}
+stop_nodes() {
+  for p in "${pg_nodes[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  pg_nodes=()
+}
+# A number from the phase of a cairn-bench JSON report (not from its parameters).
+phase_field() {
+  sed 's/.*"phases":\[//' "$work/$1.json" | grep -o "\"$2\":[-0-9.eE+]*" | head -1 | cut -d: -f2
+}
+# Runs cairn-bench with ARGS... in the background; its report goes to $work/NAME.json.
+bench_bg() {  # NAME ARGS...
+  local name=$1
+  shift
+  local cmd=("$bench" --cacert "$work/server.pem" --user bench "$@" --json --out "$work/$name.json")
+  local shown="CAIRN_PASSWORD=... ${cmd[*]}"
+  shown=${shown//$work/\$WORK}
+  commands+=("$shown")
+  say "$name: $shown"
+  timeout 1800 "${cmd[@]}" >"$work/$name.stdout" 2>"$work/$name.stderr" &
+}
+now() { date +%s.%N; }
+pg_database() {  # NAME: creates a database in the cluster
+  "$pg_bindir/psql" "$pg_conninfo" -qAt -v ON_ERROR_STOP=1 -c "CREATE DATABASE $1" >/dev/null ||
+    die "cannot create database $1"
+}
+pg_config() {  # FILE DATA_DIR DATABASE
+  write_config "$limits_extra" "$1" "$2" \
+    "\"storage\": { \"backend\": \"postgresql\", \"conninfo\": \"${pg_conninfo/dbname=postgres/dbname=$3}\" }"
+  "$cairnd" check-config --config "$1" >"$work/check-config.log" 2>&1 ||
+    die "the PostgreSQL benchmark config is refused: $(cat "$work/check-config.log")"
+}
+declare -A pg_figures
+# Measures publish and pull through one node, then two nodes on one database.
+pg_bench() {
+  export CAIRN_PASSWORD=$password
+  unset CAIRN_TOKEN CAIRN_USER CAIRN_URL
+  pg_bindir=${CAIRN_PG_BINDIR:-/usr/lib/postgresql/15/bin}
+  [ -x "$pg_bindir/psql" ] || pg_bindir=$(dirname "$(command -v psql || echo /nonexistent/psql)")
+  [ -x "$pg_bindir/psql" ] ||
+    die "PostgreSQL's binaries are missing: install postgresql-15 (scripts/setup.sh)"
+  pg_dir=$work/pg
+  say "starting PostgreSQL (fsync on) for $work"
+  CAIRN_PG_BINDIR=$pg_bindir CAIRN_REQUIRE_PG=1 timeout 300 \
+    bash "$repo/tests/support/pg_cluster.sh" start "$pg_dir" --durable >/dev/null ||
+    die "PostgreSQL did not start (tests/support/pg_cluster.sh)"
+  pg_conninfo=$(cat "$pg_dir/conninfo")
+  local fsync
+  fsync=$("$pg_bindir/psql" "$pg_conninfo" -qAt -c 'SHOW fsync')
+  [ "$fsync" = on ] || die "the benchmark cluster runs with fsync $fsync"
+  pg_figures[server]=$("$pg_bindir/psql" "$pg_conninfo" -qAt -c 'SHOW server_version')
+
+  # One node.
+  pg_database cairn_bench_1
+  pg_config "$work/pg1.json" pg1-data cairn_bench_1
+  "$cairnd" db init --config "$work/pg1.json" >"$work/pg1-init.log" 2>&1 ||
+    die "cairnd db init failed: $(cat "$work/pg1-init.log")"
+  start_node "$work/pg1.json" "$work/pg1.log"
+  local t0 t1 phase n pa pb total
+  for phase in publish pull; do
+    t0=$(now)
+    if [ $phase = publish ]; then
+      bench_bg pg1-publish --url "$node_url" --phases publish --objects "$objects" \
+        --publishers "$publishers" --batch "$batch"
+    else
+      bench_bg pg1-pull --url "$node_url" --phases pull --pullers "$pullers" --page "$page"
+    fi
+    wait $! || say "pg1-$phase: some requests failed: $(head -c 500 "$work/pg1-$phase.stderr")"
+    t1=$(now)
+    [ -s "$work/pg1-$phase.json" ] || die "pg1-$phase failed: $(cat "$work/pg1-$phase.stderr")"
+    pg_figures[one-$phase]=$(calc "$(phase_field "pg1-$phase" objects) / ($t1 - $t0)" 0)
+    pg_figures[one-$phase-p50]=$(calc "$(phase_field "pg1-$phase" p50)")
+    pg_figures[one-$phase-p99]=$(calc "$(phase_field "pg1-$phase" p99)")
+    pg_figures[one-$phase-errors]=$(phase_field "pg1-$phase" errors)
+  done
+  stop_nodes
+
+  # Two nodes on one database, with the same key files.
+  pg_database cairn_bench_2
+  pg_config "$work/pg2a.json" pg2a-data cairn_bench_2
+  pg_config "$work/pg2b.json" pg2b-data cairn_bench_2
+  "$cairnd" db init --config "$work/pg2a.json" >"$work/pg2-init.log" 2>&1 ||
+    die "cairnd db init failed: $(cat "$work/pg2-init.log")"
+  mkdir -p "$work/pg2b-data"
+  chmod 700 "$work/pg2b-data"
+  for f in "$work"/pg2a-data/*.key "$work"/pg2a-data/*.pub; do
+    [ ! -f "$f" ] || cp -p "$f" "$work/pg2b-data/"
+  done
+  start_node "$work/pg2a.json" "$work/pg2a.log"
+  local url_a=$node_url
+  start_node "$work/pg2b.json" "$work/pg2b.log"
+  local url_b=$node_url
+  local pub_a=$(((publishers + 1) / 2)) pull_a=$(((pullers + 1) / 2)) objects_a=$((objects / 2))
+  local pub_b=$((publishers - pub_a)) pull_b=$((pullers - pull_a))
+  [ "$pub_b" -gt 0 ] || pub_b=1
+  [ "$pull_b" -gt 0 ] || pull_b=1
+  for phase in publish pull; do
+    t0=$(now)
+    if [ $phase = publish ]; then
+      bench_bg pg2a-publish --url "$url_a" --phases publish --objects "$objects_a" \
+        --publishers "$pub_a" --batch "$batch"
+      pa=$!
+      bench_bg pg2b-publish --url "$url_b" --phases publish --objects "$((objects - objects_a))" \
+        --publishers "$pub_b" --batch "$batch"
+      pb=$!
+    else
+      bench_bg pg2a-pull --url "$url_a" --phases pull --pullers "$pull_a" --page "$page"
+      pa=$!
+      bench_bg pg2b-pull --url "$url_b" --phases pull --pullers "$pull_b" --page "$page"
+      pb=$!
+    fi
+    wait "$pa" || say "pg2a-$phase: some requests failed: $(head -c 500 "$work/pg2a-$phase.stderr")"
+    wait "$pb" || say "pg2b-$phase: some requests failed: $(head -c 500 "$work/pg2b-$phase.stderr")"
+    t1=$(now)
+    for n in a b; do
+      [ -s "$work/pg2$n-$phase.json" ] ||
+        die "pg2$n-$phase failed: $(cat "$work/pg2$n-$phase.stderr")"
+    done
+    total=$(($(phase_field "pg2a-$phase" objects) + $(phase_field "pg2b-$phase" objects)))
+    pg_figures[two-$phase]=$(calc "$total / ($t1 - $t0)" 0)
+    pg_figures[two-$phase-objects]=$total
+    pg_figures[two-$phase-errors]=$(($(phase_field "pg2a-$phase" errors) + $(phase_field "pg2b-$phase" errors)))
+    pg_figures[two-$phase-p99]=$(calc "$(phase_field "pg2a-$phase" p99) > $(phase_field "pg2b-$phase" p99) ? $(phase_field "pg2a-$phase" p99) : $(phase_field "pg2b-$phase" p99)")
+  done
+  stop_nodes
+  bash "$repo/tests/support/pg_cluster.sh" remove "$pg_dir" >/dev/null 2>&1 || true
+  pg_dir=""
+}
+# Prints the PostgreSQL figures and sets pg_json. $1, $2: the LMDB publish and
+# pull rates of the same run, for the ratios (optional).
+pg_report() {
+  local vs_publish="" vs_pull="" scale_publish scale_pull pg_errors
+  if [ -n "${1:-}" ]; then
+    vs_publish=" = $(calc "${pg_figures[one-publish]} / $1" 2)x LMDB"
+    vs_pull=" = $(calc "${pg_figures[one-pull]} / $2" 2)x LMDB"
+  fi
+  scale_publish=$(calc "${pg_figures[two-publish]} / ${pg_figures[one-publish]}" 2)
+  scale_pull=$(calc "${pg_figures[two-pull]} / ${pg_figures[one-pull]}" 2)
+  pg_errors=$((pg_figures[one-publish-errors] + pg_figures[one-pull-errors] + pg_figures[two-publish-errors] + pg_figures[two-pull-errors]))
+  cat <<END_OF_REPORT
+
+Cairn on PostgreSQL ${pg_figures[server]} (fsync on), $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)
+  one node   publish ${pg_figures[one-publish]} objects/s$vs_publish  ($objects objects, $publishers publishers, batches of $batch; per request p50 ${pg_figures[one-publish-p50]} ms, p99 ${pg_figures[one-publish-p99]} ms)  target >= 25000: $(verdict "${pg_figures[one-publish]} >= 25000")
+             pull    ${pg_figures[one-pull]} objects/s$vs_pull  ($pullers pullers, pages of $page; p50 ${pg_figures[one-pull-p50]} ms, p99 ${pg_figures[one-pull-p99]} ms)  target >= 80000: $(verdict "${pg_figures[one-pull]} >= 80000")
+  two nodes  publish ${pg_figures[two-publish]} objects/s in total = ${scale_publish}x one node  (the publishers split over both nodes; p99 ${pg_figures[two-publish-p99]} ms)  target >= 0.9x: $(verdict "$scale_publish >= 0.9")
+             pull    ${pg_figures[two-pull]} objects/s in total = ${scale_pull}x one node  (the pullers split over both nodes, ${pg_figures[two-pull-objects]} objects; p99 ${pg_figures[two-pull-p99]} ms)  target >= 0.9x: $(verdict "$scale_pull >= 0.9")
+  failed requests: $pg_errors
+END_OF_REPORT
+  pg_json=$(printf '{"server_version":"%s","fsync":"on","one_node":{"publish_objects_per_second":%s,"publish_p50_ms":%s,"publish_p99_ms":%s,"pull_objects_per_second":%s,"pull_p50_ms":%s,"pull_p99_ms":%s},"two_nodes":{"publish_objects_per_second":%s,"publish_ratio":%s,"pull_objects_per_second":%s,"pull_ratio":%s},"failed_requests":%s}' \
+    "${pg_figures[server]}" "${pg_figures[one-publish]}" "${pg_figures[one-publish-p50]}" \
+    "${pg_figures[one-publish-p99]}" "${pg_figures[one-pull]}" "${pg_figures[one-pull-p50]}" \
+    "${pg_figures[one-pull-p99]}" "${pg_figures[two-publish]}" "$scale_publish" \
+    "${pg_figures[two-pull]}" "$scale_pull" "$pg_errors")
+}
+calc() { awk "BEGIN { printf \"%.${2:-2}f\", ($1) }"; }
+verdict() { if [ "$(calc "$1" 0)" = 1 ]; then echo met; else echo missed; fi; }
+commands=()
+if [ "$backend" = postgresql ]; then
+  pg_bench
+  pg_report
+  {
+    printf '{"tool":"clients/bench/run.sh","date":"%s","cores":%s,"postgresql":%s,"commands":[' \
+      "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(nproc)" "$pg_json"
+    sep=""
+    for c in "${commands[@]}"; do printf '%s"%s"' "$sep" "$(printf '%s' "$c" | sed 's/\\/\\\\/g; s/"/\\"/g')"; sep=","; done
+    printf ']}\n'
+  } >"$out_file.tmp"
+  mv "$out_file.tmp" "$out_file"
+  say "figures written to $out_file"
+  exit 0
 fi
 
 "$cairnd" serve --config "$work/cairn.json" 2>"$work/cairnd.log" </dev/null &
@@ -162,7 +377,6 @@ cairnd_url=https://127.0.0.1:$cairnd_port/taxii2/
 # ---- cairn-bench runs -----------------------------------------------------
 export CAIRN_PASSWORD=$password
 unset CAIRN_TOKEN CAIRN_USER CAIRN_URL
-commands=()
 # CPU time (clock ticks) used so far by a process and its children (nginx's
 # workers): the servers' cost per request, which a busy machine distorts less
 # than their rates.
@@ -194,7 +408,6 @@ run_bench() {  # NAME TIME_LIMIT ARGS...: writes $work/NAME.json
 }
 # A number from a cairn-bench JSON report (one phase per report).
 field() { grep -o "\"$2\":[-0-9.eE+]*" "$work/$1.json" | head -1 | cut -d: -f2; }
-calc() { awk "BEGIN { printf \"%.${2:-2}f\", ($1) }"; }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 run_bench publish 1800 --url "$cairnd_url" --phases publish --objects "$objects" \
@@ -321,7 +534,6 @@ pn_cpu=$(cpu_ms page-nginx 2)
 dc_cpu=$(calc "$(cpu_ms discovery-cairnd 6) * 1000" 0)
 dn_cpu=$(calc "$(cpu_ms discovery-nginx 6) * 1000" 0)
 publish_cpu=$(calc "${server_ticks[publish]} * 1000000 / $ticks_per_second / $objects" 1)
-verdict() { if [ "$(calc "$1" 0)" = 1 ]; then echo met; else echo missed; fi; }
 publish_target=$(verdict "$publish_rate >= 50000")
 page_target=$(verdict "$page_ratio >= 0.30")
 discovery_target=$(verdict "$discovery_ratio >= 0.50 && $dc_p99 < 10")
@@ -374,3 +586,23 @@ json_string() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'
 } >"$out_file.tmp"
 mv "$out_file.tmp" "$out_file"
 say "figures written to $out_file"
+
+if [ "$backend" = both ]; then
+  # The LMDB node and nginx make way for the PostgreSQL runs.
+  kill "$nginx_pid" "$cairnd_pid" 2>/dev/null || true
+  wait "$nginx_pid" "$cairnd_pid" 2>/dev/null || true
+  nginx_pid=""
+  cairnd_pid=""
+  first_pg_command=${#commands[@]}
+  pg_bench
+  pg_report "$publish_rate" "$pull_rate"
+  {
+    head -c -2 "$out_file"
+    printf ',"postgresql":%s,"postgresql_commands":[' "$pg_json"
+    sep=""
+    for c in "${commands[@]:$first_pg_command}"; do printf '%s%s' "$sep" "$(json_string "$c")"; sep=","; done
+    printf ']}\n'
+  } >"$out_file.tmp"
+  mv "$out_file.tmp" "$out_file"
+  say "PostgreSQL figures added to $out_file"
+fi

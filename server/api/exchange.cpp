@@ -11,7 +11,7 @@
 
 #include "formats/secret_file.hpp"
 #include "server/api/audit_limits.hpp"
-#include "storage/lmdb_store.hpp"
+#include "server/api/backend.hpp"
 
 namespace cairn::server {
 
@@ -58,14 +58,7 @@ result<std::unique_ptr<exchange>> exchange::open(config cfg, logger& log) {
   if (ec) {
     return fail("cannot create the data directory " + cfg.data_dir.string() + ": " + ec.message());
   }
-  storage::lmdb_store_options options;
-  options.path = (cfg.data_dir / "store").string();
-  if (cfg.storage.map_size) options.map_size = *cfg.storage.map_size;
-  if (cfg.storage.max_map_size) options.max_map_size = *cfg.storage.max_map_size;
-  options.notice = [&log](std::string_view what) { log.info(what); };
-  options.key_path = (cfg.data_dir / "audit-signing.key").string();
-  options.public_key_path = (cfg.data_dir / "audit-signing.pub").string();
-  auto store = storage::open_lmdb_store(options);
+  auto store = open_configured_store(cfg, log);
   if (!store) return std::unexpected(store.error());
   return open(std::move(cfg), log, std::move(*store));
 }

@@ -34,8 +34,8 @@ struct snapshot {
 
 class exchange {
  public:
-  // Opens the store and the audit log (its signing key in
-  // cfg.data_dir/audit-signing.key) in cfg.data_dir and applies cfg.
+  // Opens the store cfg names (server/api/backend.hpp; the audit signing
+  // key in cfg.data_dir/audit-signing.key) and applies cfg.
   static result<std::unique_ptr<exchange>> open(config cfg, logger& log);
   // The same with a store already open (the API tests pass an in-memory
   // one); cfg.data_dir holds the page-token key.

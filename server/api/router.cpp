@@ -394,6 +394,11 @@ void router::handle(request req, const peer_info& peer, std::shared_ptr<head_con
       qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1);
 
   if (ctx.what == endpoint::health) {
+    // A load balancer takes a degraded node out until its database is back.
+    if (!ex_.store().healthy()) {
+      return respond(
+          json_response(http::status::service_unavailable, R"({"status":"degraded"})", version));
+    }
     return respond(json_response(http::status::ok, R"({"status":"ok"})", version));
   }
   const snapshot& snap = *ctx.snap;

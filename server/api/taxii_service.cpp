@@ -232,6 +232,16 @@ bool any_visible_version(const read_txn& txn, const taxii_call& c) {
   return found;
 }
 
+// A reader that could not reach the store found nothing: that is a 503 to
+// retry, not an empty page or a 404 (a client paging by added_after would
+// take an empty page as "nothing new" and move on).
+std::optional<response> unreadable(const read_txn& txn, const taxii_call& c) {
+  const auto& e = txn.last_error();
+  if (!e || e->code != errc::unavailable) return std::nullopt;
+  return error_response(http::status::service_unavailable,
+                        "the store cannot be reached now: " + e->message, c.req.version());
+}
+
 response not_found_object(const taxii_call& c) {
   return error_response(http::status::not_found, "no object " + c.object_id + " in this collection",
                         c.req.version());
@@ -262,6 +272,7 @@ response taxii_service::status(const taxii_call& c, std::string_view status_id) 
   const auto reading = c.ex.store().begin_read();
   const read_txn& txn = *reading;
   auto s = txn.status(status_id);
+  if (auto down = unreadable(txn, c)) return std::move(*down);
   // Only the account that made the request may see its status.
   if (!s || s->owner != c.who.name || s->api_root != c.root) {
     return error_response(http::status::not_found,
@@ -301,6 +312,7 @@ response taxii_service::get_objects(const taxii_call& c) {
   formats::envelope_writer w;
   auto p = select(txn, c, s->q, s->start, s->q.ids, true, c.snap.cfg->limits.max_page_bytes,
                   [&](const object_record& r) { w.add_object(r.json); });
+  if (auto down = unreadable(txn, c)) return std::move(*down);
   auto res =
       taxii_response(http::status::ok, w.finish(p.more, next_token(c, p, *s)), c.req.version());
   set_date_headers(res, p);
@@ -317,6 +329,7 @@ response taxii_service::manifest(const taxii_call& c) {
   // Entries are small (no object JSON): bounded by the count alone.
   auto p = select(txn, c, s->q, s->start, s->q.ids, true, 0,
                   [&](const object_record& r) { w.add(r.id, r.date_added, r.version); });
+  if (auto down = unreadable(txn, c)) return std::move(*down);
   auto res =
       taxii_response(http::status::ok, w.finish(p.more, next_token(c, p, *s)), c.req.version());
   set_date_headers(res, p);
@@ -329,11 +342,12 @@ response taxii_service::get_object(const taxii_call& c) {
   if (!s) return error;
   const auto reading = c.ex.store().begin_read();
   const read_txn& txn = *reading;
-  if (!any_visible_version(txn, c)) return not_found_object(c);
+  if (!any_visible_version(txn, c)) return unreadable(txn, c).value_or(not_found_object(c));
   s->q.types.clear();  // the object endpoint filters by version and spec_version only
   formats::envelope_writer w;
   auto p = select(txn, c, s->q, s->start, {c.object_id}, true, c.snap.cfg->limits.max_page_bytes,
                   [&](const object_record& r) { w.add_object(r.json); });
+  if (auto down = unreadable(txn, c)) return std::move(*down);
   auto res =
       taxii_response(http::status::ok, w.finish(p.more, next_token(c, p, *s)), c.req.version());
   set_date_headers(res, p);
@@ -346,12 +360,13 @@ response taxii_service::versions(const taxii_call& c) {
   if (!s) return error;
   const auto reading = c.ex.store().begin_read();
   const read_txn& txn = *reading;
-  if (!any_visible_version(txn, c)) return not_found_object(c);
+  if (!any_visible_version(txn, c)) return unreadable(txn, c).value_or(not_found_object(c));
   s->q.types.clear();
   formats::versions_writer w;
   // Only the versions: bounded by the count alone.
   auto p = select(txn, c, s->q, s->start, {c.object_id}, false, 0,
                   [&](const object_record& r) { w.add(r.version); });
+  if (auto down = unreadable(txn, c)) return std::move(*down);
   auto res =
       taxii_response(http::status::ok, w.finish(p.more, next_token(c, p, *s)), c.req.version());
   set_date_headers(res, p);
@@ -414,7 +429,9 @@ void taxii_service::delete_object(taxii_call c) {
   {
     const auto reading = c.ex.store().begin_read();
     const read_txn& txn = *reading;
-    if (!any_visible_version(txn, c)) return c.respond(not_found_object(c));
+    if (!any_visible_version(txn, c)) {
+      return c.respond(unreadable(txn, c).value_or(not_found_object(c)));
+    }
     // Every copy of a matching version that the account may receive goes,
     // hidden later copies too: a deleted version must not come back as
     // another copy. Copies it may not receive stay (a writer deleting its
@@ -450,6 +467,8 @@ void taxii_service::delete_object(taxii_call c) {
         return true;
       });
     }
+    // A read that failed half way must not decide what to delete.
+    if (auto down = unreadable(txn, c)) return c.respond(std::move(*down));
   }
   const unsigned version = c.req.version();
   if (d.positions.empty()) {

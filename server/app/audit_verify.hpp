@@ -3,6 +3,11 @@
 // a stopped server's data directory offline (storage/audit_verifier.hpp) and
 // prints a one-line verdict.
 //
+// `cairnd audit verify --config FILE [--public-key PEM]`: the same for the
+// store the config names: an LMDB config as --data with its data_dir; a
+// PostgreSQL one walks the deployment's log in the database (one snapshot;
+// nodes may keep running), with the key in the config's data_dir.
+//
 // DIR is the server's data_dir (holding store/ and audit-signing.pub), or the
 // store directory itself. The checkpoints must be signed by the key in
 // --public-key, by default DIR/audit-signing.pub (or the public half of

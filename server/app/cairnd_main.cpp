@@ -1,4 +1,6 @@
 // cairnd: the exchange server and its local operator commands.
+#include <unistd.h>
+
 #include <iostream>
 #include <string_view>
 #include <vector>
@@ -6,6 +8,7 @@
 #include "server/app/audit_verify.hpp"
 #include "server/app/commands.hpp"
 #include "server/app/daemon.hpp"
+#include "server/app/db_commands.hpp"
 #include "server/app/demo.hpp"
 #include "server/config/log.hpp"
 
@@ -18,7 +21,10 @@ constexpr std::string_view k_usage =
     "  cairnd check-config --config FILE\n"
     "  cairnd hash-secret              (reads the secret from stdin)\n"
     "  cairnd token issue\n"
-    "  cairnd audit verify --data DIR [--public-key PEM]\n";
+    "  cairnd audit verify --data DIR [--public-key PEM]\n"
+    "  cairnd audit verify --config FILE [--public-key PEM]\n"
+    "  cairnd db init --config FILE    (PostgreSQL: schema and the node's key files)\n"
+    "  cairnd migrate --from DIR --config FILE   (an LMDB data_dir into PostgreSQL)\n";
 
 }  // namespace
 
@@ -51,6 +57,12 @@ int main(int argc, char** argv) {
   }
   if (cmd == "audit" && !rest.empty() && rest[0] == "verify") {
     return cairn::server::run_audit_verify(rest.subspan(1), std::cout, std::cerr);
+  }
+  if (cmd == "db" && !rest.empty() && rest[0] == "init") {
+    return cairn::server::run_db_init(rest.subspan(1), std::cout, std::cerr);
+  }
+  if (cmd == "migrate") {
+    return cairn::server::run_migrate(rest, std::cout, std::cerr, ::isatty(STDERR_FILENO) == 1);
   }
   std::cerr << "cairnd: unknown command '" << cmd << "'\n" << k_usage;
   return 2;

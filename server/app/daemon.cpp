@@ -40,6 +40,13 @@ void warn_tls_is_not_reloaded(const tls_config& fresh, const tls_config& running
   }
 }
 
+// The store is opened once at start (and the database password read then).
+void warn_storage_is_not_reloaded(const config& fresh, const config& running, logger& log) {
+  if (fresh.storage != running.storage || fresh.data_dir != running.data_dir) {
+    log.warn("storage settings and data_dir are read at start only; restart to apply changes");
+  }
+}
+
 // SIGHUP: a good config applies to the next request on every connection; a
 // bad one is refused with a logged error and the old config stays.
 void reload(const std::filesystem::path& config_path, exchange& ex, listener& l, logger& log) {
@@ -50,6 +57,7 @@ void reload(const std::filesystem::path& config_path, exchange& ex, listener& l,
   }
   const std::string sha = fresh->sha256;
   warn_tls_is_not_reloaded(fresh->tls, ex.current()->cfg->tls, log);
+  warn_storage_is_not_reloaded(*fresh, *ex.current()->cfg, log);
   const auto limits = fresh->limits;
   if (auto r = ex.apply(std::move(*fresh)); !r) {
     log.error("config reload failed; the old config stays", {{"reason", r.error().message}});

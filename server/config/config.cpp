@@ -390,14 +390,51 @@ void checker::parse_collections(const json_view& v, const std::string& p, api_ro
 
 void checker::parse_storage(const json_view& v, config& cfg) {
   const std::string p = "/storage";
-  only_keys(v, p, {"map_size", "max_map_size"});
-  constexpr std::uint64_t min = std::uint64_t{1} << 20;
-  constexpr std::uint64_t max = std::uint64_t{1} << 46;
-  cfg.storage.map_size = uint_member(v, "map_size", p, min, max);
-  cfg.storage.max_map_size = uint_member(v, "max_map_size", p, min, max);
-  if (cfg.storage.map_size && cfg.storage.max_map_size &&
-      *cfg.storage.map_size > *cfg.storage.max_map_size) {
-    problem("/storage/map_size", "must not exceed max_map_size");
+  only_keys(v, p,
+            {"backend", "map_size", "max_map_size", "conninfo", "password_file", "pool_size"});
+  auto& st = cfg.storage;
+  if (auto b = string_member(v, "backend", p, false)) {
+    if (*b == "postgresql") {
+      st.backend = storage_backend::postgresql;
+    } else if (*b != "lmdb") {
+      problem("/storage/backend", "must be \"lmdb\" or \"postgresql\"");
+      return;  // which keys belong is unknown
+    }
+  }
+  // A key of the other backend would be silently ignored: refuse it.
+  auto not_here = [&](std::initializer_list<std::string_view> keys, std::string_view backend) {
+    for (auto key : keys) {
+      if (v.get(key)) {
+        problem(child(p, key), "applies only to backend \"" + std::string(backend) + "\"");
+      }
+    }
+  };
+  if (st.backend == storage_backend::lmdb) {
+    not_here({"conninfo", "password_file", "pool_size"}, "postgresql");
+    constexpr std::uint64_t min = std::uint64_t{1} << 20;
+    constexpr std::uint64_t max = std::uint64_t{1} << 46;
+    st.map_size = uint_member(v, "map_size", p, min, max);
+    st.max_map_size = uint_member(v, "max_map_size", p, min, max);
+    if (st.map_size && st.max_map_size && *st.map_size > *st.max_map_size) {
+      problem("/storage/map_size", "must not exceed max_map_size");
+    }
+    return;
+  }
+  not_here({"map_size", "max_map_size"}, "lmdb");
+  if (auto c = string_member(v, "conninfo", p, true)) {
+    if (auto has = conninfo_has_password(*c); !has) {
+      problem("/storage/conninfo", has.error().message);
+    } else if (*has) {
+      // The config is read by many (check-config output, backups, tickets).
+      problem("/storage/conninfo",
+              "must not hold a password: put it in password_file (or use PGPASSFILE)");
+    } else {
+      st.conninfo = std::move(*c);
+    }
+  }
+  if (auto f = string_member(v, "password_file", p, false)) st.password_file = resolve(*f);
+  if (auto n = uint_member(v, "pool_size", p, 1, 256)) {
+    st.pool_size = static_cast<std::uint32_t>(*n);
   }
 }
 
@@ -564,6 +601,104 @@ bool is_valid_api_root_name(std::string_view name) {
   return !name.empty() && name.size() <= 64 &&
          std::all_of(name.begin(), name.end(), is_unreserved) && name != "." && name != ".." &&
          name != "taxii2" && name != "cairn";
+}
+
+namespace {
+
+bool is_conninfo_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string uri_decode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// postgresql://[user[:password]@][host][:port][/dbname][?key=value&...]
+bool uri_has_password(std::string_view uri) {
+  const auto end_authority = uri.find_first_of("/?");
+  const auto authority = uri.substr(0, end_authority);
+  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+    if (authority.substr(0, at).find(':') != std::string_view::npos) return true;
+  }
+  const auto q = uri.find('?');
+  if (q == std::string_view::npos) return false;
+  std::string_view rest = uri.substr(q + 1);
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const auto pair = rest.substr(0, amp);
+    if (uri_decode(pair.substr(0, pair.find('='))) == "password") return true;
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+  return false;
+}
+
+}  // namespace
+
+// As libpq's conninfo_parse reads keyword=value pairs: values are bare words
+// or single-quoted, with backslash escapes in both.
+result<bool> conninfo_has_password(std::string_view text) {
+  for (std::string_view prefix : {"postgresql://", "postgres://"}) {
+    if (text.starts_with(prefix)) return uri_has_password(text.substr(prefix.size()));
+  }
+  bool has = false;
+  std::size_t i = 0;
+  auto skip_space = [&] {
+    while (i < text.size() && is_conninfo_space(text[i])) ++i;
+  };
+  for (;;) {
+    skip_space();
+    if (i == text.size()) return has;
+    const std::size_t key_start = i;
+    while (i < text.size() && text[i] != '=' && !is_conninfo_space(text[i])) ++i;
+    const auto key = text.substr(key_start, i - key_start);
+    skip_space();
+    if (key.empty() || i == text.size() || text[i] != '=') {
+      return fail(errc::invalid_input,
+                  "is not a libpq connection string: expected keyword=value pairs or a "
+                  "postgresql:// URI");
+    }
+    ++i;
+    skip_space();
+    if (i < text.size() && text[i] == '\'') {
+      ++i;
+      bool closed = false;
+      for (; i < text.size(); ++i) {
+        if (text[i] == '\\') {
+          ++i;
+        } else if (text[i] == '\'') {
+          closed = true;
+          ++i;
+          break;
+        }
+      }
+      if (!closed) {
+        return fail(errc::invalid_input, "is not a libpq connection string: unterminated quote");
+      }
+    } else {
+      for (; i < text.size() && !is_conninfo_space(text[i]); ++i) {
+        if (text[i] == '\\') ++i;
+      }
+      if (i > text.size()) i = text.size();
+    }
+    if (key == "password") has = true;
+  }
 }
 
 result<listen_address> parse_listen(std::string_view text) {

@@ -92,9 +92,22 @@ struct api_root_config {
   std::vector<collection_config> collections;  // in file order
 };
 
+enum class storage_backend { lmdb, postgresql };
+
+// INTERFACE.md "Storage backends". Keys of the other backend are problems.
 struct storage_config {
+  storage_backend backend = storage_backend::lmdb;
+  // lmdb
   std::optional<std::uint64_t> map_size;      // bytes; storage's default when absent
   std::optional<std::uint64_t> max_map_size;  // bytes
+  // postgresql
+  std::string conninfo;  // libpq connection string, never holding a password
+  // The database password, read when the store opens (resolved path); absent:
+  // libpq's own means (PGPASSFILE, ~/.pgpass).
+  std::optional<std::filesystem::path> password_file;
+  std::uint32_t pool_size = 8;  // pooled connections for reads
+
+  bool operator==(const storage_config&) const = default;
 };
 
 struct account_config {
@@ -171,6 +184,11 @@ result<std::vector<collection_ref>> resolve_collection_reference(const config& c
 // 1 to 64 of [A-Za-z0-9._~-], not "." or "..", and not a reserved first
 // segment ("taxii2", "cairn").
 bool is_valid_api_root_name(std::string_view name);
+
+// Whether a libpq connection string (keyword=value pairs or a postgresql://
+// URI) sets a password itself. An error when it is not one that libpq could
+// parse.
+result<bool> conninfo_has_password(std::string_view conninfo);
 
 // Parses "host:port", "[v6]:port".
 result<listen_address> parse_listen(std::string_view text);

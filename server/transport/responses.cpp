@@ -4,12 +4,25 @@
 
 namespace cairn::server {
 
+namespace {
+
+// A 503 says when to come back (INTERFACE.md, "Storage backends"): a store
+// that lost its database reconnects by itself within seconds.
+void set_retry_after(response& res) {
+  if (res.result() == http::status::service_unavailable) {
+    res.set(http::field::retry_after, std::to_string(k_retry_after_seconds));
+  }
+}
+
+}  // namespace
+
 response taxii_response(http::status status, std::string body, unsigned version) {
   response res{status, version};
   res.set(http::field::server, "cairn");
   res.set(http::field::content_type, std::string(formats::taxii_media_type));
   res.set(http::field::cache_control, "no-store");
   res.body() = std::move(body);
+  set_retry_after(res);
   return res;
 }
 
@@ -41,6 +54,7 @@ response json_response(http::status status, std::string body, unsigned version) 
   res.set(http::field::content_type, "application/json");
   res.set(http::field::cache_control, "no-store");
   res.body() = std::move(body);
+  set_retry_after(res);
   return res;
 }
 

@@ -10,6 +10,10 @@
 
 namespace cairn::server {
 
+// Every 503 (a store that cannot commit or reach its database) carries
+// Retry-After with this many seconds.
+inline constexpr unsigned k_retry_after_seconds = 5;
+
 response taxii_response(http::status status, std::string body, unsigned version);
 
 // A TAXII error resource whose title is the status's reason phrase.

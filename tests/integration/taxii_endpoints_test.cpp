@@ -203,7 +203,7 @@ TEST_CASE("every file of the valid corpus is accepted and read back equal") {
   CHECK(compared >= stored.size());
 }
 
-TEST_CASE("POST answers 202 with a status resource; re-posting is not an error") {
+TEST_CASE("POST answers 202 with a status resource, and re-posting is not an error") {
   test_server srv;
   auto admin = srv.client("admin");
   const auto id = random_stix_id("indicator");

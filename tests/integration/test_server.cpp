@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -16,6 +17,8 @@
 #include "formats/stix.hpp"
 #include "server/config/credentials.hpp"
 #include "server/transport/tls.hpp"
+#include "support/pg.hpp"
+#include "support/skip.hpp"
 
 namespace cairn::testing {
 
@@ -40,6 +43,18 @@ std::string hash_for_test(const std::string& secret) {
 }
 
 }  // namespace
+
+bool pg_required() {
+  const char* r = std::getenv("CAIRN_REQUIRE_PG");
+  return r && std::string_view(r) == "1";
+}
+
+storage_backend backend_under_test() {
+  const char* b = std::getenv("CAIRN_TEST_BACKEND");
+  if (b && std::string_view(b) == "postgresql") return storage_backend::postgresql;
+  if (b && *b && std::string_view(b) != "lmdb") FAIL("CAIRN_TEST_BACKEND is lmdb or postgresql");
+  return storage_backend::lmdb;
+}
 
 server_setup default_setup() {
   server_setup s;
@@ -66,8 +81,100 @@ server_setup default_setup() {
 test_server::test_server(server_setup setup, bool start_now)
     : setup_(std::move(setup)), temp_("cairn-test"), dir_(temp_.path()) {
   REQUIRE(server::make_self_signed(dir_ / "server.pem", dir_ / "server.key"));
+  resolve_storage();
   write_file(config_path(), config_text(setup_));
+  if (backend_ == storage_backend::postgresql) {
+    if (!setup_.keys_from.empty()) {
+      // A second node of a deployment: the same key files, mode 0600.
+      fs::create_directories(dir_ / "data");
+      std::size_t copied = 0;
+      for (const auto& e : fs::directory_iterator(setup_.keys_from)) {
+        const auto ext = e.path().extension();
+        if (!e.is_regular_file() || (ext != ".key" && ext != ".pub")) continue;
+        const auto to = dir_ / "data" / e.path().filename();
+        fs::copy_file(e.path(), to, fs::copy_options::overwrite_existing);
+        fs::permissions(to, fs::perms::owner_read | fs::perms::owner_write);
+        ++copied;
+      }
+      REQUIRE(copied > 0);
+    } else {
+      auto init = run_cairnd({"db", "init", "--config", config_path().string()});
+      INFO(init.output);
+      REQUIRE(init.exit_code == 0);
+    }
+  }
   if (start_now) start();
+}
+
+void test_server::resolve_storage() {
+  backend_ = setup_.backend.value_or(backend_under_test());
+  if (backend_ != storage_backend::postgresql) return;
+  if (!setup_.pg_conninfo.empty()) {
+    pg_conninfo_ = setup_.pg_conninfo;
+    return;
+  }
+  if (!pg_conninfo_.empty()) return;
+  if (!test_pg_conninfo()) {
+    if (pg_required()) FAIL("no PostgreSQL test cluster, and CAIRN_REQUIRE_PG=1");
+    // Nothing of this test can run on PostgreSQL here: say so, and end the
+    // process as skipped (ctest shows "Skipped"), not as passed.
+    mark_skipped(
+        "no PostgreSQL test cluster (set CAIRN_TEST_PG, or run under ctest, whose fixture "
+        "starts one when PostgreSQL 15 is installed)");
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+    std::_Exit(k_skip_exit_code);
+  }
+  auto db = fresh_pg_database("cairn_it");
+  INFO((db ? std::string() : db.error().to_string()));
+  REQUIRE(db);
+  pg_conninfo_ = *db;
+}
+
+void test_server::rewrite_config(const server_setup& setup) {
+  setup_ = setup;
+  resolve_storage();
+  write_file(config_path(), config_text(setup_));
+}
+
+command_result test_server::run_cairnd(const std::vector<std::string>& args, int timeout_s) const {
+  const std::string binary = std::string(CAIRN_BINARY_DIR) + "/server/cairnd";
+  const auto out_path = dir_ / "command.out";
+  std::vector<std::string> argv_text{"cairnd"};
+  argv_text.insert(argv_text.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_text) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    if (chdir(dir_.c_str()) != 0) _exit(127);
+    int fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+    int null = ::open("/dev/null", O_RDONLY);
+    if (null >= 0) dup2(null, 0);
+    execv(binary.c_str(), argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  while (waitpid(pid, &status, WNOHANG) != pid) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      FAIL("cairnd " << argv_text[1] << " did not finish in " << timeout_s
+                     << " s: " << read_file(out_path));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  command_result r;
+  r.output = read_file(out_path);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
 }
 
 test_server::~test_server() {
@@ -78,6 +185,20 @@ std::string test_server::config_text(const server_setup& setup) const {
   formats::json_writer w;
   w.begin_object();
   w.member("listen", "127.0.0.1:0").member("data_dir", "data");
+  if (setup.backend.value_or(backend_) == storage_backend::postgresql) {
+    formats::json_writer st;
+    st.begin_object().member("backend", "postgresql");
+    st.member("conninfo", setup.pg_conninfo.empty() ? pg_conninfo_ : setup.pg_conninfo);
+    st.end_object();
+    std::string storage = st.take();
+    if (!setup.storage_json.empty()) {
+      storage.pop_back();
+      storage += ", " + setup.storage_json + "}";
+    }
+    w.key("storage").raw(storage);
+  } else if (!setup.storage_json.empty()) {
+    w.key("storage").raw("{" + setup.storage_json + "}");
+  }
   std::string tls = R"({"cert": "server.pem", "key": "server.key")";
   if (!setup.tls_json.empty()) tls += ", " + setup.tls_json;
   tls += "}";

@@ -1,6 +1,8 @@
 #pragma once
 // Starts the real cairnd on 127.0.0.1 (port 0) in a temporary directory with
-// a freshly generated certificate, and hands out TLS clients for it.
+// a freshly generated certificate, and hands out TLS clients for it. The node
+// stores in LMDB (its data_dir) or in a PostgreSQL database of the test
+// cluster (tests/support/pg_cluster.sh, started by a ctest fixture).
 
 #include <csignal>
 #include <filesystem>
@@ -32,12 +34,38 @@ struct test_collection {
   std::string default_tlp = "amber";  // empty: the key is left out
 };
 
+enum class storage_backend { lmdb, postgresql };
+
+// The backend of a server whose setup names none: postgresql when the
+// environment has CAIRN_TEST_BACKEND=postgresql (ctest runs the TAXII suite
+// a second time so), else lmdb.
+storage_backend backend_under_test();
+
+// CAIRN_REQUIRE_PG=1 (CI): a test that needs PostgreSQL fails without it
+// instead of skipping.
+bool pg_required();
+
 struct server_setup {
   std::vector<test_collection> collections;  // in API root "api1"
   std::vector<test_account> accounts;
   std::string limits_json;  // extra members of "limits", e.g. R"("page_size": 5)"
   std::string extra_json;   // extra top-level members, with a leading comma
   std::string tls_json;     // extra members of "tls", e.g. R"("client_ca": "ca.pem")"
+  std::optional<storage_backend> backend;  // unset: backend_under_test()
+  // postgresql only. The database's conninfo; empty: a fresh database of the
+  // test cluster (without a cluster the running test skips).
+  std::string pg_conninfo;
+  // postgresql only. Another node's data_dir: this node is a second node of
+  // that deployment and copies its key files (*.key, *.pub) as an operator
+  // would; otherwise the constructor runs `cairnd db init` first.
+  std::filesystem::path keys_from;
+  std::string storage_json;  // extra members of "storage", e.g. R"("pool_size": 2)"
+};
+
+// The outcome of a cairnd command other than serve.
+struct command_result {
+  int exit_code = -1;  // 128+signal when killed
+  std::string output;  // stdout and stderr
 };
 
 // The default: collections intel (amber), open (clear), secret (amber);
@@ -83,8 +111,23 @@ class test_server {
 
   std::string config_text(const server_setup& setup) const;
 
+  storage_backend backend() const { return backend_; }
+  // The database of a node on PostgreSQL (empty on LMDB).
+  const std::string& pg_conninfo() const { return pg_conninfo_; }
+  // Rewrites the config file from setup without starting, stopping or
+  // signalling anything (a backend switch before `cairnd migrate`). A new
+  // PostgreSQL database is not initialised: run `cairnd db init` yourself.
+  void rewrite_config(const server_setup& setup);
+  // Runs `cairnd ARGS...` in dir() and waits (at most timeout_s, then kills it).
+  command_result run_cairnd(const std::vector<std::string>& args, int timeout_s = 300) const;
+
  private:
+  // Resolves the backend and the database of setup_ (a fresh one if needed).
+  void resolve_storage();
+
   server_setup setup_;
+  storage_backend backend_ = storage_backend::lmdb;
+  std::string pg_conninfo_;
   temp_dir temp_;  // removed after the server stops
   std::filesystem::path dir_;
   int pid_ = -1;

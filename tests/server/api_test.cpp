@@ -445,3 +445,70 @@ TEST_CASE("api: a failed commit answers a TAXII error, 503 or 507, and stores no
                    "the object could not be deleted: commit failed: Input/output error"));
   CHECK(f.get(k_partner, k_objects).body() == page("objects", {a, b}, false));
 }
+
+TEST_CASE("api: while the store cannot be reached, every request that needs it gets a 503") {
+  api f;
+  const auto a = indicator(1, 1, k_green);
+  auto posted = f.post(k_pub, {a});
+  REQUIRE(posted.result_int() == 202);
+  const auto status_id = member(posted, "id");
+  const auto size_before = f.store().audit_size();
+  REQUIRE(size_before);
+
+  f.store().set_unavailable(true);
+  // Before: health said ok, pages were empty 200s and objects 404s.
+  auto res = f.get("", "/cairn/v1/health");
+  CHECK(res.result_int() == 503);
+  CHECK(res[http::field::content_type] == "application/json");
+  CHECK(res.body() == R"({"status":"degraded"})");
+  CHECK(std::string(res[http::field::retry_after]) == "5");
+
+  const std::string x = k_objects + id_of(1) + "/";
+  struct probe {
+    std::string token, target;
+    http::verb method = http::verb::get;
+  };
+  const std::vector<probe> taxii = {
+      {k_partner, k_objects},         {k_partner, k_objects + "?added_after=" + at(0)},
+      {k_partner, k_manifest},        {k_partner, x},
+      {k_partner, x + "versions/"},   {k_pub, "/r/status/" + status_id + "/"},
+      {k_pub, x, http::verb::delete_}};
+  for (const auto& p : taxii) {
+    INFO(p.target);
+    res = f.call({p.method, p.target, p.token, {}});
+    check_taxii(res, 503);
+    CHECK(std::string(res[http::field::retry_after]) == "5");
+    CHECK(res.body().find("\"http_status\":\"503\"") != std::string::npos);
+  }
+  res = f.post(k_pub, {indicator(2, 1, k_green)});
+  check_taxii(res, 503);
+  CHECK(std::string(res[http::field::retry_after]) == "5");
+
+  for (const std::string target :
+       {"/cairn/v1/audit", "/cairn/v1/audit/checkpoint", "/cairn/v1/audit/proof?seq=1&tree_size=1",
+        "/cairn/v1/audit/consistency?from=1&to=2"}) {
+    INFO(target);
+    res = f.get(k_auditor, target);
+    CHECK(res.result_int() == 503);
+    CHECK(std::string(res[http::field::retry_after]) == "5");
+  }
+  // What needs no store still answers.
+  check_taxii(f.get(k_partner, "/taxii2/"), 200);
+  check_taxii(f.get(k_partner, "/r/collections/"), 200);
+
+  // Back: the same requests answer as before the outage, and the outage
+  // added nothing (no pull record for pages that were never sent, no
+  // object, no delete).
+  f.store().set_unavailable(false);
+  res = f.get("", "/cairn/v1/health");
+  CHECK(res.result_int() == 200);
+  CHECK(res.body() == R"({"status":"ok"})");
+  CHECK(res.find(http::field::retry_after) == res.end());
+  auto after = f.store().audit_size();
+  REQUIRE(after);
+  CHECK(*after == *size_before);
+  res = f.get(k_partner, k_objects);
+  check_taxii(res, 200);
+  CHECK(res.body() == page("objects", {a}, false));
+  check_taxii(f.get(k_pub, "/r/status/" + status_id + "/"), 200);
+}

@@ -489,3 +489,114 @@ TEST_CASE("limits.max_connections_per_address is an optional, range-checked limi
            has_problem(p, "/limits/max_connections_per_address", "whole number")));
   }
 }
+
+namespace {
+
+// valid_config() with a storage object.
+std::string with_storage(const std::string& storage_json) {
+  return replace(valid_config(), R"("accounts": [)", R"("storage": )" + storage_json + R"(,
+  "accounts": [)");
+}
+
+}  // namespace
+
+TEST_CASE("storage.backend defaults to lmdb and selects postgresql with its keys") {
+  auto lmdb = parse_config(valid_config(), "/etc/cairn");
+  REQUIRE(lmdb);
+  CHECK(lmdb->storage.backend == storage_backend::lmdb);
+  auto explicit_lmdb =
+      parse_config(with_storage(R"({"backend": "lmdb", "max_map_size": 2097152})"), "/etc/cairn");
+  REQUIRE(explicit_lmdb);
+  CHECK(explicit_lmdb->storage.backend == storage_backend::lmdb);
+  CHECK(explicit_lmdb->storage.max_map_size == 2097152u);
+
+  auto pg = parse_config(with_storage(R"({"backend": "postgresql",
+      "conninfo": "host=127.0.0.1 port=5432 dbname=cairn user=cairn",
+      "password_file": "pg.pw", "pool_size": 16})"),
+                         "/etc/cairn");
+  INFO((pg ? std::string() : dump(pg.error())));
+  REQUIRE(pg);
+  CHECK(pg->storage.backend == storage_backend::postgresql);
+  CHECK(pg->storage.conninfo == "host=127.0.0.1 port=5432 dbname=cairn user=cairn");
+  REQUIRE(pg->storage.password_file);
+  CHECK(*pg->storage.password_file == "/etc/cairn/pg.pw");  // beside the config
+  CHECK(pg->storage.pool_size == 16);
+  CHECK_FALSE(pg->storage.map_size);
+
+  auto defaults = parse_config(
+      with_storage(R"({"backend": "postgresql", "conninfo": "postgresql://cairn@db/cairn"})"), "/");
+  REQUIRE(defaults);
+  CHECK(defaults->storage.pool_size == 8);
+  CHECK_FALSE(defaults->storage.password_file);
+}
+
+TEST_CASE("storage keys are checked against the backend") {
+  // Before: backend, conninfo, password_file and pool_size were unknown keys.
+  auto p = problems_of(with_storage(R"({"backend": "postgresql"})"));
+  CHECK(has_problem(p, "/storage/conninfo", "required"));
+
+  p = problems_of(with_storage(R"({"backend": "mysql", "conninfo": "x=y"})"));
+  CHECK(has_problem(p, "/storage/backend", "\"lmdb\" or \"postgresql\""));
+
+  // A key of the other backend is an error, not silently ignored.
+  p = problems_of(with_storage(R"({"conninfo": "host=db", "pool_size": 4})"));
+  CHECK(has_problem(p, "/storage/conninfo", "only to backend \"postgresql\""));
+  CHECK(has_problem(p, "/storage/pool_size", "only to backend \"postgresql\""));
+  p = problems_of(with_storage(R"({"backend": "lmdb", "password_file": "pw"})"));
+  CHECK(has_problem(p, "/storage/password_file", "only to backend \"postgresql\""));
+  p = problems_of(
+      with_storage(R"({"backend": "postgresql", "conninfo": "host=db", "map_size": 1048576,
+                       "max_map_size": 1048576})"));
+  CHECK(has_problem(p, "/storage/map_size", "only to backend \"lmdb\""));
+  CHECK(has_problem(p, "/storage/max_map_size", "only to backend \"lmdb\""));
+
+  for (const char* bad : {"0", "257", "-1", "\"8\""}) {
+    INFO(bad);
+    p = problems_of(with_storage(R"({"backend": "postgresql", "conninfo": "host=db",
+                                     "pool_size": )" +
+                                 std::string(bad) + "}"));
+    CHECK(p.size() == 1);
+    CHECK((has_problem(p, "/storage/pool_size", "between") ||
+           has_problem(p, "/storage/pool_size", "whole number")));
+  }
+  CHECK(problems_of(with_storage(R"({"backend": "postgresql", "conninfo": "host=db",
+                                     "pool_size": 256})"))
+            .empty());
+  p = problems_of(with_storage(R"({"backend": "postgresql", "conninfo": "host=db",
+                                   "password_file": ""})"));
+  CHECK(has_problem(p, "/storage/password_file", "empty"));
+}
+
+TEST_CASE("a conninfo holding a password is refused") {
+  auto pg = [](const std::string& conninfo) {
+    return problems_of(
+        with_storage(R"({"backend": "postgresql", "conninfo": ")" + conninfo + R"("})"));
+  };
+  for (const char* bad :
+       {"host=db password=secret", "password = secret host=db", "host=db password='a b'",
+        "  password=''", "postgresql://cairn:secret@db/cairn", "postgres://cairn:@db:5432",
+        "postgresql://db/cairn?sslmode=require&password=secret",
+        "postgresql://db/cairn?%70assword=secret"}) {
+    INFO(bad);
+    auto p = pg(bad);
+    CHECK(p.size() == 1);
+    CHECK(has_problem(p, "/storage/conninfo", "password_file"));
+    // The refusal never repeats the secret.
+    for (const auto& problem : p) CHECK(problem.message.find("secret") == std::string::npos);
+  }
+  // Names that merely contain "password" are not one, nor is libpq's passfile.
+  for (const char* good :
+       {"host=db user=password", "host=db passfile=/etc/cairn/pgpass",
+        "host=db application_name='password=x'", "dbname=cairn options='-c a\\\\'password=b'",
+        "postgresql://cairn@db:5432/cairn?sslmode=verify-full", "postgresql://db/pass:word"}) {
+    INFO(good);
+    auto p = pg(good);
+    INFO(dump(p));
+    CHECK(p.empty());
+  }
+  // Not a connection string at all.
+  for (const char* bad : {"host", "host=db port", "host='db", "=db"}) {
+    INFO(bad);
+    CHECK(has_problem(pg(bad), "/storage/conninfo", "not a libpq connection string"));
+  }
+}

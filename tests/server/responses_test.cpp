@@ -34,3 +34,22 @@ TEST_CASE("error_response: the status chosen for a code goes out as a TAXII erro
   CHECK(res.body().find("\"http_status\":\"507\"") != std::string::npos);
   CHECK(res.body().find("the objects could not be stored") != std::string::npos);
 }
+
+TEST_CASE("every 503 says when to retry, other answers do not") {
+  using cairn::server::error_response;
+  using cairn::server::json_response;
+  using cairn::server::taxii_response;
+  auto retry = [](const cairn::server::response& res) {
+    const auto v = res[http::field::retry_after];
+    return std::string(v.data(), v.size());
+  };
+  const std::string seconds = std::to_string(cairn::server::k_retry_after_seconds);
+  CHECK(retry(error_response(http_status_for(errc::unavailable), "database unreachable", 11)) ==
+        seconds);
+  CHECK(retry(json_response(http::status::service_unavailable, R"({"status":"degraded"})", 11)) ==
+        seconds);
+  CHECK(retry(taxii_response(http::status::service_unavailable, "{}", 11)) == seconds);
+  CHECK(retry(error_response(http::status::insufficient_storage, "full", 11)).empty());
+  CHECK(retry(error_response(http::status::internal_server_error, "bug", 11)).empty());
+  CHECK(retry(json_response(http::status::ok, R"({"status":"ok"})", 11)).empty());
+}
