@@ -30,7 +30,7 @@ CREATE TABLE audit (
   runs bigint[],
   hash bytea NOT NULL,
   leaf bytea NOT NULL,
-  json text COMPRESSION lz4 NOT NULL);
+  json text NOT NULL);
 CREATE INDEX audit_by_time ON audit (time, seq);
 CREATE INDEX audit_by_collection ON audit (collection, seq);
 CREATE INDEX audit_by_action ON audit (action, seq);

@@ -251,7 +251,7 @@ TEST_CASE("store factory: a PostgreSQL node without the shared key files refuses
   CHECK(s.error().message.find("no page-token.key") != std::string::npos);
 }
 
-TEST_CASE("node keys: made once with mode 0600, then kept; a stale public key is rewritten") {
+TEST_CASE("node keys: made once with mode 0600, then kept, and a stale public key is rewritten") {
   test::temp_dir dir;
   const auto data = dir.path() / "data";
   auto first = ensure_node_keys(data);
@@ -297,8 +297,8 @@ TEST_CASE("audit verify --config: an LMDB config is checked as --data with its d
 }
 
 TEST_CASE(
-    "db init: schema and keys once, then 'already at schema version 1'; another version "
-    "or key is exit 2") {
+    "db init: schema and keys once, then already at schema version 1, and exit 2 for another "
+    "version or key") {
   REQUIRE_PG_SERVER();
   test::temp_dir dir;
   auto db = testing::fresh_pg_database("pgserver_init");
