@@ -212,6 +212,17 @@ bench_bg() {  # NAME ARGS...
   timeout 1800 "${cmd[@]}" >"$work/$name.stdout" 2>"$work/$name.stderr" &
 }
 now() { date +%s.%N; }
+# CPU time (clock ticks) used so far by these processes and their live
+# children (PostgreSQL's backends are the postmaster's children).
+tree_ticks() {
+  local total=0 p q
+  for p in "$@" $(for q in "$@"; do cat /proc/"$q"/task/*/children 2>/dev/null; done); do
+    total=$((total + $(awk '{ print $14 + $15 }' /proc/"$p"/stat 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+# Microseconds of CPU per object: TICKS OBJECTS.
+us_per_object() { calc "$1 * 1000000 / $(getconf CLK_TCK) / ($2 > 0 ? $2 : 1)" 1; }
 pg_database() {  # NAME: creates a database in the cluster
   "$pg_bindir/psql" "$pg_conninfo" -qAt -v ON_ERROR_STOP=1 -c "CREATE DATABASE $1" >/dev/null ||
     die "cannot create database $1"
@@ -241,6 +252,10 @@ pg_bench() {
   fsync=$("$pg_bindir/psql" "$pg_conninfo" -qAt -c 'SHOW fsync')
   [ "$fsync" = on ] || die "the benchmark cluster runs with fsync $fsync"
   pg_figures[server]=$("$pg_bindir/psql" "$pg_conninfo" -qAt -c 'SHOW server_version')
+  local run_dir=$pg_dir/run
+  [ ! -f "$pg_dir/location" ] || run_dir=$(cat "$pg_dir/location")
+  local postmaster
+  postmaster=$(head -1 "$run_dir/data/postmaster.pid")
 
   # One node.
   pg_database cairn_bench_1
@@ -248,9 +263,11 @@ pg_bench() {
   "$cairnd" db init --config "$work/pg1.json" >"$work/pg1-init.log" 2>&1 ||
     die "cairnd db init failed: $(cat "$work/pg1-init.log")"
   start_node "$work/pg1.json" "$work/pg1.log"
-  local t0 t1 phase n pa pb total
+  local t0 t1 phase n pa pb total c0 d0
   for phase in publish pull; do
     t0=$(now)
+    c0=$(tree_ticks "$node_pid")
+    d0=$(tree_ticks "$postmaster")
     if [ $phase = publish ]; then
       bench_bg pg1-publish --url "$node_url" --phases publish --objects "$objects" \
         --publishers "$publishers" --batch "$batch"
@@ -264,6 +281,9 @@ pg_bench() {
     pg_figures[one-$phase-p50]=$(calc "$(phase_field "pg1-$phase" p50)")
     pg_figures[one-$phase-p99]=$(calc "$(phase_field "pg1-$phase" p99)")
     pg_figures[one-$phase-errors]=$(phase_field "pg1-$phase" errors)
+    total=$(phase_field "pg1-$phase" objects)
+    pg_figures[one-$phase-cairnd-us]=$(us_per_object "$(($(tree_ticks "$node_pid") - c0))" "$total")
+    pg_figures[one-$phase-pg-us]=$(us_per_object "$(($(tree_ticks "$postmaster") - d0))" "$total")
   done
   stop_nodes
 
@@ -282,12 +302,15 @@ pg_bench() {
   local url_a=$node_url
   start_node "$work/pg2b.json" "$work/pg2b.log"
   local url_b=$node_url
+  local both_nodes=("${pg_nodes[@]}")
   local pub_a=$(((publishers + 1) / 2)) pull_a=$(((pullers + 1) / 2)) objects_a=$((objects / 2))
   local pub_b=$((publishers - pub_a)) pull_b=$((pullers - pull_a))
   [ "$pub_b" -gt 0 ] || pub_b=1
   [ "$pull_b" -gt 0 ] || pull_b=1
   for phase in publish pull; do
     t0=$(now)
+    c0=$(tree_ticks "${both_nodes[@]}")
+    d0=$(tree_ticks "$postmaster")
     if [ $phase = publish ]; then
       bench_bg pg2a-publish --url "$url_a" --phases publish --objects "$objects_a" \
         --publishers "$pub_a" --batch "$batch"
@@ -311,6 +334,8 @@ pg_bench() {
     total=$(($(phase_field "pg2a-$phase" objects) + $(phase_field "pg2b-$phase" objects)))
     pg_figures[two-$phase]=$(calc "$total / ($t1 - $t0)" 0)
     pg_figures[two-$phase-objects]=$total
+    pg_figures[two-$phase-cairnd-us]=$(us_per_object "$(($(tree_ticks "${both_nodes[@]}") - c0))" "$total")
+    pg_figures[two-$phase-pg-us]=$(us_per_object "$(($(tree_ticks "$postmaster") - d0))" "$total")
     pg_figures[two-$phase-errors]=$(($(phase_field "pg2a-$phase" errors) + $(phase_field "pg2b-$phase" errors)))
     pg_figures[two-$phase-p99]=$(calc "$(phase_field "pg2a-$phase" p99) > $(phase_field "pg2b-$phase" p99) ? $(phase_field "pg2a-$phase" p99) : $(phase_field "pg2b-$phase" p99)")
   done
@@ -332,17 +357,20 @@ pg_report() {
   cat <<END_OF_REPORT
 
 Cairn on PostgreSQL ${pg_figures[server]} (fsync on), $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)
-  one node   publish ${pg_figures[one-publish]} objects/s$vs_publish  ($objects objects, $publishers publishers, batches of $batch; per request p50 ${pg_figures[one-publish-p50]} ms, p99 ${pg_figures[one-publish-p99]} ms)  target >= 25000: $(verdict "${pg_figures[one-publish]} >= 25000")
-             pull    ${pg_figures[one-pull]} objects/s$vs_pull  ($pullers pullers, pages of $page; p50 ${pg_figures[one-pull-p50]} ms, p99 ${pg_figures[one-pull-p99]} ms)  target >= 80000: $(verdict "${pg_figures[one-pull]} >= 80000")
-  two nodes  publish ${pg_figures[two-publish]} objects/s in total = ${scale_publish}x one node  (the publishers split over both nodes; p99 ${pg_figures[two-publish-p99]} ms)  target >= 0.9x: $(verdict "$scale_publish >= 0.9")
-             pull    ${pg_figures[two-pull]} objects/s in total = ${scale_pull}x one node  (the pullers split over both nodes, ${pg_figures[two-pull-objects]} objects; p99 ${pg_figures[two-pull-p99]} ms)  target >= 0.9x: $(verdict "$scale_pull >= 0.9")
+  one node   publish ${pg_figures[one-publish]} objects/s$vs_publish  ($objects objects, $publishers publishers, batches of $batch; per request p50 ${pg_figures[one-publish-p50]} ms, p99 ${pg_figures[one-publish-p99]} ms; CPU per object: cairnd ${pg_figures[one-publish-cairnd-us]} us, PostgreSQL ${pg_figures[one-publish-pg-us]} us)  target >= 25000: $(verdict "${pg_figures[one-publish]} >= 25000")
+             pull    ${pg_figures[one-pull]} objects/s$vs_pull  ($pullers pullers, pages of $page; p50 ${pg_figures[one-pull-p50]} ms, p99 ${pg_figures[one-pull-p99]} ms; CPU per object: cairnd ${pg_figures[one-pull-cairnd-us]} us, PostgreSQL ${pg_figures[one-pull-pg-us]} us)  target >= 80000: $(verdict "${pg_figures[one-pull]} >= 80000")
+  two nodes  publish ${pg_figures[two-publish]} objects/s in total = ${scale_publish}x one node  (the publishers split over both nodes; p99 ${pg_figures[two-publish-p99]} ms; CPU per object: cairnd ${pg_figures[two-publish-cairnd-us]} us, PostgreSQL ${pg_figures[two-publish-pg-us]} us)  target >= 0.9x: $(verdict "$scale_publish >= 0.9")
+             pull    ${pg_figures[two-pull]} objects/s in total = ${scale_pull}x one node  (the pullers split over both nodes, ${pg_figures[two-pull-objects]} objects; p99 ${pg_figures[two-pull-p99]} ms; CPU per object: cairnd ${pg_figures[two-pull-cairnd-us]} us, PostgreSQL ${pg_figures[two-pull-pg-us]} us)  target >= 0.9x: $(verdict "$scale_pull >= 0.9")
   failed requests: $pg_errors
 END_OF_REPORT
-  pg_json=$(printf '{"server_version":"%s","fsync":"on","one_node":{"publish_objects_per_second":%s,"publish_p50_ms":%s,"publish_p99_ms":%s,"pull_objects_per_second":%s,"pull_p50_ms":%s,"pull_p99_ms":%s},"two_nodes":{"publish_objects_per_second":%s,"publish_ratio":%s,"pull_objects_per_second":%s,"pull_ratio":%s},"failed_requests":%s}' \
+  pg_json=$(printf '{"server_version":"%s","fsync":"on","one_node":{"publish_objects_per_second":%s,"publish_p50_ms":%s,"publish_p99_ms":%s,"pull_objects_per_second":%s,"pull_p50_ms":%s,"pull_p99_ms":%s,"cpu_us_per_object":{"publish":{"cairnd":%s,"postgresql":%s},"pull":{"cairnd":%s,"postgresql":%s}}},"two_nodes":{"publish_objects_per_second":%s,"publish_ratio":%s,"pull_objects_per_second":%s,"pull_ratio":%s,"cpu_us_per_object":{"publish":{"cairnd":%s,"postgresql":%s},"pull":{"cairnd":%s,"postgresql":%s}}},"failed_requests":%s}' \
     "${pg_figures[server]}" "${pg_figures[one-publish]}" "${pg_figures[one-publish-p50]}" \
     "${pg_figures[one-publish-p99]}" "${pg_figures[one-pull]}" "${pg_figures[one-pull-p50]}" \
-    "${pg_figures[one-pull-p99]}" "${pg_figures[two-publish]}" "$scale_publish" \
-    "${pg_figures[two-pull]}" "$scale_pull" "$pg_errors")
+    "${pg_figures[one-pull-p99]}" "${pg_figures[one-publish-cairnd-us]}" "${pg_figures[one-publish-pg-us]}" \
+    "${pg_figures[one-pull-cairnd-us]}" "${pg_figures[one-pull-pg-us]}" \
+    "${pg_figures[two-publish]}" "$scale_publish" "${pg_figures[two-pull]}" "$scale_pull" \
+    "${pg_figures[two-publish-cairnd-us]}" "${pg_figures[two-publish-pg-us]}" \
+    "${pg_figures[two-pull-cairnd-us]}" "${pg_figures[two-pull-pg-us]}" "$pg_errors")
 }
 calc() { awk "BEGIN { printf \"%.${2:-2}f\", ($1) }"; }
 verdict() { if [ "$(calc "$1" 0)" = 1 ]; then echo met; else echo missed; fi; }
