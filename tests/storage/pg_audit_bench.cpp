@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
   const std::uint64_t per_commit = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 1;
   auto made = testing::fresh_pg_audit_database("pgaudit_bench");
   if (!made) {
-    std::fprintf(stderr, "no PostgreSQL: set CAIRN_TEST_PG\n");
+    std::fprintf(stderr, "%s\n", made.error().message.c_str());
     return 2;
   }
   pg_options o;
