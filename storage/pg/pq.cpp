@@ -190,10 +190,19 @@ std::uint64_t rows::affected() const {
 result<std::unique_ptr<connection>> connection::open(const pg_options& options) {
   const auto timeout_s = std::max<long long>(1, (options.connect_timeout.count() + 999) / 1000);
   const std::string timeout = std::to_string(timeout_s);
-  // "dbname" with expand_dbname: the conninfo string (or URI) itself.
-  std::vector<const char*> keys = {"dbname", "connect_timeout", "client_encoding",
-                                   "application_name"};
-  std::vector<const char*> values = {options.conninfo.c_str(), timeout.c_str(), "UTF8", "cairnd"};
+  // libpq takes the last value of a repeated keyword: the defaults before
+  // "dbname" (which, with expand_dbname, is the conninfo string or URI
+  // itself) yield to the conninfo; what follows it does not.
+  //
+  // A database that vanishes without closing its connections (a partition,
+  // a dead host) must not hang a node: TCP keepalives notice a silent peer
+  // while a reply is awaited, tcp_user_timeout a request never acknowledged.
+  std::vector<const char*> keys = {
+      "application_name", "keepalives",       "keepalives_idle", "keepalives_interval",
+      "keepalives_count", "tcp_user_timeout", "dbname",          "connect_timeout",
+      "client_encoding"};
+  std::vector<const char*> values = {
+      "cairnd", "1", "10", "5", "3", "20000", options.conninfo.c_str(), timeout.c_str(), "UTF8"};
   if (!options.password.empty()) {
     keys.push_back("password");
     values.push_back(options.password.c_str());

@@ -6,6 +6,8 @@
 //
 //   CAIRN_TEST_PG='host=... port=... user=...' storage_pg_bench
 //       [--objects N] [--batch N] [--inflight N] [--page N] [--pullers N] [--no-record]
+//       [--nodes N]   (N stores on the one database, as N cairnd would be: requests and
+//                      pullers go round-robin to them)
 
 #include <atomic>
 #include <chrono>
@@ -14,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -37,7 +40,7 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::size_t objects = 100'000, batch = 100, inflight = 16, page = 1000, pullers = 2;
+  std::size_t objects = 100'000, batch = 100, inflight = 16, page = 1000, pullers = 2, nodes = 1;
   bool with_record = true;
   for (int i = 1; i < argc; ++i) {
     auto next = [&] { return i + 1 < argc ? std::strtoull(argv[++i], nullptr, 10) : 0ULL; };
@@ -51,6 +54,8 @@ int main(int argc, char** argv) {
       page = next();
     else if (!std::strcmp(argv[i], "--pullers"))
       pullers = next();
+    else if (!std::strcmp(argv[i], "--nodes"))
+      nodes = next();
     else if (!std::strcmp(argv[i], "--no-record"))
       with_record = false;
     else {
@@ -58,7 +63,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (!objects || !batch || !inflight || !page || !pullers) return 2;
+  if (!objects || !batch || !inflight || !page || !pullers || !nodes) return 2;
   auto conninfo = testing::fresh_pg_database("pg_bench");
   if (!conninfo) {
     std::fprintf(stderr, "%s\n", conninfo.error().message.c_str());
@@ -75,13 +80,17 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", init.error().message.c_str());
     return 1;
   }
-  auto opened = open_pg_store(o);
-  if (!opened) {
-    std::fprintf(stderr, "%s\n", opened.error().message.c_str());
-    return 1;
+  std::vector<std::unique_ptr<store>> node_stores;
+  for (std::size_t n = 0; n < nodes; ++n) {
+    auto opened = open_pg_store(o);
+    if (!opened) {
+      std::fprintf(stderr, "%s\n", opened.error().message.c_str());
+      return 1;
+    }
+    node_stores.push_back(std::move(*opened));
   }
-  store& s = **opened;
-  const collection_key c = s.collection("bench/one").value();
+  const collection_key c = node_stores[0]->collection("bench/one").value();
+  for (auto& n : node_stores) n->collection("bench/one").value();
 
   // Publish: at most `inflight` requests queued at once.
   std::mutex m;
@@ -89,6 +98,7 @@ int main(int argc, char** argv) {
   std::size_t queued = 0, failed = 0;
   const auto started = std::chrono::steady_clock::now();
   for (std::size_t sent = 0; sent < objects; sent += batch) {
+    store& s = *node_stores[(sent / batch) % nodes];
     publish_request r;
     r.collection = c;
     r.publisher = "bench";
@@ -129,20 +139,25 @@ int main(int argc, char** argv) {
     cv.wait(lock, [&] { return queued == 0; });
   }
   const double publish_s = seconds_since(started);
-  const auto st = s.stats();
+  store_stats st;
+  for (auto& n : node_stores) {
+    st.commits += n->stats().commits;
+    st.jobs += n->stats().jobs;
+  }
   std::printf(
       "publish: %zu objects in %.2f s = %.0f objects/s (%zu per request, %zu in flight; "
-      "%llu commits for %llu jobs; %zu failed)\n",
+      "%llu commits for %llu jobs; %zu failed; %zu nodes)\n",
       objects, publish_s, objects / publish_s, batch, inflight,
-      static_cast<unsigned long long>(st.commits), static_cast<unsigned long long>(st.jobs),
-      failed);
+      static_cast<unsigned long long>(st.commits), static_cast<unsigned long long>(st.jobs), failed,
+      nodes);
 
   // Pull: every puller pages through the whole collection.
   std::atomic<std::size_t> pulled{0};
   const auto pull_started = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
   for (std::size_t p = 0; p < pullers; ++p) {
-    threads.emplace_back([&] {
+    threads.emplace_back([&, p] {
+      store& s = *node_stores[p % nodes];
       micros after = 0;
       for (;;) {
         audit_entry e;
@@ -176,6 +191,6 @@ int main(int argc, char** argv) {
   std::printf("pull: %zu objects in %.2f s = %.0f objects/s (%zu pullers, pages of %zu, %s)\n",
               pulled.load(), pull_s, pulled / pull_s, pullers, page,
               with_record ? "a pull record per page" : "no pull record");
-  s.close();
+  for (auto& n : node_stores) n->close();
   return 0;
 }

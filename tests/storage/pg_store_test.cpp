@@ -483,6 +483,32 @@ TEST_CASE("pg store: a checkpoint is signed every checkpoint_interval while reco
   CHECK(formats::checkpoint_signature_ok(*s->checkpoint().value(), d.public_pem));
 }
 
+TEST_CASE("pg store: the writer analyses a new database's tables as they grow", "[pg]") {
+  REQUIRE_PG_SERVER();
+  deployment d;
+  auto s = d.node();
+  const collection_key key = s->collection("root/one").value();
+  auto c = pq::connection::open(d.options);
+  REQUIRE(c);
+  const pq::statement analysed{"test_analysed",
+                               "SELECT coalesce(sum(analyze_count), 0) FROM pg_stat_user_tables "
+                               "WHERE relname = 'objects'"};
+  auto count = [&] {
+    (void)(*c)->exec("SELECT pg_stat_clear_snapshot()");
+    auto r = (*c)->run(analysed);
+    REQUIRE(r);
+    return r->integer(0, 0);
+  };
+  CHECK(count() == 0);
+  // 1,000 versions: the first ANALYZE (autovacuum's own are not counted here).
+  for (int r = 0; r < 10; ++r) {
+    std::vector<new_object> objects;
+    for (int i = 0; i < 100; ++i) objects.push_back(object(object_id(0, r * 100 + i)));
+    REQUIRE(publish(*s, key, std::move(objects)));
+  }
+  CHECK(eventually([&] { return count() >= 1; }));
+}
+
 TEST_CASE("pg store: collection keys stop at max_collections, on every node", "[pg]") {
   REQUIRE_PG_SERVER();
   deployment d;

@@ -275,5 +275,30 @@ TEST_CASE("pq: the pool drops a broken connection and recovers with a new one") 
   CHECK_FALSE(pool.unreachable());
 }
 
+TEST_CASE("pq: the conninfo overrides the connection defaults, the client encoding stays UTF8") {
+  auto o = fresh_options();
+  if (!o) CAIRN_SKIP("no PostgreSQL server for tests (CAIRN_TEST_PG)");
+  const pq::statement settings{"test_settings",
+                               "SELECT current_setting('application_name'), "
+                               "current_setting('client_encoding'), "
+                               "current_setting('statement_timeout')"};
+  o->statement_timeout = std::chrono::milliseconds(1500);
+  auto plain = pq::connection::open(*o);
+  REQUIRE(plain);
+  auto r = (*plain)->run(settings);
+  REQUIRE(r);
+  CHECK(r->text(0, 0) == "cairnd");
+  CHECK(r->text(0, 1) == "UTF8");
+  CHECK(r->text(0, 2) == "1500ms");
+
+  o->conninfo += " application_name=node7 client_encoding=LATIN1";
+  auto named = pq::connection::open(*o);
+  REQUIRE(named);
+  r = (*named)->run(settings);
+  REQUIRE(r);
+  CHECK(r->text(0, 0) == "node7");
+  CHECK(r->text(0, 1) == "UTF8");
+}
+
 }  // namespace
 }  // namespace cairn::storage

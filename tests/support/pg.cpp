@@ -8,8 +8,10 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <sstream>
+#include <vector>
 
 namespace cairn::testing {
 
@@ -31,6 +33,40 @@ std::string quoted(std::string_view v) {
   }
   out += '\'';
   return out;
+}
+
+// The databases this process made, dropped when it exits (unless
+// CAIRN_TEST_PG_KEEP is set, to look at them after a failure).
+class made_databases {
+ public:
+  void add(std::string admin_conninfo, std::string name) {
+    std::lock_guard lock(mutex_);
+    admin_ = std::move(admin_conninfo);
+    names_.push_back(std::move(name));
+  }
+  ~made_databases() {
+    const char* keep = std::getenv("CAIRN_TEST_PG_KEEP");
+    if (names_.empty() || (keep && *keep)) return;
+    PGconn* c = PQconnectdb(admin_.c_str());
+    if (c && PQstatus(c) == CONNECTION_OK) {
+      for (const auto& name : names_) {
+        // Names of [a-z0-9_] only (fresh_pg_database); FORCE ends any
+        // session a test left behind.
+        PQclear(PQexec(c, ("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)").c_str()));
+      }
+    }
+    if (c) PQfinish(c);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::string admin_;
+  std::vector<std::string> names_;
+};
+
+made_databases& made() {
+  static made_databases all;
+  return all;
 }
 
 }  // namespace
@@ -101,6 +137,7 @@ result<std::string> fresh_pg_database(std::string_view prefix) {
     return fail(errc::io,
                 std::string("cannot create a test database: ") + PQerrorMessage(admin.get()));
   }
+  made().add(*admin_info, name);
   return with_pg_database(*base, name);
 }
 

@@ -19,7 +19,9 @@ std::optional<std::string> test_pg_conninfo();
 
 // CREATEs a new, empty database on the test server, named after prefix
 // (letters, digits and _ kept), this process and a counter, and returns the
-// server's conninfo with its dbname. Fails when there is no server.
+// server's conninfo with its dbname. Fails when there is no server. The
+// databases are dropped when the process exits (set CAIRN_TEST_PG_KEEP to
+// keep them).
 result<std::string> fresh_pg_database(std::string_view prefix);
 
 // The conninfo with dbname set to the given database.
