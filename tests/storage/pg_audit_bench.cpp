@@ -3,8 +3,9 @@
 // appends `records` pull records of `objects` versions each (as a pull of a
 // page of that many objects makes), per_commit records per transaction (the
 // writer's group commit), into a fresh database, and prints the listed
-// objects per second; then times an object query and a proof.
-// CAIRN_BENCH_KEEP=1 keeps the database (for EXPLAIN).
+// objects per second; then times an object query, a proof, a page of the
+// log and verify_pg_audit_log.
+// CAIRN_TEST_PG_KEEP=1 keeps the database (for EXPLAIN).
 
 #include <chrono>
 #include <cstdio>
@@ -41,7 +42,7 @@ int main(int argc, char** argv) {
   const std::uint64_t per_commit = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 1;
   auto made = testing::fresh_pg_audit_database("pgaudit_bench");
   if (!made) {
-    std::fprintf(stderr, "no PostgreSQL: set CAIRN_TEST_PG\n");
+    std::fprintf(stderr, "%s\n", made.error().message.c_str());
     return 2;
   }
   pg_options o;
@@ -131,12 +132,13 @@ int main(int argc, char** argv) {
     std::printf("audit table: %.1f MB (%.1f bytes per listed object)\n",
                 static_cast<double>(size.integer(0, 0)) / 1e6,
                 static_cast<double>(size.integer(0, 0)) / listed);
-    if (!page || !proof || !root) rc = 1;
-  }
-  if (std::getenv("CAIRN_BENCH_KEEP")) {
-    std::printf("kept database %s\n", made->name.c_str());
-  } else {
-    testing::drop_pg_audit_database(made->name);
+    q = clock_type::now();
+    auto verdict = verify_pg_audit_log(o, log.public_key_pem());
+    std::printf("verify: %s, %llu records (%.0f listed objects/s) in %.2f s\n",
+                verdict && verdict->intact ? "intact" : "NOT intact",
+                static_cast<unsigned long long>(verdict ? verdict->records : 0),
+                listed / seconds_since(q), seconds_since(q));
+    if (!page || !proof || !root || !verdict || !verdict->intact) rc = 1;
   }
   return rc;
 }

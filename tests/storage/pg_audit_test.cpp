@@ -61,9 +61,13 @@ struct db {
     testing::drop_pg_audit_database(name);
   }
 
+  // std::nullopt without a server to test against (then the test skips);
+  // with one, a database that cannot be made fails the test.
   static std::optional<db> open() {
+    if (!testing::test_pg_conninfo()) return std::nullopt;
     auto made = testing::fresh_pg_audit_database("pgaudit");
-    if (!made) return std::nullopt;
+    INFO((made ? std::string() : made.error().message));
+    REQUIRE(made);
     std::optional<db> out(std::in_place);
     out->conninfo = made->conninfo;
     pg_options o;
@@ -500,6 +504,59 @@ TEST_CASE("pg audit: queries filter by every field and page", "[pg][audit]") {
   CHECK(page.records[0] == f.log.record_json(*d.c, 2).value().value());
 }
 
+TEST_CASE("pg audit: a publish's record lists its added versions by position, then its duplicates",
+          "[pg][audit]") {
+  OPEN_DB(d);
+  add_versions(d, 0, 9);
+  audit log(new_key(), {});
+  audit_entry e;
+  e.account = "alice";
+  e.remote = "127.0.0.1";
+  e.api_root = "root";
+  e.collection = "one";
+  e.status = 202;
+  const std::vector<formats::audit_object> objects = {
+      {object_id(3), v1},
+      {object_id(4), v1},
+      {object_id(5), v1},
+      {object_id(9), v1},
+      {object_id(42), v2}};  // the last two: duplicates, named by id
+  std::vector<audit_append> v;
+  v.push_back(pg::audit_append_of(e, "publish", objects, 1, {t0 + 3, t0 + 4, t0 + 5}));
+  REQUIRE(d.write([&](pq::connection& c) { return log.append(c, std::move(v), t0 + 50); }));
+
+  formats::audit_record r;
+  r.seq = 1;
+  r.time = formats::format_taxii_time(t0 + 50);
+  r.account = "alice";
+  r.action = "publish";
+  r.remote = "127.0.0.1";
+  r.api_root = "root";
+  r.collection = "one";
+  r.status = 202;
+  r.objects = objects;
+  r.hash = formats::audit_chain_hash({}, formats::audit_body(r));
+  CHECK(log.record_json(*d.c, 1).value().value() ==
+        formats::audit_record_json(r, formats::audit_objects_json(r.objects)));
+  auto page = log.query(*d.c, {}).value();
+  REQUIRE(page.records.size() == 1);
+  CHECK(page.records[0] == log.record_json(*d.c, 1).value().value());
+  // Found by position and by id; not for a version it does not list.
+  for (const int n : {3, 5, 9, 42}) {
+    audit_query q;
+    q.object = object_id(n);
+    CHECK(query_fixture::seqs_of(log.query(*d.c, q).value()) == std::vector<std::uint64_t>{1});
+  }
+  audit_query q;
+  q.object = object_id(6);
+  CHECK(log.query(*d.c, q).value().records.empty());
+  // Stored compactly: the positioned versions are not in the row's JSON.
+  auto row = d.c->exec("SELECT json FROM audit WHERE seq = 1");
+  REQUIRE(row);
+  CHECK(std::string(row->text(0, 0)).find(object_id(3)) == std::string::npos);
+  CHECK(verify_pg_audit_log(d.options(), log.public_key_pem()).value().intact);
+}
+
 TEST_CASE("pg audit: a page stops at max_audit_page_objects", "[pg][audit]") {
   OPEN_DB(d);
   add_versions(d, 0, 39'999);
@@ -699,6 +756,13 @@ TEST_CASE("pg audit: verification walks the log and names the first bad record",
                     "UPDATE audit SET runs = ARRAY[first_position + 1, 1] WHERE seq = 2");
   CHECK_FALSE(v.intact);
   CHECK(v.first_bad == 2);
+  // A version a record lists by position, changed in the objects table.
+  v = verdict_after("objects", "collection = 1 AND date_added = " + std::to_string(t0),
+                    "UPDATE objects SET version = '2026-09-09T00:00:00.000Z' WHERE collection = 1 "
+                    "AND date_added = " +
+                        std::to_string(t0));
+  CHECK_FALSE(v.intact);
+  CHECK(v.first_bad == 1);
   // A checkpoint's signature.
   v = verdict_after("audit_checkpoints", "tree_size = 245",
                     "UPDATE audit_checkpoints SET json = replace(json, '\"time\":\"2026', "
