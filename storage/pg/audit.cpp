@@ -587,7 +587,6 @@ const pq::statement k_latest_checkpoint{
     "SELECT json FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1"};
 const pq::statement k_insert_checkpoint{
     "audit_insert_checkpoint", "INSERT INTO audit_checkpoints (tree_size, json) VALUES ($1, $2)"};
-const pq::statement k_head{"audit_head", "SELECT seq, hash FROM audit_head"};
 
 result<std::optional<formats::audit_checkpoint>> latest_checkpoint(pq::connection& c) {
   auto rows = c.run(k_latest_checkpoint);

@@ -371,23 +371,19 @@ void pg_store::record(audit_entry entry, std::function<void(result<std::uint64_t
 }
 
 void pg_store::submit(job j) {
-  std::optional<error> refused;
+  error refused;
   {
     std::lock_guard lock(queue_mutex_);
-    if (closed_) {
-      refused = error{"the store is closed", {}, errc::unavailable};
-    } else if (down_) {
-      // Nothing queues without bound while the database is away.
-      refused = error{"the database cannot be reached", {}, errc::unavailable};
-    } else {
+    if (!closed_ && !down_) {
       queue_.push_back(std::move(j));
+      wake_.notify_one();
+      return;
     }
+    // Nothing queues without bound while the database is away.
+    refused = closed_ ? error{"the store is closed", {}, errc::unavailable}
+                      : error{"the database cannot be reached", {}, errc::unavailable};
   }
-  if (refused) {
-    j.finish(refused);
-    return;
-  }
-  wake_.notify_one();
+  j.finish(refused);
 }
 
 void pg_store::close() {
