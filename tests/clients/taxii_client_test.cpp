@@ -314,7 +314,7 @@ TEST_CASE("the connection is kept alive and reopened when the server closed it",
   CHECK(sleeps.waits.empty());
 }
 
-TEST_CASE("429 and 503 are retried, honouring Retry-After; 4xx are not", "[clients][retry]") {
+TEST_CASE("429 and 503 are retried, honouring Retry-After, 4xx are not", "[clients][retry]") {
   temp_dir dir;
   const test_pki pki = make_test_pki(dir.path(), "Retry CA", "IP:127.0.0.1");
   std::atomic<int> failures_left{0};

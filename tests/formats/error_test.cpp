@@ -4,7 +4,7 @@
 
 using cairn::errc;
 
-TEST_CASE("error: fail() without a code is the caller's mistake; fail(code, ...) keeps its code") {
+TEST_CASE("error: fail() without a code is the caller's mistake, fail(code, ...) keeps its code") {
   cairn::result<int> bad = cairn::fail("must be a string", "/objects/0/type");
   REQUIRE_FALSE(bad);
   CHECK(bad.error().code == errc::invalid_input);

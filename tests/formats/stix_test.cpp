@@ -183,7 +183,7 @@ TEST_CASE("a valid indicator gives id, type, version, spec_version, TLP and mini
   accepted(o);
 }
 
-TEST_CASE("version is modified, else created, else empty; SCOs count as 2.1", "[stix]") {
+TEST_CASE("version is modified, else created, else empty, SCOs count as 2.1", "[stix]") {
   auto marking = validate(object()
                               .str("type", "marking-definition")
                               .str("spec_version", "2.1")
@@ -419,7 +419,7 @@ TEST_CASE("extensions: extension-definition keys need a valid extension_type", "
           "is not a valid STIX identifier");
 }
 
-TEST_CASE("hashes: known algorithms have their lengths; custom names are allowed",
+TEST_CASE("hashes: known algorithms have their lengths, custom names are allowed",
           "[stix][common]") {
   auto file = [](const std::string& hashes) { return sco("file").set("hashes", hashes); };
   accepted(file("{\"MD5\":\"7b0a6ad1d4ba8ef3c5a9c6ff0d1e5d46\"}"));
@@ -515,7 +515,7 @@ TEST_CASE("first_seen / last_seen ordering", "[stix][sdo]") {
   }
 }
 
-TEST_CASE("indicator: pattern, pattern_type and valid_from; valid_until after valid_from",
+TEST_CASE("indicator: pattern, pattern_type and valid_from, valid_until after valid_from",
           "[stix][sdo]") {
   accepted(indicator());
   refused(indicator().drop("pattern"), "/pattern", "pattern: missing; an indicator requires it");

@@ -78,7 +78,7 @@ TEST_CASE("objects per request, JSON depth and page size are bounded") {
   CHECK(admin.discovery());
 }
 
-TEST_CASE("connections beyond max_connections are closed; idle connections time out") {
+TEST_CASE("connections beyond max_connections are closed, idle connections time out") {
   server_setup setup = default_setup();
   setup.limits_json = R"("max_connections": 4, "idle_timeout_s": 2)";
   test_server srv(setup);
@@ -219,7 +219,7 @@ void expect_refused_before_body(const test_server& srv, const std::string& head,
 
 }  // namespace
 
-TEST_CASE("max_page_bytes ends a page by the bytes of its objects; next resumes exactly") {
+TEST_CASE("max_page_bytes ends a page by the bytes of its objects, next resumes exactly") {
   // Before: the server refused to start ("/limits/max_page_bytes: unknown
   // key"); without the key, all the objects below came in one page of about
   // 360 KB.

@@ -1183,7 +1183,7 @@ TEST_CASE("SIGHUP: a new clearance applies to the next request on an open connec
   d.report();
 }
 
-TEST_CASE("publishing a copy of a withheld version reveals nothing; the copy is the publisher's",
+TEST_CASE("publishing a copy of a withheld version reveals nothing, the copy is the publisher's",
           "[policy]") {
   auto setup = policy_setup();
   test_server srv(setup);

@@ -150,7 +150,7 @@ void check_no_dates(const response& res) {
 
 }  // namespace
 
-TEST_CASE("api: a publish answers 202 with its status; the objects come back as sent") {
+TEST_CASE("api: a publish answers 202 with its status, the objects come back as sent") {
   api f;
   const auto a = indicator(1, 1, k_green);
   const auto b = indicator(2, 1, k_green);

@@ -52,7 +52,7 @@ std::string with_refs(const std::vector<std::string>& refs, const std::string& g
 
 }  // namespace
 
-TEST_CASE("every TLP 1.0 and 2.0 id has its level; unknown ids none") {
+TEST_CASE("every TLP 1.0 and 2.0 id has its level, unknown ids none") {
   for (const auto& [id, level] : k_tlp_ids) {
     INFO(id);
     CHECK(level_of(with_refs({id})) == level);

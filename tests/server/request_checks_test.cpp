@@ -96,7 +96,7 @@ TEST_CASE("framing_problem: smuggling forms are refused, plain framing passes") 
         "a Content-Length that is not a decimal number");
 }
 
-TEST_CASE("plain framing passes Beast's parser; smuggling forms are refused by one layer or both") {
+TEST_CASE("plain framing passes Beast's parser, smuggling forms are refused by one layer or both") {
   const std::string start = "POST /x HTTP/1.1\r\nHost: a\r\n";
   CHECK(beast_accepts(start + "Content-Length: 5\r\n\r\n"));
   CHECK(beast_accepts(start + "Transfer-Encoding: chunked\r\n\r\n"));

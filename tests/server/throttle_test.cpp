@@ -244,7 +244,7 @@ TEST_CASE("a full address table: newcomers share one strict overflow bucket") {
   CHECK(t.tracked_addresses() == 2);
 }
 
-TEST_CASE("request rate per account: burst, 429 wait, refill; 0 turns it off") {
+TEST_CASE("request rate per account: burst, 429 wait, refill, 0 turns it off") {
   throttle t;
   limits_config l;
   l.requests_per_second = 2;

@@ -89,7 +89,7 @@ TEST_CASE("codec: object values round-trip, and malformed ones are refused") {
   CHECK_FALSE(codec::decode_object(bad_format, out));
 }
 
-TEST_CASE("codec: statuses round-trip with their ranges; damage is detected") {
+TEST_CASE("codec: statuses round-trip with their ranges, damage is detected") {
   status_record s;
   s.id = "2d5a4a5b-0000-4000-8000-000000000001";
   s.owner = "acme";

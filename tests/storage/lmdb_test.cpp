@@ -33,7 +33,7 @@ lmdb::dbi open_db(lmdb::env& e, const char* name) {
 
 }  // namespace
 
-TEST_CASE("lmdb: put, find, insert and erase; not-found is a value") {
+TEST_CASE("lmdb: put, find, insert and erase, not-found is a value") {
   temp_dir dir;
   auto e = open_env(dir.path());
   auto db = open_db(e, "kv");

@@ -914,7 +914,7 @@ TEST_CASE("object_store: close() stops accepting jobs and is idempotent") {
   CHECK(scan_all(*store, *c).size() == 1);  // reads still work
 }
 
-TEST_CASE("object_store: one store per data directory; bad options are refused") {
+TEST_CASE("object_store: one store per data directory, bad options are refused") {
   temp_dir dir;
   auto store = open_store(options_for(dir));
   auto second = object_store::open(options_for(dir));

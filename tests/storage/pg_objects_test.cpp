@@ -511,7 +511,7 @@ TEST_CASE("pg objects: version_rank in a scan, whichever chunk asks first", "[st
   }
 }
 
-TEST_CASE("pg objects: a reader is a snapshot; statuses expire", "[store][pg]") {
+TEST_CASE("pg objects: a reader is a snapshot, statuses expire", "[store][pg]") {
   NEED_SERVER(server);
   database db(*server);
   session w(db);

@@ -568,7 +568,7 @@ TEST_CASE("store contract: statuses are kept for their retention", "[store][cont
   }
 }
 
-TEST_CASE("store contract: records chain from seq 1; pulls list what they delivered",
+TEST_CASE("store contract: records chain from seq 1, pulls list what they delivered",
           "[store][contract]") {
   FOR_EACH_BACKEND(make) {
     fixture f(make);

@@ -45,7 +45,7 @@ TEST_CASE("temp_dir: a private folder of its own, removed with its contents") {
   CHECK_FALSE(fs::exists(kept));
 }
 
-TEST_CASE("read_file and write_file: bytes round-trip; a write that cannot happen throws") {
+TEST_CASE("read_file and write_file: bytes round-trip, a write that cannot happen throws") {
   temp_dir dir;
   const std::string bytes("a\0b\r\n\xff", 6);
   write_file(dir / "f", bytes);
