@@ -249,6 +249,7 @@ class pg_store final : public store {
   bool reconnect();
   void timed_checkpoint();
   void probe_pool();
+  void probe_writer();
 
   pg_store_options options_;
   micros retention_;
@@ -449,8 +450,18 @@ void pg_store::run_writer() {
     }
     checkpoint_if_due();
     probe_pool();
+    probe_writer();
     lock.lock();
   }
+}
+
+// An idle node learns that its database went away only by asking: without
+// this, health would say "ok" until the next write failed. One round trip
+// per idle second.
+void pg_store::probe_writer() {
+  if (!conn_ || down_) return;
+  auto alive = conn_->exec("SELECT 1");
+  if (!alive && conn_->broken()) connection_lost(alive.error());
 }
 
 // A new database's tables have no statistics until autovacuum's first

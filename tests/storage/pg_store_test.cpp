@@ -434,6 +434,31 @@ TEST_CASE("pg store: the database going away fails writes, then the store recove
   CHECK_FALSE(notices.empty());
 }
 
+TEST_CASE("pg store: an idle node notices that its database went away, and that it is back",
+          "[pg]") {
+  REQUIRE_PG_SERVER();
+  deployment d;
+  const std::string db = d.database();
+  auto s = d.node();
+  const collection_key key = s->collection("root/one").value();
+  REQUIRE(publish(*s, key, {object(object_id(0, 1))}));
+  CHECK(s->healthy());
+
+  // No request comes while the database refuses connections and ends its
+  // sessions: health must turn without one.
+  auto admin = d.admin();
+  const pq::statement kill{"test_kill_idle",
+                           "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = $1 AND pid <> pg_backend_pid()"};
+  REQUIRE(admin->exec("ALTER DATABASE " + db + " WITH ALLOW_CONNECTIONS false"));
+  REQUIRE(admin->run(kill, pq::params().text(db)));
+  CHECK(eventually([&] { return !s->healthy(); }));
+
+  REQUIRE(admin->exec("ALTER DATABASE " + db + " WITH ALLOW_CONNECTIONS true"));
+  CHECK(eventually([&] { return s->healthy(); }));
+  REQUIRE(publish(*s, key, {object(object_id(0, 2))}));
+}
+
 TEST_CASE("pg store: close commits what is queued and signs a last checkpoint", "[pg]") {
   REQUIRE_PG_SERVER();
   deployment d;
