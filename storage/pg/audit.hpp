@@ -30,7 +30,7 @@
 //                      range's hash is at most 255 stored hashes away, so no
 //                      root or proof reads all leaves
 //   audit_checkpoints  tree size -> checkpoint JSON
-// audit_head (schema v1, pg-core) holds the last seq and its hash; append()
+// audit_head (schema v1, storage/pg/schema.cpp) holds the last seq and its hash; append()
 // locks it FOR UPDATE, so every node appends to one chain.
 //
 // An object query finds the object's versions' positions in the objects
