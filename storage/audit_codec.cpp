@@ -159,6 +159,23 @@ std::string encode_record(const record_fields& r) {
   return out;
 }
 
+formats::audit_record record_of(std::uint64_t seq, const record_fields& f) {
+  formats::audit_record r;
+  r.seq = seq;
+  r.time = formats::format_taxii_time(f.time);
+  r.account = f.account;
+  r.action = name_of(f.act);
+  r.remote = f.remote;
+  r.api_root = f.api_root;
+  r.collection = f.collection;
+  r.status = f.status;
+  r.sha256 = f.sha256;
+  r.suppressed = f.suppressed;
+  for (const auto& [name, n] : f.accounts) r.accounts.emplace(name, n);
+  r.hash = f.hash;
+  return r;
+}
+
 bool decode_record(std::string_view value, record_fields& out) {
   if (value.size() < record_header_bytes) return false;
   const auto format = static_cast<std::uint8_t>(value[0]);

@@ -61,6 +61,7 @@
 #include <string_view>
 #include <vector>
 
+#include "formats/audit_record.hpp"
 #include "formats/merkle.hpp"
 #include "storage/lmdb.hpp"
 #include "storage/object_store.hpp"
@@ -123,6 +124,9 @@ std::string encode_record(const record_fields& r);
 bool decode_record(std::string_view value, record_fields& out);
 // The time and hash of an encoded record (header only); false if too short.
 bool record_head(std::string_view value, micros& time, formats::merkle::digest& hash);
+// Record seq as INTERFACE's fields, from its stored fields: everything but
+// prev and the objects list (the caller expands those). hash is f's.
+formats::audit_record record_of(std::uint64_t seq, const record_fields& f);
 
 // Strictly increasing positions as runs.
 std::vector<run> runs_of(std::span<const micros> sorted_positions);

@@ -703,19 +703,7 @@ class renderer {
   // The JSON of record seq, whose fields are f; objects counts its objects.
   lmdb::result<std::string> json(std::uint64_t seq, const ac::record_fields& f,
                                  std::size_t* objects = nullptr) {
-    formats::audit_record r;
-    r.seq = seq;
-    r.time = formats::format_taxii_time(f.time);
-    r.account = f.account;
-    r.action = ac::name_of(f.act);
-    r.remote = f.remote;
-    r.api_root = f.api_root;
-    r.collection = f.collection;
-    r.status = f.status;
-    r.sha256 = f.sha256;
-    r.suppressed = f.suppressed;
-    for (const auto& [name, n] : f.accounts) r.accounts.emplace(name, n);
-    r.hash = f.hash;
+    formats::audit_record r = ac::record_of(seq, f);
     if (seq > 1) {
       auto prev = log_.db.records.find(t_, view(ac::u64_key(seq - 1)));
       if (!prev) return std::unexpected(prev.error());

@@ -254,18 +254,7 @@ class walker {
       if (!expanded) return storage_error(expanded.error());
       if (!*expanded) return bad_record(seq, "names object versions the store does not hold");
 
-      formats::audit_record r;
-      r.seq = seq;
-      r.time = formats::format_taxii_time(f.time);
-      r.account = f.account;
-      r.action = ac::name_of(f.act);
-      r.remote = f.remote;
-      r.api_root = f.api_root;
-      r.collection = f.collection;
-      r.status = f.status;
-      r.sha256 = f.sha256;
-      r.suppressed = f.suppressed;
-      for (const auto& [name, n] : f.accounts) r.accounts.emplace(name, n);
+      formats::audit_record r = ac::record_of(seq, f);
       const std::string body = formats::audit_body(r, objects_json);
       if (formats::audit_chain_hash(prev, body) != f.hash) {
         return bad_record(seq, "its hash does not match its contents and the previous record");

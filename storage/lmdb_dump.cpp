@@ -288,20 +288,8 @@ class dumper {
       if (!*expanded) {
         return damaged("audit record " + std::to_string(seq) + " names versions the store lacks");
       }
-      formats::audit_record r;
-      r.seq = seq;
-      r.time = formats::format_taxii_time(f.time);
-      r.account = f.account;
-      r.action = ac::name_of(f.act);
-      r.remote = f.remote;
-      r.api_root = f.api_root;
-      r.collection = f.collection;
-      r.status = f.status;
-      r.sha256 = f.sha256;
-      r.suppressed = f.suppressed;
-      for (const auto& [name, n] : f.accounts) r.accounts.emplace(name, n);
+      formats::audit_record r = ac::record_of(seq, f);
       r.prev = prev;
-      r.hash = f.hash;
       if (auto sent = sink_.audit_record(formats::audit_record_json(r, objects_json)); !sent) {
         return sent;
       }
