@@ -60,6 +60,12 @@ struct audit_record {
   std::uint64_t suppressed = 0;  // auth-failure counter records only
   // Counter records only: failures per account name (counts >= 1).
   std::map<std::string, std::uint64_t> accounts;
+  // Alert records (action "alert") only: the alert's kind
+  // (auth-failure-burst, denied-burst, new-address, volume, suspended-use),
+  // a sentence for people, and the seq numbers of the records that raised it.
+  std::string kind;
+  std::string detail;
+  std::vector<std::uint64_t> evidence;
   merkle::digest prev{};
   merkle::digest hash{};
 };

@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -31,6 +32,7 @@
 #include "formats/audit_record.hpp"
 #include "formats/error.hpp"
 #include "formats/merkle.hpp"
+#include "formats/observables.hpp"
 #include "formats/taxii.hpp"
 #include "formats/time.hpp"
 #include "formats/tlp.hpp"
@@ -51,6 +53,10 @@ struct new_object {
   std::string spec_version;  // "2.1"
   formats::tlp_level tlp = formats::tlp_level::amber;  // resolved at ingest
   std::string json;                                    // minified JSON of the object
+  // The observable values to index with this version (indicators' pattern
+  // comparisons, SCOs' values: formats/observables.hpp), filled at ingest.
+  // Stored in the same transaction as the version.
+  std::vector<formats::observable> observables;
 };
 
 // A stored object version. The string_views are valid only while the reader
@@ -171,6 +177,11 @@ struct audit_entry {
   // Counter records: failures per account name (counts >= 1), indexed like
   // `account` so that the account filter finds them.
   std::map<std::string, std::uint64_t> accounts;
+  // Alert records (action "alert"): the alert's kind, a sentence for people,
+  // and the seq numbers of the records that raised it (ascending).
+  std::string kind;
+  std::string detail;
+  std::vector<std::uint64_t> evidence;
   collection_key key = 0;    // the collection of `delivered`
   audit_delivery delivered;  // pull records: the versions the response carried
 };
@@ -188,6 +199,7 @@ struct audit_query {
   std::string account;     // the record's account, or a counter record's accounts
   std::string collection;  // collection id
   std::string action;
+  std::string kind;             // alert records of this kind (implies action "alert")
   std::optional<micros> since;  // time >= since
   std::optional<micros> until;  // time <= until
   std::uint64_t after = 0;      // paging: only records with a greater seq
@@ -202,10 +214,40 @@ struct audit_page {
   std::uint64_t resume = 0;          // seq to continue after, when more
 };
 
+// GET /cairn/v1/audit/stats: deliveries (pull records and the objects they
+// listed) per account per time bucket, from an index kept at append time,
+// never by reading records.
+struct audit_stats_query {
+  bool day = false;  // buckets of a UTC day; else of an hour
+  std::optional<micros> since;
+  std::optional<micros> until;
+  std::string collection;  // collection id; empty: every collection
+  std::optional<audit_scope> scope;
+};
+struct audit_stats_point {
+  std::string account;
+  micros bucket = 0;  // start of the bucket (UTC)
+  std::uint64_t records = 0;
+  std::uint64_t objects = 0;
+};
+inline constexpr std::size_t max_audit_stats_points = 100'000;
+
 // Limits of one query: records examined, and objects listed in one page.
 inline constexpr std::size_t max_audit_examined = 200'000;
 inline constexpr std::size_t max_audit_page_objects = 100'000;
 inline constexpr std::size_t max_audit_limit = 1000;
+
+// ---------------------------------------------------------------- observables
+
+// One indexed value met by a lookup or an export scan. The views are valid
+// only during the callback.
+struct observable_hit {
+  formats::observable_kind kind = formats::observable_kind::ipv4;
+  std::string_view value;  // normalised, as indexed (a CIDR keeps its "/N")
+  bool cidr = false;
+  bool exportable = false;  // see formats::observable::exportable
+};
+using observable_fn = std::function<bool(const observable_hit&, const object_record&)>;
 
 // ---------------------------------------------------------------- health
 
@@ -260,6 +302,36 @@ class reader {
   // r.later_copy is not set.
   virtual bool earlier_copy(const object_record& r, const record_fn& counts = {}) const = 0;
 
+  // Lookup (INTERFACE.md "Lookup, exports and exposure"): calls fn for each
+  // live version in these collections that `who` may receive and that
+  // indexed `value` (normalised, formats::normalise_observable) as kind k
+  // exactly, or, for an ipv4/ipv6 address, a CIDR of kind k containing it,
+  // found by prefix probes, never by reading every range. Order: collection
+  // order of cs, then date_added. Stops when fn returns false.
+  virtual void lookup(std::span<const collection_key> cs, formats::observable_kind k,
+                      std::string_view value, const visibility& who,
+                      const observable_fn& fn) const {
+    (void)cs, (void)k, (void)value, (void)who, (void)fn;  // until every backend has it
+  }
+
+  // Exports: calls fn for each exportable indexed value of a live version in
+  // collection c that `who` may receive, kinds restricted to `kinds` (empty:
+  // all), in (kind, value, date_added) order, so that equal values are
+  // adjacent and the output sorted without holding it. Stops when fn returns
+  // false.
+  virtual void exportable_values(collection_key c, std::span<const formats::observable_kind> kinds,
+                                 const visibility& who, const observable_fn& fn) const {
+    (void)c, (void)kinds, (void)who, (void)fn;  // until every backend has it
+  }
+
+  // A number that changes whenever a write changes collection c (publish,
+  // delete): with the reader's visibility and the clock, enough to tell
+  // whether an export can still be the one a client holds (ETag).
+  virtual std::uint64_t collection_generation(collection_key c) const {
+    (void)c;  // until every backend has it
+    return 0;
+  }
+
   // The stored status, or std::nullopt (unknown or expired).
   virtual std::optional<status_record> status(std::string_view status_id) const = 0;
 
@@ -309,6 +381,12 @@ class store {
   virtual result<audit_page> audit_records(const audit_query& q) const = 0;
   virtual result<std::optional<std::string>> audit_record_json(std::uint64_t seq) const = 0;
   virtual result<std::uint64_t> audit_size() const = 0;
+  // Points ordered by account, then bucket; fails with errc::too_many past
+  // max_audit_stats_points.
+  virtual result<std::vector<audit_stats_point>> audit_stats(const audit_stats_query& q) const {
+    (void)q;  // until every backend has it
+    return std::vector<audit_stats_point>{};
+  }
   // The latest signed checkpoint, std::nullopt when there is none.
   virtual result<std::optional<formats::audit_checkpoint>> checkpoint() const = 0;
   // Signs a checkpoint of the whole log unless the latest covers it; done
