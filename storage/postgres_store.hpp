@@ -46,7 +46,7 @@
 namespace cairn::storage {
 
 // The schema version this build reads and writes.
-inline constexpr int pg_schema_version = 1;
+inline constexpr int pg_schema_version = 2;
 
 struct pg_options {
   std::string conninfo;    // libpq connection string
@@ -75,12 +75,14 @@ struct pg_store_options : pg_options {
   std::function<int()> before_commit;
 };
 
-enum class pg_init_outcome { created, already_current };
+enum class pg_init_outcome { created, already_current, upgraded };
 
 // Creates the schema (version pg_schema_version) in an empty database and
 // records public_key_pem as the deployment's audit key. A database already
 // at this version: already_current (nothing changed; a different recorded
-// key is an error). Another version: an error naming both versions.
+// key is an error). An older version: upgraded to this one in the same
+// transaction (version 1 -> 2: the observable index, the control tables and
+// the audit statistics). A newer version: an error naming both versions.
 result<pg_init_outcome> pg_init_schema(const pg_options& options, std::string_view public_key_pem);
 
 // Opens the store: checks the schema version (an unknown one is refused,

@@ -283,6 +283,8 @@ int run_db_init(std::span<const std::string_view> args, std::ostream& out, std::
   }
   if (*outcome == storage::pg_init_outcome::created) {
     out << "created the schema (version " << storage::pg_schema_version << ") in the database\n";
+  } else if (*outcome == storage::pg_init_outcome::upgraded) {
+    out << "upgraded the schema to version " << storage::pg_schema_version << '\n';
   } else {
     out << "the database is already at schema version " << storage::pg_schema_version
         << "; nothing changed\n";

@@ -13,6 +13,11 @@ extern const char* const audit_schema_sql;
 namespace cairn::storage {
 namespace pg {
 
+// Version 2's additions, each defined beside the code that uses it.
+extern const char* const observables_schema_sql;  // storage/pg/schema_observables.cpp
+extern const char* const control_schema_sql;      // storage/pg/schema_control.cpp
+extern const char* const audit_v2_schema_sql;     // storage/pg/schema_audit_v2.cpp
+
 const char* const core_schema_sql = R"sql(
 CREATE TABLE cairn_meta (key text PRIMARY KEY, value text NOT NULL);
 CREATE TABLE collections (key integer PRIMARY KEY, name text NOT NULL UNIQUE,
@@ -82,8 +87,26 @@ result<schema_info> read_meta(pq::connection& c) {
 
 result<void> known_version(const schema_info& info) {
   if (info.version != pg_schema_version) {
-    return fail("database schema version " + std::to_string(info.version) + ", this cairnd knows " +
-                std::to_string(pg_schema_version));
+    std::string message = "database schema version " + std::to_string(info.version) +
+                          ", this cairnd knows " + std::to_string(pg_schema_version);
+    if (info.version >= 1 && info.version < pg_schema_version) {
+      message += ": run cairnd db init to upgrade it";
+    }
+    return fail(message);
+  }
+  return {};
+}
+
+const pq::statement k_write_version{
+    "cairn_schema_write_version", "UPDATE cairn_meta SET value = $1 WHERE key = 'schema_version'"};
+
+// Applies the additions of every version after `from`, in order.
+result<void> upgrade_from(pq::connection& c, int from) {
+  if (from < 2) {
+    for (const char* const sql :
+         {observables_schema_sql, control_schema_sql, audit_v2_schema_sql}) {
+      if (auto done = c.exec(sql); !done) return std::unexpected(done.error());
+    }
   }
   return {};
 }
@@ -119,16 +142,24 @@ result<pg_init_outcome> init_schema(pq::connection& c, std::string_view public_k
   if (*exists) {
     auto info = read_meta(c);
     if (!info) return std::unexpected(info.error());
-    if (auto known = known_version(*info); !known) return std::unexpected(known.error());
+    const bool older = info->version >= 1 && info->version < pg_schema_version;
+    if (!older) {
+      if (auto known = known_version(*info); !known) return std::unexpected(known.error());
+    }
     if (normalised(info->public_key) != normalised(public_key_pem)) {
       return fail(
           "the database is initialised with another audit signing key than this node's "
           "(key_path): every node of a deployment must use the same key");
     }
-    return pg_init_outcome::already_current;
+    if (!older) return pg_init_outcome::already_current;
+    if (auto up = upgrade_from(c, info->version); !up) return std::unexpected(up.error());
+    auto version = c.run(k_write_version, pq::params().text(std::to_string(pg_schema_version)));
+    if (!version) return std::unexpected(version.error());
+    return pg_init_outcome::upgraded;
   }
   if (auto core = c.exec(core_schema_sql); !core) return std::unexpected(core.error());
   if (auto audit = c.exec(audit_schema_sql); !audit) return std::unexpected(audit.error());
+  if (auto later = upgrade_from(c, 1); !later) return std::unexpected(later.error());
   auto meta = c.run(k_write_meta,
                     pq::params().text(std::to_string(pg_schema_version)).text(public_key_pem));
   if (!meta) return std::unexpected(meta.error());

@@ -68,11 +68,11 @@ TEST_CASE("pg schema: another version is refused with both versions in the messa
   auto checked = pg::check_schema(**c);
   REQUIRE_FALSE(checked);
   CHECK(checked.error().code == errc::invalid_input);
-  CHECK(checked.error().message == "database schema version 7, this cairnd knows 1");
+  CHECK(checked.error().message == "database schema version 7, this cairnd knows 2");
   auto init = pg_init_schema(o, pem);
   REQUIRE_FALSE(init);
   CHECK(init.error().code == errc::invalid_input);
-  CHECK(init.error().message == "database schema version 7, this cairnd knows 1");
+  CHECK(init.error().message == "database schema version 7, this cairnd knows 2");
 }
 
 TEST_CASE("pg schema: two concurrent db init create the schema once", "[pg]") {
@@ -95,6 +95,29 @@ TEST_CASE("pg schema: no server is unavailable", "[pg]") {
   auto init = pg_init_schema(o, public_pem());
   REQUIRE_FALSE(init);
   CHECK(init.error().code == errc::unavailable);
+}
+
+TEST_CASE("pg schema: db init upgrades a version 1 database, and a node refuses it until then",
+          "[pg]") {
+  if (!testing::test_pg_conninfo()) CAIRN_SKIP("no PostgreSQL server for tests (CAIRN_TEST_PG)");
+  pg_options o;
+  o.conninfo = testing::fresh_pg_database("pg_schema").value();
+  const std::string pem = public_pem();
+  REQUIRE(pg_init_schema(o, pem));
+  auto c = pq::connection::open(o);
+  REQUIRE(c);
+  // What version 1 had: version 2's tables absent.
+  REQUIRE((*c)->exec("DROP TABLE suspensions, control_state"));
+  REQUIRE((*c)->exec("UPDATE cairn_meta SET value = '1' WHERE key = 'schema_version'"));
+  auto checked = pg::check_schema(**c);
+  REQUIRE_FALSE(checked);
+  CHECK(checked.error().message ==
+        "database schema version 1, this cairnd knows 2: run cairnd db init to upgrade it");
+  CHECK(pg_init_schema(o, pem).value() == pg_init_outcome::upgraded);
+  CHECK(pg::check_schema(**c).value().version == 2);
+  CHECK((*c)->exec("SELECT account, kind, alert_seq, since FROM suspensions"));
+  CHECK((*c)->exec("SELECT key, value FROM control_state"));
+  CHECK(pg_init_schema(o, pem).value() == pg_init_outcome::already_current);
 }
 
 }  // namespace

@@ -354,7 +354,7 @@ TEST_CASE("pg store: an unknown schema version is refused with both versions", "
   auto refused = open_pg_store(d.options);
   REQUIRE_FALSE(refused);
   CHECK(refused.error().code == errc::invalid_input);
-  CHECK(refused.error().message.find("database schema version 7, this cairnd knows 1") !=
+  CHECK(refused.error().message.find("database schema version 7, this cairnd knows 2") !=
         std::string::npos);
   auto init = pg_init_schema(d.options, d.public_pem);
   REQUIRE_FALSE(init);
