@@ -1175,7 +1175,8 @@ result<void> open_databases(store_core& s, bool& map_full) {
   if (!indexed) return open_failed(indexed.error());
   std::optional<std::uint64_t> reindexed;
   if (!*indexed) {
-    if (s.options.notice && !known.empty()) {
+    // A migration from schema 1 says it all in its own line.
+    if (s.options.notice && !known.empty() && found_schema != 1) {
       s.options.notice(
           "indexing the observables of the stored versions (once, for lookup and "
           "exports)");
@@ -1192,14 +1193,15 @@ result<void> open_databases(store_core& s, bool& map_full) {
   if (auto committed = t->commit(); !committed) {
     return open_failed(committed.error());
   }
-  if (reindexed && !known.empty() && s.options.notice) {
+  if (reindexed && !known.empty() && found_schema != 1 && s.options.notice) {
     s.options.notice("observable index built: " + std::to_string(*reindexed) +
                      " object versions in " + std::to_string(known.size()) + " collections");
   }
   if (found_schema == 1 && s.options.notice) {
     s.options.notice("store migrated from schema version 1 to " + std::to_string(k_schema) + ": " +
                      std::to_string(migrated) + " object versions in " +
-                     std::to_string(known.size()) + " collections rekeyed by TLP level");
+                     std::to_string(known.size()) +
+                     " collections rekeyed by TLP level, their observables indexed");
   }
   std::sort(known.begin(), known.end(), [](auto& a, auto& b) { return a.first < b.first; });
   for (auto& [key, d] : known) s.publish_dbi(key, d);
