@@ -3,8 +3,16 @@
 namespace cairn::storage::pg {
 
 extern const char* const audit_v2_schema_sql;
+//
+// Alert records: their kind in a column of its own (empty on every other
+// record, so a v1 log upgrades without a rewrite), indexed for the kind
+// filter of GET /cairn/v1/alerts.
 const char* const audit_v2_schema_sql = R"sql(
+ALTER TABLE audit ADD COLUMN kind text NOT NULL DEFAULT '';
+CREATE INDEX audit_by_kind ON audit (kind, seq) WHERE kind <> '';
 
+-- The delivery statistics (store::audit_stats): pull records and their
+-- objects per hour, account and collection, kept by every append.
 CREATE TABLE audit_stats (hour bigint NOT NULL, account text NOT NULL, api_root text NOT NULL,
                           collection text NOT NULL, records bigint NOT NULL,
                           objects bigint NOT NULL,
