@@ -438,7 +438,7 @@ class stats_build_job final : public write_job {
     namespace si = audit_stats_index;
     indexed_ = 0;
     std::uint64_t after = 0;
-    auto upto = log_.db.meta.find(t, si::meta_upto);
+    auto upto = log_.stats_db.find(t, si::meta_upto);
     if (!upto) return std::unexpected(upto.error());
     if (*upto) after = ac::u64_of(**upto);
     auto cur = lmdb::cursor::open(t, log_.db.by_action);
@@ -468,12 +468,12 @@ class stats_build_job final : public write_job {
     }
     if (!found) return std::unexpected(found.error());
     if (*found && k.starts_with(prefix)) {
-      return log_.db.meta.put(t, si::meta_upto, view(ac::u64_key(last)));
+      return log_.stats_db.put(t, si::meta_upto, view(ac::u64_key(last)));
     }
-    if (auto gone = log_.db.meta.erase(t, si::meta_upto); !gone) {
+    if (auto gone = log_.stats_db.erase(t, si::meta_upto); !gone) {
       return std::unexpected(gone.error());
     }
-    return log_.db.meta.put(t, si::meta_done, {});
+    return log_.stats_db.put(t, si::meta_done, {});
   }
 
   void complete(std::optional<error> failure) override {
@@ -574,7 +574,7 @@ result<void> build_stats(audit_core& a) {
   {
     log_reader r(a);
     if (!r.ok()) return fail("cannot open the audit log: " + r.error());
-    auto done = a.db.meta.find(r.txn(), si::meta_done);
+    auto done = a.stats_db.find(r.txn(), si::meta_done);
     if (!done) return read_failure(done.error());
     if (*done) return {};
   }
@@ -1301,6 +1301,7 @@ result<std::vector<audit_stats_point>> audit_log::stats(const audit_stats_query&
   std::size_t examined = 0;
   auto found = cur->seek(si::lmdb_hour_key(window.first), k, v);
   for (; found && *found; found = cur->get(k, v, MDB_NEXT)) {
+    if (k.size() < si::lmdb_min_key) continue;  // the index's marks
     si::lmdb_entry e;
     if (!si::parse_lmdb(k, v, e)) return fail(errc::io, "the audit statistics index is damaged");
     if (e.hour > window.last) break;

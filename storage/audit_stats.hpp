@@ -90,13 +90,15 @@ class accumulator {
 //
 // audit_stats   hour start (8 BE), account, api root (each a 1-byte length,
 //               then the bytes), collection id (the rest) -> records (8 BE),
-//               objects (8 BE)
-// audit_meta    "stats" -> empty once the index covers every record (a log
-//               written before the index existed is indexed once at open);
-//               "stats/upto" -> the last seq indexed while that runs.
+//               objects (8 BE);
+//               and two marks, shorter than any counter's key (so never
+//               taken for one): "done" -> empty once the index covers every
+//               record (a log written before the index existed is indexed
+//               once at open), "upto" -> the last seq indexed while that runs.
 inline constexpr const char* lmdb_db = "audit_stats";
-inline constexpr std::string_view meta_done = "stats";
-inline constexpr std::string_view meta_upto = "stats/upto";
+inline constexpr std::string_view meta_done = "done";
+inline constexpr std::string_view meta_upto = "upto";
+inline constexpr std::size_t lmdb_min_key = 10;  // a counter's key: 8 + 1 + 1 bytes at least
 
 // Names are cut to fit LMDB's 511-byte keys: the server's account and root
 // names have at most 64 bytes and its collection ids 256.
@@ -145,7 +147,7 @@ inline std::string lmdb_value(std::uint64_t records, std::uint64_t objects) {
 
 // False for a malformed entry.
 inline bool parse_lmdb(std::string_view k, std::string_view v, lmdb_entry& out) {
-  if (k.size() < 10 || v.size() != 16) return false;
+  if (k.size() < lmdb_min_key || v.size() != 16) return false;
   out.hour = static_cast<micros>(u64_be(k));
   std::size_t at = 8;
   const std::size_t account = static_cast<unsigned char>(k[at++]);
