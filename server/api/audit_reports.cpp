@@ -43,7 +43,7 @@ result<std::map<std::string, std::string>> params_of(
                   ")");
     }
     if (v.size() > k_max_param_bytes) return fail(k + " is longer than 1024 bytes");
-    if (!out.emplace(k, std::move(v)).second) return fail(k + " is given more than once");
+    out.emplace(std::move(k), std::move(v));  // parse_query_string refuses repeats
   }
   return out;
 }

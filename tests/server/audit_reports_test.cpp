@@ -190,7 +190,8 @@ TEST_CASE("audit reports: exposure refuses what is not a question it can answer"
   res = f.get(k_auditor, "/cairn/v1/audit/exposure?object=198.51.100.7");
   CHECK(res.body() == error_body(400, "Bad Request", "object must be a STIX id (type--UUID)"));
   res = f.get(k_auditor, "/cairn/v1/audit/exposure?object=" + id_of(1) + "&object=" + id_of(2));
-  CHECK(res.body() == error_body(400, "Bad Request", "object is given more than once"));
+  CHECK(res.body() ==
+        error_body(400, "Bad Request", "the parameter object appears more than once"));
   res = f.get(k_auditor, "/cairn/v1/audit/exposure?id=" + id_of(1));
   CHECK(res.body() ==
         error_body(400, "Bad Request", "unknown parameter 'id' (this endpoint takes object)"));
