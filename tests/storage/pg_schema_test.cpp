@@ -113,6 +113,7 @@ TEST_CASE("pg schema: db init upgrades a version 1 database, and a node refuses 
   // What version 1 had: version 2's tables absent.
   REQUIRE((*c)->exec("DROP TABLE suspensions, control_state"));
   REQUIRE((*c)->exec("DROP TABLE audit_stats"));
+  REQUIRE((*c)->exec("ALTER TABLE audit DROP COLUMN kind"));
   REQUIRE((*c)->exec("UPDATE cairn_meta SET value = '1' WHERE key = 'schema_version'"));
   auto checked = pg::check_schema(**c);
   REQUIRE_FALSE(checked);
@@ -169,6 +170,7 @@ TEST_CASE("pg schema: the upgrade counts the deliveries a version 1 database rec
   REQUIRE(c);
   REQUIRE((*c)->exec("DROP TABLE suspensions, control_state"));
   REQUIRE((*c)->exec("DROP TABLE audit_stats"));
+  REQUIRE((*c)->exec("ALTER TABLE audit DROP COLUMN kind"));
   REQUIRE((*c)->exec("UPDATE cairn_meta SET value = '1' WHERE key = 'schema_version'"));
   CHECK(pg_init_schema(o, key->public_pem()).value() == pg_init_outcome::upgraded);
 
