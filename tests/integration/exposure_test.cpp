@@ -34,7 +34,7 @@ std::string green(const std::string& id, int v, bool revoked = false) {
 void publish(clients::taxii_client& c, const std::vector<std::string>& objects) {
   auto st = c.add_objects("/api1/", "intel", envelope(objects));
   REQUIRE(st);
-  REQUIRE(st->success_count == objects.size());
+  REQUIRE(st->success_count == static_cast<std::int64_t>(objects.size()));
 }
 
 std::string get_body(clients::taxii_client& c, const std::string& target, unsigned status) {
