@@ -11,6 +11,7 @@
 #include "formats/base64.hpp"
 #include "formats/json.hpp"
 #include "formats/time.hpp"
+#include "storage/audit_stats.hpp"
 #include "storage/postgres_store.hpp"
 
 namespace cairn::storage::pg {
@@ -386,6 +387,27 @@ struct batch {
   }
 };
 
+// The delivery statistics (store::audit_stats) of the pull records just
+// written (seqs first..last), added to their hours' counters
+// (schema_audit_v2.cpp) in the same transaction.
+const pq::statement k_count_deliveries{
+    "audit_count_deliveries",
+    "INSERT INTO audit_stats (hour, account, api_root, collection, records, objects) "
+    "SELECT time - time % 3600000000, account, api_root, collection, count(*), sum(objects) "
+    "FROM audit WHERE seq BETWEEN $1 AND $2 AND action = 2 GROUP BY 1, 2, 3, 4 "
+    "ON CONFLICT (hour, account, api_root, collection) DO UPDATE SET "
+    "records = audit_stats.records + EXCLUDED.records, "
+    "objects = audit_stats.objects + EXCLUDED.objects"};
+
+result<void> count_deliveries(pq::connection& c, std::uint64_t first, std::uint64_t last) {
+  if (first > last) return {};
+  auto done = c.run(k_count_deliveries, pq::params()
+                                            .integer(static_cast<std::int64_t>(first))
+                                            .integer(static_cast<std::int64_t>(last)));
+  if (!done) return std::unexpected(done.error());
+  return {};
+}
+
 // The nodes that leaves [old_size, new_size) complete, in the order they can
 // be computed (each from its 256 children).
 std::vector<node_key> completed_nodes(std::uint64_t old_size, std::uint64_t new_size) {
@@ -580,6 +602,7 @@ result<std::vector<std::uint64_t>> audit::append(pq::connection& c,
     b.checkpoint.emplace(seq, formats::checkpoint_json(*cp));
   }
   if (auto w = b.write(c, seq, prev); !w) return std::unexpected(w.error());
+  if (auto n = count_deliveries(c, last_seq + 1, seq); !n) return std::unexpected(n.error());
   return seqs;
 }
 
@@ -915,6 +938,38 @@ result<audit_page> audit::query(pq::connection& c, const audit_query& q) const {
   return page;
 }
 
+const pq::statement k_stats{
+    "audit_stats",
+    "SELECT hour, account, api_root, collection, records, objects FROM audit_stats "
+    "WHERE hour BETWEEN $1 AND $2 AND ($3 = '' OR collection = $3) ORDER BY hour LIMIT $4"};
+
+result<std::vector<audit_stats_point>> audit::stats(pq::connection& c,
+                                                    const audit_stats_query& q) const {
+  namespace si = audit_stats_index;
+  const auto window = si::window_of(q);
+  si::accumulator sum(q);
+  if (window.first > window.last) return sum.points();
+  pq::params p;
+  p.integer(window.first).integer(window.last).text(q.collection);
+  p.integer(static_cast<std::int64_t>(max_audit_examined) + 1);
+  auto rows = c.run(k_stats, p);
+  if (!rows) return std::unexpected(rows.error());
+  if (static_cast<std::size_t>(rows->size()) > max_audit_examined) {
+    return fail(errc::too_many,
+                "the statistics would read more than " + std::to_string(max_audit_examined) +
+                    " hourly counters: narrow since and until, or name a collection");
+  }
+  for (int i = 0; i < rows->size(); ++i) {
+    if (!si::wanted(q, rows->text(i, 2), rows->text(i, 3))) continue;
+    if (!sum.add(rows->text(i, 1), rows->integer(i, 0),
+                 static_cast<std::uint64_t>(rows->integer(i, 4)),
+                 static_cast<std::uint64_t>(rows->integer(i, 5)))) {
+      return si::too_many_points();
+    }
+  }
+  return sum.points();
+}
+
 result<std::optional<std::string>> audit::record_json(pq::connection& c, std::uint64_t seq) const {
   if (seq == 0 || seq > static_cast<std::uint64_t>(INT64_MAX)) {
     return std::optional<std::string>();
@@ -1031,6 +1086,7 @@ struct audit_importer::impl {
     auto grown = grow_tree(c, written, seq, known, b, false);
     if (!grown) return std::unexpected(grown.error());
     if (auto w = b.write(c, seq, last_hash); !w) return w;
+    if (auto n = count_deliveries(c, written + 1, seq); !n) return n;
     written = seq;
     b.clear();
     known.clear();

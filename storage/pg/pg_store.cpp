@@ -193,6 +193,9 @@ class pg_store final : public store {
   result<std::uint64_t> audit_size() const override {
     return leased([&](pq::connection& c) { return audit_.size(c); });
   }
+  result<std::vector<audit_stats_point>> audit_stats(const audit_stats_query& q) const override {
+    return leased([&](pq::connection& c) { return audit_.stats(c, q); });
+  }
   result<std::optional<formats::audit_checkpoint>> checkpoint() const override {
     return leased([&](pq::connection& c) { return audit_.checkpoint(c); });
   }
