@@ -227,6 +227,9 @@ struct audit_core {
     f.sha256 = h.sha256;
     f.suppressed = h.suppressed;
     for (const auto& [name, n] : h.accounts) f.accounts.emplace_back(name, n);
+    f.kind = h.kind;
+    f.detail = h.detail;
+    f.evidence = h.evidence;
     f.key = p.runs.empty() ? 0 : p.key;
     f.runs = p.runs;
     for (const auto& [id, version] : p.explicit_objects)
@@ -261,6 +264,12 @@ struct audit_core {
     }
     if (auto st = db.by_action.put(t, ac::action_key(p.act, seq), {}); !st) {
       return std::unexpected(st.error());
+    }
+    if (p.act == ac::action::alert) {
+      // record() has checked the kind.
+      std::string k = ac::kind_prefix(h.kind).value_or(std::string());
+      k.append(seq_key.begin(), seq_key.end());
+      if (auto st = db.by_action.put(t, k, {}); !st) return std::unexpected(st.error());
     }
     std::set<std::string> object_keys;
     for (const auto& id : p.object_ids) object_keys.insert(ac::hashed_key(id, seq));
@@ -584,6 +593,18 @@ void audit_log::record(audit_entry entry, std::function<void(result<std::uint64_
   p.head.sha256 = std::move(entry.sha256);
   p.head.suppressed = entry.suppressed;
   p.head.accounts = std::move(entry.accounts);
+  p.head.kind = std::move(entry.kind);
+  p.head.detail = std::move(entry.detail);
+  p.head.evidence = std::move(entry.evidence);
+  std::sort(p.head.evidence.begin(), p.head.evidence.end());
+  p.head.evidence.erase(std::unique(p.head.evidence.begin(), p.head.evidence.end()),
+                        p.head.evidence.end());
+  if (!entry.delivered.empty() && p.act == ac::action::alert) {
+    return refuse("an alert record lists no object versions");
+  }
+  if (auto checked = formats::check_alert_members(p.head); !checked) {
+    return refuse(checked.error().message);
+  }
 
   auto& items = entry.delivered.items;
   if (!items.empty()) {
@@ -765,8 +786,10 @@ bool in_scope(const ac::record_fields& f, const std::optional<audit_scope>& scop
 
 bool matches(const ac::record_fields& f, const audit_query& q) {
   return account_matches(f, q.account) && (q.collection.empty() || f.collection == q.collection) &&
-         (q.action.empty() || ac::name_of(f.act) == q.action) && (!q.since || f.time >= *q.since) &&
-         (!q.until || f.time <= *q.until) && in_scope(f, q.scope);
+         (q.action.empty() || ac::name_of(f.act) == q.action) &&
+         (q.kind.empty() || (f.act == ac::action::alert && f.kind == q.kind)) &&
+         (!q.since || f.time >= *q.since) && (!q.until || f.time <= *q.until) &&
+         in_scope(f, q.scope);
 }
 
 // One index walked from a seq on: entries prefix + seq (8 bytes BE).
@@ -790,6 +813,8 @@ std::vector<index_walk> walks_for(const audit_dbs& db, const audit_query& q) {
   // query() has checked the action's name.
   const ac::action act = q.action.empty() ? ac::action{} : ac::action_of(q.action).value();
   const bool any_action = q.action.empty();
+  // Alerts are few: their kind's entries first (query() has checked it).
+  if (!q.kind.empty()) return {{db.by_action, ac::kind_prefix(q.kind).value_or(std::string())}};
   if (!q.account.empty()) return {{db.by_account, hashed(q.account)}};
   if (!q.collection.empty()) return {{db.by_collection, hashed(q.collection)}};
   if (q.scope && (any_action || names_collection_always(act))) {
@@ -1107,6 +1132,9 @@ result<audit_page> audit_log::query(const audit_query& q) const {
   const impl& a = *impl_;
   if (!q.action.empty() && !ac::action_of(q.action)) {
     return fail("unknown action '" + q.action + "'");
+  }
+  if (!q.kind.empty() && !formats::is_alert_kind(q.kind)) {
+    return fail("unknown alert kind '" + q.kind + "'");
   }
   // Object queries start from the object's live versions, read from the
   // store before the log's own txn (one map-guard share at a time).

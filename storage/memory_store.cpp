@@ -523,6 +523,17 @@ void memory_store::record(audit_entry entry, std::function<void(result<std::uint
   r.sha256 = entry.sha256;
   r.suppressed = entry.suppressed;
   r.accounts = entry.accounts;
+  r.kind = entry.kind;
+  r.detail = entry.detail;
+  r.evidence = entry.evidence;
+  std::sort(r.evidence.begin(), r.evidence.end());
+  r.evidence.erase(std::unique(r.evidence.begin(), r.evidence.end()), r.evidence.end());
+  if (r.action == "alert" && !entry.delivered.empty()) {
+    return refuse("an alert record lists no object versions");
+  }
+  if (auto checked = formats::check_alert_members(r); !checked) {
+    return refuse(checked.error().message);
+  }
   // Delivered versions in position order, each once.
   auto items = entry.delivered.items;
   std::stable_sort(items.begin(), items.end(),
@@ -553,6 +564,9 @@ result<audit_page> memory_store::audit_records(const audit_query& q) const {
   if (!q.action.empty() && !formats::is_audit_action(q.action)) {
     return fail("unknown action '" + q.action + "'");
   }
+  if (!q.kind.empty() && !formats::is_alert_kind(q.kind)) {
+    return fail("unknown alert kind '" + q.kind + "'");
+  }
   if (impl_->unavailable) return unreachable();
   const auto s = impl_->snapshot();
   auto matches = [&](const audit_item& a) {
@@ -569,7 +583,9 @@ result<audit_page> memory_store::audit_records(const audit_query& q) const {
       return false;
     }
     return (q.collection.empty() || r.collection == q.collection) &&
-           (q.action.empty() || r.action == q.action) && (!q.since || a.time >= *q.since);
+           (q.action.empty() || r.action == q.action) &&
+           (q.kind.empty() || (r.action == "alert" && r.kind == q.kind)) &&
+           (!q.since || a.time >= *q.since);
   };
   audit_page page;
   std::size_t objects = 0;

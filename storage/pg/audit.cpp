@@ -56,10 +56,10 @@ constexpr std::size_t k_max_object_candidates = 2'000'000;
 // Records per statement when importing or verifying.
 constexpr std::size_t k_chunk_records = 256;
 
-constexpr std::string_view k_actions[] = {"publish", "pull",         "delete",
-                                          "denied",  "auth-failure", "config"};
+constexpr std::string_view k_actions[] = {"publish",      "pull",   "delete", "denied",
+                                          "auth-failure", "config", "alert"};
 
-// 1..6 as the LMDB log's codes; 0 for an unknown name.
+// 1..7 as the LMDB log's codes; 0 for an unknown name.
 int action_code(std::string_view name) {
   for (std::size_t i = 0; i < std::size(k_actions); ++i) {
     if (k_actions[i] == name) return static_cast<int>(i) + 1;
@@ -276,13 +276,14 @@ const pq::statement k_head_details{"audit_head_details",
 const pq::statement k_insert{
     "audit_insert",
     "WITH r AS (INSERT INTO audit (seq, time, action, account, api_root, collection, objects, "
-    "key, first_position, last_position, runs, hash, leaf, json) "
+    "key, first_position, last_position, runs, hash, leaf, json, kind) "
     "SELECT s, t, a::smallint, acct, root, coll, n::integer, k::integer, "
     "CASE WHEN k = 0 THEN NULL ELSE f END, CASE WHEN k = 0 THEN NULL ELSE l END, "
-    "CASE WHEN k = 0 THEN NULL ELSE ru::bigint[] END, decode(h, 'hex'), decode(lf, 'hex'), j "
+    "CASE WHEN k = 0 THEN NULL ELSE ru::bigint[] END, decode(h, 'hex'), decode(lf, 'hex'), j, kd "
     "FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], "
     "$7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::text[], $12::text[], "
-    "$13::text[], $14::text[]) AS u(s, t, a, acct, root, coll, n, k, f, l, ru, h, lf, j)), "
+    "$13::text[], $14::text[], $26::text[]) "
+    "AS u(s, t, a, acct, root, coll, n, k, f, l, ru, h, lf, j, kd)), "
     "acc AS (INSERT INTO audit_accounts (account, seq) "
     "SELECT * FROM unnest($15::text[], $16::bigint[])), "
     "obj AS (INSERT INTO audit_objects (object, seq) "
@@ -297,7 +298,7 @@ const pq::statement k_insert{
 // The rows of one append (or one import batch).
 struct batch {
   std::vector<std::int64_t> seq, time, action, objects, key, first, last;
-  std::vector<std::string> account, api_root, collection, runs, hash, leaf, json;
+  std::vector<std::string> account, api_root, collection, runs, hash, leaf, json, kind;
   std::vector<std::string> index_accounts;
   std::vector<std::int64_t> index_account_seqs;
   std::vector<std::int64_t> index_objects, index_object_seqs;
@@ -338,6 +339,7 @@ struct batch {
     hash.push_back(merkle::to_hex(r.hash));
     leaf.push_back(merkle::to_hex(leaf_hash));
     json.push_back(record_json);
+    kind.push_back(r.kind);
 
     std::set<std::string_view> names;
     if (!r.account.empty()) names.insert(r.account);
@@ -377,6 +379,7 @@ struct batch {
       p.null().null();
     }
     p.integer(static_cast<std::int64_t>(head_seq)).text(merkle::to_hex(head_hash));
+    p.text_array(views(kind));
     auto done = c.run(k_insert, p);
     if (!done) return std::unexpected(done.error());
     return {};
@@ -456,6 +459,18 @@ result<audit_append> audit_append_of(const audit_entry& entry) {
   out.record.sha256 = entry.sha256;
   out.record.suppressed = entry.suppressed;
   out.record.accounts = entry.accounts;
+  out.record.kind = entry.kind;
+  out.record.detail = entry.detail;
+  out.record.evidence = entry.evidence;
+  auto& evidence = out.record.evidence;
+  std::sort(evidence.begin(), evidence.end());
+  evidence.erase(std::unique(evidence.begin(), evidence.end()), evidence.end());
+  if (entry.action == "alert" && !entry.delivered.empty()) {
+    return fail(errc::internal, "an alert record lists no object versions");
+  }
+  if (auto checked = formats::check_alert_members(out.record); !checked) {
+    return fail(errc::internal, checked.error().message);
+  }
   std::vector<const audit_delivery::item*> items;
   items.reserve(entry.delivered.items.size());
   for (const auto& it : entry.delivered.items) items.push_back(&it);
@@ -527,6 +542,9 @@ result<std::vector<std::uint64_t>> audit::append(pq::connection& c,
     formats::audit_record& r = a.record;
     if (action_code(r.action) == 0) {
       return fail(errc::internal, "unknown audit action '" + r.action + "'");
+    }
+    if (auto checked = formats::check_alert_members(r); !checked) {
+      return fail(errc::internal, checked.error().message);
     }
     const micros t = std::max(now, last_time);
     r.seq = ++seq;
@@ -649,7 +667,8 @@ const pq::statement k_range{
 // log walks it) in seq order, numbered (the examined count), the other
 // filters, and each hit's JSON while the page has room for its objects.
 // $1, $2: seq range; $3: candidates to read; $4..$9: filters; $10: objects
-// per page; $11: the driver's value; $12: rows wanted.
+// per page; $11: the driver's value; $12: rows wanted; $13: the alert kind
+// filter.
 std::string page_sql(std::string_view driver) {
   std::string s = "WITH d AS (";
   s += driver;
@@ -660,6 +679,7 @@ std::string page_sql(std::string_view driver) {
        "WHERE x.account = $4 AND x.seq = a.seq)) "
        "AND ($5::text IS NULL OR a.collection = $5) "
        "AND ($6::smallint IS NULL OR a.action = $6) "
+       "AND ($13::text IS NULL OR a.kind = $13) "
        "AND (NOT $7::boolean OR a.collection = '' OR EXISTS (SELECT 1 FROM "
        "unnest($8::text[], $9::text[]) AS s(r, i) WHERE s.r = a.api_root AND "
        "s.i = a.collection)))) "
@@ -670,7 +690,7 @@ std::string page_sql(std::string_view driver) {
   return s;
 }
 
-enum class driver { all, account, collection, scope, action, seqs };
+enum class driver { all, account, collection, scope, action, seqs, kind };
 
 const pq::statement& page_statement(driver d) {
   static const std::string sql[] = {
@@ -678,14 +698,17 @@ const pq::statement& page_statement(driver d) {
       page_sql("SELECT seq FROM audit_accounts WHERE account = $11::text"),
       page_sql("SELECT seq FROM audit WHERE collection = $11::text"),
       page_sql("SELECT seq FROM audit WHERE (collection = ANY($11::text[]) OR "
-               "($6::smallint IS NULL AND action IN (4, 5, 6)))"),
+               "($6::smallint IS NULL AND action IN (4, 5, 6, 7)))"),
       page_sql("SELECT seq FROM audit WHERE action = $11::smallint"),
       page_sql("SELECT seq FROM unnest($11::bigint[]) AS u(seq) WHERE true"),
+      // (kind <> '' lets the planner use the partial index.)
+      page_sql("SELECT seq FROM audit WHERE kind = $11::text AND kind <> ''"),
   };
   static const pq::statement statements[] = {
       {"audit_page_all", sql[0].c_str()},        {"audit_page_account", sql[1].c_str()},
       {"audit_page_collection", sql[2].c_str()}, {"audit_page_scope", sql[3].c_str()},
       {"audit_page_action", sql[4].c_str()},     {"audit_page_seqs", sql[5].c_str()},
+      {"audit_page_kind", sql[6].c_str()},
   };
   return statements[static_cast<int>(d)];
 }
@@ -744,6 +767,9 @@ result<audit_page> audit::query(pq::connection& c, const audit_query& q) const {
   const std::size_t limit = std::clamp<std::size_t>(q.limit, 1, max_audit_limit);
   const int act = q.action.empty() ? 0 : action_code(q.action);
   if (!q.action.empty() && act == 0) return fail("unknown action '" + q.action + "'");
+  if (!q.kind.empty() && !formats::is_alert_kind(q.kind)) {
+    return fail("unknown alert kind '" + q.kind + "'");
+  }
 
   pq::params rp;
   if (q.since) {
@@ -804,6 +830,8 @@ result<audit_page> audit::query(pq::connection& c, const audit_query& q) const {
     object_seqs.erase(std::unique(object_seqs.begin(), object_seqs.end()), object_seqs.end());
     if (object_seqs.empty()) return page;
     candidates = object_seqs.size() + 1;  // no examined limit: every candidate is read
+  } else if (!q.kind.empty()) {
+    d = driver::kind;  // alerts are few
   } else if (!q.account.empty()) {
     d = driver::account;
   } else if (!q.collection.empty()) {
@@ -843,9 +871,15 @@ result<audit_page> audit::query(pq::connection& c, const audit_query& q) const {
     case driver::collection: p.text(q.collection); break;
     case driver::scope: p.text_array(driver_ids); break;
     case driver::action: p.integer(act); break;
+    case driver::kind: p.text(q.kind); break;
     case driver::all: p.null(); break;
   }
   p.integer(static_cast<std::int64_t>(limit) + 2);
+  if (q.kind.empty()) {
+    p.null();
+  } else {
+    p.text(q.kind);
+  }
   auto rows = c.run(page_statement(d), p);
   if (!rows) return std::unexpected(rows.error());
   std::size_t objects = 0;
@@ -1085,7 +1119,7 @@ using pg::node_map;
 const pq::statement k_walk{
     "audit_verify_walk",
     "SELECT seq, time, action, account, api_root, collection, objects, key, first_position, "
-    "last_position, runs, hash, leaf, json FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2"};
+    "last_position, runs, hash, leaf, json, kind FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2"};
 const pq::statement k_all_checkpoints{
     "audit_verify_checkpoints", "SELECT tree_size, json FROM audit_checkpoints ORDER BY tree_size"};
 const pq::statement k_counts{
@@ -1261,6 +1295,7 @@ class pg_verifier {
         if (rows->integer(i, 1) != checked->time ||
             rows->integer(i, 2) != pg::action_code(r.action) || rows->text(i, 3) != r.account ||
             rows->text(i, 4) != r.api_root || rows->text(i, 5) != r.collection ||
+            rows->text(i, 14) != r.kind ||
             rows->integer(i, 6) != static_cast<std::int64_t>(r.objects.size())) {
           return bad_record(seq, "its indexed columns do not match its JSON");
         }

@@ -182,6 +182,9 @@ class pg_store final : public store {
     if (!q.action.empty() && !formats::is_audit_action(q.action)) {
       return fail("unknown action '" + q.action + "'");
     }
+    if (!q.kind.empty() && !formats::is_alert_kind(q.kind)) {
+      return fail("unknown alert kind '" + q.kind + "'");
+    }
     return leased([&](pq::connection& c) { return audit_.query(c, q); });
   }
   result<std::optional<std::string>> audit_record_json(std::uint64_t seq) const override {

@@ -715,6 +715,175 @@ TEST_CASE("store contract: audit queries filter and page", "[store][contract]") 
   }
 }
 
+// An alert as the monitor records it.
+audit_entry alert_entry(std::string kind, std::string account,
+                        std::vector<std::uint64_t> evidence) {
+  audit_entry e;
+  e.action = "alert";
+  e.kind = std::move(kind);
+  e.account = std::move(account);
+  e.remote = "203.0.113.7";
+  e.detail = "10 failed authentications within 60 s";
+  e.evidence = std::move(evidence);
+  return e;
+}
+
+TEST_CASE("store contract: alert records carry kind, detail and evidence, and filter by kind",
+          "[store][contract]") {
+  FOR_EACH_BACKEND(make) {
+    fixture f(make);
+    const collection_key other = f.collection("root/two").value();
+    REQUIRE(f.publish({object(object_id(1), v1)}, "alice"));  // 1
+    f.now = t0 + 10;
+    audit_entry denied;  // 2
+    denied.action = "denied";
+    denied.account = "bob";
+    denied.remote = "203.0.113.7";
+    denied.status = 403;
+    REQUIRE(f.record(denied));
+    f.now = t0 + 20;
+    // Evidence is kept sorted, each seq once, whatever order it came in.
+    CHECK(f.record(alert_entry("denied-burst", "bob", {2, 1, 2})).value() == 3);
+    f.now = t0 + 30;
+    CHECK(f.record(alert_entry("auth-failure-burst", "", {})).value() == 4);
+    f.now = t0 + 40;
+    audit_entry pull;  // 5, in collection two
+    pull.action = "pull";
+    pull.account = "bob";
+    pull.api_root = "root";
+    pull.collection = "two";
+    pull.key = other;
+    REQUIRE(f.record(pull));
+    f.now = t0 + 50;
+    CHECK(f.record(alert_entry("denied-burst", "carol", {5})).value() == 6);
+
+    auto a = audit_record_at(f.s(), 3);
+    CHECK(a.action == "alert");
+    CHECK(a.kind == "denied-burst");
+    CHECK(a.account == "bob");
+    CHECK(a.remote == "203.0.113.7");
+    CHECK(a.detail == "10 failed authentications within 60 s");
+    CHECK(a.evidence == std::vector<std::uint64_t>{1, 2});
+    CHECK(a.collection.empty());
+    CHECK(a.objects.empty());
+    CHECK(audit_record_at(f.s(), 4).account.empty());
+    // The members are in the hashed body: the chain holds over them.
+    merkle::digest prev{};
+    for (std::uint64_t seq = 1; seq <= 6; ++seq) {
+      auto json = f.s().audit_record_json(seq).value().value();
+      auto doc = formats::parse_json(json);
+      REQUIRE(doc);
+      auto r = audit_record_at(f.s(), seq);
+      CHECK(r.hash == formats::audit_chain_hash(prev, formats::audit_body_of(doc->root()).value()));
+      CHECK(formats::audit_record_json(r, formats::audit_objects_json(r.objects)) == json);
+      prev = r.hash;
+    }
+    const std::string json3 = f.s().audit_record_json(3).value().value();
+    CHECK(json3.find(R"("detail":"10 failed authentications within 60 s","evidence":[1,2],)") !=
+          std::string::npos);
+    CHECK(json3.find(R"("kind":"denied-burst","objects":[])") != std::string::npos);
+    // Other records do not gain the members.
+    CHECK(f.s().audit_record_json(2).value().value().find("\"kind\"") == std::string::npos);
+
+    auto query = [&](audit_query q) { return seqs_of(f.s().audit_records(q).value()); };
+    using seqs = std::vector<std::uint64_t>;
+    audit_query q;
+    q.action = "alert";
+    CHECK(query(q) == seqs{3, 4, 6});
+    q = {};
+    q.kind = "denied-burst";
+    CHECK(query(q) == seqs{3, 6});
+    q.action = "alert";
+    CHECK(query(q) == seqs{3, 6});
+    q.action = "denied";  // kind implies alert
+    CHECK(query(q).empty());
+    q = {};
+    q.kind = "volume";
+    CHECK(query(q).empty());
+    q = {};
+    q.kind = "denied-burst";
+    q.account = "carol";
+    CHECK(query(q) == seqs{6});
+    q = {};
+    q.action = "alert";
+    q.account = "bob";
+    CHECK(query(q) == seqs{3});
+    q = {};
+    q.action = "alert";
+    q.since = t0 + 25;
+    CHECK(query(q) == seqs{4, 6});
+    q.until = t0 + 45;
+    CHECK(query(q) == seqs{4});
+    q = {};
+    q.kind = "denied-burst";
+    q.until = t0 + 20;
+    CHECK(query(q) == seqs{3});
+    // Alerts name no collection: a scoped auditor sees them.
+    q = {};
+    q.scope = audit_scope{{{"root", "one"}}, {f.key}};
+    CHECK(query(q) == seqs{1, 2, 3, 4, 6});
+    q.action = "alert";
+    CHECK(query(q) == seqs{3, 4, 6});
+    q.action.clear();
+    q.kind = "denied-burst";
+    CHECK(query(q) == seqs{3, 6});
+    q = {};
+    q.collection = "two";
+    q.kind = "denied-burst";
+    CHECK(query(q).empty());
+    q = {};
+    q.kind = "meteor-strike";
+    CHECK_FALSE(f.s().audit_records(q));
+
+    // Paging through a kind.
+    q = {};
+    q.kind = "denied-burst";
+    q.limit = 1;
+    auto page = f.s().audit_records(q).value();
+    CHECK(seqs_of(page) == seqs{3});
+    CHECK(page.more);
+    q.after = page.resume;
+    page = f.s().audit_records(q).value();
+    CHECK(seqs_of(page) == seqs{6});
+    q.after = page.resume;
+    page = f.s().audit_records(q).value();
+    CHECK(seqs_of(page).empty());
+    CHECK_FALSE(page.more);
+
+    // Refused at once: a kind that is not one, alert members on another
+    // action, a collection or versions on an alert, too much evidence, seq 0.
+    auto refused = [&](audit_entry e) {
+      std::optional<result<std::uint64_t>> got;
+      f.s().record(std::move(e), [&](result<std::uint64_t> r) { got = r; });
+      return got && !*got;
+    };
+    CHECK(refused(alert_entry("meteor-strike", "bob", {1})));
+    CHECK(refused(alert_entry("", "bob", {1})));
+    audit_entry kind_on_denied = denied;
+    kind_on_denied.kind = "volume";
+    CHECK(refused(kind_on_denied));
+    audit_entry evidence_on_denied = denied;
+    evidence_on_denied.evidence = {1};
+    CHECK(refused(evidence_on_denied));
+    audit_entry with_collection = alert_entry("volume", "bob", {1});
+    with_collection.api_root = "root";
+    with_collection.collection = "one";
+    CHECK(refused(with_collection));
+    audit_entry with_versions = alert_entry("volume", "bob", {1});
+    with_versions.key = f.key;
+    with_versions.delivered.add(t0, object_id(1), v1);
+    CHECK(refused(with_versions));
+    CHECK(refused(alert_entry("volume", "bob", {0, 1})));
+    std::vector<std::uint64_t> many(formats::max_alert_evidence + 1);
+    for (std::size_t i = 0; i < many.size(); ++i) many[i] = i + 1;
+    CHECK(refused(alert_entry("volume", "bob", many)));
+    many.pop_back();
+    CHECK(f.record(alert_entry("volume", "bob", many)).value() == 7);
+    CHECK(audit_record_at(f.s(), 7).evidence.size() == formats::max_alert_evidence);
+    CHECK(f.s().audit_size().value() == 7);
+  }
+}
+
 TEST_CASE("store contract: proofs verify, checkpoints are signed", "[store][contract]") {
   FOR_EACH_BACKEND(make) {
     fixture f(make);
