@@ -466,6 +466,31 @@ TEST_CASE("a day of normal traffic raises no alert") {
   CHECK(r.alerts().empty());
 }
 
+TEST_CASE("alerts reach the sinks and the log after their record, with its seq") {
+  rig r;
+  auto sink = std::make_shared<counting_sink>();
+  r.m->add_sink(sink);
+  for (int i = 0; i < 20; ++i) r.denied("acme", "192.0.2.10");
+  auto alerts = r.alerts_of("denied-burst");
+  REQUIRE(alerts.size() == 1);
+  std::lock_guard l(sink->mutex_);
+  REQUIRE(sink->seen.size() == 1);
+  const alert& a = sink->seen[0];
+  CHECK(a.kind == "denied-burst");
+  CHECK(a.account == "acme");
+  CHECK(a.evidence == alerts[0].evidence);
+  REQUIRE(a.seq > 0);
+  // The seq is the alert record's.
+  auto json = r.store.audit_record_json(a.seq).value();
+  REQUIRE(json);
+  auto doc = formats::parse_json(*json).value();
+  CHECK(doc.root().get("action")->as_string() == "alert");
+  CHECK(doc.root().get("time")->as_string() == a.time);
+  const std::string log = r.log_text.str();
+  CHECK(log.find("\"level\":\"warn\",\"msg\":\"alert\"") != std::string::npos);
+  CHECK(log.find("\"kind\":\"denied-burst\"") != std::string::npos);
+}
+
 TEST_CASE("auto_suspend is durable: a restart keeps it until the control store resumes it") {
   testing::temp_dir dir("cairn-monitor");
   monitoring_config c;
