@@ -40,6 +40,7 @@
 #include "formats/audit_record.hpp"
 #include "formats/error.hpp"
 #include "storage/audit_verifier.hpp"
+#include "storage/control.hpp"
 #include "storage/store.hpp"
 #include "storage/store_sink.hpp"
 
@@ -106,6 +107,11 @@ class pg_importer : public store_sink {
 // Fails unless the database is initialised at pg_schema_version and holds
 // no collection, object, status or audit record.
 result<std::unique_ptr<pg_importer>> open_pg_importer(const pg_options& options);
+
+// The control store (storage/control.hpp) in the deployment's database
+// (tables suspensions and control_state, schema version 2): shared by every
+// node. Fails when the database cannot be reached or has no such tables.
+result<std::unique_ptr<control_store>> open_pg_control(const pg_options& options);
 
 // cairnd audit verify --config: walks the deployment's audit log in the
 // database (one snapshot), recomputes the chain and the tree, and checks

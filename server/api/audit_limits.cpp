@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "server/monitor/monitor.hpp"
 #include "server/transport/address.hpp"
 
 namespace cairn::server {
@@ -18,6 +19,19 @@ void audit_limiter::count(named_counts& into, const std::string& account, std::u
   } else {
     into["*"] += n;
   }
+}
+
+void audit_limiter::record(storage::store& log, storage::audit_entry e) const {
+  if (!observer_) return log.record(std::move(e));
+  // A single failure carries its one name; a counter record its counts.
+  named_counts names = e.accounts;
+  if (!e.account.empty()) names[e.account] += 1;
+  const std::uint64_t failures = e.suppressed > 0 ? e.suppressed : 1;
+  std::string remote = e.remote;
+  log.record(std::move(e), [fn = observer_, remote = std::move(remote), names = std::move(names),
+                            failures](result<std::uint64_t> seq) mutable {
+    if (const auto n = seq_of(seq)) fn(std::move(remote), std::move(names), failures, n);
+  });
 }
 
 storage::audit_entry audit_limiter::counter(const std::string& remote, window& w) const {
@@ -64,14 +78,14 @@ void audit_limiter::auth_failure(storage::store& log, const std::string& remote,
       w.status = status;
     }
   }
-  if (earlier) log.record(std::move(*earlier));
+  if (earlier) record(log, std::move(*earlier));
   if (write) {
     storage::audit_entry e;
     e.action = "auth-failure";
     e.account = account;
     e.remote = remote;
     e.status = status;
-    log.record(std::move(e));
+    record(log, std::move(e));
   }
 }
 
@@ -114,7 +128,7 @@ void audit_limiter::flush(storage::store& log, clock::time_point now) {
       return now - entry.second.start >= std::chrono::minutes(1);
     });
   }
-  for (auto& e : out) log.record(std::move(e));
+  for (auto& e : out) record(log, std::move(e));
 }
 
 bool audit_limiter::fresh_checkpoint_allowed(clock::time_point now) {

@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -49,6 +50,14 @@ class audit_limiter {
 
   explicit audit_limiter(auth_failure_budget budget = {}) : budget_(budget) {}
 
+  // Told of each auth-failure record once durable: its remote, the failures
+  // per known account name it carries, the failures it stands for, its seq
+  // (the monitor's auth-failure-burst detector). Set before any use.
+  using record_observer =
+      std::function<void(std::string remote, std::map<std::string, std::uint64_t> names,
+                         std::uint64_t failures, std::uint64_t seq)>;
+  void watch(record_observer fn) { observer_ = std::move(fn); }
+
   // Records (or counts) one authentication failure from remote. account is
   // the claimed name when it is a known account, else empty. The budget is
   // per address_key(remote) (transport/address.hpp: IPv6 by /64), and a counter
@@ -72,10 +81,12 @@ class audit_limiter {
     named_counts accounts;      // of those pending
     int status = 401;
   };
+  void record(storage::store& log, storage::audit_entry e) const;
   void count(named_counts& into, const std::string& account, std::uint64_t n) const;
   storage::audit_entry counter(const std::string& remote, window& w) const;
 
   auth_failure_budget budget_;
+  record_observer observer_;
   std::mutex mutex_;
   std::map<std::string, window, std::less<>> windows_;
   clock::time_point overall_start_{};

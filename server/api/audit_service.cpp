@@ -332,15 +332,26 @@ void audit_service::pull(taxii_call& c, response (*endpoint)(const taxii_call& c
   if (delivered.empty() || res.result() != http::status::ok) return c.respond(std::move(res));
 
   storage::audit_entry e = entry(c, "pull", static_cast<int>(res.result_int()));
+  const std::uint64_t objects = delivered.size();
   e.delivered = std::move(delivered);
+  // The volume detector hears of the delivery with its record's seq.
+  monitor* watch = c.ex.watch().enabled() ? &c.ex.watch() : nullptr;
+  auto tell = [watch, objects, account = e.account, remote = e.remote](std::uint64_t seq) mutable {
+    if (watch) watch->delivered(std::move(account), std::move(remote), objects, seq);
+  };
   if (record_after_response()) {
     c.respond(std::move(res));
-    return c.ex.store().record(std::move(e));
+    return c.ex.store().record(std::move(e),
+                               [tell = std::move(tell)](result<std::uint64_t> seq) mutable {
+                                 if (const auto n = seq_of(seq)) tell(n);
+                               });
   }
   const unsigned version = c.req.version();
   auto held = std::make_shared<response>(std::move(res));
   c.ex.store().record(
-      std::move(e), [respond = c.respond, held, version](result<std::uint64_t> seq) {
+      std::move(e), [respond = c.respond, held, version,
+                     tell = std::move(tell)](result<std::uint64_t> seq) mutable {
+        if (const auto n = seq_of(seq)) tell(n);
         if (!seq) {
           return respond(error_response(
               http_status_for(seq.error().code),
@@ -360,7 +371,24 @@ void audit_service::denied(exchange& ex, const account& who, const peer_info& pe
   e.api_root = std::string(api_root);
   e.collection = std::string(collection_id.substr(0, k_max_collection_bytes));
   e.status = status;
-  ex.store().record(std::move(e));
+  auto* watch = &ex.watch();
+  ex.store().record(std::move(e), [watch, account = who.name, remote = peer.remote_address](
+                                      result<std::uint64_t> seq) mutable {
+    if (const auto n = seq_of(seq)) watch->denied(std::move(account), std::move(remote), n);
+  });
+}
+
+void audit_service::suspended(exchange& ex, const account& who, const peer_info& peer) {
+  storage::audit_entry e;
+  e.action = "denied";
+  e.account = who.name;
+  e.remote = peer.remote_address;
+  e.status = 403;
+  auto* watch = &ex.watch();
+  ex.store().record(std::move(e), [watch, account = who.name, remote = peer.remote_address](
+                                      result<std::uint64_t> seq) mutable {
+    if (const auto n = seq_of(seq)) watch->suspended_use(std::move(account), std::move(remote), n);
+  });
 }
 
 void audit_service::auth_failure(exchange& ex, const snapshot& snap, const peer_info& peer,

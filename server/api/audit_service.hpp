@@ -62,6 +62,10 @@ class audit_service {
   static void denied(exchange& ex, const account& who, const peer_info& peer,
                      std::string_view api_root, std::string_view collection_id, int status);
 
+  // A request of a suspended account with valid credentials: a denied
+  // record (403), which raises suspended-use in the monitor.
+  static void suspended(exchange& ex, const account& who, const peer_info& peer);
+
   // Failed authentication (wrong credentials or refused by the throttle).
   // claimed: the account name given, if any; kept only when it names an
   // account of snap (a password typed as a name is never recorded).

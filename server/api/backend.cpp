@@ -74,4 +74,12 @@ result<std::unique_ptr<storage::store>> open_configured_store(const config& cfg,
   return storage::open_pg_store(options);
 }
 
+result<std::unique_ptr<storage::control_store>> open_configured_control(const config& cfg) {
+  if (cfg.storage.backend == storage_backend::lmdb)
+    return storage::open_folder_control(cfg.data_dir);
+  auto pg = pg_options_of(cfg.storage);
+  if (!pg) return std::unexpected(pg.error());
+  return storage::open_pg_control(*pg);
+}
+
 }  // namespace cairn::server

@@ -37,4 +37,9 @@ result<storage::pg_options> pg_options_of(const storage_config& storage);
 // cfg.data_dir (cairnd db init makes it); connection events go to log.
 result<std::unique_ptr<storage::store>> open_configured_store(const config& cfg, logger& log);
 
+// The control store of the configured backend (storage/control.hpp):
+// data_dir/control/ beside an LMDB store, the database's control tables for
+// PostgreSQL. Usable while cairnd runs (cairnd account resume).
+result<std::unique_ptr<storage::control_store>> open_configured_control(const config& cfg);
+
 }  // namespace cairn::server

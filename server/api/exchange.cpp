@@ -49,6 +49,7 @@ exchange::exchange(logger& log) : log_(log) {}
 exchange::~exchange() {
   if (store_) {
     if (audit_limits_) audit_limits_->flush(*store_);
+    if (monitor_) monitor_->stop();
     store_->close();  // commits what is queued, with a last checkpoint
   }
 }
@@ -61,11 +62,15 @@ result<std::unique_ptr<exchange>> exchange::open(config cfg, logger& log) {
   }
   auto store = open_configured_store(cfg, log);
   if (!store) return std::unexpected(store.error());
-  return open(std::move(cfg), log, std::move(*store));
+  auto control = open_configured_control(cfg);
+  if (!control) return std::unexpected(control.error());
+  return open(std::move(cfg), log, std::move(*store), std::move(*control));
 }
 
 result<std::unique_ptr<exchange>> exchange::open(config cfg, logger& log,
-                                                 std::unique_ptr<storage::store> store) {
+                                                 std::unique_ptr<storage::store> store,
+                                                 std::unique_ptr<storage::control_store> control,
+                                                 monitor::options watch) {
   std::unique_ptr<exchange> ex(new exchange(log));
   std::error_code ec;
   std::filesystem::create_directories(cfg.data_dir, ec);
@@ -73,8 +78,17 @@ result<std::unique_ptr<exchange>> exchange::open(config cfg, logger& log,
     return fail("cannot create the data directory " + cfg.data_dir.string() + ": " + ec.message());
   }
   ex->store_ = std::move(store);
+  ex->monitor_ =
+      std::make_unique<server::monitor>(*ex->store_, std::move(control), log, std::move(watch));
   ex->audit_limits_ = std::make_unique<audit_limiter>();
   ex->export_cache_ = std::make_unique<export_etags>();
+  // Each auth-failure record (one failure, or a counter standing for many)
+  // reaches the detectors with its seq.
+  ex->audit_limits_->watch([m = ex->monitor_.get()](std::string remote,
+                                                    std::map<std::string, std::uint64_t> names,
+                                                    std::uint64_t n, std::uint64_t seq) {
+    m->auth_failures(std::move(remote), std::move(names), n, seq);
+  });
   auto key = load_or_create_secret((cfg.data_dir / "page-token.key").string());
   if (!key) return std::unexpected(key.error());
   ex->tokens_ = std::make_unique<page_token_codec>(std::move(*key));
@@ -93,6 +107,7 @@ result<void> exchange::apply(config cfg) {
     }
   }
   snap->accounts = std::make_shared<const account_table>(cfg);
+  monitor_->apply(cfg.monitoring);
   storage::audit_entry loaded;
   loaded.action = "config";
   loaded.sha256 = cfg.sha256;

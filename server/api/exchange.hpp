@@ -16,6 +16,8 @@
 #include "server/auth/accounts.hpp"
 #include "server/config/config.hpp"
 #include "server/config/log.hpp"
+#include "server/monitor/monitor.hpp"
+#include "storage/control.hpp"
 #include "storage/store.hpp"
 
 namespace cairn::server {
@@ -36,12 +38,15 @@ struct snapshot {
 class exchange {
  public:
   // Opens the store cfg names (server/api/backend.hpp; the audit signing
-  // key in cfg.data_dir/audit-signing.key) and applies cfg.
+  // key in cfg.data_dir/audit-signing.key) and its control store, and
+  // applies cfg.
   static result<std::unique_ptr<exchange>> open(config cfg, logger& log);
   // The same with a store already open (the API tests pass an in-memory
-  // one); cfg.data_dir holds the page-token key.
-  static result<std::unique_ptr<exchange>> open(config cfg, logger& log,
-                                                std::unique_ptr<storage::store> store);
+  // one); cfg.data_dir holds the page-token key. Without a control store,
+  // suspensions by alerts last until the exchange closes.
+  static result<std::unique_ptr<exchange>> open(
+      config cfg, logger& log, std::unique_ptr<storage::store> store,
+      std::unique_ptr<storage::control_store> control = nullptr, monitor::options watch = {});
   ~exchange();
 
   std::shared_ptr<const snapshot> current() const {
@@ -57,12 +62,18 @@ class exchange {
   storage::store& store() { return *store_; }
   audit_limiter& audit_limits() { return *audit_limits_; }
   export_etags& export_cache() { return *export_cache_; }
+  // The detectors and the suspensions (server/monitor/monitor.hpp).
+  server::monitor& watch() { return *monitor_; }
   const page_token_codec& tokens() const { return *tokens_; }
   logger& log() { return log_; }
 
  private:
   explicit exchange(logger& log);  // out of line: audit_limiter is incomplete here
   logger& log_;
+  // Declared before the store: stopped before the store closes (its last
+  // alerts need the store), destroyed after it (the store's last callbacks
+  // may still tell it of records).
+  std::unique_ptr<server::monitor> monitor_;
   std::unique_ptr<storage::store> store_;
   std::unique_ptr<audit_limiter> audit_limits_;
   std::unique_ptr<export_etags> export_cache_;

@@ -286,6 +286,17 @@ std::expected<std::shared_ptr<const account>, response> router::authenticate(
     return std::unexpected(unauthorized(
         version, "authentication is required (Basic, Bearer or a client certificate)"));
   }
+  // Valid credentials of a suspended account: refused on every path, and
+  // recorded (the monitor raises suspended-use).
+  if (who->suspended || ex_.watch().suspended(who->name)) {
+    audit_service::suspended(ex_, *who, peer);
+    return std::unexpected(
+        error_response(http::status::forbidden,
+                       "account suspended: account '" + who->name +
+                           "' may not use this exchange until an operator resumes it",
+                       version));
+  }
+  ex_.watch().authenticated(who->name, peer.remote_address);
   if (auto d = throttle_.admit_request(who->name, limits, throttle::clock::now()); !d.allowed) {
     return std::unexpected(throttled_response(
         d.retry_after, "account '" + who->name + "' is over its request rate limit", version));

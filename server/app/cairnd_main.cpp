@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "server/app/account_commands.hpp"
 #include "server/app/audit_verify.hpp"
 #include "server/app/commands.hpp"
 #include "server/app/daemon.hpp"
@@ -24,7 +25,9 @@ constexpr std::string_view k_usage =
     "  cairnd audit verify --data DIR [--public-key PEM]\n"
     "  cairnd audit verify --config FILE [--public-key PEM]\n"
     "  cairnd db init --config FILE    (PostgreSQL: schema and the node's key files)\n"
-    "  cairnd migrate --from DIR --config FILE   (an LMDB data_dir into PostgreSQL)\n";
+    "  cairnd migrate --from DIR --config FILE   (an LMDB data_dir into PostgreSQL)\n"
+    "  cairnd account resume NAME --config FILE  (lift a suspension; works while cairnd runs)\n"
+    "  cairnd account suspensions --config FILE\n";
 
 }  // namespace
 
@@ -60,6 +63,12 @@ int main(int argc, char** argv) {
   }
   if (cmd == "db" && !rest.empty() && rest[0] == "init") {
     return cairn::server::run_db_init(rest.subspan(1), std::cout, std::cerr);
+  }
+  if (cmd == "account" && !rest.empty() && rest[0] == "resume") {
+    return cairn::server::run_account_resume(rest.subspan(1), std::cout, std::cerr);
+  }
+  if (cmd == "account" && !rest.empty() && rest[0] == "suspensions") {
+    return cairn::server::run_account_suspensions(rest.subspan(1), std::cout, std::cerr);
   }
   if (cmd == "migrate") {
     return cairn::server::run_migrate(rest, std::cout, std::cerr, ::isatty(STDERR_FILENO) == 1);

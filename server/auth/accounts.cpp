@@ -117,6 +117,7 @@ account_table::account_table(const config& cfg) {
     a->name = ac.name;
     a->clearance = ac.clearance;
     a->auditor = ac.auditor;
+    a->suspended = ac.suspended;
     a->password_hash = ac.password_hash;
     a->audit_scoped =
         !ac.read.empty() && std::find(ac.read.begin(), ac.read.end(), "*") == ac.read.end();

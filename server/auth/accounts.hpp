@@ -32,6 +32,7 @@ struct account {
   std::string name;
   formats::tlp_level clearance = formats::tlp_level::clear;
   bool auditor = false;
+  bool suspended = false;  // by the config (the monitor keeps the durable ones)
   std::optional<std::string> password_hash{};
   std::set<collection_ref> readable{};  // resolved from read ("*" expanded)
   // Auditors: the records of `readable` and those that name no collection

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "formats/ascii.hpp"
 #include "formats/json.hpp"
 #include "server/config/credentials.hpp"
 
@@ -199,15 +200,17 @@ class checker {
   void parse_collections(const json_view& v, const std::string& pointer, api_root_config& root);
   void parse_storage(const json_view& v, config& cfg);
   void parse_accounts(const json_view& v, config& cfg);
+  void parse_monitoring(const json_view& v, config& cfg);
+  void parse_webhook(const json_view& v, const std::string& pointer, config& cfg);
 
   std::filesystem::path base_dir_;
 };
 
 void checker::parse(const json_view& root, config& cfg) {
   if (!expect(root, json_view::kind::object, "")) return;
-  only_keys(
-      root, "",
-      {"listen", "data_dir", "tls", "limits", "discovery", "api_roots", "storage", "accounts"});
+  only_keys(root, "",
+            {"listen", "data_dir", "tls", "limits", "discovery", "api_roots", "storage", "accounts",
+             "monitoring"});
 
   if (auto listen = string_member(root, "listen", "", true)) {
     if (auto parsed = parse_listen(*listen)) {
@@ -242,6 +245,10 @@ void checker::parse(const json_view& root, config& cfg) {
   if (auto v = member(root, "accounts", "", true);
       v && expect(*v, json_view::kind::array, "/accounts")) {
     parse_accounts(*v, cfg);
+  }
+  if (auto v = member(root, "monitoring", "", false);
+      v && expect(*v, json_view::kind::object, "/monitoring")) {
+    parse_monitoring(*v, cfg);
   }
 }
 
@@ -449,7 +456,7 @@ void checker::parse_accounts(const json_view& v, config& cfg) {
     if (!expect(av, json_view::kind::object, ap)) continue;
     only_keys(av, ap,
               {"name", "password_hash", "token_hashes", "client_cert_sha256", "read", "write",
-               "clearance", "auditor"});
+               "clearance", "auditor", "suspended"});
     account_config a;
     bool ok = true;
     if (auto s = string_member(av, "name", ap, true)) {
@@ -524,8 +531,122 @@ void checker::parse_accounts(const json_view& v, config& cfg) {
       }
     }
     if (auto b = bool_member(av, "auditor", ap)) a.auditor = *b;
+    if (auto b = bool_member(av, "suspended", ap)) a.suspended = *b;
     if (ok) cfg.accounts.push_back(std::move(a));
   }
+}
+
+void checker::parse_monitoring(const json_view& v, config& cfg) {
+  const std::string p = "/monitoring";
+  only_keys(v, p,
+            {"enabled", "auth_failure_burst", "denied_burst", "new_address", "volume",
+             "auto_suspend", "webhook"});
+  auto& m = cfg.monitoring;
+  if (auto b = bool_member(v, "enabled", p)) m.enabled = *b;
+  // A sub-object, or nothing (its defaults stand).
+  auto section = [&](std::string_view key) -> std::optional<json_view> {
+    auto s = member(v, key, p, false);
+    if (!s || !expect(*s, json_view::kind::object, child(p, key))) return std::nullopt;
+    return s;
+  };
+  constexpr std::uint64_t day_s = 86400;
+  for (auto key : {"auth_failure_burst", "denied_burst"}) {
+    auto s = section(key);
+    if (!s) continue;
+    const auto sp = child(p, key);
+    only_keys(*s, sp, {"count", "window_s"});
+    auto& b = std::string_view(key) == "denied_burst" ? m.denied_burst : m.auth_failure_burst;
+    if (auto n = uint_member(*s, "count", sp, 1, 1000000)) b.count = static_cast<std::uint32_t>(*n);
+    if (auto n = uint_member(*s, "window_s", sp, 1, day_s)) {
+      b.window_s = static_cast<std::uint32_t>(*n);
+    }
+  }
+  if (auto s = section("new_address")) {
+    const auto sp = child(p, "new_address");
+    only_keys(*s, sp, {"prefix_v4", "prefix_v6", "memory_days"});
+    if (auto n = uint_member(*s, "prefix_v4", sp, 1, 32))
+      m.prefix_v4 = static_cast<std::uint32_t>(*n);
+    if (auto n = uint_member(*s, "prefix_v6", sp, 1, 128)) {
+      m.prefix_v6 = static_cast<std::uint32_t>(*n);
+    }
+    if (auto n = uint_member(*s, "memory_days", sp, 1, 3650)) {
+      m.memory_days = static_cast<std::uint32_t>(*n);
+    }
+  }
+  if (auto s = section("volume")) {
+    const auto sp = child(p, "volume");
+    only_keys(*s, sp, {"factor", "min_objects", "window_s", "baseline_days"});
+    if (auto f = member(*s, "factor", sp, false)) {
+      if (!f->is_number() || !(f->as_double() >= 1) || !(f->as_double() <= 1e6)) {
+        problem(child(sp, "factor"), "must be a number between 1 and 1000000");
+      } else {
+        m.volume_factor = f->as_double();
+      }
+    }
+    if (auto n = uint_member(*s, "min_objects", sp, 1, std::uint64_t{1} << 40)) {
+      m.volume_min_objects = *n;
+    }
+    if (auto n = uint_member(*s, "window_s", sp, 60, day_s)) {
+      m.volume_window_s = static_cast<std::uint32_t>(*n);
+    }
+    if (auto n = uint_member(*s, "baseline_days", sp, 1, 365)) {
+      m.volume_baseline_days = static_cast<std::uint32_t>(*n);
+    }
+  }
+  if (auto a = member(v, "auto_suspend", p, false);
+      a && expect(*a, json_view::kind::array, child(p, "auto_suspend"))) {
+    m.auto_suspend.clear();
+    for (auto& [kind, kp] : string_array_member(v, "auto_suspend", p)) {
+      if (kind != "auth-failure-burst" && kind != "denied-burst" && kind != "new-address" &&
+          kind != "volume" && kind != "suspended-use") {
+        problem(kp,
+                "must be an alert kind: auth-failure-burst, denied-burst, new-address, volume "
+                "or suspended-use");
+      } else if (std::find(m.auto_suspend.begin(), m.auto_suspend.end(), kind) ==
+                 m.auto_suspend.end()) {
+        m.auto_suspend.push_back(kind);
+      }
+    }
+  }
+  if (auto s = section("webhook")) parse_webhook(*s, child(p, "webhook"), cfg);
+}
+
+void checker::parse_webhook(const json_view& v, const std::string& p, config& cfg) {
+  only_keys(v, p, {"url", "cacert", "token_file"});
+  webhook_config w;
+  bool ok = true;
+  if (auto url = string_member(v, "url", p, true)) {
+    // Alerts name accounts and addresses: never in clear text. The host must
+    // be there (https://host[:port]/path), without user info (a secret).
+    constexpr std::string_view scheme = "https://";
+    const std::string_view rest =
+        std::string_view(*url).substr(std::min(url->size(), scheme.size()));
+    const auto authority = rest.substr(0, rest.find_first_of("/?#"));
+    if (url->size() < scheme.size() ||
+        formats::ascii_lower(std::string_view(*url).substr(0, scheme.size())) != scheme) {
+      problem(child(p, "url"), "must be an https:// URL (alerts are never sent in clear text)");
+      ok = false;
+    } else if (authority.empty() || authority.front() == ':') {
+      problem(child(p, "url"), "must name a host: https://host[:port]/path");
+      ok = false;
+    } else if (authority.find('@') != std::string_view::npos) {
+      problem(child(p, "url"), "must not hold user information: put the token in token_file");
+      ok = false;
+    } else if (url->size() > 2048 || std::any_of(url->begin(), url->end(), [](char c) {
+                 return static_cast<unsigned char>(c) <= 0x20 ||
+                        static_cast<unsigned char>(c) >= 0x7f;
+               })) {
+      problem(child(p, "url"), "must be at most 2048 printable characters without spaces");
+      ok = false;
+    } else {
+      w.url = *url;
+    }
+  } else {
+    ok = false;
+  }
+  if (auto s = string_member(v, "cacert", p, false)) w.cacert = resolve(*s);
+  if (auto s = string_member(v, "token_file", p, false)) w.token_file = resolve(*s);
+  if (ok) cfg.monitoring.webhook = std::move(w);
 }
 
 result<std::string> read_file_capped(const std::filesystem::path& path) {

@@ -121,6 +121,43 @@ struct account_config {
   std::vector<std::string> write;
   formats::tlp_level clearance = formats::tlp_level::clear;  // absent: least privilege
   bool auditor = false;
+  // Refused (403 "account suspended") for every request with valid
+  // credentials while set; the monitor's durable suspensions add to it.
+  bool suspended = false;
+};
+
+// The alert webhook (its sender lives with the alert sinks): where each alert
+// is POSTed as JSON. Paths resolved.
+struct webhook_config {
+  std::string url;                                  // https:// only
+  std::optional<std::filesystem::path> cacert;      // PEM CA(s) that verify the receiver
+  std::optional<std::filesystem::path> token_file;  // bearer token, read when the sink starts
+
+  bool operator==(const webhook_config&) const = default;
+};
+
+// INTERFACE.md "Monitoring the exchange itself": every key optional, these
+// defaults; `enabled: false` (an addition, for benchmarks) turns it off.
+struct monitoring_config {
+  struct burst {
+    std::uint32_t count = 0;
+    std::uint32_t window_s = 60;
+    bool operator==(const burst&) const = default;
+  };
+  bool enabled = true;
+  burst auth_failure_burst{10, 60};
+  burst denied_burst{20, 60};
+  std::uint32_t prefix_v4 = 24;  // new_address: bits of an IPv4 network
+  std::uint32_t prefix_v6 = 48;
+  std::uint32_t memory_days = 30;
+  double volume_factor = 10;  // volume: objects per window over factor x baseline
+  std::uint64_t volume_min_objects = 10000;
+  std::uint32_t volume_window_s = 3600;
+  std::uint32_t volume_baseline_days = 7;
+  std::vector<std::string> auto_suspend{"auth-failure-burst"};  // alert kinds
+  std::optional<webhook_config> webhook;
+
+  bool operator==(const monitoring_config&) const = default;
 };
 
 struct config {
@@ -134,6 +171,7 @@ struct config {
   std::map<std::string, api_root_config> api_roots;  // by URL path segment
   storage_config storage;
   std::vector<account_config> accounts;  // in file order
+  monitoring_config monitoring;
 
   // The collection with this id or alias in root, if both exist.
   const collection_config* find_collection(std::string_view root,

@@ -237,6 +237,7 @@ std::string test_server::config_text(const server_setup& setup) const {
     for (const auto& r : a.write) w.string(r);
     w.end_array();
     w.member("clearance", a.clearance).member("auditor", a.auditor);
+    if (a.suspended) w.member("suspended", true);
     w.end_object();
   }
   w.end_array().end_object();

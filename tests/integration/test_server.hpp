@@ -25,6 +25,7 @@ struct test_account {
   bool auditor = false;
   std::string token{};               // set: a token_hashes entry is made for it
   std::string client_cert_sha256{};  // set: written as the account's fingerprint
+  bool suspended = false;            // set: written as "suspended": true
 };
 
 struct test_collection {

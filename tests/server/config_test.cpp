@@ -600,3 +600,123 @@ TEST_CASE("a conninfo holding a password is refused") {
     CHECK(has_problem(pg(bad), "/storage/conninfo", "not a libpq connection string"));
   }
 }
+
+namespace {
+
+std::string with_monitoring(const std::string& monitoring_json) {
+  return replace(valid_config(), R"("accounts": [)", R"("monitoring": )" + monitoring_json + R"(,
+  "accounts": [)");
+}
+
+}  // namespace
+
+TEST_CASE("monitoring: absent or empty, every rule has INTERFACE.md's default") {
+  for (const auto& text : {valid_config(), with_monitoring("{}")}) {
+    auto cfg = parse_config(text, "/etc/cairn");
+    REQUIRE(cfg);
+    const auto& m = cfg->monitoring;
+    CHECK(m.enabled);
+    CHECK(m.auth_failure_burst == monitoring_config::burst{10, 60});
+    CHECK(m.denied_burst == monitoring_config::burst{20, 60});
+    CHECK(m.prefix_v4 == 24);
+    CHECK(m.prefix_v6 == 48);
+    CHECK(m.memory_days == 30);
+    CHECK(m.volume_factor == 10);
+    CHECK(m.volume_min_objects == 10000);
+    CHECK(m.volume_window_s == 3600);
+    CHECK(m.volume_baseline_days == 7);
+    CHECK(m.auto_suspend == std::vector<std::string>{"auth-failure-burst"});
+    CHECK_FALSE(m.webhook);
+    for (const auto& a : cfg->accounts) CHECK_FALSE(a.suspended);
+  }
+}
+
+TEST_CASE("monitoring: every key of INTERFACE.md's example, and enabled false") {
+  auto cfg = parse_config(with_monitoring(R"({
+    "enabled": false,
+    "auth_failure_burst": { "count": 5, "window_s": 30 },
+    "denied_burst":       { "count": 7, "window_s": 120 },
+    "new_address":        { "prefix_v4": 16, "prefix_v6": 56, "memory_days": 90 },
+    "volume":             { "factor": 2.5, "min_objects": 500, "window_s": 600, "baseline_days": 14 },
+    "auto_suspend":       ["auth-failure-burst", "volume"],
+    "webhook":            { "url": "https://siem.example.org/hooks/cairn", "cacert": "siem-ca.pem",
+                            "token_file": "hook.token" }
+  })"),
+                          "/etc/cairn");
+  INFO((cfg ? std::string() : dump(cfg.error())));
+  REQUIRE(cfg);
+  const auto& m = cfg->monitoring;
+  CHECK_FALSE(m.enabled);
+  CHECK(m.auth_failure_burst == monitoring_config::burst{5, 30});
+  CHECK(m.denied_burst == monitoring_config::burst{7, 120});
+  CHECK(m.prefix_v4 == 16);
+  CHECK(m.prefix_v6 == 56);
+  CHECK(m.memory_days == 90);
+  CHECK(m.volume_factor == 2.5);
+  CHECK(m.volume_min_objects == 500);
+  CHECK(m.volume_window_s == 600);
+  CHECK(m.volume_baseline_days == 14);
+  CHECK(m.auto_suspend == std::vector<std::string>{"auth-failure-burst", "volume"});
+  REQUIRE(m.webhook);
+  CHECK(m.webhook->url == "https://siem.example.org/hooks/cairn");
+  CHECK(m.webhook->cacert == std::filesystem::path("/etc/cairn/siem-ca.pem"));
+  CHECK(m.webhook->token_file == std::filesystem::path("/etc/cairn/hook.token"));
+
+  // Some keys of a rule: the others keep their defaults; no auto_suspend.
+  auto partial = parse_config(
+      with_monitoring(R"({"denied_burst": {"count": 3}, "auto_suspend": []})"), "/etc/cairn");
+  REQUIRE(partial);
+  CHECK(partial->monitoring.denied_burst == monitoring_config::burst{3, 60});
+  CHECK(partial->monitoring.auto_suspend.empty());
+}
+
+TEST_CASE("monitoring: mistakes are problems with their JSON pointers") {
+  auto p = problems_of(with_monitoring(R"({
+    "enabled": "no",
+    "auth_failure_burst": { "count": 0, "windows": 60 },
+    "denied_burst": 5,
+    "new_address": { "prefix_v4": 33, "prefix_v6": 0 },
+    "volume": { "factor": 0.5, "min_objects": -1, "window_s": 10 },
+    "auto_suspend": ["auth-failure-burst", "brute-force", 3],
+    "webhook": { "url": "http://siem.example.org/hook", "secret": "x" },
+    "typo": 1
+  })"));
+  INFO(dump(p));
+  CHECK(has_problem(p, "/monitoring/enabled", "must be"));
+  CHECK(has_problem(p, "/monitoring/auth_failure_burst/count", "between 1 and"));
+  CHECK(has_problem(p, "/monitoring/auth_failure_burst/windows", "unknown key"));
+  CHECK(has_problem(p, "/monitoring/denied_burst", "must be"));
+  CHECK(has_problem(p, "/monitoring/new_address/prefix_v4", "between 1 and 32"));
+  CHECK(has_problem(p, "/monitoring/new_address/prefix_v6", "between 1 and 128"));
+  CHECK(has_problem(p, "/monitoring/volume/factor", "between 1 and"));
+  CHECK(has_problem(p, "/monitoring/volume/min_objects", "between"));
+  CHECK(has_problem(p, "/monitoring/volume/window_s", "between 60 and"));
+  CHECK(has_problem(p, "/monitoring/auto_suspend/1", "alert kind"));
+  CHECK(has_problem(p, "/monitoring/auto_suspend/2", "must be"));
+  CHECK(has_problem(p, "/monitoring/webhook/url", "https://"));
+  CHECK(has_problem(p, "/monitoring/webhook/secret", "unknown key"));
+  CHECK(has_problem(p, "/monitoring/typo", "unknown key"));
+
+  auto no_url = problems_of(with_monitoring(R"({"webhook": {"token_file": "t"}})"));
+  CHECK(has_problem(no_url, "/monitoring/webhook/url", "required"));
+  auto user_info =
+      problems_of(with_monitoring(R"({"webhook": {"url": "https://u:pw@siem.example.org/h"}})"));
+  CHECK(has_problem(user_info, "/monitoring/webhook/url", "user information"));
+  auto no_host = problems_of(with_monitoring(R"({"webhook": {"url": "https:///hook"}})"));
+  CHECK(has_problem(no_host, "/monitoring/webhook/url", "host"));
+  auto upper = parse_config(
+      with_monitoring(R"({"webhook": {"url": "HTTPS://siem.example.org/h"}})"), "/etc/cairn");
+  CHECK(upper);
+}
+
+TEST_CASE("accounts: suspended is an optional boolean") {
+  auto cfg = parse_config(replace(valid_config(), R"("clearance": "green", "auditor": false })",
+                                  R"("clearance": "green", "auditor": false, "suspended": true })"),
+                          "/etc/cairn");
+  REQUIRE(cfg);
+  CHECK(cfg->accounts[0].suspended);
+  CHECK_FALSE(cfg->accounts[1].suspended);
+  auto p = problems_of(replace(valid_config(), R"("auditor": false })",
+                               R"("auditor": false, "suspended": "yes" })"));
+  CHECK(has_problem(p, "/accounts/0/suspended", "must be"));
+}

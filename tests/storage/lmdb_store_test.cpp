@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "formats/time.hpp"
 #include "formats/audit_record.hpp"
 #include "formats/json.hpp"
+#include "formats/time.hpp"
 #include "storage/faults.hpp"
 #include "storage/lmdb.hpp"
 #include "tests/storage/temp_dir.hpp"
