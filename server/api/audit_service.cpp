@@ -328,24 +328,27 @@ void audit_service::pull(taxii_call& c, response (*endpoint)(const taxii_call& c
   c.delivered = nullptr;
   if (delivered.empty() || res.result() != http::status::ok) return c.respond(std::move(res));
 
+  const std::size_t objects = delivered.size();
   storage::audit_entry e = entry(c, "pull", static_cast<int>(res.result_int()));
   e.delivered = std::move(delivered);
   if (record_after_response()) {
+    if (auto* m = c.ex.metrics()) m->delivered(c.who.name, objects);
     c.respond(std::move(res));
     return c.ex.store().record(std::move(e));
   }
   const unsigned version = c.req.version();
   auto held = std::make_shared<response>(std::move(res));
-  c.ex.store().record(
-      std::move(e), [respond = c.respond, held, version](result<std::uint64_t> seq) {
-        if (!seq) {
-          return respond(error_response(
-              http_status_for(seq.error().code),
-              "the delivery could not be recorded, so nothing was sent: " + seq.error().message,
-              version));
-        }
-        respond(std::move(*held));
-      });
+  c.ex.store().record(std::move(e), [respond = c.respond, held, version, metrics = c.ex.metrics(),
+                                     objects, account = c.who.name](result<std::uint64_t> seq) {
+    if (seq && metrics) metrics->delivered(account, objects);
+    if (!seq) {
+      return respond(error_response(
+          http_status_for(seq.error().code),
+          "the delivery could not be recorded, so nothing was sent: " + seq.error().message,
+          version));
+    }
+    respond(std::move(*held));
+  });
 }
 
 void audit_service::denied(exchange& ex, const account& who, const peer_info& peer,
@@ -362,6 +365,7 @@ void audit_service::denied(exchange& ex, const account& who, const peer_info& pe
 
 void audit_service::auth_failure(exchange& ex, const snapshot& snap, const peer_info& peer,
                                  std::string_view claimed, int status) {
+  if (auto* m = ex.metrics()) m->auth_failure();
   std::string account;
   if (!claimed.empty() && snap.accounts->find(claimed)) account = std::string(claimed);
   ex.audit_limits().auth_failure(ex.store(), peer.remote_address, account, status);

@@ -16,6 +16,7 @@
 #include "server/auth/accounts.hpp"
 #include "server/config/config.hpp"
 #include "server/config/log.hpp"
+#include "server/metrics/server_metrics.hpp"
 #include "storage/store.hpp"
 
 namespace cairn::server {
@@ -57,6 +58,10 @@ class exchange {
   audit_limiter& audit_limits() { return *audit_limits_; }
   const page_token_codec& tokens() const { return *tokens_; }
   logger& log() { return log_; }
+  // Where publishes, deliveries and failed authentications are counted
+  // (null: nowhere). Set before serving; m must outlive the exchange's use.
+  void set_metrics(server_metrics* m) { metrics_ = m; }
+  server_metrics* metrics() const { return metrics_; }
 
  private:
   explicit exchange(logger& log);  // out of line: audit_limiter is incomplete here
@@ -69,6 +74,7 @@ class exchange {
   // every reload. The critical section is one reference count.
   mutable std::mutex current_mutex_;
   std::shared_ptr<const snapshot> current_;
+  server_metrics* metrics_ = nullptr;
 };
 
 // Reads the secret file at path (creating it with 32 random bytes, mode 0600,

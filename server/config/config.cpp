@@ -199,15 +199,16 @@ class checker {
   void parse_collections(const json_view& v, const std::string& pointer, api_root_config& root);
   void parse_storage(const json_view& v, config& cfg);
   void parse_accounts(const json_view& v, config& cfg);
+  void parse_metrics(const json_view& v, config& cfg);
 
   std::filesystem::path base_dir_;
 };
 
 void checker::parse(const json_view& root, config& cfg) {
   if (!expect(root, json_view::kind::object, "")) return;
-  only_keys(
-      root, "",
-      {"listen", "data_dir", "tls", "limits", "discovery", "api_roots", "storage", "accounts"});
+  only_keys(root, "",
+            {"listen", "data_dir", "tls", "limits", "discovery", "api_roots", "storage", "accounts",
+             "metrics"});
 
   if (auto listen = string_member(root, "listen", "", true)) {
     if (auto parsed = parse_listen(*listen)) {
@@ -243,6 +244,24 @@ void checker::parse(const json_view& root, config& cfg) {
       v && expect(*v, json_view::kind::array, "/accounts")) {
     parse_accounts(*v, cfg);
   }
+  if (auto v = member(root, "metrics", "", false);
+      v && expect(*v, json_view::kind::object, "/metrics")) {
+    parse_metrics(*v, cfg);
+  }
+}
+
+void checker::parse_metrics(const json_view& v, config& cfg) {
+  const std::string p = "/metrics";
+  only_keys(v, p, {"listen"});
+  auto listen = string_member(v, "listen", p, false);
+  if (!listen) return;
+  auto parsed = parse_listen(*listen);
+  if (!parsed) return problem("/metrics/listen", parsed.error().message);
+  // Port 0 is "any free port" (tests): two of them never collide.
+  if (parsed->port != 0 && parsed->port == cfg.listen.port && parsed->host == cfg.listen.host) {
+    return problem("/metrics/listen", "must differ from listen (the metrics are plain HTTP)");
+  }
+  cfg.metrics.listen = *parsed;
 }
 
 void checker::parse_tls(const json_view& v, config& cfg) {
