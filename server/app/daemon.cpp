@@ -206,8 +206,9 @@ int serve(const std::filesystem::path& config_path, logger& log, const serve_hoo
   // writer reports commits here until it stops).
   registry metrics_registry;
   server_metrics metrics(metrics_registry);
-  // The monitor tells this sink of every alert (cairn_alerts_total{kind}).
-  alert_metrics alert_counter(metrics);
+  // Counts alerts (cairn_alerts_total{kind}): the monitor's add_sink() takes
+  // it once the monitor runs in the exchange.
+  auto alert_counter = std::make_shared<alert_metrics>(metrics);
   auto ex = exchange::open(std::move(*cfg), log);
   if (!ex) {
     log.error("store failed to open", {{"reason", ex.error().message}});
