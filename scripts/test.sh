@@ -20,6 +20,9 @@ bash scripts/setup.sh
 # ctest fixture starts (tests/support/pg_cluster.sh). setup.sh installed it:
 # here a missing PostgreSQL is a failure, not a skip.
 export CAIRN_REQUIRE_PG=1
+# The same for promtool and the Prometheus server of the metrics tests
+# (tests/integration/metrics_test.cpp): setup.sh installed them.
+export CAIRN_REQUIRE_PROMETHEUS=1
 
 # Line tables only (-g1): sanitizer reports keep file and line, and the builds
 # are about a third faster than with full -g.

@@ -163,6 +163,13 @@ class lmdb_store final : public store {
     return s;
   }
 
+  void observe_commits(commit_observer fn) override {
+    if (!fn) return db_->writer().observe_commits({});
+    db_->writer().observe_commits([fn = std::move(fn)](double seconds, std::size_t jobs, bool ok) {
+      fn(commit_sample{seconds, jobs, ok});
+    });
+  }
+
   // The log's last checkpoint goes in before the writer stops.
   void close() override {
     if (log_) log_->close();

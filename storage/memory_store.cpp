@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -131,6 +132,8 @@ struct memory_store::impl {
   std::atomic<unsigned> fail_next{0};
   std::atomic<bool> unavailable{false};
   std::atomic<std::uint64_t> commits{0}, failed_commits{0}, jobs{0}, purged{0};
+  std::mutex observer_mutex;
+  std::shared_ptr<const commit_observer> observer;
 
   micros now() const { return options.clock ? options.clock() : formats::now_micros(); }
 
@@ -166,11 +169,25 @@ struct memory_store::impl {
 
   // Writer thread: one write transaction. change edits a copy of the state,
   // which replaces the current one unless change or the commit fails.
+  // Writer thread: tells the observer of one commit (one job each here).
+  void report_commit(std::chrono::steady_clock::time_point started, bool ok) {
+    std::shared_ptr<const commit_observer> o;
+    {
+      std::lock_guard lock(observer_mutex);
+      o = observer;
+    }
+    if (!o) return;
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+    (*o)(commit_sample{took.count(), 1, ok});
+  }
+
   template <class T, class F>
   result<T> commit(F&& change) {
+    const auto started = std::chrono::steady_clock::now();
     if (unavailable) {
       ++jobs;
       ++failed_commits;
+      report_commit(started, false);
       return fail(errc::unavailable, "the database cannot be reached");
     }
     auto next = std::make_shared<state>(*snapshot());
@@ -184,6 +201,7 @@ struct memory_store::impl {
     if (rc == 0 && options.before_commit) rc = options.before_commit();
     if (rc != 0) {
       ++failed_commits;
+      report_commit(started, false);
       // As the LMDB store's writer: a full disk or quota is storage_full, any
       // other failed commit may succeed later.
       const errc kind = rc == ENOSPC || rc == EDQUOT ? errc::storage_full : errc::unavailable;
@@ -194,6 +212,7 @@ struct memory_store::impl {
       current = std::move(next);
     }
     ++commits;
+    report_commit(started, true);
     return out;
   }
 
@@ -776,12 +795,22 @@ const std::string& memory_store::public_key_pem() const {
   return impl_->public_pem;
 }
 
+void memory_store::observe_commits(commit_observer fn) {
+  auto next = fn ? std::make_shared<const commit_observer>(std::move(fn)) : nullptr;
+  std::lock_guard lock(impl_->observer_mutex);
+  impl_->observer = std::move(next);
+}
+
 store_stats memory_store::stats() const {
   store_stats out;
   out.commits = impl_->commits;
   out.failed_commits = impl_->failed_commits;
   out.jobs = impl_->jobs;
   out.statuses_purged = impl_->purged;
+  {
+    std::lock_guard lock(impl_->queue_mutex);
+    out.write_queue_depth = impl_->queue.size();
+  }
   return out;
 }
 

@@ -79,6 +79,7 @@ class memory_store final : public store {
   const std::string& public_key_pem() const override;
 
   store_stats stats() const override;
+  void observe_commits(commit_observer fn) override;
   void close() override;
 
  private:

@@ -1340,6 +1340,7 @@ store_stats object_store::stats() const {
   s.failed_commits = w.failed_commits;
   s.jobs = w.jobs;
   s.map_resizes = w.map_resizes;
+  s.write_queue_depth = w.queued;
   s.statuses_purged = impl_->purged.load();
   s.capacity_bytes = impl_->db->map_size();
   return s;

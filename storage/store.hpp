@@ -260,7 +260,16 @@ struct store_stats {
   std::uint64_t statuses_purged = 0;  // expired statuses removed
   std::size_t capacity_bytes = 0;     // embedded backend: current map size (0: unbounded)
   std::size_t used_bytes = 0;
+  std::size_t write_queue_depth = 0;  // writes submitted, not yet taken by the writer
 };
+
+// One commit of the store's writer, as told to a commit_observer.
+struct commit_sample {
+  double seconds = 0;    // from the transaction's begin to the end of its commit
+  std::size_t jobs = 0;  // writes (publishes, deletes, records, ...) in it
+  bool ok = true;        // false: the commit failed and nothing of it is stored
+};
+using commit_observer = std::function<void(const commit_sample&)>;
 
 // ---------------------------------------------------------------- the seam
 
@@ -394,6 +403,12 @@ class store {
   virtual const std::string& public_key_pem() const = 0;
 
   virtual store_stats stats() const = 0;
+
+  // From now on, fn is called on the writer thread after every commit
+  // (successful or failed; the in-memory fake has none), replacing an
+  // earlier observer; an empty fn stops the calls. fn must be cheap and must
+  // not call the store. Any thread.
+  virtual void observe_commits(commit_observer fn) = 0;
 
   // False while the backend cannot serve (a database that cannot be
   // reached); the health endpoint then says "degraded". Cheap: no I/O.

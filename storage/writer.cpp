@@ -1,6 +1,7 @@
 #include "storage/writer.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <string>
 #include <utility>
 
@@ -39,6 +40,7 @@ bool writer::submit(std::unique_ptr<write_job> job) {
     std::lock_guard lock(mutex_);
     if (!closing_) {
       queue_.push_back(std::move(job));
+      queued_.store(queue_.size(), std::memory_order_relaxed);
       wake_.notify_one();
       return true;
     }
@@ -63,7 +65,14 @@ writer_stats writer::stats() const {
   s.failed_commits = failed_commits_.load();
   s.jobs = jobs_.load();
   s.map_resizes = map_resizes_.load();
+  s.queued = queued_.load(std::memory_order_relaxed);
   return s;
+}
+
+void writer::observe_commits(writer_commit_fn fn) {
+  auto next = fn ? std::make_shared<const writer_commit_fn>(std::move(fn)) : nullptr;
+  std::lock_guard lock(observer_mutex_);
+  observer_ = std::move(next);
 }
 
 void writer::loop() {
@@ -87,6 +96,7 @@ void writer::loop() {
         queue_.pop_front();
         if (jobs.back()->solo()) break;
       }
+      queued_.store(queue_.size(), std::memory_order_relaxed);
     }
     run_batch(jobs);
     jobs.clear();
@@ -137,6 +147,7 @@ void writer::run_batch(batch& jobs) {
 writer::outcome writer::attempt(batch& jobs, bool isolate,
                                 std::vector<std::optional<error>>& failures,
                                 std::optional<error>& batch_failure) {
+  const auto started = std::chrono::steady_clock::now();
   auto parent = lmdb::txn::begin(env_);
   if (!parent) {
     if (parent.error().map_full()) return outcome::map_full;
@@ -195,6 +206,7 @@ writer::outcome writer::attempt(batch& jobs, bool isolate,
     if (const int rc = faults_->before_commit()) {
       parent->abort();
       ++failed_commits_;
+      report_commit(started, jobs.size(), false);
       const lmdb::error failed = lmdb::failure("mdb_txn_commit", rc).error();
       batch_failure = error{"commit failed: " + failed.message, {}, write_failure_kind(failed)};
       return outcome::failed;
@@ -203,12 +215,30 @@ writer::outcome writer::attempt(batch& jobs, bool isolate,
   if (auto committed = parent->commit(); !committed) {
     if (committed.error().map_full()) return outcome::map_full;
     ++failed_commits_;
+    report_commit(started, jobs.size(), false);
     batch_failure = error{
         "commit failed: " + committed.error().message, {}, write_failure_kind(committed.error())};
     return outcome::failed;
   }
   ++commits_;
+  report_commit(started, jobs.size(), true);
   return outcome::finished;
+}
+
+void writer::report_commit(std::chrono::steady_clock::time_point started, std::size_t jobs,
+                           bool ok) {
+  std::shared_ptr<const writer_commit_fn> observer;
+  {
+    std::lock_guard lock(observer_mutex_);
+    observer = observer_;
+  }
+  if (!observer) return;
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+  try {
+    (*observer)(took.count(), jobs, ok);
+  } catch (...) {
+    // An observer must not take the writer thread down with it.
+  }
 }
 
 bool writer::grow(std::size_t weight, std::optional<error>& why_not) {

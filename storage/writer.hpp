@@ -23,10 +23,12 @@
 // in the same commit as the object store.
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -90,7 +92,12 @@ struct writer_stats {
   std::uint64_t failed_commits = 0;  // commits that failed (I/O error, injected fault)
   std::uint64_t jobs = 0;            // jobs completed, successful or not
   std::uint64_t map_resizes = 0;
+  std::size_t queued = 0;  // jobs submitted, not yet taken into a batch
 };
+
+// Told about every commit attempt of the writer (writer thread): its
+// duration from the txn's begin to the commit's end, its jobs, its outcome.
+using writer_commit_fn = std::function<void(double seconds, std::size_t jobs, bool ok)>;
 
 class writer {
  public:
@@ -115,6 +122,8 @@ class writer {
   // The current map size in bytes. Any thread.
   std::size_t map_size() const { return map_size_.load(std::memory_order_relaxed); }
   writer_stats stats() const;
+  // Replaces the commit observer (empty: none). Any thread.
+  void observe_commits(writer_commit_fn fn);
 
  private:
   enum class outcome { finished, map_full, failed, job_failed };
@@ -126,6 +135,7 @@ class writer {
                   std::optional<error>& batch_failure);
   bool grow(std::size_t weight, std::optional<error>& why_not);
   void complete(write_job& job, std::optional<error> failure);
+  void report_commit(std::chrono::steady_clock::time_point started, std::size_t jobs, bool ok);
 
   lmdb::env& env_;
   map_guard& guard_;
@@ -136,6 +146,12 @@ class writer {
   std::condition_variable wake_;
   std::deque<std::unique_ptr<write_job>> queue_;
   bool closing_ = false;
+  std::atomic<std::size_t> queued_{0};  // queue_.size(), readable without mutex_
+
+  // Copied per commit under its own mutex, so that a slow observer never
+  // holds up submit().
+  std::mutex observer_mutex_;
+  std::shared_ptr<const writer_commit_fn> observer_;
 
   std::atomic<std::size_t> map_size_{0};
   std::atomic<std::uint64_t> commits_{0};

@@ -24,10 +24,18 @@
 #     objects of both nodes over the wall-clock time of both.
 # "both" runs the LMDB steps above first, then these: the figures side by side.
 #
+# With --monitoring on|off|both, only the cost of watching the exchange: the
+# publish and pull phases on fresh LMDB nodes, "on" with the default
+# monitoring and a metrics listener scraped every second (as a Prometheus
+# server would), "off" with "monitoring": {"enabled": false} and no metrics
+# listener; --rounds N (default 1) alternates them N times; prints each
+# mode's mean rates and the ratio on/off (target >= 0.95). No nginx.
+#
 # Usage: clients/bench/run.sh [--backend lmdb|postgresql|both] [--out FILE]
 #                             [--objects N] [--seconds S] [--publishers N]
 #                             [--pullers N] [--page-connections N]
 #                             [--connections N] [--build-dir DIR]
+#                             [--monitoring on|off|both] [--rounds N]
 #   --backend B   lmdb (default: steps 1-5), postgresql (one node and two
 #                 nodes on PostgreSQL, no nginx), or both
 #   --objects N   objects published per run (default 100000), in batches of
@@ -53,6 +61,8 @@ page=1000
 seconds=10
 page_connections=16
 connections=64
+monitoring=""
+rounds=1
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
@@ -66,14 +76,17 @@ while [ $# -gt 0 ]; do
     --page-connections) page_connections=$2; shift 2 ;;
     --connections) connections=$2; shift 2 ;;
     --build-dir) build_dir=$2; shift 2 ;;
+    --monitoring) monitoring=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-for n in "$objects" "$seconds" "$publishers" "$pullers" "$page_connections" "$connections"; do
+for n in "$objects" "$seconds" "$publishers" "$pullers" "$page_connections" "$connections" "$rounds"; do
   case "$n" in '' | *[!0-9]*) echo "run.sh: not a whole number: $n" >&2; exit 2 ;; esac
 done
 case "$backend" in lmdb | postgresql | both) ;; *) echo "run.sh: --backend is lmdb, postgresql or both" >&2; exit 2 ;; esac
+case "$monitoring" in '' | on | off | both) ;; *) echo "run.sh: --monitoring is on, off or both" >&2; exit 2 ;; esac
 case "$build_dir" in /*) ;; *) build_dir=$PWD/$build_dir ;; esac
 [ -n "$out_file" ] || out_file=$build_dir/bench-results.json
 case "$out_file" in /*) ;; *) out_file=$PWD/$out_file ;; esac
@@ -87,7 +100,7 @@ for tool in curl openssl timeout; do
 done
 nginx_bin=$(command -v nginx || true)
 if [ -z "$nginx_bin" ] && [ -x /usr/sbin/nginx ]; then nginx_bin=/usr/sbin/nginx; fi
-if [ -z "$nginx_bin" ] && [ "$backend" != postgresql ]; then
+if [ -z "$nginx_bin" ] && [ "$backend" != postgresql ] && [ -z "$monitoring" ]; then
   [ "$(id -u)" -eq 0 ] || die "nginx is missing: install nginx-light (as root: apt-get install nginx-light)"
   say "installing nginx-light"
   # The package must not start a system-wide nginx (on port 80): forbid
@@ -372,9 +385,97 @@ END_OF_REPORT
     "${pg_figures[two-publish-cairnd-us]}" "${pg_figures[two-publish-pg-us]}" \
     "${pg_figures[two-pull-cairnd-us]}" "${pg_figures[two-pull-pg-us]}" "$pg_errors")
 }
+# ---- monitoring on and off (--monitoring) -----------------------------------
+declare -A mon_sum
+monitoring_bench() {
+  export CAIRN_PASSWORD=$password
+  unset CAIRN_TOKEN CAIRN_USER CAIRN_URL
+  local modes=() mode round member name mport scraper_pid rate
+  case "$monitoring" in on) modes=(on) ;; off) modes=(off) ;; both) modes=(on off) ;; esac
+  for mode in "${modes[@]}"; do
+    member='"metrics": { "listen": "127.0.0.1:0" }'
+    [ "$mode" = on ] || member='"monitoring": { "enabled": false }'
+    write_config "$limits_extra" "$work/mon-$mode.json" "mon-$mode-data" "$member"
+    if ! "$cairnd" check-config --config "$work/mon-$mode.json" >"$work/check-config.log" 2>&1; then
+      [ "$mode" = off ] &&
+        die "this cairnd has no monitoring off switch (\"monitoring\": {\"enabled\": false}): $(cat "$work/check-config.log")"
+      die "the monitoring benchmark config is refused: $(cat "$work/check-config.log")"
+    fi
+    mon_sum[$mode-publish]=0
+    mon_sum[$mode-pull]=0
+  done
+  for round in $(seq 1 "$rounds"); do
+    for mode in "${modes[@]}"; do
+      name=mon-$mode-$round
+      rm -rf "$work/mon-$mode-data"
+      start_node "$work/mon-$mode.json" "$work/$name.log"
+      scraper_pid=""
+      if [ "$mode" = on ]; then
+        mport=$(sed -n 's/.*"msg":"metrics listening".*"port":\([0-9]*\).*/\1/p' "$work/$name.log" | head -1)
+        [ -n "$mport" ] || die "cairnd did not start its metrics listener: $(cat "$work/$name.log")"
+        curl --silent --show-error --fail --max-time 5 -o "$work/$name.metrics" \
+          "http://127.0.0.1:$mport/metrics" || die "cannot scrape http://127.0.0.1:$mport/metrics"
+        while kill -0 "$node_pid" 2>/dev/null; do
+          curl --silent --max-time 5 -o /dev/null "http://127.0.0.1:$mport/metrics" || true
+          sleep 1
+        done &
+        scraper_pid=$!
+      fi
+      bench_bg "$name-publish" --url "$node_url" --phases publish --objects "$objects" \
+        --publishers "$publishers" --batch "$batch"
+      wait $! || say "$name-publish: some requests failed: $(head -c 500 "$work/$name-publish.stderr")"
+      bench_bg "$name-pull" --url "$node_url" --phases pull --pullers "$pullers" --page "$page"
+      wait $! || say "$name-pull: some requests failed: $(head -c 500 "$work/$name-pull.stderr")"
+      [ -z "$scraper_pid" ] || { kill "$scraper_pid" 2>/dev/null || true; wait "$scraper_pid" 2>/dev/null || true; }
+      stop_nodes
+      for phase in publish pull; do
+        [ -s "$work/$name-$phase.json" ] || die "$name-$phase failed: $(cat "$work/$name-$phase.stderr")"
+        rate=$(phase_field "$name-$phase" objects_per_second)
+        say "$name-$phase: $(calc "$rate" 0) objects/s"
+        mon_sum[$mode-$phase]=$(calc "${mon_sum[$mode-$phase]} + $rate" 3)
+      done
+    done
+  done
+  local load_now
+  load_now=$(cut -d' ' -f1-3 /proc/loadavg)
+  printf '\nCairn with monitoring on and off, %s, %s cores, load average %s\n' \
+    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(nproc)" "$load_now"
+  printf '  (%s objects, %s publishers, batches of %s; %s pullers, pages of %s; %s round(s), means)\n' \
+    "$objects" "$publishers" "$batch" "$pullers" "$page" "$rounds"
+  local json="" sep=""
+  for mode in "${modes[@]}"; do
+    mon_sum[$mode-publish]=$(calc "${mon_sum[$mode-publish]} / $rounds" 0)
+    mon_sum[$mode-pull]=$(calc "${mon_sum[$mode-pull]} / $rounds" 0)
+    printf '  monitoring %-3s  publish %s objects/s  pull %s objects/s\n' \
+      "$mode" "${mon_sum[$mode-publish]}" "${mon_sum[$mode-pull]}"
+    json+="$sep\"$mode\":{\"publish_objects_per_second\":${mon_sum[$mode-publish]},\"pull_objects_per_second\":${mon_sum[$mode-pull]}}"
+    sep=","
+  done
+  if [ "$monitoring" = both ]; then
+    local rp rl
+    rp=$(calc "${mon_sum[on-publish]} / ${mon_sum[off-publish]}" 3)
+    rl=$(calc "${mon_sum[on-pull]} / ${mon_sum[off-pull]}" 3)
+    printf '  on/off         publish %s  pull %s  target >= 0.95: %s\n' "$rp" "$rl" \
+      "$(verdict "$rp >= 0.95 && $rl >= 0.95")"
+    json+=",\"ratio\":{\"publish\":$rp,\"pull\":$rl}"
+  fi
+  {
+    printf '{"tool":"clients/bench/run.sh","date":"%s","cores":%s,"load_average":"%s","objects":%s,"publishers":%s,"pullers":%s,"rounds":%s,"monitoring":{%s},"commands":[' \
+      "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(nproc)" "$load_now" "$objects" "$publishers" "$pullers" "$rounds" "$json"
+    sep=""
+    for c in "${commands[@]}"; do printf '%s"%s"' "$sep" "$(printf '%s' "$c" | sed 's/\\/\\\\/g; s/"/\\"/g')"; sep=","; done
+    printf ']}\n'
+  } >"$out_file.tmp"
+  mv "$out_file.tmp" "$out_file"
+  say "figures written to $out_file"
+}
 calc() { awk "BEGIN { printf \"%.${2:-2}f\", ($1) }"; }
 verdict() { if [ "$(calc "$1" 0)" = 1 ]; then echo met; else echo missed; fi; }
 commands=()
+if [ -n "$monitoring" ]; then
+  monitoring_bench
+  exit 0
+fi
 if [ "$backend" = postgresql ]; then
   pg_bench
   pg_report

@@ -340,6 +340,7 @@ void audit_service::pull(taxii_call& c, response (*endpoint)(const taxii_call& c
     if (watch) watch->delivered(std::move(account), std::move(remote), objects, seq);
   };
   if (record_after_response()) {
+    if (auto* m = c.ex.metrics()) m->delivered(c.who.name, objects);
     c.respond(std::move(res));
     return c.ex.store().record(std::move(e),
                                [tell = std::move(tell)](result<std::uint64_t> seq) mutable {
@@ -349,9 +350,11 @@ void audit_service::pull(taxii_call& c, response (*endpoint)(const taxii_call& c
   const unsigned version = c.req.version();
   auto held = std::make_shared<response>(std::move(res));
   c.ex.store().record(
-      std::move(e), [respond = c.respond, held, version,
-                     tell = std::move(tell)](result<std::uint64_t> seq) mutable {
+      std::move(e), [respond = c.respond, held, version, tell = std::move(tell),
+                     metrics = c.ex.metrics(), objects,
+                     account = c.who.name](result<std::uint64_t> seq) mutable {
         if (const auto n = seq_of(seq)) tell(n);
+        if (seq && metrics) metrics->delivered(account, objects);
         if (!seq) {
           return respond(error_response(
               http_status_for(seq.error().code),
@@ -393,6 +396,7 @@ void audit_service::suspended(exchange& ex, const account& who, const peer_info&
 
 void audit_service::auth_failure(exchange& ex, const snapshot& snap, const peer_info& peer,
                                  std::string_view claimed, int status) {
+  if (auto* m = ex.metrics()) m->auth_failure();
   std::string account;
   if (!claimed.empty() && snap.accounts->find(claimed)) account = std::string(claimed);
   ex.audit_limits().auth_failure(ex.store(), peer.remote_address, account, status);

@@ -18,6 +18,7 @@
 #include "server/config/log.hpp"
 #include "server/monitor/monitor.hpp"
 #include "storage/control.hpp"
+#include "server/metrics/server_metrics.hpp"
 #include "storage/store.hpp"
 
 namespace cairn::server {
@@ -66,6 +67,10 @@ class exchange {
   server::monitor& watch() { return *monitor_; }
   const page_token_codec& tokens() const { return *tokens_; }
   logger& log() { return log_; }
+  // Where publishes, deliveries and failed authentications are counted
+  // (null: nowhere). Set before serving; m must outlive the exchange's use.
+  void set_metrics(server_metrics* m) { metrics_ = m; }
+  server_metrics* metrics() const { return metrics_; }
 
  private:
   explicit exchange(logger& log);  // out of line: audit_limiter is incomplete here
@@ -83,6 +88,7 @@ class exchange {
   // every reload. The critical section is one reference count.
   mutable std::mutex current_mutex_;
   std::shared_ptr<const snapshot> current_;
+  server_metrics* metrics_ = nullptr;
 };
 
 // Reads the secret file at path (creating it with 32 random bytes, mode 0600,

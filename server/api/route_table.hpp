@@ -54,12 +54,15 @@ class route_table {
     const Target* target = nullptr;
     path_params params;  // found and method_not_allowed
     std::string allow;   // method_not_allowed: "GET, POST", in the order added
+    // found and method_not_allowed: the route's pattern as added, which
+    // names it (the metrics' route label); valid as long as the table.
+    std::string_view pattern;
   };
 
   // method: nullopt for any method. Routes of one pattern share its answer
   // to other methods (405, with all their methods in Allow).
   void add(std::optional<http::verb> method, std::string_view pattern, Target target) {
-    routes_.push_back({method, parse(pattern), std::move(target)});
+    routes_.push_back({method, parse(pattern), std::string(pattern), std::move(target)});
     depth_ = std::max(depth_, routes_.back().segments.size());
   }
 
@@ -70,6 +73,7 @@ class route_table {
       if (matches(r.segments, path) && (!best || precedes(r.segments, best->segments))) best = &r;
     }
     if (!best) return m;
+    m.pattern = best->pattern;
     for (std::size_t i = 0; i < path.size(); ++i) {
       if (best->segments[i].parameter) m.params.add(best->segments[i].text, path[i]);
     }
@@ -124,6 +128,7 @@ class route_table {
   struct route {
     std::optional<http::verb> method;
     std::vector<segment> segments;
+    std::string pattern;
     Target target;
   };
 

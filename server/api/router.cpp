@@ -128,6 +128,7 @@ struct head_context {
     versions,
   };
   std::shared_ptr<const snapshot> snap;
+  std::string_view route;              // the route table's name for the path (metrics)
   std::shared_ptr<const account> who;  // null for the health endpoint only
   endpoint what = endpoint::health;
   path_params params;                 // the route's: root, collection, status, object, what
@@ -216,8 +217,11 @@ const route_table<bool>& scopes() {
 head_verdict router::judge_head(const request_header& header, const peer_info& peer) {
   auto ctx = std::make_shared<head_context>();
   ctx->snap = ex_.current();
-  if (auto refusal = judge(header, peer, *ctx)) return {std::move(refusal), 0, nullptr};
+  if (auto refusal = judge(header, peer, *ctx)) {
+    return {std::move(refusal), 0, nullptr, ctx->route};
+  }
   head_verdict v;
+  v.route = ctx->route;
   if (ctx->what == endpoint::add_objects) {
     v.body_limit = ctx->snap->cfg->limits.max_content_length;
   } else {
@@ -312,6 +316,7 @@ std::optional<response> router::judge(const request_header& req, const peer_info
   const std::string_view target(req.target().data(), req.target().size());
   const auto segs = split_path(target.substr(0, target.find('?')));
   auto m = routes().find(req.method(), segs);
+  ctx.route = m.pattern;
 
   // Only the health endpoint answers before authentication.
   if (m.target && m.target->anonymous) {

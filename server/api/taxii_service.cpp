@@ -393,7 +393,9 @@ void taxii_service::add_objects(taxii_call c) {
   // The publish record commits with the objects, or neither does.
   auto record = audit_service::entry(c, "publish", 202);
   auto respond = std::move(c.respond);
-  auto stored = [respond, version](result<storage::publish_outcome> out) {
+  auto stored = [respond, version, metrics = c.ex.metrics(),
+                 collection_id = c.collection->id](result<storage::publish_outcome> out) {
+    if (out && metrics) metrics->published(collection_id, out->added);
     if (!out) {
       // A full map or a full disk (ENOSPC, EDQUOT) is 507; a failed commit 503.
       return respond(error_response(

@@ -9,6 +9,9 @@
 #include "server/api/audit_service.hpp"
 #include "server/api/exchange.hpp"
 #include "server/api/router.hpp"
+#include "server/metrics/metrics_listener.hpp"
+#include "server/metrics/server_metrics.hpp"
+#include "server/monitor/alert_metrics.hpp"
 #include "server/transport/listener.hpp"
 #include "server/transport/tls.hpp"
 
@@ -47,6 +50,55 @@ void warn_storage_is_not_reloaded(const config& fresh, const config& running, lo
   }
 }
 
+// The metrics listener is opened once at start.
+void warn_metrics_are_not_reloaded(const config& fresh, const config& running, logger& log) {
+  const auto& a = fresh.metrics.listen;
+  const auto& b = running.metrics.listen;
+  if (a.has_value() != b.has_value() || (a && (a->host != b->host || a->port != b->port))) {
+    log.warn("metrics.listen is read at start only; restart to apply changes");
+  }
+}
+
+// What is read when the metrics are scraped rather than counted as it
+// happens: the store's sizes and queue, the audit log's length, the live
+// connections. All point at objects that outlive every scrape (the io
+// threads have stopped before any of them goes).
+void add_scraped_metrics(registry& reg, const storage::store& store, const listener& l) {
+  using t = metric_type;
+  reg.add_callback("cairn_store_bytes",
+                   "Bytes the embedded store's data takes (the map's used pages).", t::gauge,
+                   [&store]() -> std::optional<double> {
+                     const auto used = store.stats().used_bytes;
+                     if (used == 0) return std::nullopt;  // a database server: not known here
+                     return static_cast<double>(used);
+                   });
+  reg.add_callback("cairn_store_capacity_bytes",
+                   "The embedded store's current map size; it grows up to storage.max_map_size.",
+                   t::gauge, [&store]() -> std::optional<double> {
+                     const auto cap = store.stats().capacity_bytes;
+                     if (cap == 0) return std::nullopt;  // no map: a database server
+                     return static_cast<double>(cap);
+                   });
+  reg.add_callback("cairn_store_write_queue_depth",
+                   "Writes waiting for the store's writer (publishes, deletes, audit records).",
+                   t::gauge,
+                   [&store] { return static_cast<double>(store.stats().write_queue_depth); });
+  reg.add_callback("cairn_store_map_resizes_total", "Times the embedded store's map grew.",
+                   t::counter, [&store] { return static_cast<double>(store.stats().map_resizes); });
+  reg.add_callback("cairn_audit_records_total", "Records in the audit log (the sharing record).",
+                   t::counter, [&store]() -> std::optional<double> {
+                     auto n = store.audit_size();
+                     if (!n) return std::nullopt;  // the database is away: no sample
+                     return static_cast<double>(*n);
+                   });
+  reg.add_callback("cairn_connections_open",
+                   "Open connections to the TAXII listener (TLS sessions and those not yet "
+                   "past their first byte).",
+                   t::gauge, [&l] { return static_cast<double>(l.live_connections()); });
+  reg.add_callback("cairn_sessions_open", "TLS sessions open on the TAXII listener.", t::gauge,
+                   [&l] { return static_cast<double>(l.live_sessions()); });
+}
+
 // SIGHUP: a good config applies to the next request on every connection; a
 // bad one is refused with a logged error and the old config stays.
 void reload(const std::filesystem::path& config_path, exchange& ex, listener& l, logger& log) {
@@ -58,6 +110,7 @@ void reload(const std::filesystem::path& config_path, exchange& ex, listener& l,
   const std::string sha = fresh->sha256;
   warn_tls_is_not_reloaded(fresh->tls, ex.current()->cfg->tls, log);
   warn_storage_is_not_reloaded(*fresh, *ex.current()->cfg, log);
+  warn_metrics_are_not_reloaded(*fresh, *ex.current()->cfg, log);
   const auto limits = fresh->limits;
   if (auto r = ex.apply(std::move(*fresh)); !r) {
     log.error("config reload failed; the old config stays", {{"reason", r.error().message}});
@@ -71,13 +124,15 @@ void reload(const std::filesystem::path& config_path, exchange& ex, listener& l,
 // or the shutdown timeout has passed.
 class graceful_stop {
  public:
-  graceful_stop(asio::io_context& io, listener& l, std::chrono::seconds timeout)
-      : io_(io), listener_(l), timer_(io), timeout_(timeout) {}
+  graceful_stop(asio::io_context& io, listener& l, std::chrono::seconds timeout,
+                std::shared_ptr<metrics_listener> metrics)
+      : io_(io), listener_(l), metrics_(std::move(metrics)), timer_(io), timeout_(timeout) {}
 
   bool stopping() const { return stopping_; }
   void begin() {
     stopping_ = true;
     listener_.stop();
+    if (metrics_) metrics_->stop();
     deadline_ = std::chrono::steady_clock::now() + timeout_;
     wait_for_sessions();
   }
@@ -94,6 +149,7 @@ class graceful_stop {
 
   asio::io_context& io_;
   listener& listener_;
+  std::shared_ptr<metrics_listener> metrics_;  // null: none
   asio::steady_timer timer_;
   std::chrono::seconds timeout_;
   std::chrono::steady_clock::time_point deadline_;
@@ -144,12 +200,24 @@ int serve(const std::filesystem::path& config_path, logger& log, const serve_hoo
     return 1;
   }
   const auto listen = cfg->listen;
+  const auto metrics_listen = cfg->metrics.listen;
   const auto limits = cfg->limits;
+  // Declared before the exchange, so that they outlive its store (whose
+  // writer reports commits here until it stops).
+  registry metrics_registry;
+  server_metrics metrics(metrics_registry);
+  // Counts alerts (cairn_alerts_total{kind}): the monitor's add_sink() takes
+  // it once the monitor runs in the exchange.
+  auto alert_counter = std::make_shared<alert_metrics>(metrics);
   auto ex = exchange::open(std::move(*cfg), log);
   if (!ex) {
     log.error("store failed to open", {{"reason", ex.error().message}});
     return 1;
   }
+  (*ex)->set_metrics(&metrics);
+  (*ex)->store().observe_commits([&metrics](const storage::commit_sample& c) {
+    metrics.commit_done(c.seconds, c.jobs, c.ok);
+  });
 
   asio::io_context io;
   router handler(**ex);
@@ -159,6 +227,14 @@ int serve(const std::filesystem::path& config_path, logger& log, const serve_hoo
     log.error("listen address is not an IP address", {{"host", listen.host}});
     return 2;
   }
+  std::optional<asio::ip::address> metrics_address;
+  if (metrics_listen) {
+    metrics_address = asio::ip::make_address(metrics_listen->host, ec);
+    if (ec) {
+      log.error("metrics.listen address is not an IP address", {{"host", metrics_listen->host}});
+      return 2;
+    }
+  }
   auto lst = listener::open(io, **tls, handler, {address, listen.port});
   if (!lst) {
     log.error("listen failed", {{"reason", lst.error().message}});
@@ -166,9 +242,28 @@ int serve(const std::filesystem::path& config_path, logger& log, const serve_hoo
   }
   auto l = *lst;
   apply_limits(*l, limits);
+  l->set_metrics(&metrics);
+  add_scraped_metrics(metrics_registry, (*ex)->store(), *l);
+  std::shared_ptr<metrics_listener> ml;
+  if (metrics_address) {
+    auto opened =
+        metrics_listener::open(io, metrics_registry, {*metrics_address, metrics_listen->port});
+    if (!opened) {
+      log.error("metrics listen failed", {{"reason", opened.error().message}});
+      return 1;
+    }
+    ml = *opened;
+  }
   l->start();
+  if (ml) {
+    ml->start();
+    log.info("metrics listening", {{"address", metrics_listen->host},
+                                   {"port", static_cast<unsigned>(ml->port())},
+                                   {"url", "http://" + metrics_listen->host + ":" +
+                                               std::to_string(ml->port()) + "/metrics"}});
+  }
 
-  graceful_stop stop(io, *l, std::chrono::seconds(limits.shutdown_timeout_s));
+  graceful_stop stop(io, *l, std::chrono::seconds(limits.shutdown_timeout_s), ml);
   audit_count_flusher flusher(io, **ex);
   asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   std::function<void()> wait_signal = [&] {
@@ -192,6 +287,7 @@ int serve(const std::filesystem::path& config_path, logger& log, const serve_hoo
   if (hooks.on_listening) hooks.on_listening(l->port());
 
   run_threads(io);
+  (*ex)->store().observe_commits({});
   ex->reset();  // drains the writer: queued commits finish before exit
   log.info("stopped");
   return 0;

@@ -202,6 +202,7 @@ class checker {
   void parse_accounts(const json_view& v, config& cfg);
   void parse_monitoring(const json_view& v, config& cfg);
   void parse_webhook(const json_view& v, const std::string& pointer, config& cfg);
+  void parse_metrics(const json_view& v, config& cfg);
 
   std::filesystem::path base_dir_;
 };
@@ -210,7 +211,7 @@ void checker::parse(const json_view& root, config& cfg) {
   if (!expect(root, json_view::kind::object, "")) return;
   only_keys(root, "",
             {"listen", "data_dir", "tls", "limits", "discovery", "api_roots", "storage", "accounts",
-             "monitoring"});
+             "monitoring", "metrics"});
 
   if (auto listen = string_member(root, "listen", "", true)) {
     if (auto parsed = parse_listen(*listen)) {
@@ -250,6 +251,24 @@ void checker::parse(const json_view& root, config& cfg) {
       v && expect(*v, json_view::kind::object, "/monitoring")) {
     parse_monitoring(*v, cfg);
   }
+  if (auto v = member(root, "metrics", "", false);
+      v && expect(*v, json_view::kind::object, "/metrics")) {
+    parse_metrics(*v, cfg);
+  }
+}
+
+void checker::parse_metrics(const json_view& v, config& cfg) {
+  const std::string p = "/metrics";
+  only_keys(v, p, {"listen"});
+  auto listen = string_member(v, "listen", p, false);
+  if (!listen) return;
+  auto parsed = parse_listen(*listen);
+  if (!parsed) return problem("/metrics/listen", parsed.error().message);
+  // Port 0 is "any free port" (tests): two of them never collide.
+  if (parsed->port != 0 && parsed->port == cfg.listen.port && parsed->host == cfg.listen.host) {
+    return problem("/metrics/listen", "must differ from listen (the metrics are plain HTTP)");
+  }
+  cfg.metrics.listen = *parsed;
 }
 
 void checker::parse_tls(const json_view& v, config& cfg) {

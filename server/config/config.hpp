@@ -110,6 +110,11 @@ struct storage_config {
   bool operator==(const storage_config&) const = default;
 };
 
+// INTERFACE.md "Monitoring the exchange itself": the metrics listener.
+struct metrics_config {
+  std::optional<listen_address> listen;  // absent: no metrics listener
+};
+
 struct account_config {
   std::string name;
   std::optional<std::string> password_hash;       // "$scrypt$..." PHC string
@@ -172,6 +177,7 @@ struct config {
   storage_config storage;
   std::vector<account_config> accounts;  // in file order
   monitoring_config monitoring;
+  metrics_config metrics;
 
   // The collection with this id or alias in root, if both exist.
   const collection_config* find_collection(std::string_view root,

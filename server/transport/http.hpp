@@ -11,6 +11,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <string_view>
 
 namespace cairn::server {
 
@@ -96,6 +97,9 @@ struct head_verdict {
   // soon as it passes the limit.
   std::uint64_t body_limit = 0;
   std::shared_ptr<head_context> context;  // for handle()
+  // The name of the route the head matched (the metrics' route label),
+  // static storage; empty when it matched none.
+  std::string_view route;
 };
 
 // The meaning side of the server, implemented by the router.

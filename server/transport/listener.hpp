@@ -33,6 +33,11 @@ class listener : public std::enable_shared_from_this<listener> {
 
   unsigned short port() const;
   std::size_t live_sessions() const { return registry_->size(); }
+  // Live connections, those still waiting for their first byte included.
+  std::size_t live_connections() const { return registry_->connections(); }
+  // Where sessions report requests and TLS handshakes (null: nowhere); m
+  // must outlive the sessions. Before start().
+  void set_metrics(server_metrics* m) { registry_->set_metrics(m); }
   // Applied to sessions accepted from now on.
   void set_limits(session_limits limits, std::size_t max_connections,
                   std::size_t max_connections_per_address);

@@ -61,6 +61,7 @@ void session::stop() {
 }
 
 void session::on_handshake(beast::error_code ec) {
+  if (auto* m = registry_->metrics()) m->tls_handshake(!ec);
   if (ec) return;  // failed or timed out handshakes just end the connection
   peer_.cert_sha256 = peer_certificate_sha256(stream_.native_handle()).value_or("");
   wait_for_request();
@@ -74,6 +75,7 @@ void session::wait_for_request() {
     // Pipelined bytes already here: the request deadline starts now.
     beast::get_lowest_layer(stream_).expires_after(limits_.request_timeout);
     busy_ = true;
+    started_ = std::chrono::steady_clock::now();
     std::size_t end = 0;
     if (header_complete(end)) return on_bytes({}, 0, false);
   } else {
@@ -104,6 +106,7 @@ void session::on_bytes(beast::error_code ec, std::size_t n, bool first) {
   buffer_.commit(n);
   if (first) {
     busy_ = true;
+    started_ = std::chrono::steady_clock::now();
     beast::get_lowest_layer(stream_).expires_after(limits_.request_timeout);
   }
   std::size_t end = 0;
@@ -151,10 +154,12 @@ void session::on_header(beast::error_code ec) {
   const auto& header = parser_->get().base();
   version_ = header.version();
   head_request_ = header.method() == http::verb::head;
+  method_ = header.method();
   if (auto problem = framing_problem(header)) return refuse(http::status::bad_request, *problem);
   // Authentication and the rights come first: a request that will be
   // refused has its body neither read nor buffered.
   auto verdict = handler_.judge_head(header, peer_);
+  route_ = verdict.route;
   if (verdict.refusal) {
     // Without a body the connection stays in step and may carry the next
     // request; with one (unread) it cannot.
@@ -279,6 +284,14 @@ void session::refuse(http::status status, const std::string& description) {
 }
 
 void session::send(response res, bool close) {
+  if (auto* m = registry_->metrics()) {
+    const auto name = http::to_string(method_);
+    const std::string_view method =
+        method_ == http::verb::unknown ? "other" : std::string_view(name.data(), name.size());
+    m->request_done(route_, method, res.result_int(), std::chrono::steady_clock::now() - started_);
+  }
+  route_ = {};
+  method_ = http::verb::unknown;
   close = close || stopping_;
   res.keep_alive(!close);
   res.prepare_payload();
@@ -355,6 +368,11 @@ void session_registry::stop_all() {
     }
   }
   for (auto& s : live) s->stop();
+}
+
+std::size_t session_registry::connections() const {
+  std::lock_guard lock(mutex_);
+  return reserved_;
 }
 
 std::size_t session_registry::size() const {

@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "server/metrics/server_metrics.hpp"
 #include "server/transport/http.hpp"
 
 namespace cairn::server {
@@ -85,6 +86,10 @@ class session : public std::enable_shared_from_this<session> {
   bool closed_ = false;
   bool linger_ = false;  // a refused request may have left bytes unread
   std::atomic<bool> stopping_{false};
+  // The request being answered, for the metrics.
+  std::chrono::steady_clock::time_point started_{};
+  std::string_view route_;
+  http::verb method_ = http::verb::unknown;
 };
 
 // Tracks live sessions so that shutdown can reach them, and counts live
@@ -103,6 +108,13 @@ class session_registry {
   void release(const std::string& key);
   // True once stop_all() was called: no new session should start.
   bool stopping() const { return stopping_; }
+  // Live connections: reserved, with or without a session yet.
+  std::size_t connections() const;
+
+  // Where sessions report requests and handshakes (null: nowhere). Set
+  // before the first session starts.
+  void set_metrics(server_metrics* m) { metrics_ = m; }
+  server_metrics* metrics() const { return metrics_; }
 
  private:
   // Each session by its address (to remove it without locking its
@@ -113,6 +125,7 @@ class session_registry {
   std::unordered_map<std::string, std::size_t> per_address_;
   std::size_t reserved_ = 0;  // the sum of per_address_
   std::atomic<bool> stopping_{false};
+  server_metrics* metrics_ = nullptr;
 };
 
 }  // namespace cairn::server

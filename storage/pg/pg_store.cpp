@@ -224,7 +224,17 @@ class pg_store final : public store {
     out.failed_commits = failed_commits_;
     out.jobs = jobs_;
     out.statuses_purged = purged_;
+    {
+      std::lock_guard lock(queue_mutex_);
+      out.write_queue_depth = queue_.size();
+    }
     return out;
+  }
+
+  void observe_commits(commit_observer fn) override {
+    auto next = fn ? std::make_shared<const commit_observer>(std::move(fn)) : nullptr;
+    std::lock_guard lock(observer_mutex_);
+    observer_ = std::move(next);
   }
 
   bool healthy() const override { return !down_ && !pool_.unreachable(); }
@@ -272,7 +282,7 @@ class pg_store final : public store {
   std::uint64_t added_since_analyze_ = 0;  // versions this node stored
   std::uint64_t analyze_at_ = k_first_analyze_at;
 
-  std::mutex queue_mutex_;
+  mutable std::mutex queue_mutex_;  // mutable: stats() reads the queue's depth
   std::condition_variable wake_;
   std::deque<job> queue_;
   bool closed_ = false;
@@ -284,6 +294,11 @@ class pg_store final : public store {
   std::map<std::string, collection_key, std::less<>> keys_;  // never change once given
 
   std::atomic<std::uint64_t> commits_{0}, failed_commits_{0}, jobs_{0}, purged_{0};
+
+  // Copied per commit under its own mutex, never held while it runs.
+  std::mutex observer_mutex_;
+  std::shared_ptr<const commit_observer> observer_;
+  void report_commit(steady::time_point started, std::size_t jobs, bool ok);
 };
 
 // ---------------------------------------------------------------- callers' side
@@ -552,8 +567,24 @@ void pg_store::process(std::vector<job>& batch) {
   }
 }
 
+void pg_store::report_commit(steady::time_point started, std::size_t jobs, bool ok) {
+  std::shared_ptr<const commit_observer> observer;
+  {
+    std::lock_guard lock(observer_mutex_);
+    observer = observer_;
+  }
+  if (!observer) return;
+  const std::chrono::duration<double> took = steady::now() - started;
+  try {
+    (*observer)(commit_sample{took.count(), jobs, ok});
+  } catch (...) {
+    // An observer must not take the writer thread down with it.
+  }
+}
+
 // BEGIN, the jobs, COMMIT; rolled back on failure.
 result<void> pg_store::commit_batch(std::span<job> jobs) {
+  const auto started = steady::now();
   auto out = run_batch(jobs);
   if (out && options_.before_commit) {
     if (const int rc = options_.before_commit(); rc != 0) {
@@ -567,9 +598,11 @@ result<void> pg_store::commit_batch(std::span<job> jobs) {
   if (!out) {
     conn_->rollback();
     ++failed_commits_;
+    report_commit(started, jobs.size(), false);
     return out;
   }
   ++commits_;
+  report_commit(started, jobs.size(), true);
   bool checkpointed = false;
   for (const job& j : jobs) {
     if (j.failed) continue;

@@ -9,6 +9,7 @@
 #include <future>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -1324,6 +1325,43 @@ TEST_CASE("store contract: delivery statistics per account, hour and day", "[sto
     q.since = t0 + 2 * k_hour;
     q.until = t0;  // an empty window
     CHECK(points_of(f.s(), q).empty());
+  }
+}
+
+TEST_CASE("store contract: every commit is told to the commit observer", "[store][contract]") {
+  FOR_EACH_BACKEND(make) {
+    fixture f(make);
+    std::mutex mutex;
+    std::vector<commit_sample> seen;
+    auto samples = [&] {
+      std::lock_guard lock(mutex);
+      return seen;
+    };
+    f.s().observe_commits([&](const commit_sample& c) {
+      std::lock_guard lock(mutex);
+      seen.push_back(c);
+    });
+    // Told before the writes' callbacks run: the publish's commit is there
+    // once the publish has completed.
+    REQUIRE(f.publish({object(object_id(1), v1), object(object_id(2), v1)}));
+    auto after_publish = samples();
+    REQUIRE(after_publish.size() == 1);
+    CHECK(after_publish[0].ok);
+    CHECK(after_publish[0].jobs >= 1);  // LMDB: the objects and the record
+    CHECK(after_publish[0].seconds >= 0);
+
+    f.fault = EIO;
+    REQUIRE_FALSE(f.publish({object(object_id(3), v1)}));
+    auto after_failure = samples();
+    REQUIRE(after_failure.size() == 2);
+    CHECK_FALSE(after_failure[1].ok);
+    CHECK(after_failure[1].jobs >= 1);
+
+    // An empty observer stops the calls.
+    f.s().observe_commits({});
+    REQUIRE(f.publish({object(object_id(3), v1)}));
+    CHECK(samples().size() == 2);
+    CHECK(f.s().stats().write_queue_depth == 0);
   }
 }
 
