@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "server/app/audit_verify.hpp"
+#include "server/app/backup_command.hpp"
 #include "server/app/commands.hpp"
 #include "server/app/daemon.hpp"
 #include "server/app/db_commands.hpp"
@@ -24,7 +25,8 @@ constexpr std::string_view k_usage =
     "  cairnd audit verify --data DIR [--public-key PEM]\n"
     "  cairnd audit verify --config FILE [--public-key PEM]\n"
     "  cairnd db init --config FILE    (PostgreSQL: schema and the node's key files)\n"
-    "  cairnd migrate --from DIR --config FILE   (an LMDB data_dir into PostgreSQL)\n";
+    "  cairnd migrate --from DIR --config FILE   (an LMDB data_dir into PostgreSQL)\n"
+    "  cairnd backup --data DIR --to DEST        (a consistent copy of a live LMDB data_dir)\n";
 
 }  // namespace
 
@@ -61,6 +63,7 @@ int main(int argc, char** argv) {
   if (cmd == "db" && !rest.empty() && rest[0] == "init") {
     return cairn::server::run_db_init(rest.subspan(1), std::cout, std::cerr);
   }
+  if (cmd == "backup") return cairn::server::run_backup(rest, std::cout, std::cerr);
   if (cmd == "migrate") {
     return cairn::server::run_migrate(rest, std::cout, std::cerr, ::isatty(STDERR_FILENO) == 1);
   }
