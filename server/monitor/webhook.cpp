@@ -31,7 +31,6 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-constexpr std::size_t k_max_response_body = 64 * 1024;
 constexpr std::size_t k_max_token = 4096;
 
 bool is_ctl_or_space(char c) {
@@ -293,21 +292,18 @@ struct webhook_sink::impl {
     if (*ec) return {verdict::retry, io_failure("sending", *ec)};
 
     beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(k_max_response_body);
+    // The status line decides; the body (whatever its size) is not read, and
+    // the connection is not reused.
+    http::response_parser<http::empty_body> parser;
     parser.header_limit(16 * 1024);
-    ec = step([&](auto h) { http::async_read(stream, buffer, parser, h); });
+    ec = step([&](auto h) { http::async_read_header(stream, buffer, parser, h); });
     if (!ec) return {verdict::aborted, "stopped"};
     if (*ec) return {verdict::retry, io_failure("reading the answer", *ec)};
     const unsigned code = parser.get().result_int();
 
-    // A polite close; its outcome changes nothing.
-    status.reset();
-    beast::get_lowest_layer(stream).expires_after(
-        std::min<std::chrono::milliseconds>(timeout, std::chrono::milliseconds(1000)));
-    stream.async_shutdown([&](error_code e) { status = e; });
-    drive();
-
+    // Closed without waiting for the receiver's close_notify (we said
+    // Connection: close and have its answer): a receiver that keeps the
+    // connection open must not hold up the next alert.
     if (code >= 200 && code < 300) return {verdict::delivered, {}};
     const std::string answered = "the receiver answered " + std::to_string(code);
     if (code >= 500 || code == 429) return {verdict::retry, answered};

@@ -106,6 +106,10 @@ class receiver {
     std::lock_guard lock(mutex_);
     hang_ = true;
   }
+  void answer_with_body(std::string body) {
+    std::lock_guard lock(mutex_);
+    body_ = std::move(body);
+  }
   std::vector<recorded_request> requests() const {
     std::lock_guard lock(mutex_);
     return requests_;
@@ -149,12 +153,14 @@ class receiver {
       if (e) return;
       unsigned status = 200;
       bool hang = false;
+      std::string body;
       {
         std::lock_guard lock(mutex_);
         requests_.push_back({std::string(c->req.method_string()), std::string(c->req.target()),
                              std::string(c->req[http::field::authorization]),
                              std::string(c->req[http::field::content_type]), c->req.body()});
         hang = hang_;
+        body = body_;
         if (!statuses_.empty()) {
           status = statuses_.front();
           statuses_.pop_front();
@@ -164,7 +170,7 @@ class receiver {
       }
       if (hang) return;
       c->res = http::response<http::string_body>(static_cast<http::status>(status), 11);
-      c->res.body() = "{}";
+      c->res.body() = std::move(body);
       c->res.keep_alive(false);
       c->res.prepare_payload();
       http::async_write(c->stream, c->res, [c](beast::error_code, std::size_t) {
@@ -183,6 +189,7 @@ class receiver {
   mutable std::condition_variable changed_;
   std::deque<unsigned> statuses_;
   bool hang_ = false;
+  std::string body_ = "{}";
   std::size_t connections_ = 0;
   std::vector<recorded_request> requests_;
   std::vector<std::shared_ptr<connection>> held_;
@@ -343,6 +350,25 @@ TEST_CASE("webhook: receiver down, then up: delivered after retries", "[webhook]
   CHECK((*sink)->dropped() == 0);
   CHECK(log_text.text().find("webhook delivery failed") != std::string::npos);
   CHECK(log_text.text().find("webhook receiver reachable again") != std::string::npos);
+}
+
+TEST_CASE("webhook: the status decides; a large answer body is not read, nor sent again",
+          "[webhook]") {
+  pki p;
+  receiver r(p.leaf);
+  r.answer_with_body(std::string(1 << 20, 'x'));
+  shared_log log_text;
+  logger log(log_text.stream());
+  auto sink = webhook_sink::start(settings_for(p, r.port()), log, quick());
+  REQUIRE(sink);
+  (*sink)->on_alert(sample(3));
+  (*sink)->on_alert(sample(4));
+  REQUIRE(r.wait_for_requests(2));
+  (*sink)->stop();
+  CHECK(r.requests().size() == 2);
+  CHECK((*sink)->delivered() == 2);
+  CHECK((*sink)->dropped() == 0);
+  CHECK(log_text.text().find("webhook delivery failed") == std::string::npos);
 }
 
 TEST_CASE("webhook: 5xx and 429 are retried, other 4xx drop the alert", "[webhook]") {
