@@ -7,6 +7,7 @@
 
 #include "server/app/account_commands.hpp"
 #include "server/app/audit_verify.hpp"
+#include "server/app/backup_command.hpp"
 #include "server/app/commands.hpp"
 #include "server/app/daemon.hpp"
 #include "server/app/db_commands.hpp"
@@ -27,7 +28,8 @@ constexpr std::string_view k_usage =
     "  cairnd db init --config FILE    (PostgreSQL: schema and the node's key files)\n"
     "  cairnd migrate --from DIR --config FILE   (an LMDB data_dir into PostgreSQL)\n"
     "  cairnd account resume NAME --config FILE  (lift a suspension; works while cairnd runs)\n"
-    "  cairnd account suspensions --config FILE\n";
+    "  cairnd account suspensions --config FILE\n"
+    "  cairnd backup --data DIR --to DEST        (a consistent copy of a live LMDB data_dir)\n";
 
 }  // namespace
 
@@ -70,6 +72,7 @@ int main(int argc, char** argv) {
   if (cmd == "account" && !rest.empty() && rest[0] == "suspensions") {
     return cairn::server::run_account_suspensions(rest.subspan(1), std::cout, std::cerr);
   }
+  if (cmd == "backup") return cairn::server::run_backup(rest, std::cout, std::cerr);
   if (cmd == "migrate") {
     return cairn::server::run_migrate(rest, std::cout, std::cerr, ::isatty(STDERR_FILENO) == 1);
   }
