@@ -571,12 +571,6 @@ struct differences {
   }
 };
 
-std::string join(const std::set<std::string>& s, const char* sep = ", ") {
-  std::string out;
-  for (const auto& x : s) out += (out.empty() ? "" : sep) + x;
-  return out;
-}
-
 // The pattern of the latest version, for reports.
 std::string describe(const version& v) {
   return v.id + " v" + v.modified + " (" + v.shape + ", " + k_level_names[v.level] +
@@ -732,7 +726,9 @@ void populate(model& m, clients_by_name& cl, std::mt19937& rng, const pools& p,
         }
         case 2: {
           v.type = "url";
-          const auto& u = maker.pick(p.urls);
+          // An SCO's value must be an RFC 3986 URL (patterns may hold anything).
+          std::string u = maker.pick(p.urls);
+          while (u.find_first_of("\"\\") != std::string::npos) u = maker.pick(p.urls);
           v.sco.insert(*lo::normalise(lo::kind::url, u));
           v.id = v.type + "--" + uuid(rng);
           w.begin_object().member("type", v.type).member("spec_version", "2.1").member("id", v.id);
@@ -1150,6 +1146,25 @@ TEST_CASE("lookup and exports agree with the oracle for every account", "[integr
   const auto p = make_pools(rng);
   populate(m, cl, rng, p, 550, 25);
 
+  {
+    std::size_t objects = 0, versions = 0, exporting = 0, revoked = 0;
+    std::map<std::string, std::size_t> shapes;
+    for (const auto& [alias, by_id] : m.objects) {
+      for (const auto& [id, list] : by_id) {
+        ++objects;
+        versions += list.size();
+        revoked += list.back().revoked ? 1 : 0;
+        exporting += list.back().facts.exported.empty() ? 0 : 1;
+        ++shapes[list.back().shape];
+      }
+    }
+    std::string by_shape;
+    for (const auto& [shape, n] : shapes) by_shape += " " + shape + "=" + std::to_string(n);
+    std::printf(
+        "lookup oracle corpus: %zu objects, %zu versions, %zu revoked, %zu whose latest "
+        "version exports values; latest shapes:%s\n",
+        objects, versions, revoked, exporting, by_shape.c_str());
+  }
   differences d;
   std::vector<std::pair<std::string, std::string>> values;
   for (int i = 0; i < 110; ++i) values.push_back(lookup_value(rng, p));
