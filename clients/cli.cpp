@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cinttypes>
+#include <filesystem>
+#include <optional>
 
 #include "clients/audit_proof.hpp"
 #include "clients/durable_file.hpp"
@@ -653,6 +655,125 @@ int cmd_audit(const cli_args& a, cli_io& io) {
   return exit_ok;
 }
 
+// ---- lookup and export (Cairn extensions) ----
+
+int cmd_lookup(const cli_args& a, cli_io& io) {
+  auto client = connect(a);
+  if (!client) return fail_with(io, client.error());
+  std::string target = "/cairn/v1/lookup?value=" + percent_encode(a.positionals[0], ":/@");
+  if (!a.types.empty()) target += "&type=" + percent_encode(a.types[0]);
+  auto r = client->get_ok(target);
+  if (!r) {
+    if (client->last_status() == 404) {
+      return fail_with(io,
+                       error{r.error().message + " (this server has no Cairn lookup endpoint)"});
+    }
+    return fail_with(io, r.error());
+  }
+  auto doc = formats::parse_json(r->body, {});
+  if (!doc || !doc->root().is_object()) {
+    return fail_with(io, error{"the lookup response is not a JSON object"});
+  }
+  const auto root = doc->root();
+  auto matches = root.get("matches");
+  if (!matches || !matches->is_array()) {
+    return fail_with(io, error{"the lookup response has no \"matches\" list"});
+  }
+  if (a.json) {
+    print_json(io, r->body);
+    return exit_ok;
+  }
+  std::string out;
+  for (std::size_t i = 0; i < matches->size(); ++i) {
+    const auto m = matches->value_at(i);
+    auto text = [&](std::string_view k) -> std::string {
+      auto v = m.get(k);
+      if (!v || v->is_null()) return "-";
+      return v->is_string() ? std::string(v->as_string()) : v->dump();
+    };
+    out += pad(text("id"), 55) + " " + pad(text("version"), 26) + " " + pad(text("tlp"), 13) + " " +
+           text("api_root") + "/" + text("collection");
+    if (auto rv = m.get("revoked"); rv && rv->is_bool() && rv->as_bool()) out += " revoked";
+    if (auto vu = m.get("valid_until"); vu && vu->is_string()) {
+      out += " valid until " + std::string(vu->as_string());
+    }
+    out += "\n";
+  }
+  print(io.out, out);
+  auto more = root.get("more");
+  const bool has_more = more && more->is_bool() && more->as_bool();
+  if (!a.quiet) {
+    say(io, std::to_string(matches->size()) + (matches->size() == 1 ? " match" : " matches") +
+                (has_more ? " (more exist: the server lists at most that many)" : ""));
+  }
+  return exit_ok;
+}
+
+int cmd_export(const cli_args& a, cli_io& io) {
+  auto s = open_root(a);
+  if (!s) return fail_with(io, s.error());
+  // The export path names the API root by its name: the root path's last
+  // segment.
+  std::string_view root = s->root;
+  while (!root.empty() && root.back() == '/') root.remove_suffix(1);
+  root = root.substr(root.rfind('/') + 1);
+  std::string target = "/cairn/v1/export/" + percent_encode(root) + "/" +
+                       percent_encode(a.positionals[0]) + "?format=" + a.export_format;
+  if (!a.types.empty()) {
+    std::string list;
+    for (const auto& t : a.types) list += (list.empty() ? "" : ",") + t;
+    target += "&type=" + percent_encode(list, ",");
+  }
+  const std::filesystem::path out_path = a.out_file;
+  const std::filesystem::path part =
+      a.out_file.empty() ? std::filesystem::path{} : std::filesystem::path(a.out_file + ".part");
+  std::optional<durable_file> file;
+  if (!a.out_file.empty()) {
+    auto f = durable_file::open(part, durable_file::open_mode::truncate);
+    if (!f) return fail_with(io, f.error());
+    file.emplace(std::move(*f));
+  }
+  std::uint64_t bytes = 0;
+  auto sink = [&](std::string_view piece) -> result<void> {
+    bytes += piece.size();
+    if (io.stop && io.stop->load()) return fail("interrupted");
+    if (file) return file->write(piece);
+    if (std::fwrite(piece.data(), 1, piece.size(), io.out) != piece.size()) {
+      return fail("cannot write the export to standard output");
+    }
+    return {};
+  };
+  header_list headers;
+  headers.emplace_back("Accept", a.export_format == "stix"  ? "application/stix+json;version=2.1"
+                                 : a.export_format == "csv" ? "text/csv"
+                                                            : "text/plain");
+  auto r = s->client.get_to(target, headers, sink);
+  auto discard = [&] {
+    if (!file) return;
+    (void)file->close();
+    std::error_code ignored;
+    std::filesystem::remove(part, ignored);
+  };
+  if (!r) {
+    discard();
+    return fail_with(io, r.error());
+  }
+  if (file) {
+    if (auto c = file->close(); !c) {
+      discard();
+      return fail_with(io, c.error());
+    }
+    if (auto m = rename_durably(part, out_path); !m) {
+      discard();
+      return fail_with(io, m.error());
+    }
+  }
+  if (!a.quiet && !a.out_file.empty()) {
+    say(io, "wrote " + std::to_string(bytes) + " bytes to " + a.out_file);
+  }
+  return exit_ok;
+}
+
 }  // namespace
 
 std::string pretty_json(std::string_view json) {
@@ -697,6 +818,8 @@ int run_cli(const std::vector<std::string>& args, cli_io& io) {
     case cli_command::status: rc = cmd_status(a, io); break;
     case cli_command::delete_object: rc = cmd_delete(a, io); break;
     case cli_command::audit: rc = cmd_audit(a, io); break;
+    case cli_command::lookup: rc = cmd_lookup(a, io); break;
+    case cli_command::export_values: rc = cmd_export(a, io); break;
     case cli_command::none:
       print(io.out, help_text(a.command));
       rc = exit_ok;

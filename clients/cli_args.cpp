@@ -46,14 +46,16 @@ constexpr std::array<option_spec, 37> options_table{{
     {"--batch", true, bit(cli_command::publish)},
     {"--wait", true, bit(cli_command::publish)},
     {"--since", true, filter_commands | bit(cli_command::audit)},
-    {"--type", true, bit(cli_command::pull) | bit(cli_command::manifest)},
+    {"--type", true,
+     bit(cli_command::pull) | bit(cli_command::manifest) | bit(cli_command::lookup) |
+         bit(cli_command::export_values)},
     {"--id", true, bit(cli_command::pull) | bit(cli_command::manifest)},
     {"--version", true, filter_commands | bit(cli_command::delete_object)},
     {"--spec-version", true, filter_commands | bit(cli_command::delete_object)},
     {"--limit", true, filter_commands | bit(cli_command::audit)},
     {"--state", true, bit(cli_command::pull)},
-    {"--out", true, bit(cli_command::pull)},
-    {"--format", true, bit(cli_command::pull)},
+    {"--out", true, bit(cli_command::pull) | bit(cli_command::export_values)},
+    {"--format", true, bit(cli_command::pull) | bit(cli_command::export_values)},
     {"--versions", false, bit(cli_command::get)},
     {"--object", true, bit(cli_command::audit)},
     {"--account", true, bit(cli_command::audit)},
@@ -73,7 +75,7 @@ struct command_spec {
   std::string_view positional_usage;
 };
 
-constexpr std::array<command_spec, 9> commands_table{{
+constexpr std::array<command_spec, 11> commands_table{{
     {cli_command::discover, "discover", 0, 0, ""},
     {cli_command::collections, "collections", 0, 0, ""},
     {cli_command::publish, "publish", 2, SIZE_MAX, "COLLECTION FILE..."},
@@ -83,6 +85,8 @@ constexpr std::array<command_spec, 9> commands_table{{
     {cli_command::status, "status", 1, 1, "STATUS_ID"},
     {cli_command::delete_object, "delete", 2, 2, "COLLECTION OBJECT_ID"},
     {cli_command::audit, "audit", 0, 1, "[verify-proof]"},
+    {cli_command::lookup, "lookup", 1, 1, "VALUE"},
+    {cli_command::export_values, "export", 1, 1, "COLLECTION"},
 }};
 
 const command_spec* find_command(std::string_view name) {
@@ -341,6 +345,11 @@ result<void> apply_option(const std::string& name, const std::string& value, cli
     out.state_file = value;
   } else if (name == "--out") {
     out.out_file = value;
+  } else if (name == "--format" && out.command == cli_command::export_values) {
+    if (value != "edl" && value != "csv" && value != "stix") {
+      return fail("--format is edl, csv or stix, not \"" + value + "\"");
+    }
+    out.export_format = value;
   } else if (name == "--format") {
     if (value == "bundle") {
       out.format = output_format::bundle;
@@ -396,6 +405,12 @@ result<void> check_combinations(const command_spec& cmd, const cli_args& out) {
                     !out.checkpoint_file.empty())) {
       return fail("--record, --public-key and --checkpoint go with cairn audit verify-proof");
     }
+  }
+  if (out.command == cli_command::export_values && out.export_format.empty()) {
+    return fail("usage: cairn export COLLECTION --format edl|csv|stix [--type T,...] [--out FILE]");
+  }
+  if (out.command == cli_command::lookup && out.types.size() > 1) {
+    return fail("cairn lookup takes one --type");
   }
   if (out.list_versions && !out.versions.empty()) {
     return fail("get --versions lists every version; it takes no --version");
@@ -520,6 +535,8 @@ Commands:
   status STATUS_ID                  a status resource from an earlier publish
   delete COLLECTION OBJECT_ID       delete an object or one version
   audit                             query the sharing history (auditors, Cairn servers)
+  lookup VALUE                      which indicators and SCOs name a value (Cairn servers)
+  export COLLECTION --format F      current indicator values as edl, csv or stix (Cairn servers)
 
 Run `cairn COMMAND --help` for a command's options and examples.
 
@@ -645,6 +662,43 @@ Examples:
   cairn delete indicators indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f
   cairn delete indicators indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f \
       --version 2026-01-05T10:00:00.000Z
+)";
+      break;
+    case cli_command::lookup:
+      body = R"(usage: cairn lookup VALUE [--type T] [options]
+
+Asks a Cairn server which objects of the collections you can read name VALUE:
+indicators whose pattern compares an observable to it with `=` (or a CIDR
+containing the address), and observed objects with that value. Each match
+is the latest version you may see. --json prints the server's answer.
+
+Options:
+  --type T              ipv4-addr, ipv6-addr, domain-name, url, email-addr or file
+                        (default: every kind VALUE can be)
+
+Examples:
+  cairn lookup 198.51.100.7
+  cairn lookup evil.example.com --type domain-name --json
+)";
+      break;
+    case cli_command::export_values:
+      body = R"(usage: cairn export COLLECTION --format edl|csv|stix [--type T,...] [--out FILE]
+
+Downloads the values of a collection's current indicators from a Cairn
+server (not revoked, inside valid_from/valid_until, latest version you may
+see): edl is a plain list for firewalls (one value per line, URLs without
+their scheme), csv has one row per value and indicator, stix a bundle of the
+indicators. The body is written as it arrives.
+
+Options:
+  --format F            edl, csv or stix (required)
+  --type T,...          only these observable types: ipv4-addr, ipv6-addr,
+                        domain-name, url, email-addr, file
+  --out FILE            write to FILE (replaced once complete) instead of stdout
+
+Examples:
+  cairn export indicators --format edl --type ipv4-addr,ipv6-addr --out block.txt
+  cairn export indicators --format csv --out indicators.csv
 )";
       break;
     case cli_command::audit:

@@ -28,6 +28,8 @@ enum class cli_command {
   status,
   delete_object,
   audit,
+  lookup,         // cairn extension
+  export_values,  // cairn extension: `cairn export`
 };
 
 enum class output_format { bundle, jsonl };
@@ -67,6 +69,9 @@ struct cli_args {
 
   // get
   bool list_versions = false;  // --versions
+
+  // export (cairn extension): edl, csv or stix; --type and --out as above
+  std::string export_format;
 
   // audit (cairn extension)
   std::string audit_object;

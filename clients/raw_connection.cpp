@@ -14,6 +14,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <limits>
 
 #include "formats/hex.hpp"
 
@@ -323,6 +324,56 @@ result<http_response> raw_connection::read_response(bool no_body) {
   }
   out.keep_alive = msg.keep_alive();
   out.body = std::move(msg.body());
+  return out;
+}
+
+result<http_response> raw_connection::read_response_to(const body_sink& sink) {
+  if (!impl_->open && impl_->buffer.size() == 0) {
+    return fail("the connection to " + impl_->where + " is closed");
+  }
+  http::response_parser<http::buffer_body> parser;
+  parser.header_limit(64 * 1024);
+  // The sink bounds what it keeps; a non-2xx body is bounded below.
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+  error_code ec = impl_->run([&](auto handler) {
+    http::async_read_header(impl_->stream, impl_->buffer, parser, handler);
+  });
+  if (ec) return std::unexpected(impl_->io_error("reading a response from", ec));
+  http_response out;
+  {
+    const auto& msg = parser.get();
+    out.status = msg.result_int();
+    out.reason = std::string(msg.reason());
+    for (const auto& field : msg) {
+      out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+  }
+  const bool streamed = out.ok();
+  std::vector<char> piece(64 * 1024);
+  while (!parser.is_done()) {
+    parser.get().body().data = piece.data();
+    parser.get().body().size = piece.size();
+    ec = impl_->run(
+        [&](auto handler) { http::async_read(impl_->stream, impl_->buffer, parser, handler); });
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) return std::unexpected(impl_->io_error("reading a response from", ec));
+    const std::size_t n = piece.size() - parser.get().body().size;
+    if (n == 0) continue;
+    if (streamed) {
+      if (auto r = sink(std::string_view(piece.data(), n)); !r) {
+        impl_->drop();
+        return std::unexpected(r.error());
+      }
+    } else {
+      if (out.body.size() + n > impl_->body_limit) {
+        impl_->drop();
+        return fail("the response from " + impl_->where + " is larger than " +
+                    std::to_string(impl_->body_limit) + " bytes");
+      }
+      out.body.append(piece.data(), n);
+    }
+  }
+  out.keep_alive = parser.get().keep_alive();
   return out;
 }
 

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -62,6 +63,13 @@ class raw_connection {
   // Reads one HTTP/1.1 response (bytes left over after it stay buffered for
   // the next read). no_body: the response to a HEAD request.
   result<http_response> read_response(bool no_body = false);
+
+  // Reads one response, handing the body of a 2xx response to sink piece by
+  // piece as it arrives (the response's body stays empty; a sink error ends
+  // the read and drops the connection). Other statuses keep their body, as
+  // read_response() does.
+  using body_sink = std::function<result<void>(std::string_view piece)>;
+  result<http_response> read_response_to(const body_sink& sink);
 
   // Collects bytes until the peer closes or nothing more arrives within wait;
   // returns what came (possibly nothing). The connection stays open unless the

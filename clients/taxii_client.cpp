@@ -178,8 +178,14 @@ result<http_response> taxii_client::request(std::string_view method, std::string
 
     auto sent = connection_->write(head);
     if (sent && !one_write) sent = connection_->write(body);
-    result<http_response> response =
-        sent ? connection_->read_response(method == "HEAD") : std::unexpected(sent.error());
+    result<http_response> response = !sent   ? std::unexpected(sent.error())
+                                     : sink_ ? connection_->read_response_to(*sink_)
+                                             : connection_->read_response(method == "HEAD");
+    if (!response && sink_used_) {
+      // Part of the body is out already: a retry would repeat it.
+      connection_.reset();
+      return response;
+    }
     if (!response) {
       const bool peer_closed = connection_->peer_closed();
       connection_.reset();
@@ -233,6 +239,23 @@ result<http_response> taxii_client::expect_ok(std::string_view method, std::stri
 
 result<http_response> taxii_client::get_ok(std::string_view target) {
   return expect_ok("GET", target);
+}
+
+result<http_response> taxii_client::get_to(std::string_view target, const header_list& headers,
+                                           const raw_connection::body_sink& sink) {
+  sink_used_ = false;
+  const raw_connection::body_sink counted = [&](std::string_view piece) -> result<void> {
+    sink_used_ = true;
+    return sink(piece);
+  };
+  sink_ = &counted;
+  auto response = request("GET", target, headers);
+  sink_ = nullptr;
+  if (!response) return response;
+  if (!response->ok()) {
+    return fail(describe_error_response(response->status, response->reason, response->body));
+  }
+  return response;
 }
 
 result<discovery_info> taxii_client::discovery() {

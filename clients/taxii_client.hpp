@@ -125,6 +125,12 @@ class taxii_client {
   // non-2xx responses become errors as above.
   result<http_response> get_ok(std::string_view target);
 
+  // GET target, writing a 2xx body to sink as it arrives (exports, which
+  // may be larger than memory should hold); other statuses become errors
+  // as above. Retried as request() is only while sink has had nothing.
+  result<http_response> get_to(std::string_view target, const header_list& headers,
+                               const raw_connection::body_sink& sink);
+
   // HTTP status of the last response received (0 before any, or after a
   // network error).
   unsigned last_status() const { return last_status_; }
@@ -150,6 +156,9 @@ class taxii_client {
   std::string user_agent_;
   unsigned last_status_ = 0;
   std::size_t connections_opened_ = 0;
+  // Set during get_to(): where request() sends a 2xx body.
+  const raw_connection::body_sink* sink_ = nullptr;
+  bool sink_used_ = false;
   std::uint64_t jitter_state_ = 0;
 };
 

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "formats/ascii.hpp"
 #include "formats/hex.hpp"
@@ -487,6 +488,7 @@ struct path_info {
   bool mentions_hashes = false;
   bool last_is_key = false;  // false when the path ends in an index step
   std::string last_key;
+  std::vector<pattern_path_step> steps;  // after the type
 };
 
 // First error of one kind and where it is.
@@ -507,12 +509,13 @@ class pattern_parser {
   pattern_parser(std::string_view text, bool stix_names)
       : text_(text), lexer_(text), stix_names_(stix_names) {}
 
-  result<void> run() {
+  result<pattern_node> run() {
     if (auto missing = missing_brackets()) {
       return fail("offset " + std::to_string(*missing) + ": input is missing square brackets");
     }
     advance();
-    if (observation_sequence() && cur_.kind != tok::end) {
+    pattern_node tree;
+    if (observation_sequence(tree) && cur_.kind != tok::end) {
       syntax_error("AND, OR, FOLLOWEDBY, a qualifier or the end of the pattern");
     }
     // Syntax first, then the checks in the order the OASIS tools report
@@ -520,7 +523,7 @@ class pattern_parser {
     for (const pending_error* e : {&syntax_, &qualifier_, &hash_, &name_}) {
       if (e->offset) return fail("offset " + std::to_string(*e->offset) + ": " + e->message);
     }
-    return {};
+    return tree;
   }
 
  private:
@@ -570,61 +573,87 @@ class pattern_parser {
     return true;
   }
 
+  // Joins `next` to the chain of one operator that `out` holds (making `out`
+  // that chain first, when `chained` is not set yet).
+  static void chain(pattern_node& out, bool& chained, pattern_node::kind k, pattern_node next) {
+    if (!chained) {
+      pattern_node joined;
+      joined.type = k;
+      joined.children.push_back(std::move(out));
+      out = std::move(joined);
+      chained = true;
+    }
+    out.children.push_back(std::move(next));
+  }
+
   // observationExpressions: FOLLOWEDBY binds loosest, then OR, then AND;
   // all three associate to the left.
-  bool observation_sequence() {
-    if (!observation_or()) return false;
+  bool observation_sequence(pattern_node& out) {
+    if (!observation_or(out)) return false;
+    bool chained = false;
     while (at(tok::kw_followedby)) {
       advance();
-      if (!observation_or()) return false;
+      pattern_node next;
+      if (!observation_or(next)) return false;
+      chain(out, chained, pattern_node::kind::followed_by, std::move(next));
     }
     return true;
   }
 
-  bool observation_or() {
-    if (!observation_and()) return false;
+  bool observation_or(pattern_node& out) {
+    if (!observation_and(out)) return false;
+    bool chained = false;
     while (at(tok::kw_or)) {
       advance();
-      if (!observation_and()) return false;
+      pattern_node next;
+      if (!observation_and(next)) return false;
+      chain(out, chained, pattern_node::kind::observation_or, std::move(next));
     }
     return true;
   }
 
-  bool observation_and() {
-    if (!observation()) return false;
+  bool observation_and(pattern_node& out) {
+    if (!observation(out)) return false;
+    bool chained = false;
     while (at(tok::kw_and)) {
       advance();
-      if (!observation()) return false;
+      pattern_node next;
+      if (!observation(next)) return false;
+      chain(out, chained, pattern_node::kind::observation_and, std::move(next));
     }
     return true;
   }
 
   // '[' comparisonExpression ']' or '(' observationExpressions ')',
   // followed by any number of qualifiers.
-  bool observation() {
+  bool observation(pattern_node& out) {
     bool simple = false;
     if (at(tok::lbrack)) {
       simple = true;
       if (!enter_nesting()) return false;
       advance();
-      if (!comparison_or() || !expect(tok::rbrack, "AND, OR or ']'")) return false;
+      out.type = pattern_node::kind::observation;
+      out.children.emplace_back();
+      if (!comparison_or(out.children.back()) || !expect(tok::rbrack, "AND, OR or ']'")) {
+        return false;
+      }
       --depth_;
     } else if (at(tok::lparen)) {
       if (!enter_nesting()) return false;
       advance();
-      if (!observation_sequence() || !expect(tok::rparen, "AND, OR, FOLLOWEDBY or ')'")) {
+      if (!observation_sequence(out) || !expect(tok::rparen, "AND, OR, FOLLOWEDBY or ')'")) {
         return false;
       }
       --depth_;
     } else {
       return syntax_error("'[' or '('");
     }
-    return qualifiers(simple);
+    return qualifiers(simple, out.qualifiers);
   }
 
   // stix2patterns refuses two qualifiers of one kind only when they apply
   // directly to a bracketed observation; on a parenthesised group they pass.
-  bool qualifiers(bool simple) {
+  bool qualifiers(bool simple, std::vector<pattern_qualifier>& out) {
     bool seen_within = false, seen_repeats = false, seen_startstop = false;
     auto note = [&](bool& seen, std::size_t offset, std::string_view name) {
       if (simple && seen) {
@@ -634,64 +663,87 @@ class pattern_parser {
     };
     while (true) {
       const std::size_t offset = cur_.offset;
+      pattern_qualifier q;
       if (at(tok::kw_within)) {
         advance();
         if (!at(tok::int_pos) && !at(tok::float_pos)) {
           return syntax_error("a positive number of seconds");
         }
+        q.arguments.emplace_back(cur_.text);
         advance();
         if (!expect(tok::kw_seconds, "SECONDS")) return false;
         note(seen_within, offset, "WITHIN");
+        q.kind = pattern_qualifier_kind::within;
       } else if (at(tok::kw_repeats)) {
         advance();
+        q.arguments.emplace_back(cur_.text);
         if (!expect(tok::int_pos, "a positive integer")) return false;
         if (!expect(tok::kw_times, "TIMES")) return false;
         note(seen_repeats, offset, "REPEATS");
+        q.kind = pattern_qualifier_kind::repeats;
       } else if (at(tok::kw_start)) {
         advance();
+        q.arguments.emplace_back(cur_.text);
         if (!expect(tok::timestamp, "a timestamp t'...'")) return false;
         if (!expect(tok::kw_stop, "STOP")) return false;
+        q.arguments.emplace_back(cur_.text);
         if (!expect(tok::timestamp, "a timestamp t'...'")) return false;
         note(seen_startstop, offset, "STARTSTOP");
+        q.kind = pattern_qualifier_kind::start_stop;
       } else {
         return true;
       }
+      out.push_back(std::move(q));
     }
   }
 
   // comparisonExpression: OR binds looser than AND, both to the left.
-  bool comparison_or() {
-    if (!comparison_and()) return false;
+  bool comparison_or(pattern_node& out) {
+    if (!comparison_and(out)) return false;
+    bool chained = false;
     while (at(tok::kw_or)) {
       advance();
-      if (!comparison_and()) return false;
+      pattern_node next;
+      if (!comparison_and(next)) return false;
+      chain(out, chained, pattern_node::kind::comparison_or, std::move(next));
     }
     return true;
   }
 
-  bool comparison_and() {
-    if (!property_test()) return false;
+  bool comparison_and(pattern_node& out) {
+    if (!property_test(out)) return false;
+    bool chained = false;
     while (at(tok::kw_and)) {
       advance();
-      if (!property_test()) return false;
+      pattern_node next;
+      if (!property_test(next)) return false;
+      chain(out, chained, pattern_node::kind::comparison_and, std::move(next));
     }
     return true;
   }
 
-  bool property_test() {
+  bool property_test(pattern_node& out) {
     if (at(tok::lparen)) {
       if (!enter_nesting()) return false;
       advance();
-      if (!comparison_or() || !expect(tok::rparen, "AND, OR or ')'")) return false;
+      if (!comparison_or(out) || !expect(tok::rparen, "AND, OR or ')'")) return false;
       --depth_;
       return true;
     }
+    out.type = pattern_node::kind::comparison;
+    pattern_comparison& c = out.comparison;
     if (at(tok::kw_not) || at(tok::kw_exists)) {
-      if (at(tok::kw_not)) advance();
+      if (at(tok::kw_not)) {
+        c.negated = true;
+        advance();
+      }
       if (!expect(tok::kw_exists, "EXISTS")) return false;
       path_info path;
       if (!object_path(path)) return false;
       check_names(path);
+      c.op = pattern_operator::exists;
+      c.object_type = std::string(path.type);
+      c.path = std::move(path.steps);
       return true;
     }
     if (!at(tok::ident) && !at(tok::ident_hyphen)) {
@@ -699,7 +751,10 @@ class pattern_parser {
     }
     path_info path;
     if (!object_path(path)) return false;
-    if (at(tok::kw_not)) advance();
+    if (at(tok::kw_not)) {
+      c.negated = true;
+      advance();
+    }
 
     // The text stix2patterns compares against hash formats: the constant as
     // written, all quote characters removed.
@@ -707,27 +762,38 @@ class pattern_parser {
     switch (cur_.kind) {
       case tok::eq:
       case tok::neq:
+        c.op = at(tok::eq) ? pattern_operator::eq : pattern_operator::neq;
         advance();
-        if (!primitive_literal(true, value_text)) return false;
+        if (!primitive_literal(true, value_text, c.constants)) return false;
         break;
       case tok::lt:
       case tok::le:
       case tok::gt:
       case tok::ge:
+        c.op = at(tok::lt)   ? pattern_operator::lt
+               : at(tok::le) ? pattern_operator::le
+               : at(tok::gt) ? pattern_operator::gt
+                             : pattern_operator::ge;
         advance();
-        if (!primitive_literal(false, value_text)) return false;
+        if (!primitive_literal(false, value_text, c.constants)) return false;
         break;
       case tok::kw_in:
+        c.op = pattern_operator::in;
         advance();
-        if (!set_literal(value_text)) return false;
+        if (!set_literal(value_text, c.constants)) return false;
         break;
       case tok::kw_like:
       case tok::kw_matches:
       case tok::kw_issubset:
       case tok::kw_issuperset:
+        c.op = at(tok::kw_like)       ? pattern_operator::like
+               : at(tok::kw_matches)  ? pattern_operator::matches
+               : at(tok::kw_issubset) ? pattern_operator::issubset
+                                      : pattern_operator::issuperset;
         advance();
         if (!at(tok::string)) return syntax_error("a string constant");
         append_value_text(value_text, cur_.text);
+        c.constants.push_back({pattern_constant_kind::string, unescape_string(cur_.text)});
         advance();
         break;
       default:
@@ -736,7 +802,23 @@ class pattern_parser {
     }
     check_names(path);
     check_hash(path, value_text);
+    c.object_type = std::string(path.type);
+    c.path = std::move(path.steps);
     return true;
+  }
+
+  static pattern_constant constant_of(const token& t) {
+    switch (t.kind) {
+      case tok::string: return {pattern_constant_kind::string, unescape_string(t.text)};
+      case tok::int_pos:
+      case tok::int_neg: return {pattern_constant_kind::integer, std::string(t.text)};
+      case tok::float_pos:
+      case tok::float_neg: return {pattern_constant_kind::floating, std::string(t.text)};
+      case tok::boolean: return {pattern_constant_kind::boolean, std::string(t.text)};
+      case tok::hex: return {pattern_constant_kind::hex, std::string(t.text)};
+      case tok::binary: return {pattern_constant_kind::binary, std::string(t.text)};
+      default: return {pattern_constant_kind::timestamp, std::string(t.text)};
+    }
   }
 
   static void append_value_text(std::string& out, std::string_view literal) {
@@ -745,7 +827,8 @@ class pattern_parser {
     }
   }
 
-  bool primitive_literal(bool allow_boolean, std::string& value_text) {
+  bool primitive_literal(bool allow_boolean, std::string& value_text,
+                         std::vector<pattern_constant>& constants) {
     switch (cur_.kind) {
       case tok::boolean:
         if (!allow_boolean) return syntax_error("an orderable constant (not true or false)");
@@ -759,6 +842,7 @@ class pattern_parser {
       case tok::hex:
       case tok::timestamp:
         append_value_text(value_text, cur_.text);
+        constants.push_back(constant_of(cur_));
         advance();
         return true;
       default: return syntax_error("a constant");
@@ -766,15 +850,15 @@ class pattern_parser {
   }
 
   // '(' ')' or '(' primitiveLiteral (',' primitiveLiteral)* ')'
-  bool set_literal(std::string& value_text) {
+  bool set_literal(std::string& value_text, std::vector<pattern_constant>& constants) {
     if (!expect(tok::lparen, "'(' to open a set")) return false;
     value_text.push_back('(');
     if (!at(tok::rparen)) {
-      if (!primitive_literal(true, value_text)) return false;
+      if (!primitive_literal(true, value_text, constants)) return false;
       while (at(tok::comma)) {
         advance();
         value_text.push_back(',');
-        if (!primitive_literal(true, value_text)) return false;
+        if (!primitive_literal(true, value_text, constants)) return false;
       }
     }
     value_text.push_back(')');
@@ -796,6 +880,7 @@ class pattern_parser {
       return syntax_error("a property name (quote names that contain '-')");
     }
     advance();
+    path.steps.push_back({false, path.first});
     path.mentions_hashes = path.first == "hashes";
     path.last_is_key = true;
     path.last_key = path.first;
@@ -811,12 +896,14 @@ class pattern_parser {
         }
         advance();
         path.last_is_key = true;
+        path.steps.push_back({false, path.last_key});
         path.mentions_hashes = path.mentions_hashes || path.last_key == "hashes";
       } else if (at(tok::lbrack)) {
         advance();
         if (!at(tok::int_pos) && !at(tok::int_neg) && !at(tok::asterisk)) {
           return syntax_error("a list index or '*'");
         }
+        path.steps.push_back({true, std::string(cur_.text)});
         advance();
         if (!expect(tok::rbrack, "']' after the list index")) return false;
         path.last_is_key = false;
@@ -865,6 +952,12 @@ class pattern_parser {
 }  // namespace
 
 result<void> validate_stix_pattern(std::string_view pattern, bool stix_names) {
+  auto tree = pattern_parser(pattern, stix_names).run();
+  if (!tree) return std::unexpected(std::move(tree.error()));
+  return {};
+}
+
+result<pattern_node> parse_stix_pattern(std::string_view pattern, bool stix_names) {
   return pattern_parser(pattern, stix_names).run();
 }
 

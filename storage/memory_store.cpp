@@ -10,6 +10,7 @@
 #include <mutex>
 #include <span>
 #include <thread>
+#include <tuple>
 
 #include "formats/base64.hpp"
 #include "formats/ed25519.hpp"
@@ -33,6 +34,7 @@ struct stored_version {
   bool later_copy = false;
   bool id_copy = false;
   std::string time_key;  // stix_time_key(version): the order of versions()
+  std::vector<formats::observable> observables;
 
   object_record view() const {
     return {collection, date_added, id,   version,    spec_version,
@@ -53,7 +55,8 @@ struct audit_item {
 
 struct collection_state {
   std::map<micros, std::shared_ptr<const stored_version>> live;  // by date_added
-  micros last = 0;  // the last position given out (deleted or not)
+  micros last = 0;               // the last position given out (deleted or not)
+  std::uint64_t generation = 0;  // counts the writes to the collection
 };
 
 // Everything the store holds. Never changed once published: a write changes
@@ -261,10 +264,12 @@ result<publish_outcome> memory_store::impl::apply_publish(state& s, const publis
           obj.tlp,
           added.later_copy,
           added.id_copy,
-          std::move(added.time_key)};
+          std::move(added.time_key),
+          obj.observables};
     col.live.emplace(added.date_added, std::move(v));
   }
   col.last = plan->last_added;
+  ++col.generation;
   publish_outcome& out = plan->outcome;
 
   if (!out.status.id.empty()) {
@@ -292,6 +297,7 @@ result<std::size_t> memory_store::impl::apply_remove(state& s, const delete_requ
   positions.erase(std::unique(positions.begin(), positions.end()), positions.end());
   formats::audit_record r = head_of(entry, "delete");
   auto& live = found->second.live;
+  ++found->second.generation;
   for (const micros at : positions) {
     auto v = live.find(at);
     if (v == live.end()) continue;
@@ -381,6 +387,62 @@ class memory_reader final : public reader {
     return false;
   }
 
+  void lookup(std::span<const collection_key> cs, formats::observable_kind k,
+              std::string_view value, const visibility& who,
+              const observable_fn& fn) const override {
+    auto networks = formats::containing_networks(k, value);
+    networks.emplace_back(value);
+    for (const collection_key c : cs) {
+      const collection_state* col = find(c);
+      if (!col) continue;
+      for (const auto& [at, v] : col->live) {
+        if (!visible(*v, who)) continue;
+        // One call per version, with the exact value when it has it.
+        const formats::observable* met = nullptr;
+        for (const auto& o : v->observables) {
+          if (o.kind != k ||
+              std::find(networks.begin(), networks.end(), o.value) == networks.end()) {
+            continue;
+          }
+          if (!met || o.value == value) met = &o;
+        }
+        if (!met) continue;
+        ++read_;
+        if (!fn(hit_of(*met), v->view())) return;
+      }
+    }
+  }
+
+  void exportable_values(collection_key c, std::span<const formats::observable_kind> kinds,
+                         const visibility& who, const observable_fn& fn) const override {
+    const collection_state* col = find(c);
+    if (!col) return;
+    std::vector<std::pair<const formats::observable*, const stored_version*>> found;
+    for (const auto& [at, v] : col->live) {
+      if (!visible(*v, who)) continue;
+      for (const auto& o : v->observables) {
+        if (!o.exportable) continue;
+        if (!kinds.empty() && std::find(kinds.begin(), kinds.end(), o.kind) == kinds.end()) {
+          continue;
+        }
+        found.emplace_back(&o, v.get());
+      }
+    }
+    std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.first->kind, a.first->value, a.second->date_added) <
+             std::tie(b.first->kind, b.first->value, b.second->date_added);
+    });
+    for (const auto& [o, v] : found) {
+      ++read_;
+      if (!fn(hit_of(*o), v->view())) return;
+    }
+  }
+
+  std::uint64_t collection_generation(collection_key c) const override {
+    const collection_state* col = find(c);
+    return col ? col->generation : 0;
+  }
+
   std::optional<status_record> status(std::string_view status_id) const override {
     auto s = state_->statuses.find(status_id);
     if (s == state_->statuses.end() || s->second.stored_at + retention_ <= now_()) {
@@ -393,6 +455,14 @@ class memory_reader final : public reader {
   const std::optional<error>& last_error() const override { return no_error_; }
 
  private:
+  static bool visible(const stored_version& v, const visibility& who) {
+    return v.tlp <= who.max_level || (!who.publisher.empty() && v.publisher == who.publisher);
+  }
+
+  static observable_hit hit_of(const formats::observable& o) {
+    return {o.kind, o.value, o.cidr, o.exportable};
+  }
+
   const collection_state* find(collection_key c) const {
     auto col = state_->collections.find(c);
     return col == state_->collections.end() ? nullptr : &col->second;
@@ -413,6 +483,11 @@ class unavailable_reader final : public reader {
   std::optional<object_record> at(collection_key, micros) const override { return std::nullopt; }
   rank version_rank(const object_record&, const record_fn&) const override { return {}; }
   bool earlier_copy(const object_record&, const record_fn&) const override { return false; }
+  void lookup(std::span<const collection_key>, formats::observable_kind, std::string_view,
+              const visibility&, const observable_fn&) const override {}
+  void exportable_values(collection_key, std::span<const formats::observable_kind>,
+                         const visibility&, const observable_fn&) const override {}
+  std::uint64_t collection_generation(collection_key) const override { return 0; }
   std::optional<status_record> status(std::string_view) const override { return std::nullopt; }
   std::uint64_t records_read() const override { return 0; }
   const std::optional<error>& last_error() const override { return error_; }

@@ -9,10 +9,13 @@
 #include <future>
 #include <limits>
 #include <random>
+#include <span>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 
+#include "formats/observables.hpp"
 #include "storage/codec.hpp"
 #include "storage/database.hpp"
 #include "storage/faults.hpp"
@@ -53,6 +56,72 @@ std::string last_added_meta_key(collection_key c) {
   std::string k = "last/";
   k.append(codec::collection_bytes(c).view());
   return k;
+}
+
+std::string deleted_meta_key(collection_key c) {
+  std::string k = "deleted/";
+  k.append(codec::collection_bytes(c).view());
+  return k;
+}
+
+// Set once every stored version has its observables indexed (a store
+// written before the index existed is indexed at open).
+constexpr std::string_view k_meta_observables = "observables_indexed";
+
+// The observables database. Key: collection (4, big-endian) | kind (1) |
+// value | 0x00 | date_added (8, big-endian), so that one (collection, kind,
+// value) is a range in date_added order and the values of a kind follow in
+// byte order. A value longer than k_max_keyed_value bytes keys its first
+// k_max_keyed_value bytes and 0x01, and the whole value follows in the
+// entry (normal forms hold no byte below 0x20, so neither marker sorts
+// inside a value). Entry: TLP level (1) | flags (1) | [whole value].
+constexpr std::size_t k_max_keyed_value = 400;
+constexpr std::uint8_t k_obs_cidr = 1;
+constexpr std::uint8_t k_obs_exportable = 2;
+constexpr std::uint8_t k_obs_long = 4;
+
+std::string observable_prefix(collection_key c, formats::observable_kind k) {
+  std::string out(codec::collection_bytes(c).view());
+  out.push_back(static_cast<char>(k));
+  return out;
+}
+
+// The key up to date_added: every entry of (c, k, value).
+std::string observable_value_prefix(collection_key c, formats::observable_kind k,
+                                    std::string_view value) {
+  std::string out = observable_prefix(c, k);
+  if (value.size() > k_max_keyed_value) {
+    out.append(value.substr(0, k_max_keyed_value));
+    out.push_back('\x01');
+  } else {
+    out.append(value);
+  }
+  out.push_back('\0');
+  return out;
+}
+
+bool indexable(const formats::observable& o) {
+  return !o.value.empty() &&
+         o.value.find_first_of(std::string_view("\0\x01", 2)) == std::string::npos;
+}
+
+lmdb::status put_observables(lmdb::txn& t, lmdb::dbi index, collection_key c, micros date_added,
+                             formats::tlp_level level,
+                             const std::vector<formats::observable>& observables) {
+  for (const auto& o : observables) {
+    if (!indexable(o)) continue;
+    std::string key = observable_value_prefix(c, o.kind, o.value);
+    key.append(codec::position_key(date_added).view());
+    std::string value;
+    value.push_back(static_cast<char>(level));
+    const bool long_value = o.value.size() > k_max_keyed_value;
+    value.push_back(static_cast<char>((o.cidr ? k_obs_cidr : 0) |
+                                      (o.exportable ? k_obs_exportable : 0) |
+                                      (long_value ? k_obs_long : 0)));
+    if (long_value) value.append(o.value);
+    if (auto st = index.put(t, key, value); !st) return st;
+  }
+  return {};
 }
 
 std::string objects_db_name(collection_key c) {
@@ -143,6 +212,7 @@ struct store_core {
   lmdb::dbi status;
   lmdb::dbi status_time;
   lmdb::dbi meta;
+  lmdb::dbi observables;
   codec::hash_key id_key;  // keys by_id's hash of object ids; random per store
   // objects/<key> handles by collection key; 0 until the db is committed.
   std::unique_ptr<std::atomic<MDB_dbi>[]> objects;
@@ -494,6 +564,11 @@ class publish_job_impl final : public publish_job {
       if (!may_append[l]) space = appender->reserve(position.view(), bytes);
       if (!space) return std::unexpected(space.error());
       codec::encode_object(*space, fields);
+      if (auto st =
+              put_observables(t, store_.observables, c, date_added, e->level, obj.observables);
+          !st) {
+        return st;
+      }
 
       out_.added_positions.push_back(date_added);
     }
@@ -713,6 +788,18 @@ class remove_job_impl final : public remove_job {
       if (auto st = objects.put(t, position.view(), tombstone); !st) return st;
       ++removed_;
       removed_positions_.push_back(at);
+    }
+    // The deletes so far, for collection_generation(). Index entries of the
+    // deleted versions stay: reads skip them as they read the version.
+    if (removed_ > 0) {
+      const std::string key = deleted_meta_key(c);
+      auto before = store_.meta.find(t, key);
+      if (!before) return std::unexpected(before.error());
+      std::uint64_t count =
+          *before && (*before)->size() == 8 ? codec::get_u64be((*before)->data()) : 0;
+      char bytes[8];
+      codec::put_u64be(bytes, count + removed_);
+      if (auto st = store_.meta.put(t, key, std::string_view(bytes, 8)); !st) return st;
     }
     return {};
   }
@@ -953,6 +1040,38 @@ lmdb::result<std::uint64_t> migrate_from_1(
   return moved;
 }
 
+// Indexes the observables of every live version (a store written before the
+// index existed); returns the number of versions read.
+lmdb::result<std::uint64_t> index_observables(
+    store_core& s, lmdb::txn& t, const std::vector<std::pair<collection_key, lmdb::dbi>>& known) {
+  std::uint64_t versions = 0;
+  for (const auto& [c, objects] : known) {
+    auto cur = lmdb::cursor::open(t, objects);
+    if (!cur) return std::unexpected(cur.error());
+    std::string_view k;
+    std::string_view v;
+    // Collected first: writing to another database while the cursor walks
+    // this one is fine in LMDB, but the views into the map are not.
+    std::vector<std::tuple<micros, formats::tlp_level, std::vector<formats::observable>>> found;
+    auto at = cur->get(k, v, MDB_FIRST);
+    for (; at && *at; at = cur->get(k, v, MDB_NEXT)) {
+      codec::object_fields f;
+      if (!codec::decode_object(v, f) || f.deleted) continue;
+      ++versions;
+      auto observables = formats::observables_of(f.json);
+      if (observables.empty()) continue;
+      found.emplace_back(codec::position_of(k), f.tlp, std::move(observables));
+    }
+    if (!at) return std::unexpected(at.error());
+    for (const auto& [position, level, observables] : found) {
+      if (auto st = put_observables(t, s.observables, c, position, level, observables); !st) {
+        return std::unexpected(st.error());
+      }
+    }
+  }
+  return versions;
+}
+
 // Opens the fixed databases and the objects db of every known collection.
 // map_full is set when the opening txn (a migration) did not fit the map.
 result<void> open_databases(store_core& s, bool& map_full) {
@@ -974,6 +1093,7 @@ result<void> open_databases(store_core& s, bool& map_full) {
   if (st) st = open_db("status", s.status);
   if (st) st = open_db("status_time", s.status_time);
   if (st) st = open_db("meta", s.meta);
+  if (st) st = open_db("observables", s.observables);
   if (!st) return open_failed(st.error());
 
   auto schema = s.meta.find(*t, k_meta_schema);
@@ -1051,8 +1171,30 @@ result<void> open_databases(store_core& s, bool& map_full) {
       return open_failed(put.error());
     }
   }
+  auto indexed = s.meta.find(*t, k_meta_observables);
+  if (!indexed) return open_failed(indexed.error());
+  std::optional<std::uint64_t> reindexed;
+  if (!*indexed) {
+    if (s.options.notice && !known.empty()) {
+      s.options.notice(
+          "indexing the observables of the stored versions (once, for lookup and "
+          "exports)");
+    }
+    auto n = index_observables(s, *t, known);
+    if (!n) {
+      map_full = n.error().map_full();
+      return fail("cannot index the observables of the store in " + s.options.path + ": " +
+                  n.error().message);
+    }
+    reindexed = *n;
+    if (auto put = s.meta.put(*t, k_meta_observables, "1"); !put) return open_failed(put.error());
+  }
   if (auto committed = t->commit(); !committed) {
     return open_failed(committed.error());
+  }
+  if (reindexed && !known.empty() && s.options.notice) {
+    s.options.notice("observable index built: " + std::to_string(*reindexed) +
+                     " object versions in " + std::to_string(known.size()) + " collections");
   }
   if (found_schema == 1 && s.options.notice) {
     s.options.notice("store migrated from schema version 1 to " + std::to_string(k_schema) + ": " +
@@ -1597,6 +1739,163 @@ std::optional<status_record> read_txn::status(std::string_view status_id) const 
                    std::make_move_iterator(s->status.successes.end()));
   s->status.successes = std::move(successes);
   return std::move(s->status);
+}
+
+namespace {
+
+struct index_entry {
+  micros date_added = 0;
+  formats::tlp_level level = formats::tlp_level::red;
+  std::uint8_t flags = 0;
+  std::string value;  // the whole value
+};
+
+// Reads an observables entry; false when malformed.
+bool decode_index_entry(std::string_view key, std::string_view v, std::size_t prefix_bytes,
+                        index_entry& out) {
+  if (v.size() < 2 || key.size() < prefix_bytes + 9) return false;
+  out.date_added = static_cast<micros>(codec::get_u64be(key.data() + key.size() - 8));
+  out.level = static_cast<formats::tlp_level>(static_cast<std::uint8_t>(v[0]));
+  out.flags = static_cast<std::uint8_t>(v[1]);
+  if (static_cast<unsigned>(out.level) >= codec::tlp_levels) return false;
+  if (out.flags & k_obs_long) {
+    out.value.assign(v.substr(2));
+  } else {
+    out.value.assign(key.substr(prefix_bytes, key.size() - 9 - prefix_bytes));
+  }
+  return true;
+}
+
+}  // namespace
+
+void read_txn::lookup(std::span<const collection_key> cs, formats::observable_kind k,
+                      std::string_view value, const visibility& who,
+                      const observable_fn& fn) const {
+  impl& in = *impl_;
+  if (!in.txn.active()) return;
+  // The exact value first: of a version that indexed it and a CIDR
+  // containing it, the exact hit is the one passed.
+  std::vector<std::string> probes{std::string(value)};
+  for (auto& n : formats::containing_networks(k, value)) probes.push_back(std::move(n));
+  auto cur = lmdb::cursor::open(in.txn, in.store->observables);
+  if (!cur) {
+    in.note(cur.error());
+    return;
+  }
+  for (const collection_key c : cs) {
+    const lmdb::dbi objects = in.store->objects_dbi(c, in.bound);
+    if (objects.handle() == 0) continue;
+    std::vector<index_entry> hits;
+    for (const std::string& probe : probes) {
+      const std::string prefix = observable_prefix(c, k);
+      const std::string key = observable_value_prefix(c, k, probe);
+      std::string_view fk;
+      std::string_view fv;
+      auto found = cur->seek(key, fk, fv);
+      for (; found && *found && fk.starts_with(key); found = cur->get(fk, fv, MDB_NEXT)) {
+        index_entry e;
+        if (!decode_index_entry(fk, fv, prefix.size(), e)) continue;
+        if (e.value != probe) continue;  // a long value that shares the keyed bytes
+        hits.push_back(std::move(e));
+      }
+      if (!found) {
+        in.note(found.error());
+        return;
+      }
+    }
+    std::stable_sort(hits.begin(), hits.end(),
+                     [](const auto& a, const auto& b) { return a.date_added < b.date_added; });
+    for (std::size_t i = 0; i < hits.size(); ++i) {
+      if (i > 0 && hits[i].date_added == hits[i - 1].date_added) continue;
+      const index_entry& e = hits[i];
+      if (e.level > who.max_level && who.publisher.empty()) continue;  // not read
+      auto r = in.at(c, objects, e.date_added, e.level);
+      if (!r) continue;  // deleted
+      if (e.level > who.max_level && r->publisher != who.publisher) continue;
+      const observable_hit hit{k, e.value, (e.flags & k_obs_cidr) != 0,
+                               (e.flags & k_obs_exportable) != 0};
+      if (!fn(hit, *r)) return;
+    }
+  }
+}
+
+void read_txn::exportable_values(collection_key c, std::span<const formats::observable_kind> kinds,
+                                 const visibility& who, const observable_fn& fn) const {
+  impl& in = *impl_;
+  if (!in.txn.active()) return;
+  const lmdb::dbi objects = in.store->objects_dbi(c, in.bound);
+  if (objects.handle() == 0) return;
+  std::vector<formats::observable_kind> order(kinds.begin(), kinds.end());
+  if (order.empty()) {
+    for (unsigned k = 1; k <= 8; ++k) order.push_back(static_cast<formats::observable_kind>(k));
+  }
+  std::sort(order.begin(), order.end());
+  order.erase(std::unique(order.begin(), order.end()), order.end());
+  auto cur = lmdb::cursor::open(in.txn, in.store->observables);
+  if (!cur) {
+    in.note(cur.error());
+    return;
+  }
+  // Passes one entry on; false when fn says stop.
+  auto pass = [&](formats::observable_kind k, const index_entry& e) {
+    if (!(e.flags & k_obs_exportable)) return true;
+    if (e.level > who.max_level && who.publisher.empty()) return true;
+    auto r = in.at(c, objects, e.date_added, e.level);
+    if (!r) return true;  // deleted
+    if (e.level > who.max_level && r->publisher != who.publisher) return true;
+    return fn({k, e.value, (e.flags & k_obs_cidr) != 0, true}, *r);
+  };
+  for (const auto k : order) {
+    const std::string prefix = observable_prefix(c, k);
+    // Entries of long values that share their keyed bytes, sorted by whole
+    // value before they are passed on (keys order them by date_added).
+    std::vector<index_entry> group;
+    std::string group_key;
+    auto flush = [&] {
+      std::stable_sort(group.begin(), group.end(),
+                       [](const auto& a, const auto& b) { return a.value < b.value; });
+      for (const auto& e : group) {
+        if (!pass(k, e)) return false;
+      }
+      group.clear();
+      return true;
+    };
+    std::string_view fk;
+    std::string_view fv;
+    auto found = cur->seek(prefix, fk, fv);
+    for (; found && *found && fk.starts_with(prefix); found = cur->get(fk, fv, MDB_NEXT)) {
+      index_entry e;
+      if (!decode_index_entry(fk, fv, prefix.size(), e)) continue;
+      const std::string_view keyed = fk.substr(0, fk.size() - 8);
+      if (!group.empty() && keyed != group_key && !flush()) return;
+      if (e.flags & k_obs_long) {
+        if (group.empty()) group_key.assign(keyed);
+        group.push_back(std::move(e));
+        continue;
+      }
+      if (!pass(k, e)) return;
+    }
+    if (!found) {
+      in.note(found.error());
+      return;
+    }
+    if (!flush()) return;
+  }
+}
+
+std::uint64_t read_txn::collection_generation(collection_key c) const {
+  impl& in = *impl_;
+  if (!in.txn.active()) return 0;
+  std::uint64_t out = 0;
+  for (const std::string& key : {last_added_meta_key(c), deleted_meta_key(c)}) {
+    auto v = in.store->meta.find(in.txn, key);
+    if (!v) {
+      in.note(v.error());
+      continue;
+    }
+    if (*v && (*v)->size() == 8) out += codec::get_u64be((*v)->data());
+  }
+  return out;
 }
 
 std::uint64_t read_txn::records_read() const {

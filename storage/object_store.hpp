@@ -202,6 +202,18 @@ class read_txn final : public reader {
   // is not set (no copy existed when r was stored).
   bool earlier_copy(const object_record& r, const record_fn& counts = {}) const override;
 
+  // The observable index (one database, keys collection | kind | value |
+  // date_added): exact probes, and one probe per shorter prefix for the
+  // CIDRs containing an address.
+  void lookup(std::span<const collection_key> cs, formats::observable_kind k,
+              std::string_view value, const visibility& who,
+              const observable_fn& fn) const override;
+  void exportable_values(collection_key c, std::span<const formats::observable_kind> kinds,
+                         const visibility& who, const observable_fn& fn) const override;
+  // The last position given out plus the number of versions deleted: both
+  // only grow, and every publish that adds or delete that removes grows one.
+  std::uint64_t collection_generation(collection_key c) const override;
+
   // The stored status, or std::nullopt (unknown or expired).
   std::optional<status_record> status(std::string_view status_id) const override;
 

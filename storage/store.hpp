@@ -310,27 +310,21 @@ class reader {
   // order of cs, then date_added. Stops when fn returns false.
   virtual void lookup(std::span<const collection_key> cs, formats::observable_kind k,
                       std::string_view value, const visibility& who,
-                      const observable_fn& fn) const {
-    (void)cs, (void)k, (void)value, (void)who, (void)fn;  // until every backend has it
-  }
+                      const observable_fn& fn) const = 0;
 
   // Exports: calls fn for each exportable indexed value of a live version in
   // collection c that `who` may receive, kinds restricted to `kinds` (empty:
   // all), in (kind, value, date_added) order, so that equal values are
   // adjacent and the output sorted without holding it. Stops when fn returns
-  // false.
+  // false. Here the record's views, too, are valid only during the callback
+  // (a backend may drop what it read once passed on).
   virtual void exportable_values(collection_key c, std::span<const formats::observable_kind> kinds,
-                                 const visibility& who, const observable_fn& fn) const {
-    (void)c, (void)kinds, (void)who, (void)fn;  // until every backend has it
-  }
+                                 const visibility& who, const observable_fn& fn) const = 0;
 
   // A number that changes whenever a write changes collection c (publish,
   // delete): with the reader's visibility and the clock, enough to tell
   // whether an export can still be the one a client holds (ETag).
-  virtual std::uint64_t collection_generation(collection_key c) const {
-    (void)c;  // until every backend has it
-    return 0;
-  }
+  virtual std::uint64_t collection_generation(collection_key c) const = 0;
 
   // The stored status, or std::nullopt (unknown or expired).
   virtual std::optional<status_record> status(std::string_view status_id) const = 0;

@@ -12,6 +12,7 @@
 #include "formats/secret_file.hpp"
 #include "server/api/audit_limits.hpp"
 #include "server/api/backend.hpp"
+#include "server/api/exports_service.hpp"
 
 namespace cairn::server {
 
@@ -73,6 +74,7 @@ result<std::unique_ptr<exchange>> exchange::open(config cfg, logger& log,
   }
   ex->store_ = std::move(store);
   ex->audit_limits_ = std::make_unique<audit_limiter>();
+  ex->export_cache_ = std::make_unique<export_etags>();
   auto key = load_or_create_secret((cfg.data_dir / "page-token.key").string());
   if (!key) return std::unexpected(key.error());
   ex->tokens_ = std::make_unique<page_token_codec>(std::move(*key));

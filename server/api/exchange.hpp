@@ -21,6 +21,7 @@
 namespace cairn::server {
 
 class audit_limiter;  // server/api/audit_limits.hpp
+class export_etags;   // server/api/exports_service.hpp
 
 struct snapshot {
   std::shared_ptr<const config> cfg;
@@ -55,6 +56,7 @@ class exchange {
 
   storage::store& store() { return *store_; }
   audit_limiter& audit_limits() { return *audit_limits_; }
+  export_etags& export_cache() { return *export_cache_; }
   const page_token_codec& tokens() const { return *tokens_; }
   logger& log() { return log_; }
 
@@ -63,6 +65,7 @@ class exchange {
   logger& log_;
   std::unique_ptr<storage::store> store_;
   std::unique_ptr<audit_limiter> audit_limits_;
+  std::unique_ptr<export_etags> export_cache_;
   std::unique_ptr<page_token_codec> tokens_;
   // A mutex, not std::atomic<std::shared_ptr>: g++ 12's atomic shared_ptr
   // takes a lock ThreadSanitizer cannot see, which it reports as a race on

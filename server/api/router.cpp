@@ -6,6 +6,7 @@
 #include "formats/ascii.hpp"
 #include "formats/taxii.hpp"
 #include "server/api/audit_service.hpp"
+#include "server/api/exports_service.hpp"
 #include "server/api/query.hpp"
 #include "server/api/route_table.hpp"
 #include "server/api/taxii_service.hpp"
@@ -112,6 +113,8 @@ struct head_context {
   enum class endpoint {
     health,
     audit,
+    lookup,
+    export_values,
     discovery,
     api_root,
     status,
@@ -159,6 +162,12 @@ route_table<route> make_routes() {
   // their own methods.
   t.add(any, "/cairn/v1/audit/", {.what = endpoint::audit, .taxii = false});
   t.add(any, "/cairn/v1/audit/{what}/", {.what = endpoint::audit, .taxii = false});
+  // Lookup and exports answer JSON, text or CSV (any account; they judge
+  // their own methods and resolve their own collections, under the TAXII
+  // rules).
+  t.add(any, "/cairn/v1/lookup/", {.what = endpoint::lookup, .taxii = false});
+  t.add(any, "/cairn/v1/export/{root}/{collection}/",
+        {.what = endpoint::export_values, .taxii = false});
   t.add(verb::get, "/taxii2/", {.what = endpoint::discovery});
   t.add(verb::get, "/{root}/", {.what = endpoint::api_root});
   t.add(verb::get, "/{root}/status/{status}/", {.what = endpoint::status});
@@ -410,6 +419,15 @@ void router::handle(request req, const peer_info& peer, std::shared_ptr<head_con
         query, std::move(respond));
   }
 
+  if (ctx.what == endpoint::lookup) {
+    return exports_service::lookup(ex_, snap, who, req, peer, query, std::move(respond));
+  }
+  if (ctx.what == endpoint::export_values) {
+    return exports_service::export_values(ex_, snap, who, req, peer, *ctx.params.find("root"),
+                                          *ctx.params.find("collection"), query,
+                                          std::move(respond));
+  }
+
   taxii_call c{ex_, snap, who, req, path, query, {}, nullptr, nullptr, 0, {}, respond};
   c.remote = peer.remote_address;
   if (ctx.root) c.root = *ctx.root;
@@ -431,7 +449,9 @@ void router::handle(request req, const peer_info& peer, std::shared_ptr<head_con
     case endpoint::delete_object: return taxii_service::delete_object(std::move(c));
     case endpoint::versions: return audit_service::pull(c, taxii_service::versions);
     case endpoint::health:
-    case endpoint::audit: break;
+    case endpoint::audit:
+    case endpoint::lookup:
+    case endpoint::export_values: break;
   }
   respond(error_response(http::status::not_found, "no such endpoint", version));
 }

@@ -4,10 +4,13 @@
 
 #include <boost/beast/http.hpp>
 #include <cstdint>
+#include <expected>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 namespace cairn::server {
 
@@ -22,9 +25,58 @@ struct peer_info {
   std::string cert_sha256;     // lower-case hex of a verified client certificate, or empty
 };
 
+// A body produced in pieces after the head is sent (exports, whose bodies
+// are not held whole in memory). Each call appends the next piece to out
+// (bounded by the source) and returns true while more follow, false with
+// the last piece; an error cuts the body short (the connection is closed,
+// so the client sees an incomplete response, never a complete wrong one).
+// Called on the connection's strand, one call at a time, never across an
+// async wait: a source must not hold a store reader between calls.
+using body_source = std::function<std::expected<bool, std::string>(std::string& out)>;
+
 // Delivers the response for one request. May be called from any thread,
-// exactly once.
-using respond_fn = std::function<void(response)>;
+// exactly once: either with a whole response, or through stream() with a
+// head and a body_source. A respond_fn made from a plain callable (tests)
+// collects a streamed body and delivers it as one response.
+class respond_fn {
+ public:
+  using whole_fn = std::function<void(response)>;
+  using stream_fn = std::function<void(response, body_source)>;
+
+  respond_fn() = default;
+  template <class F>
+  requires std::is_invocable_v<F&, response> &&
+      (!std::is_same_v<std::remove_cvref_t<F>, respond_fn>)respond_fn(F&& f)
+      : whole_(std::forward<F>(f)) {}
+  respond_fn(whole_fn whole, stream_fn stream)
+      : whole_(std::move(whole)), stream_(std::move(stream)) {}
+
+  void operator()(response res) const { whole_(std::move(res)); }
+  // head: status and header fields (its body is ignored; the transport
+  // frames the body, chunked on HTTP/1.1).
+  void stream(response head, body_source source) const;
+  explicit operator bool() const { return static_cast<bool>(whole_); }
+
+ private:
+  whole_fn whole_;
+  stream_fn stream_;
+};
+
+inline void respond_fn::stream(response head, body_source source) const {
+  if (stream_) return stream_(std::move(head), std::move(source));
+  std::string body;
+  for (;;) {
+    auto more = source(body);
+    if (!more) {
+      head.result(http::status::internal_server_error);
+      body = more.error();
+      break;
+    }
+    if (!*more) break;
+  }
+  head.body() = std::move(body);
+  whole_(std::move(head));
+}
 
 // What the handler learnt from a request head (who is calling, where to),
 // kept by the transport and handed back with the complete request. Defined

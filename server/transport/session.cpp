@@ -197,8 +197,8 @@ void session::on_body(beast::error_code ec) {
   request req = parser_->release();
   parser_.reset();
   const bool close = !req.keep_alive();
-  handler_.handle(
-      std::move(req), peer_, std::move(context_), [self = shared_from_this(), close](response res) {
+  respond_fn respond(
+      [self = shared_from_this(), close](response res) {
         // Responses may come from the storage writer thread: those are queued on
         // the connection's strand. A response made inside this handler (on the
         // strand already) is sent at once, without a trip through the scheduler
@@ -206,7 +206,70 @@ void session::on_body(beast::error_code ec) {
         asio::dispatch(self->stream_.get_executor(), [self, close, res = std::move(res)]() mutable {
           self->send(std::move(res), close);
         });
+      },
+      [self = shared_from_this(), close](response head, body_source source) {
+        asio::dispatch(self->stream_.get_executor(),
+                       [self, close, head = std::move(head), source = std::move(source)]() mutable {
+                         self->send_stream(std::move(head), std::move(source), close);
+                       });
       });
+  handler_.handle(std::move(req), peer_, std::move(context_), std::move(respond));
+}
+
+// A streamed response: the head, then each piece of the body as an HTTP/1.1
+// chunk (HTTP/1.0: the raw bytes, ended by closing the connection). Each
+// write has the response deadline; the source runs between writes, on the
+// strand.
+struct session::stream_state {
+  http::response<http::empty_body> head;
+  std::optional<http::response_serializer<http::empty_body>> serializer;
+  body_source source;
+  std::string piece;
+  bool chunked = true;
+  bool close = false;
+  bool done = false;
+};
+
+void session::send_stream(response head, body_source source, bool close) {
+  close = close || stopping_ || version_ < 11;
+  auto st = std::make_shared<stream_state>();
+  st->chunked = version_ >= 11;
+  st->close = close;
+  st->source = std::move(source);
+  st->head = http::response<http::empty_body>(std::move(head.base()));
+  st->head.keep_alive(!close);
+  if (st->chunked) st->head.chunked(true);
+  st->serializer.emplace(st->head);
+  beast::get_lowest_layer(stream_).expires_after(limits_.request_timeout);
+  http::async_write_header(stream_, *st->serializer,
+                           [self = shared_from_this(), st](beast::error_code ec, std::size_t) {
+                             if (ec) return self->on_write(true, ec);
+                             if (self->head_request_) return self->on_write(st->close, ec);
+                             self->stream_next(st);
+                           });
+}
+
+void session::stream_next(std::shared_ptr<stream_state> st) {
+  auto self = shared_from_this();
+  if (st->done) {
+    if (!st->chunked) return on_write(st->close, {});
+    return asio::async_write(stream_, http::make_chunk_last(),
+                             [self, st](beast::error_code ec, std::size_t) {
+                               self->on_write(ec ? true : st->close, ec);
+                             });
+  }
+  st->piece.clear();
+  auto more = st->source(st->piece);
+  if (!more) return shutdown();  // the body cannot be completed: cut it short
+  st->done = !*more;
+  if (st->piece.empty()) return stream_next(std::move(st));
+  auto after = [self, st](beast::error_code ec, std::size_t) {
+    if (ec) return self->on_write(true, ec);
+    self->stream_next(st);
+  };
+  beast::get_lowest_layer(stream_).expires_after(limits_.request_timeout);
+  if (!st->chunked) return asio::async_write(stream_, asio::buffer(st->piece), std::move(after));
+  asio::async_write(stream_, http::make_chunk(asio::buffer(st->piece)), std::move(after));
 }
 
 void session::refuse(http::status status, const std::string& description) {

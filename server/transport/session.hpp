@@ -58,6 +58,9 @@ class session : public std::enable_shared_from_this<session> {
   void on_header(boost::beast::error_code ec);
   void on_body(boost::beast::error_code ec);
   void send(response res, bool close);
+  struct stream_state;
+  void send_stream(response head, body_source source, bool close);
+  void stream_next(std::shared_ptr<stream_state> st);
   void on_write(bool close, boost::beast::error_code ec);
   void refuse(http::status status, const std::string& description);
   void shutdown();

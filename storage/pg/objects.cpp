@@ -4,13 +4,16 @@
 #include <array>
 #include <atomic>
 #include <deque>
+#include <iterator>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <utility>
 
 #include "formats/json.hpp"
+#include "formats/observables.hpp"
 #include "formats/time.hpp"
 #include "storage/publish_plan.hpp"
 
@@ -92,6 +95,86 @@ const pq::statement k_remove{
     "UPDATE objects SET deleted = true"
     " WHERE collection = $1 AND date_added = ANY($2::bigint[]) AND NOT deleted"
     " RETURNING date_added, id, version"};
+
+// Rows of the observable index (schema_observables.cpp), as parallel arrays.
+const pq::statement k_insert_observables{
+    "cairn_observables_insert",
+    "INSERT INTO observables (collection, date_added, kind, value, tlp, cidr, exportable)"
+    " SELECT $1::integer, u.d, u.k, u.v, u.t, (u.f & 1) <> 0, (u.f & 2) <> 0"
+    " FROM unnest($2::bigint[], $3::smallint[], $4::text[], $5::smallint[], $6::integer[])"
+    " AS u(d, k, v, t, f)"};
+
+const pq::statement k_count_deleted{
+    "cairn_collections_count_deleted",
+    "UPDATE collections SET deleted_count = deleted_count + $2 WHERE key = $1"};
+
+const pq::statement k_generation{
+    "cairn_collections_generation",
+    "SELECT last_added + deleted_count FROM collections WHERE key = $1"};
+
+// Lookup: $1 collections (in the caller's order), $2 kind, $3 the value and
+// the networks containing it, $4 the value, $5 the reader's level, $6 its
+// publisher name ('' for none). Per collection in the caller's order, then
+// date_added, the exact value first.
+const pq::statement k_lookup{
+    "cairn_observables_lookup",
+    "SELECT o.date_added, o.id, o.version, o.spec_version, o.publisher, o.tlp, o.later_copy,"
+    " o.id_copy, o.json, x.value, x.cidr, x.exportable, x.collection"
+    " FROM observables x JOIN objects o ON o.collection = x.collection"
+    " AND o.date_added = x.date_added"
+    " WHERE x.collection = ANY($1::integer[]) AND x.kind = $2"
+    " AND md5(x.value) = ANY(ARRAY(SELECT md5(p) FROM unnest($3::text[]) AS p))"
+    " AND x.value = ANY($3::text[]) AND NOT o.deleted"
+    " AND (x.tlp <= $5 OR ($6 <> '' AND o.publisher = $6))"
+    " ORDER BY array_position($1::integer[], x.collection), x.date_added, x.value <> $4"};
+
+// Exports, a page at a time after ($4 kind, $5 value, $6 date_added): $1
+// collection, $2 kinds, $3 the reader's level, $7 its publisher name.
+constexpr int k_export_chunk = 5000;
+const pq::statement k_exportable{
+    "cairn_observables_exportable",
+    "SELECT o.date_added, o.id, o.version, o.spec_version, o.publisher, o.tlp, o.later_copy,"
+    " o.id_copy, o.json, x.value, x.cidr, x.kind"
+    " FROM observables x JOIN objects o ON o.collection = x.collection"
+    " AND o.date_added = x.date_added"
+    " WHERE x.collection = $1 AND x.kind = ANY($2::smallint[]) AND x.exportable"
+    " AND NOT o.deleted AND (x.tlp <= $3 OR ($7 <> '' AND o.publisher = $7))"
+    " AND (x.kind, x.value, x.date_added) > ($4::smallint, $5::text COLLATE \"C\", $6::bigint)"
+    " ORDER BY x.kind, x.value, x.date_added LIMIT 5000"};
+static_assert(k_export_chunk == 5000);
+
+// The rows of one version's observables into the arrays of
+// k_insert_observables.
+struct observable_rows {
+  std::vector<std::int64_t> positions, kinds, levels, flags;
+  std::vector<std::string_view> values;
+
+  void add(micros date_added, formats::tlp_level level,
+           const std::vector<formats::observable>& observables) {
+    for (const auto& o : observables) {
+      // Normal forms never hold a NUL (it would end the parameter).
+      if (o.value.empty() || o.value.find('\0') != std::string::npos) continue;
+      positions.push_back(date_added);
+      kinds.push_back(static_cast<std::int64_t>(o.kind));
+      values.push_back(o.value);
+      levels.push_back(static_cast<std::int64_t>(level));
+      flags.push_back((o.cidr ? 1 : 0) | (o.exportable ? 2 : 0));
+    }
+  }
+
+  result<void> insert(pq::connection& c, collection_key collection) const {
+    if (positions.empty()) return {};
+    auto r = c.run(k_insert_observables, pq::params()
+                                             .integer(collection)
+                                             .integer_array(positions)
+                                             .integer_array(kinds)
+                                             .text_array(values)
+                                             .integer_array(levels)
+                                             .integer_array(flags));
+    if (!r) return std::unexpected(r.error());
+    return {};
+  }
+};
 
 const pq::statement k_put_status{
     "cairn_statuses_put",
@@ -445,6 +528,12 @@ result<publish_result> publish(pq::connection& c, const publish_request& req, mi
     }
     auto inserted = c.run(fast ? k_insert_joined : k_insert_versions, p);
     if (!inserted) return std::unexpected(inserted.error());
+    observable_rows index;
+    for (const auto& v : plan->added) {
+      const new_object& o = req.objects[v.index];
+      index.add(v.date_added, o.tlp, o.observables);
+    }
+    if (auto st = index.insert(c, req.collection); !st) return std::unexpected(st.error());
   }
 
   publish_result out;
@@ -480,6 +569,12 @@ result<std::vector<formats::audit_object>> remove(pq::connection& c, const delet
   order.reserve(static_cast<std::size_t>(r->size()));
   for (int i = 0; i < r->size(); ++i) order.emplace_back(r->integer(i, 0), i);
   std::sort(order.begin(), order.end());
+  if (!order.empty()) {
+    auto counted = c.run(
+        k_count_deleted,
+        pq::params().integer(req.collection).integer(static_cast<std::int64_t>(order.size())));
+    if (!counted) return std::unexpected(counted.error());
+  }
   out.reserve(order.size());
   for (const auto& [at, i] : order) {
     out.push_back({std::string(r->text(i, 1)), std::string(r->text(i, 2))});
@@ -509,7 +604,50 @@ result<void> import_version(pq::connection& c, const object_record& v) {
       .text(v.json);
   auto r = c.run(k_insert_version, p);
   if (!r) return std::unexpected(r.error());
-  return {};
+  const auto observables = formats::observables_of(v.json);
+  observable_rows index;
+  index.add(v.date_added, v.tlp, observables);
+  return index.insert(c, v.collection);
+}
+
+namespace {
+const pq::statement k_unindexed_versions{
+    "cairn_objects_to_index",
+    "SELECT collection, date_added, tlp, json FROM objects"
+    " WHERE NOT deleted AND (collection, date_added) > ($1::integer, $2::bigint)"
+    " ORDER BY collection, date_added LIMIT 1000"};
+}  // namespace
+
+result<std::uint64_t> index_observables(pq::connection& c) {
+  std::int64_t collection = 0;
+  micros after = 0;
+  std::uint64_t versions = 0;
+  for (;;) {
+    auto r = c.run(k_unindexed_versions, pq::params().integer(collection).integer(after));
+    if (!r) return std::unexpected(r.error());
+    if (r->size() == 0) return versions;
+    // Rows of one collection per insert.
+    std::vector<std::vector<formats::observable>> kept;
+    kept.reserve(static_cast<std::size_t>(r->size()));
+    observable_rows index;
+    collection_key current = static_cast<collection_key>(r->integer(0, 0));
+    for (int i = 0; i < r->size(); ++i) {
+      const auto key = static_cast<collection_key>(r->integer(i, 0));
+      if (key != current) {
+        if (auto st = index.insert(c, current); !st) return std::unexpected(st.error());
+        index = {};
+        current = key;
+      }
+      ++versions;
+      kept.push_back(formats::observables_of(r->text(i, 3)));
+      const auto level = static_cast<formats::tlp_level>(
+          std::clamp<std::int64_t>(r->integer(i, 2), 0, k_top_level));
+      index.add(r->integer(i, 1), level, kept.back());
+      collection = key;
+      after = r->integer(i, 1);
+    }
+    if (auto st = index.insert(c, current); !st) return std::unexpected(st.error());
+  }
 }
 
 result<void> import_status(pq::connection& c, const status_record& s, micros stored_at) {
@@ -544,6 +682,76 @@ class pg_reader final : public reader {
 
   ~pg_reader() override {
     if (lease_ && begun_) (*lease_)->rollback();  // read only: nothing to keep
+  }
+
+  void lookup(std::span<const collection_key> cs, formats::observable_kind k,
+              std::string_view value, const visibility& who,
+              const observable_fn& fn) const override {
+    if (cs.empty()) return;
+    std::vector<std::int64_t> keys(cs.begin(), cs.end());
+    std::vector<std::string> probes{std::string(value)};
+    for (auto& n : formats::containing_networks(k, value)) probes.push_back(std::move(n));
+    std::vector<std::string_view> probe_views(probes.begin(), probes.end());
+    const pq::rows* r = run(k_lookup, pq::params()
+                                          .integer_array(keys)
+                                          .integer(static_cast<std::int64_t>(k))
+                                          .text_array(probe_views)
+                                          .text(value)
+                                          .integer(static_cast<std::int64_t>(who.max_level))
+                                          .text(who.publisher));
+    if (!r) return;
+    for (int i = 0; i < r->size(); ++i) {
+      const auto c = static_cast<collection_key>(r->integer(i, 12));
+      // One call per version: the first of its rows (the exact value first).
+      if (i > 0 && r->integer(i - 1, 12) == r->integer(i, 12) &&
+          r->integer(i - 1, 0) == r->integer(i, 0)) {
+        continue;
+      }
+      const observable_hit hit{k, r->text(i, 9), r->boolean(i, 10), r->boolean(i, 11)};
+      if (!fn(hit, record_at(*r, i, c))) return;
+    }
+  }
+
+  void exportable_values(collection_key c, std::span<const formats::observable_kind> kinds,
+                         const visibility& who, const observable_fn& fn) const override {
+    std::vector<std::int64_t> wanted;
+    for (const auto k : kinds) wanted.push_back(static_cast<std::int64_t>(k));
+    if (wanted.empty()) {
+      for (std::int64_t k = 1; k <= 8; ++k) wanted.push_back(k);
+    }
+    std::int64_t kind = 0;
+    std::string value;
+    micros after = 0;
+    for (;;) {
+      const pq::rows* r = run(k_exportable, pq::params()
+                                                .integer(c)
+                                                .integer_array(wanted)
+                                                .integer(static_cast<std::int64_t>(who.max_level))
+                                                .integer(kind)
+                                                .text(value)
+                                                .integer(after)
+                                                .text(who.publisher));
+      if (!r) return;
+      for (int i = 0; i < r->size(); ++i) {
+        const auto k = static_cast<formats::observable_kind>(r->integer(i, 11));
+        const observable_hit hit{k, r->text(i, 9), r->boolean(i, 10), true};
+        if (!fn(hit, record_at(*r, i, c))) return;
+      }
+      if (r->size() < k_export_chunk) return;
+      const int last = r->size() - 1;
+      kind = r->integer(last, 11);
+      value = r->text(last, 9);
+      after = r->integer(last, 0);
+      // A page passed on is not kept (exports are long; see store.hpp),
+      // unless fn read more since (a deque frees its ends only safely).
+      if (&kept_.back() == r) kept_.pop_back();
+    }
+  }
+
+  std::uint64_t collection_generation(collection_key c) const override {
+    const pq::rows* r = run(k_generation, pq::params().integer(c));
+    if (!r || r->size() == 0) return 0;
+    return static_cast<std::uint64_t>(r->integer(0, 0));
   }
 
   void scan(collection_key c, micros after, const visibility& who,

@@ -54,6 +54,11 @@ std::unique_ptr<reader> make_reader(result<pq::pool::lease> lease, std::function
 result<void> import_version(pq::connection& c, const object_record& v);
 result<void> import_status(pq::connection& c, const status_record& s, micros stored_at);
 
+// Writes the observable index rows of every live version (db init, on a
+// database upgraded from schema version 1, whose versions have none);
+// returns the number of versions read.
+result<std::uint64_t> index_observables(pq::connection& c);
+
 // The JSON a status is kept as in statuses.json, and back (std::nullopt for
 // text that is not such JSON).
 std::string encode_status(const status_record& s);

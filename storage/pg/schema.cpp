@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "storage/pg/objects.hpp"
+
 #if __has_include("storage/pg/audit.hpp")
 #include "storage/pg/audit.hpp"
 #else
@@ -106,6 +108,10 @@ result<void> upgrade_from(pq::connection& c, int from) {
     for (const char* const sql :
          {observables_schema_sql, control_schema_sql, audit_v2_schema_sql}) {
       if (auto done = c.exec(sql); !done) return std::unexpected(done.error());
+    }
+    // The versions stored under version 1 get their observable index rows.
+    if (from == 1) {
+      if (auto indexed = index_observables(c); !indexed) return std::unexpected(indexed.error());
     }
   }
   return {};

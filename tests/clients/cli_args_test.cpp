@@ -248,3 +248,37 @@ TEST_CASE("load_secrets reads one line from the secret files", "[clients][cli]")
   d.password_file = empty.string();
   CHECK_FALSE(load_secrets(d));
 }
+
+TEST_CASE("lookup and export take their own options", "[clients][cli]") {
+  auto l = parse({"lookup", "198.51.100.7", "--type", "ipv4-addr", "--json", "--url", url});
+  REQUIRE(l);
+  CHECK(l->command == cli_command::lookup);
+  CHECK(l->positionals == std::vector<std::string>{"198.51.100.7"});
+  CHECK(l->types == std::vector<std::string>{"ipv4-addr"});
+  CHECK(l->json);
+  auto two = parse({"lookup", "x.example", "--type", "url,domain-name", "--url", url});
+  REQUIRE_FALSE(two);
+  CHECK(two.error().message.find("one --type") != std::string::npos);
+  CHECK_FALSE(parse({"lookup", "--url", url}));  // no value
+  CHECK_FALSE(parse({"lookup", "a", "--out", "f", "--url", url}));
+
+  auto e = parse({"export", "indicators", "--format", "csv", "--type", "ipv4-addr,url", "--out",
+                  "feed.csv", "--url", url});
+  REQUIRE(e);
+  CHECK(e->command == cli_command::export_values);
+  CHECK(e->export_format == "csv");
+  CHECK(e->types == std::vector<std::string>{"ipv4-addr", "url"});
+  CHECK(e->out_file == "feed.csv");
+  auto no_format = parse({"export", "indicators", "--url", url});
+  REQUIRE_FALSE(no_format);
+  CHECK(no_format.error().message.find("--format edl|csv|stix") != std::string::npos);
+  auto bad_format = parse({"export", "indicators", "--format", "jsonl", "--url", url});
+  REQUIRE_FALSE(bad_format);
+  CHECK(bad_format.error().message.find("edl, csv or stix") != std::string::npos);
+  // pull keeps its own formats.
+  auto p = parse({"pull", "indicators", "--format", "jsonl", "--url", url});
+  REQUIRE(p);
+  CHECK(p->format == output_format::jsonl);
+  CHECK(help_text(cli_command::export_values).find("--format F") != std::string::npos);
+  CHECK(help_text(cli_command::lookup).find("cairn lookup VALUE") != std::string::npos);
+}

@@ -777,3 +777,56 @@ TEST_CASE("discover, collections, get, manifest, status and delete against cairn
   CHECK((gone.err.find("404") != std::string::npos ||
          gone.err.find("was not found") != std::string::npos));
 }
+
+TEST_CASE("cairn lookup and cairn export: answers, files and errors", "[integration][cli]") {
+  test_server srv;
+  work_dir dir;
+  cairn_runner cairn(srv, dir);
+  const std::string id = random_stix_id("indicator");
+  const std::string source = (dir.path() / "in.json").string();
+  {
+    formats::json_writer w;
+    w.begin_object().member("type", "indicator").member("spec_version", "2.1").member("id", id);
+    w.member("created", "2026-01-01T00:00:00.000Z").member("modified", "2026-01-01T00:00:00.000Z");
+    w.member("pattern", "[ipv4-addr:value = '203.0.113.5'] OR [url:value = 'https://x.example/a']");
+    w.member("pattern_type", "stix").member("valid_from", "2020-01-01T00:00:00Z");
+    w.end_object();
+    write_text(source, w.take());
+  }
+  REQUIRE(cairn.run("admin", {"publish", "intel", source}).code == 0);
+
+  auto found = cairn.run("bot", {"lookup", "203.0.113.5"});
+  REQUIRE(found.code == 0);
+  CHECK(found.out.find(id) != std::string::npos);
+  CHECK(found.err.find("1 match") != std::string::npos);
+  auto json = cairn.run("bot", {"lookup", "203.0.113.5", "--type", "ipv4-addr", "--json"});
+  REQUIRE(json.code == 0);
+  CHECK(parse(json.out).root().get("matches")->size() == 1);
+  auto none = cairn.run("bot", {"lookup", "198.51.100.1", "--json"});
+  REQUIRE(none.code == 0);
+  CHECK(parse(none.out).root().get("matches")->size() == 0);
+  auto bad = cairn.run("bot", {"lookup", "not a value"});
+  CHECK(bad.code == 1);
+  CHECK(bad.err.find("none of the observables") != std::string::npos);
+
+  // export streams to --out, replacing the file only once complete.
+  const auto out = dir.path() / "list.txt";
+  auto edl = cairn.run("bot", {"export", "intel", "--format", "edl", "--out", out.string()});
+  REQUIRE(edl.code == 0);
+  CHECK(read_file(out) == "203.0.113.5\nx.example/a\n");
+  CHECK_FALSE(fs::exists(out.string() + ".part"));
+  auto csv = cairn.run("bot", {"export", "intel", "--format", "csv", "--type", "url"});
+  REQUIRE(csv.code == 0);
+  CHECK(csv.out.starts_with("value,type,indicator_id,"));
+  CHECK(csv.out.find("https://x.example/a,url," + id) != std::string::npos);
+  auto stix = cairn.run("bot", {"export", "intel", "--format", "stix"});
+  REQUIRE(stix.code == 0);
+  CHECK(parse(stix.out).root().get("objects")->size() == 1);
+
+  CHECK(cairn.run("bot", {"export", "intel"}).code == 2);  // no --format
+  CHECK(cairn.run("bot", {"export", "intel", "--format", "pdf"}).code == 2);
+  auto missing = cairn.run("bot", {"export", "nosuch", "--format", "edl", "--out", out.string()});
+  CHECK(missing.code == 1);
+  CHECK(missing.err.find("no collection 'nosuch'") != std::string::npos);
+  CHECK(read_file(out) == "203.0.113.5\nx.example/a\n");  // the old file stays
+}

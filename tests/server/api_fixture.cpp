@@ -60,6 +60,7 @@ response api_fixture::call(const api_request& r) {
   request req{r.method, r.target, 11};
   if (!r.token.empty()) req.set(http::field::authorization, "Bearer " + r.token);
   req.set(http::field::accept, std::string(formats::taxii_media_type));
+  for (const auto& [name, value] : r.headers) req.set(name, value);
   if (!r.body.empty()) {
     req.set(http::field::content_type, std::string(formats::taxii_media_type));
     req.body() = r.body;

@@ -8,6 +8,8 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "formats/time.hpp"
 #include "server/api/exchange.hpp"
@@ -27,6 +29,9 @@ struct api_request {
   std::string target;
   std::string token;
   std::string body;
+  // More header fields (set after the defaults above, so they may replace
+  // Accept).
+  std::vector<std::pair<http::field, std::string>> headers{};
 };
 
 class api_fixture {

@@ -14,6 +14,7 @@
 #include "formats/audit_record.hpp"
 #include "formats/json.hpp"
 #include "storage/faults.hpp"
+#include "storage/lmdb.hpp"
 #include "tests/storage/temp_dir.hpp"
 
 using namespace cairn;
@@ -199,4 +200,86 @@ TEST_CASE("lmdb_store: concurrent publishes each get their record") {
   CHECK(records(*s).size() == n);
   CHECK(after.capacity_bytes > 0);
   CHECK(after.used_bytes > 0);
+}
+
+TEST_CASE("lmdb_store: a store written before the observable index is indexed once at open") {
+  temp_dir dir;
+  new_object indicator = object(1);
+  indicator.json =
+      R"({"type":"indicator","id":")" + indicator.id +
+      R"(","pattern_type":"stix","pattern":"[ipv4-addr:value = '10.0.0.1'] OR [ipv4-addr:value = '10.9.0.0/16']"})";
+  new_object other = object(2);  // no pattern: nothing to index
+  new_object gone = object(3);
+  gone.json = indicator.json;
+  collection_key c = 0;
+  {
+    // Versions stored as a release without the index stored them: without
+    // observables.
+    auto [s, key] = open_store(dir, nullptr);
+    c = key;
+    REQUIRE(publish(*s, c, {indicator, other, gone}));
+    std::promise<result<std::size_t>> p;
+    delete_request d;
+    d.collection = c;
+    d.positions = {positions(*s, c).back()};
+    s->remove(std::move(d), entry("delete", 200), [&](result<std::size_t> n) { p.set_value(n); });
+    REQUIRE(p.get_future().get().value() == 1);
+    auto r = s->begin_read();
+    const std::vector<collection_key> cs{c};
+    int hits = 0;
+    r->lookup(cs, formats::observable_kind::ipv4, "10.0.0.1", {},
+              [&](const observable_hit&, const object_record&) { return ++hits > 0; });
+    CHECK(hits == 0);
+    s->close();
+  }
+  {
+    // What such a release left: no mark that the index is complete.
+    auto env = lmdb::env::create();
+    REQUIRE(env);
+    REQUIRE(env->set_maxdbs(64));
+    REQUIRE(env->open(dir.sub("store").c_str(), 0, 0600));
+    auto t = lmdb::txn::begin(*env);
+    REQUIRE(t);
+    auto meta = lmdb::dbi::open(*t, "meta");
+    REQUIRE(meta);
+    REQUIRE(meta->erase(*t, "observables_indexed").value());
+    REQUIRE(t->commit());
+  }
+  std::vector<std::string> notices;
+  lmdb_store_options o;
+  o.path = dir.sub("store");
+  o.key_path = dir.sub("audit.key");
+  o.public_key_path = dir.sub("audit.pub");
+  o.notice = [&](std::string_view what) { notices.emplace_back(what); };
+  auto s = open_lmdb_store(o);
+  REQUIRE(s);
+  REQUIRE(notices.size() == 2);
+  CHECK(notices[1] == "observable index built: 2 object versions in 1 collections");
+  auto r = (*s)->begin_read();
+  const std::vector<collection_key> cs{c};
+  std::vector<std::pair<std::string, std::string>> hits;
+  r->lookup(cs, formats::observable_kind::ipv4, "10.9.1.1", {},
+            [&](const observable_hit& hit, const object_record& rec) {
+              hits.emplace_back(rec.id, hit.value);
+              CHECK(hit.cidr);
+              CHECK(hit.exportable);
+              return true;
+            });
+  CHECK(hits == std::vector<std::pair<std::string, std::string>>{{indicator.id, "10.9.0.0/16"}});
+  std::vector<std::string> values;
+  r->exportable_values(c, {}, {}, [&](const observable_hit& hit, const object_record& rec) {
+    CHECK(rec.id == indicator.id);  // not the deleted copy
+    values.emplace_back(hit.value);
+    return true;
+  });
+  CHECK(values == std::vector<std::string>{"10.0.0.1", "10.9.0.0/16"});
+  r.reset();
+  (*s)->close();
+
+  // Once: a second open says nothing.
+  s->reset();
+  notices.clear();
+  auto again = open_lmdb_store(o);
+  REQUIRE(again);
+  CHECK(notices.empty());
 }

@@ -18,6 +18,9 @@
 #include "support/skip.hpp"
 
 namespace cairn::storage::pg {
+
+extern const char* const observables_schema_sql;  // storage/pg/schema_observables.cpp
+
 namespace {
 
 using formats::tlp_level;
@@ -36,7 +39,7 @@ pg_options options(const std::string& conninfo) {
 }
 
 // A fresh database of its own with schema v1's tables but the audit log's
-// (not used here), dropped at the end.
+// (not used here), and version 2's observable index, dropped at the end.
 class database {
  public:
   explicit database(const std::string& server) : server_(server) {
@@ -48,6 +51,7 @@ class database {
     auto schema = (*c)->exec(core_schema_sql);
     INFO((schema ? std::string() : schema.error().message));
     REQUIRE(schema);
+    REQUIRE((*c)->exec(observables_schema_sql));
     REQUIRE(
         (*c)->exec("INSERT INTO collections (key, name) VALUES (1, 'root/one'), (2, 'root/two')"));
     auto name = (*c)->exec("SELECT current_database()");
@@ -613,6 +617,38 @@ TEST_CASE("pg objects: imported versions and statuses read as stored", "[store][
   v.date_added = t0 + 8;
   CHECK_FALSE(import_version(c, v));
   c.rollback();
+}
+
+TEST_CASE("pg objects: an imported version is indexed for lookup and exports", "[store][pg]") {
+  NEED_SERVER(server);
+  database db(*server);
+  session w(db);
+  pq::connection& c = *db.writer;
+  REQUIRE(c.begin());
+  const std::string id = object_id(1);
+  const std::string json =
+      R"({"type":"indicator","id":")" + id +
+      R"(","pattern_type":"stix","pattern":"[domain-name:value = 'A.Example.']"})";
+  object_record v{1, t0 + 7, id, v1, "2.1", "bob", tlp_level::green, json, false, false};
+  REQUIRE(import_version(c, v));
+  REQUIRE(c.commit());
+  auto r = w.read();
+  const std::vector<collection_key> cs{1};
+  std::vector<std::string> found;
+  r->lookup(cs, formats::observable_kind::domain, "a.example", {},
+            [&](const observable_hit& hit, const object_record& rec) {
+              CHECK(rec.id == id);
+              CHECK(rec.date_added == t0 + 7);
+              found.emplace_back(hit.value);
+              return true;
+            });
+  CHECK(found == std::vector<std::string>{"a.example"});
+  found.clear();
+  r->exportable_values(1, {}, {}, [&](const observable_hit& hit, const object_record&) {
+    found.emplace_back(hit.value);
+    return true;
+  });
+  CHECK(found == std::vector<std::string>{"a.example"});
 }
 
 }  // namespace

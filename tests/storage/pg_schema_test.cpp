@@ -8,6 +8,7 @@
 #include <string>
 
 #include "formats/ed25519.hpp"
+#include "formats/observables.hpp"
 #include "storage/pg/schema.hpp"
 #include "support/pg.hpp"
 #include "support/skip.hpp"
@@ -108,6 +109,19 @@ TEST_CASE("pg schema: db init upgrades a version 1 database, and a node refuses 
   REQUIRE(c);
   // What version 1 had: version 2's tables absent.
   REQUIRE((*c)->exec("DROP TABLE suspensions, control_state"));
+  REQUIRE((*c)->exec("DROP TABLE observables"));
+  REQUIRE((*c)->exec("ALTER TABLE collections DROP COLUMN deleted_count"));
+  // With versions stored under version 1: one to index, one deleted.
+  REQUIRE(
+      (*c)->exec("INSERT INTO collections (key, name, last_added) VALUES (1, 'root/one', 2);"
+                 "INSERT INTO objects (collection, date_added, id, version, time_key, spec_version,"
+                 " publisher, tlp, deleted, json) VALUES"
+                 " (1, 1, 'indicator--1', 'v', 'k', '2.1', 'alice', 1, false,"
+                 " '{\"type\":\"indicator\",\"pattern_type\":\"stix\","
+                 "\"pattern\":\"[ipv4-addr:value = \\u002710.0.0.1\\u0027]\"}'),"
+                 " (1, 2, 'indicator--2', 'v', 'k', '2.1', 'alice', 1, true,"
+                 " '{\"type\":\"indicator\",\"pattern_type\":\"stix\","
+                 "\"pattern\":\"[ipv4-addr:value = \\u002710.0.0.2\\u0027]\"}')"));
   REQUIRE((*c)->exec("UPDATE cairn_meta SET value = '1' WHERE key = 'schema_version'"));
   auto checked = pg::check_schema(**c);
   REQUIRE_FALSE(checked);
@@ -117,6 +131,18 @@ TEST_CASE("pg schema: db init upgrades a version 1 database, and a node refuses 
   CHECK(pg::check_schema(**c).value().version == 2);
   CHECK((*c)->exec("SELECT account, kind, alert_seq, since FROM suspensions"));
   CHECK((*c)->exec("SELECT key, value FROM control_state"));
+  // The stored live version is indexed, as a new publish would be.
+  auto rows = (*c)->exec(
+      "SELECT collection, date_added, kind, value, tlp, cidr, exportable FROM observables");
+  REQUIRE(rows);
+  REQUIRE(rows->size() == 1);
+  CHECK(rows->integer(0, 1) == 1);
+  CHECK(rows->integer(0, 2) == static_cast<std::int64_t>(formats::observable_kind::ipv4));
+  CHECK(rows->text(0, 3) == "10.0.0.1");
+  CHECK(rows->integer(0, 4) == 1);
+  CHECK_FALSE(rows->boolean(0, 5));
+  CHECK(rows->boolean(0, 6));
+  CHECK((*c)->exec("SELECT deleted_count FROM collections"));
   CHECK(pg_init_schema(o, pem).value() == pg_init_outcome::already_current);
 }
 

@@ -858,5 +858,202 @@ TEST_CASE("store contract: callbacks run on the store's thread and may not block
   }
 }
 
+// ---------------------------------------------------------------- observables
+
+using formats::observable_kind;
+
+formats::observable ob(observable_kind k, std::string value, bool exportable = true) {
+  formats::observable o;
+  o.kind = k;
+  o.cidr = value.find('/') != std::string::npos;
+  o.value = std::move(value);
+  o.exportable = exportable;
+  return o;
+}
+
+new_object indexed(const std::string& id, std::vector<formats::observable> observables,
+                   tlp_level tlp = tlp_level::green, std::string version = v1) {
+  new_object o = object(id, std::move(version), tlp);
+  o.observables = std::move(observables);
+  return o;
+}
+
+// What a lookup meets, as (id, indexed value) pairs in call order.
+pairs lookup(store& s, std::vector<collection_key> cs, observable_kind k, std::string_view value,
+             visibility who = {}) {
+  pairs out;
+  auto r = s.begin_read();
+  r->lookup(cs, k, value, who, [&](const observable_hit& hit, const object_record& rec) {
+    CHECK(hit.kind == k);
+    out.emplace_back(rec.id, hit.value);
+    return true;
+  });
+  return out;
+}
+
+// What an export scan meets, as (value, id) pairs in call order.
+pairs exportable(store& s, collection_key c, std::vector<observable_kind> kinds = {},
+                 visibility who = {}) {
+  pairs out;
+  auto r = s.begin_read();
+  r->exportable_values(c, kinds, who, [&](const observable_hit& hit, const object_record& rec) {
+    CHECK(hit.exportable);
+    out.emplace_back(hit.value, rec.id);
+    return true;
+  });
+  return out;
+}
+
+TEST_CASE("store contract: lookup finds exact values and containing CIDRs", "[store][contract]") {
+  FOR_EACH_BACKEND(make) {
+    fixture f(make);
+    const collection_key two = f.collection("root/two").value();
+    REQUIRE(f.publish({
+        indexed(object_id(1), {ob(observable_kind::ipv4, "10.0.0.1")}),
+        indexed(object_id(2), {ob(observable_kind::ipv4, "10.0.0.0/8", false)}),
+        indexed(object_id(3), {ob(observable_kind::ipv4, "10.1.0.0/16"),
+                               ob(observable_kind::domain, "a.example")}),
+        indexed(object_id(4), {ob(observable_kind::ipv6, "2001:db8::/32"),
+                               ob(observable_kind::ipv6, "2001:db8::1")}),
+        indexed(object_id(5), {ob(observable_kind::url, "10.0.0.1")}),
+        indexed(object_id(6), {ob(observable_kind::ipv4, "0.0.0.0/0")}),
+    }));
+    const collection_key one = f.key;
+    f.key = two;
+    REQUIRE(f.publish({indexed(object_id(7), {ob(observable_kind::ipv4, "10.0.0.1")})}));
+    f.key = one;
+
+    using k = observable_kind;
+    // Exact values and every CIDR containing the address; collection order,
+    // then date_added.
+    CHECK(lookup(f.s(), {f.key, two}, k::ipv4, "10.0.0.1") == pairs{{object_id(1), "10.0.0.1"},
+                                                                    {object_id(2), "10.0.0.0/8"},
+                                                                    {object_id(6), "0.0.0.0/0"},
+                                                                    {object_id(7), "10.0.0.1"}});
+    CHECK(lookup(f.s(), {two, f.key}, k::ipv4, "10.0.0.1").front() ==
+          std::pair<std::string, std::string>{object_id(7), "10.0.0.1"});
+    CHECK(lookup(f.s(), {f.key}, k::ipv4, "10.1.255.7") == pairs{{object_id(2), "10.0.0.0/8"},
+                                                                 {object_id(3), "10.1.0.0/16"},
+                                                                 {object_id(6), "0.0.0.0/0"}});
+    CHECK(lookup(f.s(), {f.key}, k::ipv4, "11.0.0.1") == pairs{{object_id(6), "0.0.0.0/0"}});
+    // A CIDR looked up as such matches that CIDR only.
+    CHECK(lookup(f.s(), {f.key}, k::ipv4, "10.1.0.0/16") == pairs{{object_id(3), "10.1.0.0/16"}});
+    // One call per version, even when it indexed several matching values.
+    CHECK(lookup(f.s(), {f.key}, k::ipv6, "2001:db8::1") == pairs{{object_id(4), "2001:db8::1"}});
+    CHECK(lookup(f.s(), {f.key}, k::ipv6, "2001:db8::2") == pairs{{object_id(4), "2001:db8::/32"}});
+    CHECK(lookup(f.s(), {f.key}, k::domain, "a.example") == pairs{{object_id(3), "a.example"}});
+    // The kind is part of the key.
+    CHECK(lookup(f.s(), {f.key}, k::url, "10.0.0.1") == pairs{{object_id(5), "10.0.0.1"}});
+    CHECK(lookup(f.s(), {f.key}, k::domain, "b.example").empty());
+    CHECK(lookup(f.s(), {99}, k::ipv4, "10.0.0.1").empty());
+    // Stops when fn says so.
+    int calls = 0;
+    auto r = f.s().begin_read();
+    const std::vector<collection_key> both{f.key, two};
+    r->lookup(both, k::ipv4, "10.0.0.1", {},
+              [&](const observable_hit&, const object_record&) { return ++calls < 2; });
+    CHECK(calls == 2);
+  }
+}
+
+TEST_CASE("store contract: lookup and exports pass only what the reader may receive, live",
+          "[store][contract]") {
+  FOR_EACH_BACKEND(make) {
+    fixture f(make);
+    using k = observable_kind;
+    REQUIRE(f.publish({indexed(object_id(1), {ob(k::ipv4, "10.0.0.1")}, tlp_level::red),
+                       indexed(object_id(2), {ob(k::ipv4, "10.0.0.1")}, tlp_level::green)},
+                      "bob"));
+    REQUIRE(f.publish({indexed(object_id(3), {ob(k::ipv4, "10.0.0.0/24")}, tlp_level::amber)},
+                      "alice"));
+    const visibility green{tlp_level::green, ""};
+    const visibility alice{tlp_level::green, "alice"};
+    const visibility bob{tlp_level::green, "bob"};
+    CHECK(lookup(f.s(), {f.key}, k::ipv4, "10.0.0.1", green) == pairs{{object_id(2), "10.0.0.1"}});
+    CHECK(lookup(f.s(), {f.key}, k::ipv4, "10.0.0.1", alice) ==
+          pairs{{object_id(2), "10.0.0.1"}, {object_id(3), "10.0.0.0/24"}});
+    CHECK(lookup(f.s(), {f.key}, k::ipv4, "10.0.0.1", bob) ==
+          pairs{{object_id(2), "10.0.0.1"}, {object_id(1), "10.0.0.1"}});
+    CHECK(exportable(f.s(), f.key, {}, green) == pairs{{"10.0.0.1", object_id(2)}});
+    CHECK(exportable(f.s(), f.key, {}, alice) ==
+          pairs{{"10.0.0.0/24", object_id(3)}, {"10.0.0.1", object_id(2)}});
+
+    // Deleted versions are gone from both.
+    // Positions: t0 (green, 2), t0 + 1 (red, 1), then t0 + 2 (amber, 3).
+    REQUIRE(f.remove({t0}).value() == 1);
+    CHECK(lookup(f.s(), {f.key}, k::ipv4, "10.0.0.1", green).empty());
+    CHECK(lookup(f.s(), {f.key}, k::ipv4, "10.0.0.1") ==
+          pairs{{object_id(1), "10.0.0.1"}, {object_id(3), "10.0.0.0/24"}});
+    CHECK(exportable(f.s(), f.key) ==
+          pairs{{"10.0.0.0/24", object_id(3)}, {"10.0.0.1", object_id(1)}});
+    REQUIRE(f.remove({t0 + 1, t0 + 2}).value() == 2);
+    CHECK(lookup(f.s(), {f.key}, k::ipv4, "10.0.0.1").empty());
+    CHECK(exportable(f.s(), f.key).empty());
+  }
+}
+
+TEST_CASE("store contract: exportable values in (kind, value, date_added) order",
+          "[store][contract]") {
+  FOR_EACH_BACKEND(make) {
+    fixture f(make);
+    using k = observable_kind;
+    const std::string sha(64, 'a');
+    REQUIRE(f.publish({
+        indexed(object_id(1), {ob(k::domain, "b.example"), ob(k::ipv4, "10.0.0.2")}),
+        indexed(object_id(2), {ob(k::ipv4, "10.0.0.10"), ob(k::sha256, sha)}),
+        indexed(object_id(3), {ob(k::domain, "a.example", false)}),
+    }));
+    REQUIRE(
+        f.publish({indexed(object_id(4), {ob(k::ipv4, "10.0.0.2"), ob(k::domain, "a.example")})}));
+    CHECK(exportable(f.s(), f.key) == pairs{{"10.0.0.10", object_id(2)},
+                                            {"10.0.0.2", object_id(1)},
+                                            {"10.0.0.2", object_id(4)},
+                                            {"a.example", object_id(4)},
+                                            {"b.example", object_id(1)},
+                                            {sha, object_id(2)}});
+    CHECK(exportable(f.s(), f.key, {k::domain, k::sha256}) ==
+          pairs{{"a.example", object_id(4)}, {"b.example", object_id(1)}, {sha, object_id(2)}});
+    CHECK(exportable(f.s(), f.key, {k::url}).empty());
+    CHECK(exportable(f.s(), 99).empty());
+    int calls = 0;
+    auto r = f.s().begin_read();
+    r->exportable_values(f.key, {}, {},
+                         [&](const observable_hit&, const object_record&) { return ++calls < 3; });
+    CHECK(calls == 3);
+  }
+}
+
+TEST_CASE("store contract: a collection's generation changes with each write to it",
+          "[store][contract]") {
+  FOR_EACH_BACKEND(make) {
+    fixture f(make);
+    const collection_key two = f.collection("root/two").value();
+    auto generation = [&](collection_key c) {
+      return f.s().begin_read()->collection_generation(c);
+    };
+    const auto g0 = generation(f.key);
+    const auto other0 = generation(two);
+    REQUIRE(f.publish({object(object_id(1), v1)}));
+    const auto g1 = generation(f.key);
+    CHECK(g1 != g0);
+    CHECK(generation(two) == other0);
+    REQUIRE(f.publish({object(object_id(2), v1)}));
+    const auto g2 = generation(f.key);
+    CHECK(g2 != g1);
+    REQUIRE(f.remove({t0}).value() == 1);
+    const auto g3 = generation(f.key);
+    CHECK(g3 != g2);
+    CHECK(g3 != g1);
+    // A reader keeps its snapshot's generation (taken at its first read).
+    auto r = f.s().begin_read();
+    CHECK(r->collection_generation(f.key) == g3);
+    f.now += k_hour;
+    REQUIRE(f.publish({object(object_id(3), v1)}));
+    CHECK(r->collection_generation(f.key) == g3);
+    CHECK(generation(f.key) != g3);
+    CHECK(generation(two) == other0);
+  }
+}
+
 }  // namespace
 }  // namespace cairn::storage
