@@ -3,6 +3,7 @@
 
 #include "server/api/publishing.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
@@ -88,4 +89,32 @@ TEST_CASE("publishing: versions above the publisher's clearance get a commit of 
   parsed.push_back(valid("indicator--1", std::nullopt));
   parsed.push_back(valid("indicator--2", formats::tlp_level::red));
   CHECK(publish_request_for(where, std::move(parsed)).own_commit);
+}
+
+TEST_CASE("publishing: valid indicators and SCOs carry their observables to the store") {
+  const account alice{"alice", formats::tlp_level::amber};
+  const publication where{&alice, 1, "api1", formats::tlp_level::green};
+  std::vector<formats::parsed_object> parsed;
+  parsed.push_back(valid("indicator--1", std::nullopt));
+  parsed.back().info->json =
+      R"({"type":"indicator","id":"indicator--1","pattern_type":"stix",)"
+      R"("pattern":"[domain-name:value = 'Evil.Example.'] OR [ipv4-addr:value = '10.0.0.1']"})";
+  parsed.push_back(valid("ipv6-addr--2", std::nullopt));
+  parsed.back().info->type = "ipv6-addr";
+  parsed.back().info->json = R"({"type":"ipv6-addr","id":"ipv6-addr--2","value":"2001:DB8::1"})";
+  parsed.push_back(valid("malware--3", std::nullopt));
+  parsed.back().info->type = "malware";
+  parsed.back().info->json = R"({"type":"malware","id":"malware--3","name":"10.0.0.1"})";
+  parsed.push_back(invalid("indicator--4"));
+  auto r = publish_request_for(where, std::move(parsed));
+  REQUIRE(r.objects.size() == 3);
+  auto indicator = r.objects[0].observables;
+  std::sort(indicator.begin(), indicator.end(),
+            [](const auto& a, const auto& b) { return a.kind < b.kind; });
+  using k = formats::observable_kind;
+  CHECK(indicator == std::vector<formats::observable>{{k::ipv4, "10.0.0.1", false, true},
+                                                      {k::domain, "evil.example", false, true}});
+  CHECK(r.objects[1].observables ==
+        std::vector<formats::observable>{{k::ipv6, "2001:db8::1", false, false}});
+  CHECK(r.objects[2].observables.empty());
 }
