@@ -739,8 +739,9 @@ std::vector<value> candidates(std::string_view text, std::string_view type) {
 
 bool matches(const pattern_facts& f, const value& c) {
   if (f.equal.contains(c)) return true;
-  // Containment answers a lookup of an address, not of a network.
-  if ((c.k != kind::ipv4 && c.k != kind::ipv6) || c.cidr) return false;
+  // "A CIDR in the pattern that contains it": an address, or a network (an
+  // ipv4-addr or ipv6-addr value may be one) that lies inside.
+  if (c.k != kind::ipv4 && c.k != kind::ipv6) return false;
   auto addr = c.k == kind::ipv4 ? parse_ipv4(c.text) : parse_ipv6(c.text);
   if (!addr) return false;
   for (const auto& r : f.ranges) {

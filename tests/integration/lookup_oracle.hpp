@@ -13,7 +13,8 @@
 //   those constants. Any other pattern exports nothing.
 // - lookup keys: every `=` comparison (not negated) of a listed path with a
 //   string constant, anywhere in the pattern; and for IPv4/IPv6, every CIDR
-//   compared with `=` or ISSUBSET, which matches the addresses it contains.
+//   compared with `=` or ISSUBSET, which matches the addresses and the
+//   networks it contains.
 // Listed paths: ipv4-addr:value, ipv6-addr:value, domain-name:value,
 // url:value, email-addr:value, file:hashes.'SHA-256', file:hashes.'SHA-1',
 // file:hashes.MD5 (a quoted name is the same name: file:hashes.'MD5').

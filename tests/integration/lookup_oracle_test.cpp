@@ -217,6 +217,13 @@ pools make_pools(std::mt19937& rng) {
     auto g = v6(false);
     add(p.ipv6_nets, full(g) + "/" + std::to_string(32 + 16 * (rng() % 3) + rng() % 8));
   }
+  // The edges of prefix structures: the whole space, one bit, the last bit.
+  for (const char* net : {"0.0.0.0/0", "192.0.0.0/2", "198.51.100.6/31", "203.0.113.0/31"}) {
+    add(p.ipv4_nets, net);
+  }
+  for (const char* net : {"::/0", "2001:db8::/32", "2001:db8:0:1::/127", "2000::/3"}) {
+    add(p.ipv6_nets, net);
+  }
   static const char* tlds[] = {"example.com", "example.org", "example.net", "test", "invalid"};
   static const char* words[] = {"alpha", "bravo",  "cdn", "mail",   "login", "update",
                                 "files", "secure", "api", "portal", "x-ray", "zulu9"};
@@ -296,7 +303,15 @@ std::string v6_variant(std::mt19937& rng, const std::string& canonical_full) {
   std::string suffix = net->prefix != 128 ? "/" + std::to_string(net->prefix) : std::string();
   char buf[8];
   std::string s;
-  switch (rng() % 4) {
+  switch (rng() % 5) {
+    case 4: {  // the last 32 bits in dotted decimal (RFC 4291 2.2, form 3)
+      for (std::size_t i = 0; i < 6; ++i) {
+        std::snprintf(buf, sizeof buf, "%x", g[i]);
+        s += std::string(buf) + ":";
+      }
+      s += ipv4_text(g[6] >> 8, g[6] & 0xff, g[7] >> 8, g[7] & 0xff);
+      break;
+    }
     case 0:  // every group, four digits
       for (std::size_t i = 0; i < 8; ++i) {
         std::snprintf(buf, sizeof buf, "%04x", g[i]);
@@ -399,7 +414,10 @@ struct pattern_maker {
   // A comparison that adds nothing to exports (and, but for ISSUBSET, to
   // lookups): another operator, a negation, or a path that is not listed.
   std::string other() {
-    switch (rng() % 15) {
+    switch (rng() % 17) {
+      // Keys that are not the vocabulary's 'SHA-256' (hash-algorithm-ov).
+      case 15: return "file:hashes.SHA256 = " + quote(pick(p.sha256));
+      case 16: return "file:hashes.'sha-256' = " + quote(pick(p.sha256));
       case 0: return "ipv4-addr:value != " + quote(pick(p.ipv4));
       case 1: return "ipv4-addr:value NOT = " + quote(pick(p.ipv4));
       case 2: return "domain-name:value LIKE " + quote("%." + pick(p.domains));
@@ -481,7 +499,15 @@ struct pattern_maker {
     if (r < 94) {
       return {"[" + other() + " OR " + other() + "]", "other-operators"};
     }
-    if (r < 97) return {"[" + eq() + "]", "pattern-type-pcre"};
+    if (r < 96) return {"[" + eq() + "]", "pattern-type-pcre"};
+    if (r < 97) {
+      // One value twice, written two ways that are equal.
+      const auto& d = pick(p.domains);
+      return {"[domain-name:value = " + quote(random_case(rng, d)) + " OR domain-name:value = " +
+                  quote(random_case(rng, d) + ".") + "] OR [" + eq() + "]",
+              "or-duplicates"};
+    }
+    if (r < 98) return {"((([" + eq() + "]) OR ([" + or_list(2) + "])))", "or-nested"};
     return {"[" + eq() + "]  OR\n\t[" + eq() + "]", "or-observations-whitespace"};
   }
 };
@@ -1123,6 +1149,7 @@ std::pair<std::string, std::string> lookup_value(std::mt19937& rng, const pools&
     case 10: return {random_case(rng, pick(p.sha256)), typed ? "file" : ""};
     case 11: return {random_case(rng, pick(p.sha1)), typed ? "file" : ""};
     case 12: return {random_case(rng, pick(p.md5)), typed ? "file" : ""};
+    // Lookups of a network are the case of their own below.
     default: return {pick(p.absent), ""};
   }
 }
@@ -1482,4 +1509,62 @@ TEST_CASE("lookup lists at most 1000 matches, then says more", "[integration][lo
   REQUIRE(doc);
   CHECK(doc->root().get("matches")->size() == 335);
   CHECK_FALSE(doc->root().get("more")->as_bool());
+}
+
+// INTERFACE.md: a lookup finds "for an IPv4/IPv6 value, a CIDR in the pattern
+// that contains it". An ipv4-addr value may be a network (STIX 2.1 6.13), so
+// a lookup of a network finds the patterns whose network contains it: the
+// same network, and wider ones, whether compared with = or ISSUBSET; not the
+// addresses and narrower networks inside it.
+TEST_CASE("lookup of a network finds every network of a pattern that contains it",
+          "[integration][lookup][!mayfail]") {
+  test_server srv;
+  auto admin = srv.client("admin");
+  std::mt19937 rng(4242);
+  const std::vector<std::pair<std::string, std::string>> patterns = {
+      {"equal", "[ipv4-addr:value = '192.0.2.48/29']"},
+      {"wider-subset", "[ipv4-addr:value ISSUBSET '192.0.2.0/24']"},
+      {"widest", "[ipv4-addr:value = '0.0.0.0/0']"},
+      {"wider-host-bits", "[ipv4-addr:value = '192.0.2.77/25']"},
+      {"address-inside", "[ipv4-addr:value = '192.0.2.50']"},
+      {"narrower", "[ipv4-addr:value = '192.0.2.48/30']"},
+      {"elsewhere", "[ipv4-addr:value = '198.51.100.0/24']"},
+  };
+  std::map<std::string, std::string> name_of;  // id -> name
+  std::vector<std::string> objects;
+  for (const auto& [name, pattern] : patterns) {
+    version v;
+    v.id = "indicator--" + uuid(rng);
+    v.modified = "2025-03-01T00:00:00.000Z";
+    v.valid_from = v.modified;
+    v.pattern = pattern;
+    v.shape = name;
+    objects.push_back(indicator_json(v, v.modified));
+    name_of[v.id] = name;
+  }
+  auto st = admin.add_objects("/api1/", k_intel, envelope(objects));
+  REQUIRE(st);
+  REQUIRE(st->success_count == static_cast<std::int64_t>(patterns.size()));
+  auto found = [&](const std::string& value) {
+    auto r = get(admin, "/cairn/v1/lookup?value=" + enc(value));
+    REQUIRE(r.status == 200);
+    auto doc = formats::parse_json(r.body);
+    REQUIRE(doc);
+    std::set<std::string> names;
+    const auto matches = doc->root().get("matches");
+    for (std::size_t i = 0; i < matches->size(); ++i) {
+      names.insert(name_of[std::string(matches->value_at(i).get("id")->as_string())]);
+    }
+    return names;
+  };
+  // An address: every network that contains it (this much the random
+  // comparison covers too).
+  CHECK(found("192.0.2.50") == std::set<std::string>{"equal", "wider-subset", "widest",
+                                                     "wider-host-bits", "address-inside",
+                                                     "narrower"});
+  // A network: the same network and every wider one.
+  CHECK(found("192.0.2.48/29") ==
+        std::set<std::string>{"equal", "wider-subset", "widest", "wider-host-bits"});
+  CHECK(found("192.0.2.0/24") ==
+        std::set<std::string>{"wider-subset", "widest", "wider-host-bits"});
 }
