@@ -330,7 +330,7 @@ void exports_service::lookup(exchange& ex, const snapshot& snap, const account& 
       }
     }
     if (candidates.empty()) {
-      return respond(bad_request("the value is not a " + *type + " value: " + why, version));
+      return respond(bad_request("the value is not of type " + *type + ": " + why, version));
     }
   } else {
     candidates = formats::observable_candidates(*value);

@@ -261,7 +261,7 @@ TEST_CASE("lookup: bad input gets a 400 TAXII error that says what is wrong") {
   check_error(f.get(k_partner, "/cairn/v1/lookup?value=not%20a%20thing"), 400,
               "none of the observables");
   check_error(f.get(k_partner, "/cairn/v1/lookup?value=example.com&type=ipv4-addr"), 400,
-              "not a ipv4-addr value");
+              "not of type ipv4-addr");
   check_error(f.get(k_partner, "/cairn/v1/lookup?value=1.2.3.4&colour=red"), 400,
               "unknown parameter 'colour'");
   check_error(f.get(k_partner, "/cairn/v1/lookup?value=1.2.3.4&value=1.2.3.5"), 400, "value");
