@@ -556,7 +556,61 @@ int cmd_audit_verify_proof(const cli_args& a, cli_io& io) {
   return out->ok ? exit_ok : exit_failure;
 }
 
+// cairn audit exposure: the answer of /cairn/v1/audit/exposure, as it came
+// (--json) or as a table.
+int cmd_audit_exposure(const cli_args& a, cli_io& io) {
+  auto client = connect(a);
+  if (!client) return fail_with(io, client.error());
+  auto r = client->get_ok("/cairn/v1/audit/exposure?object=" + percent_encode(a.audit_object));
+  if (!r) {
+    if (client->last_status() == 404) {
+      return fail_with(io,
+                       error{r.error().message + " (this server has no Cairn exposure endpoint)"});
+    }
+    return fail_with(io, r.error());
+  }
+  if (a.json) {
+    print_json(io, r->body);
+    return exit_ok;
+  }
+  auto doc = formats::parse_json(r->body, {});
+  if (!doc || !doc->root().is_object()) {
+    return fail_with(io, error{"the exposure response is not a JSON object"});
+  }
+  const auto root = doc->root();
+  auto recipients = root.get("recipients");
+  if (!recipients || !recipients->is_array()) {
+    return fail_with(io, error{"the exposure response has no \"recipients\" list"});
+  }
+  auto text = [](const formats::json_view& v, std::string_view k) -> std::string {
+    auto m = v.get(k);
+    if (!m || m->is_null()) return "-";
+    return m->is_string() ? std::string(m->as_string()) : m->dump();
+  };
+  auto current = root.get("current_version");
+  auto revoked = root.get("revoked");
+  std::string out = a.audit_object + ": ";
+  if (current && current->is_string()) {
+    out += "current version " + std::string(current->as_string());
+    out += revoked && revoked->is_bool() && revoked->as_bool() ? ", revoked\n" : "\n";
+  } else {
+    out += "no live version\n";
+  }
+  out += pad("account", 20) + pad("last version received", 27) + pad("time", 30) + "current\n";
+  for (std::size_t i = 0; i < recipients->size(); ++i) {
+    const auto rec = recipients->value_at(i);
+    auto is_current = rec.get("current");
+    out += pad(text(rec, "account"), 20) + pad(text(rec, "last_version_received"), 27) +
+           pad(text(rec, "time"), 30) +
+           (is_current && is_current->is_bool() && is_current->as_bool() ? "yes" : "no") + "\n";
+  }
+  print(io.out, out);
+  if (!a.quiet) say(io, std::to_string(recipients->size()) + " recipients");
+  return exit_ok;
+}
+
 int cmd_audit(const cli_args& a, cli_io& io) {
+  if (!a.positionals.empty() && a.positionals[0] == "exposure") return cmd_audit_exposure(a, io);
   if (!a.positionals.empty()) return cmd_audit_verify_proof(a, io);
   auto client = connect(a);
   if (!client) return fail_with(io, client.error());

@@ -84,7 +84,7 @@ constexpr std::array<command_spec, 11> commands_table{{
     {cli_command::manifest, "manifest", 1, 1, "COLLECTION"},
     {cli_command::status, "status", 1, 1, "STATUS_ID"},
     {cli_command::delete_object, "delete", 2, 2, "COLLECTION OBJECT_ID"},
-    {cli_command::audit, "audit", 0, 1, "[verify-proof]"},
+    {cli_command::audit, "audit", 0, 1, "[verify-proof | exposure]"},
     {cli_command::lookup, "lookup", 1, 1, "VALUE"},
     {cli_command::export_values, "export", 1, 1, "COLLECTION"},
 }};
@@ -390,10 +390,22 @@ result<void> check_combinations(const command_spec& cmd, const cli_args& out) {
                 (cmd.positional_usage.empty() ? "" : " ") + std::string(cmd.positional_usage) +
                 " [options]");
   }
+  if (out.command == cli_command::audit && !out.positionals.empty() &&
+      out.positionals[0] == "exposure") {
+    if (out.audit_object.empty()) {
+      return fail("usage: cairn audit exposure --object ID [--json] [options]");
+    }
+    if (!out.audit_account.empty() || !out.audit_collection.empty() || !out.audit_action.empty() ||
+        !out.since.empty() || !out.until.empty() || out.page_limit || !out.record_file.empty() ||
+        !out.public_key_file.empty() || !out.checkpoint_file.empty()) {
+      return fail("cairn audit exposure takes --object ID only (and --json)");
+    }
+    return {};
+  }
   if (out.command == cli_command::audit) {
     const bool verify = !out.positionals.empty();
     if (verify && out.positionals[0] != "verify-proof") {
-      return fail("cairn audit takes filters, or the word verify-proof, not \"" +
+      return fail("cairn audit takes filters, or the word verify-proof or exposure, not \"" +
                   out.positionals[0] + "\"");
     }
     if (verify && (out.record_file.empty() || out.public_key_file.empty())) {
@@ -731,6 +743,15 @@ signed by that key). Exit 1 if any record fails.
 
   cairn audit --object indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f --json > got.jsonl
   cairn audit verify-proof --record got.jsonl --public-key audit-signing.pub
+
+usage: cairn audit exposure --object ID [--json]
+
+Who holds which version of an object: every account that ever received a
+version of it, the version it received last and when, and whether that is
+the object's current version (its latest; a revoked indicator's partners
+that still hold an earlier version are listed as not current).
+
+  cairn audit exposure --object indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f
 )";
       break;
   }

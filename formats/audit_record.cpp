@@ -10,8 +10,12 @@ namespace cairn::formats {
 
 namespace {
 
-constexpr std::array<std::string_view, 6> k_actions = {"publish", "pull",         "delete",
-                                                       "denied",  "auth-failure", "config"};
+constexpr std::array<std::string_view, 7> k_actions = {"publish",      "pull",   "delete", "denied",
+                                                       "auth-failure", "config", "alert"};
+
+bool is_alert(const audit_record& r) {
+  return r.action == "alert";
+}
 
 void quoted(std::string& out, std::string_view s) {
   out += '"';
@@ -52,7 +56,18 @@ void head(std::string& out, const audit_record& r, bool with_hash) {
   member(out, "action", r.action);
   member(out, "api_root", r.api_root);
   member(out, "collection", r.collection);
+  const bool alert = is_alert(r);
+  if (alert) {
+    member(out, "detail", r.detail);
+    out += "\"evidence\":[";
+    for (std::size_t i = 0; i < r.evidence.size(); ++i) {
+      if (i > 0) out += ',';
+      out += std::to_string(r.evidence[i]);
+    }
+    out += "],";
+  }
   if (with_hash) member(out, "hash", merkle::to_hex(r.hash));
+  if (alert) member(out, "kind", r.kind);
 }
 
 // "objects" and the members after it ("prev" between them when with_prev).
@@ -105,6 +120,36 @@ result<std::uint64_t> count_member(const json_view& v, std::string_view key) {
 
 bool is_audit_action(std::string_view action) {
   return std::find(k_actions.begin(), k_actions.end(), action) != k_actions.end();
+}
+
+bool is_alert_kind(std::string_view kind) {
+  return std::find(std::begin(alert_kinds), std::end(alert_kinds), kind) != std::end(alert_kinds);
+}
+
+result<void> check_alert_members(const audit_record& r) {
+  if (!is_alert(r)) {
+    if (!r.kind.empty() || !r.detail.empty() || !r.evidence.empty()) {
+      return fail("only alert records have \"kind\", \"detail\" and \"evidence\"");
+    }
+    return {};
+  }
+  if (!is_alert_kind(r.kind)) return fail("unknown alert kind \"" + r.kind + "\"");
+  if (r.evidence.size() > max_alert_evidence) {
+    return fail("an alert lists at most " + std::to_string(max_alert_evidence) +
+                " evidence records");
+  }
+  for (std::size_t i = 0; i < r.evidence.size(); ++i) {
+    if (r.evidence[i] == 0 || (i > 0 && r.evidence[i] <= r.evidence[i - 1])) {
+      return fail("\"evidence\" must list record seqs (>= 1) in increasing order");
+    }
+  }
+  // Scoped auditors see the records that name no collection: alerts are
+  // about accounts and addresses, never about a collection's objects.
+  if (!r.collection.empty() || !r.objects.empty() || !r.accounts.empty() || !r.sha256.empty() ||
+      r.suppressed != 0) {
+    return fail("an alert record names no collection, objects, accounts, sha256 or suppressed");
+  }
+  return {};
 }
 
 void append_audit_object(std::string& out, bool first, std::string_view id,
@@ -211,6 +256,26 @@ result<audit_record> parse_audit_record(const json_view& v) {
       r.accounts[std::string(accounts->key_at(i))] = static_cast<std::uint64_t>(n.as_int());
     }
   }
+  if (r.action == "alert") {
+    auto kind = string_member(v, "kind");
+    if (!kind) return std::unexpected(kind.error());
+    r.kind = std::move(*kind);
+    auto detail = string_member(v, "detail");
+    if (!detail) return std::unexpected(detail.error());
+    r.detail = std::move(*detail);
+    auto evidence = v.get("evidence");
+    if (!evidence || !evidence->is_array()) return fail("\"evidence\" must be an array");
+    for (std::size_t i = 0; i < evidence->size() && i <= max_alert_evidence; ++i) {
+      const auto e = evidence->value_at(i);
+      if (!e.is_integer() || e.as_int() < 1) {
+        return fail("each of \"evidence\" must be a record seq (an integer >= 1)");
+      }
+      r.evidence.push_back(static_cast<std::uint64_t>(e.as_int()));
+    }
+  } else if (v.get("kind") || v.get("detail") || v.get("evidence")) {
+    return fail("only alert records have \"kind\", \"detail\" and \"evidence\"");
+  }
+  if (auto checked = check_alert_members(r); !checked) return std::unexpected(checked.error());
   auto prev = hash_member(v, "prev");
   if (!prev) return std::unexpected(prev.error());
   r.prev = *prev;

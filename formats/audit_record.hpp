@@ -12,15 +12,18 @@
 // - a checkpoint's Ed25519 signature covers the canonical JSON of
 //   {tree_size, root_hash, chain_hash, time}.
 //
-// Three members beyond INTERFACE.md's example appear only where they carry
+// Members beyond INTERFACE.md's example appear only where they carry
 // something: "sha256" (config records: the SHA-256 of the loaded file),
 // "suppressed" (auth-failure counter records: how many failures from that
-// address were not recorded one by one) and "accounts" (counter records: an
+// address were not recorded one by one), "accounts" (counter records: an
 // object of account name -> failures among those suppressed that named it;
 // "*" counts known accounts beyond the names a counter lists, and failures
-// that named no known account are the rest of "suppressed"). Verifiers that
-// hash the body from the JSON they received (audit_body_of()) need not know
-// them.
+// that named no known account are the rest of "suppressed"), and, on alert
+// records (action "alert") and on those only, all three of "kind" (one of
+// alert_kinds), "detail" (a sentence for people) and "evidence" (the seq
+// numbers of the records that raised the alert, strictly increasing).
+// An alert record names no collection and no objects. Verifiers that hash
+// the body from the JSON they received (audit_body_of()) need not know them.
 //
 // Pure functions; any thread.
 
@@ -40,6 +43,15 @@ namespace cairn::formats {
 // The values of "action".
 bool is_audit_action(std::string_view action);
 
+// The values of an alert record's "kind" (INTERFACE.md, "Monitoring the
+// exchange itself"). Stores number them by their place here: only append.
+inline constexpr std::string_view alert_kinds[] = {"auth-failure-burst", "denied-burst",
+                                                   "new-address", "volume", "suspended-use"};
+bool is_alert_kind(std::string_view kind);
+
+// The most seq numbers one alert's evidence lists.
+inline constexpr std::size_t max_alert_evidence = 10'000;
+
 struct audit_object {
   std::string id;
   std::string version;
@@ -50,7 +62,7 @@ struct audit_record {
   std::uint64_t seq = 0;  // from 1, no gaps
   std::string time;       // TAXII timestamp, "2026-11-27T10:00:00.123456Z"
   std::string account;    // empty when no account is known (config, most auth failures)
-  std::string action;     // publish, pull, delete, denied, auth-failure, config
+  std::string action;     // publish, pull, delete, denied, auth-failure, config, alert
   std::string remote;     // peer address; empty for config records
   std::string api_root;
   std::string collection;  // collection id; empty when the request named none
@@ -87,6 +99,12 @@ std::string audit_body(const audit_record& r);
 // SHA-256(prev || body).
 merkle::digest audit_chain_hash(const merkle::digest& prev, std::string_view body);
 
+// Whether r's alert members are as this header says for its action: kind,
+// detail and evidence (strictly increasing, each >= 1, at most
+// max_alert_evidence) with no collection, objects, accounts, sha256 or
+// suppressed on an alert record; none of the three on any other.
+result<void> check_alert_members(const audit_record& r);
+
 // The whole record as canonical JSON: the body's members plus "prev" and
 // "hash" (hex), in sorted order.
 std::string audit_record_json(const audit_record& r, std::string_view objects_json);
@@ -96,7 +114,8 @@ std::string audit_record_json(const audit_record& r, std::string_view objects_js
 // object.
 result<std::string> audit_body_of(const json_view& v);
 
-// A record given as JSON, strictly: every INTERFACE member with its type.
+// A record given as JSON, strictly: every INTERFACE member with its type,
+// and the alert members as check_alert_members() requires.
 result<audit_record> parse_audit_record(const json_view& v);
 
 // A signed tree head.

@@ -12,8 +12,10 @@ namespace cairn::storage::audit_codec {
 
 namespace {
 
-constexpr std::array<std::string_view, 7> k_names = {"",       "publish",      "pull",  "delete",
-                                                     "denied", "auth-failure", "config"};
+constexpr std::array<std::string_view, 8> k_names = {"",       "publish",      "pull",   "delete",
+                                                     "denied", "auth-failure", "config", "alert"};
+
+constexpr std::uint8_t k_kind_codes = 0x80;
 
 void put_varint(std::string& out, std::uint64_t v) {
   while (v >= 0x80) {
@@ -131,7 +133,10 @@ bool record_fields::covers(micros position) const {
 
 std::string encode_record(const record_fields& r) {
   std::string out(record_header_bytes, '\0');
-  out[0] = static_cast<char>(r.accounts.empty() ? record_format : record_format_accounts);
+  const bool alert = r.act == action::alert;
+  out[0] = static_cast<char>(alert                ? record_format_alert
+                             : r.accounts.empty() ? record_format
+                                                  : record_format_accounts);
   out[1] = static_cast<char>(r.act);
   codec::put_u16le(out.data() + 2, r.status);
   codec::put_u64be(out.data() + 4, static_cast<std::uint64_t>(r.time));
@@ -149,7 +154,12 @@ std::string encode_record(const record_fields& r) {
     put_string(out, id);
     put_string(out, version);
   }
-  if (!r.accounts.empty()) {
+  if (alert) {
+    put_string(out, r.kind);
+    put_string(out, r.detail);
+    put_varint(out, r.evidence.size());
+    for (const std::uint64_t seq : r.evidence) put_varint(out, seq);
+  } else if (!r.accounts.empty()) {
     put_varint(out, r.accounts.size());
     for (const auto& [name, n] : r.accounts) {
       put_string(out, name);
@@ -172,6 +182,9 @@ formats::audit_record record_of(std::uint64_t seq, const record_fields& f) {
   r.sha256 = f.sha256;
   r.suppressed = f.suppressed;
   for (const auto& [name, n] : f.accounts) r.accounts.emplace(name, n);
+  r.kind = f.kind;
+  r.detail = f.detail;
+  r.evidence = f.evidence;
   r.hash = f.hash;
   return r;
 }
@@ -179,10 +192,14 @@ formats::audit_record record_of(std::uint64_t seq, const record_fields& f) {
 bool decode_record(std::string_view value, record_fields& out) {
   if (value.size() < record_header_bytes) return false;
   const auto format = static_cast<std::uint8_t>(value[0]);
-  if (format != record_format && format != record_format_accounts) return false;
+  if (format != record_format && format != record_format_accounts &&
+      format != record_format_alert) {
+    return false;
+  }
   const auto code = static_cast<std::uint8_t>(value[1]);
   if (code == 0 || code >= k_names.size()) return false;
   out.act = static_cast<action>(code);
+  if ((format == record_format_alert) != (out.act == action::alert)) return false;
   out.status = codec::get_u16le(value.data() + 2);
   const std::uint64_t time = codec::get_u64be(value.data() + 4);
   if (time > static_cast<std::uint64_t>(std::numeric_limits<micros>::max())) return false;
@@ -210,7 +227,21 @@ bool decode_record(std::string_view value, record_fields& out) {
     out.explicit_objects.emplace_back(id, version);
   }
   out.accounts.clear();
-  if (format == record_format_accounts) {
+  out.kind = {};
+  out.detail = {};
+  out.evidence.clear();
+  if (format == record_format_alert) {
+    if (!in.string(out.kind) || !formats::is_alert_kind(out.kind) || !in.string(out.detail) ||
+        !in.varint(n) || n > in.left() || n > formats::max_alert_evidence) {
+      return false;
+    }
+    out.evidence.reserve(n);
+    for (std::uint64_t i = 0; i < n; ++i) {
+      std::uint64_t seq = 0;
+      if (!in.varint(seq) || seq == 0 || (i > 0 && seq <= out.evidence.back())) return false;
+      out.evidence.push_back(seq);
+    }
+  } else if (format == record_format_accounts) {
     if (!in.varint(n) || n == 0 || n > in.left()) return false;
     out.accounts.reserve(n);
     for (std::uint64_t i = 0; i < n; ++i) {
@@ -283,6 +314,14 @@ std::string action_key(action a, std::uint64_t seq) {
   std::string k(1, static_cast<char>(a));
   k.append(s.begin(), s.end());
   return k;
+}
+
+std::optional<std::string> kind_prefix(std::string_view kind) {
+  const auto& kinds = formats::alert_kinds;
+  const auto it = std::find(std::begin(kinds), std::end(kinds), kind);
+  if (it == std::end(kinds)) return std::nullopt;
+  const auto place = static_cast<std::uint8_t>(it - std::begin(kinds));
+  return std::string(1, static_cast<char>(k_kind_codes + 1 + place));
 }
 
 std::string node_key(unsigned height, std::uint64_t index) {

@@ -13,7 +13,10 @@
 // audit_by_account   key_hash(account) (8), seq (8) -> empty; also under each
 //                    name a counter record's accounts section lists
 // audit_by_collection key_hash(collection id) (8), seq (8) -> empty
-// audit_by_action    action code (1), seq (8) -> empty
+// audit_by_action    action code (1), seq (8) -> empty; alert records also
+//                    under kind code (1: 0x80 + 1 + the kind's place in
+//                    formats::alert_kinds), seq (8), so that a kind filter
+//                    reads only that kind's alerts
 // audit_by_object    key_hash(object id) (8), seq (8) -> empty; for records
 //                    that name objects by id (explicit entries, deletes)
 // audit_bins         collection key (4 BE), height (1), bin (8 BE), side (1),
@@ -44,7 +47,11 @@
 //   varint explicit count, explicit (string id, string version);
 //   format 2 only (auth-failure counter records that name accounts): varint
 //   count (>= 1), then (string account, varint failures >= 1), the names
-//   strictly increasing. Every other record keeps format 1, byte for byte.
+//   strictly increasing;
+//   format 3 only (alert records, action code 7, and only they): string kind
+//   (one of formats::alert_kinds), string detail, varint evidence count, then
+//   the evidence seqs as varints, each >= 1 and greater than the one before.
+//   Every other record keeps format 1, byte for byte.
 // The record's objects are the runs' versions in position order (read from
 // the collection's objects database, where a deleted version keeps its id
 // and version), then the explicit ones. A page of 1,000 versions published
@@ -84,10 +91,11 @@ inline constexpr std::string_view meta_collection_prefix = "c/";
 
 inline constexpr std::uint8_t record_format = 1;
 inline constexpr std::uint8_t record_format_accounts = 2;  // format 1 + the accounts section
+inline constexpr std::uint8_t record_format_alert = 3;     // format 1 + the alert section
 inline constexpr std::size_t record_header_bytes = 44;
 inline constexpr unsigned node_stride = 8;  // stored node heights are multiples of this
 
-enum class action : std::uint8_t { publish = 1, pull, remove, denied, auth_failure, config };
+enum class action : std::uint8_t { publish = 1, pull, remove, denied, auth_failure, config, alert };
 std::optional<action> action_of(std::string_view name);
 std::string_view name_of(action a);
 
@@ -114,6 +122,10 @@ struct record_fields {
   std::vector<std::pair<std::string_view, std::string_view>> explicit_objects;
   // Counter records: failures per account name, names in increasing order.
   std::vector<std::pair<std::string_view, std::uint64_t>> accounts;
+  // Alert records only (formats/audit_record.hpp).
+  std::string_view kind;
+  std::string_view detail;
+  std::vector<std::uint64_t> evidence;
 
   std::uint64_t positioned() const;  // versions in the runs
   bool covers(micros position) const;
@@ -140,6 +152,9 @@ std::uint64_t u64_of(std::string_view key);  // first 8 bytes BE; 0 if shorter
 std::array<char, 8> key_hash(std::string_view text);
 std::string hashed_key(std::string_view text, std::uint64_t seq);  // key_hash + seq
 std::string action_key(action a, std::uint64_t seq);
+// The audit_by_action prefix (1 byte) of an alert kind; std::nullopt for a
+// name that is not one.
+std::optional<std::string> kind_prefix(std::string_view kind);
 // The record's audit_by_account keys: its account and every name of its
 // accounts section, each key once.
 std::vector<std::string> account_keys(const record_fields& r, std::uint64_t seq);

@@ -22,6 +22,7 @@
 #include "formats/secret_file.hpp"
 #include "formats/time.hpp"
 #include "storage/audit_codec.hpp"
+#include "storage/audit_stats.hpp"
 #include "storage/codec.hpp"
 #include "storage/database.hpp"
 
@@ -95,6 +96,8 @@ struct audit_core {
 
   mutable std::mutex collections_mutex;
   std::set<collection_key> collections;  // every collection with positioned records
+
+  lmdb::dbi stats_db;  // delivery statistics (storage/audit_stats.hpp)
 
   std::mutex timer_mutex;
   std::condition_variable timer_wake;
@@ -227,6 +230,9 @@ struct audit_core {
     f.sha256 = h.sha256;
     f.suppressed = h.suppressed;
     for (const auto& [name, n] : h.accounts) f.accounts.emplace_back(name, n);
+    f.kind = h.kind;
+    f.detail = h.detail;
+    f.evidence = h.evidence;
     f.key = p.runs.empty() ? 0 : p.key;
     f.runs = p.runs;
     for (const auto& [id, version] : p.explicit_objects)
@@ -262,6 +268,19 @@ struct audit_core {
     if (auto st = db.by_action.put(t, ac::action_key(p.act, seq), {}); !st) {
       return std::unexpected(st.error());
     }
+    if (p.act == ac::action::alert) {
+      // record() has checked the kind.
+      std::string k = ac::kind_prefix(h.kind).value_or(std::string());
+      k.append(seq_key.begin(), seq_key.end());
+      if (auto st = db.by_action.put(t, k, {}); !st) return std::unexpected(st.error());
+    }
+    if (p.act == ac::action::pull) {
+      std::uint64_t objects = p.explicit_objects.size();
+      for (const auto& r : p.runs) objects += r.length;
+      if (auto st = count_delivery(t, time, h.account, h.api_root, h.collection, 1, objects); !st) {
+        return std::unexpected(st.error());
+      }
+    }
     std::set<std::string> object_keys;
     for (const auto& id : p.object_ids) object_keys.insert(ac::hashed_key(id, seq));
     for (const auto& k : object_keys) {
@@ -295,6 +314,22 @@ struct audit_core {
       if (auto c = write_checkpoint(t, seq, hash); !c) return std::unexpected(c.error());
     }
     return seq;
+  }
+
+  // Adds pull records and their objects to the hour's counter of (account,
+  // api root, collection).
+  lmdb::status count_delivery(lmdb::txn& t, micros time, std::string_view account,
+                              std::string_view api_root, std::string_view collection,
+                              std::uint64_t records, std::uint64_t objects) {
+    namespace si = audit_stats_index;
+    const std::string k = si::lmdb_key(si::floor_to(time, si::hour), account, api_root, collection);
+    auto v = stats_db.find(t, k);
+    if (!v) return std::unexpected(v.error());
+    if (*v && (*v)->size() == 16) {
+      records += si::u64_be(**v);
+      objects += si::u64_be((*v)->substr(8));
+    }
+    return stats_db.put(t, k, si::lmdb_value(records, objects));
   }
 
   // Fills p's runs, explicit entries and objects JSON for versions just
@@ -388,6 +423,70 @@ class checkpoint_job final : public write_job {
   std::optional<formats::audit_checkpoint> out_;
 };
 
+// Indexes the delivery statistics of a log written before the index
+// existed: the pull records after the last one indexed, a chunk per job,
+// then marks the index complete.
+class stats_build_job final : public write_job {
+ public:
+  static constexpr std::uint64_t chunk = 20'000;
+
+  stats_build_job(audit_core& log, std::function<void(result<std::uint64_t>)> done)
+      : log_(log), done_(std::move(done)) {}
+  std::size_t weight() const override { return std::size_t{1} << 20; }
+
+  lmdb::status run(lmdb::txn& t) override {
+    namespace si = audit_stats_index;
+    indexed_ = 0;
+    std::uint64_t after = 0;
+    auto upto = log_.db.meta.find(t, si::meta_upto);
+    if (!upto) return std::unexpected(upto.error());
+    if (*upto) after = ac::u64_of(**upto);
+    auto cur = lmdb::cursor::open(t, log_.db.by_action);
+    if (!cur) return std::unexpected(cur.error());
+    const std::string start = ac::action_key(ac::action::pull, after + 1);
+    const std::string_view prefix = std::string_view(start).substr(0, 1);
+    std::string_view k;
+    std::string_view v;
+    std::uint64_t last = after;
+    auto found = cur->seek(start, k, v);
+    for (; found && *found && k.starts_with(prefix) && indexed_ < chunk;
+         found = cur->get(k, v, MDB_NEXT)) {
+      const std::uint64_t seq = ac::u64_of(k.substr(1));
+      auto value = log_.db.records.find(t, view(ac::u64_key(seq)));
+      if (!value) return std::unexpected(value.error());
+      ac::record_fields f;
+      if (!*value || !ac::decode_record(**value, f)) {
+        return std::unexpected(job_error("audit record " + std::to_string(seq) + " is damaged"));
+      }
+      if (auto st = log_.count_delivery(t, f.time, f.account, f.api_root, f.collection, 1,
+                                        f.positioned() + f.explicit_objects.size());
+          !st) {
+        return st;
+      }
+      last = seq;
+      ++indexed_;
+    }
+    if (!found) return std::unexpected(found.error());
+    if (*found && k.starts_with(prefix)) {
+      return log_.db.meta.put(t, si::meta_upto, view(ac::u64_key(last)));
+    }
+    if (auto gone = log_.db.meta.erase(t, si::meta_upto); !gone) {
+      return std::unexpected(gone.error());
+    }
+    return log_.db.meta.put(t, si::meta_done, {});
+  }
+
+  void complete(std::optional<error> failure) override {
+    if (failure) return done_(std::unexpected(std::move(*failure)));
+    done_(indexed_);
+  }
+
+ private:
+  audit_core& log_;
+  std::function<void(result<std::uint64_t>)> done_;
+  std::uint64_t indexed_ = 0;
+};
+
 // One read transaction of the log, holding a share of the map guard.
 class log_reader {
  public:
@@ -462,6 +561,44 @@ result<formats::ed25519_key> load_or_create_key(const audit_options& o) {
 
 }  // namespace
 
+namespace {
+
+// Opens the delivery statistics index and, for a log written before it
+// existed, builds it from the pull records (once: the index is complete from
+// then on, kept by append()).
+result<void> build_stats(audit_core& a) {
+  namespace si = audit_stats_index;
+  auto opened = a.dbase->create_databases({si::lmdb_db});
+  if (!opened) return fail("cannot open the audit log: " + opened.error().message);
+  a.stats_db = opened->front();
+  {
+    log_reader r(a);
+    if (!r.ok()) return fail("cannot open the audit log: " + r.error());
+    auto done = a.db.meta.find(r.txn(), si::meta_done);
+    if (!done) return read_failure(done.error());
+    if (*done) return {};
+  }
+  std::uint64_t total = 0;
+  for (;;) {
+    std::promise<result<std::uint64_t>> ran;
+    auto indexed = ran.get_future();
+    auto job = std::make_unique<stats_build_job>(
+        a, [&ran](result<std::uint64_t> n) { ran.set_value(std::move(n)); });
+    a.dbase->writer().submit(std::move(job));
+    auto n = indexed.get();
+    if (!n) return fail("cannot index the audit log's delivery statistics: " + n.error().message);
+    total += *n;
+    if (*n < stats_build_job::chunk) break;  // it reached the end and marked the index complete
+  }
+  if (total > 0 && a.options.notice) {
+    a.options.notice("audit log: delivery statistics indexed from " + std::to_string(total) +
+                     " pull records written before the index existed");
+  }
+  return {};
+}
+
+}  // namespace
+
 // ---- audit_log ------------------------------------------------------------------
 
 struct audit_log::impl : audit_core {};
@@ -519,6 +656,8 @@ result<std::unique_ptr<audit_log>> audit_log::open(std::shared_ptr<database> db,
     }
     if (!found) return read_failure(found.error());
   }
+
+  if (auto built = build_stats(a); !built) return std::unexpected(built.error());
 
   // A log that grew after its last checkpoint (a crash) gets one now.
   std::promise<result<formats::audit_checkpoint>> first;
@@ -584,6 +723,18 @@ void audit_log::record(audit_entry entry, std::function<void(result<std::uint64_
   p.head.sha256 = std::move(entry.sha256);
   p.head.suppressed = entry.suppressed;
   p.head.accounts = std::move(entry.accounts);
+  p.head.kind = std::move(entry.kind);
+  p.head.detail = std::move(entry.detail);
+  p.head.evidence = std::move(entry.evidence);
+  std::sort(p.head.evidence.begin(), p.head.evidence.end());
+  p.head.evidence.erase(std::unique(p.head.evidence.begin(), p.head.evidence.end()),
+                        p.head.evidence.end());
+  if (!entry.delivered.empty() && p.act == ac::action::alert) {
+    return refuse("an alert record lists no object versions");
+  }
+  if (auto checked = formats::check_alert_members(p.head); !checked) {
+    return refuse(checked.error().message);
+  }
 
   auto& items = entry.delivered.items;
   if (!items.empty()) {
@@ -765,8 +916,10 @@ bool in_scope(const ac::record_fields& f, const std::optional<audit_scope>& scop
 
 bool matches(const ac::record_fields& f, const audit_query& q) {
   return account_matches(f, q.account) && (q.collection.empty() || f.collection == q.collection) &&
-         (q.action.empty() || ac::name_of(f.act) == q.action) && (!q.since || f.time >= *q.since) &&
-         (!q.until || f.time <= *q.until) && in_scope(f, q.scope);
+         (q.action.empty() || ac::name_of(f.act) == q.action) &&
+         (q.kind.empty() || (f.act == ac::action::alert && f.kind == q.kind)) &&
+         (!q.since || f.time >= *q.since) && (!q.until || f.time <= *q.until) &&
+         in_scope(f, q.scope);
 }
 
 // One index walked from a seq on: entries prefix + seq (8 bytes BE).
@@ -790,6 +943,8 @@ std::vector<index_walk> walks_for(const audit_dbs& db, const audit_query& q) {
   // query() has checked the action's name.
   const ac::action act = q.action.empty() ? ac::action{} : ac::action_of(q.action).value();
   const bool any_action = q.action.empty();
+  // Alerts are few: their kind's entries first (query() has checked it).
+  if (!q.kind.empty()) return {{db.by_action, ac::kind_prefix(q.kind).value_or(std::string())}};
   if (!q.account.empty()) return {{db.by_account, hashed(q.account)}};
   if (!q.collection.empty()) return {{db.by_collection, hashed(q.collection)}};
   if (q.scope && (any_action || names_collection_always(act))) {
@@ -1108,6 +1263,9 @@ result<audit_page> audit_log::query(const audit_query& q) const {
   if (!q.action.empty() && !ac::action_of(q.action)) {
     return fail("unknown action '" + q.action + "'");
   }
+  if (!q.kind.empty() && !formats::is_alert_kind(q.kind)) {
+    return fail("unknown alert kind '" + q.kind + "'");
+  }
   // Object queries start from the object's live versions, read from the
   // store before the log's own txn (one map-guard share at a time).
   position_list positions;
@@ -1126,6 +1284,36 @@ result<audit_page> audit_log::query(const audit_query& q) const {
   if (!range) return read_failure(range.error());
   if (!q.object.empty()) return query_object(a, r.txn(), out, q, *range, std::move(positions));
   return query_walk(a, r.txn(), out, q, *range);
+}
+
+result<std::vector<audit_stats_point>> audit_log::stats(const audit_stats_query& q) const {
+  namespace si = audit_stats_index;
+  const impl& a = *impl_;
+  const auto window = si::window_of(q);
+  si::accumulator sum(q);
+  if (window.first > window.last) return sum.points();
+  log_reader r(a);
+  if (!r.ok()) return fail(errc::io, "the audit log cannot be read: " + r.error());
+  auto cur = lmdb::cursor::open(r.txn(), a.stats_db);
+  if (!cur) return read_failure(cur.error());
+  std::string_view k;
+  std::string_view v;
+  std::size_t examined = 0;
+  auto found = cur->seek(si::lmdb_hour_key(window.first), k, v);
+  for (; found && *found; found = cur->get(k, v, MDB_NEXT)) {
+    si::lmdb_entry e;
+    if (!si::parse_lmdb(k, v, e)) return fail(errc::io, "the audit statistics index is damaged");
+    if (e.hour > window.last) break;
+    if (++examined > max_audit_examined) {
+      return fail(errc::too_many,
+                  "the statistics would read more than " + std::to_string(max_audit_examined) +
+                      " hourly counters: narrow since and until, or name a collection");
+    }
+    if (!si::wanted(q, e.api_root, e.collection)) continue;
+    if (!sum.add(e.account, e.hour, e.records, e.objects)) return si::too_many_points();
+  }
+  if (!found) return read_failure(found.error());
+  return sum.points();
 }
 
 result<digest> audit_log::root(std::uint64_t tree_size) const {

@@ -60,6 +60,9 @@ struct audit_options {
   std::string public_key_path;
   std::chrono::milliseconds checkpoint_interval{std::chrono::minutes(5)};
   std::uint64_t checkpoint_records = 10'000;
+  // Told, during open only, of one-off work worth a log line (indexing the
+  // delivery statistics of a log written before that index). Optional.
+  std::function<void(std::string_view)> notice;
 };
 
 class audit_log {
@@ -120,6 +123,11 @@ class audit_log {
 
   // Records matching q, oldest first (bounded by the limits above).
   result<audit_page> query(const audit_query& q) const;
+
+  // Delivery statistics (store::audit_stats) from the audit_stats index
+  // (storage/audit_stats.hpp), examining at most max_audit_examined hour
+  // counters.
+  result<std::vector<audit_stats_point>> stats(const audit_stats_query& q) const;
 
   // One record as INTERFACE JSON; std::nullopt when seq is not in the log.
   result<std::optional<std::string>> record_json(std::uint64_t seq) const;

@@ -312,6 +312,13 @@ class walker {
     }
     if (!expect(by_action_, ac::action_key(f.act, seq), {}, seq, "action index")) return false;
     ++expected_.by_action;
+    if (f.act == ac::action::alert) {
+      std::string key = ac::kind_prefix(f.kind).value_or(std::string());  // decoded: a kind
+      const auto seq_bytes = ac::u64_key(seq);
+      key.append(seq_bytes.begin(), seq_bytes.end());
+      if (!expect(by_action_, key, {}, seq, "alert kind index")) return false;
+      ++expected_.by_action;
+    }
     std::set<std::string> object_keys;
     for (const auto& id : ids) object_keys.insert(ac::hashed_key(id, seq));
     for (const auto& key : object_keys) {

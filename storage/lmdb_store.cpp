@@ -76,6 +76,7 @@ class lmdb_store final : public store {
     ao.public_key_path = options.public_key_path;
     ao.checkpoint_interval = options.checkpoint_interval;
     ao.checkpoint_records = options.checkpoint_records;
+    ao.notice = options.notice;
     audit_log::sources from;
     const object_store* objects = objects_.get();
     from.objects = [objects](collection_key c) { return objects->objects_database(c); };
@@ -133,6 +134,9 @@ class lmdb_store final : public store {
     return log_->record_json(seq);
   }
   result<std::uint64_t> audit_size() const override { return log_->size(); }
+  result<std::vector<audit_stats_point>> audit_stats(const audit_stats_query& q) const override {
+    return log_->stats(q);
+  }
   result<std::optional<formats::audit_checkpoint>> checkpoint() const override {
     return log_->checkpoint();
   }

@@ -14,6 +14,7 @@
 
 #include "formats/base64.hpp"
 #include "formats/ed25519.hpp"
+#include "storage/audit_stats.hpp"
 #include "storage/publish_plan.hpp"
 
 namespace cairn::storage {
@@ -68,6 +69,11 @@ struct state {
   std::vector<std::shared_ptr<const audit_item>> audit;
   std::vector<merkle::digest> leaves;
   std::optional<formats::audit_checkpoint> checkpoint;
+  // Delivery statistics (store::audit_stats): pull records and their objects
+  // per (hour, account, api root, collection id), kept as records are appended.
+  std::map<std::tuple<micros, std::string, std::string, std::string>,
+           std::pair<std::uint64_t, std::uint64_t>>
+      stats;
 };
 
 // The live versions of one object in versions() order: STIX timestamp, then
@@ -205,6 +211,13 @@ struct memory_store::impl {
     item->json = formats::audit_record_json(r, formats::audit_objects_json(r.objects));
     item->record = std::move(r);
     item->time = time;
+    if (item->record.action == "pull") {
+      const formats::audit_record& p = item->record;
+      auto& n = s.stats[{audit_stats_index::floor_to(time, audit_stats_index::hour), p.account,
+                         p.api_root, p.collection}];
+      ++n.first;
+      n.second += p.objects.size();
+    }
     s.audit.push_back(std::move(item));
   }
 
@@ -598,6 +611,17 @@ void memory_store::record(audit_entry entry, std::function<void(result<std::uint
   r.sha256 = entry.sha256;
   r.suppressed = entry.suppressed;
   r.accounts = entry.accounts;
+  r.kind = entry.kind;
+  r.detail = entry.detail;
+  r.evidence = entry.evidence;
+  std::sort(r.evidence.begin(), r.evidence.end());
+  r.evidence.erase(std::unique(r.evidence.begin(), r.evidence.end()), r.evidence.end());
+  if (r.action == "alert" && !entry.delivered.empty()) {
+    return refuse("an alert record lists no object versions");
+  }
+  if (auto checked = formats::check_alert_members(r); !checked) {
+    return refuse(checked.error().message);
+  }
   // Delivered versions in position order, each once.
   auto items = entry.delivered.items;
   std::stable_sort(items.begin(), items.end(),
@@ -628,6 +652,9 @@ result<audit_page> memory_store::audit_records(const audit_query& q) const {
   if (!q.action.empty() && !formats::is_audit_action(q.action)) {
     return fail("unknown action '" + q.action + "'");
   }
+  if (!q.kind.empty() && !formats::is_alert_kind(q.kind)) {
+    return fail("unknown alert kind '" + q.kind + "'");
+  }
   if (impl_->unavailable) return unreachable();
   const auto s = impl_->snapshot();
   auto matches = [&](const audit_item& a) {
@@ -644,7 +671,9 @@ result<audit_page> memory_store::audit_records(const audit_query& q) const {
       return false;
     }
     return (q.collection.empty() || r.collection == q.collection) &&
-           (q.action.empty() || r.action == q.action) && (!q.since || a.time >= *q.since);
+           (q.action.empty() || r.action == q.action) &&
+           (q.kind.empty() || (r.action == "alert" && r.kind == q.kind)) &&
+           (!q.since || a.time >= *q.since);
   };
   audit_page page;
   std::size_t objects = 0;
@@ -667,6 +696,22 @@ result<audit_page> memory_store::audit_records(const audit_query& q) const {
     objects += a.record.objects.size();
   }
   return page;
+}
+
+result<std::vector<audit_stats_point>> memory_store::audit_stats(const audit_stats_query& q) const {
+  if (impl_->unavailable) return unreachable();
+  const auto s = impl_->snapshot();
+  const auto window = audit_stats_index::window_of(q);
+  audit_stats_index::accumulator sum(q);
+  for (auto it = s->stats.lower_bound({window.first, {}, {}, {}});
+       it != s->stats.end() && std::get<0>(it->first) <= window.last; ++it) {
+    const auto& [hour, account, api_root, collection] = it->first;
+    if (!audit_stats_index::wanted(q, api_root, collection)) continue;
+    if (!sum.add(account, hour, it->second.first, it->second.second)) {
+      return audit_stats_index::too_many_points();
+    }
+  }
+  return sum.points();
 }
 
 result<std::optional<std::string>> memory_store::audit_record_json(std::uint64_t seq) const {

@@ -68,6 +68,7 @@ class memory_store final : public store {
   result<audit_page> audit_records(const audit_query& q) const override;
   result<std::optional<std::string>> audit_record_json(std::uint64_t seq) const override;
   result<std::uint64_t> audit_size() const override;
+  result<std::vector<audit_stats_point>> audit_stats(const audit_stats_query& q) const override;
   result<std::optional<formats::audit_checkpoint>> checkpoint() const override;
   void checkpoint_now(std::function<void(result<formats::audit_checkpoint>)> done) override;
   result<std::vector<formats::merkle::digest>> inclusion_proof(

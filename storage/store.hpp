@@ -219,6 +219,7 @@ struct audit_page {
 // never by reading records.
 struct audit_stats_query {
   bool day = false;  // buckets of a UTC day; else of an hour
+  // The buckets that overlap [since, until], each counted whole.
   std::optional<micros> since;
   std::optional<micros> until;
   std::string collection;  // collection id; empty: every collection
@@ -377,10 +378,7 @@ class store {
   virtual result<std::uint64_t> audit_size() const = 0;
   // Points ordered by account, then bucket; fails with errc::too_many past
   // max_audit_stats_points.
-  virtual result<std::vector<audit_stats_point>> audit_stats(const audit_stats_query& q) const {
-    (void)q;  // until every backend has it
-    return std::vector<audit_stats_point>{};
-  }
+  virtual result<std::vector<audit_stats_point>> audit_stats(const audit_stats_query& q) const = 0;
   // The latest signed checkpoint, std::nullopt when there is none.
   virtual result<std::optional<formats::audit_checkpoint>> checkpoint() const = 0;
   // Signs a checkpoint of the whole log unless the latest covers it; done

@@ -12,6 +12,7 @@
 #include "formats/json.hpp"
 #include "formats/merkle.hpp"
 #include "formats/time.hpp"
+#include "server/api/audit_reports.hpp"
 #include "server/api/exchange.hpp"
 #include "server/api/query.hpp"
 #include "server/auth/accounts.hpp"
@@ -294,7 +295,7 @@ void audit_service::handle(exchange& ex, const snapshot& snap, const account& wh
                                   "account '" + who.name + "' is not an auditor", version));
   }
   if (endpoint != "" && endpoint != "checkpoint" && endpoint != "proof" &&
-      endpoint != "consistency") {
+      endpoint != "consistency" && endpoint != "exposure" && endpoint != "stats") {
     return respond(error_response(http::status::not_found, "no such endpoint", version));
   }
   if (req.method() != http::verb::get) {
@@ -306,6 +307,8 @@ void audit_service::handle(exchange& ex, const snapshot& snap, const account& wh
   if (endpoint.empty()) return records(ex, snap, who, req, query, respond);
   if (endpoint == "checkpoint") return checkpoint(ex, req, respond);
   if (endpoint == "proof") return proof(ex, req, query, respond);
+  if (endpoint == "exposure") return audit_exposure(ex, snap, who, req, query, respond);
+  if (endpoint == "stats") return audit_stats(ex, snap, who, req, query, respond);
   consistency(ex, req, query, respond);
 }
 

@@ -36,9 +36,10 @@ struct account;
 
 class audit_service {
  public:
-  // GET /cairn/v1/audit[/checkpoint|/proof|/consistency] for an
-  // authenticated account: endpoint is the path segment after "audit" ("",
-  // "checkpoint", "proof", "consistency"; anything else is a 404).
+  // GET /cairn/v1/audit[/checkpoint|/proof|/consistency|/exposure|/stats]
+  // for an authenticated account: endpoint is the path segment after "audit"
+  // ("", "checkpoint", "proof", "consistency", "exposure", "stats"
+  // (audit_reports.hpp); anything else is a 404).
   // Non-auditors get 403 (and a denied record). An auditor whose read list
   // names collections (account::audit_scoped) gets only the records of those
   // collections and the records that name none; a filter naming another

@@ -11,6 +11,7 @@
 #include "formats/base64.hpp"
 #include "formats/json.hpp"
 #include "formats/time.hpp"
+#include "storage/audit_stats.hpp"
 #include "storage/postgres_store.hpp"
 
 namespace cairn::storage::pg {
@@ -56,10 +57,10 @@ constexpr std::size_t k_max_object_candidates = 2'000'000;
 // Records per statement when importing or verifying.
 constexpr std::size_t k_chunk_records = 256;
 
-constexpr std::string_view k_actions[] = {"publish", "pull",         "delete",
-                                          "denied",  "auth-failure", "config"};
+constexpr std::string_view k_actions[] = {"publish",      "pull",   "delete", "denied",
+                                          "auth-failure", "config", "alert"};
 
-// 1..6 as the LMDB log's codes; 0 for an unknown name.
+// 1..7 as the LMDB log's codes; 0 for an unknown name.
 int action_code(std::string_view name) {
   for (std::size_t i = 0; i < std::size(k_actions); ++i) {
     if (k_actions[i] == name) return static_cast<int>(i) + 1;
@@ -276,13 +277,14 @@ const pq::statement k_head_details{"audit_head_details",
 const pq::statement k_insert{
     "audit_insert",
     "WITH r AS (INSERT INTO audit (seq, time, action, account, api_root, collection, objects, "
-    "key, first_position, last_position, runs, hash, leaf, json) "
+    "key, first_position, last_position, runs, hash, leaf, json, kind) "
     "SELECT s, t, a::smallint, acct, root, coll, n::integer, k::integer, "
     "CASE WHEN k = 0 THEN NULL ELSE f END, CASE WHEN k = 0 THEN NULL ELSE l END, "
-    "CASE WHEN k = 0 THEN NULL ELSE ru::bigint[] END, decode(h, 'hex'), decode(lf, 'hex'), j "
+    "CASE WHEN k = 0 THEN NULL ELSE ru::bigint[] END, decode(h, 'hex'), decode(lf, 'hex'), j, kd "
     "FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], "
     "$7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::text[], $12::text[], "
-    "$13::text[], $14::text[]) AS u(s, t, a, acct, root, coll, n, k, f, l, ru, h, lf, j)), "
+    "$13::text[], $14::text[], $26::text[]) "
+    "AS u(s, t, a, acct, root, coll, n, k, f, l, ru, h, lf, j, kd)), "
     "acc AS (INSERT INTO audit_accounts (account, seq) "
     "SELECT * FROM unnest($15::text[], $16::bigint[])), "
     "obj AS (INSERT INTO audit_objects (object, seq) "
@@ -297,7 +299,7 @@ const pq::statement k_insert{
 // The rows of one append (or one import batch).
 struct batch {
   std::vector<std::int64_t> seq, time, action, objects, key, first, last;
-  std::vector<std::string> account, api_root, collection, runs, hash, leaf, json;
+  std::vector<std::string> account, api_root, collection, runs, hash, leaf, json, kind;
   std::vector<std::string> index_accounts;
   std::vector<std::int64_t> index_account_seqs;
   std::vector<std::int64_t> index_objects, index_object_seqs;
@@ -338,6 +340,7 @@ struct batch {
     hash.push_back(merkle::to_hex(r.hash));
     leaf.push_back(merkle::to_hex(leaf_hash));
     json.push_back(record_json);
+    kind.push_back(r.kind);
 
     std::set<std::string_view> names;
     if (!r.account.empty()) names.insert(r.account);
@@ -377,11 +380,33 @@ struct batch {
       p.null().null();
     }
     p.integer(static_cast<std::int64_t>(head_seq)).text(merkle::to_hex(head_hash));
+    p.text_array(views(kind));
     auto done = c.run(k_insert, p);
     if (!done) return std::unexpected(done.error());
     return {};
   }
 };
+
+// The delivery statistics (store::audit_stats) of the pull records just
+// written (seqs first..last), added to their hours' counters
+// (schema_audit_v2.cpp) in the same transaction.
+const pq::statement k_count_deliveries{
+    "audit_count_deliveries",
+    "INSERT INTO audit_stats (hour, account, api_root, collection, records, objects) "
+    "SELECT time - time % 3600000000, account, api_root, collection, count(*), sum(objects) "
+    "FROM audit WHERE seq BETWEEN $1 AND $2 AND action = 2 GROUP BY 1, 2, 3, 4 "
+    "ON CONFLICT (hour, account, api_root, collection) DO UPDATE SET "
+    "records = audit_stats.records + EXCLUDED.records, "
+    "objects = audit_stats.objects + EXCLUDED.objects"};
+
+result<void> count_deliveries(pq::connection& c, std::uint64_t first, std::uint64_t last) {
+  if (first > last) return {};
+  auto done = c.run(k_count_deliveries, pq::params()
+                                            .integer(static_cast<std::int64_t>(first))
+                                            .integer(static_cast<std::int64_t>(last)));
+  if (!done) return std::unexpected(done.error());
+  return {};
+}
 
 // The nodes that leaves [old_size, new_size) complete, in the order they can
 // be computed (each from its 256 children).
@@ -456,6 +481,18 @@ result<audit_append> audit_append_of(const audit_entry& entry) {
   out.record.sha256 = entry.sha256;
   out.record.suppressed = entry.suppressed;
   out.record.accounts = entry.accounts;
+  out.record.kind = entry.kind;
+  out.record.detail = entry.detail;
+  out.record.evidence = entry.evidence;
+  auto& evidence = out.record.evidence;
+  std::sort(evidence.begin(), evidence.end());
+  evidence.erase(std::unique(evidence.begin(), evidence.end()), evidence.end());
+  if (entry.action == "alert" && !entry.delivered.empty()) {
+    return fail(errc::internal, "an alert record lists no object versions");
+  }
+  if (auto checked = formats::check_alert_members(out.record); !checked) {
+    return fail(errc::internal, checked.error().message);
+  }
   std::vector<const audit_delivery::item*> items;
   items.reserve(entry.delivered.items.size());
   for (const auto& it : entry.delivered.items) items.push_back(&it);
@@ -528,6 +565,9 @@ result<std::vector<std::uint64_t>> audit::append(pq::connection& c,
     if (action_code(r.action) == 0) {
       return fail(errc::internal, "unknown audit action '" + r.action + "'");
     }
+    if (auto checked = formats::check_alert_members(r); !checked) {
+      return fail(errc::internal, checked.error().message);
+    }
     const micros t = std::max(now, last_time);
     r.seq = ++seq;
     r.time = formats::format_taxii_time(t);
@@ -562,6 +602,7 @@ result<std::vector<std::uint64_t>> audit::append(pq::connection& c,
     b.checkpoint.emplace(seq, formats::checkpoint_json(*cp));
   }
   if (auto w = b.write(c, seq, prev); !w) return std::unexpected(w.error());
+  if (auto n = count_deliveries(c, last_seq + 1, seq); !n) return std::unexpected(n.error());
   return seqs;
 }
 
@@ -649,7 +690,8 @@ const pq::statement k_range{
 // log walks it) in seq order, numbered (the examined count), the other
 // filters, and each hit's JSON while the page has room for its objects.
 // $1, $2: seq range; $3: candidates to read; $4..$9: filters; $10: objects
-// per page; $11: the driver's value; $12: rows wanted.
+// per page; $11: the driver's value; $12: rows wanted; $13: the alert kind
+// filter.
 std::string page_sql(std::string_view driver) {
   std::string s = "WITH d AS (";
   s += driver;
@@ -660,6 +702,7 @@ std::string page_sql(std::string_view driver) {
        "WHERE x.account = $4 AND x.seq = a.seq)) "
        "AND ($5::text IS NULL OR a.collection = $5) "
        "AND ($6::smallint IS NULL OR a.action = $6) "
+       "AND ($13::text IS NULL OR a.kind = $13) "
        "AND (NOT $7::boolean OR a.collection = '' OR EXISTS (SELECT 1 FROM "
        "unnest($8::text[], $9::text[]) AS s(r, i) WHERE s.r = a.api_root AND "
        "s.i = a.collection)))) "
@@ -670,7 +713,7 @@ std::string page_sql(std::string_view driver) {
   return s;
 }
 
-enum class driver { all, account, collection, scope, action, seqs };
+enum class driver { all, account, collection, scope, action, seqs, kind };
 
 const pq::statement& page_statement(driver d) {
   static const std::string sql[] = {
@@ -678,14 +721,17 @@ const pq::statement& page_statement(driver d) {
       page_sql("SELECT seq FROM audit_accounts WHERE account = $11::text"),
       page_sql("SELECT seq FROM audit WHERE collection = $11::text"),
       page_sql("SELECT seq FROM audit WHERE (collection = ANY($11::text[]) OR "
-               "($6::smallint IS NULL AND action IN (4, 5, 6)))"),
+               "($6::smallint IS NULL AND action IN (4, 5, 6, 7)))"),
       page_sql("SELECT seq FROM audit WHERE action = $11::smallint"),
       page_sql("SELECT seq FROM unnest($11::bigint[]) AS u(seq) WHERE true"),
+      // (kind <> '' lets the planner use the partial index.)
+      page_sql("SELECT seq FROM audit WHERE kind = $11::text AND kind <> ''"),
   };
   static const pq::statement statements[] = {
       {"audit_page_all", sql[0].c_str()},        {"audit_page_account", sql[1].c_str()},
       {"audit_page_collection", sql[2].c_str()}, {"audit_page_scope", sql[3].c_str()},
       {"audit_page_action", sql[4].c_str()},     {"audit_page_seqs", sql[5].c_str()},
+      {"audit_page_kind", sql[6].c_str()},
   };
   return statements[static_cast<int>(d)];
 }
@@ -744,6 +790,9 @@ result<audit_page> audit::query(pq::connection& c, const audit_query& q) const {
   const std::size_t limit = std::clamp<std::size_t>(q.limit, 1, max_audit_limit);
   const int act = q.action.empty() ? 0 : action_code(q.action);
   if (!q.action.empty() && act == 0) return fail("unknown action '" + q.action + "'");
+  if (!q.kind.empty() && !formats::is_alert_kind(q.kind)) {
+    return fail("unknown alert kind '" + q.kind + "'");
+  }
 
   pq::params rp;
   if (q.since) {
@@ -804,6 +853,8 @@ result<audit_page> audit::query(pq::connection& c, const audit_query& q) const {
     object_seqs.erase(std::unique(object_seqs.begin(), object_seqs.end()), object_seqs.end());
     if (object_seqs.empty()) return page;
     candidates = object_seqs.size() + 1;  // no examined limit: every candidate is read
+  } else if (!q.kind.empty()) {
+    d = driver::kind;  // alerts are few
   } else if (!q.account.empty()) {
     d = driver::account;
   } else if (!q.collection.empty()) {
@@ -843,9 +894,15 @@ result<audit_page> audit::query(pq::connection& c, const audit_query& q) const {
     case driver::collection: p.text(q.collection); break;
     case driver::scope: p.text_array(driver_ids); break;
     case driver::action: p.integer(act); break;
+    case driver::kind: p.text(q.kind); break;
     case driver::all: p.null(); break;
   }
   p.integer(static_cast<std::int64_t>(limit) + 2);
+  if (q.kind.empty()) {
+    p.null();
+  } else {
+    p.text(q.kind);
+  }
   auto rows = c.run(page_statement(d), p);
   if (!rows) return std::unexpected(rows.error());
   std::size_t objects = 0;
@@ -879,6 +936,38 @@ result<audit_page> audit::query(pq::connection& c, const audit_query& q) const {
     }
   }
   return page;
+}
+
+const pq::statement k_stats{
+    "audit_stats",
+    "SELECT hour, account, api_root, collection, records, objects FROM audit_stats "
+    "WHERE hour BETWEEN $1 AND $2 AND ($3 = '' OR collection = $3) ORDER BY hour LIMIT $4"};
+
+result<std::vector<audit_stats_point>> audit::stats(pq::connection& c,
+                                                    const audit_stats_query& q) const {
+  namespace si = audit_stats_index;
+  const auto window = si::window_of(q);
+  si::accumulator sum(q);
+  if (window.first > window.last) return sum.points();
+  pq::params p;
+  p.integer(window.first).integer(window.last).text(q.collection);
+  p.integer(static_cast<std::int64_t>(max_audit_examined) + 1);
+  auto rows = c.run(k_stats, p);
+  if (!rows) return std::unexpected(rows.error());
+  if (static_cast<std::size_t>(rows->size()) > max_audit_examined) {
+    return fail(errc::too_many,
+                "the statistics would read more than " + std::to_string(max_audit_examined) +
+                    " hourly counters: narrow since and until, or name a collection");
+  }
+  for (int i = 0; i < rows->size(); ++i) {
+    if (!si::wanted(q, rows->text(i, 2), rows->text(i, 3))) continue;
+    if (!sum.add(rows->text(i, 1), rows->integer(i, 0),
+                 static_cast<std::uint64_t>(rows->integer(i, 4)),
+                 static_cast<std::uint64_t>(rows->integer(i, 5)))) {
+      return si::too_many_points();
+    }
+  }
+  return sum.points();
 }
 
 result<std::optional<std::string>> audit::record_json(pq::connection& c, std::uint64_t seq) const {
@@ -997,6 +1086,7 @@ struct audit_importer::impl {
     auto grown = grow_tree(c, written, seq, known, b, false);
     if (!grown) return std::unexpected(grown.error());
     if (auto w = b.write(c, seq, last_hash); !w) return w;
+    if (auto n = count_deliveries(c, written + 1, seq); !n) return n;
     written = seq;
     b.clear();
     known.clear();
@@ -1085,7 +1175,7 @@ using pg::node_map;
 const pq::statement k_walk{
     "audit_verify_walk",
     "SELECT seq, time, action, account, api_root, collection, objects, key, first_position, "
-    "last_position, runs, hash, leaf, json FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2"};
+    "last_position, runs, hash, leaf, json, kind FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2"};
 const pq::statement k_all_checkpoints{
     "audit_verify_checkpoints", "SELECT tree_size, json FROM audit_checkpoints ORDER BY tree_size"};
 const pq::statement k_counts{
@@ -1261,6 +1351,7 @@ class pg_verifier {
         if (rows->integer(i, 1) != checked->time ||
             rows->integer(i, 2) != pg::action_code(r.action) || rows->text(i, 3) != r.account ||
             rows->text(i, 4) != r.api_root || rows->text(i, 5) != r.collection ||
+            rows->text(i, 14) != r.kind ||
             rows->integer(i, 6) != static_cast<std::int64_t>(r.objects.size())) {
           return bad_record(seq, "its indexed columns do not match its JSON");
         }

@@ -114,6 +114,9 @@ class audit {
   // not: each reads one statement's snapshot, or rows that never change once
   // committed (records, nodes) after reading the log's size.
   result<audit_page> query(pq::connection& c, const audit_query& q) const;
+  // Delivery statistics from the audit_stats table (schema_audit_v2.cpp),
+  // kept by append() and the importer in their transactions.
+  result<std::vector<audit_stats_point>> stats(pq::connection& c, const audit_stats_query& q) const;
   result<std::optional<std::string>> record_json(pq::connection& c, std::uint64_t seq) const;
   result<std::uint64_t> size(pq::connection& c) const;
   result<std::optional<formats::audit_checkpoint>> checkpoint(pq::connection& c) const;

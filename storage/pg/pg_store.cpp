@@ -182,6 +182,9 @@ class pg_store final : public store {
     if (!q.action.empty() && !formats::is_audit_action(q.action)) {
       return fail("unknown action '" + q.action + "'");
     }
+    if (!q.kind.empty() && !formats::is_alert_kind(q.kind)) {
+      return fail("unknown alert kind '" + q.kind + "'");
+    }
     return leased([&](pq::connection& c) { return audit_.query(c, q); });
   }
   result<std::optional<std::string>> audit_record_json(std::uint64_t seq) const override {
@@ -189,6 +192,9 @@ class pg_store final : public store {
   }
   result<std::uint64_t> audit_size() const override {
     return leased([&](pq::connection& c) { return audit_.size(c); });
+  }
+  result<std::vector<audit_stats_point>> audit_stats(const audit_stats_query& q) const override {
+    return leased([&](pq::connection& c) { return audit_.stats(c, q); });
   }
   result<std::optional<formats::audit_checkpoint>> checkpoint() const override {
     return leased([&](pq::connection& c) { return audit_.checkpoint(c); });

@@ -281,4 +281,23 @@ TEST_CASE("lookup and export take their own options", "[clients][cli]") {
   CHECK(p->format == output_format::jsonl);
   CHECK(help_text(cli_command::export_values).find("--format F") != std::string::npos);
   CHECK(help_text(cli_command::lookup).find("cairn lookup VALUE") != std::string::npos);
+TEST_CASE("audit exposure takes an object and nothing else", "[clients][cli]") {
+  auto a = parse({"audit", "exposure", "--object", "indicator--1", "--json", "--url", url});
+  REQUIRE(a);
+  CHECK(a->command == cli_command::audit);
+  CHECK(a->positionals == std::vector<std::string>{"exposure"});
+  CHECK(a->audit_object == "indicator--1");
+  CHECK(a->json);
+
+  auto missing = parse({"audit", "exposure", "--url", url});
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().message == "usage: cairn audit exposure --object ID [--json] [options]");
+  auto filtered =
+      parse({"audit", "exposure", "--object", "indicator--1", "--account", "acme", "--url", url});
+  REQUIRE_FALSE(filtered);
+  CHECK(filtered.error().message == "cairn audit exposure takes --object ID only (and --json)");
+  auto other = parse({"audit", "exposures", "--url", url});
+  REQUIRE_FALSE(other);
+  CHECK(other.error().message ==
+        "cairn audit takes filters, or the word verify-proof or exposure, not \"exposures\"");
 }

@@ -2,6 +2,8 @@
 #include "formats/audit_record.hpp"
 
 #include <catch2/catch.hpp>
+#include <functional>
+#include <vector>
 
 #include "formats/base64.hpp"
 #include "formats/ed25519.hpp"
@@ -171,11 +173,155 @@ TEST_CASE("audit record: parse round trip and refusals") {
 }
 
 TEST_CASE("audit record: actions") {
-  for (const char* a : {"publish", "pull", "delete", "denied", "auth-failure", "config"}) {
+  for (const char* a : {"publish", "pull", "delete", "denied", "auth-failure", "config", "alert"}) {
     CHECK(is_audit_action(a));
   }
   CHECK_FALSE(is_audit_action("read"));
   CHECK_FALSE(is_audit_action(""));
+}
+
+namespace {
+
+audit_record alert_sample() {
+  audit_record r;
+  r.seq = 43;
+  r.time = "2026-11-27T10:00:01.000000Z";
+  r.account = "acme";
+  r.action = "alert";
+  r.remote = "203.0.113.7";
+  r.status = 0;
+  r.kind = "auth-failure-burst";
+  r.detail = "10 failed \"authentications\" within 60 s";
+  r.evidence = {7, 12, 40};
+  r.prev = merkle::sha256("previous");
+  r.hash = audit_chain_hash(r.prev, audit_body(r));
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("audit record: an alert's kind, detail and evidence, in canonical order") {
+  const audit_record r = alert_sample();
+  const std::string body = audit_body(r);
+  CHECK(body == R"({"account":"acme","action":"alert","api_root":"","collection":"",)"
+                R"("detail":"10 failed \"authentications\" within 60 s","evidence":[7,12,40],)"
+                R"("kind":"auth-failure-burst","objects":[],"remote":"203.0.113.7","seq":43,)"
+                R"("status":0,"time":"2026-11-27T10:00:01.000000Z"})");
+  auto doc = parse_json(body);
+  REQUIRE(doc);
+  CHECK(canonical_json(doc->root()) == body);
+
+  // The whole record: "hash" between "evidence" and "kind", still canonical,
+  // and the body a verifier rebuilds from it is the one hashed.
+  const std::string full = audit_record_json(r, "[]");
+  auto full_doc = parse_json(full);
+  REQUIRE(full_doc);
+  CHECK(canonical_json(full_doc->root()) == full);
+  CHECK(audit_body_of(full_doc->root()).value() == body);
+  CHECK(audit_chain_hash(r.prev, audit_body_of(full_doc->root()).value()) == r.hash);
+
+  auto back = parse_audit_record(full_doc->root());
+  REQUIRE(back);
+  CHECK(back->kind == r.kind);
+  CHECK(back->detail == r.detail);
+  CHECK(back->evidence == r.evidence);
+  CHECK(audit_record_json(*back, "[]") == full);
+
+  // Each member is covered by the hash.
+  for (auto edit : std::vector<std::function<void(audit_record&)>>{
+           [](audit_record& x) { x.kind = "volume"; },
+           [](audit_record& x) { x.detail += "."; },
+           [](audit_record& x) { x.evidence.back() = 41; },
+           [](audit_record& x) { x.evidence.pop_back(); },
+       }) {
+    audit_record changed = r;
+    edit(changed);
+    CHECK(audit_chain_hash(r.prev, audit_body(changed)) != r.hash);
+  }
+
+  // An empty evidence list is still written.
+  audit_record bare = r;
+  bare.evidence.clear();
+  bare.detail.clear();
+  CHECK(audit_body(bare).find(R"("detail":"","evidence":[],)") != std::string::npos);
+  // Other records never carry the members.
+  CHECK(audit_body(sample()).find("kind") == std::string::npos);
+  CHECK(audit_body(sample()).find("evidence") == std::string::npos);
+}
+
+TEST_CASE("audit record: alert members are parsed strictly") {
+  const std::string full = audit_record_json(alert_sample(), "[]");
+  auto parses = [](const std::string& text) {
+    auto d = parse_json(text);
+    REQUIRE(d);
+    return parse_audit_record(d->root()).has_value();
+  };
+  CHECK(parses(full));
+  auto replaced = [&](std::string_view from, std::string_view to) {
+    std::string t = full;
+    const auto at = t.find(from);
+    REQUIRE(at != std::string::npos);
+    t.replace(at, from.size(), to);
+    return t;
+  };
+  CHECK_FALSE(parses(replaced(R"("kind":"auth-failure-burst",)", "")));
+  CHECK_FALSE(parses(replaced(R"("kind":"auth-failure-burst")", R"("kind":"meteor-strike")")));
+  CHECK_FALSE(parses(replaced(R"("kind":"auth-failure-burst")", R"("kind":1)")));
+  CHECK_FALSE(parses(replaced(R"("detail":"10 failed \"authentications\" within 60 s",)", "")));
+  CHECK_FALSE(parses(
+      replaced(R"("detail":"10 failed \"authentications\" within 60 s")", R"("detail":null)")));
+  CHECK_FALSE(parses(replaced(R"("evidence":[7,12,40],)", "")));
+  CHECK_FALSE(parses(replaced(R"("evidence":[7,12,40])", R"("evidence":"7")")));
+  CHECK_FALSE(parses(replaced(R"("evidence":[7,12,40])", R"("evidence":[7,12,12])")));
+  CHECK_FALSE(parses(replaced(R"("evidence":[7,12,40])", R"("evidence":[12,7])")));
+  CHECK_FALSE(parses(replaced(R"("evidence":[7,12,40])", R"("evidence":[0,7])")));
+  CHECK_FALSE(parses(replaced(R"("evidence":[7,12,40])", R"("evidence":[-1])")));
+  CHECK_FALSE(parses(replaced(R"("evidence":[7,12,40])", R"("evidence":[7.5])")));
+  CHECK(parses(replaced(R"("evidence":[7,12,40])", R"("evidence":[])")));
+  // An alert names no collection or objects.
+  CHECK_FALSE(parses(replaced(R"("collection":"")", R"("collection":"c1")")));
+  CHECK_FALSE(parses(replaced(R"("objects":[])", R"("objects":[{"id":"x","version":"y"}])")));
+  // The members belong to alert records only.
+  std::string pull = audit_record_json(sample(), audit_objects_json(sample().objects));
+  for (const char* extra : {R"("kind":"volume",)", R"("detail":"",)", R"("evidence":[],)"}) {
+    INFO(extra);
+    std::string t = pull;
+    t.insert(1, extra);
+    CHECK_FALSE(parses(t));
+  }
+  std::string too_many = R"("evidence":[)";
+  for (std::size_t i = 1; i <= max_alert_evidence + 1; ++i) {
+    if (i > 1) too_many += ',';
+    too_many += std::to_string(i);
+  }
+  too_many += ']';
+  CHECK_FALSE(parses(replaced(R"("evidence":[7,12,40])", too_many)));
+}
+
+TEST_CASE("audit record: alert kinds and check_alert_members") {
+  for (const char* k :
+       {"auth-failure-burst", "denied-burst", "new-address", "volume", "suspended-use"}) {
+    CHECK(is_alert_kind(k));
+  }
+  CHECK_FALSE(is_alert_kind(""));
+  CHECK_FALSE(is_alert_kind("Volume"));
+  CHECK(check_alert_members(alert_sample()));
+  CHECK(check_alert_members(sample()));
+  audit_record r = sample();
+  r.detail = "x";
+  CHECK_FALSE(check_alert_members(r));
+  r = alert_sample();
+  r.accounts = {{"a", 1}};
+  CHECK_FALSE(check_alert_members(r));
+  r = alert_sample();
+  r.sha256 = "ab";
+  CHECK_FALSE(check_alert_members(r));
+  r = alert_sample();
+  r.suppressed = 2;
+  CHECK_FALSE(check_alert_members(r));
+  r = alert_sample();
+  r.kind.clear();
+  CHECK_FALSE(check_alert_members(r));
 }
 
 TEST_CASE("ed25519: RFC 8032 section 7.1 test vectors") {

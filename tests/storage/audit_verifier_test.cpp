@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <random>
 
@@ -102,19 +103,7 @@ class raw_store {
     auto ok = ac::expand_objects(txn_, objects, f, objects_json);
     REQUIRE(ok);
     REQUIRE(*ok);
-    formats::audit_record r;
-    r.seq = seq;
-    r.time = formats::format_taxii_time(f.time);
-    r.account = f.account;
-    r.action = ac::name_of(f.act);
-    r.remote = f.remote;
-    r.api_root = f.api_root;
-    r.collection = f.collection;
-    r.status = f.status;
-    r.sha256 = f.sha256;
-    r.suppressed = f.suppressed;
-    for (const auto& [name, n] : f.accounts) r.accounts.emplace(name, n);
-    return formats::audit_body(r, objects_json);
+    return formats::audit_body(ac::record_of(seq, f), objects_json);
   }
 
  private:
@@ -150,6 +139,16 @@ class real_store {
         fx.record(audit_fixture::entry("denied", "eve", fx.a(), 403));
       }
       if (i == 150) fx.remove(fx.a(), "alice", audit_object_id(31));
+      if (i == 200) {
+        audit_entry alert;
+        alert.action = "alert";
+        alert.kind = "denied-burst";
+        alert.account = "eve";
+        alert.remote = "127.0.0.1";
+        alert.detail = "20 refused requests within 60 s";
+        alert.evidence = {*fx.log().size() - 1, *fx.log().size()};
+        fx.record(alert);
+      }
     }
     auto counter = audit_fixture::entry("auth-failure", "", 0, 401);
     counter.suppressed = 99;
@@ -247,6 +246,7 @@ TEST_CASE("audit verify: every flipped byte of a record is caught, naming that r
   REQUIRE(marks.count("pull+runs"));
   REQUIRE(marks.count("delete"));
   REQUIRE(marks.count("auth-failure"));
+  REQUIRE(marks.count("alert"));
   std::size_t flips = 0;
   for (const auto& [kind, seq] : marks) {
     std::string original;
@@ -495,6 +495,59 @@ TEST_CASE("audit verify: a forged fork with a consistent chain is caught by the 
   CHECK(v.problem.find("rewritten") != std::string::npos);
   CHECK(v.first_bad <= target);
   CHECK(v.first_bad > target - 100);  // within the span since the last good checkpoint
+}
+
+// Alert records: a changed kind, detail or evidence, re-encoded canonically
+// (as an intruder who knows the layout would), breaks the chain at that
+// record; a missing kind index entry is caught too.
+TEST_CASE("audit verify: a doctored alert record is caught") {
+  const auto& s = shared_store();
+  temp_dir copy;
+  const auto store = s.copy(copy);
+  std::uint64_t seq = 0;
+  std::string original;
+  {
+    raw_store raw(store);
+    seq = landmarks(raw).at("alert");
+    original = *raw.get("audit", key8(seq));
+  }
+  ac::record_fields f;
+  REQUIRE(ac::decode_record(original, f));
+  REQUIRE(f.kind == "denied-burst");
+  REQUIRE(f.evidence.size() == 2);
+  const std::vector<std::function<void(ac::record_fields&)>> edits = {
+      [](ac::record_fields& x) { x.kind = "volume"; },
+      [](ac::record_fields& x) { x.detail = "nothing to see"; },
+      [](ac::record_fields& x) { x.evidence.pop_back(); },
+      [](ac::record_fields& x) { x.evidence.push_back(x.evidence.back() + 1); },
+      [](ac::record_fields& x) { x.evidence.front() -= 1; },
+  };
+  for (std::size_t i = 0; i < edits.size(); ++i) {
+    INFO("edit " << i);
+    ac::record_fields g;
+    REQUIRE(ac::decode_record(original, g));
+    edits[i](g);
+    const std::string damaged = ac::encode_record(g);
+    ac::record_fields check;
+    REQUIRE(ac::decode_record(damaged, check));  // still well formed
+    {
+      raw_store raw(store);
+      raw.put("audit", key8(seq), damaged);
+    }
+    auto v = verify(store, s.public_pem());
+    CHECK_FALSE(v.intact);
+    CHECK(v.first_bad == seq);
+    raw_store raw(store);
+    raw.put("audit", key8(seq), original);
+  }
+  CHECK(verify(store, s.public_pem()).intact);
+  {
+    raw_store raw(store);
+    raw.erase("audit_by_action", ac::kind_prefix("denied-burst").value() + key8(seq));
+  }
+  auto v = verify(store, s.public_pem());
+  CHECK_FALSE(v.intact);
+  CHECK(v.problem.find("kind index") != std::string::npos);
 }
 
 TEST_CASE("audit verify: doctored indexes are caught") {

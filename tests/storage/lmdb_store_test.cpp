@@ -13,6 +13,7 @@
 
 #include "formats/audit_record.hpp"
 #include "formats/json.hpp"
+#include "formats/time.hpp"
 #include "storage/faults.hpp"
 #include "storage/lmdb.hpp"
 #include "tests/storage/temp_dir.hpp"
@@ -245,6 +246,64 @@ TEST_CASE("lmdb_store: a store written before the observable index is indexed on
     REQUIRE(meta->erase(*t, "observables_indexed").value());
     REQUIRE(t->commit());
   }
+TEST_CASE("lmdb_store: a log written before the delivery statistics index is indexed at open") {
+  temp_dir dir;
+  auto faults = std::make_shared<store_faults>();
+  faults->clock = [] { return formats::parse_rfc3339("2026-11-27T10:00:00Z").value(); };
+  auto [s, c] = open_store(dir, faults);
+  REQUIRE(publish(*s, c, {object(1), object(2)}));
+  const auto at = positions(*s, c);
+  REQUIRE(at.size() == 2);
+  // More pull records than one indexing step takes (20,000), so that the
+  // index is built in several steps.
+  constexpr int pulls = 20'003;
+  std::promise<result<std::uint64_t>> last;
+  for (int i = 0; i < pulls; ++i) {
+    audit_entry e = entry("pull", 200);
+    e.account = i % 3 == 0 ? "bob" : "carol";
+    e.key = c;
+    e.delivered.add(at[0], object(1).id, object(1).version);
+    if (i % 2 == 0) e.delivered.add(at[1], object(2).id, object(2).version);
+    if (i + 1 < pulls) {
+      s->record(std::move(e));
+    } else {
+      s->record(std::move(e), [&last](result<std::uint64_t> seq) { last.set_value(seq); });
+    }
+  }
+  REQUIRE(last.get_future().get());
+  audit_stats_query q;
+  q.day = true;
+  const auto before = s->audit_stats(q);
+  REQUIRE(before);
+  REQUIRE(before->size() == 2);
+  std::uint64_t records = 0;
+  std::uint64_t objects = 0;
+  for (const auto& p : *before) {
+    records += p.records;
+    objects += p.objects;
+  }
+  CHECK(records == pulls);
+  CHECK(objects == pulls + (pulls + 1) / 2);
+  s->close();
+  s.reset();
+
+  {  // What a store written before the index looks like: neither it nor its mark.
+    auto e = lmdb::env::create();
+    REQUIRE(e);
+    REQUIRE(e->set_maxdbs(2000));
+    REQUIRE(e->set_mapsize(std::size_t{1} << 30));
+    REQUIRE(e->open(dir.sub("store").c_str(), 0, 0600));
+    auto t = lmdb::txn::begin(*e);
+    REQUIRE(t);
+    auto stats = lmdb::dbi::open(*t, "audit_stats", 0);
+    REQUIRE(stats);
+    REQUIRE(stats->drop(*t, true));
+    auto meta = lmdb::dbi::open(*t, "audit_meta", 0);
+    REQUIRE(meta);
+    REQUIRE(meta->erase(*t, "stats").value());
+    REQUIRE(t->commit());
+  }
+
   std::vector<std::string> notices;
   lmdb_store_options o;
   o.path = dir.sub("store");
@@ -278,8 +337,27 @@ TEST_CASE("lmdb_store: a store written before the observable index is indexed on
 
   // Once: a second open says nothing.
   s->reset();
+  o.notice = [&notices](std::string_view what) { notices.emplace_back(what); };
+  auto reopened = open_lmdb_store(o);
+  REQUIRE(reopened);
+  const auto after = (*reopened)->audit_stats(q);
+  REQUIRE(after);
+  REQUIRE(after->size() == before->size());
+  for (std::size_t i = 0; i < after->size(); ++i) {
+    CHECK((*after)[i].account == (*before)[i].account);
+    CHECK((*after)[i].bucket == (*before)[i].bucket);
+    CHECK((*after)[i].records == (*before)[i].records);
+    CHECK((*after)[i].objects == (*before)[i].objects);
+  }
+  REQUIRE(notices.size() == 1);
+  CHECK(notices[0].find("indexed from 20003 pull records") != std::string::npos);
+  (*reopened)->close();
+  reopened->reset();
+
+  // Once built, it is not built again.
   notices.clear();
   auto again = open_lmdb_store(o);
   REQUIRE(again);
   CHECK(notices.empty());
+  CHECK((*again)->audit_stats(q).value().size() == before->size());
 }

@@ -162,6 +162,14 @@ std::vector<audit_entry> sample_entries() {
   unicode.remote = "::1";
   unicode.status = 403;
   out.push_back(unicode);
+  audit_entry alert;  // evidence sorted, each seq once, by the store
+  alert.action = "alert";
+  alert.kind = "denied-burst";
+  alert.account = "mallory";
+  alert.remote = "10.0.0.2";
+  alert.detail = "2 refused requests within 60 s";
+  alert.evidence = {5, 4, 5};
+  out.push_back(alert);
   return out;
 }
 
@@ -214,7 +222,7 @@ TEST_CASE("pg audit: records are byte for byte memory_store's, chained from seq 
   OPEN_DB(d);
   add_versions(d, 0, 2);
   const auto entries = sample_entries();
-  std::vector<micros> times = {t0 + 5, t0 + 3, t0 + 9, t0 + 9, t0 + 20};
+  std::vector<micros> times = {t0 + 5, t0 + 3, t0 + 9, t0 + 9, t0 + 20, t0 + 21};
   const auto expected = memory_records(entries, times);
 
   audit log(new_key(), {});
@@ -674,6 +682,33 @@ TEST_CASE("pg audit: an imported log reads back byte for byte and verifies", "[p
   CHECK(verdict.intact);
   CHECK(verdict.records == n);
   CHECK(verdict.checkpoints == 1);
+  // The alert record (seq 6) came through with its members; its kind column,
+  // and the members in its text, are checked.
+  CHECK(log.record_json(*d.c, 6).value().value().find(
+            R"("detail":"2 refused requests within 60 s","evidence":[4,5],)"
+            R"("hash":")") != std::string::npos);
+  audit_query by_kind;
+  by_kind.kind = "denied-burst";
+  CHECK(log.query(*d.c, by_kind).value().records.size() == 1);
+  for (const char* tamper : {
+           "UPDATE audit SET kind = 'volume' WHERE seq = 6",
+           "UPDATE audit SET kind = '' WHERE seq = 6",
+           "UPDATE audit SET json = replace(json, '\"evidence\":[4,5]', '\"evidence\":[4]') "
+           "WHERE seq = 6",
+           "UPDATE audit SET json = replace(json, '\"kind\":\"denied-burst\"', "
+           "'\"kind\":\"volume\"'), kind = 'volume' WHERE seq = 6",
+       }) {
+    INFO(tamper);
+    d.sql("CREATE TEMP TABLE saved AS SELECT * FROM audit WHERE seq = 6");
+    d.sql(tamper);
+    auto damaged = verify_pg_audit_log(d.options(), source.public_key_pem()).value();
+    CHECK_FALSE(damaged.intact);
+    CHECK(damaged.first_bad == 6);
+    d.sql(
+        "DELETE FROM audit WHERE seq = 6; INSERT INTO audit SELECT * FROM saved; "
+        "DROP TABLE saved");
+  }
+  CHECK(verify_pg_audit_log(d.options(), source.public_key_pem()).value().intact);
   // Appending goes on from the imported head.
   append_configs(d, log, 1, 1, t0 + 2);
   CHECK(log.size(*d.c).value() == n + 1);

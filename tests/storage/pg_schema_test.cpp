@@ -9,9 +9,13 @@
 
 #include "formats/ed25519.hpp"
 #include "formats/observables.hpp"
+#include "formats/time.hpp"
 #include "storage/pg/schema.hpp"
+#include "storage/postgres_store.hpp"
+#include "support/files.hpp"
 #include "support/pg.hpp"
 #include "support/skip.hpp"
+#include "support/temp_dir.hpp"
 
 namespace cairn::storage {
 namespace {
@@ -122,6 +126,7 @@ TEST_CASE("pg schema: db init upgrades a version 1 database, and a node refuses 
                  " (1, 2, 'indicator--2', 'v', 'k', '2.1', 'alice', 1, true,"
                  " '{\"type\":\"indicator\",\"pattern_type\":\"stix\","
                  "\"pattern\":\"[ipv4-addr:value = \\u002710.0.0.2\\u0027]\"}')"));
+  REQUIRE((*c)->exec("DROP TABLE audit_stats"));
   REQUIRE((*c)->exec("UPDATE cairn_meta SET value = '1' WHERE key = 'schema_version'"));
   auto checked = pg::check_schema(**c);
   REQUIRE_FALSE(checked);
@@ -143,7 +148,71 @@ TEST_CASE("pg schema: db init upgrades a version 1 database, and a node refuses 
   CHECK_FALSE(rows->boolean(0, 5));
   CHECK(rows->boolean(0, 6));
   CHECK((*c)->exec("SELECT deleted_count FROM collections"));
+  CHECK(
+      (*c)->exec("SELECT hour, account, api_root, collection, records, objects FROM audit_stats"));
   CHECK(pg_init_schema(o, pem).value() == pg_init_outcome::already_current);
+}
+
+TEST_CASE("pg schema: the upgrade counts the deliveries a version 1 database recorded", "[pg]") {
+  if (!testing::test_pg_conninfo()) CAIRN_SKIP("no PostgreSQL server for tests (CAIRN_TEST_PG)");
+  testing::temp_dir dir;
+  auto key = formats::ed25519_key::generate();
+  REQUIRE(key);
+  pg_store_options o;
+  o.conninfo = testing::fresh_pg_database("pg_schema").value();
+  o.key_path = (dir / "audit.key").string();
+  testing::write_file(o.key_path, key->private_pem());
+  REQUIRE(pg_init_schema(o, key->public_pem()));
+  const micros t0 = formats::parse_rfc3339("2026-11-27T10:00:00Z").value();
+  micros now = t0;
+  o.clock = [&now] { return now; };
+  {
+    auto s = open_pg_store(o);
+    REQUIRE(s);
+    auto k = (*s)->collection("root/one");
+    REQUIRE(k);
+    auto record = [&](std::string account, int objects) {
+      audit_entry e;
+      e.action = "pull";
+      e.account = std::move(account);
+      e.api_root = "root";
+      e.collection = "one";
+      e.status = 200;
+      e.key = *k;
+      for (int i = 0; i < objects; ++i)
+        e.delivered.add(t0 + i, "indicator--" + std::to_string(i), "v");
+      std::promise<result<std::uint64_t>> p;
+      (*s)->record(std::move(e), [&p](result<std::uint64_t> seq) { p.set_value(seq); });
+      REQUIRE(p.get_future().get());
+    };
+    record("bob", 2);
+    record("bob", 1);
+    now = t0 + micros{3600} * 1'000'000;
+    record("carol", 3);
+    (*s)->close();
+  }
+  auto c = pq::connection::open(o);
+  REQUIRE(c);
+  REQUIRE((*c)->exec("DROP TABLE suspensions, control_state"));
+  REQUIRE((*c)->exec("DROP TABLE audit_stats"));
+  REQUIRE((*c)->exec("UPDATE cairn_meta SET value = '1' WHERE key = 'schema_version'"));
+  CHECK(pg_init_schema(o, key->public_pem()).value() == pg_init_outcome::upgraded);
+
+  auto s = open_pg_store(o);
+  REQUIRE(s);
+  audit_stats_query q;
+  auto points = (*s)->audit_stats(q);
+  REQUIRE(points);
+  REQUIRE(points->size() == 2);
+  CHECK((*points)[0].account == "bob");
+  CHECK((*points)[0].bucket == t0);
+  CHECK((*points)[0].records == 2);
+  CHECK((*points)[0].objects == 3);
+  CHECK((*points)[1].account == "carol");
+  CHECK((*points)[1].bucket == t0 + micros{3600} * 1'000'000);
+  CHECK((*points)[1].records == 1);
+  CHECK((*points)[1].objects == 3);
+  (*s)->close();
 }
 
 }  // namespace

@@ -715,6 +715,175 @@ TEST_CASE("store contract: audit queries filter and page", "[store][contract]") 
   }
 }
 
+// An alert as the monitor records it.
+audit_entry alert_entry(std::string kind, std::string account,
+                        std::vector<std::uint64_t> evidence) {
+  audit_entry e;
+  e.action = "alert";
+  e.kind = std::move(kind);
+  e.account = std::move(account);
+  e.remote = "203.0.113.7";
+  e.detail = "10 failed authentications within 60 s";
+  e.evidence = std::move(evidence);
+  return e;
+}
+
+TEST_CASE("store contract: alert records carry kind, detail and evidence, and filter by kind",
+          "[store][contract]") {
+  FOR_EACH_BACKEND(make) {
+    fixture f(make);
+    const collection_key other = f.collection("root/two").value();
+    REQUIRE(f.publish({object(object_id(1), v1)}, "alice"));  // 1
+    f.now = t0 + 10;
+    audit_entry denied;  // 2
+    denied.action = "denied";
+    denied.account = "bob";
+    denied.remote = "203.0.113.7";
+    denied.status = 403;
+    REQUIRE(f.record(denied));
+    f.now = t0 + 20;
+    // Evidence is kept sorted, each seq once, whatever order it came in.
+    CHECK(f.record(alert_entry("denied-burst", "bob", {2, 1, 2})).value() == 3);
+    f.now = t0 + 30;
+    CHECK(f.record(alert_entry("auth-failure-burst", "", {})).value() == 4);
+    f.now = t0 + 40;
+    audit_entry pull;  // 5, in collection two
+    pull.action = "pull";
+    pull.account = "bob";
+    pull.api_root = "root";
+    pull.collection = "two";
+    pull.key = other;
+    REQUIRE(f.record(pull));
+    f.now = t0 + 50;
+    CHECK(f.record(alert_entry("denied-burst", "carol", {5})).value() == 6);
+
+    auto a = audit_record_at(f.s(), 3);
+    CHECK(a.action == "alert");
+    CHECK(a.kind == "denied-burst");
+    CHECK(a.account == "bob");
+    CHECK(a.remote == "203.0.113.7");
+    CHECK(a.detail == "10 failed authentications within 60 s");
+    CHECK(a.evidence == std::vector<std::uint64_t>{1, 2});
+    CHECK(a.collection.empty());
+    CHECK(a.objects.empty());
+    CHECK(audit_record_at(f.s(), 4).account.empty());
+    // The members are in the hashed body: the chain holds over them.
+    merkle::digest prev{};
+    for (std::uint64_t seq = 1; seq <= 6; ++seq) {
+      auto json = f.s().audit_record_json(seq).value().value();
+      auto doc = formats::parse_json(json);
+      REQUIRE(doc);
+      auto r = audit_record_at(f.s(), seq);
+      CHECK(r.hash == formats::audit_chain_hash(prev, formats::audit_body_of(doc->root()).value()));
+      CHECK(formats::audit_record_json(r, formats::audit_objects_json(r.objects)) == json);
+      prev = r.hash;
+    }
+    const std::string json3 = f.s().audit_record_json(3).value().value();
+    CHECK(json3.find(R"("detail":"10 failed authentications within 60 s","evidence":[1,2],)") !=
+          std::string::npos);
+    CHECK(json3.find(R"("kind":"denied-burst","objects":[])") != std::string::npos);
+    // Other records do not gain the members.
+    CHECK(f.s().audit_record_json(2).value().value().find("\"kind\"") == std::string::npos);
+
+    auto query = [&](audit_query q) { return seqs_of(f.s().audit_records(q).value()); };
+    using seqs = std::vector<std::uint64_t>;
+    audit_query q;
+    q.action = "alert";
+    CHECK(query(q) == seqs{3, 4, 6});
+    q = {};
+    q.kind = "denied-burst";
+    CHECK(query(q) == seqs{3, 6});
+    q.action = "alert";
+    CHECK(query(q) == seqs{3, 6});
+    q.action = "denied";  // kind implies alert
+    CHECK(query(q).empty());
+    q = {};
+    q.kind = "volume";
+    CHECK(query(q).empty());
+    q = {};
+    q.kind = "denied-burst";
+    q.account = "carol";
+    CHECK(query(q) == seqs{6});
+    q = {};
+    q.action = "alert";
+    q.account = "bob";
+    CHECK(query(q) == seqs{3});
+    q = {};
+    q.action = "alert";
+    q.since = t0 + 25;
+    CHECK(query(q) == seqs{4, 6});
+    q.until = t0 + 45;
+    CHECK(query(q) == seqs{4});
+    q = {};
+    q.kind = "denied-burst";
+    q.until = t0 + 20;
+    CHECK(query(q) == seqs{3});
+    // Alerts name no collection: a scoped auditor sees them.
+    q = {};
+    q.scope = audit_scope{{{"root", "one"}}, {f.key}};
+    CHECK(query(q) == seqs{1, 2, 3, 4, 6});
+    q.action = "alert";
+    CHECK(query(q) == seqs{3, 4, 6});
+    q.action.clear();
+    q.kind = "denied-burst";
+    CHECK(query(q) == seqs{3, 6});
+    q = {};
+    q.collection = "two";
+    q.kind = "denied-burst";
+    CHECK(query(q).empty());
+    q = {};
+    q.kind = "meteor-strike";
+    CHECK_FALSE(f.s().audit_records(q));
+
+    // Paging through a kind.
+    q = {};
+    q.kind = "denied-burst";
+    q.limit = 1;
+    auto page = f.s().audit_records(q).value();
+    CHECK(seqs_of(page) == seqs{3});
+    CHECK(page.more);
+    q.after = page.resume;
+    page = f.s().audit_records(q).value();
+    CHECK(seqs_of(page) == seqs{6});
+    q.after = page.resume;
+    page = f.s().audit_records(q).value();
+    CHECK(seqs_of(page).empty());
+    CHECK_FALSE(page.more);
+
+    // Refused at once: a kind that is not one, alert members on another
+    // action, a collection or versions on an alert, too much evidence, seq 0.
+    auto refused = [&](audit_entry e) {
+      std::optional<result<std::uint64_t>> got;
+      f.s().record(std::move(e), [&](result<std::uint64_t> r) { got = r; });
+      return got && !*got;
+    };
+    CHECK(refused(alert_entry("meteor-strike", "bob", {1})));
+    CHECK(refused(alert_entry("", "bob", {1})));
+    audit_entry kind_on_denied = denied;
+    kind_on_denied.kind = "volume";
+    CHECK(refused(kind_on_denied));
+    audit_entry evidence_on_denied = denied;
+    evidence_on_denied.evidence = {1};
+    CHECK(refused(evidence_on_denied));
+    audit_entry with_collection = alert_entry("volume", "bob", {1});
+    with_collection.api_root = "root";
+    with_collection.collection = "one";
+    CHECK(refused(with_collection));
+    audit_entry with_versions = alert_entry("volume", "bob", {1});
+    with_versions.key = f.key;
+    with_versions.delivered.add(t0, object_id(1), v1);
+    CHECK(refused(with_versions));
+    CHECK(refused(alert_entry("volume", "bob", {0, 1})));
+    std::vector<std::uint64_t> many(formats::max_alert_evidence + 1);
+    for (std::size_t i = 0; i < many.size(); ++i) many[i] = i + 1;
+    CHECK(refused(alert_entry("volume", "bob", many)));
+    many.pop_back();
+    CHECK(f.record(alert_entry("volume", "bob", many)).value() == 7);
+    CHECK(audit_record_at(f.s(), 7).evidence.size() == formats::max_alert_evidence);
+    CHECK(f.s().audit_size().value() == 7);
+  }
+}
+
 TEST_CASE("store contract: proofs verify, checkpoints are signed", "[store][contract]") {
   FOR_EACH_BACKEND(make) {
     fixture f(make);
@@ -1052,6 +1221,109 @@ TEST_CASE("store contract: a collection's generation changes with each write to 
     CHECK(r->collection_generation(f.key) == g3);
     CHECK(generation(f.key) != g3);
     CHECK(generation(two) == other0);
+namespace {
+
+// A pull record of `account` carrying the versions at these positions.
+audit_entry pull_of(std::string account, std::string collection, collection_key key,
+                    std::vector<std::pair<micros, std::string>> items) {
+  audit_entry e;
+  e.action = "pull";
+  e.account = std::move(account);
+  e.remote = "127.0.0.1";
+  e.api_root = "root";
+  e.collection = std::move(collection);
+  e.status = 200;
+  e.key = key;
+  for (const auto& [at, id] : items) e.delivered.add(at, id, v1);
+  return e;
+}
+
+using stats_points = std::vector<std::string>;
+
+// One point as text ("account bucket records objects"), so that a failure shows it.
+std::string pt(const std::string& account, const std::string& bucket, std::uint64_t records,
+               std::uint64_t objects) {
+  return account + " " + bucket + " " + std::to_string(records) + " " + std::to_string(objects);
+}
+
+// The points, as text.
+stats_points points_of(store& s, audit_stats_query q) {
+  auto got = s.audit_stats(q);
+  REQUIRE(got);
+  stats_points out;
+  for (const auto& p : *got) {
+    out.push_back(pt(p.account, formats::format_taxii_time(p.bucket), p.records, p.objects));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("store contract: delivery statistics per account, hour and day", "[store][contract]") {
+  FOR_EACH_BACKEND(make) {
+    fixture f(make);
+    const collection_key two = f.collection("root/two").value();
+    REQUIRE(f.publish({object(object_id(1), v1), object(object_id(2), v1)}));  // t0, t0 + 1
+    constexpr micros minute = micros{60} * 1'000'000;
+    REQUIRE(f.record(pull_of("bob", "one", f.key, {{t0, object_id(1)}, {t0 + 1, object_id(2)}})));
+    f.now = t0 + 30 * minute;
+    REQUIRE(f.record(pull_of("bob", "one", f.key, {{t0 + 1, object_id(2)}})));
+    audit_entry denied;  // not a delivery
+    denied.action = "denied";
+    denied.account = "bob";
+    denied.api_root = "root";
+    denied.collection = "one";
+    denied.status = 403;
+    REQUIRE(f.record(denied));
+    f.now = t0 + k_hour + 1;
+    REQUIRE(f.record(pull_of("carol", "one", f.key, {{t0, object_id(1)}})));
+    f.now = t0 + 2 * k_hour;
+    REQUIRE(f.record(pull_of("bob", "two", two, {})));
+    f.now = t0 + 26 * k_hour;
+    REQUIRE(f.record(pull_of("bob", "one", f.key, {{t0, object_id(1)}})));
+    REQUIRE(f.publish({object(object_id(3), v1)}));  // not a delivery
+
+    const std::string h10 = formats::format_taxii_time(at_time("2026-11-27T10:00:00Z"));
+    const std::string h11 = formats::format_taxii_time(at_time("2026-11-27T11:00:00Z"));
+    const std::string h12 = formats::format_taxii_time(at_time("2026-11-27T12:00:00Z"));
+    const std::string h12_next = formats::format_taxii_time(at_time("2026-11-28T12:00:00Z"));
+    const std::string d27 = formats::format_taxii_time(at_time("2026-11-27T00:00:00Z"));
+    const std::string d28 = formats::format_taxii_time(at_time("2026-11-28T00:00:00Z"));
+
+    audit_stats_query q;
+    CHECK(points_of(f.s(), q) == stats_points{pt("bob", h10, 2, 3), pt("bob", h12, 1, 0),
+                                              pt("bob", h12_next, 1, 1), pt("carol", h11, 1, 1)});
+    q.day = true;
+    CHECK(points_of(f.s(), q) ==
+          stats_points{pt("bob", d27, 3, 3), pt("bob", d28, 1, 1), pt("carol", d27, 1, 1)});
+    q.collection = "two";
+    CHECK(points_of(f.s(), q) == stats_points{pt("bob", d27, 1, 0)});
+    q.collection = "three";
+    CHECK(points_of(f.s(), q).empty());
+
+    // A scope keeps the counters of its collections only.
+    q = {};
+    q.scope = audit_scope{{{"root", "one"}}, {f.key}};
+    CHECK(points_of(f.s(), q) ==
+          stats_points{pt("bob", h10, 2, 3), pt("bob", h12_next, 1, 1), pt("carol", h11, 1, 1)});
+    q.scope = audit_scope{{{"other-root", "one"}}, {}};
+    CHECK(points_of(f.s(), q).empty());
+
+    // since and until take the buckets they overlap, whole.
+    q = {};
+    q.since = t0 + k_hour + 5 * minute;
+    q.until = t0 + 2 * k_hour;
+    CHECK(points_of(f.s(), q) == stats_points{pt("bob", h12, 1, 0), pt("carol", h11, 1, 1)});
+    q.day = true;
+    q.since = t0 + 20 * k_hour;
+    q.until.reset();
+    CHECK(points_of(f.s(), q) == stats_points{pt("bob", d28, 1, 1)});
+    q.since = t0 + 40 * k_hour;
+    CHECK(points_of(f.s(), q).empty());
+    q.day = false;
+    q.since = t0 + 2 * k_hour;
+    q.until = t0;  // an empty window
+    CHECK(points_of(f.s(), q).empty());
   }
 }
 
