@@ -220,7 +220,7 @@ TEST_CASE("normal forms of IPv6 per RFC 5952", "[observables]") {
   }
 }
 
-TEST_CASE("normal forms of names and hashes; URLs and emails as given", "[observables]") {
+TEST_CASE("normal forms of names and hashes, URLs and emails as given", "[observables]") {
   CHECK(normal(k::domain, "WWW.Example.Org.") == "www.example.org");
   CHECK_FALSE(normalise_observable(k::domain, ".").has_value());
   CHECK_FALSE(normalise_observable(k::domain, "a b.example").has_value());
