@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <tuple>
 #include <utility>
 
@@ -378,11 +379,20 @@ std::vector<std::pair<observable_kind, std::string>> observable_candidates(std::
 
 std::vector<std::string> containing_networks(observable_kind k, std::string_view address) {
   std::vector<std::string> out;
-  if (address.find('/') != std::string_view::npos) return out;
+  // A network given as such: the networks wider than it.
+  unsigned below = k == observable_kind::ipv4 ? 32 : 128;
+  if (const auto slash = address.find('/'); slash != std::string_view::npos) {
+    const std::string_view bits = address.substr(slash + 1);
+    unsigned prefix = 0;
+    const auto [end, ec] = std::from_chars(bits.data(), bits.data() + bits.size(), prefix);
+    if (ec != std::errc() || end != bits.data() + bits.size() || prefix > below) return out;
+    below = prefix;
+    address = address.substr(0, slash);
+  }
   if (k == observable_kind::ipv4) {
     const auto a = parse_ipv4(address);
     if (!a) return out;
-    for (unsigned prefix = 0; prefix < 32; ++prefix) {
+    for (unsigned prefix = 0; prefix < below; ++prefix) {
       auto net = *a;
       clear_host_bits(net, prefix);
       out.push_back(ipv4_text(net) + "/" + std::to_string(prefix));
@@ -390,7 +400,7 @@ std::vector<std::string> containing_networks(observable_kind k, std::string_view
   } else if (k == observable_kind::ipv6) {
     const auto a = parse_ipv6(address);
     if (!a) return out;
-    for (unsigned prefix = 0; prefix < 128; ++prefix) {
+    for (unsigned prefix = 0; prefix < below; ++prefix) {
       auto net = *a;
       clear_host_bits(net, prefix);
       out.push_back(ipv6_text(net) + "/" + std::to_string(prefix));

@@ -69,10 +69,11 @@ result<std::string> normalise_observable(observable_kind k, std::string_view val
 // name with a dot and no '/' or '@' a domain; ...).
 std::vector<std::pair<observable_kind, std::string>> observable_candidates(std::string_view value);
 
-// For an address in normal form (ipv4 or ipv6, without a prefix): the
-// normal forms of the networks that contain it, one per prefix length
-// shorter than the address ("0.0.0.0/0" ... "1.2.3.4/31"), which a lookup
-// probes to find the CIDRs containing the address. Empty for anything else.
+// For an address or a network in normal form (ipv4 or ipv6): the normal
+// forms of the wider networks that contain it, one per prefix length shorter
+// than its own ("0.0.0.0/0" ... "1.2.3.4/31" for an address, "10.0.0.0/0"
+// ... "10.0.0.0/23" for "10.0.0.0/24"), which a lookup probes to find the
+// CIDRs containing the value. Empty for anything else.
 std::vector<std::string> containing_networks(observable_kind k, std::string_view address);
 
 // "ipv4-addr" -> ipv4, ..., "file" -> the three hash kinds.

@@ -12,8 +12,10 @@
 #include "server/metrics/metrics_listener.hpp"
 #include "server/metrics/server_metrics.hpp"
 #include "server/monitor/alert_metrics.hpp"
+#include "server/monitor/webhook.hpp"
 #include "server/transport/listener.hpp"
 #include "server/transport/tls.hpp"
+#include "storage/lmdb_options.hpp"
 
 namespace cairn::server {
 
@@ -99,6 +101,18 @@ void add_scraped_metrics(registry& reg, const storage::store& store, const liste
                    [&l] { return static_cast<double>(l.live_sessions()); });
 }
 
+// The webhook's counters (contrib/prometheus-alerts.yml watches the drops).
+void add_webhook_metrics(registry& reg, const std::shared_ptr<webhook_sink>& hook) {
+  using t = metric_type;
+  reg.add_callback("cairn_webhook_delivered_total", "Alerts the webhook receiver accepted.",
+                   t::counter, [hook] { return static_cast<double>(hook->delivered()); });
+  reg.add_callback("cairn_webhook_dropped_total",
+                   "Alerts the webhook gave up on (queue full, refused, or out of retries).",
+                   t::counter, [hook] { return static_cast<double>(hook->dropped()); });
+  reg.add_callback("cairn_webhook_queue_depth", "Alerts waiting for the webhook receiver.",
+                   t::gauge, [hook] { return static_cast<double>(hook->queued()); });
+}
+
 // SIGHUP: a good config applies to the next request on every connection; a
 // bad one is refused with a logged error and the old config stays.
 void reload(const std::filesystem::path& config_path, exchange& ex, listener& l, logger& log) {
@@ -111,6 +125,9 @@ void reload(const std::filesystem::path& config_path, exchange& ex, listener& l,
   warn_tls_is_not_reloaded(fresh->tls, ex.current()->cfg->tls, log);
   warn_storage_is_not_reloaded(*fresh, *ex.current()->cfg, log);
   warn_metrics_are_not_reloaded(*fresh, *ex.current()->cfg, log);
+  if (fresh->monitoring.webhook != ex.current()->cfg->monitoring.webhook) {
+    log.warn("monitoring.webhook is read at start only; restart to apply changes");
+  }
   const auto limits = fresh->limits;
   if (auto r = ex.apply(std::move(*fresh)); !r) {
     log.error("config reload failed; the old config stays", {{"reason", r.error().message}});
@@ -218,6 +235,32 @@ int serve(const std::filesystem::path& config_path, logger& log, const serve_hoo
   (*ex)->store().observe_commits([&metrics](const storage::commit_sample& c) {
     metrics.commit_done(c.seconds, c.jobs, c.ok);
   });
+  (*ex)->watch().add_sink(alert_counter);
+  if (const auto& st = (*ex)->current()->cfg->storage; st.backend == storage_backend::lmdb) {
+    // The ceiling the map may grow to: store usage alerts divide by it.
+    const double max_bytes =
+        static_cast<double>(st.max_map_size.value_or(storage::lmdb_store_options{}.max_map_size));
+    metrics_registry.add_callback("cairn_store_max_bytes",
+                                  "The most the embedded store may take (storage.max_map_size).",
+                                  metric_type::gauge, [max_bytes] { return max_bytes; });
+  }
+  // The alert webhook: started once, told of every alert after its record
+  // is durable, stopped after the monitor (which tells it) has stopped.
+  std::shared_ptr<webhook_sink> hook;
+  if (const auto& w = (*ex)->current()->cfg->monitoring.webhook) {
+    auto settings = make_webhook_settings(w->url, w->cacert.value_or(std::filesystem::path{}),
+                                          w->token_file.value_or(std::filesystem::path{}));
+    result<std::unique_ptr<webhook_sink>> started =
+        settings ? webhook_sink::start(*settings, log)
+                 : result<std::unique_ptr<webhook_sink>>(std::unexpected(settings.error()));
+    if (!started) {
+      log.error("monitoring.webhook cannot start", {{"reason", started.error().message}});
+      return 2;
+    }
+    hook = std::move(*started);
+    (*ex)->watch().add_sink(hook);
+    add_webhook_metrics(metrics_registry, hook);
+  }
 
   asio::io_context io;
   router handler(**ex);
@@ -288,6 +331,8 @@ int serve(const std::filesystem::path& config_path, logger& log, const serve_hoo
 
   run_threads(io);
   (*ex)->store().observe_commits({});
+  (*ex)->watch().stop();  // its last alerts reach the webhook before the webhook stops
+  if (hook) hook->stop();
   ex->reset();  // drains the writer: queued commits finish before exit
   log.info("stopped");
   return 0;

@@ -244,7 +244,12 @@ TEST_CASE("the networks that contain an address", "[observables]") {
   REQUIRE(v6.size() == 128);
   CHECK(v6[32] == "2001:db8::/32");
   CHECK(v6[127] == "2001:db8::/127");
-  CHECK(containing_networks(k::ipv4, "10.0.0.0/8").empty());
+  // A network: the wider ones.
+  CHECK(containing_networks(k::ipv4, "10.0.0.0/8") ==
+        std::vector<std::string>{"0.0.0.0/0", "0.0.0.0/1", "0.0.0.0/2", "0.0.0.0/3", "0.0.0.0/4",
+                                 "8.0.0.0/5", "8.0.0.0/6", "10.0.0.0/7"});
+  CHECK(containing_networks(k::ipv6, "2001:db8::/32").size() == 32);
+  CHECK(containing_networks(k::ipv4, "10.0.0.0/0").empty());
   CHECK(containing_networks(k::domain, "a.example").empty());
 }
 
