@@ -108,6 +108,7 @@ TEST_CASE("pg schema: db init upgrades a version 1 database, and a node refuses 
   REQUIRE(c);
   // What version 1 had: version 2's tables absent.
   REQUIRE((*c)->exec("DROP TABLE suspensions, control_state"));
+  REQUIRE((*c)->exec("DROP INDEX audit_by_kind; ALTER TABLE audit DROP COLUMN kind"));
   REQUIRE((*c)->exec("UPDATE cairn_meta SET value = '1' WHERE key = 'schema_version'"));
   auto checked = pg::check_schema(**c);
   REQUIRE_FALSE(checked);
@@ -117,6 +118,7 @@ TEST_CASE("pg schema: db init upgrades a version 1 database, and a node refuses 
   CHECK(pg::check_schema(**c).value().version == 2);
   CHECK((*c)->exec("SELECT account, kind, alert_seq, since FROM suspensions"));
   CHECK((*c)->exec("SELECT key, value FROM control_state"));
+  CHECK((*c)->exec("SELECT kind FROM audit WHERE kind = 'volume' ORDER BY seq"));
   CHECK(pg_init_schema(o, pem).value() == pg_init_outcome::already_current);
 }
 
