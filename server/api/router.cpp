@@ -115,6 +115,7 @@ struct head_context {
     audit,
     lookup,
     export_values,
+    alerts,
     discovery,
     api_root,
     status,
@@ -169,6 +170,7 @@ route_table<route> make_routes() {
   t.add(any, "/cairn/v1/lookup/", {.what = endpoint::lookup, .taxii = false});
   t.add(any, "/cairn/v1/export/{root}/{collection}/",
         {.what = endpoint::export_values, .taxii = false});
+  t.add(any, "/cairn/v1/alerts/", {.what = endpoint::alerts, .taxii = false});
   t.add(verb::get, "/taxii2/", {.what = endpoint::discovery});
   t.add(verb::get, "/{root}/", {.what = endpoint::api_root});
   t.add(verb::get, "/{root}/status/{status}/", {.what = endpoint::status});
@@ -434,6 +436,9 @@ void router::handle(request req, const peer_info& peer, std::shared_ptr<head_con
         ctx.params.find("what") ? std::string_view(*ctx.params.find("what")) : std::string_view{},
         query, std::move(respond));
   }
+  if (ctx.what == endpoint::alerts) {
+    return audit_service::alerts(ex_, who, req, peer, query, std::move(respond));
+  }
 
   if (ctx.what == endpoint::lookup) {
     return exports_service::lookup(ex_, snap, who, req, peer, query, std::move(respond));
@@ -468,6 +473,7 @@ void router::handle(request req, const peer_info& peer, std::shared_ptr<head_con
     case endpoint::audit:
     case endpoint::lookup:
     case endpoint::export_values: break;
+    case endpoint::alerts: break;
   }
   respond(error_response(http::status::not_found, "no such endpoint", version));
 }
