@@ -172,8 +172,8 @@ say "the lookup value has $matches matches"
 
 # ---- lookup -------------------------------------------------------------------
 target="/cairn/v1/lookup?value=198.51.100.77"
-run_bench lookup-1 --phases get --get-path "$target" --connections 1 --seconds "$seconds"
-run_bench lookup-n --phases get --get-path "$target" --connections "$connections" --seconds "$seconds"
+run_bench lookup-1 --phases get --get "$target" --connections 1 --seconds "$seconds"
+run_bench lookup-n --phases get --get "$target" --connections "$connections" --seconds "$seconds"
 
 # ---- export -------------------------------------------------------------------
 rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$cairnd_pid/status"; }
