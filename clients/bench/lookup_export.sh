@@ -18,7 +18,8 @@
 #
 # Usage: clients/bench/lookup_export.sh [--indicators N] [--export-values N]
 #                                       [--seconds S] [--connections N]
-#                                       [--build-dir DIR]
+#                                       [--build-dir DIR] [--no-build]
+#   --no-build    use the binaries already in the build folder
 # Environment: CAIRN_BUILD_DIR (default build).
 # Needs: cmake/ninja (to build), curl, openssl. Everything listens on
 # 127.0.0.1 only; cairnd is stopped and the temporary folder removed on exit.
@@ -30,6 +31,7 @@ indicators=1000000
 export_values=100000
 seconds=10
 connections=8
+build=1
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
@@ -39,6 +41,7 @@ while [ $# -gt 0 ]; do
     --seconds) seconds=$2; shift 2 ;;
     --connections) connections=$2; shift 2 ;;
     --build-dir) build_dir=$2; shift 2 ;;
+    --no-build) build=""; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "lookup_export.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -54,11 +57,13 @@ for tool in curl openssl timeout; do
   command -v "$tool" >/dev/null || die "needs $tool"
 done
 
-if [ ! -f "$build_dir/build.ninja" ]; then
-  (cd "$repo" && cmake --preset bench -B "$build_dir" >/dev/null)
+if [ -n "$build" ]; then
+  if [ ! -f "$build_dir/build.ninja" ]; then
+    (cd "$repo" && cmake --preset bench -B "$build_dir" >/dev/null)
+  fi
+  timeout 3600 ninja -C "$build_dir" cairnd cairn-bench >/dev/null ||
+    die "build failed: ninja -C $build_dir cairnd cairn-bench"
 fi
-timeout 3600 ninja -C "$build_dir" cairnd cairn-bench >/dev/null ||
-  die "build failed: ninja -C $build_dir cairnd cairn-bench"
 cairnd=$build_dir/server/cairnd
 bench=$build_dir/clients/cairn-bench
 
@@ -167,8 +172,8 @@ say "the lookup value has $matches matches"
 
 # ---- lookup -------------------------------------------------------------------
 target="/cairn/v1/lookup?value=198.51.100.77"
-run_bench lookup-1 --phases get --get-path "$target" --connections 1 --seconds "$seconds"
-run_bench lookup-n --phases get --get-path "$target" --connections "$connections" --seconds "$seconds"
+run_bench lookup-1 --phases get --get "$target" --connections 1 --seconds "$seconds"
+run_bench lookup-n --phases get --get "$target" --connections "$connections" --seconds "$seconds"
 
 # ---- export -------------------------------------------------------------------
 rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$cairnd_pid/status"; }

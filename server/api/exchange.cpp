@@ -12,7 +12,7 @@
 #include "formats/secret_file.hpp"
 #include "server/api/audit_limits.hpp"
 #include "server/api/backend.hpp"
-#include "server/api/exports_service.hpp"
+#include "server/api/export_etags.hpp"
 
 namespace cairn::server {
 

@@ -24,7 +24,7 @@
 namespace cairn::server {
 
 class audit_limiter;  // server/api/audit_limits.hpp
-class export_etags;   // server/api/exports_service.hpp
+class export_etags;   // server/api/export_etags.hpp
 
 struct snapshot {
   std::shared_ptr<const config> cfg;

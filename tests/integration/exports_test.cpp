@@ -45,7 +45,7 @@ void publish(clients::taxii_client& c, const std::vector<std::string>& objects) 
     auto done = c.wait_for_status(*root, *st, std::chrono::seconds(60));
     REQUIRE(done);
     REQUIRE(done->failure_count == 0);
-    REQUIRE(done->success_count == part.size());
+    REQUIRE(done->success_count == static_cast<std::int64_t>(part.size()));
   }
 }
 

@@ -10,6 +10,7 @@
 
 #include "api_fixture.hpp"
 #include "formats/json.hpp"
+#include "server/api/export_etags.hpp"
 #include "server/api/exports_service.hpp"
 #include "server/config/credentials.hpp"
 
