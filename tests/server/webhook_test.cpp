@@ -352,7 +352,7 @@ TEST_CASE("webhook: receiver down, then up: delivered after retries", "[webhook]
   CHECK(log_text.text().find("webhook receiver reachable again") != std::string::npos);
 }
 
-TEST_CASE("webhook: the status decides; a large answer body is not read, nor sent again",
+TEST_CASE("webhook: the status decides, a large answer body is not read nor sent again",
           "[webhook]") {
   pki p;
   receiver r(p.leaf);
@@ -436,7 +436,7 @@ TEST_CASE("webhook: a certificate the cacert does not vouch for is refused, noth
   }
 }
 
-TEST_CASE("webhook: a hanging receiver never blocks on_alert; a full queue drops and counts",
+TEST_CASE("webhook: a hanging receiver never blocks on_alert, a full queue drops and counts",
           "[webhook]") {
   pki p;
   receiver r(p.leaf);
