@@ -677,6 +677,14 @@ int cmd_audit(const cli_args& a, cli_io& io) {
             out += "\n";
           }
         }
+        // An alert: its kind, what it says, and the records that raised it.
+        if (auto k = rec.get("kind"); k && k->is_string()) {
+          out += "        " + std::string(k->as_string()) + ": " + text("detail");
+          if (auto ev = rec.get("evidence"); ev && ev->is_array() && ev->size() > 0) {
+            out += " (evidence " + ev->dump() + ")";
+          }
+          out += "\n";
+        }
         // An auth-failure counter: how many failures, and for which accounts.
         if (auto n = rec.get("suppressed"); n && n->is_integer()) {
           out += "        counted " + n->dump() + " failures";
@@ -704,6 +712,94 @@ int cmd_audit(const cli_args& a, cli_io& io) {
   }
   print(io.out, out);
   if (!a.json && !a.quiet) say(io, std::to_string(count) + " audit records");
+  return exit_ok;
+}
+
+// cairn alerts: GET /cairn/v1/alerts, following next to the end (at most
+// k_max_alert_pages pages), as a table or one JSON alert per line.
+constexpr int k_max_alert_pages = 10'000;
+
+int cmd_alerts(const cli_args& a, cli_io& io) {
+  auto client = connect(a);
+  if (!client) return fail_with(io, client.error());
+  std::string query;
+  auto add = [&query](std::string_view k, const std::string& v) {
+    if (v.empty()) return;
+    query += query.empty() ? '?' : '&';
+    query += std::string(k) + "=" + percent_encode(v, ":,");
+  };
+  add("kind", a.alert_kind);
+  add("account", a.audit_account);
+  add("since", a.since);
+  add("until", a.until);
+  if (a.page_limit) add("limit", std::to_string(*a.page_limit));
+  std::string next;
+  std::size_t count = 0;
+  std::string out;
+  if (!a.json) {
+    out = pad("SEQ", 8) + pad("TIME", 29) + pad("KIND", 20) + pad("ACCOUNT", 14) +
+          pad("REMOTE", 17) + "DETAIL\n";
+  }
+  bool complete = false;
+  for (int pages = 0; pages < k_max_alert_pages; ++pages) {
+    std::string target = "/cairn/v1/alerts" + query;
+    if (!next.empty()) target += (query.empty() ? "?" : "&") + ("next=" + percent_encode(next));
+    auto r = client->get_ok(target);
+    if (!r) {
+      if (client->last_status() == 404) {
+        return fail_with(io,
+                         error{r.error().message + " (this server has no Cairn alerts endpoint)"});
+      }
+      return fail_with(io, r.error());
+    }
+    auto doc = formats::parse_json(r->body, {});
+    if (!doc || !doc->root().is_object()) {
+      return fail_with(io, error{"the alerts response is not a JSON object"});
+    }
+    const auto root = doc->root();
+    auto alerts = root.get("alerts");
+    if (!alerts || !alerts->is_array()) {
+      return fail_with(io, error{"the alerts response has no \"alerts\" list"});
+    }
+    for (std::size_t i = 0; i < alerts->size(); ++i) {
+      const auto rec = alerts->value_at(i);
+      ++count;
+      if (a.json) {
+        out += rec.dump() + "\n";
+      } else {
+        auto text = [&](std::string_view k) -> std::string {
+          auto v = rec.get(k);
+          if (!v) return "-";
+          if (!v->is_string()) return v->dump();
+          return v->as_string().empty() ? "-" : std::string(v->as_string());
+        };
+        out += pad(text("seq"), 8) + pad(text("time"), 29) + pad(text("kind"), 20) +
+               pad(text("account"), 14) + pad(text("remote"), 17) + text("detail") + "\n";
+        if (auto ev = rec.get("evidence"); ev && ev->is_array() && ev->size() > 0) {
+          out += "        evidence " + ev->dump() + "\n";
+        }
+      }
+      if (out.size() > (1u << 16)) {
+        print(io.out, out);
+        out.clear();
+      }
+    }
+    auto more = root.get("more");
+    auto n = root.get("next");
+    if (!more || !more->is_bool() || !more->as_bool() || !n || !n->is_string() ||
+        n->as_string().empty()) {
+      complete = true;
+      break;
+    }
+    next = std::string(n->as_string());
+  }
+  print(io.out, out);
+  if (!complete) {
+    say(io, "stopped after " + std::to_string(k_max_alert_pages) +
+                " pages: narrow the query with --since or --kind");
+    return exit_failure;
+  }
+  if (!a.json && !a.quiet) say(io, std::to_string(count) + " alerts");
   return exit_ok;
 }
 
@@ -751,6 +847,7 @@ int run_cli(const std::vector<std::string>& args, cli_io& io) {
     case cli_command::status: rc = cmd_status(a, io); break;
     case cli_command::delete_object: rc = cmd_delete(a, io); break;
     case cli_command::audit: rc = cmd_audit(a, io); break;
+    case cli_command::alerts: rc = cmd_alerts(a, io); break;
     case cli_command::none:
       print(io.out, help_text(a.command));
       rc = exit_ok;

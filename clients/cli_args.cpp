@@ -25,7 +25,9 @@ struct option_spec {
   unsigned commands;
 };
 
-constexpr std::array<option_spec, 37> options_table{{
+constexpr unsigned audit_commands = bit(cli_command::audit) | bit(cli_command::alerts);
+
+constexpr std::array<option_spec, 38> options_table{{
     {"--url", true, all_commands},
     {"--user", true, all_commands},
     {"--password-file", true, all_commands},
@@ -45,24 +47,25 @@ constexpr std::array<option_spec, 37> options_table{{
     {"-h", false, all_commands},
     {"--batch", true, bit(cli_command::publish)},
     {"--wait", true, bit(cli_command::publish)},
-    {"--since", true, filter_commands | bit(cli_command::audit)},
+    {"--since", true, filter_commands | audit_commands},
     {"--type", true, bit(cli_command::pull) | bit(cli_command::manifest)},
     {"--id", true, bit(cli_command::pull) | bit(cli_command::manifest)},
     {"--version", true, filter_commands | bit(cli_command::delete_object)},
     {"--spec-version", true, filter_commands | bit(cli_command::delete_object)},
-    {"--limit", true, filter_commands | bit(cli_command::audit)},
+    {"--limit", true, filter_commands | audit_commands},
     {"--state", true, bit(cli_command::pull)},
     {"--out", true, bit(cli_command::pull)},
     {"--format", true, bit(cli_command::pull)},
     {"--versions", false, bit(cli_command::get)},
     {"--object", true, bit(cli_command::audit)},
-    {"--account", true, bit(cli_command::audit)},
+    {"--account", true, audit_commands},
     {"--collection", true, bit(cli_command::audit)},
     {"--action", true, bit(cli_command::audit)},
-    {"--until", true, bit(cli_command::audit)},
+    {"--until", true, audit_commands},
     {"--record", true, bit(cli_command::audit)},
     {"--checkpoint", true, bit(cli_command::audit)},
     {"--public-key", true, bit(cli_command::audit)},
+    {"--kind", true, bit(cli_command::alerts)},
 }};
 
 struct command_spec {
@@ -73,7 +76,7 @@ struct command_spec {
   std::string_view positional_usage;
 };
 
-constexpr std::array<command_spec, 9> commands_table{{
+constexpr std::array<command_spec, 10> commands_table{{
     {cli_command::discover, "discover", 0, 0, ""},
     {cli_command::collections, "collections", 0, 0, ""},
     {cli_command::publish, "publish", 2, SIZE_MAX, "COLLECTION FILE..."},
@@ -83,6 +86,7 @@ constexpr std::array<command_spec, 9> commands_table{{
     {cli_command::status, "status", 1, 1, "STATUS_ID"},
     {cli_command::delete_object, "delete", 2, 2, "COLLECTION OBJECT_ID"},
     {cli_command::audit, "audit", 0, 1, "[verify-proof | exposure]"},
+    {cli_command::alerts, "alerts", 0, 0, ""},
 }};
 
 const command_spec* find_command(std::string_view name) {
@@ -231,7 +235,7 @@ result<scanned_words> scan_words(const std::vector<std::string>& args, cli_args&
         if (!c) {
           return fail("unknown command \"" + a +
                       "\"; the commands are discover, collections, publish, pull, get, manifest, "
-                      "status, delete and audit (see cairn --help)");
+                      "status, delete, audit and alerts (see cairn --help)");
         }
         out.command = c->command;
         continue;
@@ -365,6 +369,8 @@ result<void> apply_option(const std::string& name, const std::string& value, cli
     out.checkpoint_file = value;
   } else if (name == "--public-key") {
     out.public_key_file = value;
+  } else if (name == "--kind") {
+    out.alert_kind = value;
   }
   return {};
 }
@@ -428,7 +434,7 @@ result<cli_args> parse_cli_args(const std::vector<std::string>& args, const env_
   if (out.command == cli_command::none) {
     return fail(
         "no command given; the commands are discover, collections, publish, pull, get, "
-        "manifest, status, delete and audit (see cairn --help)");
+        "manifest, status, delete, audit and alerts (see cairn --help)");
   }
   const command_spec& cmd = spec_of(out.command);
 
@@ -532,6 +538,7 @@ Commands:
   status STATUS_ID                  a status resource from an earlier publish
   delete COLLECTION OBJECT_ID       delete an object or one version
   audit                             query the sharing history (auditors, Cairn servers)
+  alerts                            alerts the server raised about its own use (auditors)
 
 Run `cairn COMMAND --help` for a command's options and examples.
 
@@ -670,7 +677,7 @@ Options:
   --object ID           records that involve this object
   --account NAME        records of this account
   --collection ID       records of this collection
-  --action A            publish, pull, delete, denied, auth-failure or config
+  --action A            publish, pull, delete, denied, auth-failure, config or alert
   --since TIME --until TIME
   --limit N             records per request
 
@@ -698,6 +705,26 @@ the object's current version (its latest; a revoked indicator's partners
 that still hold an earlier version are listed as not current).
 
   cairn audit exposure --object indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f
+)";
+      break;
+    case cli_command::alerts:
+      body = R"(usage: cairn alerts [--since T] [--kind K] [options]
+
+Lists the alerts a Cairn server raised while watching its own use (auditor
+accounts), oldest first, as a table: seq, time, kind, account, remote
+address and what happened, with the seqs of the audit records that raised
+each (see `cairn audit`). --json prints one alert per line.
+
+Options:
+  --kind K              auth-failure-burst, denied-burst, new-address, volume
+                        or suspended-use
+  --account NAME        alerts about this account
+  --since TIME --until TIME
+  --limit N             alerts per request
+
+Examples:
+  cairn alerts --since 2026-11-27T00:00:00Z
+  cairn alerts --kind auth-failure-burst --json
 )";
       break;
   }

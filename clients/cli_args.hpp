@@ -28,6 +28,7 @@ enum class cli_command {
   status,
   delete_object,
   audit,
+  alerts,
 };
 
 enum class output_format { bundle, jsonl };
@@ -74,6 +75,8 @@ struct cli_args {
   std::string audit_collection;
   std::string audit_action;
   std::string until;
+  // alerts (cairn extension; also --since, --until, --account, --limit)
+  std::string alert_kind;
   // audit verify-proof
   std::string record_file;      // --record: records as `cairn audit --json` prints them
   std::string checkpoint_file;  // --checkpoint: a saved checkpoint (default: the latest)

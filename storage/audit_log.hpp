@@ -96,8 +96,9 @@ class audit_log {
 
   // Appends a record in the writer's next commit. done (optional) gets its
   // seq once it is durable, or the error that kept it out (nothing stored).
-  // An entry with an unknown action, or delivered versions without a key,
-  // fails at once on this thread.
+  // An entry with an unknown action, delivered versions without a key, or
+  // alert members that formats::check_alert_members() refuses, fails at
+  // once on this thread.
   void record(audit_entry entry, std::function<void(result<std::uint64_t>)> done = {});
 
   // Appends the record of a publish in t, the publish's own transaction,

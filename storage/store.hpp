@@ -166,7 +166,7 @@ struct audit_delivery {
 // delete's entry gets the versions the store added, accepted as duplicates
 // or removed.
 struct audit_entry {
-  std::string action;   // publish, pull, delete, denied, auth-failure, config
+  std::string action;   // publish, pull, delete, denied, auth-failure, config, alert
   std::string account;  // empty when unknown
   std::string remote;   // peer address
   std::string api_root;
@@ -177,8 +177,11 @@ struct audit_entry {
   // Counter records: failures per account name (counts >= 1), indexed like
   // `account` so that the account filter finds them.
   std::map<std::string, std::uint64_t> accounts;
-  // Alert records (action "alert"): the alert's kind, a sentence for people,
-  // and the seq numbers of the records that raised it (ascending).
+  // Alert records (action "alert"): the alert's kind (formats::alert_kinds),
+  // a sentence for people, and the seq numbers of the records that raised it
+  // (the store sorts them and drops repeats; at most
+  // formats::max_alert_evidence). An alert names no collection and delivers
+  // nothing.
   std::string kind;
   std::string detail;
   std::vector<std::uint64_t> evidence;
@@ -372,8 +375,9 @@ class store {
                       std::function<void(result<std::size_t>)> done) = 0;
 
   // Appends an audit record. done (optional) gets its seq once durable, or
-  // the error that kept it out. An entry with an unknown action, or
-  // delivered versions without a key, fails at once on this thread.
+  // the error that kept it out. An entry with an unknown action, delivered
+  // versions without a key, or alert members that
+  // formats::check_alert_members() refuses, fails at once on this thread.
   virtual void record(audit_entry entry, std::function<void(result<std::uint64_t>)> done = {}) = 0;
 
   virtual std::unique_ptr<reader> begin_read() const = 0;

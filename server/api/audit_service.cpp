@@ -17,6 +17,7 @@
 #include "server/api/query.hpp"
 #include "server/auth/accounts.hpp"
 #include "server/auth/throttle.hpp"
+#include "server/monitor/alert.hpp"
 #include "server/transport/responses.hpp"
 
 namespace cairn::server {
@@ -107,7 +108,7 @@ void records(exchange& ex, const snapshot& snap, const account& who, const reque
   if (!q.action.empty() && !formats::is_audit_action(q.action)) {
     return respond(
         bad_request("action must be one of publish, pull, delete, denied, "
-                    "auth-failure, config",
+                    "auth-failure, config, alert",
                     version));
   }
   // An auditor with a read list sees the records of those collections and
@@ -190,6 +191,93 @@ void records(exchange& ex, const snapshot& snap, const account& who, const reque
   for (std::size_t i = 0; i < page->records.size(); ++i) {
     if (i > 0) body += ',';
     body += page->records[i];
+  }
+  body += "],\"more\":";
+  body += page->more ? "true" : "false";
+  if (page->more) {
+    body += ",\"next\":\"";
+    body += ex.tokens().encode(static_cast<micros>(page->resume), binding);
+    body += '"';
+  }
+  body += '}';
+  respond(json_response(http::status::ok, std::move(body), version));
+}
+
+// GET /cairn/v1/alerts: the alert records, newest last, as alert_json()
+// entries. Alerts name no collection, so every auditor sees all of them.
+void alert_records(exchange& ex, const account& who, const request& req, std::string_view query,
+                   const respond_fn& respond) {
+  const unsigned version = req.version();
+  auto p = known_params(query, {"since", "until", "kind", "account", "limit", "next"});
+  if (!p) return respond(bad_request(p.error().message, version));
+  storage::audit_query q;
+  q.action = "alert";
+  if (auto it = p->find("kind"); it != p->end()) {
+    if (!formats::is_alert_kind(it->second)) {
+      std::string kinds;
+      for (const auto k : formats::alert_kinds)
+        kinds += (kinds.empty() ? "" : ", ") + std::string(k);
+      return respond(bad_request("kind must be one of " + kinds, version));
+    }
+    q.kind = it->second;
+  }
+  if (auto it = p->find("account"); it != p->end()) q.account = it->second;
+  for (auto [name, out] :
+       {std::pair<const char*, std::optional<micros>*>{"since", &q.since}, {"until", &q.until}}) {
+    if (auto it = p->find(name); it != p->end()) {
+      auto t = formats::parse_rfc3339(it->second);
+      if (!t) {
+        return respond(bad_request(
+            std::string(name) + " is not an RFC 3339 timestamp: " + t.error().message, version));
+      }
+      *out = *t;
+    }
+  }
+  if (auto it = p->find("limit"); it != p->end()) {
+    auto n = parse_count(it->second);
+    if (!n || *n == 0) return respond(bad_request("limit must be a positive integer", version));
+    q.limit = static_cast<std::size_t>(std::min<std::uint64_t>(*n, storage::max_audit_limit));
+  }
+  // next is bound to the account and the filters, as /cairn/v1/audit's.
+  std::string binding = who.name + "\n/cairn/v1/alerts";
+  for (const char* k : {"kind", "account", "since", "until"}) {
+    binding += '\n';
+    if (auto it = p->find(k); it != p->end()) binding += it->second;
+  }
+  if (auto it = p->find("next"); it != p->end()) {
+    auto after = ex.tokens().decode(it->second, binding);
+    if (!after || *after < 0) {
+      return respond(bad_request(
+          "next: this token was not issued for this query and account (send the same filters)",
+          version));
+    }
+    q.after = static_cast<std::uint64_t>(*after);
+  }
+
+  auto page = ex.store().audit_records(q);
+  if (!page) {
+    return respond(
+        error_response(http_status_for(page.error().code), page.error().message, version));
+  }
+  std::string body = "{\"alerts\":[";
+  for (std::size_t i = 0; i < page->records.size(); ++i) {
+    auto doc = formats::parse_json(page->records[i]);
+    auto r = doc ? formats::parse_audit_record(doc->root()) : result<formats::audit_record>();
+    if (!doc || !r || r->action != "alert") {
+      return respond(error_response(http::status::internal_server_error,
+                                    "the audit log returned a record that is not an alert",
+                                    version));
+    }
+    alert a;
+    a.seq = r->seq;
+    a.time = std::move(r->time);
+    a.kind = std::move(r->kind);
+    a.account = std::move(r->account);
+    a.remote = std::move(r->remote);
+    a.detail = std::move(r->detail);
+    a.evidence = std::move(r->evidence);
+    if (i > 0) body += ',';
+    body += alert_json(a);
   }
   body += "],\"more\":";
   body += page->more ? "true" : "false";
@@ -310,6 +398,23 @@ void audit_service::handle(exchange& ex, const snapshot& snap, const account& wh
   if (endpoint == "exposure") return audit_exposure(ex, snap, who, req, query, respond);
   if (endpoint == "stats") return audit_stats(ex, snap, who, req, query, respond);
   consistency(ex, req, query, respond);
+}
+
+void audit_service::alerts(exchange& ex, const account& who, const request& req,
+                           const peer_info& peer, std::string_view query, respond_fn respond) {
+  const unsigned version = req.version();
+  if (!who.auditor) {
+    denied(ex, who, peer, {}, {}, 403);
+    return respond(error_response(http::status::forbidden,
+                                  "account '" + who.name + "' is not an auditor", version));
+  }
+  if (req.method() != http::verb::get) {
+    auto res =
+        error_response(http::status::method_not_allowed, "this endpoint allows GET", version);
+    res.set(http::field::allow, "GET");
+    return respond(std::move(res));
+  }
+  alert_records(ex, who, req, query, respond);
 }
 
 storage::audit_entry audit_service::entry(const taxii_call& c, std::string action, int status) {

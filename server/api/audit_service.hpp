@@ -1,7 +1,7 @@
 #pragma once
 // The sharing record on the server side: the extension endpoints of
 // INTERFACE.md (GET /cairn/v1/audit, .../checkpoint, .../proof,
-// .../consistency; auditor accounts only), and the hooks through which the
+// .../consistency, GET /cairn/v1/alerts; auditor accounts only), and the hooks through which the
 // router and the TAXII endpoints record what they publish, deliver, delete
 // and refuse (the store keeps the records: storage/store.hpp).
 //
@@ -49,6 +49,13 @@ class audit_service {
   static void handle(exchange& ex, const snapshot& snap, const account& who, const request& req,
                      const peer_info& peer, std::string_view endpoint, std::string_view query,
                      respond_fn respond);
+
+  // GET /cairn/v1/alerts for an authenticated account: the alert records
+  // (INTERFACE.md, "Monitoring the exchange itself"), filters since, until,
+  // kind, account, limit and next. Non-auditors get 403 (and a denied
+  // record). Alerts name no collection: scoped auditors see every one.
+  static void alerts(exchange& ex, const account& who, const request& req, const peer_info& peer,
+                     std::string_view query, respond_fn respond);
 
   // Runs a pull endpoint, then records the versions its response carried
   // and sends the response once the record is durable.

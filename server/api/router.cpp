@@ -112,6 +112,7 @@ struct head_context {
   enum class endpoint {
     health,
     audit,
+    alerts,
     discovery,
     api_root,
     status,
@@ -159,6 +160,7 @@ route_table<route> make_routes() {
   // their own methods.
   t.add(any, "/cairn/v1/audit/", {.what = endpoint::audit, .taxii = false});
   t.add(any, "/cairn/v1/audit/{what}/", {.what = endpoint::audit, .taxii = false});
+  t.add(any, "/cairn/v1/alerts/", {.what = endpoint::alerts, .taxii = false});
   t.add(verb::get, "/taxii2/", {.what = endpoint::discovery});
   t.add(verb::get, "/{root}/", {.what = endpoint::api_root});
   t.add(verb::get, "/{root}/status/{status}/", {.what = endpoint::status});
@@ -409,6 +411,9 @@ void router::handle(request req, const peer_info& peer, std::shared_ptr<head_con
         ctx.params.find("what") ? std::string_view(*ctx.params.find("what")) : std::string_view{},
         query, std::move(respond));
   }
+  if (ctx.what == endpoint::alerts) {
+    return audit_service::alerts(ex_, who, req, peer, query, std::move(respond));
+  }
 
   taxii_call c{ex_, snap, who, req, path, query, {}, nullptr, nullptr, 0, {}, respond};
   c.remote = peer.remote_address;
@@ -431,7 +436,8 @@ void router::handle(request req, const peer_info& peer, std::shared_ptr<head_con
     case endpoint::delete_object: return taxii_service::delete_object(std::move(c));
     case endpoint::versions: return audit_service::pull(c, taxii_service::versions);
     case endpoint::health:
-    case endpoint::audit: break;
+    case endpoint::audit:
+    case endpoint::alerts: break;
   }
   respond(error_response(http::status::not_found, "no such endpoint", version));
 }

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <set>
+#include <sstream>
 
 #include "clients/durable_file.hpp"
 #include "formats/json.hpp"
@@ -467,6 +468,56 @@ TEST_CASE("audit follows pages of the Cairn audit endpoint", "[clients][cli]") {
   auto counters = f.run({"audit", "--action", "auth-failure"});
   CHECK(counters.rc == 0);
   CHECK(counters.out.find("counted 7 failures: reader 3, writer 2\n") != std::string::npos);
+}
+
+TEST_CASE("alerts follows pages of the Cairn alerts endpoint", "[clients][cli]") {
+  fixture f;
+  auto r = f.run({"alerts", "--kind", "denied-burst", "--since", "2026-01-01T00:00:00Z", "--json"});
+  CHECK(r.rc == 0);
+  // One alert per line, as the server sent it.
+  CHECK(
+      r.out ==
+      R"({"account":"acme","detail":"20 refused requests within 60 s","evidence":[3,4],)"
+      R"("kind":"denied-burst","remote":"192.0.2.7","seq":5,"time":"2026-01-01T00:00:05.000000Z"})"
+      "\n"
+      R"({"account":"","detail":"20 refused requests within 60 s","evidence":[],)"
+      R"("kind":"auth-failure-burst","remote":"192.0.2.7","seq":8,)"
+      R"("time":"2026-01-01T00:00:08.000000Z"})"
+      "\n"
+      R"({"account":"acme","detail":"20 refused requests within 60 s","evidence":[7],)"
+      R"("kind":"denied-burst","remote":"192.0.2.7","seq":9,"time":"2026-01-01T00:00:09.000000Z"})"
+      "\n");
+  const auto queries = f.taxii.audit_queries();
+  REQUIRE(queries.size() == 2);
+  CHECK(queries[0] == "alerts:kind=denied-burst&since=2026-01-01T00:00:00Z");
+  CHECK(queries[1] == queries[0] + "&next=a2");
+
+  // A table for people: a header, one row per alert, its evidence below.
+  auto human = f.run({"alerts"});
+  CHECK(human.rc == 0);
+  std::istringstream lines(human.out);
+  std::string header, first, evidence, second;
+  std::getline(lines, header);
+  std::getline(lines, first);
+  std::getline(lines, evidence);
+  std::getline(lines, second);
+  CHECK(header.starts_with("SEQ     TIME"));
+  CHECK(header.find("KIND") != std::string::npos);
+  CHECK(header.ends_with("DETAIL"));
+  CHECK(first ==
+        "5       2026-01-01T00:00:05.000000Z  denied-burst        acme          192.0.2.7        "
+        "20 refused requests within 60 s");
+  CHECK(evidence == "        evidence [3,4]");
+  // An alert about an address only: "-" for the account, no evidence line.
+  CHECK(second ==
+        "8       2026-01-01T00:00:08.000000Z  auth-failure-burst  -             192.0.2.7        "
+        "20 refused requests within 60 s");
+  CHECK(human.err.find("3 alerts") != std::string::npos);
+
+  // Options that belong to other commands are refused.
+  CHECK(f.run({"alerts", "--action", "pull"}).rc == 2);
+  CHECK(f.run({"audit", "--kind", "volume"}).rc == 2);
+  CHECK(f.run({"alerts", "extra"}).rc == 2);
 }
 
 TEST_CASE("pretty_json indents for people", "[clients][cli]") {

@@ -99,6 +99,26 @@ test_reply fake_taxii::handle(const test_request& req) {
   const std::string col = std::string("/api1/collections/") + fake_collection_id + "/";
   const std::string alias = "/api1/collections/ind/";
 
+  if (path == "/cairn/v1/alerts") {
+    {
+      std::lock_guard lock(mutex_);
+      audit_queries_.push_back("alerts:" + query);
+    }
+    auto make = [](int seq, std::string_view kind, std::string_view account,
+                   std::string_view evidence) {
+      return R"({"account":")" + std::string(account) +
+             R"(","detail":"20 refused requests within 60 s","evidence":[)" +
+             std::string(evidence) + R"(],"kind":")" + std::string(kind) +
+             R"(","remote":"192.0.2.7","seq":)" + std::to_string(seq) +
+             R"(,"time":"2026-01-01T00:00:0)" + std::to_string(seq) + R"(.000000Z"})";
+    };
+    if (query.find("next=a2") == std::string::npos) {
+      return reply(200, "{\"alerts\":[" + make(5, "denied-burst", "acme", "3,4") + "," +
+                            make(8, "auth-failure-burst", "", "") +
+                            "],\"more\":true,\"next\":\"a2\"}");
+    }
+    return reply(200, "{\"alerts\":[" + make(9, "denied-burst", "acme", "7") + "],\"more\":false}");
+  }
   if (path == "/cairn/v1/audit") {
     {
       std::lock_guard lock(mutex_);

@@ -43,9 +43,10 @@ class fake_taxii {
   test_reply handle(const test_request& req);
 
   std::vector<stored> objects() const;
-  std::vector<std::size_t> post_sizes() const;     // body size of each POST
-  void add_object(const std::string& json);        // as if posted
-  std::vector<std::string> audit_queries() const;  // query strings of /cairn/v1/audit
+  std::vector<std::size_t> post_sizes() const;  // body size of each POST
+  void add_object(const std::string& json);     // as if posted
+  // Query strings of /cairn/v1/audit, and of /cairn/v1/alerts after "alerts:".
+  std::vector<std::string> audit_queries() const;
 
  private:
   test_reply objects_page(const test_request& req, const std::string& query);

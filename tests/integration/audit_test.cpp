@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <future>
 #include <map>
 #include <set>
 #include <thread>
@@ -18,6 +19,7 @@
 #include "formats/ed25519.hpp"
 #include "formats/json.hpp"
 #include "formats/merkle.hpp"
+#include "storage/lmdb_store.hpp"
 #include "test_server.hpp"
 
 using namespace cairn;
@@ -760,5 +762,121 @@ TEST_CASE("audit over TLS: counted login failures name their accounts and are wr
   auditor.disconnect();
   REQUIRE(srv.stop(SIGTERM) == 0);
   CHECK(run_cairnd({"audit", "verify", "--data", (srv.dir() / "data").string()}, out) == 0);
+  CHECK(out.find("audit log intact") != std::string::npos);
+}
+
+// Alerts as the monitor records them (store::record, action "alert"),
+// written into a stopped node's store: the real cairnd then lists them at
+// GET /cairn/v1/alerts and /cairn/v1/audit, `cairn alerts` prints them, a
+// client proves them against the signed checkpoint, and `cairnd audit
+// verify` accepts the log.
+TEST_CASE("alerts over TLS: alert records are listed, printed, proved and verified") {
+  server_setup setup = default_setup();
+  setup.accounts.push_back({"intel-auditor", "intel-auditor-password", {"intel"}, {}, "red", true});
+  test_server srv(setup);
+  CHECK(srv.client("reader").request("GET", "/cairn/v1/alerts")->status == 403);
+  REQUIRE(srv.stop(SIGTERM) == 0);
+  const auto data = srv.dir() / "data";
+  std::uint64_t first_alert = 0;
+  {
+    storage::lmdb_store_options o;
+    o.path = (data / "store").string();
+    o.key_path = (data / "audit-signing.key").string();
+    o.public_key_path = (data / "audit-signing.pub").string();
+    auto store = storage::open_lmdb_store(o);
+    REQUIRE(store);
+    const std::uint64_t before = (*store)->audit_size().value();
+    REQUIRE(before >= 2);
+    auto record = [&](std::string kind, std::string account, std::string detail,
+                      std::vector<std::uint64_t> evidence) {
+      storage::audit_entry e;
+      e.action = "alert";
+      e.kind = std::move(kind);
+      e.account = std::move(account);
+      e.remote = "198.51.100.23";
+      e.detail = std::move(detail);
+      e.evidence = std::move(evidence);
+      std::promise<result<std::uint64_t>> done;
+      (*store)->record(std::move(e), [&](result<std::uint64_t> seq) { done.set_value(seq); });
+      auto seq = done.get_future().get();
+      REQUIRE(seq);
+      return *seq;
+    };
+    first_alert = record("auth-failure-burst", "reader", "10 failed authentications within 60 s",
+                         {before - 1, before});
+    REQUIRE(record("new-address", "admin", "first request from 198.51.100.0/24", {}) ==
+            first_alert + 1);
+    (*store)->close();
+  }
+  srv.start();
+
+  auto auditor = srv.client("auditor");
+  auto r = get_json(auditor, "/cairn/v1/alerts");
+  REQUIRE(r.status == 200);
+  auto doc = formats::parse_json(r.body);
+  REQUIRE(doc);
+  auto alerts = doc->root().get("alerts");
+  REQUIRE(alerts);
+  REQUIRE(alerts->size() == 2);
+  const auto a = alerts->value_at(0);
+  CHECK(a.get("seq")->as_int() == static_cast<std::int64_t>(first_alert));
+  CHECK(a.get("kind")->as_string() == "auth-failure-burst");
+  CHECK(a.get("account")->as_string() == "reader");
+  CHECK(a.get("remote")->as_string() == "198.51.100.23");
+  CHECK(a.get("detail")->as_string() == "10 failed authentications within 60 s");
+  CHECK(a.get("evidence")->dump() ==
+        "[" + std::to_string(first_alert - 2) + "," + std::to_string(first_alert - 1) + "]");
+  CHECK(doc->root().get("more")->as_bool() == false);
+  // Filters, and a kind that is not one.
+  r = get_json(auditor, "/cairn/v1/alerts?kind=new-address");
+  REQUIRE(r.status == 200);
+  CHECK(r.body.find(R"("kind":"new-address")") != std::string::npos);
+  CHECK(r.body.find("auth-failure-burst") == std::string::npos);
+  CHECK(get_json(auditor, "/cairn/v1/alerts?kind=earthquake").status == 400);
+  // Alerts name no collection: an auditor scoped to one collection sees them.
+  auto scoped = clients::taxii_client::make(srv.options("intel-auditor"));
+  REQUIRE(scoped);
+  r = get_json(*scoped, "/cairn/v1/alerts");
+  REQUIRE(r.status == 200);
+  CHECK(r.body.find("new-address") != std::string::npos);
+  // Other accounts are refused.
+  CHECK(srv.client("reader").request("GET", "/cairn/v1/alerts")->status == 403);
+
+  // The sharing record lists them with their members.
+  auto listed = audit_records(auditor, "action=alert");
+  REQUIRE(listed.size() == 2);
+  CHECK(listed[0].record.kind == "auth-failure-burst");
+  CHECK(listed[1].record.detail == "first request from 198.51.100.0/24");
+
+  // cairn alerts: a table, then JSON lines; cairn audit shows them too.
+  std::string out;
+  REQUIRE(run_cairn(srv, {"alerts"}, out) == 0);
+  CHECK(out.find("auth-failure-burst  reader") != std::string::npos);
+  CHECK(out.find("new-address") != std::string::npos);
+  CHECK(out.find("2 alerts") != std::string::npos);
+  REQUIRE(run_cairn(srv, {"alerts", "--kind", "new-address", "--json"}, out) == 0);
+  CHECK(std::count(out.begin(), out.end(), '\n') == 1);
+  CHECK(out.find(R"("kind":"new-address")") != std::string::npos);
+  REQUIRE(run_cairn(srv, {"audit", "--action", "alert"}, out) == 0);
+  CHECK(out.find("auth-failure-burst: 10 failed authentications within 60 s (evidence [") !=
+        std::string::npos);
+
+  // A client proves them against the signed checkpoint with the public key.
+  REQUIRE(run_cairn(srv, {"audit", "--action", "alert", "--json"}, out) == 0);
+  const auto saved = srv.dir() / "alerts.jsonl";
+  {
+    std::ofstream f(saved);
+    f << out;
+  }
+  CHECK(run_cairn(srv,
+                  {"audit", "verify-proof", "--record", saved.string(), "--public-key",
+                   (data / "audit-signing.pub").string()},
+                  out) == 0);
+  CHECK(out.find("2 of 2 records verified") != std::string::npos);
+
+  // And the log, alerts included, verifies offline.
+  auditor.disconnect();
+  REQUIRE(srv.stop(SIGTERM) == 0);
+  CHECK(run_cairnd({"audit", "verify", "--data", data.string()}, out) == 0);
   CHECK(out.find("audit log intact") != std::string::npos);
 }

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstdio>
+#include <future>
 #include <vector>
 
 #include "api_fixture.hpp"
@@ -511,4 +512,176 @@ TEST_CASE("api: while the store cannot be reached, every request that needs it g
   check_taxii(res, 200);
   CHECK(res.body() == page("objects", {a}, false));
   check_taxii(f.get(k_pub, "/r/status/" + status_id + "/"), 200);
+}
+
+namespace {
+
+const std::string k_scoped = "cairn_scoped_token_0123456789abcdef012345678";
+
+// config_text() plus an auditor whose read list names the collection.
+std::string config_with_scoped_auditor() {
+  std::string text = config_text();
+  const std::string last = R"("auditor": true})";
+  text.replace(text.rfind(last), last.size(),
+               last + R"(, {"name": "scoped", "token_hashes": [")" + token_hash(k_scoped) +
+                   R"("], "read": ["shared"], "auditor": true})");
+  return text;
+}
+
+// An alert as the monitor records it, stored before this returns.
+std::uint64_t record_alert(test::api_fixture& f, std::string kind, std::string account,
+                           std::string detail, std::vector<std::uint64_t> evidence) {
+  cairn::storage::audit_entry e;
+  e.action = "alert";
+  e.kind = std::move(kind);
+  e.account = std::move(account);
+  e.remote = "203.0.113.9";
+  e.detail = std::move(detail);
+  e.evidence = std::move(evidence);
+  std::promise<cairn::result<std::uint64_t>> done;
+  f.store().record(std::move(e), [&](cairn::result<std::uint64_t> seq) { done.set_value(seq); });
+  auto seq = done.get_future().get();
+  REQUIRE(seq);
+  return *seq;
+}
+
+std::string alert_entry(std::uint64_t seq, micros offset, std::string_view kind,
+                        std::string_view account, std::string_view detail,
+                        std::string_view evidence) {
+  return R"({"account":")" + std::string(account) + R"(","detail":")" + std::string(detail) +
+         R"(","evidence":[)" + std::string(evidence) + R"(],"kind":")" + std::string(kind) +
+         R"(","remote":"203.0.113.9","seq":)" + std::to_string(seq) + R"(,"time":")" + at(offset) +
+         R"("})";
+}
+
+struct scoped_api : test::api_fixture {
+  scoped_api() : api_fixture(config_with_scoped_auditor()) {}
+  response get(const std::string& token, const std::string& target) {
+    return call({http::verb::get, target, token, {}});
+  }
+};
+
+}  // namespace
+
+TEST_CASE("api: GET /cairn/v1/alerts lists alert records with their filters and paging") {
+  scoped_api f;
+  // seq 1 is the config record; 2 a denied request the alert points at.
+  REQUIRE(f.get(k_partner, "/cairn/v1/audit").result_int() == 403);
+  f.now = test::api_epoch() + 10 * k_second;
+  REQUIRE(record_alert(f, "denied-burst", "partner", "20 refused requests within 60 s", {2}) == 3);
+  f.now = test::api_epoch() + 20 * k_second;
+  REQUIRE(record_alert(f, "auth-failure-burst", "", "10 failed authentications from 203.0.113.9",
+                       {1, 2}) == 4);
+  f.now = test::api_epoch() + 30 * k_second;
+  REQUIRE(record_alert(f, "denied-burst", "pub", "refused \"twice\"", {}) == 5);
+  const std::string a3 = alert_entry(3, 10 * k_second, "denied-burst", "partner",
+                                     "20 refused requests within 60 s", "2");
+  const std::string a4 = alert_entry(4, 20 * k_second, "auth-failure-burst", "",
+                                     "10 failed authentications from 203.0.113.9", "1,2");
+  const std::string a5 =
+      alert_entry(5, 30 * k_second, "denied-burst", "pub", R"(refused \"twice\")", "");
+
+  auto res = f.get(k_auditor, "/cairn/v1/alerts");
+  CHECK(res.result_int() == 200);
+  CHECK(res[http::field::content_type] == "application/json");
+  CHECK(res.body() == page("alerts", {a3, a4, a5}, false));
+  // A scoped auditor sees them too: alerts name no collection.
+  CHECK(f.get(k_scoped, "/cairn/v1/alerts").body() == page("alerts", {a3, a4, a5}, false));
+
+  // Filters.
+  CHECK(f.get(k_auditor, "/cairn/v1/alerts?kind=denied-burst").body() ==
+        page("alerts", {a3, a5}, false));
+  CHECK(f.get(k_auditor, "/cairn/v1/alerts?kind=volume").body() == R"({"alerts":[],"more":false})");
+  CHECK(f.get(k_auditor, "/cairn/v1/alerts?account=pub").body() == page("alerts", {a5}, false));
+  CHECK(f.get(k_auditor, "/cairn/v1/alerts?kind=denied-burst&account=partner").body() ==
+        page("alerts", {a3}, false));
+  CHECK(f.get(k_auditor, "/cairn/v1/alerts?since=" + at(15 * k_second)).body() ==
+        page("alerts", {a4, a5}, false));
+  CHECK(f.get(k_auditor,
+              "/cairn/v1/alerts?since=" + at(15 * k_second) + "&until=" + at(25 * k_second))
+            .body() == page("alerts", {a4}, false));
+
+  // Paging: limit and next, bound to the filters and the account.
+  res = f.get(k_auditor, "/cairn/v1/alerts?limit=2");
+  auto doc = cairn::formats::parse_json(res.body());
+  REQUIRE(doc);
+  CHECK(doc->root().get("more")->as_bool());
+  const std::string next = member(res, "next");
+  CHECK(res.body() == page("alerts", {a3, a4}, true, next));
+  CHECK(f.get(k_auditor, "/cairn/v1/alerts?limit=2&next=" + next).body() ==
+        page("alerts", {a5}, false));
+  res = f.get(k_auditor, "/cairn/v1/alerts?limit=2&kind=volume&next=" + next);
+  check_taxii(res, 400);
+  CHECK(f.get(k_scoped, "/cairn/v1/alerts?limit=2&next=" + next).result_int() == 400);
+
+  // The audit endpoint lists them with their members.
+  res = f.get(k_auditor, "/cairn/v1/audit?action=alert");
+  doc = cairn::formats::parse_json(res.body());
+  REQUIRE(doc);
+  const auto records = *doc->root().get("records");
+  REQUIRE(records.size() == 3);
+  static constexpr std::string_view chain[] = {"prev", "hash"};
+  CHECK(canonical_json(records.value_at(0), chain) ==
+        R"({"account":"partner","action":"alert","api_root":"","collection":"",)"
+        R"("detail":"20 refused requests within 60 s","evidence":[2],"kind":"denied-burst",)"
+        R"("objects":[],"remote":"203.0.113.9","seq":3,"status":0,"time":")" +
+            at(10 * k_second) + R"("})");
+  doc = cairn::formats::parse_json(f.get(k_scoped, "/cairn/v1/audit?action=alert").body());
+  REQUIRE(doc);
+  CHECK(doc->root().get("records")->size() == 3);
+}
+
+TEST_CASE("api: /cairn/v1/alerts refuses non-auditors and bad filters with TAXII errors") {
+  scoped_api f;
+  auto res = f.get(k_partner, "/cairn/v1/alerts");
+  check_taxii(res, 403);
+  CHECK(res.body() == error_body(403, "Forbidden", "account 'partner' is not an auditor"));
+  // The refusal is recorded, as for /cairn/v1/audit (without delaying the
+  // answer: wait for a write queued after it, as writes run in order).
+  std::promise<void> flushed;
+  f.store().checkpoint_now([&](auto) { flushed.set_value(); });
+  flushed.get_future().wait();
+  auto last = f.store().audit_record_json(f.store().audit_size().value()).value();
+  REQUIRE(last);
+  CHECK(last->find(R"("action":"denied")") != std::string::npos);
+  CHECK(last->find(R"("account":"partner")") != std::string::npos);
+  res = f.get("", "/cairn/v1/alerts");
+  check_taxii(res, 401);
+  res = f.get("wrong_token_0123456789abcdef0123456789abcdef", "/cairn/v1/alerts");
+  check_taxii(res, 401);
+
+  struct bad {
+    const char* query;
+    const char* description;
+  };
+  for (const bad& b : {
+           bad{"?kind=meteor",
+               "kind must be one of auth-failure-burst, denied-burst, new-address, volume, "
+               "suspended-use"},
+           bad{"?kind=",
+               "kind must be one of auth-failure-burst, denied-burst, new-address, "
+               "volume, suspended-use"},
+           bad{"?action=pull",
+               "unknown parameter 'action' (this endpoint takes since, until, kind, account, "
+               "limit, next)"},
+           bad{"?since=yesterday", nullptr},
+           bad{"?until=2026-13-01T00:00:00Z", nullptr},
+           bad{"?limit=0", "limit must be a positive integer"},
+           bad{"?limit=-1", "limit must be a positive integer"},
+           bad{"?next=forged",
+               "next: this token was not issued for this query and account (send "
+               "the same filters)"},
+       }) {
+    INFO(b.query);
+    res = f.get(k_auditor, std::string("/cairn/v1/alerts") + b.query);
+    check_taxii(res, 400);
+    if (b.description) {
+      CHECK(member(res, "description") == b.description);
+    } else {
+      CHECK_FALSE(member(res, "description").empty());
+    }
+  }
+  res = f.call({http::verb::post, "/cairn/v1/alerts", k_auditor, {}});
+  check_taxii(res, 405);
+  CHECK(std::string(res[http::field::allow]) == "GET");
 }

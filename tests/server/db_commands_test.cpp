@@ -22,6 +22,7 @@
 #include "server/config/credentials.hpp"
 #include "storage/lmdb_store.hpp"
 #include "storage/pg/pq.hpp"
+#include "storage/postgres_store.hpp"
 #include "support/pg.hpp"
 #include "support/skip.hpp"
 #include "tests/server/test_support.hpp"
@@ -403,4 +404,71 @@ TEST_CASE(
   r = migrate(lmdb_data, cfg2b);
   CHECK(r.code == 1);
   CHECK(r.err.find("already holds") != std::string::npos);
+}
+
+// Alert records (action "alert": kind, detail, evidence) come through
+// migrate byte for byte, keep their kind filter, and the log verifies.
+TEST_CASE("migrate: alert records are carried byte for byte and the log verifies") {
+  REQUIRE_PG_SERVER();
+  test::temp_dir dir;
+  const auto lmdb_data = dir.path() / "data";
+  fill_lmdb(lmdb_data);
+  std::vector<std::string> records;
+  {
+    storage::lmdb_store_options o;
+    o.path = (lmdb_data / "store").string();
+    o.key_path = (lmdb_data / "audit-signing.key").string();
+    o.public_key_path = (lmdb_data / "audit-signing.pub").string();
+    auto s = storage::open_lmdb_store(o);
+    REQUIRE(s);
+    storage::audit_entry alert;
+    alert.action = "alert";
+    alert.kind = "volume";
+    alert.account = "a";
+    alert.remote = "192.0.2.44";
+    alert.detail = "12000 objects in an hour, usually 40";
+    alert.evidence = {2};
+    std::promise<result<std::uint64_t>> recorded;
+    (*s)->record(alert, [&](result<std::uint64_t> seq) { recorded.set_value(std::move(seq)); });
+    REQUIRE(recorded.get_future().get().value() == 3);
+    for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+      records.push_back((*s)->audit_record_json(seq).value().value());
+    }
+    (*s)->close();
+  }
+  REQUIRE(records[2].find(R"("kind":"volume")") != std::string::npos);
+
+  auto db = testing::fresh_pg_database("pgserver_migrate_alerts");
+  REQUIRE(db);
+  const auto cfg = write_config(dir.path(), postgresql(*db), "pgdata");
+  // The operator's way: the LMDB node's keys in data_dir, then db init.
+  fs::create_directories(dir.path() / "pgdata");
+  for (const char* key : {"audit-signing.key", "page-token.key"}) {
+    fs::copy_file(lmdb_data / key, dir.path() / "pgdata" / key);
+  }
+  REQUIRE(init(cfg).code == 0);
+  auto r = migrate(lmdb_data, cfg);
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("3 audit records") != std::string::npos);
+  auto v = verify(cfg);
+  INFO(v.err);
+  CHECK(v.code == 0);
+  CHECK(v.out.starts_with("audit log intact: 3 records"));
+
+  storage::pg_store_options o;
+  o.conninfo = *db;
+  o.pool_size = 2;
+  o.key_path = (dir.path() / "pgdata" / "audit-signing.key").string();
+  auto pg = storage::open_pg_store(o);
+  REQUIRE(pg);
+  for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+    CHECK((*pg)->audit_record_json(seq).value().value() == records[seq - 1]);
+  }
+  storage::audit_query q;
+  q.kind = "volume";
+  auto page = (*pg)->audit_records(q);
+  REQUIRE(page);
+  CHECK(page->records == std::vector<std::string>{records[2]});
+  (*pg)->close();
 }
