@@ -682,6 +682,17 @@ TEST_CASE("pg audit: an imported log reads back byte for byte and verifies", "[p
   CHECK(verdict.intact);
   CHECK(verdict.records == n);
   CHECK(verdict.checkpoints == 1);
+  // The delivery statistics came with the records (counted by the importer).
+  const auto imported_stats = log.stats(*d.c, {}).value();
+  const auto source_stats = source.stats(*src.c, {}).value();
+  REQUIRE_FALSE(source_stats.empty());
+  REQUIRE(imported_stats.size() == source_stats.size());
+  for (std::size_t i = 0; i < source_stats.size(); ++i) {
+    CHECK(imported_stats[i].account == source_stats[i].account);
+    CHECK(imported_stats[i].bucket == source_stats[i].bucket);
+    CHECK(imported_stats[i].records == source_stats[i].records);
+    CHECK(imported_stats[i].objects == source_stats[i].objects);
+  }
   // The alert record (seq 6) came through with its members; its kind column,
   // and the members in its text, are checked.
   CHECK(log.record_json(*d.c, 6).value().value().find(
