@@ -454,20 +454,19 @@ void audit_service::pull(taxii_call& c, response (*endpoint)(const taxii_call& c
   }
   const unsigned version = c.req.version();
   auto held = std::make_shared<response>(std::move(res));
-  c.ex.store().record(
-      std::move(e), [respond = c.respond, held, version, tell = std::move(tell),
-                     metrics = c.ex.metrics(), objects,
-                     account = c.who.name](result<std::uint64_t> seq) mutable {
-        if (const auto n = seq_of(seq)) tell(n);
-        if (seq && metrics) metrics->delivered(account, objects);
-        if (!seq) {
-          return respond(error_response(
-              http_status_for(seq.error().code),
-              "the delivery could not be recorded, so nothing was sent: " + seq.error().message,
-              version));
-        }
-        respond(std::move(*held));
-      });
+  c.ex.store().record(std::move(e), [respond = c.respond, held, version, tell = std::move(tell),
+                                     metrics = c.ex.metrics(), objects,
+                                     account = c.who.name](result<std::uint64_t> seq) mutable {
+    if (const auto n = seq_of(seq)) tell(n);
+    if (seq && metrics) metrics->delivered(account, objects);
+    if (!seq) {
+      return respond(error_response(
+          http_status_for(seq.error().code),
+          "the delivery could not be recorded, so nothing was sent: " + seq.error().message,
+          version));
+    }
+    respond(std::move(*held));
+  });
 }
 
 void audit_service::denied(exchange& ex, const account& who, const peer_info& peer,

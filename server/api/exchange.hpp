@@ -16,9 +16,9 @@
 #include "server/auth/accounts.hpp"
 #include "server/config/config.hpp"
 #include "server/config/log.hpp"
+#include "server/metrics/server_metrics.hpp"
 #include "server/monitor/monitor.hpp"
 #include "storage/control.hpp"
-#include "server/metrics/server_metrics.hpp"
 #include "storage/store.hpp"
 
 namespace cairn::server {

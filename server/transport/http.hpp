@@ -9,9 +9,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
-#include <string_view>
 
 namespace cairn::server {
 

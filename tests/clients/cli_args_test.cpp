@@ -281,6 +281,8 @@ TEST_CASE("lookup and export take their own options", "[clients][cli]") {
   CHECK(p->format == output_format::jsonl);
   CHECK(help_text(cli_command::export_values).find("--format F") != std::string::npos);
   CHECK(help_text(cli_command::lookup).find("cairn lookup VALUE") != std::string::npos);
+}
+
 TEST_CASE("audit exposure takes an object and nothing else", "[clients][cli]") {
   auto a = parse({"audit", "exposure", "--object", "indicator--1", "--json", "--url", url});
   REQUIRE(a);
