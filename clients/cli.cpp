@@ -921,7 +921,6 @@ int cmd_alerts(const cli_args& a, cli_io& io) {
     return exit_failure;
   }
   if (!a.json && !a.quiet) say(io, std::to_string(count) + " alerts");
->>>>>>> fix/alerts
   return exit_ok;
 }
 
