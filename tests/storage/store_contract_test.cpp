@@ -1226,151 +1226,151 @@ TEST_CASE("store contract: a collection's generation changes with each write to 
     CHECK(r->collection_generation(f.key) == g3);
     CHECK(generation(f.key) != g3);
     CHECK(generation(two) == other0);
-    namespace {
+  }
+}
 
-    // A pull record of `account` carrying the versions at these positions.
-    audit_entry pull_of(std::string account, std::string collection, collection_key key,
-                        std::vector<std::pair<micros, std::string>> items) {
-      audit_entry e;
-      e.action = "pull";
-      e.account = std::move(account);
-      e.remote = "127.0.0.1";
-      e.api_root = "root";
-      e.collection = std::move(collection);
-      e.status = 200;
-      e.key = key;
-      for (const auto& [at, id] : items) e.delivered.add(at, id, v1);
-      return e;
-    }
+namespace {
 
-    using stats_points = std::vector<std::string>;
+// A pull record of `account` carrying the versions at these positions.
+audit_entry pull_of(std::string account, std::string collection, collection_key key,
+                    std::vector<std::pair<micros, std::string>> items) {
+  audit_entry e;
+  e.action = "pull";
+  e.account = std::move(account);
+  e.remote = "127.0.0.1";
+  e.api_root = "root";
+  e.collection = std::move(collection);
+  e.status = 200;
+  e.key = key;
+  for (const auto& [at, id] : items) e.delivered.add(at, id, v1);
+  return e;
+}
 
-    // One point as text ("account bucket records objects"), so that a failure shows it.
-    std::string pt(const std::string& account, const std::string& bucket, std::uint64_t records,
-                   std::uint64_t objects) {
-      return account + " " + bucket + " " + std::to_string(records) + " " + std::to_string(objects);
-    }
+using stats_points = std::vector<std::string>;
 
-    // The points, as text.
-    stats_points points_of(store& s, audit_stats_query q) {
-      auto got = s.audit_stats(q);
-      REQUIRE(got);
-      stats_points out;
-      for (const auto& p : *got) {
-        out.push_back(pt(p.account, formats::format_taxii_time(p.bucket), p.records, p.objects));
-      }
-      return out;
-    }
+// One point as text ("account bucket records objects"), so that a failure shows it.
+std::string pt(const std::string& account, const std::string& bucket, std::uint64_t records,
+               std::uint64_t objects) {
+  return account + " " + bucket + " " + std::to_string(records) + " " + std::to_string(objects);
+}
 
-    }  // namespace
+// The points, as text.
+stats_points points_of(store& s, audit_stats_query q) {
+  auto got = s.audit_stats(q);
+  REQUIRE(got);
+  stats_points out;
+  for (const auto& p : *got) {
+    out.push_back(pt(p.account, formats::format_taxii_time(p.bucket), p.records, p.objects));
+  }
+  return out;
+}
 
-    TEST_CASE("store contract: delivery statistics per account, hour and day",
-              "[store][contract]") {
-      FOR_EACH_BACKEND(make) {
-        fixture f(make);
-        const collection_key two = f.collection("root/two").value();
-        REQUIRE(f.publish({object(object_id(1), v1), object(object_id(2), v1)}));  // t0, t0 + 1
-        constexpr micros minute = micros{60} * 1'000'000;
-        REQUIRE(
-            f.record(pull_of("bob", "one", f.key, {{t0, object_id(1)}, {t0 + 1, object_id(2)}})));
-        f.now = t0 + 30 * minute;
-        REQUIRE(f.record(pull_of("bob", "one", f.key, {{t0 + 1, object_id(2)}})));
-        audit_entry denied;  // not a delivery
-        denied.action = "denied";
-        denied.account = "bob";
-        denied.api_root = "root";
-        denied.collection = "one";
-        denied.status = 403;
-        REQUIRE(f.record(denied));
-        f.now = t0 + k_hour + 1;
-        REQUIRE(f.record(pull_of("carol", "one", f.key, {{t0, object_id(1)}})));
-        f.now = t0 + 2 * k_hour;
-        REQUIRE(f.record(pull_of("bob", "two", two, {})));
-        f.now = t0 + 26 * k_hour;
-        REQUIRE(f.record(pull_of("bob", "one", f.key, {{t0, object_id(1)}})));
-        REQUIRE(f.publish({object(object_id(3), v1)}));  // not a delivery
+}  // namespace
 
-        const std::string h10 = formats::format_taxii_time(at_time("2026-11-27T10:00:00Z"));
-        const std::string h11 = formats::format_taxii_time(at_time("2026-11-27T11:00:00Z"));
-        const std::string h12 = formats::format_taxii_time(at_time("2026-11-27T12:00:00Z"));
-        const std::string h12_next = formats::format_taxii_time(at_time("2026-11-28T12:00:00Z"));
-        const std::string d27 = formats::format_taxii_time(at_time("2026-11-27T00:00:00Z"));
-        const std::string d28 = formats::format_taxii_time(at_time("2026-11-28T00:00:00Z"));
+TEST_CASE("store contract: delivery statistics per account, hour and day", "[store][contract]") {
+  FOR_EACH_BACKEND(make) {
+    fixture f(make);
+    const collection_key two = f.collection("root/two").value();
+    REQUIRE(f.publish({object(object_id(1), v1), object(object_id(2), v1)}));  // t0, t0 + 1
+    constexpr micros minute = micros{60} * 1'000'000;
+    REQUIRE(f.record(pull_of("bob", "one", f.key, {{t0, object_id(1)}, {t0 + 1, object_id(2)}})));
+    f.now = t0 + 30 * minute;
+    REQUIRE(f.record(pull_of("bob", "one", f.key, {{t0 + 1, object_id(2)}})));
+    audit_entry denied;  // not a delivery
+    denied.action = "denied";
+    denied.account = "bob";
+    denied.api_root = "root";
+    denied.collection = "one";
+    denied.status = 403;
+    REQUIRE(f.record(denied));
+    f.now = t0 + k_hour + 1;
+    REQUIRE(f.record(pull_of("carol", "one", f.key, {{t0, object_id(1)}})));
+    f.now = t0 + 2 * k_hour;
+    REQUIRE(f.record(pull_of("bob", "two", two, {})));
+    f.now = t0 + 26 * k_hour;
+    REQUIRE(f.record(pull_of("bob", "one", f.key, {{t0, object_id(1)}})));
+    REQUIRE(f.publish({object(object_id(3), v1)}));  // not a delivery
 
-        audit_stats_query q;
-        CHECK(points_of(f.s(), q) == stats_points{pt("bob", h10, 2, 3), pt("bob", h12, 1, 0),
-                                                  pt("bob", h12_next, 1, 1),
-                                                  pt("carol", h11, 1, 1)});
-        q.day = true;
-        CHECK(points_of(f.s(), q) ==
-              stats_points{pt("bob", d27, 3, 3), pt("bob", d28, 1, 1), pt("carol", d27, 1, 1)});
-        q.collection = "two";
-        CHECK(points_of(f.s(), q) == stats_points{pt("bob", d27, 1, 0)});
-        q.collection = "three";
-        CHECK(points_of(f.s(), q).empty());
+    const std::string h10 = formats::format_taxii_time(at_time("2026-11-27T10:00:00Z"));
+    const std::string h11 = formats::format_taxii_time(at_time("2026-11-27T11:00:00Z"));
+    const std::string h12 = formats::format_taxii_time(at_time("2026-11-27T12:00:00Z"));
+    const std::string h12_next = formats::format_taxii_time(at_time("2026-11-28T12:00:00Z"));
+    const std::string d27 = formats::format_taxii_time(at_time("2026-11-27T00:00:00Z"));
+    const std::string d28 = formats::format_taxii_time(at_time("2026-11-28T00:00:00Z"));
 
-        // A scope keeps the counters of its collections only.
-        q = {};
-        q.scope = audit_scope{{{"root", "one"}}, {f.key}};
-        CHECK(points_of(f.s(), q) == stats_points{pt("bob", h10, 2, 3), pt("bob", h12_next, 1, 1),
-                                                  pt("carol", h11, 1, 1)});
-        q.scope = audit_scope{{{"other-root", "one"}}, {}};
-        CHECK(points_of(f.s(), q).empty());
+    audit_stats_query q;
+    CHECK(points_of(f.s(), q) == stats_points{pt("bob", h10, 2, 3), pt("bob", h12, 1, 0),
+                                              pt("bob", h12_next, 1, 1), pt("carol", h11, 1, 1)});
+    q.day = true;
+    CHECK(points_of(f.s(), q) ==
+          stats_points{pt("bob", d27, 3, 3), pt("bob", d28, 1, 1), pt("carol", d27, 1, 1)});
+    q.collection = "two";
+    CHECK(points_of(f.s(), q) == stats_points{pt("bob", d27, 1, 0)});
+    q.collection = "three";
+    CHECK(points_of(f.s(), q).empty());
 
-        // since and until take the buckets they overlap, whole.
-        q = {};
-        q.since = t0 + k_hour + 5 * minute;
-        q.until = t0 + 2 * k_hour;
-        CHECK(points_of(f.s(), q) == stats_points{pt("bob", h12, 1, 0), pt("carol", h11, 1, 1)});
-        q.day = true;
-        q.since = t0 + 20 * k_hour;
-        q.until.reset();
-        CHECK(points_of(f.s(), q) == stats_points{pt("bob", d28, 1, 1)});
-        q.since = t0 + 40 * k_hour;
-        CHECK(points_of(f.s(), q).empty());
-        q.day = false;
-        q.since = t0 + 2 * k_hour;
-        q.until = t0;  // an empty window
-        CHECK(points_of(f.s(), q).empty());
-      }
-    }
+    // A scope keeps the counters of its collections only.
+    q = {};
+    q.scope = audit_scope{{{"root", "one"}}, {f.key}};
+    CHECK(points_of(f.s(), q) ==
+          stats_points{pt("bob", h10, 2, 3), pt("bob", h12_next, 1, 1), pt("carol", h11, 1, 1)});
+    q.scope = audit_scope{{{"other-root", "one"}}, {}};
+    CHECK(points_of(f.s(), q).empty());
 
-    TEST_CASE("store contract: every commit is told to the commit observer", "[store][contract]") {
-      FOR_EACH_BACKEND(make) {
-        fixture f(make);
-        std::mutex mutex;
-        std::vector<commit_sample> seen;
-        auto samples = [&] {
-          std::lock_guard lock(mutex);
-          return seen;
-        };
-        f.s().observe_commits([&](const commit_sample& c) {
-          std::lock_guard lock(mutex);
-          seen.push_back(c);
-        });
-        // Told before the writes' callbacks run: the publish's commit is there
-        // once the publish has completed.
-        REQUIRE(f.publish({object(object_id(1), v1), object(object_id(2), v1)}));
-        auto after_publish = samples();
-        REQUIRE(after_publish.size() == 1);
-        CHECK(after_publish[0].ok);
-        CHECK(after_publish[0].jobs >= 1);  // LMDB: the objects and the record
-        CHECK(after_publish[0].seconds >= 0);
+    // since and until take the buckets they overlap, whole.
+    q = {};
+    q.since = t0 + k_hour + 5 * minute;
+    q.until = t0 + 2 * k_hour;
+    CHECK(points_of(f.s(), q) == stats_points{pt("bob", h12, 1, 0), pt("carol", h11, 1, 1)});
+    q.day = true;
+    q.since = t0 + 20 * k_hour;
+    q.until.reset();
+    CHECK(points_of(f.s(), q) == stats_points{pt("bob", d28, 1, 1)});
+    q.since = t0 + 40 * k_hour;
+    CHECK(points_of(f.s(), q).empty());
+    q.day = false;
+    q.since = t0 + 2 * k_hour;
+    q.until = t0;  // an empty window
+    CHECK(points_of(f.s(), q).empty());
+  }
+}
 
-        f.fault = EIO;
-        REQUIRE_FALSE(f.publish({object(object_id(3), v1)}));
-        auto after_failure = samples();
-        REQUIRE(after_failure.size() == 2);
-        CHECK_FALSE(after_failure[1].ok);
-        CHECK(after_failure[1].jobs >= 1);
+TEST_CASE("store contract: every commit is told to the commit observer", "[store][contract]") {
+  FOR_EACH_BACKEND(make) {
+    fixture f(make);
+    std::mutex mutex;
+    std::vector<commit_sample> seen;
+    auto samples = [&] {
+      std::lock_guard lock(mutex);
+      return seen;
+    };
+    f.s().observe_commits([&](const commit_sample& c) {
+      std::lock_guard lock(mutex);
+      seen.push_back(c);
+    });
+    // Told before the writes' callbacks run: the publish's commit is there
+    // once the publish has completed.
+    REQUIRE(f.publish({object(object_id(1), v1), object(object_id(2), v1)}));
+    auto after_publish = samples();
+    REQUIRE(after_publish.size() == 1);
+    CHECK(after_publish[0].ok);
+    CHECK(after_publish[0].jobs >= 1);  // LMDB: the objects and the record
+    CHECK(after_publish[0].seconds >= 0);
 
-        // An empty observer stops the calls.
-        f.s().observe_commits({});
-        REQUIRE(f.publish({object(object_id(3), v1)}));
-        CHECK(samples().size() == 2);
-        CHECK(f.s().stats().write_queue_depth == 0);
-      }
-    }
+    f.fault = EIO;
+    REQUIRE_FALSE(f.publish({object(object_id(3), v1)}));
+    auto after_failure = samples();
+    REQUIRE(after_failure.size() == 2);
+    CHECK_FALSE(after_failure[1].ok);
+    CHECK(after_failure[1].jobs >= 1);
 
-  }  // namespace
+    // An empty observer stops the calls.
+    f.s().observe_commits({});
+    REQUIRE(f.publish({object(object_id(3), v1)}));
+    CHECK(samples().size() == 2);
+    CHECK(f.s().stats().write_queue_depth == 0);
+  }
+}
+
+}  // namespace
 }  // namespace cairn::storage
