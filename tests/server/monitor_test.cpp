@@ -68,6 +68,13 @@ class capture_store final : public storage::store {
     return inner_->audit_record_json(seq);
   }
   result<std::uint64_t> audit_size() const override { return inner_->audit_size(); }
+  result<std::vector<storage::audit_stats_point>> audit_stats(
+      const storage::audit_stats_query& q) const override {
+    return inner_->audit_stats(q);
+  }
+  void observe_commits(storage::commit_observer o) override {
+    inner_->observe_commits(std::move(o));
+  }
   result<std::optional<formats::audit_checkpoint>> checkpoint() const override {
     return inner_->checkpoint();
   }
