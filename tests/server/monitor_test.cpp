@@ -312,7 +312,7 @@ TEST_CASE("denied-burst: count refusals of one account within the window fire") 
   CHECK_FALSE(r.m->suspended("acme"));  // not in auto_suspend by default
 }
 
-TEST_CASE("new-address: a network not used within memory_days fires; the first ever does not") {
+TEST_CASE("new-address: a network not used within memory_days fires, the first ever does not") {
   monitoring_config c;
   c.memory_days = 30;
   rig r(c);
