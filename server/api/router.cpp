@@ -292,6 +292,12 @@ std::expected<std::shared_ptr<const account>, response> router::authenticate(
     return std::unexpected(unauthorized(
         version, "authentication is required (Basic, Bearer or a client certificate)"));
   }
+  // The request rate limit first: a suspended account's refusals are
+  // recorded, and must not be had faster than any other request.
+  if (auto d = throttle_.admit_request(who->name, limits, throttle::clock::now()); !d.allowed) {
+    return std::unexpected(throttled_response(
+        d.retry_after, "account '" + who->name + "' is over its request rate limit", version));
+  }
   // Valid credentials of a suspended account: refused on every path, and
   // recorded (the monitor raises suspended-use).
   if (who->suspended || ex_.watch().suspended(who->name)) {
@@ -303,10 +309,6 @@ std::expected<std::shared_ptr<const account>, response> router::authenticate(
                        version));
   }
   ex_.watch().authenticated(who->name, peer.remote_address);
-  if (auto d = throttle_.admit_request(who->name, limits, throttle::clock::now()); !d.allowed) {
-    return std::unexpected(throttled_response(
-        d.retry_after, "account '" + who->name + "' is over its request rate limit", version));
-  }
   return who;
 }
 
