@@ -10,6 +10,7 @@
 #include "formats/json.hpp"
 #include "formats/stix.hpp"
 #include "formats/time.hpp"
+#include "server/api/audit_scope.hpp"
 #include "server/api/exchange.hpp"
 #include "server/api/query.hpp"
 #include "server/auth/accounts.hpp"
@@ -46,17 +47,6 @@ result<std::map<std::string, std::string>> params_of(
     out.emplace(std::move(k), std::move(v));  // parse_query_string refuses repeats
   }
   return out;
-}
-
-// The auditor's scope, when its read list names collections.
-std::optional<storage::audit_scope> scope_of(const snapshot& snap, const account& who) {
-  if (!who.audit_scoped) return std::nullopt;
-  storage::audit_scope scope;
-  for (const auto& ref : who.readable) {
-    scope.collections.emplace(ref.api_root, ref.collection_id);
-    if (auto key = snap.key_of(ref.api_root, ref.collection_id)) scope.keys.push_back(*key);
-  }
-  return scope;
 }
 
 // STIX timestamps compared as instants (their texts may differ in precision).
@@ -124,7 +114,7 @@ void audit_exposure(exchange& ex, const snapshot& snap, const account& who, cons
   q.object = id;
   q.action = "pull";
   q.limit = storage::max_audit_limit;
-  q.scope = scope_of(snap, who);
+  q.scope = audit_scope_of(snap, who);
 
   std::map<std::string, recipient> recipients;
   std::size_t seen = 0;
@@ -219,25 +209,13 @@ void audit_stats(exchange& ex, const snapshot& snap, const account& who, const r
   if (q.since && q.until && *q.since > *q.until) {
     return respond(bad_request("since is after until", version));
   }
-  q.scope = scope_of(snap, who);
+  q.scope = audit_scope_of(snap, who);
   bool out_of_scope = false;
   if (auto it = p->find("collection"); it != p->end()) {
-    // An id, or an alias that names one collection (as on /cairn/v1/audit).
-    q.collection = it->second;
-    std::string resolved;
-    for (const auto& [root, rc] : snap.cfg->api_roots) {
-      if (const auto* c = snap.cfg->find_collection(root, it->second)) {
-        if (who.audit_scoped && !who.can_read(root, c->id)) continue;
-        if (!resolved.empty() && resolved != c->id) {
-          return respond(bad_request(
-              "collection '" + it->second + "' names collections in several API roots: use its id",
-              version));
-        }
-        resolved = c->id;
-      }
-    }
-    if (!resolved.empty()) q.collection = resolved;
-    out_of_scope = who.audit_scoped && resolved.empty();
+    auto filter = audit_collection_of(snap, who, it->second);
+    if (!filter) return respond(bad_request(filter.error().message, version));
+    q.collection = std::move(filter->id);
+    out_of_scope = filter->out_of_scope;
   }
 
   std::vector<storage::audit_stats_point> points;

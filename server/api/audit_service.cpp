@@ -13,6 +13,7 @@
 #include "formats/merkle.hpp"
 #include "formats/time.hpp"
 #include "server/api/audit_reports.hpp"
+#include "server/api/audit_scope.hpp"
 #include "server/api/exchange.hpp"
 #include "server/api/query.hpp"
 #include "server/auth/accounts.hpp"
@@ -114,35 +115,13 @@ void records(exchange& ex, const snapshot& snap, const account& who, const reque
   // An auditor with a read list sees the records of those collections and
   // those that name none; other collections do not exist for it, here as in
   // TAXII, so a filter naming one finds no record (and no error says more).
+  q.scope = audit_scope_of(snap, who);
   bool out_of_scope = false;
-  if (who.audit_scoped) {
-    storage::audit_scope scope;
-    for (const auto& ref : who.readable) {
-      scope.collections.emplace(ref.api_root, ref.collection_id);
-      if (auto key = snap.key_of(ref.api_root, ref.collection_id)) scope.keys.push_back(*key);
-    }
-    q.scope = std::move(scope);
-  }
   if (auto it = p->find("collection"); it != p->end()) {
-    // An id, or an alias that names one collection.
-    q.collection = it->second;
-    std::string resolved;
-    for (const auto& [root, rc] : snap.cfg->api_roots) {
-      if (const auto* c = snap.cfg->find_collection(root, it->second)) {
-        if (who.audit_scoped && !who.can_read(root, c->id)) continue;
-        if (!resolved.empty() && resolved != c->id) {
-          return respond(bad_request(
-              "collection '" + it->second + "' names collections in several API roots: use its id",
-              version));
-        }
-        resolved = c->id;
-      }
-    }
-    if (!resolved.empty()) q.collection = resolved;
-    out_of_scope = who.audit_scoped && resolved.empty();
-    if (q.collection.size() > k_max_collection_bytes) {
-      return respond(bad_request("collection is too long", version));
-    }
+    auto filter = audit_collection_of(snap, who, it->second);
+    if (!filter) return respond(bad_request(filter.error().message, version));
+    q.collection = std::move(filter->id);
+    out_of_scope = filter->out_of_scope;
   }
   for (auto [name, out] :
        {std::pair<const char*, std::optional<micros>*>{"since", &q.since}, {"until", &q.until}}) {
