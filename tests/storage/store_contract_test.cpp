@@ -2,6 +2,7 @@
 // must do, written against storage::store alone. Each test case runs once per
 // backend in backends(), as a section named after it.
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cerrno>
@@ -1338,36 +1339,48 @@ TEST_CASE("store contract: delivery statistics per account, hour and day", "[sto
 TEST_CASE("store contract: every commit is told to the commit observer", "[store][contract]") {
   FOR_EACH_BACKEND(make) {
     fixture f(make);
-    std::mutex mutex;
-    std::vector<commit_sample> seen;
-    auto samples = [&] {
-      std::lock_guard lock(mutex);
-      return seen;
+    // Shared with the observer, which the writer thread may still call after
+    // a failed REQUIRE has left this scope. A store may commit work of its
+    // own meanwhile (an index built at open): samples are counted by kind.
+    struct seen_samples {
+      std::mutex mutex;
+      std::vector<commit_sample> all;
     };
-    f.s().observe_commits([&](const commit_sample& c) {
-      std::lock_guard lock(mutex);
-      seen.push_back(c);
+    auto seen = std::make_shared<seen_samples>();
+    auto samples = [seen] {
+      std::lock_guard lock(seen->mutex);
+      return seen->all;
+    };
+    auto failed = [](const std::vector<commit_sample>& v) {
+      return std::count_if(v.begin(), v.end(), [](const commit_sample& c) { return !c.ok; });
+    };
+    f.s().observe_commits([seen](const commit_sample& c) {
+      std::lock_guard lock(seen->mutex);
+      seen->all.push_back(c);
     });
     // Told before the writes' callbacks run: the publish's commit is there
     // once the publish has completed.
     REQUIRE(f.publish({object(object_id(1), v1), object(object_id(2), v1)}));
     auto after_publish = samples();
-    REQUIRE(after_publish.size() == 1);
-    CHECK(after_publish[0].ok);
-    CHECK(after_publish[0].jobs >= 1);  // LMDB: the objects and the record
-    CHECK(after_publish[0].seconds >= 0);
+    REQUIRE_FALSE(after_publish.empty());
+    CHECK(failed(after_publish) == 0);
+    for (const auto& c : after_publish) {
+      CHECK(c.jobs >= 1);  // LMDB: the objects and the record
+      CHECK(c.seconds >= 0);
+    }
 
     f.fault = EIO;
     REQUIRE_FALSE(f.publish({object(object_id(3), v1)}));
     auto after_failure = samples();
-    REQUIRE(after_failure.size() == 2);
-    CHECK_FALSE(after_failure[1].ok);
-    CHECK(after_failure[1].jobs >= 1);
+    CHECK(after_failure.size() > after_publish.size());
+    REQUIRE(failed(after_failure) >= 1);
+    for (const auto& c : after_failure) CHECK(c.jobs >= 1);
 
     // An empty observer stops the calls.
     f.s().observe_commits({});
+    const auto before = samples().size();
     REQUIRE(f.publish({object(object_id(3), v1)}));
-    CHECK(samples().size() == 2);
+    CHECK(samples().size() == before);
     CHECK(f.s().stats().write_queue_depth == 0);
   }
 }
