@@ -19,9 +19,9 @@ inline constexpr std::string_view k_alert_denied_burst = "denied-burst";
 inline constexpr std::string_view k_alert_new_address = "new-address";
 inline constexpr std::string_view k_alert_volume = "volume";
 inline constexpr std::string_view k_alert_suspended_use = "suspended-use";
-inline constexpr std::string_view k_alert_kinds[] = {
-    k_alert_auth_failure_burst, k_alert_denied_burst, k_alert_new_address, k_alert_volume,
-    k_alert_suspended_use};
+inline constexpr std::string_view k_alert_kinds[] = {k_alert_auth_failure_burst,
+                                                     k_alert_denied_burst, k_alert_new_address,
+                                                     k_alert_volume, k_alert_suspended_use};
 
 struct alert {
   std::uint64_t seq = 0;  // the audit record's

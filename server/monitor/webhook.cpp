@@ -434,11 +434,9 @@ void webhook_sink::on_alert(const alert& a) {
       refused = "the webhook queue is full";
     } else {
       impl_->queue.push_back(std::move(q));
+      impl_->wake.notify_one();
+      return;
     }
-  }
-  if (refused.empty()) {
-    impl_->wake.notify_one();
-    return;
   }
   impl_->drop(q, refused);
 }

@@ -46,9 +46,9 @@ class respond_fn {
 
   respond_fn() = default;
   template <class F>
-  requires std::is_invocable_v<F&, response> &&
-      (!std::is_same_v<std::remove_cvref_t<F>, respond_fn>)respond_fn(F&& f)
-      : whole_(std::forward<F>(f)) {}
+    requires std::is_invocable_v<F&, response> &&
+             (!std::is_same_v<std::remove_cvref_t<F>, respond_fn>)
+  respond_fn(F&& f) : whole_(std::forward<F>(f)) {}
   respond_fn(whole_fn whole, stream_fn stream)
       : whole_(std::move(whole)), stream_(std::move(stream)) {}
 

@@ -132,9 +132,7 @@ clients::http_response get_as(const test_server& srv, const std::string& account
 TEST_CASE("webhook: a real cairnd POSTs its alerts to the receiver with the bearer token") {
   hook_receiver hook;
   temp_dir secrets("cairn-hook-token");
-  {
-    std::ofstream(secrets / "hook.token") << "hook-token-0123456789\n";
-  }
+  { std::ofstream(secrets / "hook.token") << "hook-token-0123456789\n"; }
   auto setup = default_setup();
   formats::json_writer w;
   w.begin_object()
