@@ -20,33 +20,12 @@ namespace cairn::server {
 
 namespace {
 
-constexpr std::size_t k_max_param_bytes = 1024;
-
 response bad_request(std::string_view why, unsigned version) {
   return error_response(http::status::bad_request, why, version);
 }
 
 response store_error(const error& e, unsigned version) {
   return error_response(http_status_for(e.code), e.message, version);
-}
-
-// The parameters, each known and given at most once; the error is the 400's text.
-result<std::map<std::string, std::string>> params_of(
-    std::string_view query, std::initializer_list<std::string_view> names) {
-  auto parsed = parse_query_string(query);
-  if (!parsed) return std::unexpected(parsed.error());
-  std::map<std::string, std::string> out;
-  for (auto& [k, v] : *parsed) {
-    if (std::find(names.begin(), names.end(), k) == names.end()) {
-      std::string allowed;
-      for (auto n : names) allowed += (allowed.empty() ? "" : ", ") + std::string(n);
-      return fail("unknown parameter '" + k.substr(0, 64) + "' (this endpoint takes " + allowed +
-                  ")");
-    }
-    if (v.size() > k_max_param_bytes) return fail(k + " is longer than 1024 bytes");
-    out.emplace(std::move(k), std::move(v));  // parse_query_string refuses repeats
-  }
-  return out;
 }
 
 // STIX timestamps compared as instants (their texts may differ in precision).
@@ -99,7 +78,7 @@ struct recipient {
 void audit_exposure(exchange& ex, const snapshot& snap, const account& who, const request& req,
                     std::string_view query, const respond_fn& respond) {
   const unsigned version = req.version();
-  auto p = params_of(query, {"object"});
+  auto p = audit_params(query, {"object"});
   if (!p) return respond(bad_request(p.error().message, version));
   auto it = p->find("object");
   if (it == p->end() || it->second.empty()) {
@@ -187,7 +166,7 @@ void audit_exposure(exchange& ex, const snapshot& snap, const account& who, cons
 void audit_stats(exchange& ex, const snapshot& snap, const account& who, const request& req,
                  std::string_view query, const respond_fn& respond) {
   const unsigned version = req.version();
-  auto p = params_of(query, {"bucket", "since", "until", "collection"});
+  auto p = audit_params(query, {"bucket", "since", "until", "collection"});
   if (!p) return respond(bad_request(p.error().message, version));
   storage::audit_stats_query q;
   auto bucket = p->find("bucket");
@@ -195,16 +174,8 @@ void audit_stats(exchange& ex, const snapshot& snap, const account& who, const r
     return respond(bad_request("bucket must be hour or day", version));
   }
   q.day = bucket->second == "day";
-  for (auto [name, out] :
-       {std::pair<const char*, std::optional<micros>*>{"since", &q.since}, {"until", &q.until}}) {
-    if (auto it = p->find(name); it != p->end()) {
-      auto t = formats::parse_rfc3339(it->second);
-      if (!t) {
-        return respond(bad_request(
-            std::string(name) + " is not an RFC 3339 timestamp: " + t.error().message, version));
-      }
-      *out = *t;
-    }
+  if (auto window = audit_time_window(*p, q.since, q.until); !window) {
+    return respond(bad_request(window.error().message, version));
   }
   if (q.since && q.until && *q.since > *q.until) {
     return respond(bad_request("since is after until", version));

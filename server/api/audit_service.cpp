@@ -27,7 +27,6 @@ namespace {
 
 namespace merkle = formats::merkle;
 
-constexpr std::size_t k_max_filter_bytes = 1024;
 constexpr std::size_t k_max_collection_bytes = 256;
 
 // Benchmark switch (never for production): write the pull record after the
@@ -74,29 +73,10 @@ std::string hex_list(const std::vector<merkle::digest>& hashes) {
   return out;
 }
 
-// The parameters, each known and given once; the error is the 400's text.
-result<std::map<std::string, std::string>> known_params(
-    std::string_view query, std::initializer_list<std::string_view> names) {
-  auto parsed = parse_query_string(query);
-  if (!parsed) return std::unexpected(parsed.error());
-  std::map<std::string, std::string> out;
-  for (auto& [k, v] : *parsed) {
-    if (std::find(names.begin(), names.end(), k) == names.end()) {
-      std::string allowed;
-      for (auto n : names) allowed += (allowed.empty() ? "" : ", ") + std::string(n);
-      return fail("unknown parameter '" + k.substr(0, 64) + "' (this endpoint takes " + allowed +
-                  ")");
-    }
-    if (v.size() > k_max_filter_bytes) return fail(k + " is longer than 1024 bytes");
-    out.emplace(std::move(k), std::move(v));
-  }
-  return out;
-}
-
 void records(exchange& ex, const snapshot& snap, const account& who, const request& req,
              std::string_view query, const respond_fn& respond) {
   const unsigned version = req.version();
-  auto p = known_params(
+  auto p = audit_params(
       query, {"object", "account", "collection", "action", "since", "until", "limit", "next"});
   if (!p) return respond(bad_request(p.error().message, version));
   storage::audit_query q;
@@ -123,16 +103,8 @@ void records(exchange& ex, const snapshot& snap, const account& who, const reque
     q.collection = std::move(filter->id);
     out_of_scope = filter->out_of_scope;
   }
-  for (auto [name, out] :
-       {std::pair<const char*, std::optional<micros>*>{"since", &q.since}, {"until", &q.until}}) {
-    if (auto it = p->find(name); it != p->end()) {
-      auto t = formats::parse_rfc3339(it->second);
-      if (!t) {
-        return respond(bad_request(
-            std::string(name) + " is not an RFC 3339 timestamp: " + t.error().message, version));
-      }
-      *out = *t;
-    }
+  if (auto window = audit_time_window(*p, q.since, q.until); !window) {
+    return respond(bad_request(window.error().message, version));
   }
   if (auto it = p->find("limit"); it != p->end()) {
     auto n = parse_count(it->second);
@@ -187,7 +159,7 @@ void records(exchange& ex, const snapshot& snap, const account& who, const reque
 void alert_records(exchange& ex, const account& who, const request& req, std::string_view query,
                    const respond_fn& respond) {
   const unsigned version = req.version();
-  auto p = known_params(query, {"since", "until", "kind", "account", "limit", "next"});
+  auto p = audit_params(query, {"since", "until", "kind", "account", "limit", "next"});
   if (!p) return respond(bad_request(p.error().message, version));
   storage::audit_query q;
   q.action = "alert";
@@ -201,16 +173,8 @@ void alert_records(exchange& ex, const account& who, const request& req, std::st
     q.kind = it->second;
   }
   if (auto it = p->find("account"); it != p->end()) q.account = it->second;
-  for (auto [name, out] :
-       {std::pair<const char*, std::optional<micros>*>{"since", &q.since}, {"until", &q.until}}) {
-    if (auto it = p->find(name); it != p->end()) {
-      auto t = formats::parse_rfc3339(it->second);
-      if (!t) {
-        return respond(bad_request(
-            std::string(name) + " is not an RFC 3339 timestamp: " + t.error().message, version));
-      }
-      *out = *t;
-    }
+  if (auto window = audit_time_window(*p, q.since, q.until); !window) {
+    return respond(bad_request(window.error().message, version));
   }
   if (auto it = p->find("limit"); it != p->end()) {
     auto n = parse_count(it->second);
@@ -292,7 +256,7 @@ void checkpoint(exchange& ex, const request& req, const respond_fn& respond) {
 
 void proof(exchange& ex, const request& req, std::string_view query, const respond_fn& respond) {
   const unsigned version = req.version();
-  auto p = known_params(query, {"seq", "tree_size"});
+  auto p = audit_params(query, {"seq", "tree_size"});
   if (!p) return respond(bad_request(p.error().message, version));
   std::uint64_t seq = 0;
   std::uint64_t size = 0;
@@ -322,7 +286,7 @@ void proof(exchange& ex, const request& req, std::string_view query, const respo
 void consistency(exchange& ex, const request& req, std::string_view query,
                  const respond_fn& respond) {
   const unsigned version = req.version();
-  auto p = known_params(query, {"from", "to"});
+  auto p = audit_params(query, {"from", "to"});
   if (!p) return respond(bad_request(p.error().message, version));
   std::uint64_t from = 0;
   std::uint64_t to = 0;
