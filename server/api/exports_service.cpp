@@ -467,14 +467,17 @@ export_scan scan_current(const storage::reader& rd, const account& who, storage:
   return s;
 }
 
-std::string etag_of(const account& who, storage::collection_key key, std::uint64_t generation,
-                    export_format format, std::span<const observable_kind> kinds, micros boundary) {
-  std::string text = "cairn-export-1\n" + who.name + "\n" +
+// From what this account receives, never from the collection's generation:
+// a version withheld from it must not change its tag.
+std::string etag_of(const account& who, storage::collection_key key,
+                    std::span<const micros> positions, export_format format,
+                    std::span<const observable_kind> kinds, micros boundary) {
+  std::string text = "cairn-export-2\n" + who.name + "\n" +
                      std::to_string(static_cast<int>(who.clearance)) + "\n" + std::to_string(key) +
-                     "\n" + std::to_string(generation) + "\n" +
-                     std::to_string(static_cast<int>(format)) + "\n";
+                     "\n" + std::to_string(static_cast<int>(format)) + "\n";
   for (auto k : kinds) text += std::to_string(static_cast<int>(k)) + ",";
-  text += "\n" + std::to_string(boundary);
+  text += "\n" + std::to_string(boundary) + "\n";
+  for (const micros p : positions) text += std::to_string(p) + ",";
   return "\"" + formats::merkle::to_hex(formats::merkle::sha256(text)).substr(0, 32) + "\"";
 }
 
@@ -712,7 +715,7 @@ void exports_service::export_values(exchange& ex, const snapshot& snap, const ac
                                   "the store could not be read: " + scan.failure->message,
                                   version));
   }
-  std::string etag = etag_of(who, key, generation, format, kinds, scan.boundary);
+  std::string etag = etag_of(who, key, scan.positions, format, kinds, scan.boundary);
   ex.export_cache().put(cache_key, generation, etag, scan.boundary);
   if (!inm.empty() && if_none_match_matches(inm, etag)) return not_modified(etag);
 

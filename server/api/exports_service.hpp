@@ -18,12 +18,14 @@
 // it was audited with, so a publish during the transfer neither adds to it nor
 // mixes two states of the collection.
 //
-// ETag: a digest of what determines the body (the collection's generation, the
-// account and its clearance, the format, the types, and the next instant at
-// which an indicator's valid_from or valid_until passes). The last ETag per
-// (account, collection, format, types) is remembered with that generation and
-// instant (export_etags), so that an unchanged export polled by a firewall
-// costs a generation read and a hash look-up.
+// ETag: a digest of what determines the body: the versions it draws on (so a
+// version withheld from the account never changes its tag), the account and
+// its clearance, the format, the types, and the next instant at which an
+// indicator's valid_from or valid_until passes. The last ETag per (account,
+// collection, format, types) is remembered with the collection's generation
+// and that instant (export_etags), so that an unchanged export polled by a
+// firewall costs a generation read and a hash look-up; after any write to the
+// collection, the next poll reads the index once and finds its tag again.
 //
 // Threads: any I/O thread.
 
