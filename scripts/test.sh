@@ -23,6 +23,9 @@ export CAIRN_REQUIRE_PG=1
 # The same for promtool and the Prometheus server of the metrics tests
 # (tests/integration/metrics_test.cpp): setup.sh installed them.
 export CAIRN_REQUIRE_PROMETHEUS=1
+# The same for node, Chromium and puppeteer-core of the console's browser
+# tests (tests/console/browser_test.mjs).
+export CAIRN_REQUIRE_BROWSER=1
 
 # Line tables only (-g1): sanitizer reports keep file and line, and the builds
 # are about a third faster than with full -g.
