@@ -3,7 +3,7 @@
 // /cairn/console/ (?view=NAME..., or ?object=ID for "who received ID").
 
 import { request, setCsrfToken, onSessionExpired, onBusy, ApiError } from './api.js';
-import { h, clear, view, setState, errorBox } from './dom.js';
+import { h, clear, view, setState, errorBox, labelCells } from './dom.js';
 import { loadCatalog, resetCatalog } from './catalog.js';
 import * as common from './views-common.js';
 import * as audit from './views-audit.js';
@@ -103,6 +103,7 @@ async function render() {
     setState('error');
     main.append(errorBox(e));
   }
+  if (mine === renderSeq) labelCells(main);
   // Move focus to the new view's heading for keyboard and screen-reader users
   // (not on the first render, where the page has just loaded).
   if (mine === renderSeq && renderedOnce) {

@@ -2,6 +2,8 @@
 // library): chartModel() turns /cairn/v1/audit/stats into evenly spaced
 // buckets (missing buckets are zero) and needs no DOM; drawChart() draws it.
 
+import { utcText } from './format.js';
+
 const SVG = 'http://www.w3.org/2000/svg';
 export const PALETTE_SIZE = 8;
 
@@ -28,7 +30,7 @@ export function chartModel(stats, { since, until, bucket, metric = 'objects' }) 
     values.forEach((v, i) => {
       if (v > values[peakAt]) peakAt = i;
     });
-    series.push({ account: s.account, values, total, peak: values[peakAt], peakTime: new Date(times[peakAt]).toISOString() });
+    series.push({ account: s.account, values, total, peak: values[peakAt], peakTime: utcText(new Date(times[peakAt])) });
   }
   series.sort((a, b) => b.total - a.total || a.account.localeCompare(b.account));
   series.forEach((s, i) => {
@@ -61,9 +63,11 @@ function el(tag, attrs = {}, text) {
   return e;
 }
 
-export function drawChart(model, title) {
-  const W = 960;
-  const left = 64;
+// `width`: the room on the page in CSS pixels, so that text keeps its size on
+// a narrow window (the SVG is drawn at that width instead of shrunk).
+export function drawChart(model, title, width = 960) {
+  const W = Math.max(320, Math.min(960, Math.round(width) || 960));
+  const left = W < 600 ? 44 : 64;
   const right = 20;
   const plotW = W - left - right;
   // Legend rows at the top, laid out by an estimate of the text's width.
@@ -86,7 +90,7 @@ export function drawChart(model, title) {
     lx += w;
   }
   const top = model.series.length ? ly + 18 : 24;
-  const plotH = 260;
+  const plotH = W < 600 ? 200 : 260;
   const H = top + plotH + 44;
   const svg = el('svg', { id: 'deliveries-chart', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-labelledby': 'deliveries-chart-title', preserveAspectRatio: 'xMidYMid meet' });
   svg.append(el('title', { id: 'deliveries-chart-title' }, `${title}. ${model.series.map((s) => `${s.account}: ${s.total}`).join(', ') || 'No deliveries.'}`));
@@ -105,7 +109,7 @@ export function drawChart(model, title) {
     grid.append(el('line', { x1: left, x2: W - right, y1: yy, y2: yy, class: k === 0 ? 'axis' : 'gridline' }));
     grid.append(el('text', { x: left - 8, y: yy + 4, class: 'tick y' }, Number.isInteger(v) ? String(v) : v.toFixed(1)));
   }
-  const every = Math.max(1, Math.ceil(n / 8));
+  const every = Math.max(1, Math.ceil(n / Math.max(2, Math.floor(plotW / (model.bucket === 'hour' ? 110 : 70)))));
   for (let i = 0; i < n; i += every) {
     grid.append(el('line', { x1: x(i), x2: x(i), y1: top + plotH, y2: top + plotH + 5, class: 'axis' }));
     grid.append(el('text', { x: x(i), y: top + plotH + 20, class: 'tick x' }, tickLabel(model.times[i], model.bucket)));

@@ -26,6 +26,19 @@ function append(el, children) {
   }
 }
 
+// Gives every cell the label of its column (data-label), which the narrow
+// layout shows in front of the value when a row becomes a stacked card.
+export function labelCells(root) {
+  for (const table of root.querySelectorAll('table')) {
+    const labels = Array.from(table.querySelectorAll('thead th'), (th) => th.textContent);
+    for (const tr of table.querySelectorAll('tbody tr')) {
+      Array.from(tr.children).forEach((td, i) => {
+        if (labels[i]) td.dataset.label = labels[i];
+      });
+    }
+  }
+}
+
 export function clear(el) {
   while (el.firstChild) el.firstChild.remove();
   return el;
@@ -119,6 +132,7 @@ export function pagedTable({ caption, columns, rowAttrs, load, empty = 'Nothing 
         ? h('p', { class: 'empty' }, empty)
         : `Page ${i + 1}: ${res.rows.length} row${res.rows.length === 1 ? '' : 's'}${res.next ? ', more after this page' : ''}.`,
     );
+    labelCells(table);
     pager.replaceChildren();
     if (i > 0) pager.append(h('button', { type: 'button', class: 'prev-page', onclick: () => show(i - 1) }, '← Previous page'));
     if (res.next) pager.append(h('button', { type: 'button', class: 'next-page', onclick: () => show(i + 1) }, 'Next page →'));

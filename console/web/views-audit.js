@@ -41,13 +41,16 @@ function filterForm(id, viewName, params, fields) {
 
 const timeHint = { placeholder: '2026-11-01T00:00:00Z', size: 20 };
 
-function objectLinks(record, names) {
+// The objects of a record as links to "who received"; many sit in a
+// disclosure so that one bulk pull does not fill the page.
+function objectLinks(record) {
   const objs = record.objects || [];
   if (objs.length === 0) return '—';
-  const shown = objs.slice(0, 3).map((o) => h('li', {}, h('a', { href: `?object=${enc(o.id)}`, class: 'mono small' }, o.id)));
-  const more = objs.length > 3 ? h('li', { class: 'muted' }, `and ${objs.length - 3} more`) : null;
-  void names;
-  return h('ul', { class: 'plain' }, shown, more);
+  const link = (o) => h('li', {}, h('a', { href: `?object=${enc(o.id)}`, class: 'mono small' }, o.id));
+  if (objs.length <= 2) return h('ul', { class: 'plain' }, objs.map(link));
+  const shown = objs.slice(0, 100).map(link);
+  const more = objs.length > 100 ? h('li', { class: 'muted' }, `and ${objs.length - 100} more`) : null;
+  return h('details', {}, h('summary', {}, `${objs.length} objects`), h('ul', { class: 'plain' }, shown, more));
 }
 
 export async function history(main, params) {
@@ -74,7 +77,7 @@ export async function history(main, params) {
       { label: 'Account', class: 'account', cell: (r) => r.account || '—' },
       { label: 'Action', cell: (r) => h('span', { class: `action action-${r.action}` }, r.action) },
       { label: 'Collection', cell: (r) => (r.collection ? names.get(r.collection) || r.collection : '—') },
-      { label: 'Objects', class: 'wrap', cell: (r) => objectLinks(r, names) },
+      { label: 'Objects', class: 'wrap', cell: (r) => objectLinks(r) },
       { label: 'HTTP', class: 'num', cell: (r) => (r.status ? String(r.status) : '') },
       { label: 'From', cell: (r) => r.remote || '' },
     ],
@@ -210,7 +213,7 @@ export async function chart(main, params) {
   }
   const model = chartModel(stats, { since, until, bucket: stats.bucket || bucket, metric });
   const title = `${metric === 'objects' ? 'Objects delivered' : 'Pull records'} per ${model.bucket}, ${rangeLabel.toLowerCase()}`;
-  box.replaceChildren(h('figure', {}, drawChart(model, title), h('figcaption', {}, `${title} (UTC). `, model.series.length ? '' : 'No deliveries in this range.')));
+  box.replaceChildren(h('figure', {}, drawChart(model, title, box.clientWidth), h('figcaption', {}, `${title} (UTC). `, model.series.length ? '' : 'No deliveries in this range.')));
   // The same numbers as a table, for reading exact values and for screen readers.
   const rows = model.series.map((s) =>
     h('tr', { dataset: { account: s.account } }, h('td', { class: 'account' }, h('span', { class: `swatch c${s.color}`, 'aria-hidden': 'true' }), s.account), h('td', { class: 'num' }, String(s.total)), h('td', { class: 'num' }, String(s.peak)), h('td', {}, s.peakTime ? timeEl(s.peakTime, { plain: true }) : '—')),
