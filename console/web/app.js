@@ -24,11 +24,6 @@ let session = null; // {account, auditor, clearance, csrf_token, expires}
 let publisher = false;
 let renderSeq = 0;
 
-// A hint in this browser that it holds a session cookie (the cookie itself is
-// HttpOnly): without it the page shows the sign-in form at once instead of
-// asking the server and getting a 401.
-const hintKey = `cairn.session.${location.origin}`;
-
 function allowed(name) {
   const v = views[name];
   if (!v) return false;
@@ -120,7 +115,6 @@ let renderedOnce = false;
 async function afterSignIn(s) {
   session = s;
   setCsrfToken(s.csrf_token);
-  localStorage.setItem(hintKey, s.expires || '');
   showSignedIn();
   render();
   // Whether the account may publish anywhere decides the "My publishes" entry.
@@ -200,7 +194,6 @@ async function signOut() {
     }
   }
   btn.disabled = false;
-  localStorage.removeItem(hintKey);
   showSignIn();
   document.getElementById('notice').textContent = 'Signed out.';
 }
@@ -217,10 +210,17 @@ async function start() {
       navigate(u.href);
     }
   });
+  document.addEventListener('submit', (ev) => {
+    const form = ev.target;
+    if (ev.defaultPrevented || !session || form.method !== 'get') return;
+    ev.preventDefault();
+    const q = new URLSearchParams();
+    for (const [k, v] of new FormData(form)) if (String(v).trim() !== '') q.append(k, String(v).trim());
+    navigate(`?${q}`);
+  });
   window.addEventListener('popstate', () => render());
   onSessionExpired(() => {
     if (!session) return;
-    localStorage.removeItem(hintKey);
     showSignIn('Your session has ended. Please sign in again.');
   });
   const progress = document.getElementById('progress');
@@ -228,17 +228,13 @@ async function start() {
     progress.hidden = n === 0;
   });
 
-  const hint = localStorage.getItem(hintKey);
-  if (hint === null || (hint && Date.parse(hint) < Date.now())) {
-    showSignIn();
-    return;
-  }
+  // The cookie is HttpOnly: only the server can say whether this browser
+  // still has a session (a reloaded page gets its CSRF token back this way).
   setState('loading');
   try {
     const s = await request('GET', '/cairn/console/session');
     await afterSignIn(s);
   } catch (e) {
-    localStorage.removeItem(hintKey);
     if (e.status === 401) showSignIn();
     else showSignIn(e.description || e.message);
   }

@@ -295,10 +295,19 @@ export async function checkpoint(main) {
     verdict.dataset.verdict = '';
     verdict.className = 'verdict';
     verdict.replaceChildren(loading('Fetching and verifying the checkpoint…'));
-    const out = await checkCheckpoint(location.origin, {
-      checkpoint: () => get('/cairn/v1/audit/checkpoint'),
-      consistency: (from, to) => get('/cairn/v1/audit/consistency', { params: { from, to } }),
-    });
+    let out;
+    try {
+      out = await checkCheckpoint(location.origin, {
+        checkpoint: () => get('/cairn/v1/audit/checkpoint'),
+        consistency: (from, to) => get('/cairn/v1/audit/consistency', { params: { from, to } }),
+      });
+    } catch (e) {
+      // Nothing was judged: the server could not be asked.
+      verdict.replaceChildren(errorBox(e, run));
+      setState('error');
+      return;
+    }
+    setState('ready');
     verdict.dataset.verdict = out.verdict;
     verdict.className = `verdict verdict-${out.verdict}`;
     verdict.replaceChildren(h('strong', { class: 'verdict-word' }, verdictText[out.verdict] || out.verdict), h('p', { class: 'verdict-sentence' }, out.sentence), out.steps?.length ? h('ul', { class: 'steps' }, out.steps.map((s) => h('li', { class: s.ok ? 'ok' : 'bad' }, s.ok ? '✓ ' : '✗ ', s.text))) : '');
@@ -361,5 +370,4 @@ export async function checkpoint(main) {
   }
 
   await run();
-  setState('ready');
 }
