@@ -3,7 +3,7 @@
 // /cairn/console/ (?view=NAME..., or ?object=ID for "who received ID").
 
 import { request, setCsrfToken, onSessionExpired, onBusy, ApiError } from './api.js';
-import { h, clear, view, setState, errorBox, labelCells } from './dom.js';
+import { h, clear, view, setState, errorBox, labelCells, loading } from './dom.js';
 import { loadCatalog, resetCatalog } from './catalog.js';
 import * as common from './views-common.js';
 import * as audit from './views-audit.js';
@@ -116,17 +116,22 @@ async function afterSignIn(s) {
   session = s;
   setCsrfToken(s.csrf_token);
   showSignedIn();
-  render();
-  // Whether the account may publish anywhere decides the "My publishes" entry.
+  // Whether the account may publish anywhere decides the "My publishes" view,
+  // so the collections are known before the first view is drawn (the header
+  // is already there; the view says it is loading).
+  const main = view();
+  main.dataset.view = currentRoute().name;
+  setState('loading');
+  main.replaceChildren(loading('Loading the collections this account can see…'));
   try {
     const cat = await loadCatalog();
     publisher = cat.roots.some((r) => r.collections.some((c) => c.can_write));
-    showSignedIn();
-    buildNav();
-    if (currentRoute().name === 'publishes') render();
   } catch {
     // the collections view shows the error itself
   }
+  if (session !== s) return;
+  showSignedIn();
+  render();
 }
 
 function showSignIn(message) {

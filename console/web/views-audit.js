@@ -213,7 +213,24 @@ export async function chart(main, params) {
   }
   const model = chartModel(stats, { since, until, bucket: stats.bucket || bucket, metric });
   const title = `${metric === 'objects' ? 'Objects delivered' : 'Pull records'} per ${model.bucket}, ${rangeLabel.toLowerCase()}`;
-  box.replaceChildren(h('figure', {}, drawChart(model, title, box.clientWidth), h('figcaption', {}, `${title} (UTC). `, model.series.length ? '' : 'No deliveries in this range.')));
+  const figure = h('figure', {}, drawChart(model, title, box.clientWidth), h('figcaption', {}, `${title} (UTC). `, model.series.length ? '' : 'No deliveries in this range.'));
+  box.replaceChildren(figure);
+  // Redrawn at the new width when the window changes size (text keeps its size).
+  let width = box.clientWidth;
+  let timer = 0;
+  const onResize = () => {
+    if (!figure.isConnected) {
+      window.removeEventListener('resize', onResize);
+      return;
+    }
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      if (Math.abs(box.clientWidth - width) < 8) return;
+      width = box.clientWidth;
+      figure.querySelector('svg').replaceWith(drawChart(model, title, width));
+    }, 150);
+  };
+  window.addEventListener('resize', onResize);
   // The same numbers as a table, for reading exact values and for screen readers.
   const rows = model.series.map((s) =>
     h('tr', { dataset: { account: s.account } }, h('td', { class: 'account' }, h('span', { class: `swatch c${s.color}`, 'aria-hidden': 'true' }), s.account), h('td', { class: 'num' }, String(s.total)), h('td', { class: 'num' }, String(s.peak)), h('td', {}, s.peakTime ? timeEl(s.peakTime, { plain: true }) : '—')),
