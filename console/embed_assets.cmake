@@ -1,8 +1,10 @@
-# Writes OUT, a C++ source defining console/assets.hpp's functions over FILES
-# (a list of paths, all in one folder). The bundle hash is SHA-256 over, for
+# Writes OUT, a C++ source defining console/assets.hpp's functions over the
+# files of the folder DIR (console/CMakeLists.txt has checked it has no
+# sub-folders). The bundle hash is SHA-256 over, for
 # each file sorted by name, "<name>\n<hex SHA-256 of its bytes>\n"; its first
 # 16 hex digits name the bundle. index.html gets "%ASSETS%" replaced by
 # /cairn/console/assets/<bundle> (its ETag is over the replaced text).
+file(GLOB FILES LIST_DIRECTORIES false ${DIR}/*)
 list(SORT FILES)
 set(summary "")
 foreach(f ${FILES})

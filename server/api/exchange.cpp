@@ -107,6 +107,7 @@ result<void> exchange::apply(config cfg) {
     }
   }
   snap->accounts = std::make_shared<const account_table>(cfg);
+  for (const auto& a : cfg.accounts) snap->fingerprints.emplace(a.name, account_fingerprint(a));
   monitor_->apply(cfg.monitoring);
   storage::audit_entry loaded;
   loaded.action = "config";
@@ -114,8 +115,13 @@ result<void> exchange::apply(config cfg) {
   snap->cfg = std::make_shared<const config>(std::move(cfg));
   {
     std::lock_guard lock(current_mutex_);
-    current_ = std::move(snap);
+    current_ = snap;
   }
+  sessions_->retain([&](std::string_view name) -> std::optional<std::string> {
+    auto it = snap->fingerprints.find(name);
+    if (it == snap->fingerprints.end()) return std::nullopt;
+    return it->second;
+  });
   store_->record(std::move(loaded));
   return {};
 }

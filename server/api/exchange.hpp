@@ -14,6 +14,7 @@
 #include "formats/error.hpp"
 #include "server/api/query.hpp"
 #include "server/auth/accounts.hpp"
+#include "server/auth/sessions.hpp"
 #include "server/config/config.hpp"
 #include "server/config/log.hpp"
 #include "server/metrics/server_metrics.hpp"
@@ -31,6 +32,9 @@ struct snapshot {
   std::shared_ptr<const account_table> accounts;
   // "<api root>/<collection id>" -> store key
   std::map<std::string, storage::collection_key, std::less<>> keys;
+  // account name -> account_fingerprint() of its entry: a console session
+  // made under another fingerprint no longer authenticates.
+  std::map<std::string, std::string, std::less<>> fingerprints;
 
   std::optional<storage::collection_key> key_of(std::string_view root,
                                                 std::string_view collection_id) const;
@@ -57,7 +61,8 @@ class exchange {
 
   // Builds a snapshot from cfg (assigning store keys to new collections) and
   // makes it current, and records the load (a config record with the file's
-  // SHA-256). Requests already running keep the old one.
+  // SHA-256). Requests already running keep the old one. Console sessions of
+  // accounts removed or changed end.
   result<void> apply(config cfg);
 
   storage::store& store() { return *store_; }
@@ -65,6 +70,8 @@ class exchange {
   export_etags& export_cache() { return *export_cache_; }
   // The detectors and the suspensions (server/monitor/monitor.hpp).
   server::monitor& watch() { return *monitor_; }
+  // The console's sessions (server/auth/sessions.hpp).
+  session_store& sessions() { return *sessions_; }
   const page_token_codec& tokens() const { return *tokens_; }
   logger& log() { return log_; }
   // Where publishes, deliveries and failed authentications are counted
@@ -83,6 +90,7 @@ class exchange {
   std::unique_ptr<audit_limiter> audit_limits_;
   std::unique_ptr<export_etags> export_cache_;
   std::unique_ptr<page_token_codec> tokens_;
+  std::unique_ptr<session_store> sessions_ = std::make_unique<session_store>();
   // A mutex, not std::atomic<std::shared_ptr>: g++ 12's atomic shared_ptr
   // takes a lock ThreadSanitizer cannot see, which it reports as a race on
   // every reload. The critical section is one reference count.

@@ -6,6 +6,7 @@
 #include "formats/ascii.hpp"
 #include "formats/taxii.hpp"
 #include "server/api/audit_service.hpp"
+#include "server/api/console_service.hpp"
 #include "server/api/exports_service.hpp"
 #include "server/api/query.hpp"
 #include "server/api/route_table.hpp"
@@ -27,6 +28,8 @@ constexpr std::uint64_t k_anonymous_body = 1024;
 
 constexpr std::string_view k_auth_throttled =
     "too many failed authentication attempts for this account or from this address";
+constexpr std::string_view k_csrf_refused =
+    "a console request that changes state needs its session's X-CSRF-Token header";
 
 struct media_type {
   std::string type;     // "application/taxii+json", lower case
@@ -79,6 +82,21 @@ response unauthorized(unsigned version, std::string_view why) {
   return res;
 }
 
+// The 401 a failed check answers: the console's sign-in challenges with
+// Session (no password dialog in a browser), everything else with Basic.
+enum class challenge { basic, session };
+
+response wrong_credentials(unsigned version, std::string_view why, challenge c) {
+  return c == challenge::basic ? unauthorized(version, why)
+                               : console_service::unauthorized(why, version);
+}
+
+template <class Name>
+std::string_view field(const request_header& req, Name name) {
+  const auto v = req[name];
+  return {v.data(), v.size()};
+}
+
 response method_not_allowed(unsigned version, std::string_view allow) {
   auto res = error_response(http::status::method_not_allowed,
                             "this endpoint allows " + std::string(allow), version);
@@ -127,6 +145,10 @@ struct head_context {
     get_object,
     delete_object,
     versions,
+    console_index,    // anonymous
+    console_asset,    // anonymous
+    console_sign_in,  // anonymous
+    console_session,  // the cookie only
   };
   std::shared_ptr<const snapshot> snap;
   std::string_view route;              // the route table's name for the path (metrics)
@@ -136,6 +158,9 @@ struct head_context {
   const std::string* root = nullptr;  // the API root's name, in snap's config
   const api_root_config* root_cfg = nullptr;
   const collection_config* collection = nullptr;
+  // Set when the console's session cookie authenticated the request.
+  std::optional<console_session> session;
+  bool console = false;  // a console endpoint: its security headers on every answer
 };
 
 using endpoint = head_context::endpoint;
@@ -153,6 +178,8 @@ struct route {
   bool taxii = true;           // answers TAXII: the Accept header must allow it (406)
   bool taxii_body = false;     // the body must be a TAXII envelope (415)
   std::string_view verb = "";  // for a 403: "account 'x' may not <verb> this collection"
+  bool console = false;        // console_service answers (security headers on refusals too)
+  bool cookie_only = false;    // authenticated by the console's session cookie alone
 };
 
 route_table<route> make_routes() {
@@ -160,6 +187,21 @@ route_table<route> make_routes() {
   const std::optional<verb> any;
   route_table<route> t;
   t.add(verb::get, "/cairn/v1/health/", {.what = endpoint::health, .anonymous = true});
+  // The console: its page and files (no data in them) and its sign-in are
+  // anonymous; its session endpoint takes the cookie alone.
+  for (auto v : {verb::get, verb::head}) {
+    t.add(v, "/cairn/console/",
+          {.what = endpoint::console_index, .anonymous = true, .taxii = false, .console = true});
+    t.add(v, "/cairn/console/assets/{bundle}/{file}/",
+          {.what = endpoint::console_asset, .anonymous = true, .taxii = false, .console = true});
+  }
+  t.add(verb::post, "/cairn/console/session/",
+        {.what = endpoint::console_sign_in, .anonymous = true, .taxii = false, .console = true});
+  for (auto v : {verb::get, verb::delete_}) {
+    t.add(
+        v, "/cairn/console/session/",
+        {.what = endpoint::console_session, .taxii = false, .console = true, .cookie_only = true});
+  }
   // The sharing record's endpoints answer JSON (auditors only) and judge
   // their own methods.
   t.add(any, "/cairn/v1/audit/", {.what = endpoint::audit, .taxii = false});
@@ -220,12 +262,15 @@ head_verdict router::judge_head(const request_header& header, const peer_info& p
   auto ctx = std::make_shared<head_context>();
   ctx->snap = ex_.current();
   if (auto refusal = judge(header, peer, *ctx)) {
+    if (ctx->console) console_service::add_security_headers(*refusal);
     return {std::move(refusal), 0, nullptr, ctx->route};
   }
   head_verdict v;
   v.route = ctx->route;
   if (ctx->what == endpoint::add_objects) {
     v.body_limit = ctx->snap->cfg->limits.max_content_length;
+  } else if (ctx->what == endpoint::console_sign_in) {
+    v.body_limit = console_service::max_sign_in_body;
   } else {
     v.body_limit = ctx->who ? k_small_body : k_anonymous_body;
   }
@@ -233,65 +278,114 @@ head_verdict router::judge_head(const request_header& header, const peer_info& p
   return v;
 }
 
+std::expected<std::shared_ptr<const account>, response> router::sign_in(std::string_view name,
+                                                                        std::string_view password,
+                                                                        const peer_info& peer,
+                                                                        const snapshot& snap,
+                                                                        unsigned version) {
+  auto who = checked(throttle_.authenticate_basic(*snap.accounts, name, password,
+                                                  peer.remote_address, snap.cfg->limits),
+                     name, peer, snap, version, "unknown account or wrong password",
+                     /*session_challenge=*/true);
+  if (!who) return who;
+  return admit(std::move(*who), peer, snap, version);
+}
+
 response router::transport_error(http::status status, const std::string& description,
                                  unsigned version) const {
   return error_response(status, description, version);
 }
 
+std::expected<std::shared_ptr<const account>, response> router::checked(
+    throttle::auth_outcome out, std::string_view claimed, const peer_info& peer,
+    const snapshot& snap, unsigned version, std::string_view why, bool session_challenge) {
+  if (out.who) return std::move(out.who);
+  auto res = out.retry_after
+                 ? throttled_response(*out.retry_after, k_auth_throttled, version)
+                 : wrong_credentials(version, why,
+                                     session_challenge ? challenge::session : challenge::basic);
+  // Failed authentication goes into the sharing record (audit_service.hpp).
+  audit_service::auth_failure(ex_, snap, peer, claimed, res.result_int());
+  return std::unexpected(std::move(res));
+}
+
 std::expected<std::shared_ptr<const account>, response> router::authenticate(
-    const request_header& req, const peer_info& peer, const snapshot& snap) {
+    const request_header& req, const peer_info& peer, const snapshot& snap,
+    std::optional<console_session>& session, bool cookie_only) {
   const unsigned version = req.version();
   // Failures are throttled (throttle.hpp): a refused attempt runs no KDF.
   const auto& limits = snap.cfg->limits;
   std::shared_ptr<const account> who;
-  // Failed authentication goes into the sharing record (audit_service.hpp).
-  std::string claimed;
-  auto auth_failed = [&](response res) {
-    audit_service::auth_failure(ex_, snap, peer, claimed, res.result_int());
-    return std::unexpected(std::move(res));
-  };
-  const auto auth = req[http::field::authorization];
-  if (!auth.empty()) {
-    auto creds = parse_authorization(std::string_view(auth.data(), auth.size()));
+  const auto auth = field(req, http::field::authorization);
+  const auto token = session_cookie_value(field(req, http::field::cookie));
+  if (!auth.empty() && !cookie_only) {
+    auto creds = parse_authorization(auth);
     if (!creds) {
+      throttle::auth_outcome out;
       if (auto d =
               throttle_.record_cheap_failure(peer.remote_address, limits, throttle::clock::now());
           !d.allowed) {
-        return auth_failed(throttled_response(d.retry_after, k_auth_throttled, version));
+        out.retry_after = d.retry_after;
       }
-      return auth_failed(unauthorized(version, "the Authorization header is not usable: " +
-                                                   std::string(to_string(creds.error()))));
+      return checked(
+          std::move(out), "", peer, snap, version,
+          "the Authorization header is not usable: " + std::string(to_string(creds.error())));
     }
-    throttle::auth_outcome out;
+    constexpr std::string_view wrong = "unknown account or wrong credentials";
     if (auto* basic = std::get_if<basic_credentials>(&*creds)) {
-      claimed = basic->user_id;
-      out = throttle_.authenticate_basic(*snap.accounts, basic->user_id, basic->password,
-                                         peer.remote_address, limits);
+      auto out = checked(throttle_.authenticate_basic(*snap.accounts, basic->user_id,
+                                                      basic->password, peer.remote_address, limits),
+                         basic->user_id, peer, snap, version, wrong);
+      if (!out) return out;
+      who = std::move(*out);
     } else if (auto* bearer = std::get_if<bearer_credentials>(&*creds)) {
-      out =
-          throttle_.authenticate_bearer(*snap.accounts, bearer->token, peer.remote_address, limits);
+      auto out = checked(
+          throttle_.authenticate_bearer(*snap.accounts, bearer->token, peer.remote_address, limits),
+          "", peer, snap, version, wrong);
+      if (!out) return out;
+      who = std::move(*out);
     }
-    if (out.retry_after) {
-      return auth_failed(throttled_response(*out.retry_after, k_auth_throttled, version));
+  } else if (token) {
+    // The cookie names a live session of an account whose entry has not
+    // changed since it signed in (the current table decides).
+    if (auto s = ex_.sessions().find(*token)) {
+      auto fp = snap.fingerprints.find(s->account);
+      if (fp != snap.fingerprints.end() && fp->second == s->fingerprint) {
+        who = snap.accounts->find(s->account);
+      }
+      if (who) {
+        session = std::move(s);
+      } else {
+        ex_.sessions().end(*token);
+      }
     }
-    who = std::move(out.who);
-    if (!who) return auth_failed(unauthorized(version, "unknown account or wrong credentials"));
-  } else if (!peer.cert_sha256.empty()) {
-    auto out =
-        throttle_.authenticate_cert(*snap.accounts, peer.cert_sha256, peer.remote_address, limits);
-    if (out.retry_after) {
-      return auth_failed(throttled_response(*out.retry_after, k_auth_throttled, version));
+    if (!who && (cookie_only || peer.cert_sha256.empty())) {
+      return std::unexpected(console_service::unauthorized(
+          "the console session is unknown or has ended: sign in again", version));
     }
-    who = std::move(out.who);
-    if (!who) {
-      return auth_failed(
-          unauthorized(version, "the client certificate belongs to no account on this server"));
-    }
+  }
+  if (!who && !cookie_only && !peer.cert_sha256.empty()) {
+    auto out = checked(
+        throttle_.authenticate_cert(*snap.accounts, peer.cert_sha256, peer.remote_address, limits),
+        "", peer, snap, version, "the client certificate belongs to no account on this server");
+    if (!out) return out;
+    who = std::move(*out);
+  }
+  if (!who && cookie_only) {
+    return std::unexpected(
+        console_service::unauthorized("no console session: sign in first", version));
   }
   if (!who) {
     return std::unexpected(unauthorized(
         version, "authentication is required (Basic, Bearer or a client certificate)"));
   }
+  return admit(std::move(who), peer, snap, version);
+}
+
+std::expected<std::shared_ptr<const account>, response> router::admit(
+    std::shared_ptr<const account> who, const peer_info& peer, const snapshot& snap,
+    unsigned version) {
+  const auto& limits = snap.cfg->limits;
   // The request rate limit first: a suspended account's refusals are
   // recorded, and must not be had faster than any other request.
   if (auto d = throttle_.admit_request(who->name, limits, throttle::clock::now()); !d.allowed) {
@@ -322,17 +416,29 @@ std::optional<response> router::judge(const request_header& req, const peer_info
   auto m = routes().find(req.method(), segs);
   ctx.route = m.pattern;
 
-  // Only the health endpoint answers before authentication.
+  ctx.console = m.target && m.target->console;
+  // Only the health endpoint and the console's page, files and sign-in
+  // answer before authentication.
   if (m.target && m.target->anonymous) {
     if (m.result == outcome::method_not_allowed) return method_not_allowed(version, m.allow);
     ctx.what = m.target->what;
+    ctx.params = std::move(m.params);
     return std::nullopt;
   }
 
   // Authentication comes before anything that could reveal what exists.
-  auto who = authenticate(req, peer, *snap);
+  auto who = authenticate(req, peer, *snap, ctx.session,
+                          m.result == outcome::found && m.target->cookie_only);
   if (!who) return std::move(who.error());
   ctx.who = *who;
+  // A browser sends the cookie with any request to this host, whoever made
+  // it: what changes state must prove it comes from the console's page.
+  if (ctx.session &&
+      !csrf_allows(req.method(), field(req, "X-CSRF-Token"), field(req, http::field::origin),
+                   field(req, http::field::host), *ctx.session)) {
+    audit_service::denied(ex_, *ctx.who, peer, "", "", 403);
+    return error_response(http::status::forbidden, k_csrf_refused, version);
+  }
 
   if (m.result == outcome::found && !m.target->taxii) {
     ctx.what = m.target->what;
@@ -422,6 +528,20 @@ void router::handle(request req, const peer_info& peer, std::shared_ptr<head_con
   const std::string_view query =
       qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1);
 
+  switch (ctx.what) {
+    case endpoint::console_index: return respond(console_service::index(req));
+    case endpoint::console_asset:
+      return respond(
+          console_service::asset(req, *ctx.params.find("bundle"), *ctx.params.find("file")));
+    case endpoint::console_sign_in:
+      return respond(console_service::sign_in(
+          ex_, *ctx.snap, req, [&](std::string_view name, std::string_view password) {
+            return sign_in(name, password, peer, *ctx.snap, version);
+          }));
+    case endpoint::console_session:
+      return respond(console_service::session(ex_, *ctx.who, *ctx.session, req));
+    default: break;
+  }
   if (ctx.what == endpoint::health) {
     // A load balancer takes a degraded node out until its database is back.
     if (!ex_.store().healthy()) {
@@ -476,6 +596,10 @@ void router::handle(request req, const peer_info& peer, std::shared_ptr<head_con
     case endpoint::lookup:
     case endpoint::export_values: break;
     case endpoint::alerts: break;
+    case endpoint::console_index:
+    case endpoint::console_asset:
+    case endpoint::console_sign_in:
+    case endpoint::console_session: break;
   }
   respond(error_response(http::status::not_found, "no such endpoint", version));
 }

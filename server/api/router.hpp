@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "server/api/exchange.hpp"
+#include "server/auth/sessions.hpp"
 #include "server/auth/throttle.hpp"
 #include "server/transport/http.hpp"
 
@@ -37,9 +38,31 @@ class router : public request_handler {
   // Who is calling (throttled, failures recorded; the only place that
   // authenticates), admitted against the account's request rate; or the
   // refusal: 401 or 429.
-  std::expected<std::shared_ptr<const account>, response> authenticate(const request_header& header,
-                                                                       const peer_info& peer,
-                                                                       const snapshot& snap);
+  // Credentials in this order: the Authorization header, the console's
+  // session cookie (session set), the client certificate; cookie_only (the
+  // console's session endpoint) looks at the cookie alone.
+  std::expected<std::shared_ptr<const account>, response> authenticate(
+      const request_header& header, const peer_info& peer, const snapshot& snap,
+      std::optional<console_session>& session, bool cookie_only);
+  // A credential check's outcome: the account, or the refusal (429 when
+  // throttled, else a 401 saying why, with a Basic or Session challenge),
+  // recorded as a failed authentication.
+  std::expected<std::shared_ptr<const account>, response> checked(
+      throttle::auth_outcome out, std::string_view claimed, const peer_info& peer,
+      const snapshot& snap, unsigned version, std::string_view why, bool session_challenge = false);
+  // Once the credentials are good: the account's request rate, suspension
+  // (403, recorded) and the monitor's authenticated.
+  std::expected<std::shared_ptr<const account>, response> admit(std::shared_ptr<const account> who,
+                                                                const peer_info& peer,
+                                                                const snapshot& snap,
+                                                                unsigned version);
+  // The console's sign-in: the same password check as Basic (throttle,
+  // record, suspension) with a Session challenge on failure.
+  std::expected<std::shared_ptr<const account>, response> sign_in(std::string_view name,
+                                                                  std::string_view password,
+                                                                  const peer_info& peer,
+                                                                  const snapshot& snap,
+                                                                  unsigned version);
   // The refusal for this head, or nothing with ctx filled in: the route
   // (route_table.hpp), the caller, then what the path names and the rights.
   std::optional<response> judge(const request_header& header, const peer_info& peer,
