@@ -922,6 +922,36 @@ async function main() {
     });
   }
 
+  await check('sessions: a SIGHUP that changes an account ends its sessions, and only its', async () => {
+    const c = await browser.createBrowserContext();
+    const page = await newPage(c, srv, 'partner-reload');
+    await signIn(page, srv, 'partner');
+    const k = (await page.cookies(srv.origin + '/')).find((x) => x.name === COOKIE);
+    const cookie = `${COOKIE}=${k.value}`;
+    const auditorCookie = (await pages.auditor.cookies(srv.origin + '/')).find((x) => x.name === COOKIE);
+    expect(auditorCookie, 'the auditor has no session cookie');
+    // The partner's clearance changes in the config file; the auditor's entry does not.
+    const file = path.join(srv.dir, 'cairn.json');
+    const config = JSON.parse(fs.readFileSync(file, 'utf8'));
+    config.accounts.find((a) => a.name === 'partner').clearance = 'clear';
+    fs.writeFileSync(file, JSON.stringify(config));
+    state.cairnd.kill('SIGHUP');
+    let replay;
+    for (let i = 0; i < 50; ++i) {
+      replay = await request(srv, 'GET', '/taxii2/', { cookie });
+      if (replay.status === 401) break;
+      await sleep(100);
+    }
+    expect(replay.status === 401, `the changed partner's cookie still gets ${replay.status} 5 s after the SIGHUP`);
+    await page.reload({ waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('form#signin', { visible: true }).catch(() => {
+      throw new CheckError('the changed partner\'s page does not go back to the sign-in form');
+    });
+    const auditor = await request(srv, 'GET', '/taxii2/', { cookie: `${COOKIE}=${auditorCookie.value}` });
+    expect(auditor.status === 200, `the auditor's session (its account unchanged) ended with the SIGHUP: ${auditor.status}`);
+    await c.close();
+  });
+
   if (args.readme) {
     await check('README screenshots: the auditor\'s views as small PNGs', async () => {
       const page = pages.auditor;
@@ -935,6 +965,12 @@ async function main() {
       ];
       fs.mkdirSync(args.readme, { recursive: true });
       for (const [name, q] of views) {
+        if (name === 'checkpoint') {
+          // A log that grew since this browser's last checkpoint: the picture
+          // shows the consistency proof checked.
+          await requestOk(srv, 'GET', `/sharing/collections/intel/objects/${known.id}/`, { user: 'partner' });
+          await sleep(1100);
+        }
         await page.goto(`${srv.origin}/cairn/console/${q}`, { waitUntil: 'domcontentloaded' });
         await waitView(page, name, 30_000);
         await page.evaluate(() => document.activeElement?.blur());
