@@ -90,7 +90,7 @@ try {
 
 // --- cleanup on every path out --------------------------------------------------
 
-const state = { cairnd: null, browser: null, dirs: [], done: false };
+const state = { cairnd: null, browser: null, dirs: [], stopping: false };
 
 function cleanupSync() {
   // Last resort ('exit' handlers cannot wait): kill what is still running.
@@ -132,11 +132,13 @@ process.on('exit', cleanupSync);
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(sig, () => {
     console.error(`browser_test: ${sig}, stopping cairnd and Chromium`);
+    state.stopping = true;
     cleanup().finally(() => process.exit(1));
   });
 }
 const deadline = setTimeout(() => {
   console.error(`browser_test: the run took more than ${RUN_DEADLINE_MS / 1000} s; stopping cairnd and Chromium`);
+  state.stopping = true;
   cleanup().finally(() => process.exit(1));
 }, RUN_DEADLINE_MS);
 
@@ -164,6 +166,7 @@ const results = [];
 
 // One named case: passes or fails with a message; later cases still run.
 async function check(name, fn) {
+  if (state.stopping) return;  // a signal or the deadline: no more cases
   const started = Date.now();
   try {
     await fn();
