@@ -222,6 +222,17 @@ response console_service::unauthorized(std::string_view why, unsigned version) {
 response console_service::sign_in(exchange& ex, const snapshot& snap, const request& req,
                                   const password_check& check) {
   const unsigned version = req.version();
+  // A sign-in posted by another site's page would sign the browser in to
+  // that site's choice of account (login CSRF); browsers send Origin with
+  // every POST.
+  const auto origin = req[http::field::origin];
+  const auto host = req[http::field::host];
+  if (!origin.empty() && !is_own_origin(std::string_view(origin.data(), origin.size()),
+                                        std::string_view(host.data(), host.size()))) {
+    return with_headers(error_response(http::status::forbidden,
+                                       "a sign-in must come from this server's own console page",
+                                       version));
+  }
   auto form = parse_sign_in(req);
   if (!form) return bad_request(form.error(), version);
   auto who = check(form->account, form->password);

@@ -117,11 +117,15 @@ result<void> exchange::apply(config cfg) {
     std::lock_guard lock(current_mutex_);
     current_ = snap;
   }
-  sessions_->retain([&](std::string_view name) -> std::optional<std::string> {
+  const auto ended = sessions_->retain([&](std::string_view name) -> std::optional<std::string> {
     auto it = snap->fingerprints.find(name);
     if (it == snap->fingerprints.end()) return std::nullopt;
     return it->second;
   });
+  if (ended > 0) {
+    log_.info("console sessions ended: their accounts changed or were removed",
+              {{"sessions", ended}});
+  }
   store_->record(std::move(loaded));
   return {};
 }

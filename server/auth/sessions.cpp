@@ -170,15 +170,14 @@ bool csrf_allows(http::verb method, std::string_view csrf_header, std::string_vi
     return true;
   }
   if (csrf_header.empty() || !constant_time_equal(csrf_header, session.csrf_token)) return false;
-  if (!origin.empty()) {
-    constexpr std::string_view scheme = "https://";
-    if (host.empty() || origin.size() != scheme.size() + host.size() ||
-        !formats::iequals(origin.substr(0, scheme.size()), scheme) ||
-        !formats::iequals(origin.substr(scheme.size()), host)) {
-      return false;
-    }
-  }
-  return true;
+  return origin.empty() || is_own_origin(origin, host);
+}
+
+bool is_own_origin(std::string_view origin, std::string_view host) {
+  constexpr std::string_view scheme = "https://";
+  return !host.empty() && origin.size() == scheme.size() + host.size() &&
+         formats::iequals(origin.substr(0, scheme.size()), scheme) &&
+         formats::iequals(origin.substr(scheme.size()), host);
 }
 
 }  // namespace cairn::server

@@ -108,6 +108,10 @@ std::string account_fingerprint(const account_config& a);
 // The value of the session cookie among a Cookie header's pairs, if present.
 std::optional<std::string_view> session_cookie_value(std::string_view cookie_header);
 
+// Is this Origin header value this server's own origin, "https://" + host
+// (case-insensitive)? An empty host never is.
+bool is_own_origin(std::string_view origin, std::string_view host);
+
 // The CSRF rule for a cookie-authenticated request: GET, HEAD and OPTIONS
 // pass; any other method needs csrf_header equal to the session's token
 // (constant-time compare) and, when an Origin header is present (origin

@@ -266,6 +266,7 @@ TEST_CASE("console over TLS: a SIGHUP ends the sessions of changed and removed a
   const auto offset = srv.log_text().size();
   srv.reload(setup);
   REQUIRE(srv.wait_for_log("config loaded", offset));
+  CHECK(srv.log_text().find("console sessions ended", offset) != std::string::npos);
   check_session_challenge(call(c, "GET", "/taxii2/", {{"Cookie", reader.cookie}}));
   check_session_challenge(call(c, "GET", "/taxii2/", {{"Cookie", nobody.cookie}}));
   CHECK(call(c, "GET", "/taxii2/", {{"Cookie", admin.cookie}}).status == 200);

@@ -471,3 +471,23 @@ TEST_CASE("console: a suspended account cannot sign in, and the refusal is recor
   CHECK(record.find(R"("account":"carol")") != std::string::npos);
   CHECK(f.ex().sessions().size() == 0);
 }
+
+TEST_CASE("console: a sign-in posted from another origin is refused before any password check") {
+  console_api f;
+  const std::pair<std::string, std::string> form{"Content-Type",
+                                                 "application/x-www-form-urlencoded"};
+  auto res = f.call({http::verb::post,
+                     "/cairn/console/session",
+                     {form, {"Origin", "https://elsewhere.example"}},
+                     "account=alice&password=alice-pw"});
+  CHECK(res.result_int() == 403);
+  CHECK(member(res, "description") == "a sign-in must come from this server's own console page");
+  check_security_headers(res);
+  CHECK(res[http::field::set_cookie].empty());
+  CHECK(f.ex().sessions().size() == 0);
+  res = f.call({http::verb::post,
+                "/cairn/console/session",
+                {form, {"Origin", "https://cairn.example"}},
+                "account=alice&password=alice-pw"});
+  CHECK(res.result_int() == 200);
+}

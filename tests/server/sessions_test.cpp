@@ -223,6 +223,9 @@ TEST_CASE("csrf: reads pass, anything else needs the session's token and a same-
       csrf_allows(verb::post, s.csrf_token, "https://cairn.example:8443", "cairn.example", s));
   CHECK_FALSE(csrf_allows(verb::post, s.csrf_token, "null", "cairn.example", s));
   CHECK_FALSE(csrf_allows(verb::post, s.csrf_token, "https://cairn.example", "", s));
+  CHECK(is_own_origin("https://cairn.example", "cairn.example"));
+  CHECK_FALSE(is_own_origin("https://cairn.example.evil", "cairn.example"));
+  CHECK_FALSE(is_own_origin("", "cairn.example"));
   // A session without a token (never made by the store) lets nothing through.
   console_session empty;
   CHECK_FALSE(csrf_allows(verb::post, "", "", "cairn.example", empty));
