@@ -924,6 +924,84 @@ int cmd_alerts(const cli_args& a, cli_io& io) {
   return exit_ok;
 }
 
+// ---- statuses (Cairn extension) ----
+
+// Follows `next` for at most this many pages (the server keeps a few days of
+// statuses; 100 per page).
+constexpr int k_max_status_pages = 10'000;
+
+int cmd_statuses(const cli_args& a, cli_io& io) {
+  auto client = connect(a);
+  if (!client) return fail_with(io, client.error());
+  const std::string query = a.page_limit ? "?limit=" + std::to_string(*a.page_limit) : "";
+  std::string next;
+  std::size_t count = 0;
+  std::string out;
+  if (!a.json) {
+    out = pad("STATUS ID", 38) + pad("API ROOT", 12) + pad("REQUESTED", 29) + pad("STATUS", 10) +
+          pad("TOTAL", 7) + pad("STORED", 7) + pad("FAILED", 7) + "PENDING\n";
+  }
+  bool complete = false;
+  for (int pages = 0; pages < k_max_status_pages; ++pages) {
+    std::string target = "/cairn/v1/statuses" + query;
+    if (!next.empty()) target += (query.empty() ? "?" : "&") + ("next=" + percent_encode(next));
+    auto r = client->get_ok(target);
+    if (!r) {
+      if (client->last_status() == 404) {
+        return fail_with(
+            io, error{r.error().message + " (this server has no Cairn statuses endpoint)"});
+      }
+      return fail_with(io, r.error());
+    }
+    auto doc = formats::parse_json(r->body, {});
+    if (!doc || !doc->root().is_object()) {
+      return fail_with(io, error{"the statuses response is not a JSON object"});
+    }
+    const auto root = doc->root();
+    auto statuses = root.get("statuses");
+    if (!statuses || !statuses->is_array()) {
+      return fail_with(io, error{"the statuses response has no \"statuses\" list"});
+    }
+    for (std::size_t i = 0; i < statuses->size(); ++i) {
+      const auto st = statuses->value_at(i);
+      ++count;
+      if (a.json) {
+        out += st.dump() + "\n";
+      } else {
+        auto text = [&](std::string_view k) -> std::string {
+          auto v = st.get(k);
+          if (!v) return "-";
+          if (!v->is_string()) return v->dump();
+          return v->as_string().empty() ? "-" : std::string(v->as_string());
+        };
+        out += pad(text("id"), 38) + pad(text("api_root"), 12) +
+               pad(text("request_timestamp"), 29) + pad(text("status"), 10) +
+               pad(text("total_count"), 7) + pad(text("success_count"), 7) +
+               pad(text("failure_count"), 7) + text("pending_count") + "\n";
+      }
+      if (out.size() > (1u << 16)) {
+        print(io.out, out);
+        out.clear();
+      }
+    }
+    auto more = root.get("more");
+    auto n = root.get("next");
+    if (!more || !more->is_bool() || !more->as_bool() || !n || !n->is_string() ||
+        n->as_string().empty()) {
+      complete = true;
+      break;
+    }
+    next = std::string(n->as_string());
+  }
+  print(io.out, out);
+  if (!complete) {
+    say(io, "stopped after " + std::to_string(k_max_status_pages) + " pages");
+    return exit_failure;
+  }
+  if (!a.json && !a.quiet) say(io, std::to_string(count) + " statuses");
+  return exit_ok;
+}
+
 }  // namespace
 
 std::string pretty_json(std::string_view json) {
@@ -971,6 +1049,7 @@ int run_cli(const std::vector<std::string>& args, cli_io& io) {
     case cli_command::lookup: rc = cmd_lookup(a, io); break;
     case cli_command::export_values: rc = cmd_export(a, io); break;
     case cli_command::alerts: rc = cmd_alerts(a, io); break;
+    case cli_command::statuses: rc = cmd_statuses(a, io); break;
     case cli_command::none:
       print(io.out, help_text(a.command));
       rc = exit_ok;

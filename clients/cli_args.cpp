@@ -54,7 +54,7 @@ constexpr std::array<option_spec, 38> options_table{{
     {"--id", true, bit(cli_command::pull) | bit(cli_command::manifest)},
     {"--version", true, filter_commands | bit(cli_command::delete_object)},
     {"--spec-version", true, filter_commands | bit(cli_command::delete_object)},
-    {"--limit", true, filter_commands | audit_commands},
+    {"--limit", true, filter_commands | audit_commands | bit(cli_command::statuses)},
     {"--state", true, bit(cli_command::pull)},
     {"--out", true, bit(cli_command::pull) | bit(cli_command::export_values)},
     {"--format", true, bit(cli_command::pull) | bit(cli_command::export_values)},
@@ -78,7 +78,7 @@ struct command_spec {
   std::string_view positional_usage;
 };
 
-constexpr std::array<command_spec, 12> commands_table{{
+constexpr std::array<command_spec, 13> commands_table{{
     {cli_command::discover, "discover", 0, 0, ""},
     {cli_command::collections, "collections", 0, 0, ""},
     {cli_command::publish, "publish", 2, SIZE_MAX, "COLLECTION FILE..."},
@@ -91,6 +91,7 @@ constexpr std::array<command_spec, 12> commands_table{{
     {cli_command::lookup, "lookup", 1, 1, "VALUE"},
     {cli_command::export_values, "export", 1, 1, "COLLECTION"},
     {cli_command::alerts, "alerts", 0, 0, ""},
+    {cli_command::statuses, "statuses", 0, 0, ""},
 }};
 
 const command_spec* find_command(std::string_view name) {
@@ -239,7 +240,7 @@ result<scanned_words> scan_words(const std::vector<std::string>& args, cli_args&
         if (!c) {
           return fail("unknown command \"" + a +
                       "\"; the commands are discover, collections, publish, pull, get, manifest, "
-                      "status, delete, audit and alerts (see cairn --help)");
+                      "status, statuses, delete, audit and alerts (see cairn --help)");
         }
         out.command = c->command;
         continue;
@@ -396,6 +397,9 @@ result<void> check_combinations(const command_spec& cmd, const cli_args& out) {
                 (cmd.positional_usage.empty() ? "" : " ") + std::string(cmd.positional_usage) +
                 " [options]");
   }
+  if (out.command == cli_command::statuses && out.page_limit && *out.page_limit > 100) {
+    return fail("cairn statuses takes --limit 1 to 100");
+  }
   if (out.command == cli_command::audit && !out.positionals.empty() &&
       out.positionals[0] == "exposure") {
     if (out.audit_object.empty()) {
@@ -449,7 +453,7 @@ result<cli_args> parse_cli_args(const std::vector<std::string>& args, const env_
   if (out.command == cli_command::none) {
     return fail(
         "no command given; the commands are discover, collections, publish, pull, get, "
-        "manifest, status, delete, audit and alerts (see cairn --help)");
+        "manifest, status, statuses, delete, audit and alerts (see cairn --help)");
   }
   const command_spec& cmd = spec_of(out.command);
 
@@ -551,6 +555,7 @@ Commands:
   get COLLECTION OBJECT_ID          one object, or its versions
   manifest COLLECTION               manifest entries (id, version, date added)
   status STATUS_ID                  a status resource from an earlier publish
+  statuses                          your recent publishes' statuses, newest first (Cairn servers)
   delete COLLECTION OBJECT_ID       delete an object or one version
   audit                             query the sharing history (auditors, Cairn servers)
   lookup VALUE                      which indicators and SCOs name a value (Cairn servers)
@@ -779,6 +784,23 @@ Options:
 Examples:
   cairn alerts --since 2026-11-27T00:00:00Z
   cairn alerts --kind auth-failure-burst --json
+)";
+      break;
+    case cli_command::statuses:
+      body = R"(usage: cairn statuses [--limit N] [options]
+
+Lists the statuses of your own recent publishes on a Cairn server (those it
+still keeps), newest first, as a table: status id, API root, when the
+request came, complete or pending, and the counts of objects in all, stored,
+failed and pending. `cairn status ID` shows one with its failures' messages.
+--json prints one status per line, as the server sent it.
+
+Options:
+  --limit N             statuses per request (1 to 100)
+
+Examples:
+  cairn statuses
+  cairn statuses --json
 )";
       break;
   }

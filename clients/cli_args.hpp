@@ -31,6 +31,7 @@ enum class cli_command {
   lookup,         // cairn extension
   export_values,  // cairn extension: `cairn export`
   alerts,
+  statuses,  // cairn extension
 };
 
 enum class output_format { bundle, jsonl };

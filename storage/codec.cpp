@@ -225,6 +225,48 @@ std::optional<stored_status> decode_status(std::string_view value) {
   return s;
 }
 
+std::string status_owner_key(std::uint64_t owner_hash, micros request_timestamp,
+                             std::string_view status_id) {
+  std::string out;
+  out.reserve(16 + status_id.size());
+  put_u64(out, owner_hash);
+  put_u64(out, static_cast<std::uint64_t>(request_timestamp));
+  out.append(status_id);
+  return out;
+}
+
+std::string encode_status_summary(const status_record& status, std::size_t successes,
+                                  micros stored_at) {
+  std::string out;
+  out.reserve(8 * 4 + 8 + status.owner.size() + status.api_root.size());
+  put_u64(out, static_cast<std::uint64_t>(stored_at));
+  put_u64(out, successes);
+  put_u64(out, status.failures.size());
+  put_u64(out, status.pendings.size());
+  put_str(out, status.owner);
+  put_str(out, status.api_root);
+  return out;
+}
+
+std::optional<owned_status> decode_status_summary(std::string_view key, std::string_view value) {
+  if (key.size() <= 16) return std::nullopt;
+  owned_status s;
+  s.summary.request_timestamp = static_cast<micros>(get_u64be(key.data() + 8));
+  s.summary.id.assign(key.substr(16));
+  reader in(value);
+  std::uint64_t stored = 0;
+  std::uint64_t counts[3] = {};
+  if (!in.u64(stored) || !in.u64(counts[0]) || !in.u64(counts[1]) || !in.u64(counts[2]) ||
+      !in.str(s.owner) || !in.str(s.summary.api_root) || !in.done()) {
+    return std::nullopt;
+  }
+  s.stored_at = static_cast<micros>(stored);
+  s.summary.successes = static_cast<std::size_t>(counts[0]);
+  s.summary.failures = static_cast<std::size_t>(counts[1]);
+  s.summary.pendings = static_cast<std::size_t>(counts[2]);
+  return s;
+}
+
 micros status_stored_at(std::string_view value) {
   if (value.size() < 9 || (static_cast<std::uint8_t>(value[0]) != status_format &&
                            static_cast<std::uint8_t>(value[0]) != status_format_any_level)) {

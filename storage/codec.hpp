@@ -52,6 +52,13 @@
 //   key   status id          value: encode_status()
 // status_time
 //   key   stored_at (8 bytes BE), status id      value: empty
+// status_owner (one entry per stored status)
+//   key   keyed hash of the owner (8 bytes BE), request_timestamp (8 bytes
+//         BE), status id
+//   value encode_status_summary(): stored_at, the counts of the lists, the
+//         owner (owners that share a hash are told apart by it), api_root
+//   An owner's statuses are one run of keys in request order: a listing
+//   walks it backwards from a cursor and reads no status record.
 // meta
 //   "schema" -> u32 BE; "next_collection" -> u32 BE; "id_hash_key" -> 16 bytes;
 //   "c/<collection id>" -> collection key (u32 BE);
@@ -335,5 +342,18 @@ std::string encode_status(const status_record& status, micros stored_at, collect
 std::optional<stored_status> decode_status(std::string_view value);
 // The stored_at of an encoded status, without decoding the rest; 0 if malformed.
 micros status_stored_at(std::string_view value);
+
+// A status_owner entry.
+struct owned_status {
+  micros stored_at = 0;
+  std::string owner;
+  status_summary summary;  // id and request_timestamp come from the key
+};
+std::string status_owner_key(std::uint64_t owner_hash, micros request_timestamp,
+                             std::string_view status_id);
+std::string encode_status_summary(const status_record& status, std::size_t successes,
+                                  micros stored_at);
+// std::nullopt when the key or the value is malformed.
+std::optional<owned_status> decode_status_summary(std::string_view key, std::string_view value);
 
 }  // namespace cairn::storage::codec

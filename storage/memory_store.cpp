@@ -483,6 +483,39 @@ class memory_reader final : public reader {
     return s->second.status;
   }
 
+  // A walk over every status: the fake holds few.
+  status_page owned_statuses(std::string_view owner, const std::optional<status_cursor>& after,
+                             std::size_t limit) const override {
+    const micros now = now_();
+    std::vector<const status_record*> mine;
+    for (const auto& [id, st] : state_->statuses) {
+      if (st.status.owner != owner || st.stored_at + retention_ <= now) continue;
+      if (after && std::tie(st.status.request_timestamp, st.status.id) >=
+                       std::tie(after->request_timestamp, after->id)) {
+        continue;
+      }
+      mine.push_back(&st.status);
+    }
+    std::sort(mine.begin(), mine.end(), [](const status_record* a, const status_record* b) {
+      return std::tie(a->request_timestamp, a->id) > std::tie(b->request_timestamp, b->id);
+    });
+    status_page page;
+    const std::size_t n = std::min(limit, max_status_page);
+    if (n == 0) return page;
+    for (const status_record* st : mine) {
+      if (page.statuses.size() == n) {
+        page.more = true;
+        break;
+      }
+      page.statuses.push_back({st->id, st->api_root, st->request_timestamp, st->successes.size(),
+                               st->failures.size(), st->pendings.size()});
+    }
+    if (page.more) {
+      page.resume = {page.statuses.back().request_timestamp, page.statuses.back().id};
+    }
+    return page;
+  }
+
   std::uint64_t records_read() const override { return read_; }
   const std::optional<error>& last_error() const override { return no_error_; }
 
@@ -521,6 +554,10 @@ class unavailable_reader final : public reader {
                          const visibility&, const observable_fn&) const override {}
   std::uint64_t collection_generation(collection_key) const override { return 0; }
   std::optional<status_record> status(std::string_view) const override { return std::nullopt; }
+  status_page owned_statuses(std::string_view, const std::optional<status_cursor>&,
+                             std::size_t) const override {
+    return {};
+  }
   std::uint64_t records_read() const override { return 0; }
   const std::optional<error>& last_error() const override { return error_; }
 

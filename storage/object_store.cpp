@@ -67,6 +67,9 @@ std::string deleted_meta_key(collection_key c) {
 // Set once every stored version has its observables indexed (a store
 // written before the index existed is indexed at open).
 constexpr std::string_view k_meta_observables = "observables_indexed";
+// Set once every stored status has its status_owner entry (a store written
+// before that index existed is indexed at open).
+constexpr std::string_view k_meta_status_owners = "status_owners_indexed";
 
 // The observables database. Key: collection (4, big-endian) | kind (1) |
 // value | 0x00 | date_added (8, big-endian), so that one (collection, kind,
@@ -211,6 +214,7 @@ struct store_core {
   lmdb::dbi by_publisher;
   lmdb::dbi status;
   lmdb::dbi status_time;
+  lmdb::dbi status_owner;
   lmdb::dbi meta;
   lmdb::dbi observables;
   codec::hash_key id_key;  // keys by_id's hash of object ids; random per store
@@ -247,6 +251,21 @@ struct store_core {
     std::string input = "publisher\n";
     input += name;
     return codec::siphash24(id_key, input);
+  }
+
+  // Keys status_owner; a domain of its own, as publisher_hash.
+  std::uint64_t owner_hash(std::string_view name) const {
+    std::string input = "status owner\n";
+    input += name;
+    return codec::siphash24(id_key, input);
+  }
+
+  // The status_owner key of an encoded status; empty when it is malformed.
+  std::string owner_key_of(std::string_view status_value) const {
+    auto old = codec::decode_status(status_value);
+    if (!old) return {};
+    return codec::status_owner_key(owner_hash(old->status.owner), old->status.request_timestamp,
+                                   old->status.id);
   }
 
   void maybe_purge();
@@ -649,8 +668,24 @@ class publish_job_impl final : public publish_job {
       if (auto st = store_.by_publisher.put(t, key.view(), value.view()); !st) return st;
     }
     if (!out_.status.id.empty()) {
+      // A status stored again under its id: its old owner entry goes.
+      auto old = store_.status.find(t, out_.status.id);
+      if (!old) return std::unexpected(old.error());
+      if (*old) {
+        const std::string old_key = store_.owner_key_of(**old);
+        if (!old_key.empty()) {
+          if (auto erased = store_.status_owner.erase(t, old_key); !erased) {
+            return std::unexpected(erased.error());
+          }
+        }
+      }
       const std::string value = codec::encode_status(out_.status, now, c, ranges);
       if (auto st = store_.status.put(t, out_.status.id, value); !st) return st;
+      const std::string owner_key = codec::status_owner_key(
+          store_.owner_hash(out_.status.owner), out_.status.request_timestamp, out_.status.id);
+      const std::string summary = codec::encode_status_summary(
+          out_.status, listed_added.size() + out_.status.successes.size(), now);
+      if (auto st = store_.status_owner.put(t, owner_key, summary); !st) return st;
       std::string time_key(codec::position_key(now).view());
       time_key += out_.status.id;
       if (auto st = store_.status_time.put(t, time_key, {}); !st) return st;
@@ -913,8 +948,14 @@ class purge_job final : public write_job {
       if (!value) return std::unexpected(value.error());
       // A status stored again later under the same id has a newer time: keep it.
       if (*value && codec::status_stored_at(**value) == stored) {
+        const std::string owner_key = store_.owner_key_of(**value);
         if (auto erased = store_.status.erase(t, id); !erased) {
           return std::unexpected(erased.error());
+        }
+        if (!owner_key.empty()) {
+          if (auto erased = store_.status_owner.erase(t, owner_key); !erased) {
+            return std::unexpected(erased.error());
+          }
         }
         ++purged_;
       }
@@ -1072,6 +1113,51 @@ lmdb::result<std::uint64_t> index_observables(
   return versions;
 }
 
+// Writes the status_owner entry of every stored status (a store written
+// before the index existed); returns the number of statuses indexed. The
+// successes a status keeps as ranges are counted from the objects records,
+// as read_txn::status() lists them.
+lmdb::result<std::uint64_t> index_status_owners(
+    store_core& s, lmdb::txn& t, const std::vector<std::pair<collection_key, lmdb::dbi>>& known) {
+  const std::unordered_map<collection_key, lmdb::dbi> dbs(known.begin(), known.end());
+  std::vector<std::pair<std::string, std::string>> entries;
+  {
+    auto cur = lmdb::cursor::open(t, s.status);
+    if (!cur) return std::unexpected(cur.error());
+    std::string_view k;
+    std::string_view v;
+    auto at = cur->get(k, v, MDB_FIRST);
+    for (; at && *at; at = cur->get(k, v, MDB_NEXT)) {
+      auto st = codec::decode_status(v);
+      if (!st) continue;  // read_txn::status() finds nothing there either
+      std::size_t successes = st->status.successes.size();
+      auto d = dbs.find(st->collection);
+      for (const auto& range : st->added) {
+        if (d == dbs.end()) break;
+        const unsigned levels = range.level == codec::any_level ? all_levels : 1u << range.level;
+        auto walk = level_walk::open(t, d->second, levels, range.first, range.last);
+        if (!walk) return std::unexpected(walk.error());
+        std::string_view wk;
+        std::string_view wv;
+        auto found = walk->next(wk, wv);
+        for (; found && *found; found = walk->next(wk, wv)) {
+          codec::object_fields f;
+          if (codec::decode_object(wv, f)) ++successes;
+        }
+        if (!found) return std::unexpected(found.error());
+      }
+      entries.emplace_back(codec::status_owner_key(s.owner_hash(st->status.owner),
+                                                   st->status.request_timestamp, st->status.id),
+                           codec::encode_status_summary(st->status, successes, st->stored_at));
+    }
+    if (!at) return std::unexpected(at.error());
+  }
+  for (const auto& [key, value] : entries) {
+    if (auto st = s.status_owner.put(t, key, value); !st) return std::unexpected(st.error());
+  }
+  return entries.size();
+}
+
 // Opens the fixed databases and the objects db of every known collection.
 // map_full is set when the opening txn (a migration) did not fit the map.
 result<void> open_databases(store_core& s, bool& map_full) {
@@ -1092,6 +1178,7 @@ result<void> open_databases(store_core& s, bool& map_full) {
   if (st) st = open_db("by_publisher", s.by_publisher);
   if (st) st = open_db("status", s.status);
   if (st) st = open_db("status_time", s.status_time);
+  if (st) st = open_db("status_owner", s.status_owner);
   if (st) st = open_db("meta", s.meta);
   if (st) st = open_db("observables", s.observables);
   if (!st) return open_failed(st.error());
@@ -1189,6 +1276,19 @@ result<void> open_databases(store_core& s, bool& map_full) {
     }
     reindexed = *n;
     if (auto put = s.meta.put(*t, k_meta_observables, "1"); !put) return open_failed(put.error());
+  }
+  auto owners_indexed = s.meta.find(*t, k_meta_status_owners);
+  if (!owners_indexed) return open_failed(owners_indexed.error());
+  if (!*owners_indexed) {
+    auto n = index_status_owners(s, *t, known);
+    if (!n) {
+      map_full = n.error().map_full();
+      return fail("cannot index the statuses of the store in " + s.options.path +
+                  " by owner: " + n.error().message);
+    }
+    if (auto put = s.meta.put(*t, k_meta_status_owners, "1"); !put) {
+      return open_failed(put.error());
+    }
   }
   if (auto committed = t->commit(); !committed) {
     return open_failed(committed.error());
@@ -1899,6 +1999,53 @@ std::uint64_t read_txn::collection_generation(collection_key c) const {
     if (*v && (*v)->size() == 8) out += codec::get_u64be((*v)->data());
   }
   return out;
+}
+
+status_page read_txn::owned_statuses(std::string_view owner,
+                                     const std::optional<status_cursor>& after,
+                                     std::size_t limit) const {
+  impl& in = *impl_;
+  status_page page;
+  const std::size_t n = std::min(limit, max_status_page);
+  if (!in.txn.active() || n == 0) return page;
+  if (after && after->id.size() > k_max_status_id_bytes) return page;
+  const std::uint64_t hash = in.store->owner_hash(owner);
+  const std::string prefix(codec::position_key(static_cast<micros>(hash)).view());
+  // The walk starts below this key: the cursor's entry, or past every
+  // request_timestamp of the owner.
+  const std::string start = after
+                                ? codec::status_owner_key(hash, after->request_timestamp, after->id)
+                                : codec::status_owner_key(hash, static_cast<micros>(-1), {});
+  auto cur = lmdb::cursor::open(in.txn, in.store->status_owner);
+  if (!cur) {
+    in.note(cur.error());
+    return page;
+  }
+  std::string_view k;
+  std::string_view v;
+  auto found = cur->seek(start, k, v);
+  if (found) found = *found ? cur->get(k, v, MDB_PREV) : cur->get(k, v, MDB_LAST);
+  const micros now = in.store->now();
+  for (; found && *found && k.starts_with(prefix); found = cur->get(k, v, MDB_PREV)) {
+    auto entry = codec::decode_status_summary(k, v);
+    if (!entry || entry->owner != owner) continue;
+    // The older ones have expired too (request order is the order of
+    // storing, give or take a commit), and wait for the purge.
+    if (entry->stored_at + in.store->status_retention <= now) break;
+    if (page.statuses.size() == n) {
+      page.more = true;
+      break;
+    }
+    page.statuses.push_back(std::move(entry->summary));
+  }
+  if (!found) {
+    in.note(found.error());
+    page.more = false;
+  }
+  if (page.more) {
+    page.resume = {page.statuses.back().request_timestamp, page.statuses.back().id};
+  }
+  return page;
 }
 
 std::uint64_t read_txn::records_read() const {

@@ -217,6 +217,11 @@ class read_txn final : public reader {
   // The stored status, or std::nullopt (unknown or expired).
   std::optional<status_record> status(std::string_view status_id) const override;
 
+  // From the status_owner index, backwards from the cursor: reads no
+  // status record.
+  status_page owned_statuses(std::string_view owner, const std::optional<status_cursor>& after,
+                             std::size_t limit) const override;
+
   // Object records this txn has read so far (live or not), for tests and
   // benchmarks of what a read costs.
   std::uint64_t records_read() const override;

@@ -80,8 +80,9 @@ enum class pg_init_outcome { created, already_current, upgraded };
 
 // Creates the schema (version pg_schema_version) in an empty database and
 // records public_key_pem as the deployment's audit key. A database already
-// at this version: already_current (nothing changed; a different recorded
-// key is an error). An older version: upgraded to this one in the same
+// at this version: already_current (its version unchanged; a different
+// recorded key is an error; an index added within the version, such as
+// statuses_by_owner, is created when missing). An older version: upgraded to this one in the same
 // transaction (version 1 -> 2: the observable index, the control tables and
 // the audit statistics). A newer version: an error naming both versions.
 result<pg_init_outcome> pg_init_schema(const pg_options& options, std::string_view public_key_pem);

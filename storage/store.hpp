@@ -91,6 +91,37 @@ struct status_record {
   bool complete() const { return pendings.empty(); }
 };
 
+// One stored status as GET /cairn/v1/statuses lists it: the counts of its
+// lists, not the lists (read through reader::status()).
+struct status_summary {
+  std::string id;
+  std::string api_root;
+  micros request_timestamp = 0;
+  std::size_t successes = 0;
+  std::size_t failures = 0;
+  std::size_t pendings = 0;
+  bool complete() const { return pendings == 0; }
+  std::size_t total() const { return successes + failures + pendings; }
+  bool operator==(const status_summary&) const = default;
+};
+
+// Where a listing of an owner's statuses goes on: after the status with this
+// request_timestamp and id (in newest first order).
+struct status_cursor {
+  micros request_timestamp = 0;
+  std::string id;
+  bool operator==(const status_cursor&) const = default;
+};
+
+struct status_page {
+  std::vector<status_summary> statuses;  // newest first
+  bool more = false;                     // more may follow `resume`
+  status_cursor resume;                  // the last listed, when more
+};
+
+// The most statuses one reader::owned_statuses() call lists.
+inline constexpr std::size_t max_status_page = 100;
+
 struct publish_request {
   collection_key collection = 0;
   std::string publisher;
@@ -341,6 +372,15 @@ class reader {
 
   // The stored status, or std::nullopt (unknown or expired).
   virtual std::optional<status_record> status(std::string_view status_id) const = 0;
+
+  // The unexpired statuses whose owner is `owner`, newest first (by
+  // request_timestamp, then id, both descending), from an index by owner:
+  // at most min(limit, max_status_page) of them, those after `after` when
+  // set (a page's resume). Statuses stored or purged after the first page
+  // neither shift nor repeat the ones that follow a cursor.
+  virtual status_page owned_statuses(std::string_view owner,
+                                     const std::optional<status_cursor>& after,
+                                     std::size_t limit) const = 0;
 
   // Object records read so far (live or not), for tests and benchmarks.
   virtual std::uint64_t records_read() const = 0;

@@ -10,6 +10,7 @@
 #include "server/api/exports_service.hpp"
 #include "server/api/query.hpp"
 #include "server/api/route_table.hpp"
+#include "server/api/statuses_service.hpp"
 #include "server/api/taxii_service.hpp"
 #include "server/transport/responses.hpp"
 
@@ -134,6 +135,7 @@ struct head_context {
     lookup,
     export_values,
     alerts,
+    statuses,
     discovery,
     api_root,
     status,
@@ -213,6 +215,8 @@ route_table<route> make_routes() {
   t.add(any, "/cairn/v1/export/{root}/{collection}/",
         {.what = endpoint::export_values, .taxii = false});
   t.add(any, "/cairn/v1/alerts/", {.what = endpoint::alerts, .taxii = false});
+  // The caller's own publish statuses, as summaries (any account).
+  t.add(any, "/cairn/v1/statuses/", {.what = endpoint::statuses, .taxii = false});
   t.add(verb::get, "/taxii2/", {.what = endpoint::discovery});
   t.add(verb::get, "/{root}/", {.what = endpoint::api_root});
   t.add(verb::get, "/{root}/status/{status}/", {.what = endpoint::status});
@@ -562,6 +566,9 @@ void router::handle(request req, const peer_info& peer, std::shared_ptr<head_con
     return audit_service::alerts(ex_, who, req, peer, query, std::move(respond));
   }
 
+  if (ctx.what == endpoint::statuses) {
+    return statuses_service::list(ex_, who, req, query, std::move(respond));
+  }
   if (ctx.what == endpoint::lookup) {
     return exports_service::lookup(ex_, snap, who, req, peer, query, std::move(respond));
   }
@@ -600,6 +607,7 @@ void router::handle(request req, const peer_info& peer, std::shared_ptr<head_con
     case endpoint::console_asset:
     case endpoint::console_sign_in:
     case endpoint::console_session: break;
+    case endpoint::statuses: break;
   }
   respond(error_response(http::status::not_found, "no such endpoint", version));
 }

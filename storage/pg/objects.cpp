@@ -193,6 +193,23 @@ const pq::statement k_purge_statuses{
 const pq::statement k_get_status{"cairn_statuses_get",
                                  "SELECT json FROM statuses WHERE id = $1 AND stored_at > $2"};
 
+// An owner's statuses, newest first, by the statuses_by_owner index
+// (schema_statuses.cpp); the counts from the stored lists.
+#define CAIRN_STATUS_TIME "((json::jsonb ->> 'request_timestamp')::bigint)"
+#define CAIRN_OWNED_STATUSES(after)                                                      \
+  "SELECT id, j ->> 'api_root', (j ->> 'request_timestamp')::bigint,"                    \
+  " jsonb_array_length(j -> 'successes'), jsonb_array_length(j -> 'failures'),"          \
+  " jsonb_array_length(j -> 'pendings') FROM (SELECT id, json::jsonb AS j FROM statuses" \
+  " WHERE owner = $1 AND stored_at > $2" after " ORDER BY " CAIRN_STATUS_TIME            \
+  " DESC,"                                                                               \
+  " id COLLATE \"C\" DESC LIMIT $3) AS s ORDER BY 3 DESC, id COLLATE \"C\" DESC"
+const pq::statement k_owned_statuses{"cairn_statuses_owned", CAIRN_OWNED_STATUSES("")};
+const pq::statement k_owned_statuses_after{
+    "cairn_statuses_owned_after",
+    CAIRN_OWNED_STATUSES(" AND (" CAIRN_STATUS_TIME ", id COLLATE \"C\") < ($4, $5)")};
+#undef CAIRN_OWNED_STATUSES
+#undef CAIRN_STATUS_TIME
+
 const pq::statement k_at{"cairn_objects_at",
                          "SELECT " CAIRN_VERSION_COLUMNS
                          " FROM objects WHERE collection = $1 AND date_added = $2 AND NOT deleted"};
@@ -849,6 +866,39 @@ class pg_reader final : public reader {
     auto s = decode_status(r->text(0, 0));
     if (!s) note(error{"a stored status cannot be read", {}, errc::io});
     return s;
+  }
+
+  status_page owned_statuses(std::string_view owner, const std::optional<status_cursor>& after,
+                             std::size_t limit) const override {
+    status_page page;
+    const std::size_t n = std::min(limit, max_status_page);
+    if (n == 0) return page;
+    const micros now = now_ ? now_() : formats::now_micros();
+    std::string scratch;
+    std::string id_scratch;
+    pq::params p;
+    p.text(valid_utf8(owner, scratch))
+        .integer(now - retention_)
+        .integer(static_cast<std::int64_t>(n) + 1);
+    if (after) {
+      p.integer(after->request_timestamp).text(valid_utf8(after->id, id_scratch));
+    }
+    const pq::rows* r = run(after ? k_owned_statuses_after : k_owned_statuses, p);
+    if (!r) return page;
+    for (int i = 0; i < r->size(); ++i) {
+      if (page.statuses.size() == n) {
+        page.more = true;
+        break;
+      }
+      page.statuses.push_back({std::string(r->text(i, 0)), std::string(r->text(i, 1)),
+                               r->integer(i, 2), static_cast<std::size_t>(r->integer(i, 3)),
+                               static_cast<std::size_t>(r->integer(i, 4)),
+                               static_cast<std::size_t>(r->integer(i, 5))});
+    }
+    if (page.more) {
+      page.resume = {page.statuses.back().request_timestamp, page.statuses.back().id};
+    }
+    return page;
   }
 
   std::uint64_t records_read() const override { return read_; }

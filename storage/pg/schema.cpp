@@ -19,6 +19,8 @@ namespace pg {
 extern const char* const observables_schema_sql;  // storage/pg/schema_observables.cpp
 extern const char* const control_schema_sql;      // storage/pg/schema_control.cpp
 extern const char* const audit_v2_schema_sql;     // storage/pg/schema_audit_v2.cpp
+// Added at version 2 without a new version (idempotent; see the file).
+extern const char* const statuses_by_owner_sql;  // storage/pg/schema_statuses.cpp
 
 const char* const core_schema_sql = R"sql(
 CREATE TABLE cairn_meta (key text PRIMARY KEY, value text NOT NULL);
@@ -50,6 +52,8 @@ const pq::statement k_lock_schema{"cairn_schema_lock",
                                   "SELECT pg_advisory_xact_lock(427035881070)"};
 const pq::statement k_has_schema{"cairn_schema_exists",
                                  "SELECT to_regclass('cairn_meta') IS NOT NULL"};
+const pq::statement k_has_statuses_by_owner{"cairn_schema_statuses_by_owner",
+                                            "SELECT to_regclass('statuses_by_owner') IS NOT NULL"};
 const pq::statement k_read_meta{
     "cairn_schema_meta",
     "SELECT key, value FROM cairn_meta WHERE key IN ('schema_version', 'public_key')"};
@@ -157,8 +161,20 @@ result<pg_init_outcome> init_schema(pq::connection& c, std::string_view public_k
           "the database is initialised with another audit signing key than this node's "
           "(key_path): every node of a deployment must use the same key");
     }
-    if (!older) return pg_init_outcome::already_current;
+    if (!older) {
+      // Only when missing: a role that does not own the tables may still
+      // check a current database.
+      auto indexed = c.run(k_has_statuses_by_owner);
+      if (!indexed) return std::unexpected(indexed.error());
+      if (indexed->size() != 1 || !indexed->boolean(0, 0)) {
+        if (auto index = c.exec(statuses_by_owner_sql); !index) {
+          return std::unexpected(index.error());
+        }
+      }
+      return pg_init_outcome::already_current;
+    }
     if (auto up = upgrade_from(c, info->version); !up) return std::unexpected(up.error());
+    if (auto index = c.exec(statuses_by_owner_sql); !index) return std::unexpected(index.error());
     auto version = c.run(k_write_version, pq::params().text(std::to_string(pg_schema_version)));
     if (!version) return std::unexpected(version.error());
     return pg_init_outcome::upgraded;
@@ -166,6 +182,7 @@ result<pg_init_outcome> init_schema(pq::connection& c, std::string_view public_k
   if (auto core = c.exec(core_schema_sql); !core) return std::unexpected(core.error());
   if (auto audit = c.exec(audit_schema_sql); !audit) return std::unexpected(audit.error());
   if (auto later = upgrade_from(c, 1); !later) return std::unexpected(later.error());
+  if (auto index = c.exec(statuses_by_owner_sql); !index) return std::unexpected(index.error());
   auto meta = c.run(k_write_meta,
                     pq::params().text(std::to_string(pg_schema_version)).text(public_key_pem));
   if (!meta) return std::unexpected(meta.error());
@@ -184,10 +201,8 @@ result<pg_init_outcome> pg_init_schema(const pg_options& options, std::string_vi
     db.rollback();
     return outcome;
   }
-  if (*outcome == pg_init_outcome::already_current) {
-    db.rollback();
-    return outcome;
-  }
+  // Also when already current: the indexes added without a new version
+  // (nothing, when they are there).
   if (auto committed = db.commit(); !committed) return std::unexpected(committed.error());
   return outcome;
 }

@@ -520,6 +520,48 @@ TEST_CASE("alerts follows pages of the Cairn alerts endpoint", "[clients][cli]")
   CHECK(f.run({"alerts", "extra"}).rc == 2);
 }
 
+TEST_CASE("statuses follows pages of the Cairn statuses endpoint", "[clients][cli]") {
+  fixture f;
+  auto r = f.run({"statuses", "--limit", "1", "--json"});
+  CHECK(r.rc == 0);
+  // One status per line, as the server sent it, newest first.
+  CHECK(r.out == R"({"id":"2d1b6c1e-0000-4000-8000-000000000002","api_root":"api1",)"
+                 R"("request_timestamp":"2026-01-01T00:00:05.000000Z","status":"complete",)"
+                 R"("total_count":3,"success_count":2,"failure_count":1,"pending_count":0})"
+                 "\n"
+                 R"({"id":"2d1b6c1e-0000-4000-8000-000000000001","api_root":"api1",)"
+                 R"("request_timestamp":"2026-01-01T00:00:05.000000Z","status":"complete",)"
+                 R"("total_count":3,"success_count":3,"failure_count":0,"pending_count":0})"
+                 "\n");
+  const auto queries = f.taxii.audit_queries();
+  REQUIRE(queries.size() == 2);
+  CHECK(queries[0] == "statuses:limit=1");
+  CHECK(queries[1] == "statuses:limit=1&next=s2");
+
+  // A table for people.
+  auto human = f.run({"statuses"});
+  CHECK(human.rc == 0);
+  std::istringstream lines(human.out);
+  std::string header, first, second;
+  std::getline(lines, header);
+  std::getline(lines, first);
+  std::getline(lines, second);
+  CHECK(header.starts_with("STATUS ID"));
+  CHECK(header.ends_with("PENDING"));
+  CHECK(first ==
+        "2d1b6c1e-0000-4000-8000-000000000002  api1        2026-01-01T00:00:05.000000Z  complete  "
+        "3      2      1      0");
+  CHECK(second.starts_with("2d1b6c1e-0000-4000-8000-000000000001"));
+  CHECK(human.err.find("2 statuses") != std::string::npos);
+  CHECK(f.taxii.audit_queries().back() == "statuses:next=s2");
+
+  // The server's bound, and options of other commands, are refused before
+  // any request.
+  CHECK(f.run({"statuses", "--limit", "101"}).rc == 2);
+  CHECK(f.run({"statuses", "--kind", "volume"}).rc == 2);
+  CHECK(f.run({"statuses", "extra"}).rc == 2);
+}
+
 TEST_CASE("pretty_json indents for people", "[clients][cli]") {
   CHECK(pretty_json(R"({"a":[1,{"b":"c"}],"d":{}})") ==
         "{\n  \"a\": [\n    1,\n    {\n      \"b\": \"c\"\n    }\n  ],\n  \"d\": {}\n}");

@@ -99,6 +99,25 @@ test_reply fake_taxii::handle(const test_request& req) {
   const std::string col = std::string("/api1/collections/") + fake_collection_id + "/";
   const std::string alias = "/api1/collections/ind/";
 
+  if (path == "/cairn/v1/statuses") {
+    {
+      std::lock_guard lock(mutex_);
+      audit_queries_.push_back("statuses:" + query);
+    }
+    auto make = [](std::string_view id, int failures) {
+      return R"({"id":")" + std::string(id) +
+             R"(","api_root":"api1","request_timestamp":"2026-01-01T00:00:05.000000Z",)"
+             R"("status":"complete","total_count":3,"success_count":)" +
+             std::to_string(3 - failures) + R"(,"failure_count":)" + std::to_string(failures) +
+             R"(,"pending_count":0})";
+    };
+    if (query.find("next=s2") == std::string::npos) {
+      return reply(200, "{\"statuses\":[" + make("2d1b6c1e-0000-4000-8000-000000000002", 1) +
+                            "],\"more\":true,\"next\":\"s2\"}");
+    }
+    return reply(200, "{\"statuses\":[" + make("2d1b6c1e-0000-4000-8000-000000000001", 0) +
+                          "],\"more\":false}");
+  }
   if (path == "/cairn/v1/alerts") {
     {
       std::lock_guard lock(mutex_);

@@ -285,6 +285,80 @@ TEST_CASE("lmdb_store: a store written before the observable index is indexed on
   CHECK(notices.empty());
 }
 
+TEST_CASE("lmdb_store: a store written before the status owner index is indexed once at open") {
+  temp_dir dir;
+  auto faults = std::make_shared<store_faults>();
+  const micros t0 = formats::parse_rfc3339("2026-11-27T10:00:00Z").value();
+  faults->clock = [t0] { return t0; };
+  collection_key c = 0;
+  auto status_of = [&](std::string id, std::vector<new_object> objects, micros at) {
+    publish_request r;
+    r.collection = c;
+    r.publisher = "alice";
+    r.objects = std::move(objects);
+    r.status.id = std::move(id);
+    r.status.owner = "alice";
+    r.status.api_root = "api1";
+    r.status.request_timestamp = at;
+    return r;
+  };
+  auto run = [](store& s, publish_request r) {
+    std::promise<result<publish_outcome>> p;
+    s.publish(std::move(r), entry("publish", 202),
+              [&p](result<publish_outcome> o) { p.set_value(std::move(o)); });
+    return p.get_future().get();
+  };
+  {
+    auto [s, key] = open_store(dir, faults);
+    c = key;
+    new_object bad = object(3);
+    bad.version = "yesterday";
+    // Two added (kept as a range of positions), one duplicate, one failure.
+    REQUIRE(run(*s, status_of("status-1", {object(1), object(2)}, t0)));
+    REQUIRE(run(*s, status_of("status-2", {object(1), object(4), bad}, t0 + 5)));
+    s->close();
+  }
+  {
+    // What a release without the index left: no entries, no mark.
+    auto env = lmdb::env::create();
+    REQUIRE(env);
+    REQUIRE(env->set_maxdbs(64));
+    REQUIRE(env->open(dir.sub("store").c_str(), 0, 0600));
+    auto t = lmdb::txn::begin(*env);
+    REQUIRE(t);
+    auto owners = lmdb::dbi::open(*t, "status_owner");
+    REQUIRE(owners);
+    REQUIRE(owners->drop(*t, true));
+    auto meta = lmdb::dbi::open(*t, "meta");
+    REQUIRE(meta);
+    REQUIRE(meta->erase(*t, "status_owners_indexed").value());
+    REQUIRE(t->commit());
+  }
+  auto [s, key] = open_store(dir, faults);
+  auto page = s->begin_read()->owned_statuses("alice", std::nullopt, 10);
+  REQUIRE(page.statuses.size() == 2);
+  CHECK(page.statuses[0] == status_summary{"status-2", "api1", t0 + 5, 2, 1, 0});
+  CHECK(page.statuses[1] == status_summary{"status-1", "api1", t0, 2, 0, 0});
+  CHECK_FALSE(page.more);
+  // The index goes on from there.
+  REQUIRE(run(*s, status_of("status-3", {object(5)}, t0 + 9)));
+  page = s->begin_read()->owned_statuses("alice", std::nullopt, 10);
+  REQUIRE(page.statuses.size() == 3);
+  CHECK(page.statuses[0] == status_summary{"status-3", "api1", t0 + 9, 1, 0, 0});
+  CHECK(s->begin_read()->owned_statuses("bob", std::nullopt, 10).statuses.empty());
+}
+
+TEST_CASE("lmdb_store: a status stored again under its id is listed once, as stored last") {
+  temp_dir dir;
+  auto [s, c] = open_store(dir, nullptr);
+  REQUIRE(publish(*s, c, {object(1)}));
+  REQUIRE(publish(*s, c, {object(2), object(3)}));  // the same status id, "status-1"
+  auto page = s->begin_read()->owned_statuses("alice", std::nullopt, 10);
+  REQUIRE(page.statuses.size() == 1);
+  CHECK(page.statuses[0].id == "status-1");
+  CHECK(page.statuses[0].successes == 2);
+}
+
 TEST_CASE("lmdb_store: a log written before the delivery statistics index is indexed at open") {
   temp_dir dir;
   auto faults = std::make_shared<store_faults>();

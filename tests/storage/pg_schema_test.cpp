@@ -26,6 +26,27 @@ std::string public_pem() {
   return key->public_pem();
 }
 
+TEST_CASE("pg schema: db init adds the statuses_by_owner index to a current database", "[pg]") {
+  if (!testing::test_pg_conninfo()) CAIRN_SKIP("no PostgreSQL server for tests (CAIRN_TEST_PG)");
+  pg_options o;
+  o.conninfo = testing::fresh_pg_database("pg_schema_owner").value();
+  auto c = pq::connection::open(o);
+  REQUIRE(c);
+  const pq::statement indexed{"test_statuses_by_owner",
+                              "SELECT to_regclass('statuses_by_owner') IS NOT NULL"};
+  const std::string pem = public_pem();
+  REQUIRE(pg_init_schema(o, pem).value() == pg_init_outcome::created);
+  CHECK((*c)->run(indexed).value().boolean(0, 0));
+  // A version 2 database made before the index: the same version, without it.
+  REQUIRE((*c)->exec("DROP INDEX statuses_by_owner"));
+  CHECK_FALSE((*c)->run(indexed).value().boolean(0, 0));
+  CHECK(pg_init_schema(o, pem).value() == pg_init_outcome::already_current);
+  CHECK((*c)->run(indexed).value().boolean(0, 0));
+  CHECK(pg::check_schema(**c).value().version == pg_schema_version);
+  // And again: nothing to do.
+  CHECK(pg_init_schema(o, pem).value() == pg_init_outcome::already_current);
+}
+
 TEST_CASE("pg schema: db init creates version 1 with the key, then finds it current", "[pg]") {
   if (!testing::test_pg_conninfo()) CAIRN_SKIP("no PostgreSQL server for tests (CAIRN_TEST_PG)");
   pg_options o;

@@ -570,6 +570,139 @@ TEST_CASE("store contract: statuses are kept for their retention", "[store][cont
   }
 }
 
+// Every status of `owner`, page by page (limit each), checking each page's
+// cursor; the pages' sizes go to sizes.
+std::vector<status_summary> owned_statuses(store& s, std::string_view owner, std::size_t limit,
+                                           std::vector<std::size_t>* sizes = nullptr) {
+  std::vector<status_summary> out;
+  std::optional<status_cursor> after;
+  for (int pages = 0; pages < 100; ++pages) {
+    auto page = s.begin_read()->owned_statuses(owner, after, limit);
+    CHECK(page.statuses.size() <= limit);
+    if (sizes) sizes->push_back(page.statuses.size());
+    out.insert(out.end(), page.statuses.begin(), page.statuses.end());
+    if (!page.more) return out;
+    REQUIRE_FALSE(page.statuses.empty());
+    CHECK(page.resume ==
+          status_cursor{page.statuses.back().request_timestamp, page.statuses.back().id});
+    after = page.resume;
+  }
+  FAIL("more than 100 pages");
+  return out;
+}
+
+std::vector<std::string> ids_of(const std::vector<status_summary>& list) {
+  std::vector<std::string> out;
+  for (const auto& s : list) out.push_back(s.id);
+  return out;
+}
+
+TEST_CASE("store contract: an owner's statuses, newest first, with their counts",
+          "[store][contract]") {
+  FOR_EACH_BACKEND(make) {
+    fixture f(make);
+    // s-1: two stored, one failure; s-2 (another owner); s-3: a duplicate
+    // and a new one; s-4 and s-5 at one instant (the greater id first).
+    REQUIRE(f.publish({object(object_id(1), v1), object(object_id(2), v1), object("", v1)}, "alice",
+                      {}, "s-1"));
+    f.now = t0 + 10;
+    REQUIRE(f.publish({object(object_id(3), v1)}, "bob", {}, "s-2"));
+    f.now = t0 + 20;
+    REQUIRE(f.publish({object(object_id(1), v1), object(object_id(4), v1)}, "alice", {}, "s-3"));
+    f.now = t0 + 30;
+    REQUIRE(f.publish({object(object_id(5), v1)}, "alice", {}, "s-4"));
+    REQUIRE(f.publish({object(object_id(6), v1)}, "alice", {}, "s-5"));
+    REQUIRE(f.publish({object(object_id(7), v1)}, "alice", {}, ""));  // no status
+
+    auto all = f.s().begin_read()->owned_statuses("alice", std::nullopt, 10);
+    CHECK_FALSE(all.more);
+    REQUIRE(ids_of(all.statuses) == std::vector<std::string>{"s-5", "s-4", "s-3", "s-1"});
+    CHECK(all.statuses[0].request_timestamp == t0 + 30);
+    CHECK(all.statuses[0].api_root == "root");
+    CHECK(all.statuses[2] == status_summary{"s-3", "root", t0 + 20, 2, 0, 0});
+    CHECK(all.statuses[3] == status_summary{"s-1", "root", t0, 2, 1, 0});
+    CHECK(all.statuses[3].total() == 3);
+    CHECK(all.statuses[3].complete());
+
+    auto bobs = f.s().begin_read()->owned_statuses("bob", std::nullopt, 10);
+    CHECK(ids_of(bobs.statuses) == std::vector<std::string>{"s-2"});
+    CHECK(f.s().begin_read()->owned_statuses("carol", std::nullopt, 10).statuses.empty());
+    CHECK(f.s().begin_read()->owned_statuses("alic", std::nullopt, 10).statuses.empty());
+    CHECK(f.s().begin_read()->owned_statuses("alice", std::nullopt, 0).statuses.empty());
+  }
+}
+
+TEST_CASE("store contract: an owner's statuses page without skips or repeats",
+          "[store][contract]") {
+  FOR_EACH_BACKEND(make) {
+    fixture f(make);
+    std::vector<std::string> expected;
+    for (int i = 0; i < 7; ++i) {
+      f.now = t0 + (i / 2) * 1000;  // pairs at one instant
+      const std::string id = "s-" + std::to_string(i);
+      REQUIRE(f.publish({object(object_id(i), v1)}, "alice", {}, id));
+      REQUIRE(f.publish({object(object_id(100 + i), v1)}, "bob", {}, "b-" + std::to_string(i)));
+      expected.insert(expected.begin(), id);
+    }
+    std::vector<std::size_t> sizes;
+    CHECK(ids_of(owned_statuses(f.s(), "alice", 3, &sizes)) == expected);
+    CHECK(sizes == std::vector<std::size_t>{3, 3, 1});
+    CHECK(ids_of(owned_statuses(f.s(), "alice", 1)) == expected);
+    CHECK(ids_of(owned_statuses(f.s(), "alice", 7)) == expected);
+
+    // The page size is capped.
+    for (int i = 0; i < static_cast<int>(max_status_page); ++i) {
+      REQUIRE(f.publish({object(object_id(999), v1)}, "carol", {}, "c-" + std::to_string(i)));
+    }
+    auto capped = f.s().begin_read()->owned_statuses("carol", std::nullopt, 1000);
+    CHECK(capped.statuses.size() == max_status_page);
+    CHECK_FALSE(capped.more);
+    REQUIRE(f.publish({object(object_id(999), v1)}, "carol", {}, "c-last"));
+    capped = f.s().begin_read()->owned_statuses("carol", std::nullopt, 1000);
+    CHECK(capped.statuses.size() == max_status_page);
+    CHECK(capped.more);
+
+    // A status stored after the first page neither shifts nor repeats the
+    // next ones.
+    auto first = f.s().begin_read()->owned_statuses("alice", std::nullopt, 2);
+    REQUIRE(first.more);
+    f.now = t0 + 100'000;
+    REQUIRE(f.publish({object(object_id(50), v1)}, "alice", {}, "s-new"));
+    auto second = f.s().begin_read()->owned_statuses("alice", first.resume, 2);
+    CHECK(ids_of(second.statuses) ==
+          std::vector<std::string>(expected.begin() + 2, expected.begin() + 4));
+    // A cursor whose status is gone still resumes after its place.
+    auto from_unknown = f.s().begin_read()->owned_statuses(
+        "alice", status_cursor{first.resume.request_timestamp, "s-4zzz"}, 10);
+    CHECK(ids_of(from_unknown.statuses) ==
+          std::vector<std::string>(expected.begin() + 2, expected.end()));
+  }
+}
+
+TEST_CASE("store contract: expired and purged statuses leave the owner's list",
+          "[store][contract]") {
+  FOR_EACH_BACKEND(make) {
+    fixture f(make);
+    REQUIRE(f.publish({object(object_id(1), v1)}, "alice", {}, "s-1"));
+    f.now = t0 + k_hour;
+    REQUIRE(f.publish({object(object_id(2), v1)}, "alice", {}, "s-2"));
+    CHECK(ids_of(owned_statuses(f.s(), "alice", 10)) == std::vector<std::string>{"s-2", "s-1"});
+    // s-1 expired; s-2 not yet.
+    f.now = t0 + 48 * k_hour;
+    CHECK(ids_of(owned_statuses(f.s(), "alice", 10)) == std::vector<std::string>{"s-2"});
+    // A publish purges what expired (every backend purges on a publish, at
+    // most hourly; the second publish waits for a purge the first queued).
+    f.now = t0 + 50 * k_hour;
+    REQUIRE(f.publish({object(object_id(3), v1)}, "alice", {}, "s-3"));
+    REQUIRE(f.publish({object(object_id(4), v1)}, "alice", {}, "s-4"));
+    CHECK(ids_of(owned_statuses(f.s(), "alice", 10)) == std::vector<std::string>{"s-4", "s-3"});
+    // Purged, not only expired: with the clock set back they stay gone.
+    f.now = t0 + 2 * k_hour;
+    CHECK(ids_of(owned_statuses(f.s(), "alice", 10)) == std::vector<std::string>{"s-4", "s-3"});
+    CHECK_FALSE(f.s().begin_read()->status("s-1"));
+  }
+}
+
 TEST_CASE("store contract: records chain from seq 1, pulls list what they delivered",
           "[store][contract]") {
   FOR_EACH_BACKEND(make) {
