@@ -6,8 +6,15 @@
 export const TAXII = 'application/taxii+json;version=2.1';
 
 let csrfToken = null;
-export function setCsrfToken(token) {
+let expiresAt = Infinity;
+// The session's token and end (ms). Past its end the browser has dropped the
+// cookie, and a request without credentials would get a Basic challenge,
+// which makes the browser open its own password dialog: no request is sent
+// then, the app shows its sign-in form instead.
+export function setSession(token, expires) {
   csrfToken = token;
+  const t = Date.parse(expires || '');
+  expiresAt = Number.isNaN(t) ? Infinity : t;
 }
 
 export class ApiError extends Error {
@@ -83,6 +90,11 @@ export async function request(method, path, { params, body, json, taxii, signal,
     payload = body;
   }
   if (!['GET', 'HEAD', 'OPTIONS'].includes(method) && csrfToken) headers['X-CSRF-Token'] = csrfToken;
+  if (csrfToken && Date.now() >= expiresAt && !path.startsWith('/cairn/console/session')) {
+    const err = new ApiError(401, 'Session ended', 'Your session has ended. Please sign in again.');
+    for (const fn of expiredListeners) fn(err);
+    throw err;
+  }
   busy(1);
   let res;
   try {

@@ -2,7 +2,7 @@
 // navigation for the account's roles, and routing by query string on
 // /cairn/console/ (?view=NAME..., or ?object=ID for "who received ID").
 
-import { request, setCsrfToken, onSessionExpired, onBusy, ApiError } from './api.js';
+import { request, setSession, onSessionExpired, onBusy, ApiError } from './api.js';
 import { h, clear, view, setState, errorBox, labelCells, loading } from './dom.js';
 import { loadCatalog, resetCatalog } from './catalog.js';
 import * as common from './views-common.js';
@@ -114,7 +114,9 @@ let renderedOnce = false;
 
 async function afterSignIn(s) {
   session = s;
-  setCsrfToken(s.csrf_token);
+  setSession(s.csrf_token, s.expires);
+  scheduleExpiry(s);
+  document.getElementById('notice').textContent = '';
   showSignedIn();
   // Whether the account may publish anywhere decides the "My publishes" view,
   // so the collections are known before the first view is drawn (the header
@@ -138,7 +140,8 @@ function showSignIn(message) {
   session = null;
   publisher = false;
   resetCatalog();
-  setCsrfToken(null);
+  setSession(null, null);
+  clearTimeout(expiryTimer);
   document.getElementById('account').hidden = true;
   document.getElementById('nav').hidden = true;
   const main = view();
@@ -185,6 +188,23 @@ function showSignIn(message) {
   form.querySelector(message ? 'input[name=password]' : 'input[name=account]').focus();
 }
 
+// At the session's end the page says so at once (rather than on the next
+// click); a timer longer than 24 days would fire at once, hence the cap.
+let expiryTimer = 0;
+function scheduleExpiry(s) {
+  clearTimeout(expiryTimer);
+  const left = Date.parse(s.expires || '') - Date.now();
+  if (!Number.isNaN(left) && left < 2 ** 31 - 1) {
+    expiryTimer = setTimeout(() => {
+      if (session === s) showSignIn('Your session has ended. Please sign in again.');
+    }, Math.max(0, left));
+  }
+}
+
+// Signing out in one tab signs out the others of this browser (they share the
+// cookie): they hear it through the storage event.
+const signoutKey = `cairn.signout.${location.origin}`;
+
 async function signOut() {
   const btn = document.getElementById('signout');
   btn.disabled = true;
@@ -199,6 +219,7 @@ async function signOut() {
     }
   }
   btn.disabled = false;
+  localStorage.setItem(signoutKey, new Date().toISOString());
   showSignIn();
   document.getElementById('notice').textContent = 'Signed out.';
 }
@@ -224,6 +245,12 @@ async function start() {
     navigate(`?${q}`);
   });
   window.addEventListener('popstate', () => render());
+  window.addEventListener('storage', (ev) => {
+    if (ev.key === signoutKey && session) {
+      showSignIn();
+      document.getElementById('notice').textContent = 'Signed out (in another tab).';
+    }
+  });
   onSessionExpired(() => {
     if (!session) return;
     showSignIn('Your session has ended. Please sign in again.');

@@ -77,9 +77,13 @@ const windows = [
   ['30', 'Added in the last 30 days'],
 ];
 
-// A short human name for a STIX object.
+// A short human name for a STIX object ('' when there is none but its id).
 function summary(o) {
-  return o.name || o.value || o.pattern || o.path || o.key || o.body || o.id;
+  if (o.type === 'relationship' && o.source_ref && o.target_ref) {
+    return `${o.source_ref.split('--')[0]} ${o.relationship_type || 'related-to'} ${o.target_ref.split('--')[0]}`;
+  }
+  if (o.type === 'sighting' && o.sighting_of_ref) return `sighting of ${o.sighting_of_ref.split('--')[0]}`;
+  return o.name || o.value || o.pattern || o.path || o.key || o.body || o.display_name || '';
 }
 
 export async function objects(main, params) {
@@ -115,7 +119,14 @@ export async function objects(main, params) {
     columns: [
       { label: 'TLP', cell: (o) => tlpBadge(tlpOfObject(o)) },
       { label: 'Type', cell: (o) => o.type },
-      { label: 'Object', class: 'wrap', cell: (o) => h('span', {}, h('span', { class: 'summary' }, summary(o)), h('br'), h('span', { class: 'mono small' }, o.id)) },
+      {
+        label: 'Object',
+        class: 'wrap',
+        cell: (o) => {
+          const text = summary(o);
+          return h('span', {}, text ? [h('span', { class: 'summary' }, text), h('br')] : null, h('span', { class: 'mono small' }, o.id));
+        },
+      },
       { label: 'Version (modified)', cell: (o) => timeEl(o.modified || o.created) },
       { label: 'Revoked', cell: (o) => (o.revoked ? 'revoked' : '') },
     ],
