@@ -174,6 +174,7 @@ function showSignIn(message) {
       const s = await request('POST', '/cairn/console/session', {
         body: new URLSearchParams({ account: fd.get('account'), password: fd.get('password') }),
       });
+      renderedOnce = true; // focus moves to the first view's heading
       await afterSignIn(s);
     } catch (e) {
       err.textContent = e.description || e.message;
