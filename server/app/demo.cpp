@@ -305,7 +305,10 @@ int run_demo(std::span<const std::string_view> args, std::ostream& out, std::ost
           << " was created; delete the folder to start over)\n";
     }
     const std::string pw = fresh ? accounts[1].password : "PASSWORD";
-    out << "\nDiscovery: " << base << "/taxii2/\n\n"
+    out << "\nDiscovery: " << base << "/taxii2/\n"
+        << "Console:   " << base
+        << "/cairn/console/ (sign in with an account above; the certificate is " << cacert
+        << ")\n\n"
         << "Try:\n"
         << "  curl --cacert " << cacert << " -u partner:" << pw
         << " -H 'Accept: application/taxii+json;version=2.1' " << base << "/taxii2/\n"

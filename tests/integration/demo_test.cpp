@@ -115,6 +115,9 @@ TEST_CASE("cairnd demo serves the scenario and the corpus with working accounts"
     }
     const auto publisher_password = capture(text, "publisher: user publisher  password (\\S+)");
     const auto port = capture(text, "https://127\\.0\\.0\\.1:(\\d+)/taxii2/");
+    // The banner names the console on the port it really got.
+    CHECK(text.find("Console:   https://127.0.0.1:" + port + "/cairn/console/") !=
+          std::string::npos);
 
     clients::client_options o;
     o.url = "https://127.0.0.1:" + port + "/taxii2/";
