@@ -266,6 +266,11 @@ async function start() {
   setState('loading');
   try {
     const s = await request('GET', '/cairn/console/session');
+    // {"signed_in":false}: no session in this browser (an answer, not an error).
+    if (!s || s.signed_in === false) {
+      showSignIn();
+      return;
+    }
     await afterSignIn(s);
   } catch (e) {
     if (e.status === 401) showSignIn();

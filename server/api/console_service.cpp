@@ -165,6 +165,7 @@ formats::micros to_micros(std::chrono::system_clock::time_point t) {
 response describe(const account& who, const console_session& s, unsigned version) {
   formats::json_writer w;
   w.begin_object()
+      .member("signed_in", true)
       .member("account", who.name)
       .member("auditor", who.auditor)
       .member("clearance", formats::tlp_name(who.clearance))
@@ -211,6 +212,12 @@ response console_service::asset(const request_header& req, std::string_view bund
         req.version()));
   }
   return serve(req, *a, "public, max-age=31536000, immutable");
+}
+
+response console_service::no_session(unsigned version) {
+  auto res = json_response(http::status::ok, R"({"signed_in":false})", version);
+  res.set(http::field::cache_control, "no-store");
+  return with_headers(std::move(res));
 }
 
 response console_service::unauthorized(std::string_view why, unsigned version) {

@@ -52,6 +52,12 @@ class console_service {
   static response session(exchange& ex, const account& who, const console_session& session,
                           const request& req);
 
+  // GET /cairn/console/session without a live session: 200
+  // {"signed_in":false}. The page asks on every load whether this browser
+  // has a session (the cookie is HttpOnly); "no" is an answer, not an error
+  // that the browser would log.
+  static response no_session(unsigned version);
+
   // 401 with WWW-Authenticate: Session realm="cairn" (never Basic: a
   // browser shows no password dialog for it).
   static response unauthorized(std::string_view why, unsigned version);

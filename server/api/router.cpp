@@ -433,7 +433,13 @@ std::optional<response> router::judge(const request_header& req, const peer_info
   // Authentication comes before anything that could reveal what exists.
   auto who = authenticate(req, peer, *snap, ctx.session,
                           m.result == outcome::found && m.target->cookie_only);
-  if (!who) return std::move(who.error());
+  if (!who) {
+    if (m.result == outcome::found && m.target->what == endpoint::console_session &&
+        req.method() == http::verb::get && who.error().result() == http::status::unauthorized) {
+      return console_service::no_session(version);
+    }
+    return std::move(who.error());
+  }
   ctx.who = *who;
   // A browser sends the cookie with any request to this host, whoever made
   // it: what changes state must prove it comes from the console's page.
