@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cinttypes>
+#include <expected>
 #include <filesystem>
+#include <functional>
 #include <optional>
 
 #include "clients/audit_proof.hpp"
@@ -836,6 +838,77 @@ int cmd_export(const cli_args& a, cli_io& io) {
   return exit_ok;
 }
 
+// A table cell from a member of a listed JSON object: "-" when absent or
+// empty, strings as they are, anything else as JSON.
+std::string cell(formats::json_view row, std::string_view key) {
+  auto v = row.get(key);
+  if (!v) return "-";
+  if (!v->is_string()) return v->dump();
+  return v->as_string().empty() ? "-" : std::string(v->as_string());
+}
+
+// One of Cairn's JSON list endpoints ({"<list>":[...],"more":bool,"next":"..."}),
+// followed through next for at most max_pages pages. Rows are printed as they
+// come: one JSON object per line with --json, else header then table(row).
+// An error (what was not yet printed is dropped), or whether the list was
+// read to its end.
+struct cairn_list {
+  std::string_view path;  // "/cairn/v1/alerts"
+  std::string_view list;  // the answer's member, "alerts"
+  int max_pages = 0;
+};
+
+std::expected<bool, error> follow_list(taxii_client& client, const cli_args& a, cli_io& io,
+                                       const cairn_list& what, const std::string& query,
+                                       std::string header,
+                                       const std::function<std::string(formats::json_view)>& table,
+                                       std::size_t& count) {
+  const std::string what_list(what.list);
+  std::string next;
+  std::string out = a.json ? std::string() : std::move(header);
+  for (int pages = 0; pages < what.max_pages; ++pages) {
+    std::string target = std::string(what.path) + query;
+    if (!next.empty()) target += (query.empty() ? "?" : "&") + ("next=" + percent_encode(next));
+    auto r = client.get_ok(target);
+    if (!r) {
+      if (client.last_status() == 404) {
+        return std::unexpected(
+            error{r.error().message + " (this server has no Cairn " + what_list + " endpoint)"});
+      }
+      return std::unexpected(r.error());
+    }
+    auto doc = formats::parse_json(r->body, {});
+    if (!doc || !doc->root().is_object()) {
+      return std::unexpected(error{"the " + what_list + " response is not a JSON object"});
+    }
+    const auto root = doc->root();
+    auto rows = root.get(what.list);
+    if (!rows || !rows->is_array()) {
+      return std::unexpected(
+          error{"the " + what_list + " response has no \"" + what_list + "\" list"});
+    }
+    for (std::size_t i = 0; i < rows->size(); ++i) {
+      const auto row = rows->value_at(i);
+      ++count;
+      out += a.json ? row.dump() + "\n" : table(row);
+      if (out.size() > (1u << 16)) {
+        print(io.out, out);
+        out.clear();
+      }
+    }
+    auto more = root.get("more");
+    auto n = root.get("next");
+    if (!more || !more->is_bool() || !more->as_bool() || !n || !n->is_string() ||
+        n->as_string().empty()) {
+      print(io.out, out);
+      return true;
+    }
+    next = std::string(n->as_string());
+  }
+  print(io.out, out);
+  return false;
+}
+
 // cairn alerts: GET /cairn/v1/alerts, following next to the end (at most
 // k_max_alert_pages pages), as a table or one JSON alert per line.
 constexpr int k_max_alert_pages = 10'000;
@@ -854,68 +927,23 @@ int cmd_alerts(const cli_args& a, cli_io& io) {
   add("since", a.since);
   add("until", a.until);
   if (a.page_limit) add("limit", std::to_string(*a.page_limit));
-  std::string next;
   std::size_t count = 0;
-  std::string out;
-  if (!a.json) {
-    out = pad("SEQ", 8) + pad("TIME", 29) + pad("KIND", 20) + pad("ACCOUNT", 14) +
-          pad("REMOTE", 17) + "DETAIL\n";
-  }
-  bool complete = false;
-  for (int pages = 0; pages < k_max_alert_pages; ++pages) {
-    std::string target = "/cairn/v1/alerts" + query;
-    if (!next.empty()) target += (query.empty() ? "?" : "&") + ("next=" + percent_encode(next));
-    auto r = client->get_ok(target);
-    if (!r) {
-      if (client->last_status() == 404) {
-        return fail_with(io,
-                         error{r.error().message + " (this server has no Cairn alerts endpoint)"});
-      }
-      return fail_with(io, r.error());
-    }
-    auto doc = formats::parse_json(r->body, {});
-    if (!doc || !doc->root().is_object()) {
-      return fail_with(io, error{"the alerts response is not a JSON object"});
-    }
-    const auto root = doc->root();
-    auto alerts = root.get("alerts");
-    if (!alerts || !alerts->is_array()) {
-      return fail_with(io, error{"the alerts response has no \"alerts\" list"});
-    }
-    for (std::size_t i = 0; i < alerts->size(); ++i) {
-      const auto rec = alerts->value_at(i);
-      ++count;
-      if (a.json) {
-        out += rec.dump() + "\n";
-      } else {
-        auto text = [&](std::string_view k) -> std::string {
-          auto v = rec.get(k);
-          if (!v) return "-";
-          if (!v->is_string()) return v->dump();
-          return v->as_string().empty() ? "-" : std::string(v->as_string());
-        };
-        out += pad(text("seq"), 8) + pad(text("time"), 29) + pad(text("kind"), 20) +
-               pad(text("account"), 14) + pad(text("remote"), 17) + text("detail") + "\n";
+  auto complete = follow_list(
+      *client, a, io, {"/cairn/v1/alerts", "alerts", k_max_alert_pages}, query,
+      pad("SEQ", 8) + pad("TIME", 29) + pad("KIND", 20) + pad("ACCOUNT", 14) + pad("REMOTE", 17) +
+          "DETAIL\n",
+      [](formats::json_view rec) {
+        std::string line = pad(cell(rec, "seq"), 8) + pad(cell(rec, "time"), 29) +
+                           pad(cell(rec, "kind"), 20) + pad(cell(rec, "account"), 14) +
+                           pad(cell(rec, "remote"), 17) + cell(rec, "detail") + "\n";
         if (auto ev = rec.get("evidence"); ev && ev->is_array() && ev->size() > 0) {
-          out += "        evidence " + ev->dump() + "\n";
+          line += "        evidence " + ev->dump() + "\n";
         }
-      }
-      if (out.size() > (1u << 16)) {
-        print(io.out, out);
-        out.clear();
-      }
-    }
-    auto more = root.get("more");
-    auto n = root.get("next");
-    if (!more || !more->is_bool() || !more->as_bool() || !n || !n->is_string() ||
-        n->as_string().empty()) {
-      complete = true;
-      break;
-    }
-    next = std::string(n->as_string());
-  }
-  print(io.out, out);
-  if (!complete) {
+        return line;
+      },
+      count);
+  if (!complete) return fail_with(io, complete.error());
+  if (!*complete) {
     say(io, "stopped after " + std::to_string(k_max_alert_pages) +
                 " pages: narrow the query with --since or --kind");
     return exit_failure;
@@ -934,67 +962,20 @@ int cmd_statuses(const cli_args& a, cli_io& io) {
   auto client = connect(a);
   if (!client) return fail_with(io, client.error());
   const std::string query = a.page_limit ? "?limit=" + std::to_string(*a.page_limit) : "";
-  std::string next;
   std::size_t count = 0;
-  std::string out;
-  if (!a.json) {
-    out = pad("STATUS ID", 38) + pad("API ROOT", 12) + pad("REQUESTED", 29) + pad("STATUS", 10) +
-          pad("TOTAL", 7) + pad("STORED", 7) + pad("FAILED", 7) + "PENDING\n";
-  }
-  bool complete = false;
-  for (int pages = 0; pages < k_max_status_pages; ++pages) {
-    std::string target = "/cairn/v1/statuses" + query;
-    if (!next.empty()) target += (query.empty() ? "?" : "&") + ("next=" + percent_encode(next));
-    auto r = client->get_ok(target);
-    if (!r) {
-      if (client->last_status() == 404) {
-        return fail_with(
-            io, error{r.error().message + " (this server has no Cairn statuses endpoint)"});
-      }
-      return fail_with(io, r.error());
-    }
-    auto doc = formats::parse_json(r->body, {});
-    if (!doc || !doc->root().is_object()) {
-      return fail_with(io, error{"the statuses response is not a JSON object"});
-    }
-    const auto root = doc->root();
-    auto statuses = root.get("statuses");
-    if (!statuses || !statuses->is_array()) {
-      return fail_with(io, error{"the statuses response has no \"statuses\" list"});
-    }
-    for (std::size_t i = 0; i < statuses->size(); ++i) {
-      const auto st = statuses->value_at(i);
-      ++count;
-      if (a.json) {
-        out += st.dump() + "\n";
-      } else {
-        auto text = [&](std::string_view k) -> std::string {
-          auto v = st.get(k);
-          if (!v) return "-";
-          if (!v->is_string()) return v->dump();
-          return v->as_string().empty() ? "-" : std::string(v->as_string());
-        };
-        out += pad(text("id"), 38) + pad(text("api_root"), 12) +
-               pad(text("request_timestamp"), 29) + pad(text("status"), 10) +
-               pad(text("total_count"), 7) + pad(text("success_count"), 7) +
-               pad(text("failure_count"), 7) + text("pending_count") + "\n";
-      }
-      if (out.size() > (1u << 16)) {
-        print(io.out, out);
-        out.clear();
-      }
-    }
-    auto more = root.get("more");
-    auto n = root.get("next");
-    if (!more || !more->is_bool() || !more->as_bool() || !n || !n->is_string() ||
-        n->as_string().empty()) {
-      complete = true;
-      break;
-    }
-    next = std::string(n->as_string());
-  }
-  print(io.out, out);
-  if (!complete) {
+  auto complete = follow_list(
+      *client, a, io, {"/cairn/v1/statuses", "statuses", k_max_status_pages}, query,
+      pad("STATUS ID", 38) + pad("API ROOT", 12) + pad("REQUESTED", 29) + pad("STATUS", 10) +
+          pad("TOTAL", 7) + pad("STORED", 7) + pad("FAILED", 7) + "PENDING\n",
+      [](formats::json_view st) {
+        return pad(cell(st, "id"), 38) + pad(cell(st, "api_root"), 12) +
+               pad(cell(st, "request_timestamp"), 29) + pad(cell(st, "status"), 10) +
+               pad(cell(st, "total_count"), 7) + pad(cell(st, "success_count"), 7) +
+               pad(cell(st, "failure_count"), 7) + cell(st, "pending_count") + "\n";
+      },
+      count);
+  if (!complete) return fail_with(io, complete.error());
+  if (!*complete) {
     say(io, "stopped after " + std::to_string(k_max_status_pages) + " pages");
     return exit_failure;
   }
