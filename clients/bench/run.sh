@@ -42,6 +42,10 @@
 #                 1,000 by --publishers (default 4); --pullers (default 4)
 #                 read them back in pages of 1,000
 # Environment: CAIRN_BUILD_DIR (default build), the same as --build-dir;
+# CAIRN_BENCH_PERF=PHASE[,PHASE]: perf record -g of the server during those
+# phases (publish, pull, page-cairnd, page-nginx, discovery-cairnd, ...),
+# with CAIRN_BENCH_PERF_OPTIONS (default "-g -F 999"; "--call-graph dwarf
+# -F 199" for call chains through libraries built without frame pointers);
 # CAIRN_PG_BINDIR: PostgreSQL's binaries (default /usr/lib/postgresql/15/bin).
 # Needs: cmake/ninja (to build), curl, openssl; root to install nginx-light;
 # postgresql-15 for --backend postgresql (scripts/setup.sh installs it).
@@ -529,11 +533,27 @@ run_bench() {  # NAME TIME_LIMIT ARGS...: writes $work/NAME.json
   shown=${shown//$work/\$WORK}
   commands+=("$shown")
   say "$name: $shown"
+  # CAIRN_BENCH_PERF=NAME[,NAME...]: a call-graph profile of the server
+  # during those phases, written next to --out as FILE.NAME.perf.
+  local perf_pid=""
+  case ",${CAIRN_BENCH_PERF:-}," in
+    *",$name,"*)
+      command -v perf >/dev/null || die "CAIRN_BENCH_PERF needs perf (apt-get install linux-perf)"
+      # shellcheck disable=SC2086 # options, split on purpose
+      perf record -q ${CAIRN_BENCH_PERF_OPTIONS:--g -F 999} -p "$server" -o "$out_file.$name.perf" >/dev/null 2>&1 &
+      perf_pid=$!
+      ;;
+  esac
   if ! timeout "$limit" "${cmd[@]}" >"$work/$name.stdout" 2>"$work/$name.stderr"; then
     [ -s "$work/$name.json" ] || die "$name failed: $(cat "$work/$name.stderr")"
     say "$name: some requests failed: $(grep -o '"first_error":"[^"]*"' "$work/$name.json" | head -1)"
   fi
   server_ticks[$name]=$(($(cpu_ticks "$server") - ticks_before))
+  if [ -n "$perf_pid" ]; then
+    kill -INT "$perf_pid" 2>/dev/null || true
+    wait "$perf_pid" 2>/dev/null || true
+    say "$name: profile in $out_file.$name.perf (perf report -i $out_file.$name.perf)"
+  fi
 }
 # A number from a cairn-bench JSON report (one phase per report).
 field() { grep -o "\"$2\":[-0-9.eE+]*" "$work/$1.json" | head -1 | cut -d: -f2; }
