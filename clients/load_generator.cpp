@@ -1,15 +1,20 @@
 #include "clients/load_generator.hpp"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <latch>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
+#include "clients/lean_get.hpp"
 #include "clients/publisher.hpp"
 #include "clients/synthetic_stix.hpp"
 #include "clients/taxii_client.hpp"
@@ -72,9 +77,11 @@ phase_result merge(std::string phase, std::string parameters, double seconds,
 
 // Runs n workers, each with its own client, started together once all are
 // connected; returns the wall time from the common start to the last finish.
+// warm, when given, opens worker i's connection instead of a GET of warm_up_target.
 template <class Work>
 result<double> run_workers(const client_options& options, int n, std::vector<worker_tally>& tallies,
-                           const std::string& warm_up_target, Work work) {
+                           const std::string& warm_up_target, Work work,
+                           const std::function<result<void>(taxii_client&, int)>& warm = {}) {
   tallies.assign(static_cast<std::size_t>(n), {});
   std::vector<std::optional<taxii_client>> clients(static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) {
@@ -92,14 +99,19 @@ result<double> run_workers(const client_options& options, int n, std::vector<wor
     threads.emplace_back([&, i] {
       auto& client = *clients[static_cast<std::size_t>(i)];
       // Open the connection (TLS handshake) before the clock starts.
-      auto warm = client.request("GET", warm_up_target);
-      if (!warm) {
+      std::string failed;
+      if (warm) {
+        if (auto w = warm(client, i); !w) failed = w.error().message;
+      } else if (auto w = client.request("GET", warm_up_target); !w) {
+        failed = w.error().message;
+      }
+      if (!failed.empty()) {
         std::lock_guard lock(error_mutex);
-        if (connect_error.empty()) connect_error = warm.error().message;
+        if (connect_error.empty()) connect_error = failed;
       }
       ready.count_down();
       go.wait();
-      if (warm) work(client, tallies[static_cast<std::size_t>(i)], i);
+      if (failed.empty()) work(client, tallies[static_cast<std::size_t>(i)], i);
     });
   }
   ready.arrive_and_wait();
@@ -494,24 +506,51 @@ result<phase_result> load_generator::pull() {
 
 result<phase_result> load_generator::repeat_get(const std::string& phase,
                                                 const std::string& target) {
+  if (target.empty() || target.front() != '/' ||
+      target.find_first_of(" \r\n") != std::string::npos) {
+    return fail("bad request target \"" + target + "\"");
+  }
   std::vector<worker_tally> tallies;
+  // One lean connection per worker (clients/lean_get.hpp), opened before the clock starts.
+  std::vector<std::optional<lean_get_connection>> lean(static_cast<std::size_t>(args_.connections));
+  const auto timeout =
+      std::chrono::duration_cast<std::chrono::milliseconds>(args_.connection.timeout);
+  auto connect = [&](const taxii_client& client, int i) -> result<void> {
+    auto c = lean_get_connection::open(client.server(), client.tls(), timeout);
+    if (!c) return std::unexpected(c.error());
+    lean[static_cast<std::size_t>(i)].emplace(std::move(*c));
+    return {};
+  };
+  auto warm = [&](taxii_client& client, int i) -> result<void> {
+    if (auto c = connect(client, i); !c) return c;
+    auto r = lean[static_cast<std::size_t>(i)]->get(client.get_head(target));
+    if (!r) return std::unexpected(r.error());
+    return {};
+  };
   const auto duration = std::chrono::duration<double>(args_.seconds);
-  auto seconds = run_workers(args_.connection, args_.connections, tallies, target,
-                             [&](taxii_client& client, worker_tally& t, int) {
-                               const auto deadline = clock_type::now() + duration;
-                               while (clock_type::now() < deadline) {
-                                 const auto start = clock_type::now();
-                                 auto r = client.request("GET", target);
-                                 t.latencies_ms.push_back(ms_since(start));
-                                 ++t.requests;
-                                 if (!r) return t.error(r.error().message);
-                                 if (!r->ok()) {
-                                   t.error(describe_error_response(r->status, r->reason, r->body));
-                                   continue;
-                                 }
-                                 t.bytes += r->body.size();
-                               }
-                             });
+  auto seconds = run_workers(
+      args_.connection, args_.connections, tallies, target,
+      [&](taxii_client& client, worker_tally& t, int i) {
+        auto& conn = lean[static_cast<std::size_t>(i)];
+        const std::string head = client.get_head(target);
+        const auto deadline = clock_type::now() + duration;
+        while (clock_type::now() < deadline) {
+          const auto start = clock_type::now();
+          if (!conn->is_open()) {
+            if (auto c = connect(client, i); !c) return t.error(c.error().message);
+          }
+          auto r = conn->get(head);
+          t.latencies_ms.push_back(ms_since(start));
+          ++t.requests;
+          if (!r) return t.error(r.error().message);
+          if (r->status < 200 || r->status >= 300) {
+            t.error(describe_error_response(r->status, "", r->body_start));
+            continue;
+          }
+          t.bytes += r->body_bytes;
+        }
+      },
+      warm);
   if (!seconds) return std::unexpected(seconds.error());
   char secs[32];
   std::snprintf(secs, sizeof secs, "%g", args_.seconds);
@@ -520,9 +559,22 @@ result<phase_result> load_generator::repeat_get(const std::string& phase,
                *seconds, tallies);
 }
 
+namespace {
+
+// User and system CPU time of this whole process so far, in seconds.
+double process_cpu_seconds() {
+  rusage u{};
+  if (getrusage(RUSAGE_SELF, &u) != 0) return 0;
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
+
+}  // namespace
+
 result<std::vector<phase_result>> load_generator::run() {
   std::vector<phase_result> results;
   for (const auto& phase : args_.phases) {
+    const double cpu_before = process_cpu_seconds();
     result<phase_result> r = fail("unknown phase " + phase);
     if (phase == "publish") {
       r = publish();
@@ -534,6 +586,7 @@ result<std::vector<phase_result>> load_generator::run() {
       r = repeat_get("get", args_.get_path);
     }
     if (!r) return fail(phase + ": " + r.error().message);
+    r->cpu_seconds = process_cpu_seconds() - cpu_before;
     results.push_back(std::move(*r));
   }
   return results;
@@ -568,6 +621,7 @@ std::string format_bench_report(const bench_args& args, const std::vector<phase_
       w.member("bytes", static_cast<std::int64_t>(r.bytes));
       w.member("errors", static_cast<std::int64_t>(r.errors));
       if (!r.first_error.empty()) w.member("first_error", r.first_error);
+      w.key("cpu_seconds").number(r.cpu_seconds);
       w.key("objects_per_second").number(r.objects_per_second());
       w.key("megabytes_per_second").number(r.megabytes_per_second());
       w.key("requests_per_second").number(r.requests_per_second());

@@ -73,6 +73,9 @@ struct phase_result {
   std::size_t errors = 0;
   std::string first_error;
   latency_summary latency;
+  // CPU time (user + system, all threads) this process spent on the phase:
+  // shows whether the load tool, not the server, bounds a rate.
+  double cpu_seconds = 0;
 
   double objects_per_second() const { return seconds > 0 ? objects / seconds : 0; }
   double megabytes_per_second() const { return seconds > 0 ? bytes / 1e6 / seconds : 0; }

@@ -37,6 +37,15 @@ struct tls_context::impl {
 
 tls_context::tls_context(std::unique_ptr<impl> m) : impl_(std::move(m)) {}
 tls_context::~tls_context() = default;
+SSL_CTX* tls_context::native_handle() const {
+  return impl_->ctx.native_handle();
+}
+bool tls_context::verify_host() const {
+  return impl_->verify_host;
+}
+const std::string& tls_context::pin() const {
+  return impl_->pin;
+}
 
 std::string normalize_fingerprint(std::string_view text) {
   std::string out;

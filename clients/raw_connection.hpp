@@ -10,6 +10,8 @@
 // read_available() timeout the connection is closed and is_open() is false.
 // Boost and OpenSSL types stay out of this header.
 
+#include <openssl/types.h>
+
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -36,6 +38,13 @@ class tls_context {
   struct impl;
   explicit tls_context(std::unique_ptr<impl> m);
   const impl& get() const { return *impl_; }
+
+  // For a connection that drives OpenSSL itself (clients/lean_get): the
+  // context, whether the peer's name or address must match the URL's host,
+  // and the pinned SHA-256 fingerprint (empty: PKIX).
+  SSL_CTX* native_handle() const;
+  bool verify_host() const;
+  const std::string& pin() const;
 
  private:
   std::unique_ptr<impl> impl_;

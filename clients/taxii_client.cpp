@@ -116,6 +116,30 @@ void taxii_client::pause(std::chrono::milliseconds d) {
   }
 }
 
+std::string taxii_client::head(std::string_view method, std::string_view target,
+                               const header_list& headers, bool sends_body,
+                               std::size_t body_size) const {
+  bool has_accept = false, has_content_type = false;
+  for (const auto& [k, v] : headers) {
+    has_accept = has_accept || iequals(k, "accept");
+    has_content_type = has_content_type || iequals(k, "content-type");
+  }
+  std::string head;
+  head.reserve(512);
+  head.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
+  head += "Host: " + server_.authority() + "\r\n";
+  head += "User-Agent: " + user_agent_ + "\r\n";
+  if (!has_accept) head += "Accept: " + std::string(taxii_media_type) + "\r\n";
+  if (!authorization_.empty()) head += "Authorization: " + authorization_ + "\r\n";
+  if (sends_body) {
+    if (!has_content_type) head += "Content-Type: " + std::string(taxii_media_type) + "\r\n";
+    head += "Content-Length: " + std::to_string(body_size) + "\r\n";
+  }
+  for (const auto& [k, v] : headers) head += k + ": " + v + "\r\n";
+  head += "\r\n";
+  return head;
+}
+
 result<http_response> taxii_client::request(std::string_view method, std::string_view target,
                                             const header_list& headers, std::string_view body) {
   if (method.empty() || has_crlf(method) || method.find(' ') != std::string_view::npos) {
@@ -125,29 +149,14 @@ result<http_response> taxii_client::request(std::string_view method, std::string
       target.find(' ') != std::string_view::npos) {
     return fail("bad request target \"" + std::string(target) + "\"");
   }
-  bool has_accept = false, has_content_type = false;
   for (const auto& [k, v] : headers) {
     if (has_crlf(k) || has_crlf(v) || k.empty() || k.find(':') != std::string::npos) {
       return fail("bad header \"" + k + "\"");
     }
-    has_accept = has_accept || iequals(k, "accept");
-    has_content_type = has_content_type || iequals(k, "content-type");
   }
 
-  std::string head;
-  head.reserve(512);
-  head.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
-  head += "Host: " + server_.authority() + "\r\n";
-  head += "User-Agent: " + user_agent_ + "\r\n";
-  if (!has_accept) head += "Accept: " + std::string(taxii_media_type) + "\r\n";
-  if (!authorization_.empty()) head += "Authorization: " + authorization_ + "\r\n";
   const bool sends_body = !body.empty() || method == "POST" || method == "PUT" || method == "PATCH";
-  if (sends_body) {
-    if (!has_content_type) head += "Content-Type: " + std::string(taxii_media_type) + "\r\n";
-    head += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-  }
-  for (const auto& [k, v] : headers) head += k + ": " + v + "\r\n";
-  head += "\r\n";
+  std::string head = this->head(method, target, headers, sends_body, body.size());
   // Small requests go out in one TLS record; large bodies are not copied.
   const bool one_write = body.size() <= 16384;
   if (one_write) head.append(body);

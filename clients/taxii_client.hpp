@@ -138,11 +138,17 @@ class taxii_client {
   std::size_t connections_opened() const { return connections_opened_; }
   const url_parts& server() const { return server_; }
   const client_options& options() const { return options_; }
+  const std::shared_ptr<const tls_context>& tls() const { return tls_; }
+  // The head of a GET of target exactly as request() sends it (target
+  // checked by the caller), for connections that bypass request().
+  std::string get_head(std::string_view target) const { return head("GET", target, {}, false, 0); }
   // Drops the kept-alive connection.
   void disconnect();
 
  private:
   taxii_client() = default;
+  std::string head(std::string_view method, std::string_view target, const header_list& headers,
+                   bool sends_body, std::size_t body_size) const;
   result<http_response> expect_ok(std::string_view method, std::string_view target,
                                   std::string_view body = {});
   std::chrono::milliseconds backoff_delay(int attempt);

@@ -46,6 +46,7 @@
 # phases (publish, pull, page-cairnd, page-nginx, discovery-cairnd, ...),
 # with CAIRN_BENCH_PERF_OPTIONS (default "-g -F 999"; "--call-graph dwarf
 # -F 199" for call chains through libraries built without frame pointers);
+# with CAIRN_BENCH_PERF_TOOL=1 the load tool is profiled instead (FILE.NAME.tool.perf);
 # CAIRN_PG_BINDIR: PostgreSQL's binaries (default /usr/lib/postgresql/15/bin).
 # Needs: cmake/ninja (to build), curl, openssl; root to install nginx-light;
 # postgresql-15 for --backend postgresql (scripts/setup.sh installs it).
@@ -539,9 +540,14 @@ run_bench() {  # NAME TIME_LIMIT ARGS...: writes $work/NAME.json
   case ",${CAIRN_BENCH_PERF:-}," in
     *",$name,"*)
       command -v perf >/dev/null || die "CAIRN_BENCH_PERF needs perf (apt-get install linux-perf)"
-      # shellcheck disable=SC2086 # options, split on purpose
-      perf record -q ${CAIRN_BENCH_PERF_OPTIONS:--g -F 999} -p "$server" -o "$out_file.$name.perf" >/dev/null 2>&1 &
-      perf_pid=$!
+      if [ -n "${CAIRN_BENCH_PERF_TOOL:-}" ]; then
+        # shellcheck disable=SC2086 # options, split on purpose
+        cmd=(perf record -q ${CAIRN_BENCH_PERF_OPTIONS:--g -F 999} -o "$out_file.$name.tool.perf" -- "${cmd[@]}")
+      else
+        # shellcheck disable=SC2086 # options, split on purpose
+        perf record -q ${CAIRN_BENCH_PERF_OPTIONS:--g -F 999} -p "$server" -o "$out_file.$name.perf" >/dev/null 2>&1 &
+        perf_pid=$!
+      fi
       ;;
   esac
   if ! timeout "$limit" "${cmd[@]}" >"$work/$name.stdout" 2>"$work/$name.stderr"; then
@@ -683,18 +689,24 @@ pn_cpu=$(cpu_ms page-nginx 2)
 dc_cpu=$(calc "$(cpu_ms discovery-cairnd 6) * 1000" 0)
 dn_cpu=$(calc "$(cpu_ms discovery-nginx 6) * 1000" 0)
 publish_cpu=$(calc "${server_ticks[publish]} * 1000000 / $ticks_per_second / $objects" 1)
-publish_target=$(verdict "$publish_rate >= 50000")
-page_target=$(verdict "$page_ratio >= 0.30")
+# cairn-bench's own CPU per request of a phase (ms): whether the load tool
+# bounds the rate.
+tool_ms() { calc "$(field "$1" cpu_seconds) * 1000 / $(field "$1" requests)" 2; }
+pc_tool=$(tool_ms page-cairnd)
+pn_tool=$(tool_ms page-nginx)
+page_cpu_ratio=$(calc "$pn_cpu > 0 ? $pc_cpu / $pn_cpu : 0" 2)
+publish_target=$(verdict "$publish_rate >= 120000 && $publish_cpu <= 8")
+page_target=$(verdict "$page_cpu_ratio <= 1.6")
 discovery_target=$(verdict "$discovery_ratio >= 0.50 && $dc_p99 < 10")
 
 cat <<EOF
 
 Cairn benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load average $load_before before / $load_after after
-  publish    $(calc "$publish_rate" 0) objects/s  ($objects objects, $publishers publishers, batches of $batch; per request p50 $(calc "$publish_p50") ms, p99 $(calc "$publish_p99") ms; cairnd CPU $publish_cpu us/object)  target >= 50000: $publish_target
+  publish    $(calc "$publish_rate" 0) objects/s  ($objects objects, $publishers publishers, batches of $batch; per request p50 $(calc "$publish_p50") ms, p99 $(calc "$publish_p99") ms; cairnd CPU $publish_cpu us/object)  target >= 120000/s and <= 8 us/object: $publish_target
   pull       $(calc "$pull_rate" 0) objects/s, $(calc "$pull_mbs" 1) MB/s  ($pullers pullers, pages of $page)
-  page GET   cairnd $(calc "$pc_rps" 0) pages/s = $pc_objects objects/s, $(calc "$pc_mbs" 1) MB/s, p50 $(calc "$pc_p50") ms, p99 $(calc "$pc_p99") ms, server CPU $pc_cpu ms/page
-             nginx  $(calc "$pn_rps" 0) pages/s = $pn_objects objects/s, $(calc "$pn_mbs" 1) MB/s, p50 $(calc "$pn_p50") ms, p99 $(calc "$pn_p99") ms, server CPU $pn_cpu ms/page
-             ($page objects, $page_bytes bytes, $page_connections connections, $seconds s)  ratio $page_ratio  target >= 0.30: $page_target
+  page GET   cairnd $(calc "$pc_rps" 0) pages/s = $pc_objects objects/s, $(calc "$pc_mbs" 1) MB/s, p50 $(calc "$pc_p50") ms, p99 $(calc "$pc_p99") ms, server CPU $pc_cpu ms/page (load tool $pc_tool ms/page)
+             nginx  $(calc "$pn_rps" 0) pages/s = $pn_objects objects/s, $(calc "$pn_mbs" 1) MB/s, p50 $(calc "$pn_p50") ms, p99 $(calc "$pn_p99") ms, server CPU $pn_cpu ms/page (load tool $pn_tool ms/page)
+             ($page objects, $page_bytes bytes, $page_connections connections, $seconds s)  rate ratio $page_ratio, server CPU ratio $page_cpu_ratio  target CPU <= 1.6x nginx: $page_target
   discovery  cairnd $(calc "$dc_rps" 0) req/s, p50 $(calc "$dc_p50") ms, p99 $(calc "$dc_p99") ms, server CPU $dc_cpu us/request
              nginx  $(calc "$dn_rps" 0) req/s, p50 $(calc "$dn_p50") ms, p99 $(calc "$dn_p99") ms, server CPU $dn_cpu us/request
              ($connections connections, $seconds s)  ratio $discovery_ratio  target >= 0.50 with p99 < 10 ms: $discovery_target
@@ -717,7 +729,8 @@ json_string() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'
     "$pc_rps" "$pc_objects" "$pc_mbs" "$pc_p50" "$pc_p99" "$pc_cpu"
   printf '"nginx":{"requests_per_second":%s,"objects_per_second":%s,"megabytes_per_second":%s,"p50_ms":%s,"p99_ms":%s,"server_cpu_ms_per_request":%s},' \
     "$pn_rps" "$pn_objects" "$pn_mbs" "$pn_p50" "$pn_p99" "$pn_cpu"
-  printf '"ratio":%s,"target":"%s"},' "$page_ratio" "$page_target"
+  printf '"ratio":%s,"server_cpu_ratio":%s,"load_tool_cpu_ms_per_request":{"cairnd":%s,"nginx":%s},"target":"%s"},' \
+    "$page_ratio" "$page_cpu_ratio" "$pc_tool" "$pn_tool" "$page_target"
   printf '"discovery":{"connections":%s,"seconds":%s,' "$connections" "$seconds"
   printf '"cairnd":{"requests_per_second":%s,"p50_ms":%s,"p99_ms":%s,"server_cpu_us_per_request":%s},' "$dc_rps" "$dc_p50" "$dc_p99" "$dc_cpu"
   printf '"nginx":{"requests_per_second":%s,"p50_ms":%s,"p99_ms":%s,"server_cpu_us_per_request":%s},' "$dn_rps" "$dn_p50" "$dn_p99" "$dn_cpu"
