@@ -3,7 +3,6 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
@@ -41,6 +40,7 @@ std::atomic<std::uint64_t> g_scrypt_evaluations{0};
 
 using formats::evp_kdf_ctx_ptr;
 using formats::evp_kdf_ptr;
+using formats::openssl_free;
 
 // Fetching an algorithm walks the provider tables; do it once. A fetched
 // EVP_KDF may be shared between threads.
@@ -264,13 +264,22 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 
 credential_cache::credential_cache(std::chrono::seconds ttl, std::size_t max_entries, clock_fn now)
     : ttl_(ttl), max_entries_(std::max<std::size_t>(max_entries, 1)), now_(std::move(now)) {
-  hmac_key_.resize(32);
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(hmac_key_.data()),
-                 static_cast<int>(hmac_key_.size())) != 1) {
-    // Without a secret key the cache would be a table of unkeyed password
-    // hashes; better to cache nothing.
-    max_entries_ = 0;
+  unsigned char key[32];
+  const std::unique_ptr<EVP_MAC, openssl_free<EVP_MAC_free>> hmac(
+      EVP_MAC_fetch(nullptr, "HMAC", nullptr));
+  if (hmac && RAND_bytes(key, sizeof key) == 1) {
+    keyed_mac_ = {EVP_MAC_CTX_new(hmac.get()), EVP_MAC_CTX_free};
+    char digest[] = "SHA256";
+    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                                 OSSL_PARAM_END};
+    if (keyed_mac_ && EVP_MAC_init(keyed_mac_.get(), key, sizeof key, params) != 1) {
+      keyed_mac_.reset();
+    }
   }
+  OPENSSL_cleanse(key, sizeof key);
+  // Without a secret key the cache would be a table of unkeyed password
+  // hashes; better to cache nothing.
+  if (!keyed_mac_) max_entries_ = 0;
 }
 
 credential_cache::clock::time_point credential_cache::now() const {
@@ -285,10 +294,17 @@ std::string credential_cache::key_of(std::string_view name, std::string_view pas
   append_length_prefixed(message, password);
   append_length_prefixed(message, stored_hash);
   unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_len = 0;
-  HMAC(EVP_sha256(), hmac_key_.data(), static_cast<int>(hmac_key_.size()),
-       reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &mac_len);
+  std::size_t mac_len = 0;
+  // Copying the keyed context only reads it: safe from several threads.
+  const std::unique_ptr<EVP_MAC_CTX, openssl_free<EVP_MAC_CTX_free>> ctx(
+      EVP_MAC_CTX_dup(keyed_mac_.get()));
+  const bool ok = ctx &&
+                  EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(message.data()),
+                                 message.size()) == 1 &&
+                  EVP_MAC_final(ctx.get(), mac, &mac_len, sizeof mac) == 1;
   OPENSSL_cleanse(message.data(), message.size());
+  // No key at all rather than one shared by every failed computation.
+  if (!ok) return {};
   return std::string(reinterpret_cast<const char*>(mac), mac_len);
 }
 
@@ -296,6 +312,7 @@ bool credential_cache::contains(std::string_view name, std::string_view password
                                 std::string_view stored_hash) const {
   if (max_entries_ == 0) return false;
   const auto key = key_of(name, password, stored_hash);
+  if (key.empty()) return false;
   const auto t = now();
   std::lock_guard lock(mutex_);
   auto it = entries_.find(key);
@@ -306,6 +323,7 @@ void credential_cache::insert(std::string_view name, std::string_view password,
                               std::string_view stored_hash) {
   if (max_entries_ == 0) return;
   auto key = key_of(name, password, stored_hash);
+  if (key.empty()) return;
   const auto t = now();
   std::lock_guard lock(mutex_);
   if (entries_.size() >= max_entries_ && !entries_.contains(key)) {

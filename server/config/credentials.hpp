@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -31,6 +32,8 @@
 #include <unordered_map>
 
 #include "formats/error.hpp"
+
+struct evp_mac_ctx_st;  // OpenSSL's EVP_MAC_CTX
 
 namespace cairn::server {
 
@@ -151,7 +154,9 @@ class credential_cache {
   std::chrono::seconds ttl_;
   std::size_t max_entries_;
   clock_fn now_;
-  std::string hmac_key_;
+  // HMAC-SHA-256 keyed once with a random key; each key_of() works on a copy
+  // (a one-shot HMAC() would look its algorithms up again on every request).
+  std::unique_ptr<evp_mac_ctx_st, void (*)(evp_mac_ctx_st*)> keyed_mac_{nullptr, nullptr};
   mutable std::mutex mutex_;
   std::unordered_map<std::string, clock::time_point> entries_;  // key -> expiry
 };

@@ -195,6 +195,25 @@ TEST_CASE("the credential cache remembers for its TTL only") {
   CHECK_FALSE(cache.contains("alice", "pw", "$scrypt$h1"));
 }
 
+TEST_CASE("the credential cache answers several threads at once") {
+  credential_cache cache;
+  cache.insert("alice", "pw", "$scrypt$h1");
+  std::vector<std::thread> threads;
+  std::vector<int> hits(4, 0);
+  for (std::size_t t = 0; t < hits.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        if (cache.contains("alice", "pw", "$scrypt$h1") &&
+            !cache.contains("alice", "pw" + std::to_string(i), "$scrypt$h1")) {
+          ++hits[t];
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(hits == std::vector<int>(4, 200));
+}
+
 TEST_CASE("the credential cache stays within its bound") {
   auto now = credential_cache::clock::time_point{};
   credential_cache cache(std::chrono::seconds(300), 8, [&now] { return now; });
