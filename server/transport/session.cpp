@@ -240,6 +240,8 @@ struct session::stream_state {
 };
 
 void session::send_stream(response head, body_source source, bool close) {
+  // Counted when its head goes out, as a whole response is when it does.
+  count_request(head.result_int());
   close = close || stopping_ || version_ < 11;
   auto st = std::make_shared<stream_state>();
   st->chunked = version_ >= 11;
