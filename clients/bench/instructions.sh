@@ -7,8 +7,10 @@
 # certificate), publishes 5,000 synthetic indicators, then counts the
 # instructions of 15 s of 1,000-object GET objects pages and of 15 s of
 # discovery requests (counters zeroed before, dumped after each), divided by
-# the requests cairn-bench completed. Needs valgrind, openssl, a built
-# cairnd and cairn-bench.
+# the requests cairn-bench completed. CAIRN_INSTR_PHASES (default
+# "page discovery") may add apiroot and collection: 15 s each of GET on the
+# API root and on the collection resource, like discovery. Needs valgrind,
+# openssl, a built cairnd and cairn-bench.
 set -euo pipefail
 b=${1:-build-bench}
 command -v valgrind >/dev/null || { echo "instructions.sh: needs valgrind (apt-get install valgrind)" >&2; exit 1; }
@@ -31,9 +33,14 @@ for _ in $(seq 1 600); do port=$(sed -n 's/.*"msg":"listening".*"port":\([0-9]*\
 export CAIRN_PASSWORD=$password
 url=https://127.0.0.1:$port/taxii2/
 $bench --cacert $work/server.pem --user bench --url $url --phases publish --objects 5000 --publishers 1 --batch 1000 --json --out $work/p.json > $work/p.out 2>&1 || { tail -3 $work/p.out; exit 1; }
-for phase in page discovery; do
-  if [ $phase = page ]; then args=(--phases get --get /bench/collections/$cid/objects/?limit=1000 --connections 2 --seconds 15)
-  else args=(--phases discovery --discovery-path /taxii2/ --connections 4 --seconds 15); fi
+for phase in ${CAIRN_INSTR_PHASES:-page discovery}; do
+  case $phase in
+    page) args=(--phases get --get /bench/collections/$cid/objects/?limit=1000 --connections 2 --seconds 15) ;;
+    discovery) args=(--phases discovery --discovery-path /taxii2/ --connections 4 --seconds 15) ;;
+    apiroot) args=(--phases get --get /bench/ --connections 4 --seconds 15) ;;
+    collection) args=(--phases get --get /bench/collections/$cid/ --connections 4 --seconds 15) ;;
+    *) echo "instructions.sh: unknown phase $phase (page, discovery, apiroot, collection)" >&2; exit 2 ;;
+  esac
   callgrind_control -z $pid >/dev/null
   $bench --cacert $work/server.pem --user bench --url $url "${args[@]}" --json --out $work/$phase.json >/dev/null
   rm -f $work/cg.$pid.*

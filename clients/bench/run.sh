@@ -6,11 +6,12 @@
 #   2. publishes 100,000 synthetic indicators with cairn-bench (batches of
 #      1,000, concurrent publishers) and pulls the collection back,
 #   3. saves the exact body of a 1,000-object GET objects page and of the
-#      discovery resource, and serves them with nginx (Debian's nginx-light,
-#      installed when missing) on another 127.0.0.1 port with the same
-#      certificate and key, at the same paths,
+#      discovery, API root and collection resources, and serves them with
+#      nginx (Debian's nginx-light, installed when missing) on another
+#      127.0.0.1 port with the same certificate and key, at the same paths,
 #   4. measures both servers with the same cairn-bench phases: the page at
-#      PAGE_CONNECTIONS connections, discovery at 64 connections,
+#      PAGE_CONNECTIONS connections; discovery, the API root and the
+#      collection at 64 connections (--connections),
 #   5. prints Cairn's figures and the ratios to nginx and writes them as JSON.
 #
 # With --backend postgresql (or both), the PostgreSQL backend: the script
@@ -581,7 +582,14 @@ fetch() {  # PATH FILE
 }
 fetch "$page_path" "$work/www/page.json"
 fetch /taxii2/ "$work/www/discovery.json"
-chmod 644 "$work/www/page.json" "$work/www/discovery.json"
+# The small resources besides discovery (issue 15): the API root and the
+# collection, as the benchmark account sees them.
+apiroot_path="/$root/"
+collection_path="/$root/collections/$collection_id/"
+fetch "$apiroot_path" "$work/www/apiroot.json"
+fetch "$collection_path" "$work/www/collection.json"
+chmod 644 "$work/www/page.json" "$work/www/discovery.json" "$work/www/apiroot.json" \
+  "$work/www/collection.json"
 page_bytes=$(wc -c <"$work/www/page.json")
 page_objects=$(grep -o '"spec_version":"2.1"' "$work/www/page.json" | wc -l)
 [ "$page_objects" -eq "$page" ] || die "the saved page holds $page_objects objects, not $page"
@@ -610,6 +618,8 @@ http {
     default_type "application/taxii+json;version=2.1";
     location = /taxii2/ { try_files /discovery.json =404; }
     location = /$root/collections/$collection_id/objects/ { try_files /page.json =404; }
+    location = $apiroot_path { try_files /apiroot.json =404; }
+    location = $collection_path { try_files /collection.json =404; }
     location / { return 404; }
   }
 }
@@ -641,6 +651,8 @@ done
 nginx_url=https://127.0.0.1:$nginx_port/taxii2/
 cmp -s "$work/www/page.json" <(curl -s --cacert "$work/server.pem" "https://127.0.0.1:$nginx_port$page_path") ||
   die "nginx does not serve the saved page"
+cmp -s "$work/www/collection.json" <(curl -s --cacert "$work/server.pem" "https://127.0.0.1:$nginx_port$collection_path") ||
+  die "nginx does not serve the saved collection resource"
 
 get_limit=$((seconds + 120))
 run_bench page-cairnd "$get_limit" --url "$cairnd_url" --phases get --get "$page_path" \
@@ -651,6 +663,14 @@ run_bench discovery-cairnd "$get_limit" --url "$cairnd_url" --phases discovery \
   --discovery-path /taxii2/ --connections "$connections" --seconds "$seconds"
 run_bench discovery-nginx "$get_limit" --url "$nginx_url" --phases discovery \
   --discovery-path /taxii2/ --connections "$connections" --seconds "$seconds"
+for small in apiroot collection; do
+  small_path=$apiroot_path
+  [ "$small" = apiroot ] || small_path=$collection_path
+  run_bench "$small-cairnd" "$get_limit" --url "$cairnd_url" --phases get --get "$small_path" \
+    --connections "$connections" --seconds "$seconds"
+  run_bench "$small-nginx" "$get_limit" --url "$nginx_url" --phases get --get "$small_path" \
+    --connections "$connections" --seconds "$seconds"
+done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- figures --------------------------------------------------------------
@@ -678,7 +698,8 @@ discovery_ratio=$(calc "$dn_rps > 0 ? $dc_rps / $dn_rps : 0" 3)
 pc_objects=$(calc "$pc_rps * $page" 0)
 pn_objects=$(calc "$pn_rps * $page" 0)
 errors=0
-for f in publish pull page-cairnd page-nginx discovery-cairnd discovery-nginx; do
+small_phases="apiroot-cairnd apiroot-nginx collection-cairnd collection-nginx"
+for f in publish pull page-cairnd page-nginx discovery-cairnd discovery-nginx $small_phases; do
   errors=$((errors + $(field "$f" errors)))
 done
 ticks_per_second=$(getconf CLK_TCK)
@@ -698,6 +719,32 @@ page_cpu_ratio=$(calc "$pn_cpu > 0 ? $pc_cpu / $pn_cpu : 0" 2)
 publish_target=$(verdict "$publish_rate >= 120000 && $publish_cpu <= 8")
 page_target=$(verdict "$page_cpu_ratio <= 1.6")
 discovery_target=$(verdict "$discovery_ratio >= 0.50 && $dc_p99 < 10")
+# Issue 15's targets for the small resources (discovery, API root,
+# collection): >= 0.8x nginx's rate, <= 1.25x its server CPU per request,
+# p99 < 5 ms. Sets small_line (the servers' figures), small_cpu (the CPU
+# ratio), small_target (the verdict) and small_json for NAME.
+declare -A small_line small_ratio_of small_cpu small_target small_json
+small_figures() {  # NAME (discovery, apiroot, collection) PATH
+  local c=$1-cairnd n=$1-nginx rate cpu c_us n_us verdict_
+  c_us=$(calc "$(cpu_ms "$c" 6) * 1000" 0)
+  n_us=$(calc "$(cpu_ms "$n" 6) * 1000" 0)
+  rate=$(calc "$(field "$n" requests_per_second) > 0 ? $(field "$c" requests_per_second) / $(field "$n" requests_per_second) : 0" 3)
+  cpu=$(calc "$(cpu_ms "$n" 6) > 0 ? $(cpu_ms "$c" 6) / $(cpu_ms "$n" 6) : 0" 3)
+  verdict_=$(verdict "$rate >= 0.8 && $cpu <= 1.25 && $(field "$c" p99) < 5")
+  small_line[$1]="cairnd $(calc "$(field "$c" requests_per_second)" 0) req/s, p50 $(calc "$(field "$c" p50)") ms, p99 $(calc "$(field "$c" p99)") ms, server CPU $c_us us/request
+             nginx  $(calc "$(field "$n" requests_per_second)" 0) req/s, p50 $(calc "$(field "$n" p50)") ms, p99 $(calc "$(field "$n" p99)") ms, server CPU $n_us us/request"
+  small_cpu[$1]="CPU ratio $cpu"
+  small_target[$1]="target >= 0.80 with CPU <= 1.25x and p99 < 5 ms: $verdict_"
+  small_ratio_of[$1]=$rate
+  small_json[$1]=$(printf '{"path":"%s","connections":%s,"seconds":%s,"cairnd":{"requests_per_second":%s,"p50_ms":%s,"p99_ms":%s,"server_cpu_us_per_request":%s},"nginx":{"requests_per_second":%s,"p50_ms":%s,"p99_ms":%s,"server_cpu_us_per_request":%s},"ratio":%s,"cpu_ratio":%s,"target":"%s"}' \
+    "$2" "$connections" "$seconds" \
+    "$(field "$c" requests_per_second)" "$(field "$c" p50)" "$(field "$c" p99)" "$c_us" \
+    "$(field "$n" requests_per_second)" "$(field "$n" p50)" "$(field "$n" p99)" "$n_us" \
+    "$rate" "$cpu" "$verdict_")
+}
+small_figures discovery /taxii2/
+small_figures apiroot "$apiroot_path"
+small_figures collection "$collection_path"
 
 cat <<EOF
 
@@ -710,6 +757,11 @@ Cairn benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load average $l
   discovery  cairnd $(calc "$dc_rps" 0) req/s, p50 $(calc "$dc_p50") ms, p99 $(calc "$dc_p99") ms, server CPU $dc_cpu us/request
              nginx  $(calc "$dn_rps" 0) req/s, p50 $(calc "$dn_p50") ms, p99 $(calc "$dn_p99") ms, server CPU $dn_cpu us/request
              ($connections connections, $seconds s)  ratio $discovery_ratio  target >= 0.50 with p99 < 10 ms: $discovery_target
+             (issue 15)  ${small_cpu[discovery]}  ${small_target[discovery]}
+  api root   ${small_line[apiroot]}
+             ($connections connections, $seconds s)  ratio ${small_ratio_of[apiroot]}, ${small_cpu[apiroot]}  ${small_target[apiroot]}
+  collection ${small_line[collection]}
+             ($connections connections, $seconds s)  ratio ${small_ratio_of[collection]}, ${small_cpu[collection]}  ${small_target[collection]}
   failed requests: $errors
 EOF
 
@@ -734,13 +786,14 @@ json_string() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'
   printf '"discovery":{"connections":%s,"seconds":%s,' "$connections" "$seconds"
   printf '"cairnd":{"requests_per_second":%s,"p50_ms":%s,"p99_ms":%s,"server_cpu_us_per_request":%s},' "$dc_rps" "$dc_p50" "$dc_p99" "$dc_cpu"
   printf '"nginx":{"requests_per_second":%s,"p50_ms":%s,"p99_ms":%s,"server_cpu_us_per_request":%s},' "$dn_rps" "$dn_p50" "$dn_p99" "$dn_cpu"
-  printf '"ratio":%s,"target":"%s"},' "$discovery_ratio" "$discovery_target"
+  printf '"ratio":%s,"target":"%s","small":%s},' "$discovery_ratio" "$discovery_target" "${small_json[discovery]}"
+  printf '"apiroot":%s,"collection":%s,' "${small_json[apiroot]}" "${small_json[collection]}"
   printf '"failed_requests":%s,"commands":[' "$errors"
   sep=""
   for c in "${commands[@]}"; do printf '%s%s' "$sep" "$(json_string "$c")"; sep=","; done
   printf '],"reports":{'
   sep=""
-  for f in publish pull page-cairnd page-nginx discovery-cairnd discovery-nginx; do
+  for f in publish pull page-cairnd page-nginx discovery-cairnd discovery-nginx $small_phases; do
     printf '%s"%s":%s' "$sep" "$f" "$(tr -d '\n' <"$work/$f.json")"
     sep=","
   done

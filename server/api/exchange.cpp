@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "formats/secret_file.hpp"
+#include "formats/taxii.hpp"
 #include "server/api/audit_limits.hpp"
 #include "server/api/backend.hpp"
 #include "server/api/export_etags.hpp"
@@ -25,6 +26,48 @@ std::optional<storage::collection_key> snapshot::key_of(std::string_view root,
   if (it == keys.end()) return std::nullopt;
   return it->second;
 }
+
+namespace {
+
+formats::collection_resource describe(const collection_config& cc, bool can_read, bool can_write) {
+  formats::collection_resource r;
+  r.id = cc.id;
+  r.title = cc.title;
+  r.description = cc.description.value_or("");
+  r.alias = cc.alias.value_or("");
+  r.can_read = can_read;
+  r.can_write = can_write;
+  return r;
+}
+
+// What discovery, api_root, collection and collections answer under cfg
+// (taxii_service.cpp serves them).
+resource_bodies bodies_of(const config& cfg) {
+  resource_bodies out;
+  formats::discovery_resource d;
+  d.title = cfg.discovery.title;
+  d.description = cfg.discovery.description.value_or("");
+  d.contact = cfg.discovery.contact.value_or("");
+  for (const auto& [name, root] : cfg.api_roots) d.api_roots.push_back("/" + name + "/");
+  if (cfg.discovery.default_root) d.default_root = "/" + *cfg.discovery.default_root + "/";
+  out.discovery = formats::write_discovery(d);
+  for (const auto& [name, root] : cfg.api_roots) {
+    formats::api_root_resource r;
+    r.title = root.title;
+    r.description = root.description.value_or("");
+    r.max_content_length = static_cast<std::int64_t>(cfg.limits.max_content_length);
+    out.api_roots.emplace(&root, formats::write_api_root(r));
+    for (const auto& cc : root.collections) {
+      auto& variants = out.collections[&cc];
+      for (std::size_t i = 0; i < variants.size(); ++i) {
+        variants[i] = formats::write_collection(describe(cc, i >= 2, i % 2 == 1));
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 result<std::string> load_or_create_secret(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -113,6 +156,7 @@ result<void> exchange::apply(config cfg) {
   loaded.action = "config";
   loaded.sha256 = cfg.sha256;
   snap->cfg = std::make_shared<const config>(std::move(cfg));
+  snap->bodies = bodies_of(*snap->cfg);
   {
     std::lock_guard lock(current_mutex_);
     current_ = snap;

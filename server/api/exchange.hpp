@@ -6,10 +6,12 @@
 //
 // Threading: current() from any thread; apply() from the control thread only.
 
+#include <array>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "formats/error.hpp"
 #include "server/api/query.hpp"
@@ -27,6 +29,17 @@ namespace cairn::server {
 class audit_limiter;  // server/api/audit_limits.hpp
 class export_etags;   // server/api/export_etags.hpp
 
+// The bodies of the resources that depend on the configuration alone,
+// serialised once per snapshot rather than per request: discovery, each API
+// root, and each collection for each combination of the caller's rights
+// (exchange::apply builds them; the snapshot's config owns the keys).
+struct resource_bodies {
+  std::string discovery;
+  std::unordered_map<const api_root_config*, std::string> api_roots;
+  // Indexed by can_read * 2 + can_write.
+  std::unordered_map<const collection_config*, std::array<std::string, 4>> collections;
+};
+
 struct snapshot {
   std::shared_ptr<const config> cfg;
   std::shared_ptr<const account_table> accounts;
@@ -35,6 +48,7 @@ struct snapshot {
   // account name -> account_fingerprint() of its entry: a console session
   // made under another fingerprint no longer authenticates.
   std::map<std::string, std::string, std::less<>> fingerprints;
+  resource_bodies bodies;  // of *cfg
 
   std::optional<storage::collection_key> key_of(std::string_view root,
                                                 std::string_view collection_id) const;

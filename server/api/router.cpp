@@ -16,7 +16,7 @@
 
 namespace cairn::server {
 
-using formats::ascii_lower;
+using formats::iequals;
 using formats::trim_ows;
 
 namespace {
@@ -32,44 +32,51 @@ constexpr std::string_view k_auth_throttled =
 constexpr std::string_view k_csrf_refused =
     "a console request that changes state needs its session's X-CSRF-Token header";
 
+// A media type as sent (its type and version parameter compare without
+// case: no lower-case copy is made per request).
 struct media_type {
-  std::string type;     // "application/taxii+json", lower case
-  std::string version;  // the version parameter, or empty
+  std::string_view type;     // "application/taxii+json"
+  std::string_view version;  // the version parameter, or empty
 };
 
 media_type parse_media_type(std::string_view text) {
   media_type m;
   auto semi = text.find(';');
-  m.type = ascii_lower(trim_ows(text.substr(0, semi)));
+  m.type = trim_ows(text.substr(0, semi));
   while (semi != std::string_view::npos) {
     text.remove_prefix(semi + 1);
     semi = text.find(';');
     auto param = trim_ows(text.substr(0, semi));
     auto eq = param.find('=');
     if (eq == std::string_view::npos) continue;
-    if (ascii_lower(trim_ows(param.substr(0, eq))) == "version") {
+    if (iequals(trim_ows(param.substr(0, eq)), "version")) {
       auto v = trim_ows(param.substr(eq + 1));
       if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
-      m.version = std::string(v);
+      m.version = v;
     }
   }
   return m;
 }
 
 bool is_taxii_type(const media_type& m) {
-  return (m.type == "application/taxii+json" || m.type == "application/vnd.oasis.taxii+json") &&
+  return (iequals(m.type, "application/taxii+json") ||
+          iequals(m.type, "application/vnd.oasis.taxii+json")) &&
          (m.version.empty() || m.version == "2.1");
 }
 
 std::vector<std::string> split_path(std::string_view path) {
   std::vector<std::string> out;
+  out.reserve(8);
   std::size_t start = 0;
   while (start < path.size()) {
     auto slash = path.find('/', start);
     auto seg = path.substr(start, slash == std::string_view::npos ? path.npos : slash - start);
-    if (!seg.empty()) {
+    if (seg.find_first_of("%+") != std::string_view::npos) {
+      // Only an escape or a '+' makes decoding change anything.
       auto decoded = percent_decode(seg);
-      out.push_back(decoded ? *decoded : std::string(seg));
+      out.push_back(decoded ? std::move(*decoded) : std::string(seg));
+    } else if (!seg.empty()) {
+      out.emplace_back(seg);
     }
     if (slash == std::string_view::npos) break;
     start = slash + 1;
@@ -115,7 +122,7 @@ bool accepts_taxii(std::string_view accept) {
     auto range =
         accept.substr(start, comma == std::string_view::npos ? accept.npos : comma - start);
     auto m = parse_media_type(range);
-    if (is_taxii_type(m) || m.type == "*/*" || m.type == "application/*") return true;
+    if (is_taxii_type(m) || m.type == "*/*" || iequals(m.type, "application/*")) return true;
     if (comma == std::string_view::npos) break;
     start = comma + 1;
   }
@@ -584,7 +591,7 @@ void router::handle(request req, const peer_info& peer, std::shared_ptr<head_con
                                           std::move(respond));
   }
 
-  taxii_call c{ex_, snap, who, req, path, query, {}, nullptr, nullptr, 0, {}, respond};
+  taxii_call c{ex_, snap, who, req, path, query, {}, nullptr, nullptr, 0, {}, std::move(respond)};
   c.remote = peer.remote_address;
   if (ctx.root) c.root = *ctx.root;
   c.root_cfg = ctx.root_cfg;
@@ -593,11 +600,11 @@ void router::handle(request req, const peer_info& peer, std::shared_ptr<head_con
   if (const auto* object = ctx.params.find("object")) c.object_id = *object;
 
   switch (ctx.what) {
-    case endpoint::discovery: return respond(taxii_service::discovery(c));
-    case endpoint::api_root: return respond(taxii_service::api_root(c));
-    case endpoint::status: return respond(taxii_service::status(c, *ctx.params.find("status")));
-    case endpoint::collections: return respond(taxii_service::collections(c));
-    case endpoint::collection: return respond(taxii_service::collection(c));
+    case endpoint::discovery: return c.respond(taxii_service::discovery(c));
+    case endpoint::api_root: return c.respond(taxii_service::api_root(c));
+    case endpoint::status: return c.respond(taxii_service::status(c, *ctx.params.find("status")));
+    case endpoint::collections: return c.respond(taxii_service::collections(c));
+    case endpoint::collection: return c.respond(taxii_service::collection(c));
     case endpoint::manifest: return audit_service::pull(c, taxii_service::manifest);
     case endpoint::get_objects: return audit_service::pull(c, taxii_service::get_objects);
     case endpoint::add_objects: return taxii_service::add_objects(std::move(c));
@@ -615,7 +622,7 @@ void router::handle(request req, const peer_info& peer, std::shared_ptr<head_con
     case endpoint::console_session: break;
     case endpoint::statuses: break;
   }
-  respond(error_response(http::status::not_found, "no such endpoint", version));
+  c.respond(error_response(http::status::not_found, "no such endpoint", version));
 }
 
 }  // namespace cairn::server

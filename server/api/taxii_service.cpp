@@ -212,15 +212,22 @@ std::string next_token(const taxii_call& c, const page& p, const query_start& s)
   return c.ex.tokens().encode(p.resume, s.binding);
 }
 
-formats::collection_resource describe(const taxii_call& c, const collection_config& cc) {
-  formats::collection_resource r;
-  r.id = cc.id;
-  r.title = cc.title;
-  r.description = cc.description.value_or("");
-  r.alias = cc.alias.value_or("");
-  r.can_read = c.who.can_read(c.root, cc.id);
-  r.can_write = c.who.can_write(c.root, cc.id);
-  return r;
+// The collection resource as an account with these rights sees it: the
+// snapshot's serialised copy (exchange::apply makes one for every
+// collection of its config, the config the router resolved cc in).
+const std::string* collection_body(const snapshot& snap, const collection_config& cc, bool can_read,
+                                   bool can_write) {
+  auto it = snap.bodies.collections.find(&cc);
+  if (it == snap.bodies.collections.end()) return nullptr;
+  return &it->second[(can_read ? 2 : 0) + (can_write ? 1 : 0)];
+}
+
+// The answer when a resource is missing from the snapshot: a fault of the
+// server, never of the request.
+response no_body(const taxii_call& c) {
+  return error_response(http::status::internal_server_error,
+                        "the configuration snapshot has no serialised resource for this path",
+                        c.req.version());
 }
 
 bool any_visible_version(const read_txn& txn, const taxii_call& c) {
@@ -250,22 +257,13 @@ response not_found_object(const taxii_call& c) {
 }  // namespace
 
 response taxii_service::discovery(const taxii_call& c) {
-  const auto& cfg = *c.snap.cfg;
-  formats::discovery_resource d;
-  d.title = cfg.discovery.title;
-  d.description = cfg.discovery.description.value_or("");
-  d.contact = cfg.discovery.contact.value_or("");
-  for (const auto& [name, root] : cfg.api_roots) d.api_roots.push_back("/" + name + "/");
-  if (cfg.discovery.default_root) d.default_root = "/" + *cfg.discovery.default_root + "/";
-  return taxii_response(http::status::ok, formats::write_discovery(d), c.req.version());
+  return taxii_response(http::status::ok, c.snap.bodies.discovery, c.req.version());
 }
 
 response taxii_service::api_root(const taxii_call& c) {
-  formats::api_root_resource r;
-  r.title = c.root_cfg->title;
-  r.description = c.root_cfg->description.value_or("");
-  r.max_content_length = static_cast<std::int64_t>(c.snap.cfg->limits.max_content_length);
-  return taxii_response(http::status::ok, formats::write_api_root(r), c.req.version());
+  auto it = c.snap.bodies.api_roots.find(c.root_cfg);
+  if (it == c.snap.bodies.api_roots.end()) return no_body(c);
+  return taxii_response(http::status::ok, it->second, c.req.version());
 }
 
 response taxii_service::status(const taxii_call& c, std::string_view status_id) {
@@ -290,17 +288,28 @@ response taxii_service::status(const taxii_call& c, std::string_view status_id) 
 }
 
 response taxii_service::collections(const taxii_call& c) {
-  std::vector<formats::collection_resource> list;
+  // {"collections":[...]} with the ones the account has a right on, or {}
+  // (write_collections' shape, from the serialised collections).
+  std::string body;
   for (const auto& cc : c.root_cfg->collections) {
-    auto r = describe(c, cc);
-    if (r.can_read || r.can_write) list.push_back(std::move(r));
+    const bool can_read = c.who.can_read(c.root, cc.id);
+    const bool can_write = c.who.can_write(c.root, cc.id);
+    if (!can_read && !can_write) continue;
+    const auto* one = collection_body(c.snap, cc, can_read, can_write);
+    if (!one) return no_body(c);
+    body += body.empty() ? R"({"collections":[)" : ",";
+    body += *one;
   }
-  return taxii_response(http::status::ok, formats::write_collections(list), c.req.version());
+  body += body.empty() ? "{}" : "]}";
+  return taxii_response(http::status::ok, std::move(body), c.req.version());
 }
 
 response taxii_service::collection(const taxii_call& c) {
-  return taxii_response(http::status::ok, formats::write_collection(describe(c, *c.collection)),
-                        c.req.version());
+  const auto& cc = *c.collection;
+  const auto* body =
+      collection_body(c.snap, cc, c.who.can_read(c.root, cc.id), c.who.can_write(c.root, cc.id));
+  if (!body) return no_body(c);
+  return taxii_response(http::status::ok, *body, c.req.version());
 }
 
 response taxii_service::get_objects(const taxii_call& c) {

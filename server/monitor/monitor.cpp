@@ -34,36 +34,53 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
 
 }  // namespace
 
-std::optional<std::string> address_prefix(std::string_view address, unsigned bits_v4,
+std::optional<address_network> network_of(std::string_view address, unsigned bits_v4,
                                           unsigned bits_v6) {
-  std::string text(address.substr(0, 64));
-  if (text.size() > 2 && text.front() == '[' && text.back() == ']') {
-    text = text.substr(1, text.size() - 2);
+  // inet_pton needs a terminated string: an address is at most 45
+  // characters (more is no address), brackets aside.
+  if (address.size() > 2 && address.front() == '[' && address.back() == ']') {
+    address = address.substr(1, address.size() - 2);
   }
-  unsigned char b[16] = {};
-  char out[INET6_ADDRSTRLEN] = {};
-  auto mask = [&](unsigned n, unsigned bits) {
-    for (unsigned i = 0; i < n; ++i) {
+  char text[64];
+  if (address.size() >= sizeof text) return std::nullopt;
+  std::memcpy(text, address.data(), address.size());
+  text[address.size()] = '\0';
+  address_network n;
+  auto mask = [&](unsigned len, unsigned bits) {
+    n.family = len == 4 ? AF_INET : AF_INET6;
+    n.bits = static_cast<unsigned char>(bits);
+    for (unsigned i = 0; i < len; ++i) {
       const unsigned keep = bits > i * 8 ? std::min(8u, bits - i * 8) : 0;
-      b[i] &= static_cast<unsigned char>(keep == 0 ? 0 : (0xff << (8 - keep)) & 0xff);
+      n.bytes[i] &= static_cast<unsigned char>(keep == 0 ? 0 : (0xff << (8 - keep)) & 0xff);
     }
   };
-  if (::inet_pton(AF_INET, text.c_str(), b) == 1) {
+  if (::inet_pton(AF_INET, text, n.bytes.data()) == 1) {
     mask(4, bits_v4);
-    ::inet_ntop(AF_INET, b, out, sizeof out);
-    return std::string(out) + "/" + std::to_string(bits_v4);
+    return n;
   }
-  if (::inet_pton(AF_INET6, text.c_str(), b) != 1) return std::nullopt;
+  if (::inet_pton(AF_INET6, text, n.bytes.data()) != 1) return std::nullopt;
   static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (std::memcmp(b, mapped, 12) == 0) {
-    std::memmove(b, b + 12, 4);
+  if (std::memcmp(n.bytes.data(), mapped, 12) == 0) {
+    std::memmove(n.bytes.data(), n.bytes.data() + 12, 4);
+    std::memset(n.bytes.data() + 4, 0, 12);
     mask(4, bits_v4);
-    ::inet_ntop(AF_INET, b, out, sizeof out);
-    return std::string(out) + "/" + std::to_string(bits_v4);
+    return n;
   }
   mask(16, bits_v6);
-  ::inet_ntop(AF_INET6, b, out, sizeof out);
-  return std::string(out) + "/" + std::to_string(bits_v6);
+  return n;
+}
+
+std::string network_text(const address_network& n) {
+  char out[INET6_ADDRSTRLEN] = {};
+  ::inet_ntop(n.family, n.bytes.data(), out, sizeof out);
+  return std::string(out) + "/" + std::to_string(n.bits);
+}
+
+std::optional<std::string> address_prefix(std::string_view address, unsigned bits_v4,
+                                          unsigned bits_v6) {
+  auto n = network_of(address, bits_v4, bits_v6);
+  if (!n) return std::nullopt;
+  return network_text(*n);
 }
 
 [[gnu::noinline]] std::uint64_t seq_of(const result<std::uint64_t>& r) {
@@ -192,17 +209,20 @@ std::vector<std::string> monitor::suspended_accounts() const {
 
 void monitor::authenticated(std::string_view account, std::string_view remote) {
   if (!enabled()) return;
-  auto net = address_prefix(remote, prefix_v4_.load(), prefix_v6_.load());
+  // Compared in binary: the network's text is made only for an event.
+  auto net = network_of(remote, prefix_v4_.load(), prefix_v6_.load());
   if (!net) return;
   const auto now = options_.clock();
   const std::int64_t day = floor_div(now, k_day);
   // Most requests come from the network an account used last, today: one
-  // shard lock and a comparison, nothing queued.
+  // shard lock and a comparison, nothing queued nor allocated.
   shard& sh = shards_[std::hash<std::string_view>{}(account) % k_shards];
   {
     std::lock_guard l(sh.mutex);
-    auto& last = sh.last[std::string(account)];
-    if (last.first == *net && last.second == day) return;
+    auto it = sh.last.find(account);
+    if (it == sh.last.end()) it = sh.last.emplace(std::string(account), shard::seen{}).first;
+    auto& last = it->second;
+    if (last.net == *net && last.day == day) return;
     last = {*net, day};
   }
   event e;
@@ -210,7 +230,7 @@ void monitor::authenticated(std::string_view account, std::string_view remote) {
   e.time = now;
   e.account = std::string(account);
   e.remote = std::string(remote);
-  e.names.emplace(std::move(*net), 0);
+  e.names.emplace(network_text(*net), 0);
   post(std::move(e));
 }
 

@@ -45,6 +45,7 @@
 //
 // Threads: every public member from any thread.
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -77,6 +78,16 @@ namespace cairn::server {
 // that is not an IP address.
 std::optional<std::string> address_prefix(std::string_view address, unsigned bits_v4,
                                           unsigned bits_v6);
+// The same network in binary (what the request path compares), and its text.
+struct address_network {
+  std::array<unsigned char, 16> bytes{};  // masked; IPv4 in the first 4
+  int family = 0;                         // AF_INET or AF_INET6
+  unsigned char bits = 0;
+  bool operator==(const address_network&) const = default;
+};
+std::optional<address_network> network_of(std::string_view address, unsigned bits_v4,
+                                          unsigned bits_v6);
+std::string network_text(const address_network& n);
 
 // The seq a store's done callback reports; 0 when the record failed. Out of
 // line: g++ 12 takes an inlined *result for a read of uninitialised memory.
@@ -174,9 +185,18 @@ class monitor {
   std::set<std::string, std::less<>> pending_;  // auto-suspended, not yet durable
   std::atomic<std::size_t> suspended_count_{0};
 
+  // Found by the account's name without making a string of it.
+  struct name_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   struct shard {
+    struct seen {
+      address_network net;
+      std::int64_t day = 0;
+    };
     std::mutex mutex;
-    std::unordered_map<std::string, std::pair<std::string, std::int64_t>> last;  // net, day
+    std::unordered_map<std::string, seen, name_hash, std::equal_to<>> last;
   };
   static constexpr std::size_t k_shards = 16;
   shard shards_[k_shards];

@@ -57,10 +57,10 @@ std::optional<std::string> framing_problem(const request_header& h) {
   int te_count = 0;
   std::string te;
   for (const auto& field : h) {
-    const auto name =
-        ascii_lower(std::string_view(field.name_string().data(), field.name_string().size()));
+    // Compared without case, with no lower-case copy of every name.
+    const std::string_view name(field.name_string().data(), field.name_string().size());
     const std::string_view value(field.value().data(), field.value().size());
-    if (name == "content-length") {
+    if (formats::iequals(name, "content-length")) {
       const auto v = std::string(trim_ows(value));
       if (content_length && *content_length != v) return "conflicting Content-Length headers";
       if (v.empty() || v.size() > 18 ||
@@ -68,7 +68,7 @@ std::optional<std::string> framing_problem(const request_header& h) {
         return "a Content-Length that is not a decimal number";
       }
       content_length = v;
-    } else if (name == "transfer-encoding") {
+    } else if (formats::iequals(name, "transfer-encoding")) {
       ++te_count;
       if (!te.empty()) te += ',';
       te += ascii_lower(value);

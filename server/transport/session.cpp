@@ -138,10 +138,12 @@ void session::on_bytes(beast::error_code ec, std::size_t n, bool first) {
   // and every length is greater than none.)
   parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
   parser_->eager(false);
-  // The whole head is buffered, so this completes without waiting on the peer.
-  http::async_read_header(
-      stream_, buffer_, *parser_,
-      [self = shared_from_this()](beast::error_code e, std::size_t) { self->on_header(e); });
+  // The whole head is buffered, so it is parsed here: an asynchronous read
+  // would complete at once, but through a trip round the scheduler.
+  beast::error_code e;
+  buffer_.consume(parser_->put(buffer_.data(), e));
+  if (!e && !parser_->is_header_done()) e = http::error::need_more;  // not for a whole head
+  on_header(e);
 }
 
 void session::on_header(beast::error_code ec) {
@@ -185,6 +187,8 @@ void session::on_header(beast::error_code ec) {
     }
   };
   parser_->on_chunk_header(chunk_header_check_);
+  // No body (most requests): nothing to wait for.
+  if (parser_->is_done()) return on_body({});
   http::async_read(
       stream_, buffer_, *parser_,
       [self = shared_from_this()](beast::error_code e, std::size_t) { self->on_body(e); });
@@ -236,6 +240,8 @@ struct session::stream_state {
 };
 
 void session::send_stream(response head, body_source source, bool close) {
+  // Counted when its head goes out, as a whole response is when it does.
+  count_request(head.result_int());
   close = close || stopping_ || version_ < 11;
   auto st = std::make_shared<stream_state>();
   st->chunked = version_ >= 11;
@@ -283,15 +289,19 @@ void session::refuse(http::status status, const std::string& description) {
   send(handler_.transport_error(status, description, version_), true);
 }
 
-void session::send(response res, bool close) {
+void session::count_request(unsigned status) {
   if (auto* m = registry_->metrics()) {
     const auto name = http::to_string(method_);
     const std::string_view method =
         method_ == http::verb::unknown ? "other" : std::string_view(name.data(), name.size());
-    m->request_done(route_, method, res.result_int(), std::chrono::steady_clock::now() - started_);
+    m->request_done(route_, method, status, std::chrono::steady_clock::now() - started_);
   }
   route_ = {};
   method_ = http::verb::unknown;
+}
+
+void session::send(response res, bool close) {
+  count_request(res.result_int());
   close = close || stopping_;
   res.keep_alive(!close);
   res.prepare_payload();
@@ -300,16 +310,17 @@ void session::send(response res, bool close) {
     // answer to GET, and no body.
     res.body().clear();
   }
-  pending_ = std::make_shared<response>(std::move(res));
+  pending_ = std::move(res);
   beast::get_lowest_layer(stream_).expires_after(limits_.request_timeout);
-  http::async_write(stream_, *pending_,
+  http::async_write(stream_, pending_,
                     [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
                       self->on_write(close, ec);
                     });
 }
 
 void session::on_write(bool close, beast::error_code ec) {
-  pending_.reset();
+  // Its fields and body go now; the object stays for the next response.
+  pending_ = {};
   if (ec || close) return shutdown();
   wait_for_request();
 }

@@ -58,6 +58,8 @@ class session : public std::enable_shared_from_this<session> {
   bool header_complete(std::size_t& end) const;
   void on_header(boost::beast::error_code ec);
   void on_body(boost::beast::error_code ec);
+  // Counts the request being answered in the metrics, with this status.
+  void count_request(unsigned status);
   void send(response res, bool close);
   struct stream_state;
   void send_stream(response head, body_source source, bool close);
@@ -78,7 +80,7 @@ class session : public std::enable_shared_from_this<session> {
   std::shared_ptr<session_registry> registry_;
   std::string address_slot_;
   peer_info peer_;
-  std::shared_ptr<response> pending_;
+  response pending_;                       // being written
   std::shared_ptr<head_context> context_;  // of the request being read
   unsigned version_ = 11;
   bool head_request_ = false;  // the request being answered is a HEAD

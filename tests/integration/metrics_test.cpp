@@ -197,6 +197,32 @@ TEST_CASE("metrics: cairnd exposes the contract's families after real traffic",
   CHECK(http_get(node.port, "/taxii2/").status == 404);
 }
 
+TEST_CASE("metrics: a streamed response (an export) is counted like a whole one",
+          "[metrics][integration]") {
+  metrics_node node;
+  auto admin = node.srv.client("admin");
+  const std::vector<std::string> objects = {
+      make_indicator(random_stix_id("indicator"), "2026-01-01T00:00:00.000Z")};
+  auto status = admin.add_objects("/api1/", "intel", envelope(objects));
+  REQUIRE(status);
+  REQUIRE(admin.wait_for_status("/api1/", *status, std::chrono::seconds(30)));
+  for (int i = 0; i < 2; ++i) {
+    auto r = admin.request("GET", "/cairn/v1/export/api1/intel?format=edl");
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    // Sent in chunks: the transport's stream, not one whole response.
+    CHECK(r->header("Transfer-Encoding").value_or("") == "chunked");
+  }
+
+  const auto res = http_get(node.port, "/metrics");
+  REQUIRE(res.status == 200);
+  const std::string route = "/cairn/v1/export/{root}/{collection}/";
+  CHECK(sample(res.body, "cairn_http_requests_total{route=\"" + route +
+                             "\",method=\"GET\",code=\"200\"}") == 2);
+  CHECK(sample(res.body, "cairn_http_request_duration_seconds_count{route=\"" + route + "\"}") ==
+        2);
+}
+
 TEST_CASE("metrics: promtool accepts cairnd's real output", "[metrics][integration]") {
   const auto promtool = find_tool("promtool");
   if (promtool.empty()) {

@@ -685,3 +685,68 @@ TEST_CASE("api: /cairn/v1/alerts refuses non-auditors and bad filters with TAXII
   check_taxii(res, 405);
   CHECK(std::string(res[http::field::allow]) == "GET");
 }
+
+TEST_CASE(
+    "api: discovery, API root and collections answer the current config and the caller's rights") {
+  api f;
+  const std::string media = R"("media_types":["application/stix+json;version=2.1"])";
+  const std::string shared_for_pub = R"({"id":")" + k_collection +
+                                     R"(","title":"shared","alias":"shared","can_read":true,)" +
+                                     R"("can_write":true,)" + media + "}";
+  const std::string shared_for_partner = R"({"id":")" + k_collection +
+                                         R"(","title":"shared","alias":"shared","can_read":true,)" +
+                                         R"("can_write":false,)" + media + "}";
+  auto res = f.get(k_partner, "/taxii2/");
+  check_taxii(res, 200);
+  CHECK(res.body() == R"({"title":"t","default":"/r/","api_roots":["/r/"]})");
+  CHECK(std::string(res[http::field::cache_control]) == "no-store");
+  res = f.get(k_partner, "/r/");
+  check_taxii(res, 200);
+  CHECK(res.body() ==
+        R"({"title":"r","versions":["application/taxii+json;version=2.1"],"max_content_length":)" +
+            std::to_string(f.ex().current()->cfg->limits.max_content_length) + "}");
+  // Each account sees its own rights on a collection, and only the
+  // collections it has a right on.
+  CHECK(f.get(k_pub, "/r/collections/shared/").body() == shared_for_pub);
+  CHECK(f.get(k_partner, "/r/collections/" + k_collection + "/").body() == shared_for_partner);
+  CHECK(f.get(k_pub, "/r/collections/").body() == R"({"collections":[)" + shared_for_pub + "]}");
+  CHECK(f.get(k_partner, "/r/collections/").body() ==
+        R"({"collections":[)" + shared_for_partner + "]}");
+  res = f.get(k_auditor, "/r/collections/");
+  check_taxii(res, 200);
+  CHECK(res.body() == "{}");
+
+  // A reload: the new snapshot's resources, from the next request on.
+  std::string text = config_text();
+  const auto replace = [&](const std::string& from, const std::string& to) {
+    const auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+  };
+  replace(R"("title": "t")", R"("title": "renamed", "description": "d")");
+  replace(R"("r": {"title": "r",)", R"("r": {"title": "root r", "description": "rd",)");
+  replace(R"("alias": "shared"})",
+          R"("alias": "shared"}, {"id": "0d4c2f8e-3b7a-4c1e-9f5d-2a6b8c0e1f34", "title": "more",)"
+          R"( "description": "added"})");
+  replace(R"("read": ["shared"], "clearance": "amber")",
+          R"("read": ["shared", "0d4c2f8e-3b7a-4c1e-9f5d-2a6b8c0e1f34"], "clearance": "amber")");
+  auto cfg = parse_config(text, "/");
+  REQUIRE(cfg);
+  cfg->data_dir = f.ex().current()->cfg->data_dir;
+  REQUIRE(f.ex().apply(std::move(*cfg)));
+  CHECK(f.get(k_partner, "/taxii2/").body() ==
+        R"({"title":"renamed","description":"d","default":"/r/","api_roots":["/r/"]})");
+  CHECK(member(f.get(k_partner, "/r/"), "title") == "root r");
+  CHECK(member(f.get(k_partner, "/r/"), "description") == "rd");
+  const std::string more_for_partner =
+      R"({"id":"0d4c2f8e-3b7a-4c1e-9f5d-2a6b8c0e1f34","title":"more","description":"added",)"
+      R"("can_read":true,"can_write":false,)" +
+      media + "}";
+  CHECK(f.get(k_partner, "/r/collections/").body() ==
+        R"({"collections":[)" + shared_for_partner + "," + more_for_partner + "]}");
+  CHECK(f.get(k_partner, "/r/collections/0d4c2f8e-3b7a-4c1e-9f5d-2a6b8c0e1f34/").body() ==
+        more_for_partner);
+  // pub has no right on the new collection: it does not exist for it.
+  CHECK(f.get(k_pub, "/r/collections/").body() == R"({"collections":[)" + shared_for_pub + "]}");
+  CHECK(f.get(k_pub, "/r/collections/0d4c2f8e-3b7a-4c1e-9f5d-2a6b8c0e1f34/").result_int() == 404);
+}

@@ -219,6 +219,22 @@ TEST_CASE("address_prefix: the network of an address for new-address") {
   CHECK(address_prefix("10.1.2.3", 32, 128) == "10.1.2.3/32");
   CHECK_FALSE(address_prefix("not an address", 24, 48));
   CHECK_FALSE(address_prefix("", 24, 48));
+  CHECK(address_prefix("[2001:db8:1:2:3::9]", 24, 48) == "2001:db8:1::/48");
+  CHECK_FALSE(address_prefix(std::string(80, '1'), 24, 48));
+}
+
+TEST_CASE("network_of: addresses of one network compare equal in binary, others differ") {
+  const auto a = network_of("192.0.2.77", 24, 48);
+  REQUIRE(a);
+  CHECK(network_of("192.0.2.1", 24, 48) == a);
+  CHECK(network_of("::ffff:192.0.2.200", 24, 48) == a);  // IPv4-mapped counts as IPv4
+  CHECK(network_of("192.0.3.77", 24, 48) != a);
+  CHECK(network_of("192.0.2.77", 16, 48) != a);  // another prefix length
+  CHECK(network_of("2001:db8:1:2::1", 24, 48) == network_of("2001:db8:1:ffff::1", 24, 48));
+  CHECK(network_of("2001:db8:1:2::1", 24, 48) != network_of("2001:db8:2:2::1", 24, 48));
+  CHECK_FALSE(network_of("not an address", 24, 48));
+  CHECK(network_text(*a) == "192.0.2.0/24");
+  CHECK(network_text(*network_of("2001:db8:1:2:3::9", 24, 48)) == "2001:db8:1::/48");
 }
 
 TEST_CASE("auth-failure-burst: count failures within the window fire, per name and per address") {
