@@ -2,6 +2,8 @@
 
 #include <array>
 #include <catch2/catch.hpp>
+#include <string>
+#include <utility>
 
 using namespace cairn::formats;
 
@@ -44,6 +46,74 @@ TEST_CASE("parse_json refuses duplicate names, bad UTF-8 and trailing garbage") 
   CHECK_FALSE(parse_json("{} x"));
   CHECK_FALSE(parse_json(""));
   CHECK_FALSE(parse_json("{\"a\":NaN}"));
+}
+
+// The whole text is checked for UTF-8 once; the errors stay those of the
+// parser checking string by string (the messages below are what parse_json
+// answered before that check existed).
+TEST_CASE("parse_json names invalid UTF-8 and where it is") {
+  const std::pair<std::string, std::string> cases[] = {
+      {"\"\xff\xfe\"", "invalid JSON at offset 1: Invalid encoding in string."},
+      {"{\"a\":\"x\xc0\xaf\"}",
+       "invalid JSON at offset 7: Invalid encoding in string."},  // overlong
+      {"{\"a\":\"\xed\xa0\x80\"}",
+       "invalid JSON at offset 6: Invalid encoding in string."},  // surrogate
+      {"{\"a\":\"\xf4\x90\x80\x80\"}",
+       "invalid JSON at offset 6: Invalid encoding in string."},  // above U+10FFFF
+      {"{\"a\":\"ok\xe2\x82\"}",
+       "invalid JSON at offset 8: Invalid encoding in string."},  // cut short
+      {"{\"a\":\"ok\xe2\x82",
+       "invalid JSON at offset 8: Invalid encoding in string."},  // at the end
+      {"{\"\xe0\x80\x80\":1}",
+       "invalid JSON at offset 2: Invalid encoding in string."},  // in a name
+      {"{\"a\":\"\x80\"}",
+       "invalid JSON at offset 6: Invalid encoding in string."},  // stray continuation
+      {"{\"a\":\"\xf8\x88\x80\x80\x80\"}", "invalid JSON at offset 6: Invalid encoding in string."},
+      {"{\"objects\":[{\"id\":\"x\xc3\"}]}",
+       "invalid JSON at offset 20: Invalid encoding in string."},
+      {"[\"\xc3\xb6\",\xc3\xb6]", "invalid JSON at offset 6: Invalid value."},  // outside strings
+      {"{\"a\":1}\xff",
+       "invalid JSON at offset 7: The document root must not be followed by other values."},
+  };
+  for (const auto& [text, message] : cases) {
+    INFO(text);
+    auto r = parse_json(text);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message == message);
+  }
+  // Well-formed multi-byte text in names and values, at every alignment of
+  // the eight-byte ASCII steps.
+  for (std::size_t pad = 0; pad < 9; ++pad) {
+    const std::string text = "{\"" + std::string(pad, 'p') +
+                             "\xc3\xb6\xe2\x82\xac\":\"\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf\"}";
+    auto r = parse_json(text);
+    REQUIRE(r);
+    CHECK(r->root().value_at(0).as_string() == "\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf");
+  }
+}
+
+TEST_CASE("is_utf8 follows RFC 3629") {
+  CHECK(is_utf8(""));
+  CHECK(is_utf8("plain ASCII text, longer than eight bytes"));
+  CHECK(is_utf8(std::string("nul \0 inside", 13)));
+  CHECK(is_utf8("\xc2\x80 \xdf\xbf \xe0\xa0\x80 \xed\x9f\xbf \xee\x80\x80 \xef\xbf\xbf"));
+  CHECK(is_utf8("\xf0\x90\x80\x80 \xf3\xbf\xbf\xbf \xf4\x8f\xbf\xbf"));
+  CHECK_FALSE(is_utf8("\x80"));              // continuation without a lead
+  CHECK_FALSE(is_utf8("\xc0\x80"));          // overlong NUL
+  CHECK_FALSE(is_utf8("\xc1\xbf"));          // overlong
+  CHECK_FALSE(is_utf8("\xe0\x9f\xbf"));      // overlong
+  CHECK_FALSE(is_utf8("\xed\xa0\x80"));      // surrogate
+  CHECK_FALSE(is_utf8("\xf0\x8f\xbf\xbf"));  // overlong
+  CHECK_FALSE(is_utf8("\xf4\x90\x80\x80"));  // above U+10FFFF
+  CHECK_FALSE(is_utf8("\xf5\x80\x80\x80"));
+  CHECK_FALSE(is_utf8("\xff"));
+  CHECK_FALSE(is_utf8("abcdefgh\xe2\x82"));  // cut short at the end
+  CHECK_FALSE(is_utf8("\xe2\x28\xa1"));      // second byte no continuation
+  CHECK_FALSE(is_utf8("\xe2\x82\x28"));      // third byte no continuation
+  CHECK_FALSE(is_utf8("\xf0\x9f\x98\x28"));  // fourth byte no continuation
+  CHECK_FALSE(
+      is_utf8("12345678123456\xfe"
+              "78"));  // after whole ASCII words
 }
 
 TEST_CASE("a deeply nested document is refused without recursion") {
