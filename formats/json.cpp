@@ -59,40 +59,60 @@ result<void> prescan(std::string_view text, const json_limits& limits) {
   return {};
 }
 
+std::string_view name_of(const value_t::Member& m) {
+  return {m.name.GetString(), m.name.GetStringLength()};
+}
+
+// The first (in byte order) member name that o holds twice, if any.
+std::optional<std::string_view> duplicate_name(const value_t& o) {
+  const auto begin = o.MemberBegin();
+  const auto n = static_cast<std::size_t>(o.MemberCount());
+  // A STIX object has a dozen or two members: comparing each pair costs less
+  // than sorting a copy of the names on the heap.
+  constexpr std::size_t pairwise_up_to = 32;
+  if (n <= pairwise_up_to) {
+    std::optional<std::string_view> dup;
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto a = name_of(begin[static_cast<std::ptrdiff_t>(i)]);
+      for (std::size_t j = i + 1; j < n; ++j) {
+        if (a == name_of(begin[static_cast<std::ptrdiff_t>(j)]) && (!dup || a < *dup)) dup = a;
+      }
+    }
+    return dup;
+  }
+  std::vector<std::string_view> names;
+  names.reserve(n);
+  for (auto it = begin; it != o.MemberEnd(); ++it) names.push_back(name_of(*it));
+  std::sort(names.begin(), names.end());
+  const auto dup = std::adjacent_find(names.begin(), names.end());
+  if (dup == names.end()) return std::nullopt;
+  return *dup;
+}
+
 // Walks the parsed tree: duplicate member names and oversized containers.
-result<void> check_tree(const value_t& v, const json_limits& limits, std::string& path) {
+// The error's where (a JSON pointer to the value) is written only for a
+// failure, step by step as the walk unwinds.
+result<void> check_tree(const value_t& v, const json_limits& limits) {
+  auto inside = [](result<void> r, std::string_view step) {
+    r.error().where.insert(0, "/" + std::string(step));
+    return r;
+  };
   if (v.IsObject()) {
     if (v.MemberCount() > limits.max_members) {
-      return fail("an object has more than " + std::to_string(limits.max_members) + " members",
-                  path);
+      return fail("an object has more than " + std::to_string(limits.max_members) + " members");
     }
-    std::vector<std::string_view> names;
-    names.reserve(v.MemberCount());
-    for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
-      names.emplace_back(it->name.GetString(), it->name.GetStringLength());
-    }
-    std::sort(names.begin(), names.end());
-    auto dup = std::adjacent_find(names.begin(), names.end());
-    if (dup != names.end()) {
-      return fail("duplicate member name \"" + std::string(*dup) + "\"", path);
+    if (const auto dup = duplicate_name(v)) {
+      return fail("duplicate member name \"" + std::string(*dup) + "\"");
     }
     for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
-      const std::size_t mark = path.size();
-      path += '/';
-      path.append(it->name.GetString(), it->name.GetStringLength());
-      if (auto r = check_tree(it->value, limits, path); !r) return r;
-      path.resize(mark);
+      if (auto r = check_tree(it->value, limits); !r) return inside(std::move(r), name_of(*it));
     }
   } else if (v.IsArray()) {
     if (v.Size() > limits.max_members) {
-      return fail("an array has more than " + std::to_string(limits.max_members) + " items", path);
+      return fail("an array has more than " + std::to_string(limits.max_members) + " items");
     }
     for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
-      const std::size_t mark = path.size();
-      path += '/';
-      path += std::to_string(i);
-      if (auto r = check_tree(v[i], limits, path); !r) return r;
-      path.resize(mark);
+      if (auto r = check_tree(v[i], limits); !r) return inside(std::move(r), std::to_string(i));
     }
   }
   return {};
@@ -447,8 +467,7 @@ result<json_document> parse_json(std::string_view text, const json_limits& limit
     return fail("invalid JSON at offset " + std::to_string(doc.impl_->doc.GetErrorOffset()) + ": " +
                 rapidjson::GetParseError_En(doc.impl_->doc.GetParseError()));
   }
-  std::string path;
-  if (auto r = check_tree(doc.impl_->doc, limits, path); !r) return std::unexpected(r.error());
+  if (auto r = check_tree(doc.impl_->doc, limits); !r) return std::unexpected(r.error());
   return doc;
 }
 

@@ -3,6 +3,7 @@
 #include <array>
 #include <catch2/catch.hpp>
 #include <string>
+#include <tuple>
 #include <utility>
 
 using namespace cairn::formats;
@@ -46,6 +47,45 @@ TEST_CASE("parse_json refuses duplicate names, bad UTF-8 and trailing garbage") 
   CHECK_FALSE(parse_json("{} x"));
   CHECK_FALSE(parse_json(""));
   CHECK_FALSE(parse_json("{\"a\":NaN}"));
+}
+
+// The answers below are parse_json's from before the walk wrote the pointer
+// only on failure and compared small objects' names pairwise.
+TEST_CASE("parse_json says which member name is doubled and where") {
+  std::string many = "{";
+  for (int i = 0; i < 40; ++i) many += "\"m" + std::to_string(i) + "\":1,";
+  many += "\"m7\":2,\"m30\":3,\"m12\":4}";
+  const std::tuple<std::string, std::string, std::string> cases[] = {
+      {R"({"a":{"x":1,"x":2}})", "duplicate member name \"x\"", "/a"},
+      {R"([1,{"b":[0,0,{"c":{"d":1,"d":1}}]}])", "duplicate member name \"d\"", "/1/b/2/c"},
+      // Several names doubled: the first of them in byte order.
+      {R"({"z":1,"b":2,"z":3,"b":4,"y":5})", "duplicate member name \"b\"", ""},
+      {many, "duplicate member name \"m12\"", ""},
+      {"[" + many + "]", "duplicate member name \"m12\"", "/0"},
+      {R"({"a/b":{"":{"q":1,"q":2}}})", "duplicate member name \"q\"", "/a/b/"},
+  };
+  for (const auto& [text, message, where] : cases) {
+    INFO(text);
+    auto r = parse_json(text);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message == message);
+    CHECK(r.error().where == where);
+  }
+  json_limits limits;
+  limits.max_members = 3;
+  const std::tuple<std::string, std::string, std::string> too_big[] = {
+      {R"({"a":[1,2,3,4]})", "an array has more than 3 items", "/a"},
+      {R"([[1],{"a":1,"b":2,"c":3,"d":4}])", "an object has more than 3 members", "/1"},
+      {R"({"a":1,"b":2,"c":3,"d":4})", "an object has more than 3 members", ""},
+  };
+  for (const auto& [text, message, where] : too_big) {
+    INFO(text);
+    auto r = parse_json(text, limits);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message == message);
+    CHECK(r.error().where == where);
+  }
+  CHECK(parse_json(many.substr(0, many.find(",\"m7\":2")) + "}"));
 }
 
 // The whole text is checked for UTF-8 once; the errors stay those of the
