@@ -21,6 +21,29 @@ const value_t& val(const void* v) {
   return *static_cast<const value_t*>(v);
 }
 
+// Eight bytes at a time: the text is mostly the inside of strings, where
+// only a quote, a backslash and (for output) a control character matter.
+constexpr std::uint64_t k_ones = 0x0101010101010101u;
+constexpr std::uint64_t k_highs = 0x8080808080808080u;
+
+std::uint64_t load8(const char* p) {
+  std::uint64_t w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
+// Nonzero if some byte of w is below n (n <= 0x80).
+std::uint64_t any_below(std::uint64_t w, unsigned char n) {
+  return (w - k_ones * n) & ~w & k_highs;
+}
+// Nonzero if some byte of w equals b.
+std::uint64_t any_equal(std::uint64_t w, unsigned char b) {
+  return any_below(w ^ (k_ones * b), 1);
+}
+// Does a byte of w end a run of plain string bytes: '"' or '\\'?
+bool any_quote_or_backslash(std::uint64_t w) {
+  return (any_equal(w, '"') | any_equal(w, '\\')) != 0;
+}
+
 // One pass over the raw text, before the parser sees it, so that nesting depth
 // and string sizes are bounded without trusting the parser's recursion.
 result<void> prescan(std::string_view text, const json_limits& limits) {
@@ -29,6 +52,11 @@ result<void> prescan(std::string_view text, const json_limits& limits) {
   bool escaped = false;
   std::size_t string_start = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {
+    if (in_string && !escaped) {
+      // Skip whole words of plain string bytes.
+      while (text.size() - i >= 8 && !any_quote_or_backslash(load8(text.data() + i))) i += 8;
+      if (i == text.size()) break;
+    }
     const char c = text[i];
     if (in_string) {
       if (escaped) {
@@ -119,10 +147,17 @@ result<void> check_tree(const value_t& v, const json_limits& limits) {
 }
 
 void append_escaped(std::string& out, std::string_view s) {
-  // Most strings need no escape at all: copy runs of plain bytes in one go
-  // (this is on the path of every stored object and every response).
+  // Most strings need no escape at all: copy runs of plain bytes in one go,
+  // finding their end a word at a time (this is on the path of every stored
+  // object and every response).
   std::size_t plain = 0;
   for (std::size_t i = 0; i < s.size(); ++i) {
+    while (s.size() - i >= 8) {
+      const std::uint64_t w = load8(s.data() + i);
+      if (any_quote_or_backslash(w) || any_below(w, 0x20) != 0) break;
+      i += 8;
+    }
+    if (i == s.size()) break;
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x20 && c != '"' && c != '\\') continue;
     out.append(s.data() + plain, i - plain);
@@ -475,13 +510,9 @@ bool is_utf8(std::string_view text) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const auto* const end = p + text.size();
   while (p < end) {
-    if (end - p >= 8) {
-      std::uint64_t word;
-      std::memcpy(&word, p, sizeof word);
-      if ((word & 0x8080808080808080u) == 0) {
-        p += 8;
-        continue;
-      }
+    if (end - p >= 8 && (load8(reinterpret_cast<const char*>(p)) & k_highs) == 0) {
+      p += 8;
+      continue;
     }
     const unsigned char c = *p;
     if (c < 0x80) {

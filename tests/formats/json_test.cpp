@@ -156,6 +156,86 @@ TEST_CASE("is_utf8 follows RFC 3629") {
               "78"));  // after whole ASCII words
 }
 
+namespace {
+
+// JSON escaping one byte at a time, as append_escaped did before it
+// skipped words of plain bytes.
+std::string escaped_bytewise(std::string_view s) {
+  std::string out;
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          static constexpr char hex[] = "0123456789abcdef";
+          out += "\\u00";
+          out += hex[c >> 4];
+          out += hex[c & 0xF];
+        } else {
+          out += ch;
+        }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("escaping finds every byte to escape wherever it sits in a word") {
+  // Each byte that needs escaping (and a few that do not: DEL, 0x80, 0xff,
+  // '/') at every offset of strings of 0..24 plain bytes.
+  const std::string special = std::string("\"\\\b\f\n\r\t\x01\x1f\x7f\x80\xff/") + '\0';
+  for (std::size_t n = 0; n <= 24; ++n) {
+    for (std::size_t at = 0; at <= n; ++at) {
+      for (const char c : special) {
+        std::string s(n, 'a');
+        s.insert(s.begin() + static_cast<std::ptrdiff_t>(at), c);
+        INFO(n << " " << at << " " << static_cast<int>(static_cast<unsigned char>(c)));
+        CHECK(json_escape(s) == escaped_bytewise(s));
+      }
+    }
+  }
+  const std::string mixed = "plain text \"quoted\" \\ tab\t\x02 \xc3\xb6 and more plain text";
+  CHECK(json_escape(mixed) == escaped_bytewise(mixed));
+  // dump writes the same.
+  const std::string doc = "{\"k\\\"ey\":\"" + escaped_bytewise(mixed) + "\"}";
+  auto parsed = parse_json(doc);
+  REQUIRE(parsed);
+  CHECK(parsed->root().dump() == doc);
+}
+
+TEST_CASE("string lengths and escaped quotes are read right across words") {
+  json_limits limits;
+  limits.max_string_bytes = 20;
+  for (std::size_t n = 0; n <= 30; ++n) {
+    // The limit counts from the opening quote to the closing one.
+    const std::string text = "[\"" + std::string(n, 'x') + "\"]";
+    INFO(n);
+    CHECK(parse_json(text, limits).has_value() == (n + 1 <= 20));
+    // An escaped quote or backslash anywhere does not end the string, and a
+    // bracket inside it is no nesting.
+    for (std::size_t at = 0; at <= n; ++at) {
+      std::string inside(n, '[');
+      for (const char* esc : {"\\\"", "\\\\"}) {
+        std::string s = inside;
+        s.insert(at, esc);
+        json_limits shallow;
+        shallow.max_depth = 1;
+        auto r = parse_json("[\"" + s + "\"]", shallow);
+        REQUIRE(r);
+        CHECK(r->root().value_at(0).as_string().size() == n + 1);
+      }
+    }
+  }
+}
+
 TEST_CASE("a deeply nested document is refused without recursion") {
   std::string text(100000, '[');
   auto r = parse_json(text);
