@@ -236,6 +236,32 @@ TEST_CASE("string lengths and escaped quotes are read right across words") {
   }
 }
 
+// Text without a NUL is parsed from a NUL-terminated copy, text with one as
+// given: the answers below are parse_json's from before either existed.
+TEST_CASE("parse_json answers as before for text with and without a NUL") {
+  const std::pair<std::string, std::string> cases[] = {
+      {std::string("{\"a\":\"x\0y\"}", 11),
+       "invalid JSON at offset 7: Missing a closing quotation mark in string."},
+      {std::string("{\"a\":1}\0", 8), R"({"a":1})"},
+      {std::string("{\"a\":1}\0{}", 10), R"({"a":1})"},
+      {std::string("[1,\0 2]", 7), "invalid JSON at offset 3: Invalid value."},
+      {R"({"a":"unterminated)",
+       "invalid JSON at offset 18: Missing a closing quotation mark in string."},
+      {R"({"a" 1})", "invalid JSON at offset 5: Missing a colon after a name of object member."},
+      {"  [1, 2,]  ", "invalid JSON at offset 8: Invalid value."},
+      {R"({"a":"\u00e9\ud83d\ude00"})", "{\"a\":\"\xc3\xa9\xf0\x9f\x98\x80\"}"},
+      {"\t\n {\"a\" : [ true , null ] } \r\n", R"({"a":[true,null]})"},
+      {R"({"a":"\x"})", "invalid JSON at offset 6: Invalid escape character in string."},
+      {"[\"" + std::string(40, 'y') + "\\\"" + std::string(40, 'z') + "\"]",
+       "[\"" + std::string(40, 'y') + "\\\"" + std::string(40, 'z') + "\"]"},
+  };
+  for (const auto& [text, answer] : cases) {
+    INFO(text);
+    auto r = parse_json(text);
+    CHECK((r ? r->root().dump() : r.error().message) == answer);
+  }
+}
+
 TEST_CASE("a deeply nested document is refused without recursion") {
   std::string text(100000, '[');
   auto r = parse_json(text);
