@@ -1,5 +1,10 @@
 #include "formats/json.hpp"
 
+// RapidJSON copies string bodies and skips white space 16 bytes at a time
+// with SSE2 (every x86-64 has it), given text that ends in a NUL.
+#if defined(__SSE2__)
+#define RAPIDJSON_SSE2
+#endif
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
@@ -21,6 +26,29 @@ const value_t& val(const void* v) {
   return *static_cast<const value_t*>(v);
 }
 
+// Eight bytes at a time: the text is mostly the inside of strings, where
+// only a quote, a backslash and (for output) a control character matter.
+constexpr std::uint64_t k_ones = 0x0101010101010101u;
+constexpr std::uint64_t k_highs = 0x8080808080808080u;
+
+std::uint64_t load8(const char* p) {
+  std::uint64_t w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
+// Nonzero if some byte of w is below n (n <= 0x80).
+std::uint64_t any_below(std::uint64_t w, unsigned char n) {
+  return (w - k_ones * n) & ~w & k_highs;
+}
+// Nonzero if some byte of w equals b.
+std::uint64_t any_equal(std::uint64_t w, unsigned char b) {
+  return any_below(w ^ (k_ones * b), 1);
+}
+// Does a byte of w end a run of plain string bytes: '"' or '\\'?
+bool any_quote_or_backslash(std::uint64_t w) {
+  return (any_equal(w, '"') | any_equal(w, '\\')) != 0;
+}
+
 // One pass over the raw text, before the parser sees it, so that nesting depth
 // and string sizes are bounded without trusting the parser's recursion.
 result<void> prescan(std::string_view text, const json_limits& limits) {
@@ -29,6 +57,11 @@ result<void> prescan(std::string_view text, const json_limits& limits) {
   bool escaped = false;
   std::size_t string_start = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {
+    if (in_string && !escaped) {
+      // Skip whole words of plain string bytes.
+      while (text.size() - i >= 8 && !any_quote_or_backslash(load8(text.data() + i))) i += 8;
+      if (i == text.size()) break;
+    }
     const char c = text[i];
     if (in_string) {
       if (escaped) {
@@ -59,50 +92,77 @@ result<void> prescan(std::string_view text, const json_limits& limits) {
   return {};
 }
 
+std::string_view name_of(const value_t::Member& m) {
+  return {m.name.GetString(), m.name.GetStringLength()};
+}
+
+// The first (in byte order) member name that o holds twice, if any.
+std::optional<std::string_view> duplicate_name(const value_t& o) {
+  const auto begin = o.MemberBegin();
+  const auto n = static_cast<std::size_t>(o.MemberCount());
+  // A STIX object has a dozen or two members: comparing each pair costs less
+  // than sorting a copy of the names on the heap.
+  constexpr std::size_t pairwise_up_to = 32;
+  if (n <= pairwise_up_to) {
+    std::optional<std::string_view> dup;
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto a = name_of(begin[static_cast<std::ptrdiff_t>(i)]);
+      for (std::size_t j = i + 1; j < n; ++j) {
+        if (a == name_of(begin[static_cast<std::ptrdiff_t>(j)]) && (!dup || a < *dup)) dup = a;
+      }
+    }
+    return dup;
+  }
+  std::vector<std::string_view> names;
+  names.reserve(n);
+  for (auto it = begin; it != o.MemberEnd(); ++it) names.push_back(name_of(*it));
+  std::sort(names.begin(), names.end());
+  const auto dup = std::adjacent_find(names.begin(), names.end());
+  if (dup == names.end()) return std::nullopt;
+  return *dup;
+}
+
 // Walks the parsed tree: duplicate member names and oversized containers.
-result<void> check_tree(const value_t& v, const json_limits& limits, std::string& path) {
+// The error's where (a JSON pointer to the value) is written only for a
+// failure, step by step as the walk unwinds.
+result<void> check_tree(const value_t& v, const json_limits& limits) {
+  auto inside = [](result<void> r, std::string_view step) {
+    r.error().where.insert(0, "/" + std::string(step));
+    return r;
+  };
   if (v.IsObject()) {
     if (v.MemberCount() > limits.max_members) {
-      return fail("an object has more than " + std::to_string(limits.max_members) + " members",
-                  path);
+      return fail("an object has more than " + std::to_string(limits.max_members) + " members");
     }
-    std::vector<std::string_view> names;
-    names.reserve(v.MemberCount());
-    for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
-      names.emplace_back(it->name.GetString(), it->name.GetStringLength());
-    }
-    std::sort(names.begin(), names.end());
-    auto dup = std::adjacent_find(names.begin(), names.end());
-    if (dup != names.end()) {
-      return fail("duplicate member name \"" + std::string(*dup) + "\"", path);
+    if (const auto dup = duplicate_name(v)) {
+      return fail("duplicate member name \"" + std::string(*dup) + "\"");
     }
     for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
-      const std::size_t mark = path.size();
-      path += '/';
-      path.append(it->name.GetString(), it->name.GetStringLength());
-      if (auto r = check_tree(it->value, limits, path); !r) return r;
-      path.resize(mark);
+      if (auto r = check_tree(it->value, limits); !r) return inside(std::move(r), name_of(*it));
     }
   } else if (v.IsArray()) {
     if (v.Size() > limits.max_members) {
-      return fail("an array has more than " + std::to_string(limits.max_members) + " items", path);
+      return fail("an array has more than " + std::to_string(limits.max_members) + " items");
     }
     for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
-      const std::size_t mark = path.size();
-      path += '/';
-      path += std::to_string(i);
-      if (auto r = check_tree(v[i], limits, path); !r) return r;
-      path.resize(mark);
+      if (auto r = check_tree(v[i], limits); !r) return inside(std::move(r), std::to_string(i));
     }
   }
   return {};
 }
 
 void append_escaped(std::string& out, std::string_view s) {
-  // Most strings need no escape at all: copy runs of plain bytes in one go
-  // (this is on the path of every stored object and every response).
+  // Most strings need no escape at all: copy runs of plain bytes in one go,
+  // finding their end a word at a time (this is on the path of every stored
+  // object and every response).
   std::size_t plain = 0;
   for (std::size_t i = 0; i < s.size(); ++i) {
+    while (s.size() - i >= 8) {
+      const std::uint64_t w = load8(s.data() + i);
+      if (any_quote_or_backslash(w) || any_below(w, 0x20) != 0) break;
+      i += 8;
+    }
+    if (i == s.size()) break;
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x20 && c != '"' && c != '\\') continue;
     out.append(s.data() + plain, i - plain);
@@ -432,17 +492,72 @@ result<json_document> parse_json(std::string_view text, const json_limits& limit
   }
   if (auto r = prescan(text, limits); !r) return std::unexpected(r.error());
   json_document doc;
-  constexpr unsigned flags = rapidjson::kParseIterativeFlag |
-                             rapidjson::kParseValidateEncodingFlag |
-                             rapidjson::kParseFullPrecisionFlag;
-  doc.impl_->doc.Parse<flags>(text.data(), text.size());
+  constexpr unsigned flags = rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag;
+  // Text that is UTF-8 as a whole (nearly every body) is checked once here,
+  // eight bytes at a time while they are ASCII, and not again string by
+  // string. Otherwise the parser checks each string, so that the error says
+  // where and why exactly as before ("offset 7: Invalid encoding in string.",
+  // or a syntax error at a stray byte outside strings).
+  if (!is_utf8(text)) {
+    doc.impl_->doc.Parse<flags | rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
+  } else if (text.find('\0') != std::string_view::npos) {
+    // A NUL would end the terminated copy below early.
+    doc.impl_->doc.Parse<flags>(text.data(), text.size());
+  } else {
+    // RapidJSON's 16-byte string scan reads NUL-terminated text, with zeros
+    // after it as far as the 16 bytes it may load at once.
+    std::string terminated;
+    terminated.reserve(text.size() + 16);
+    terminated.append(text).append(16, '\0');
+    doc.impl_->doc.Parse<flags>(terminated.c_str());
+  }
   if (doc.impl_->doc.HasParseError()) {
     return fail("invalid JSON at offset " + std::to_string(doc.impl_->doc.GetErrorOffset()) + ": " +
                 rapidjson::GetParseError_En(doc.impl_->doc.GetParseError()));
   }
-  std::string path;
-  if (auto r = check_tree(doc.impl_->doc, limits, path); !r) return std::unexpected(r.error());
+  if (auto r = check_tree(doc.impl_->doc, limits); !r) return std::unexpected(r.error());
   return doc;
+}
+
+bool is_utf8(std::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* const end = p + text.size();
+  while (p < end) {
+    if (end - p >= 8 && (load8(reinterpret_cast<const char*>(p)) & k_highs) == 0) {
+      p += 8;
+      continue;
+    }
+    const unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    // A lead byte, how many continuation bytes follow, and the range of the
+    // first of them (narrower after E0, ED, F0 and F4: overlong forms,
+    // surrogates and code points above U+10FFFF).
+    std::size_t more = 0;
+    unsigned char low = 0x80, high = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      more = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      more = 2;
+      if (c == 0xE0) low = 0xA0;
+      if (c == 0xED) high = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      more = 3;
+      if (c == 0xF0) low = 0x90;
+      if (c == 0xF4) high = 0x8F;
+    } else {
+      return false;
+    }
+    if (static_cast<std::size_t>(end - p) <= more) return false;
+    if (p[1] < low || p[1] > high) return false;
+    for (std::size_t i = 2; i <= more; ++i) {
+      if ((p[i] & 0xC0) != 0x80) return false;
+    }
+    p += more + 1;
+  }
+  return true;
 }
 
 std::string json_escape(std::string_view s) {

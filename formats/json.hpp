@@ -89,6 +89,10 @@ class json_document {
 // ("offset 120: missing a comma or '}' after an object member").
 result<json_document> parse_json(std::string_view text, const json_limits& limits = {});
 
+// Is text well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates,
+// nothing above U+10FFFF)? What parse_json requires of its strings.
+bool is_utf8(std::string_view text);
+
 // JSON-escapes s (without the surrounding quotes).
 std::string json_escape(std::string_view s);
 

@@ -422,10 +422,13 @@ std::optional<std::vector<observable_kind>> observable_kinds_of_type(std::string
 }
 
 std::vector<observable> observables_of(std::string_view json) {
-  std::vector<observable> out;
   auto doc = parse_json(json);
-  if (!doc) return out;
-  const json_view root = doc->root();
+  if (!doc) return {};
+  return observables_of(doc->root());
+}
+
+std::vector<observable> observables_of(const json_view& root, const pattern_node* pattern) {
+  std::vector<observable> out;
   if (!root.is_object()) return out;
   const auto type = root.get("type");
   if (!type || !type->is_string()) return out;
@@ -438,11 +441,15 @@ std::vector<observable> observables_of(std::string_view json) {
 
   if (t == "indicator") {
     const auto pattern_type = string_member("pattern_type");
-    const auto pattern = string_member("pattern");
-    if (!pattern_type || *pattern_type != "stix" || !pattern) return out;
-    auto tree = parse_stix_pattern(*pattern);
-    if (!tree) return out;
-    collect(*tree, exportable_pattern(*tree), out);
+    const auto text = string_member("pattern");
+    if (!pattern_type || *pattern_type != "stix" || !text) return out;
+    if (pattern == nullptr) {
+      auto tree = parse_stix_pattern(*text);
+      if (!tree) return out;
+      collect(*tree, exportable_pattern(*tree), out);
+    } else {
+      collect(*pattern, exportable_pattern(*pattern), out);
+    }
   } else if (t == "file") {
     const auto hashes = root.get("hashes");
     if (hashes && hashes->is_object()) {

@@ -27,6 +27,9 @@
 
 namespace cairn::formats {
 
+class json_view;
+struct pattern_node;
+
 enum class observable_kind : std::uint8_t {
   ipv4 = 1,    // ipv4-addr:value
   ipv6 = 2,    // ipv6-addr:value
@@ -59,6 +62,13 @@ struct observable {
 // patterns of another pattern_type). `json` is the object's JSON.
 // Deduplicated (kind, value, cidr); order unspecified.
 std::vector<observable> observables_of(std::string_view json);
+
+// The same for a parsed object (formats/json.hpp). `pattern`, when given, is
+// the tree of the object's pattern (an indicator of pattern_type "stix"),
+// already parsed by parse_stix_pattern(): validation parses it once and the
+// values are read from that tree instead of parsing the text again.
+std::vector<observable> observables_of(const json_view& object,
+                                       const pattern_node* pattern = nullptr);
 
 // The normal form of a value given as kind k, or an error saying why it is
 // not one (e.g. "'1.2.3' is not an IPv4 address").

@@ -1776,6 +1776,7 @@ class validator {
   std::string_view id_;
   std::string_view created_;
   std::string_view modified_;
+  std::optional<pattern_node> pattern_;  // an indicator's STIX pattern, once parsed
   error error_;
 };
 
@@ -2667,9 +2668,9 @@ bool validator::check_indicator() {
   }
   if (!seen_order(obj_, "valid_from", "valid_until", true)) return false;
   if (pattern_type == "stix") {
-    if (auto r = validate_stix_pattern(pattern, true); !r) {
-      return bad_at("pattern", "not a valid STIX pattern: " + r.error().message);
-    }
+    auto tree = parse_stix_pattern(pattern, true);
+    if (!tree) return bad_at("pattern", "not a valid STIX pattern: " + tree.error().message);
+    pattern_ = std::move(*tree);
   }
   return true;
 }
@@ -3389,6 +3390,7 @@ result<stix_object_info> validator::run() {
   info.spec_version = "2.1";
   info.tlp = tlp_of_object(obj_);
   info.json = obj_.dump();
+  info.observables = observables_of(obj_, pattern_ ? &*pattern_ : nullptr);
   return info;
 }
 

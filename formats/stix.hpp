@@ -9,6 +9,7 @@
 
 #include "formats/error.hpp"
 #include "formats/json.hpp"
+#include "formats/observables.hpp"
 #include "formats/tlp.hpp"
 
 namespace cairn::formats {
@@ -36,6 +37,10 @@ struct stix_object_info {
   std::string spec_version;      // "2.1" (an SCO without spec_version counts as 2.1)
   std::optional<tlp_level> tlp;  // from object_marking_refs; nullopt = unmarked
   std::string json;              // minified serialisation of the object
+  // What observables_of() finds in the object, read from the trees the
+  // validation parsed (the JSON, an indicator's pattern), so publishing
+  // never parses the object again.
+  std::vector<observable> observables;
 };
 
 // Validates one STIX 2.1 object: common properties (S 3.2), identifier,

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "formats/observables.hpp"
 #include "formats/time.hpp"
 #include "server/auth/policy.hpp"
 
@@ -40,10 +39,7 @@ storage::publish_request publish_request_for(const publication& p,
     o.spec_version = std::move(info.spec_version);
     o.tlp = info.tlp.value_or(p.default_tlp);
     o.json = std::move(info.json);
-    // Only the types that carry observables pay for reading the JSON again.
-    if (o.type == "indicator" || formats::observable_kinds_of_type(o.type)) {
-      o.observables = formats::observables_of(o.json);
-    }
+    o.observables = std::move(info.observables);
     pr.objects.push_back(std::move(o));
   }
   // The publisher receives its own versions above its clearance. Numbered

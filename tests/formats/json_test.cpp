@@ -2,6 +2,9 @@
 
 #include <array>
 #include <catch2/catch.hpp>
+#include <string>
+#include <tuple>
+#include <utility>
 
 using namespace cairn::formats;
 
@@ -44,6 +47,219 @@ TEST_CASE("parse_json refuses duplicate names, bad UTF-8 and trailing garbage") 
   CHECK_FALSE(parse_json("{} x"));
   CHECK_FALSE(parse_json(""));
   CHECK_FALSE(parse_json("{\"a\":NaN}"));
+}
+
+// The answers below are parse_json's from before the walk wrote the pointer
+// only on failure and compared small objects' names pairwise.
+TEST_CASE("parse_json says which member name is doubled and where") {
+  std::string many = "{";
+  for (int i = 0; i < 40; ++i) many += "\"m" + std::to_string(i) + "\":1,";
+  many += "\"m7\":2,\"m30\":3,\"m12\":4}";
+  const std::tuple<std::string, std::string, std::string> cases[] = {
+      {R"({"a":{"x":1,"x":2}})", "duplicate member name \"x\"", "/a"},
+      {R"([1,{"b":[0,0,{"c":{"d":1,"d":1}}]}])", "duplicate member name \"d\"", "/1/b/2/c"},
+      // Several names doubled: the first of them in byte order.
+      {R"({"z":1,"b":2,"z":3,"b":4,"y":5})", "duplicate member name \"b\"", ""},
+      {many, "duplicate member name \"m12\"", ""},
+      {"[" + many + "]", "duplicate member name \"m12\"", "/0"},
+      {R"({"a/b":{"":{"q":1,"q":2}}})", "duplicate member name \"q\"", "/a/b/"},
+  };
+  for (const auto& [text, message, where] : cases) {
+    INFO(text);
+    auto r = parse_json(text);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message == message);
+    CHECK(r.error().where == where);
+  }
+  json_limits limits;
+  limits.max_members = 3;
+  const std::tuple<std::string, std::string, std::string> too_big[] = {
+      {R"({"a":[1,2,3,4]})", "an array has more than 3 items", "/a"},
+      {R"([[1],{"a":1,"b":2,"c":3,"d":4}])", "an object has more than 3 members", "/1"},
+      {R"({"a":1,"b":2,"c":3,"d":4})", "an object has more than 3 members", ""},
+  };
+  for (const auto& [text, message, where] : too_big) {
+    INFO(text);
+    auto r = parse_json(text, limits);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message == message);
+    CHECK(r.error().where == where);
+  }
+  CHECK(parse_json(many.substr(0, many.find(",\"m7\":2")) + "}"));
+}
+
+// The whole text is checked for UTF-8 once; the errors stay those of the
+// parser checking string by string (the messages below are what parse_json
+// answered before that check existed).
+TEST_CASE("parse_json names invalid UTF-8 and where it is") {
+  const std::pair<std::string, std::string> cases[] = {
+      {"\"\xff\xfe\"", "invalid JSON at offset 1: Invalid encoding in string."},
+      {"{\"a\":\"x\xc0\xaf\"}",
+       "invalid JSON at offset 7: Invalid encoding in string."},  // overlong
+      {"{\"a\":\"\xed\xa0\x80\"}",
+       "invalid JSON at offset 6: Invalid encoding in string."},  // surrogate
+      {"{\"a\":\"\xf4\x90\x80\x80\"}",
+       "invalid JSON at offset 6: Invalid encoding in string."},  // above U+10FFFF
+      {"{\"a\":\"ok\xe2\x82\"}",
+       "invalid JSON at offset 8: Invalid encoding in string."},  // cut short
+      {"{\"a\":\"ok\xe2\x82",
+       "invalid JSON at offset 8: Invalid encoding in string."},  // at the end
+      {"{\"\xe0\x80\x80\":1}",
+       "invalid JSON at offset 2: Invalid encoding in string."},  // in a name
+      {"{\"a\":\"\x80\"}",
+       "invalid JSON at offset 6: Invalid encoding in string."},  // stray continuation
+      {"{\"a\":\"\xf8\x88\x80\x80\x80\"}", "invalid JSON at offset 6: Invalid encoding in string."},
+      {"{\"objects\":[{\"id\":\"x\xc3\"}]}",
+       "invalid JSON at offset 20: Invalid encoding in string."},
+      {"[\"\xc3\xb6\",\xc3\xb6]", "invalid JSON at offset 6: Invalid value."},  // outside strings
+      {"{\"a\":1}\xff",
+       "invalid JSON at offset 7: The document root must not be followed by other values."},
+  };
+  for (const auto& [text, message] : cases) {
+    INFO(text);
+    auto r = parse_json(text);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message == message);
+  }
+  // Well-formed multi-byte text in names and values, at every alignment of
+  // the eight-byte ASCII steps.
+  for (std::size_t pad = 0; pad < 9; ++pad) {
+    const std::string text = "{\"" + std::string(pad, 'p') +
+                             "\xc3\xb6\xe2\x82\xac\":\"\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf\"}";
+    auto r = parse_json(text);
+    REQUIRE(r);
+    CHECK(r->root().value_at(0).as_string() == "\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf");
+  }
+}
+
+TEST_CASE("is_utf8 follows RFC 3629") {
+  CHECK(is_utf8(""));
+  CHECK(is_utf8("plain ASCII text, longer than eight bytes"));
+  CHECK(is_utf8(std::string("nul \0 inside", 13)));
+  CHECK(is_utf8("\xc2\x80 \xdf\xbf \xe0\xa0\x80 \xed\x9f\xbf \xee\x80\x80 \xef\xbf\xbf"));
+  CHECK(is_utf8("\xf0\x90\x80\x80 \xf3\xbf\xbf\xbf \xf4\x8f\xbf\xbf"));
+  CHECK_FALSE(is_utf8("\x80"));              // continuation without a lead
+  CHECK_FALSE(is_utf8("\xc0\x80"));          // overlong NUL
+  CHECK_FALSE(is_utf8("\xc1\xbf"));          // overlong
+  CHECK_FALSE(is_utf8("\xe0\x9f\xbf"));      // overlong
+  CHECK_FALSE(is_utf8("\xed\xa0\x80"));      // surrogate
+  CHECK_FALSE(is_utf8("\xf0\x8f\xbf\xbf"));  // overlong
+  CHECK_FALSE(is_utf8("\xf4\x90\x80\x80"));  // above U+10FFFF
+  CHECK_FALSE(is_utf8("\xf5\x80\x80\x80"));
+  CHECK_FALSE(is_utf8("\xff"));
+  CHECK_FALSE(is_utf8("abcdefgh\xe2\x82"));  // cut short at the end
+  CHECK_FALSE(is_utf8("\xe2\x28\xa1"));      // second byte no continuation
+  CHECK_FALSE(is_utf8("\xe2\x82\x28"));      // third byte no continuation
+  CHECK_FALSE(is_utf8("\xf0\x9f\x98\x28"));  // fourth byte no continuation
+  CHECK_FALSE(
+      is_utf8("12345678123456\xfe"
+              "78"));  // after whole ASCII words
+}
+
+namespace {
+
+// JSON escaping one byte at a time, as append_escaped did before it
+// skipped words of plain bytes.
+std::string escaped_bytewise(std::string_view s) {
+  std::string out;
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          static constexpr char hex[] = "0123456789abcdef";
+          out += "\\u00";
+          out += hex[c >> 4];
+          out += hex[c & 0xF];
+        } else {
+          out += ch;
+        }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("escaping finds every byte to escape wherever it sits in a word") {
+  // Each byte that needs escaping (and a few that do not: DEL, 0x80, 0xff,
+  // '/') at every offset of strings of 0..24 plain bytes.
+  const std::string special = std::string("\"\\\b\f\n\r\t\x01\x1f\x7f\x80\xff/") + '\0';
+  for (std::size_t n = 0; n <= 24; ++n) {
+    for (std::size_t at = 0; at <= n; ++at) {
+      for (const char c : special) {
+        std::string s(n, 'a');
+        s.insert(s.begin() + static_cast<std::ptrdiff_t>(at), c);
+        INFO(n << " " << at << " " << static_cast<int>(static_cast<unsigned char>(c)));
+        CHECK(json_escape(s) == escaped_bytewise(s));
+      }
+    }
+  }
+  const std::string mixed = "plain text \"quoted\" \\ tab\t\x02 \xc3\xb6 and more plain text";
+  CHECK(json_escape(mixed) == escaped_bytewise(mixed));
+  // dump writes the same.
+  const std::string doc = "{\"k\\\"ey\":\"" + escaped_bytewise(mixed) + "\"}";
+  auto parsed = parse_json(doc);
+  REQUIRE(parsed);
+  CHECK(parsed->root().dump() == doc);
+}
+
+TEST_CASE("string lengths and escaped quotes are read right across words") {
+  json_limits limits;
+  limits.max_string_bytes = 20;
+  for (std::size_t n = 0; n <= 30; ++n) {
+    // The limit counts from the opening quote to the closing one.
+    const std::string text = "[\"" + std::string(n, 'x') + "\"]";
+    INFO(n);
+    CHECK(parse_json(text, limits).has_value() == (n + 1 <= 20));
+    // An escaped quote or backslash anywhere does not end the string, and a
+    // bracket inside it is no nesting.
+    for (std::size_t at = 0; at <= n; ++at) {
+      std::string inside(n, '[');
+      for (const char* esc : {"\\\"", "\\\\"}) {
+        std::string s = inside;
+        s.insert(at, esc);
+        json_limits shallow;
+        shallow.max_depth = 1;
+        auto r = parse_json("[\"" + s + "\"]", shallow);
+        REQUIRE(r);
+        CHECK(r->root().value_at(0).as_string().size() == n + 1);
+      }
+    }
+  }
+}
+
+// Text without a NUL is parsed from a NUL-terminated copy, text with one as
+// given: the answers below are parse_json's from before either existed.
+TEST_CASE("parse_json answers as before for text with and without a NUL") {
+  const std::pair<std::string, std::string> cases[] = {
+      {std::string("{\"a\":\"x\0y\"}", 11),
+       "invalid JSON at offset 7: Missing a closing quotation mark in string."},
+      {std::string("{\"a\":1}\0", 8), R"({"a":1})"},
+      {std::string("{\"a\":1}\0{}", 10), R"({"a":1})"},
+      {std::string("[1,\0 2]", 7), "invalid JSON at offset 3: Invalid value."},
+      {R"({"a":"unterminated)",
+       "invalid JSON at offset 18: Missing a closing quotation mark in string."},
+      {R"({"a" 1})", "invalid JSON at offset 5: Missing a colon after a name of object member."},
+      {"  [1, 2,]  ", "invalid JSON at offset 8: Invalid value."},
+      {R"({"a":"\u00e9\ud83d\ude00"})", "{\"a\":\"\xc3\xa9\xf0\x9f\x98\x80\"}"},
+      {"\t\n {\"a\" : [ true , null ] } \r\n", R"({"a":[true,null]})"},
+      {R"({"a":"\x"})", "invalid JSON at offset 6: Invalid escape character in string."},
+      {"[\"" + std::string(40, 'y') + "\\\"" + std::string(40, 'z') + "\"]",
+       "[\"" + std::string(40, 'y') + "\\\"" + std::string(40, 'z') + "\"]"},
+  };
+  for (const auto& [text, answer] : cases) {
+    INFO(text);
+    auto r = parse_json(text);
+    CHECK((r ? r->root().dump() : r.error().message) == answer);
+  }
 }
 
 TEST_CASE("a deeply nested document is refused without recursion") {

@@ -2,10 +2,14 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "formats/json.hpp"
+#include "formats/stix.hpp"
 #include "formats/stix_pattern.hpp"
 
 using namespace cairn::formats;
@@ -32,6 +36,35 @@ std::vector<observable> of(std::string_view pattern) {
 
 observable obs(k kind, std::string value, bool exportable, bool cidr = false) {
   return observable{kind, std::move(value), cidr, exportable};
+}
+
+std::vector<observable> sorted(std::vector<observable> v) {
+  std::sort(v.begin(), v.end(), [](const observable& a, const observable& b) {
+    return std::tie(a.kind, a.value, a.cidr, a.exportable) <
+           std::tie(b.kind, b.value, b.cidr, b.exportable);
+  });
+  return v;
+}
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Validation reads the observables from the trees it parsed; observables_of()
+// reads them from the stored JSON. Both must find the same values.
+// Returns how many of the objects carry any.
+std::size_t check_validation_agrees(const std::vector<parsed_object>& parsed) {
+  std::size_t carrying = 0;
+  for (const auto& p : parsed) {
+    if (!p.info) continue;
+    INFO(p.info->json);
+    CHECK(sorted(p.info->observables) == sorted(observables_of(p.info->json)));
+    if (!p.info->observables.empty()) ++carrying;
+  }
+  return carrying;
 }
 
 std::string normal(k kind, std::string_view v) {
@@ -311,4 +344,74 @@ TEST_CASE("the pattern tree keeps structure, operators and constants", "[stix_pa
   // The parser's errors are validate_stix_pattern()'s.
   CHECK(parse_stix_pattern("[a:b = ]").error().message ==
         validate_stix_pattern("[a:b = ]").error().message);
+}
+
+TEST_CASE("validation finds the observables observables_of finds, over the corpus",
+          "[observables][corpus]") {
+  const std::filesystem::path corpus{CAIRN_CORPUS_DIR};
+  json_limits limits;
+  limits.max_bytes = 16u << 20;
+  std::size_t objects = 0, carrying = 0;
+  for (const auto& e : std::filesystem::directory_iterator(corpus / "valid")) {
+    if (e.path().extension() != ".json") continue;
+    INFO(e.path().filename().string());
+    auto parsed = parse_stix_content(read_file(e.path()), limits, 100000);
+    REQUIRE(parsed);
+    objects += parsed->size();
+    carrying += check_validation_agrees(*parsed);
+  }
+  CHECK(objects == 498);
+  CHECK(carrying > 10);  // the corpus has indicators and SCOs with listed values
+
+  // Every pattern of patterns-valid.txt as an indicator's pattern.
+  std::istringstream lines(read_file(corpus / "patterns-valid.txt"));
+  std::string envelope = R"({"objects":[)";
+  std::size_t n = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) continue;
+    if (n++ > 0) envelope += ',';
+    envelope += indicator(line);
+  }
+  envelope += "]}";
+  auto parsed = parse_envelope(envelope, {}, 1000);
+  REQUIRE(parsed);
+  CHECK(parsed->size() == n);
+  CHECK(check_validation_agrees(*parsed) > 0);
+}
+
+TEST_CASE("validation finds the observables observables_of finds, synthetic objects",
+          "[observables]") {
+  const std::string patterns[] = {
+      "[ipv4-addr:value = '10.0.0.1']",
+      "[ipv4-addr:value = '10.0.0.1'] OR [ipv6-addr:value = '2001:DB8::1/64']",
+      "[domain-name:value = 'A.Example.' OR url:value = 'https://x.example/']",
+      "[email-addr:value = 'a@b.example' AND file:hashes.MD5 = '" + std::string(32, 'F') + "']",
+      "[file:hashes.'SHA-256' = '" + std::string(64, 'a') + "'] WITHIN 5 SECONDS",
+      "[ipv4-addr:value ISSUBSET '10.1.2.3/8'] FOLLOWEDBY [ipv4-addr:value = '10.1.2.3']",
+      "[ipv4-addr:value != '10.0.0.1' AND ipv4-addr:value NOT = '10.0.0.2']",
+      "[ipv4-addr:value = 'not an address' OR ipv4-addr:value = '10.0.0.9']",
+      "[ipv4-addr:value = '10.0.0.1' OR ipv4-addr:value = '010.000.000.001']",
+      "[file:name = 'x.exe']",
+  };
+  std::string envelope = R"({"objects":[)";
+  for (const auto& p : patterns) envelope += indicator(p) + ",";
+  std::string snort = indicator("[ipv4-addr:value = '10.0.0.1']");
+  snort.replace(snort.find("\"stix\""), 6, "\"snort\"");
+  envelope += snort + ",";
+  envelope +=
+      R"({"type":"ipv4-addr","spec_version":"2.1","id":"ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd","value":"10.0.0.0/24"},)"
+      R"({"type":"domain-name","spec_version":"2.1","id":"domain-name--3c10e93f-798e-5a26-a0c1-08156efab7f5","value":"Example.COM"},)"
+      R"({"type":"file","spec_version":"2.1","id":"file--5a27d487-c542-5f97-a131-a8866b477b46","hashes":{"MD5":")" +
+      std::string(32, 'A') + R"(","SHA-1":")" + std::string(40, 'b') +
+      R"("}},)"
+      R"({"type":"malware","spec_version":"2.1","id":"malware--31b940d4-6f7f-459a-80ea-9c1f17b5891b",)"
+      R"("created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","name":"10.0.0.1","is_family":false}]})";
+  auto parsed = parse_envelope(envelope, {}, 100);
+  REQUIRE(parsed);
+  REQUIRE(parsed->size() == std::size(patterns) + 5);
+  for (const auto& p : *parsed) {
+    INFO(p.problem.to_string());
+    CHECK(p.info.has_value());
+  }
+  CHECK(check_validation_agrees(*parsed) == std::size(patterns) - 2 + 3);
 }

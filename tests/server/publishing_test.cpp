@@ -94,19 +94,26 @@ TEST_CASE("publishing: versions above the publisher's clearance get a commit of 
 TEST_CASE("publishing: valid indicators and SCOs carry their observables to the store") {
   const account alice{"alice", formats::tlp_level::amber};
   const publication where{&alice, 1, "api1", formats::tlp_level::green};
-  std::vector<formats::parsed_object> parsed;
-  parsed.push_back(valid("indicator--1", std::nullopt));
-  parsed.back().info->json =
-      R"({"type":"indicator","id":"indicator--1","pattern_type":"stix",)"
-      R"("pattern":"[domain-name:value = 'Evil.Example.'] OR [ipv4-addr:value = '10.0.0.1']"})";
-  parsed.push_back(valid("ipv6-addr--2", std::nullopt));
-  parsed.back().info->type = "ipv6-addr";
-  parsed.back().info->json = R"({"type":"ipv6-addr","id":"ipv6-addr--2","value":"2001:DB8::1"})";
-  parsed.push_back(valid("malware--3", std::nullopt));
-  parsed.back().info->type = "malware";
-  parsed.back().info->json = R"({"type":"malware","id":"malware--3","name":"10.0.0.1"})";
-  parsed.push_back(invalid("indicator--4"));
-  auto r = publish_request_for(where, std::move(parsed));
+  // The observables come from validation, which reads them from the trees it
+  // parsed: the objects go through it as a POST's do.
+  auto parsed = formats::parse_envelope(
+      R"({"objects":[)"
+      R"({"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",)"
+      R"("created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z",)"
+      R"("valid_from":"2024-01-01T00:00:00Z","pattern_type":"stix",)"
+      R"("pattern":"[domain-name:value = 'Evil.Example.'] OR [ipv4-addr:value = '10.0.0.1']"},)"
+      R"({"type":"ipv6-addr","spec_version":"2.1","id":"ipv6-addr--1e61d36c-a16c-53b7-a80f-2a00161c96b1",)"
+      R"("value":"2001:DB8::1"},)"
+      R"({"type":"malware","spec_version":"2.1","id":"malware--31b940d4-6f7f-459a-80ea-9c1f17b5891b",)"
+      R"("created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z",)"
+      R"("name":"10.0.0.1","is_family":false},)"
+      R"({"type":"indicator","spec_version":"2.1","id":"indicator--0ac1a4b3-3a3c-4a5e-9b8f-2b0a4a1e4c11",)"
+      R"("created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z",)"
+      R"("valid_from":"2024-01-01T00:00:00Z","pattern_type":"stix",)"
+      R"("pattern":"[ipv4-addr:value = "}]})",
+      {}, 10);
+  REQUIRE(parsed);
+  auto r = publish_request_for(where, std::move(*parsed));
   REQUIRE(r.objects.size() == 3);
   auto indicator = r.objects[0].observables;
   std::sort(indicator.begin(), indicator.end(),
