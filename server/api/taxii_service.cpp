@@ -69,6 +69,9 @@ bool version_ok(const read_txn& txn, const account& who, const taxii_query& q,
     auto key = formats::stix_time_key(r.version);
     if (key && listed(f.time_keys, *key)) return true;
   }
+  // A version the store knows to be its object's newest is the last of
+  // every reader's: no later version exists, withheld or not.
+  if (f.last && r.newest) return true;
   if (f.first || f.last) {
     auto rank = visible_rank(txn, who, r);
     if ((f.first && rank.first) || (f.last && rank.last)) return true;
