@@ -312,10 +312,16 @@ response taxii_service::get_objects(const taxii_call& c) {
   if (!s) return error;
   const auto reading = c.ex.store().begin_read();
   const read_txn& txn = *reading;
-  formats::envelope_writer w;
+  // The page is selected first and written once its size is known: the
+  // records' JSON stays valid while the reader lives, and the body is
+  // allocated once and each object copied into it once.
+  std::vector<std::string_view> objects;
   auto p = select(txn, c, s->q, s->start, s->q.ids, true, c.snap.cfg->limits.max_page_bytes,
-                  [&](const object_record& r) { w.add_object(r.json); });
+                  [&](const object_record& r) { objects.push_back(r.json); });
   if (auto down = unreadable(txn, c)) return std::move(*down);
+  formats::envelope_writer w;
+  w.reserve(p.bytes, objects.size());
+  for (const std::string_view json : objects) w.add_object(json);
   auto res =
       taxii_response(http::status::ok, w.finish(p.more, next_token(c, p, *s)), c.req.version());
   set_date_headers(res, p);
