@@ -115,6 +115,12 @@ envelope_writer::envelope_writer() {
   w_.begin_object();
 }
 
+void envelope_writer::reserve(std::size_t json_bytes, std::size_t count) {
+  // Commas between the objects; the members around them and a `next` token.
+  constexpr std::size_t k_envelope_bytes = 512;
+  w_.reserve(json_bytes + count + k_envelope_bytes);
+}
+
 void envelope_writer::add_object(std::string_view json) {
   if (!any_) {
     w_.key("objects").begin_array();

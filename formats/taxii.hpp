@@ -69,6 +69,9 @@ std::string write_error(int http_status, std::string_view title, std::string_vie
 class envelope_writer {
  public:
   envelope_writer();
+  // Room for `count` objects of json_bytes in all (and the envelope around
+  // them), so that a page's body is allocated once, not grown object by object.
+  void reserve(std::size_t json_bytes, std::size_t count);
   void add_object(std::string_view json);  // a stored, minified STIX object
   std::string finish(bool more, std::string_view next);
 

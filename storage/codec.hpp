@@ -239,6 +239,11 @@ inline constexpr std::uint8_t object_format = 1;
 inline constexpr std::uint8_t flag_deleted = 1;
 inline constexpr std::uint8_t flag_later_copy = 2;
 inline constexpr std::uint8_t flag_id_copy = 4;
+// Set only by writers that maintain it: no later version (a later STIX
+// timestamp) of the record's id was stored in its collection when it was
+// written, and it is cleared, in the same transaction, when one is. Records
+// written before the mark existed lack it and are ranked by reading.
+inline constexpr std::uint8_t flag_newest = 8;
 
 struct object_fields {
   std::string_view id;
@@ -250,6 +255,7 @@ struct object_fields {
   bool deleted = false;
   bool later_copy = false;
   bool id_copy = false;
+  bool newest = false;
 };
 
 inline std::size_t object_value_bytes(const object_fields& f) {
@@ -262,7 +268,7 @@ inline std::size_t object_value_bytes(const object_fields& f) {
 inline void encode_object(char* out, const object_fields& f) {
   out[0] = static_cast<char>(object_format);
   out[1] = static_cast<char>((f.deleted ? flag_deleted : 0) | (f.later_copy ? flag_later_copy : 0) |
-                             (f.id_copy ? flag_id_copy : 0));
+                             (f.id_copy ? flag_id_copy : 0) | (f.newest ? flag_newest : 0));
   out[2] = static_cast<char>(f.tlp);
   out[3] = static_cast<char>(f.spec_version.size());
   put_u16le(out + 4, static_cast<std::uint16_t>(f.id.size()));
@@ -294,6 +300,7 @@ inline bool decode_object(std::string_view value, object_fields& f) {
   f.deleted = (static_cast<std::uint8_t>(p[1]) & flag_deleted) != 0;
   f.later_copy = (static_cast<std::uint8_t>(p[1]) & flag_later_copy) != 0;
   f.id_copy = (static_cast<std::uint8_t>(p[1]) & flag_id_copy) != 0;
+  f.newest = (static_cast<std::uint8_t>(p[1]) & flag_newest) != 0;
   f.tlp = static_cast<formats::tlp_level>(tlp);
   const char* s = p + object_header_bytes;
   f.id = {s, id_len};

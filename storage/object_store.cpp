@@ -58,6 +58,28 @@ std::string last_added_meta_key(collection_key c) {
   return k;
 }
 
+// The newest marks (codec::flag_newest) of collection c are trusted while
+// this key equals last_added_meta_key(c): every publish that adds versions
+// writes both. A release without the marks, run on the store in between,
+// moves "last/" alone: from then on the collection's marks are not trusted
+// (its versions are ranked by reading, as before), as a mark it left on a
+// version it then superseded would be wrong.
+std::string marks_meta_key(collection_key c) {
+  std::string k = "marks/";
+  k.append(codec::collection_bytes(c).view());
+  return k;
+}
+
+// Whether the stored "marks/" and "last/" values say c's marks hold; false
+// also while c has none of either.
+lmdb::result<bool> marks_hold(const lmdb::txn& t, lmdb::dbi meta, collection_key c) {
+  auto marks = meta.find(t, marks_meta_key(c));
+  if (!marks) return std::unexpected(marks.error());
+  auto last = meta.find(t, last_added_meta_key(c));
+  if (!last) return std::unexpected(last.error());
+  return *marks && *last && **marks == **last;
+}
+
 std::string deleted_meta_key(collection_key c) {
   std::string k = "deleted/";
   k.append(codec::collection_bytes(c).view());
@@ -301,7 +323,7 @@ object_record record_of(const codec::object_fields& f, collection_key c, micros 
   r.json = f.json;
   r.later_copy = f.later_copy;
   r.id_copy = f.id_copy;
-  return r;
+  return r;  // newest: only where the collection's marks are known to hold (read_txn)
 }
 
 // Whether the record f (at position at of collection c) of object id makes a
@@ -531,6 +553,14 @@ class publish_job_impl final : public publish_job {
       if (auto st = number(t, c, plan, now); !st) return st;
     }
 
+    // The marks stay trusted when they were (or when the collection has
+    // none yet: nothing to distrust).
+    auto marks_existed = store_.meta.find(t, marks_meta_key(c));
+    if (!marks_existed) return std::unexpected(marks_existed.error());
+    auto marks_kept = marks_hold(t, store_.meta, c);
+    if (!marks_kept) return std::unexpected(marks_kept.error());
+    const bool keep_marks = !*marks_existed || *marks_kept;
+
     auto appender = lmdb::cursor::open(t, objects_);
     if (!appender) return std::unexpected(appender.error());
     auto ids = lmdb::cursor::open(t, store_.by_id);
@@ -563,12 +593,15 @@ class publish_job_impl final : public publish_job {
       key.set_id(c, e->id_hash);
       key.set_time(e->packed);
       key.set_position(date_added);
+      auto newest = settle_newest(t, *ids, key, obj.id);
+      if (!newest) return std::unexpected(newest.error());
       if (auto st = ids->put(key.full(), codec::level_value(e->level).view()); !st) return st;
 
       codec::object_fields fields{obj.id,   version, obj.spec_version, request_.publisher, obj.json,
                                   e->level, false};
       fields.later_copy = e->later_copy;
       fields.id_copy = e->id_copy;
+      fields.newest = *newest;
       const auto position = codec::object_key(e->level, date_added);
       const std::size_t bytes = codec::object_value_bytes(fields);
       const unsigned l = static_cast<unsigned>(e->level);
@@ -643,9 +676,10 @@ class publish_job_impl final : public publish_job {
     if (out_.added > 0) {
       out_.first_date_added = out_.added_positions.front();
       out_.last_date_added = out_.added_positions.back();
-      const std::string last_key = last_added_meta_key(c);
-      if (auto st = store_.meta.put(t, last_key, codec::position_key(plan.last).view()); !st) {
-        return st;
+      const auto last = codec::position_key(plan.last);
+      if (auto st = store_.meta.put(t, last_added_meta_key(c), last.view()); !st) return st;
+      if (keep_marks) {
+        if (auto st = store_.meta.put(t, marks_meta_key(c), last.view()); !st) return st;
       }
     }
     // The added versions as one range of positions per level: this job's
@@ -759,6 +793,82 @@ class publish_job_impl final : public publish_job {
     plan.last = next - 1;
     plan.numbered = true;
     return {};
+  }
+
+  // Whether the version about to get the by_id entry `key` (of object id)
+  // will be the newest of its id in the collection, and, when it will, takes
+  // the newest mark (codec::flag_newest) off the stored versions it
+  // supersedes, rewriting their records in this transaction. The order is
+  // read_txn::version_rank()'s: by_id entries sort by (STIX timestamp,
+  // date_added), live entries only (a delete erases its entry), other ids
+  // that share the hash skipped; copies of one version share its timestamp
+  // and are neither earlier nor later than each other, so they keep their
+  // mark and do not take this one's.
+  //
+  // Only the latest earlier version is read: every version before it was
+  // superseded by it, and so lost its mark when it came (or never had one).
+  // A delete or purge of the newest version leaves the one before it
+  // unmarked: its readers rank it by reading, as before (slower, never
+  // wrong).
+  lmdb::result<bool> settle_newest(lmdb::txn& t, lmdb::cursor& ids, const codec::by_id_key& key,
+                                   std::string_view id) {
+    struct earlier {
+      micros at = 0;
+      std::optional<formats::tlp_level> level;
+      std::string_view time;  // its timestamp's bytes in its by_id key
+    };
+    std::vector<earlier> before;
+    const std::string_view prefix = key.id_prefix();
+    const std::string_view own_version = key.version_prefix();
+    auto time_of = [](std::string_view k) {
+      return k.substr(codec::by_id_id_prefix, codec::packed_time_bytes);
+    };
+    std::string_view k;
+    std::string_view v;
+    auto found = ids.seek(prefix, k, v);
+    for (; found && *found && k.starts_with(prefix); found = ids.get(k, v, MDB_NEXT)) {
+      if (k.starts_with(own_version)) continue;  // a copy of this version
+      const micros at = codec::by_id_position(k);
+      const auto level = codec::level_of_value(v);
+      if (time_of(k) < time_of(own_version)) {
+        before.push_back({at, level, time_of(k)});
+        continue;
+      }
+      codec::object_fields f;
+      auto rec = read_record(t, objects_, at, level, f);
+      if (!rec) return std::unexpected(rec.error());
+      if (*rec && !f.deleted && f.id == id) return false;  // a later version is stored
+    }
+    if (!found) return std::unexpected(found.error());
+
+    // The latest earlier version of id and its copies, last entry first.
+    std::optional<std::string_view> latest;
+    std::vector<std::pair<micros, formats::tlp_level>> marked;
+    for (auto it = before.rbegin(); it != before.rend(); ++it) {
+      if (latest && *latest != it->time) break;
+      codec::object_fields f;
+      auto rec = read_record(t, objects_, it->at, it->level, f);
+      if (!rec) return std::unexpected(rec.error());
+      if (!*rec || f.deleted || f.id != id) continue;  // another id with the same hash
+      latest = it->time;
+      if (f.newest) marked.emplace_back(it->at, f.tlp);
+    }
+    // Written only now: a write may move the pages the views above point into.
+    for (const auto& [at, level] : marked) {
+      if (auto st = clear_newest(t, at, level); !st) return std::unexpected(st.error());
+    }
+    return true;
+  }
+
+  // Rewrites the record at (level, at) without the newest mark.
+  lmdb::status clear_newest(lmdb::txn& t, micros at, formats::tlp_level level) {
+    const auto position = codec::object_key(level, at);
+    auto found = objects_.find(t, position.view());
+    if (!found) return std::unexpected(found.error());
+    if (!*found || (*found)->size() < codec::object_header_bytes) return {};
+    std::string value(**found);  // copied out of the map before the write
+    value[1] = static_cast<char>(static_cast<std::uint8_t>(value[1]) & ~codec::flag_newest);
+    return objects_.put(t, position.view(), value);
   }
 
   void duplicate(const new_object& obj, std::string_view version) {
@@ -1473,8 +1583,23 @@ struct read_txn::impl {
     codec::object_fields f;
     if (!codec::decode_object(value, f) || f.deleted) return false;
     r = record_of(f, c, at);
+    r.newest = f.newest && marks_trusted(c);
     return true;
   }
+
+  // Whether c's newest marks hold in this snapshot (see marks_meta_key);
+  // asked once per collection and reader.
+  bool marks_trusted(collection_key c) {
+    if (marks_checked != c) {
+      auto hold = marks_hold(txn, store->meta, c);
+      if (!hold) note(hold.error());
+      marks_checked = c;
+      marks_ok = hold && *hold;
+    }
+    return marks_ok;
+  }
+  collection_key marks_checked = 0;  // 0: none yet (no collection has key 0)
+  bool marks_ok = false;
 
   // The live version at a position, of the given level when known.
   std::optional<object_record> at(collection_key c, lmdb::dbi objects, micros date_added,

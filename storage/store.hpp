@@ -77,6 +77,13 @@ struct object_record {
   // assigned) while another version of its id was live, so its copies are
   // the id's other versions.
   bool id_copy = false;
+  // The store knows that no later version of this object (a later STIX
+  // timestamp; copies of this version are not later) exists in this
+  // collection, at any level, from any publisher: then this version is the
+  // last of every reader's, and reader::version_rank() need not be asked for
+  // "last". False when the backend cannot tell (older records, other
+  // backends); readers then rank as before.
+  bool newest = false;
 };
 
 // A TAXII status resource as stored.

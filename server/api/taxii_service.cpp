@@ -69,6 +69,9 @@ bool version_ok(const read_txn& txn, const account& who, const taxii_query& q,
     auto key = formats::stix_time_key(r.version);
     if (key && listed(f.time_keys, *key)) return true;
   }
+  // A version the store knows to be its object's newest is the last of
+  // every reader's: no later version exists, withheld or not.
+  if (f.last && r.newest) return true;
   if (f.first || f.last) {
     auto rank = visible_rank(txn, who, r);
     if ((f.first && rank.first) || (f.last && rank.last)) return true;
@@ -318,10 +321,16 @@ response taxii_service::get_objects(const taxii_call& c) {
   if (!s) return error;
   const auto reading = c.ex.store().begin_read();
   const read_txn& txn = *reading;
-  formats::envelope_writer w;
+  // The page is selected first and written once its size is known: the
+  // records' JSON stays valid while the reader lives, and the body is
+  // allocated once and each object copied into it once.
+  std::vector<std::string_view> objects;
   auto p = select(txn, c, s->q, s->start, s->q.ids, true, c.snap.cfg->limits.max_page_bytes,
-                  [&](const object_record& r) { w.add_object(r.json); });
+                  [&](const object_record& r) { objects.push_back(r.json); });
   if (auto down = unreadable(txn, c)) return std::move(*down);
+  formats::envelope_writer w;
+  w.reserve(p.bytes, objects.size());
+  for (const std::string_view json : objects) w.add_object(json);
   auto res =
       taxii_response(http::status::ok, w.finish(p.more, next_token(c, p, *s)), c.req.version());
   set_date_headers(res, p);

@@ -143,6 +143,32 @@ TEST_CASE("read_envelope reads what envelope_writer writes", "[formats][taxii]")
   CHECK(empty->next.empty());
 }
 
+TEST_CASE("envelope_writer: a reserved body is the same body, never grown", "[formats][taxii]") {
+  std::vector<std::string> objects;
+  std::size_t json_bytes = 0;
+  for (int i = 0; i < 200; ++i) {
+    objects.push_back(R"({"type":"indicator","id":"indicator--)" + std::to_string(i) +
+                      R"(","description":")" + std::string(300 + i, 'x') + R"("})");
+    json_bytes += objects.back().size();
+  }
+  const std::string next(100, 'n');
+  envelope_writer plain;
+  envelope_writer sized;
+  sized.reserve(json_bytes, objects.size());
+  for (const auto& o : objects) {
+    plain.add_object(o);
+    sized.add_object(o);
+  }
+  const auto expected = plain.finish(true, next);
+  const auto text = sized.finish(true, next);
+  CHECK(text == expected);
+  // Grown once past the reservation, it would hold about twice its size.
+  CHECK(text.capacity() - text.size() < 1024 + objects.size());
+  auto r = read_envelope(text);
+  REQUIRE(r);
+  CHECK(r->objects == objects);
+}
+
 TEST_CASE("read_manifest reads what manifest_writer writes", "[formats][taxii]") {
   manifest_writer w;
   w.add("indicator--1", k_time, "2024-01-01T00:00:00.000Z");

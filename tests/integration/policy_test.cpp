@@ -1242,6 +1242,55 @@ TEST_CASE("publishing a copy of a withheld version reveals nothing, the copy is 
   CHECK(get(cl["guest"], collection_path(col) + "objects/" + ind + "/").status == 404);
 }
 
+// The store marks each id's newest version, so that a "last" page need not
+// rank it by reading: a newest version withheld from a reader still leaves
+// that reader its own last one, and a version arriving late (earlier than
+// the stored ones) changes no one's last.
+TEST_CASE("match[version] with a withheld newest version and an earlier one arriving late",
+          "[policy]") {
+  auto setup = policy_setup();
+  test_server srv(setup);
+  clients_by_name cl(srv, setup);
+  const auto green = oracle::k_tlp_ids[5].first;
+  const auto red = oracle::k_tlp_ids[8].first;
+  const std::string col = "c_green";
+  const auto x = random_stix_id("indicator");
+  const auto y = random_stix_id("indicator");
+  auto publish_one = [&](const std::string& object) {
+    auto st = cl["chief"].add_objects("/api1/", col, envelope({object}));
+    REQUIRE(st);
+    REQUIRE(st->success_count == 1);
+  };
+  publish_one(make_indicator(x, "2024-01-02T00:00:00.000Z", green, "x2"));
+  publish_one(make_indicator(y, "2024-01-01T00:00:00.000Z", green, "y1"));
+  publish_one(make_indicator(x, "2024-01-03T00:00:00.000Z", red, "x3"));
+  publish_one(make_indicator(x, "2024-01-01T00:00:00.000Z", green, "x1"));
+
+  // The names of the objects of one page, in page (date_added) order.
+  auto page = [&](const std::string& who, std::vector<std::string> versions) {
+    clients::object_filters f;
+    f.versions = std::move(versions);
+    auto got = cl[who].get_objects("/api1/", col, f);
+    REQUIRE(got);
+    std::vector<std::string> names;
+    for (const auto& o : got->objects) {
+      for (const std::string n : {"x1", "x2", "x3", "y1"}) {
+        if (o.find("\"name\":\"" + n + "\"") != std::string::npos) names.push_back(n);
+      }
+    }
+    return names;
+  };
+  using names = std::vector<std::string>;
+  CHECK(page("greenie", {}) == names{"x2", "y1"});
+  CHECK(page("greenie", {"last"}) == names{"x2", "y1"});
+  CHECK(page("greenie", {"first"}) == names{"y1", "x1"});
+  CHECK(page("greenie", {"first", "last"}) == names{"x2", "y1", "x1"});
+  CHECK(page("greenie", {"all"}) == names{"x2", "y1", "x1"});
+  CHECK(page("chief", {}) == names{"y1", "x3"});
+  CHECK(page("chief", {"first"}) == names{"y1", "x1"});
+  CHECK(page("chief", {"all"}) == names{"x2", "y1", "x3", "x1"});
+}
+
 TEST_CASE("a copy of a version its writer cannot see: readers who see both get the first",
           "[policy]") {
   // Before: chief got greenie's copy as the last version of x, x's version

@@ -75,9 +75,17 @@ TEST_CASE("codec: object values round-trip, and malformed ones are refused") {
         (codec::flag_deleted | codec::flag_later_copy | codec::flag_id_copy));
   REQUIRE(codec::decode_object(value, out));
   CHECK((out.id_copy && out.later_copy && out.deleted));
+  CHECK_FALSE(out.newest);
+  copy.newest = true;
+  codec::encode_object(value.data(), copy);
+  CHECK(static_cast<std::uint8_t>(value[1]) ==
+        (codec::flag_deleted | codec::flag_later_copy | codec::flag_id_copy | codec::flag_newest));
+  REQUIRE(codec::decode_object(value, out));
+  CHECK((out.newest && out.id_copy && out.later_copy && out.deleted));
   codec::encode_object(value.data(), in);
   REQUIRE(codec::decode_object(value, out));
   CHECK_FALSE(out.id_copy);
+  CHECK_FALSE(out.newest);
 
   CHECK_FALSE(codec::decode_object(value.substr(0, 11), out));  // short header
   CHECK_FALSE(codec::decode_object(value.substr(0, 20), out));  // strings cut off

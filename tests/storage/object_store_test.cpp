@@ -1804,3 +1804,281 @@ TEST_CASE("object_store: a copy planned after another in one commit is the later
   auto greenie = [](const object_record& rec) { return rec.tlp <= formats::tlp_level::green; };
   CHECK_FALSE(r.earlier_copy(*green_copy, greenie));
 }
+
+namespace {
+
+// Whether the live version at position at carries the newest mark.
+bool marked_newest(const object_store& store, collection_key c, micros at) {
+  auto r = store.begin_read();
+  auto rec = r.at(c, at);
+  REQUIRE(rec);
+  return rec->newest;
+}
+
+// Every live version marked newest is the last of its object, whoever asks:
+// with every other version counting, and so with any fewer.
+void check_marks_agree_with_rank(const object_store& store, collection_key c) {
+  auto r = store.begin_read();
+  r.scan(c, 0, [&](const object_record& rec) {
+    if (rec.newest) {
+      INFO(rec.id << " " << rec.version << " at " << rec.date_added);
+      CHECK(r.version_rank(rec).last);
+    }
+    return true;
+  });
+  CHECK_FALSE(r.last_error());
+}
+
+}  // namespace
+
+TEST_CASE(
+    "object_store: the newest version of an id is marked, and loses the mark to a later one") {
+  temp_dir dir;
+  // Every id shares one hash: the marks must tell ids apart by the record.
+  auto faults = std::make_shared<store_faults>();
+  faults->id_hash = [](std::string_view) -> std::uint64_t { return 9; };
+  const auto options = options_for(dir, faults);
+  auto store = open_store(options);
+  auto c = store->collection("newest");
+  REQUIRE(c);
+  const std::string x = object_id(51);
+  const std::string y = object_id(52);
+  auto one = [&](new_object o, std::string publisher = "acme") {
+    auto req = make_request(*c, {std::move(o)});
+    req.publisher = publisher;
+    req.duplicate_if = [publisher](const object_record& rec) { return rec.publisher == publisher; };
+    auto out = publish_sync(*store, std::move(req));
+    REQUIRE(out);
+    REQUIRE(out->added == 1);
+    return out->first_date_added;
+  };
+
+  // A single version is the newest.
+  const micros x5 = one(make_object(x, stix_time(5)));
+  CHECK(marked_newest(*store, *c, x5));
+  // Another id (with the same hash) takes nothing from it.
+  const micros y1 = one(make_object(y, stix_time(1)));
+  CHECK(marked_newest(*store, *c, y1));
+  CHECK(marked_newest(*store, *c, x5));
+
+  // A later version takes the mark.
+  const micros x9 = one(make_object(x, stix_time(9)));
+  CHECK(marked_newest(*store, *c, x9));
+  CHECK_FALSE(marked_newest(*store, *c, x5));
+  CHECK(marked_newest(*store, *c, y1));
+
+  // An earlier version arriving late is not the newest, and takes nothing.
+  const micros x7 = one(make_object(x, stix_time(7)));
+  CHECK_FALSE(marked_newest(*store, *c, x7));
+  CHECK(marked_newest(*store, *c, x9));
+
+  // Copies of a version (same instant, another publisher) are neither
+  // earlier nor later: a copy of the newest is newest too and leaves the
+  // original its mark; a copy of an older one is not.
+  const micros x9_copy = one(make_object(x, "2026-01-01T00:00:09Z", 3), "partner");
+  const micros x5_copy = one(make_object(x, stix_time(5), 3), "partner");
+  {
+    auto r = store->begin_read();
+    REQUIRE(r.at(*c, x9_copy)->later_copy);
+    CHECK(r.at(*c, x9_copy)->newest);
+    CHECK(r.at(*c, x9)->newest);
+    CHECK_FALSE(r.at(*c, x5_copy)->newest);
+  }
+
+  // Published without a version while x is stored: an id copy, whose
+  // assigned version (its date_added) is later than every version of x.
+  const micros x_id_copy = one(make_object(x, ""), "partner2");
+  {
+    auto r = store->begin_read();
+    auto id_copy = r.at(*c, x_id_copy);
+    REQUIRE(id_copy);
+    CHECK(id_copy->id_copy);
+    CHECK(id_copy->newest);
+    CHECK(r.version_rank(*id_copy).last);
+    CHECK_FALSE(r.at(*c, x9)->newest);
+    CHECK_FALSE(r.at(*c, x9_copy)->newest);
+  }
+
+  // Within one request, across levels (numbered GREEN before RED): the
+  // latest version is the newest whatever the order of positions.
+  const std::string z = object_id(53);
+  auto mixed = make_request(*c, {make_object(z, stix_time(4)), make_object(z, stix_time(3)),
+                                 make_object(z, stix_time(2))});
+  mixed.objects[0].tlp = formats::tlp_level::red;
+  auto out = publish_sync(*store, std::move(mixed));
+  REQUIRE(out);
+  REQUIRE(out->added == 3);
+  std::vector<bool> z_marks;
+  for (const auto& v : versions_of(*store, *c, z)) {
+    z_marks.push_back(marked_newest(*store, *c, v.date_added));
+  }
+  CHECK(z_marks == std::vector<bool>{false, false, true});
+
+  check_marks_agree_with_rank(*store, *c);
+
+  // Removing the newest leaves the one before it unmarked (ranked by
+  // reading, still the last).
+  REQUIRE(remove_sync(*store, {*c, {x_id_copy}}));
+  {
+    auto r = store->begin_read();
+    auto before = r.at(*c, x9);
+    REQUIRE(before);
+    CHECK_FALSE(before->newest);
+    CHECK(r.version_rank(*before).last);
+  }
+
+  // The marks are stored: a re-opened store reads the same.
+  std::vector<std::pair<micros, bool>> marks;
+  {
+    auto r = store->begin_read();
+    r.scan(*c, 0, [&](const object_record& rec) {
+      marks.emplace_back(rec.date_added, rec.newest);
+      return true;
+    });
+  }
+  store.reset();
+  store = open_store(options);
+  std::vector<std::pair<micros, bool>> reopened;
+  {
+    auto r = store->begin_read();
+    r.scan(*c, 0, [&](const object_record& rec) {
+      reopened.emplace_back(rec.date_added, rec.newest);
+      return true;
+    });
+  }
+  CHECK(reopened == marks);
+  check_marks_agree_with_rank(*store, *c);
+}
+
+TEST_CASE("object_store: versions stored without the newest mark are ranked by reading") {
+  temp_dir dir;
+  const auto options = options_for(dir);
+  collection_key c = 0;
+  const std::string x = object_id(61);
+  const std::string y = object_id(62);
+  micros x1 = 0;
+  {
+    auto store = open_store(options);
+    c = *store->collection("unmarked");
+    auto out = publish_sync(
+        *store, make_request(c, {make_object(x, stix_time(1)), make_object(x, stix_time(2)),
+                                 make_object(y, stix_time(5))}));
+    REQUIRE(out);
+    REQUIRE(out->added == 3);
+    x1 = out->first_date_added;
+  }
+  // As a release without the mark wrote them: the flag byte holds no mark.
+  {
+    auto e = lmdb::env::create();
+    REQUIRE(e);
+    REQUIRE(e->set_maxdbs(64));
+    REQUIRE(e->open(options.path.c_str(), MDB_NOTLS, 0600));
+    auto t = lmdb::txn::begin(*e);
+    REQUIRE(t);
+    auto objects = lmdb::dbi::open(*t, ("objects/" + std::to_string(c)).c_str(), 0);
+    REQUIRE(objects);
+    std::vector<std::pair<std::string, std::string>> records;
+    {
+      auto cur = lmdb::cursor::open(*t, *objects);
+      REQUIRE(cur);
+      std::string_view k;
+      std::string_view v;
+      for (auto found = cur->get(k, v, MDB_FIRST); found && *found;
+           found = cur->get(k, v, MDB_NEXT)) {
+        records.emplace_back(k, v);
+      }
+    }
+    REQUIRE(records.size() == 3);
+    for (auto& [k, v] : records) {
+      v[1] = static_cast<char>(static_cast<std::uint8_t>(v[1]) & ~codec::flag_newest);
+      REQUIRE(objects->put(*t, k, v));
+    }
+    REQUIRE(t->commit());
+  }
+  auto store = open_store(options);
+  const micros x2 = x1 + 1;
+  const micros y5 = x1 + 2;
+  {
+    auto r = store->begin_read();
+    r.scan(c, 0, [&](const object_record& rec) {
+      CHECK_FALSE(rec.newest);
+      return true;
+    });
+    CHECK_FALSE(r.version_rank(*r.at(c, x1)).last);
+    CHECK(r.version_rank(*r.at(c, x2)).last);
+    CHECK(r.version_rank(*r.at(c, y5)).last);
+  }
+
+  // New versions are marked; the unmarked ones stay so (unknown), and an
+  // earlier version arriving late is not marked.
+  auto out = publish_sync(
+      *store, make_request(c, {make_object(x, stix_time(3)), make_object(y, stix_time(4)),
+                               make_object(object_id(63), stix_time(1))}));
+  REQUIRE(out);
+  REQUIRE(out->added == 3);
+  const micros x3 = out->first_date_added;
+  CHECK(marked_newest(*store, c, x3));
+  CHECK_FALSE(marked_newest(*store, c, x3 + 1));  // y's 4 is before its stored 5
+  CHECK(marked_newest(*store, c, x3 + 2));
+  CHECK_FALSE(marked_newest(*store, c, x2));
+  CHECK_FALSE(marked_newest(*store, c, y5));
+  {
+    auto r = store->begin_read();
+    CHECK_FALSE(r.version_rank(*r.at(c, x2)).last);
+    CHECK(r.version_rank(*r.at(c, y5)).last);
+    CHECK_FALSE(r.version_rank(*r.at(c, x3 + 1)).last);
+  }
+  check_marks_agree_with_rank(*store, c);
+}
+
+// A release without the marks that publishes into the store in between moves
+// the collection's "last/" meta value and not "marks/": a mark it left on a
+// version it superseded could be wrong, so none of the collection's marks is
+// trusted any more (the versions are ranked by reading, as before).
+TEST_CASE("object_store: newest marks are not trusted after a release without them wrote") {
+  temp_dir dir;
+  const auto options = options_for(dir);
+  collection_key c = 0;
+  collection_key d = 0;
+  micros x1 = 0;
+  micros other = 0;
+  {
+    auto store = open_store(options);
+    c = *store->collection("touched");
+    d = *store->collection("untouched");
+    auto out = publish_sync(*store, make_request(c, {make_object(object_id(71), stix_time(1))}));
+    REQUIRE(out);
+    x1 = out->first_date_added;
+    auto in_d = publish_sync(*store, make_request(d, {make_object(object_id(72), stix_time(1))}));
+    REQUIRE(in_d);
+    other = in_d->first_date_added;
+    CHECK(marked_newest(*store, c, x1));
+    CHECK(marked_newest(*store, d, other));
+  }
+  {
+    auto e = lmdb::env::create();
+    REQUIRE(e);
+    REQUIRE(e->set_maxdbs(64));
+    REQUIRE(e->open(options.path.c_str(), MDB_NOTLS, 0600));
+    auto t = lmdb::txn::begin(*e);
+    REQUIRE(t);
+    auto meta = lmdb::dbi::open(*t, "meta", 0);
+    REQUIRE(meta);
+    std::string last_key = "last/";
+    last_key.append(codec::collection_bytes(c).view());
+    REQUIRE(meta->put(*t, last_key, codec::position_key(x1 + 5).view()));
+    REQUIRE(t->commit());
+  }
+  auto store = open_store(options);
+  CHECK_FALSE(marked_newest(*store, c, x1));
+  CHECK(marked_newest(*store, d, other));  // another collection keeps its marks
+  {
+    auto r = store->begin_read();
+    CHECK(r.version_rank(*r.at(c, x1)).last);
+  }
+  // Publishing again does not make them trusted.
+  auto out = publish_sync(*store, make_request(c, {make_object(object_id(73), stix_time(1))}));
+  REQUIRE(out);
+  CHECK_FALSE(marked_newest(*store, c, out->first_date_added));
+  CHECK_FALSE(marked_newest(*store, c, x1));
+}
