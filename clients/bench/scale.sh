@@ -13,7 +13,8 @@
 #      - disk: bytes of the data folder (du, allocated blocks) per object,
 #      - start-up: cairnd is stopped (SIGTERM) and started again; the time
 #        from exec to its "listening" log line and to the first answered
-#        GET /cairn/v1/health (curl polling), and its RssAnon then,
+#        GET /cairn/v1/health (curl polling), the CPU it used until then
+#        (/proc/PID/task/*/schedstat), and its RssAnon then,
 #      - page: server CPU per 1,000-object GET objects page (cairn-bench get
 #        phase, --page-connections connections, --seconds S; cairnd's CPU
 #        ticks from /proc/PID/stat around it), at the start of the collection
@@ -204,6 +205,10 @@ start_cairnd() {
   done
   local served
   served=$(now)
+  # CPU of the start and the one request: nanoseconds on the CPU of each
+  # thread still running (finer than /proc/PID/stat's clock ticks).
+  startup_cpu_ms=$(cat /proc/"$cairnd_pid"/task/*/schedstat 2>/dev/null |
+    awk '{ ns += $1 } END { printf "%.1f", ns / 1e6 }')
   startup_listen_ms=$(calc "($listened - $t0) * 1000" 1)
   startup_first_ms=$(calc "($served - $t0) * 1000" 1)
 }
@@ -289,8 +294,8 @@ for size in "${size_list[@]}"; do
   [ "$loaded" -ge "$size" ] || load $((size - loaded))
   objects=$loaded
 
-  # Disk: the whole data folder (store, audit log, keys), allocated blocks.
-  sync
+  # Disk: the whole data folder (store, audit log, keys), allocated blocks
+  # (every commit is durable, so they are all allocated by now).
   disk=$(du -s -B1 "$work/data" | cut -f1)
 
   # Start-up of a store this size.
@@ -331,6 +336,7 @@ for size in "${size_list[@]}"; do
   fig[$size-disk-per-object]=$(calc "$disk / $objects" 0)
   fig[$size-startup-listen]=$startup_listen_ms
   fig[$size-startup-first]=$startup_first_ms
+  fig[$size-startup-cpu]=$startup_cpu_ms
   fig[$size-rss-start]=$(calc "$rss_start / 1024" 1)
   fig[$size-rss-after]=$(calc "$rss_after / 1024" 1)
   fig[$size-page-start]=$page_start_ms
@@ -349,16 +355,16 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 printf '\nCairn at size, %s, %s cores, load average %s before / %s after (LMDB, %s publishers, batches of %s, pages of %s at %s connections, %s s per phase)\n' \
   "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(nproc)" "$load_before" "$load_after" "$publishers" \
   "$batch" "$page" "$page_connections" "$seconds"
-fmt='  %-10s %-11s %-11s %-12s %-13s %-12s %-12s %-10s %-11s %-11s %-8s\n'
+fmt='  %-10s %-11s %-11s %-14s %-10s %-11s %-20s %-10s %-11s %-11s %-8s\n'
 # shellcheck disable=SC2059 # the format is the table's
 printf "$fmt" objects "page ms" "page ms" "lookup ms" "publish" "publish us" "start-up ms" "RssAnon" "RssAnon MiB" "disk bytes" load
 # shellcheck disable=SC2059
-printf "$fmt" "" "CPU start" "CPU middle" "p50 / p99" "objects/s" "CPU/object" "listen/200" "MiB start" "after" "per object" ""
+printf "$fmt" "" "CPU start" "CPU middle" "p50 / p99" "objects/s" "CPU/object" "listen/200/CPU" "MiB start" "after" "per object" ""
 for s in "${rows[@]}"; do
   # shellcheck disable=SC2059
   printf "$fmt" "${fig[$s-objects]}" "${fig[$s-page-start]}" "${fig[$s-page-middle]/null/n\/a}" \
     "${fig[$s-lookup-p50]} / ${fig[$s-lookup-p99]}" "${fig[$s-publish-rate]}" "${fig[$s-publish-us]}" \
-    "${fig[$s-startup-listen]} / ${fig[$s-startup-first]}" "${fig[$s-rss-start]}" \
+    "${fig[$s-startup-listen]} / ${fig[$s-startup-first]} / ${fig[$s-startup-cpu]}" "${fig[$s-rss-start]}" \
     "${fig[$s-rss-after]}" "${fig[$s-disk-per-object]}" "${fig[$s-load]}"
 done
 first=${rows[0]}
@@ -384,8 +390,8 @@ json_string() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'
   for s in "${rows[@]}"; do
     printf '%s{"objects":%s,"disk_bytes":%s,"disk_bytes_per_object":%s,' \
       "$sep" "${fig[$s-objects]}" "${fig[$s-disk]}" "${fig[$s-disk-per-object]}"
-    printf '"startup_listening_ms":%s,"startup_first_request_ms":%s,' \
-      "${fig[$s-startup-listen]}" "${fig[$s-startup-first]}"
+    printf '"startup_listening_ms":%s,"startup_first_request_ms":%s,"startup_cpu_ms":%s,' \
+      "${fig[$s-startup-listen]}" "${fig[$s-startup-first]}" "${fig[$s-startup-cpu]}"
     printf '"rss_anon_mib_after_startup":%s,"rss_anon_mib_after_reads":%s,' \
       "${fig[$s-rss-start]}" "${fig[$s-rss-after]}"
     printf '"page_server_cpu_ms":{"start":%s,"middle":%s},' \
