@@ -22,7 +22,8 @@
 #      - lookup: GET /cairn/v1/lookup?value=198.51.100.77, one connection,
 #        --seconds S, p50 and p99 (each lookup's audit record is durable
 #        before the answer leaves),
-#      - RssAnon of cairnd after the page and lookup phases,
+#      - RssAnon of cairnd after the page and lookup phases (and after the
+#        publish below),
 #      - publish: a further --publish-objects (default 100,000) objects,
 #        objects/s and cairnd CPU per object (so the next size starts that
 #        many objects above the last one),
@@ -330,6 +331,7 @@ for size in "${size_list[@]}"; do
   loaded=$((loaded + publish_objects))
   publish_us=$(calc "($(cpu_ticks) - $t) * 1000000 / $ticks_per_second / $publish_objects" 1)
   publish_rate=$(calc "$publish_objects / ($t1 - $t0)" 0)
+  rss_publish=$(rss_anon_kb)
 
   fig[$size-objects]=$objects
   fig[$size-disk]=$disk
@@ -339,6 +341,7 @@ for size in "${size_list[@]}"; do
   fig[$size-startup-cpu]=$startup_cpu_ms
   fig[$size-rss-start]=$(calc "$rss_start / 1024" 1)
   fig[$size-rss-after]=$(calc "$rss_after / 1024" 1)
+  fig[$size-rss-publish]=$(calc "$rss_publish / 1024" 1)
   fig[$size-page-start]=$page_start_ms
   fig[$size-page-middle]=${page_mid_ms:-null}
   fig[$size-lookup-p50]=$(calc "$(phase_field "lookup-$size" p50)" 2)
@@ -355,17 +358,17 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 printf '\nCairn at size, %s, %s cores, load average %s before / %s after (LMDB, %s publishers, batches of %s, pages of %s at %s connections, %s s per phase)\n' \
   "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(nproc)" "$load_before" "$load_after" "$publishers" \
   "$batch" "$page" "$page_connections" "$seconds"
-fmt='  %-10s %-11s %-11s %-14s %-10s %-11s %-20s %-10s %-11s %-11s %-8s\n'
+fmt='  %-10s %-11s %-11s %-14s %-10s %-11s %-20s %-18s %-11s %-8s\n'
 # shellcheck disable=SC2059 # the format is the table's
-printf "$fmt" objects "page ms" "page ms" "lookup ms" "publish" "publish us" "start-up ms" "RssAnon" "RssAnon MiB" "disk bytes" load
+printf "$fmt" objects "page ms" "page ms" "lookup ms" "publish" "publish us" "start-up ms" "RssAnon MiB" "disk bytes" load
 # shellcheck disable=SC2059
-printf "$fmt" "" "CPU start" "CPU middle" "p50 / p99" "objects/s" "CPU/object" "listen/200/CPU" "MiB start" "after" "per object" ""
+printf "$fmt" "" "CPU start" "CPU middle" "p50 / p99" "objects/s" "CPU/object" "listen/200/CPU" "start/read/publ." "per object" ""
 for s in "${rows[@]}"; do
   # shellcheck disable=SC2059
   printf "$fmt" "${fig[$s-objects]}" "${fig[$s-page-start]}" "${fig[$s-page-middle]/null/n\/a}" \
     "${fig[$s-lookup-p50]} / ${fig[$s-lookup-p99]}" "${fig[$s-publish-rate]}" "${fig[$s-publish-us]}" \
-    "${fig[$s-startup-listen]} / ${fig[$s-startup-first]} / ${fig[$s-startup-cpu]}" "${fig[$s-rss-start]}" \
-    "${fig[$s-rss-after]}" "${fig[$s-disk-per-object]}" "${fig[$s-load]}"
+    "${fig[$s-startup-listen]} / ${fig[$s-startup-first]} / ${fig[$s-startup-cpu]}" \
+    "${fig[$s-rss-start]} / ${fig[$s-rss-after]} / ${fig[$s-rss-publish]}" "${fig[$s-disk-per-object]}" "${fig[$s-load]}"
 done
 first=${rows[0]}
 last=${rows[${#rows[@]} - 1]}
@@ -392,8 +395,8 @@ json_string() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'
       "$sep" "${fig[$s-objects]}" "${fig[$s-disk]}" "${fig[$s-disk-per-object]}"
     printf '"startup_listening_ms":%s,"startup_first_request_ms":%s,"startup_cpu_ms":%s,' \
       "${fig[$s-startup-listen]}" "${fig[$s-startup-first]}" "${fig[$s-startup-cpu]}"
-    printf '"rss_anon_mib_after_startup":%s,"rss_anon_mib_after_reads":%s,' \
-      "${fig[$s-rss-start]}" "${fig[$s-rss-after]}"
+    printf '"rss_anon_mib_after_startup":%s,"rss_anon_mib_after_reads":%s,"rss_anon_mib_after_publish":%s,' \
+      "${fig[$s-rss-start]}" "${fig[$s-rss-after]}" "${fig[$s-rss-publish]}"
     printf '"page_server_cpu_ms":{"start":%s,"middle":%s},' \
       "${fig[$s-page-start]}" "${fig[$s-page-middle]}"
     printf '"lookup_ms":{"p50":%s,"p99":%s},' "${fig[$s-lookup-p50]}" "${fig[$s-lookup-p99]}"
