@@ -279,10 +279,46 @@ curl --silent --show-error --max-time 60 --cacert "$work/server.pem" -u "bench:$
   die "publishing the lookup's handful failed"
 loaded=5
 
+json_string() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
+# The JSON of the steps so far (written after each step: a long run that
+# is stopped keeps what it measured).
+write_json() {
+  {
+    printf '{"tool":"clients/bench/scale.sh","date":%s,"cores":%s,' \
+      "$(json_string "$(date -u +%Y-%m-%dT%H:%M:%SZ)")" "$(nproc)"
+    printf '"load_average_before":%s,"load_average_after":%s,' \
+      "$(json_string "$load_before")" "$(json_string "$load_after")"
+    printf '"publishers":%s,"batch":%s,"page":%s,"page_connections":%s,"seconds":%s,"publish_objects":%s,"steps":[' \
+      "$publishers" "$batch" "$page" "$page_connections" "$seconds" "$publish_objects"
+    sep=""
+    for s in "${rows[@]}"; do
+      printf '%s{"objects":%s,"disk_bytes":%s,"disk_bytes_per_object":%s,' \
+        "$sep" "${fig[$s-objects]}" "${fig[$s-disk]}" "${fig[$s-disk-per-object]}"
+      printf '"startup_listening_ms":%s,"startup_first_request_ms":%s,"startup_cpu_ms":%s,' \
+        "${fig[$s-startup-listen]}" "${fig[$s-startup-first]}" "${fig[$s-startup-cpu]}"
+      printf '"rss_anon_mib_after_startup":%s,"rss_anon_mib_after_reads":%s,"rss_anon_mib_after_publish":%s,' \
+        "${fig[$s-rss-start]}" "${fig[$s-rss-after]}" "${fig[$s-rss-publish]}"
+      printf '"page_server_cpu_ms":{"start":%s,"middle":%s},' \
+        "${fig[$s-page-start]}" "${fig[$s-page-middle]}"
+      printf '"lookup_ms":{"p50":%s,"p99":%s},' "${fig[$s-lookup-p50]}" "${fig[$s-lookup-p99]}"
+      printf '"publish":{"objects":%s,"objects_per_second":%s,"server_cpu_us_per_object":%s},' \
+        "$publish_objects" "${fig[$s-publish-rate]}" "${fig[$s-publish-us]}"
+      printf '"load_average":%s}' "${fig[$s-load]}"
+      sep=","
+    done
+    printf '],"commands":['
+    sep=""
+    for c in "${commands[@]}"; do printf '%s%s' "$sep" "$(json_string "$c")"; sep=","; done
+    printf ']}\n'
+  } >"$out_file.tmp"
+  mv "$out_file.tmp" "$out_file"
+}
+
 # ---- the steps --------------------------------------------------------------
 declare -A fig
 rows=()
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+load_after=$load_before
 for size in "${size_list[@]}"; do
   say "step $size: loading $((size - loaded)) objects"
   half=$((size / 2))
@@ -350,9 +386,10 @@ for size in "${size_list[@]}"; do
   fig[$size-publish-us]=$publish_us
   fig[$size-load]=$(cut -d' ' -f1 /proc/loadavg)
   rows+=("$size")
-  say "step $size: page $page_start_ms ms (middle ${page_mid_ms:-n/a}) CPU, start-up $startup_first_ms ms, RssAnon ${fig[$size-rss-after]} MiB, $publish_rate objects/s at $publish_us us CPU"
+  load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+  write_json
+  say "step $size: page CPU $page_start_ms ms (middle ${page_mid_ms:-n/a}), lookup p50/p99 ${fig[$size-lookup-p50]}/${fig[$size-lookup-p99]} ms, start-up $startup_first_ms ms ($startup_cpu_ms ms CPU), RssAnon ${fig[$size-rss-start]}/${fig[$size-rss-after]}/${fig[$size-rss-publish]} MiB, ${fig[$size-disk-per-object]} disk bytes/object, publish $publish_rate objects/s at $publish_us us CPU/object (figures so far in $out_file)"
 done
-load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- figures --------------------------------------------------------------
 printf '\nCairn at size, %s, %s cores, load average %s before / %s after (LMDB, %s publishers, batches of %s, pages of %s at %s connections, %s s per phase)\n' \
@@ -381,34 +418,5 @@ fi
 printf '  (publish: %s further objects after the measurements at each size; page middle: added_after the time the collection held half)\n' \
   "$publish_objects"
 
-json_string() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
-{
-  printf '{"tool":"clients/bench/scale.sh","date":%s,"cores":%s,' \
-    "$(json_string "$(date -u +%Y-%m-%dT%H:%M:%SZ)")" "$(nproc)"
-  printf '"load_average_before":%s,"load_average_after":%s,' \
-    "$(json_string "$load_before")" "$(json_string "$load_after")"
-  printf '"publishers":%s,"batch":%s,"page":%s,"page_connections":%s,"seconds":%s,"publish_objects":%s,"steps":[' \
-    "$publishers" "$batch" "$page" "$page_connections" "$seconds" "$publish_objects"
-  sep=""
-  for s in "${rows[@]}"; do
-    printf '%s{"objects":%s,"disk_bytes":%s,"disk_bytes_per_object":%s,' \
-      "$sep" "${fig[$s-objects]}" "${fig[$s-disk]}" "${fig[$s-disk-per-object]}"
-    printf '"startup_listening_ms":%s,"startup_first_request_ms":%s,"startup_cpu_ms":%s,' \
-      "${fig[$s-startup-listen]}" "${fig[$s-startup-first]}" "${fig[$s-startup-cpu]}"
-    printf '"rss_anon_mib_after_startup":%s,"rss_anon_mib_after_reads":%s,"rss_anon_mib_after_publish":%s,' \
-      "${fig[$s-rss-start]}" "${fig[$s-rss-after]}" "${fig[$s-rss-publish]}"
-    printf '"page_server_cpu_ms":{"start":%s,"middle":%s},' \
-      "${fig[$s-page-start]}" "${fig[$s-page-middle]}"
-    printf '"lookup_ms":{"p50":%s,"p99":%s},' "${fig[$s-lookup-p50]}" "${fig[$s-lookup-p99]}"
-    printf '"publish":{"objects":%s,"objects_per_second":%s,"server_cpu_us_per_object":%s},' \
-      "$publish_objects" "${fig[$s-publish-rate]}" "${fig[$s-publish-us]}"
-    printf '"load_average":%s}' "${fig[$s-load]}"
-    sep=","
-  done
-  printf '],"commands":['
-  sep=""
-  for c in "${commands[@]}"; do printf '%s%s' "$sep" "$(json_string "$c")"; sep=","; done
-  printf ']}\n'
-} >"$out_file.tmp"
-mv "$out_file.tmp" "$out_file"
+write_json
 say "figures written to $out_file"
