@@ -37,7 +37,9 @@
 #   --no-build    use the binaries already in the build folder
 # Environment: CAIRN_BUILD_DIR (default build), the same as --build-dir;
 # CAIRN_SCALE_TMP: where the temporary folder goes (default /tmp; the store
-# takes about 1.6 KB per object, so 10 million need some 17 GB there).
+# takes about 1.5 KB per object, so 10 million need some 16 GB there).
+# Loading runs at the publish rate (4,000-8,000 objects/s on a busy 2-core
+# machine): the default sizes take most of an hour there.
 # Needs: cmake/ninja (to build), curl, openssl. Everything listens on
 # 127.0.0.1 only; every step has a time limit; cairnd is stopped and the
 # temporary folder removed on exit.
